@@ -1,0 +1,355 @@
+"""Config models: YAML validated by pydantic, frozen, one model per component.
+
+A bad config fails at start-up with `file: key: reason`. Secrets come from
+environment variables (`${BINANCE_API_KEY}`), are `SecretStr`, and never reach
+a log line, an exception message or a Parquet row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from engine.types import split_symbol
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+Bps = Annotated[float, Field(ge=0, le=10_000)]
+FeeRate = Annotated[float, Field(ge=-0.01, le=0.05)]
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(ValueError):
+    """A config that cannot run. The message is `file: key: reason`."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class VenueKind(StrEnum):
+    SIM = "sim"
+    CCXT = "ccxt"
+
+
+class VenueRole(StrEnum):
+    HOME = "home"
+    HEDGE = "hedge"
+
+
+class HedgeMode(StrEnum):
+    MIRROR = "mirror"
+    NET = "net"
+
+
+class MarketTier(StrEnum):
+    FLAGSHIP = "flagship"
+    LONG_TAIL = "long_tail"
+
+
+class AssetProcessConfig(_Frozen):
+    """Reference price of one asset in quote: GBM with Poisson jumps (Merton 1976)."""
+
+    initial_price: PositiveFloat
+    vol_annual: NonNegFloat = 0.6
+    jumps_per_day: NonNegFloat = 6.0
+    jump_std: NonNegFloat = 0.004
+
+
+class BookProfileConfig(_Frozen):
+    """How a simulated external venue's L2 book looks around the reference price."""
+
+    offset_bps: float = 0.0
+    noise_bps: NonNegFloat = 0.5
+    half_spread_bps: PositiveFloat = 1.0
+    levels: Annotated[int, Field(ge=1, le=500)] = 25
+    level_spacing_bps: PositiveFloat = 1.5
+    level_notional_quote: PositiveFloat = 20_000.0
+    depth_growth: PositiveFloat = 1.15
+    refresh_ms: Annotated[int, Field(ge=10, le=60_000)] = 250
+
+
+class SymbolRulesConfig(_Frozen):
+    tick_size: Decimal = Decimal("0.01")
+    lot_size: Decimal = Decimal("0.00001")
+    min_notional: Decimal = Decimal("1")
+
+
+class VenueConfig(_Frozen):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    kind: VenueKind
+    role: VenueRole = VenueRole.HEDGE
+    exchange: str | None = Field(default=None, description="ccxt exchange id, e.g. binance")
+    url: str | None = Field(default=None, description="base URL override; 'sim' = venue-sim")
+    taker_fee: FeeRate = 0.001
+    maker_fee: FeeRate = 0.0
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    balances: dict[str, Decimal] = Field(default_factory=dict)
+    book: BookProfileConfig = BookProfileConfig()
+    symbol_rules: dict[str, SymbolRulesConfig] = Field(default_factory=dict)
+    book_poll_interval_s: PositiveFloat = 0.25
+    timeout_s: PositiveFloat = 5.0
+
+    @property
+    def simulated(self) -> bool:
+        """True when marketmesh's own venue-sim serves this venue."""
+        return self.kind is VenueKind.SIM or self.url == "sim"
+
+    def rules_for(self, symbol: str) -> SymbolRulesConfig:
+        return self.symbol_rules.get(symbol, SymbolRulesConfig())
+
+    @model_validator(mode="after")
+    def _ccxt_needs_exchange(self) -> VenueConfig:
+        if self.kind is VenueKind.CCXT and not self.exchange:
+            raise ValueError("kind 'ccxt' needs 'exchange' (a ccxt exchange id such as binance)")
+        return self
+
+
+class TakerFlowConfig(_Frozen):
+    """Synthetic users who hit the home book (Poisson arrivals, lognormal sizes)."""
+
+    rate_per_s: NonNegFloat = 1.0
+    mean_notional_quote: PositiveFloat = 1_000.0
+    size_sigma: NonNegFloat = 0.8
+    informed_share: Annotated[float, Field(ge=0, le=1)] = 0.2
+
+
+_TIER_DEFAULTS: dict[MarketTier, dict[str, float]] = {
+    MarketTier.FLAGSHIP: {
+        "target_spread_bps": 8.0,
+        "max_spread_bps": 15.0,
+        "depth_band_bps": 50.0,
+        "depth_target_quote": 50_000.0,
+    },
+    MarketTier.LONG_TAIL: {
+        "target_spread_bps": 30.0,
+        "max_spread_bps": 60.0,
+        "depth_band_bps": 100.0,
+        "depth_target_quote": 10_000.0,
+    },
+}
+
+
+class MarketConfig(_Frozen):
+    symbol: str
+    tier: MarketTier = MarketTier.LONG_TAIL
+    policy: str = "ladder"
+    target_spread_bps: Bps | None = None
+    max_spread_bps: Bps | None = None
+    depth_band_bps: Bps | None = None
+    depth_target_quote: NonNegFloat | None = None
+    levels: Annotated[int, Field(ge=1, le=50)] = 3
+    level_spacing_bps: PositiveFloat = 5.0
+    order_notional_quote: PositiveFloat = 10_000.0
+    inventory_target: float = 0.0
+    inventory_limit: PositiveFloat = 1.0
+    skew_bps_at_limit: NonNegFloat = 20.0
+    hedge_mode: HedgeMode = HedgeMode.MIRROR
+    requote_interval_s: PositiveFloat = 1.0
+    requote_tolerance_bps: NonNegFloat = 2.0
+    taker_flow: TakerFlowConfig = TakerFlowConfig()
+
+    @field_validator("symbol")
+    @classmethod
+    def _symbol_shape(cls, v: str) -> str:
+        split_symbol(v)
+        return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tier_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            tier = MarketTier(data.get("tier", MarketTier.LONG_TAIL))
+            for key, value in _TIER_DEFAULTS[tier].items():
+                if data.get(key) is None:
+                    data = {**data, key: value}
+        return data
+
+    @model_validator(mode="after")
+    def _bands_consistent(self) -> MarketConfig:
+        assert self.target_spread_bps is not None and self.max_spread_bps is not None
+        if self.target_spread_bps > self.max_spread_bps:
+            raise ValueError(
+                f"target_spread_bps {self.target_spread_bps} is above "
+                f"max_spread_bps {self.max_spread_bps}"
+            )
+        return self
+
+    @property
+    def base(self) -> str:
+        return split_symbol(self.symbol)[0]
+
+    @property
+    def quote(self) -> str:
+        return split_symbol(self.symbol)[1]
+
+
+class RiskConfig(_Frozen):
+    max_notional_per_trade: PositiveFloat = 10_000.0
+    max_slippage_bps: Bps = 20.0
+    max_book_age_s: PositiveFloat = 5.0
+
+
+class RebalancerConfig(_Frozen):
+    interval_s: PositiveFloat = 5.0
+    exposure_threshold_quote: NonNegFloat = 250.0
+    thresholds: dict[str, Decimal] = Field(
+        default_factory=dict, description="per-asset threshold in base units; overrides quote"
+    )
+
+
+class AnalyticsConfig(_Frozen):
+    flush_interval_s: PositiveFloat = 5.0
+    sample_interval_s: PositiveFloat = 0.5
+    fill_batch_interval_s: PositiveFloat = 0.05
+
+
+class SimConfig(_Frozen):
+    seed: int = 7
+    step_ms: Annotated[int, Field(ge=1, le=60_000)] = 100
+    assets: dict[str, AssetProcessConfig] = Field(default_factory=dict)
+
+
+class RayConfig(_Frozen):
+    num_cpus: Annotated[int, Field(ge=1)] = 2
+    market_actor_cpus: Annotated[float, Field(gt=0, le=16)] = 0.1
+    venue_actor_cpus: Annotated[float, Field(gt=0, le=16)] = 0.1
+
+
+class AppConfig(_Frozen):
+    quote_asset: str = "USDT"
+    sim: SimConfig = SimConfig()
+    venues: list[VenueConfig]
+    markets: list[MarketConfig]
+    risk: RiskConfig = RiskConfig()
+    rebalancer: RebalancerConfig = RebalancerConfig()
+    analytics: AnalyticsConfig = AnalyticsConfig()
+    ray: RayConfig = RayConfig()
+
+    @model_validator(mode="after")
+    def _graph_consistent(self) -> AppConfig:
+        ids = [v.id for v in self.venues]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"venue ids must be unique; repeated: {', '.join(dupes)}")
+        homes = [v.id for v in self.venues if v.role is VenueRole.HOME]
+        if len(homes) != 1:
+            raise ValueError(f"exactly one venue needs role 'home'; found {len(homes)}")
+        if not self.hedge_venues:
+            raise ValueError("at least one venue needs role 'hedge'")
+        symbols = [m.symbol for m in self.markets]
+        if len(set(symbols)) != len(symbols):
+            raise ValueError("market symbols must be unique")
+        if not self.markets:
+            raise ValueError("at least one market is needed")
+        for m in self.markets:
+            for asset in (m.base, m.quote):
+                if any(v.simulated for v in self.venues) and asset != self.quote_asset:
+                    if asset not in self.sim.assets:
+                        raise ValueError(
+                            f"market {m.symbol}: sim.assets has no price process for {asset}"
+                        )
+        return self
+
+    @property
+    def home_venue(self) -> VenueConfig:
+        return next(v for v in self.venues if v.role is VenueRole.HOME)
+
+    @property
+    def hedge_venues(self) -> list[VenueConfig]:
+        return [v for v in self.venues if v.role is VenueRole.HEDGE]
+
+    def market(self, symbol: str) -> MarketConfig:
+        for m in self.markets:
+            if m.symbol == symbol:
+                return m
+        raise KeyError(f"no market {symbol!r} in config")
+
+    @property
+    def config_hash(self) -> str:
+        """Stable short hash of the config (secrets excluded) tagging every row a run writes."""
+        payload = self.model_dump(mode="json", exclude={"venues": {"__all__": {"api_key", "api_secret"}}})
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        return digest[:12]
+
+
+def _interpolate_env(node: Any, path: str, missing: list[str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _interpolate_env(v, f"{path}.{k}" if path else str(k), missing) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate_env(v, f"{path}[{i}]", missing) for i, v in enumerate(node)]
+    if isinstance(node, str) and "${" in node:
+
+        def _sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            value = os.environ.get(name)
+            if value is None:
+                if default is not None:
+                    return default
+                missing.append(f"{path}: environment variable {name} is not set")
+                return ""
+            return value
+
+        return _ENV_REF.sub(_sub, node)
+    return node
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def parse_config(data: Any, source: str = "<config>") -> AppConfig:
+    """Validate a config mapping; raise `ConfigError` with `source: key: reason` lines."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: (top level): expected a mapping, got {type(data).__name__}")
+    missing: list[str] = []
+    data = _interpolate_env(data, "", missing)
+    if missing:
+        raise ConfigError("\n".join(f"{source}: {m}" for m in missing))
+    try:
+        return AppConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_input=False, include_url=False):
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: {_loc(tuple(err['loc']))}: {msg}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(path: str | Path) -> AppConfig:
+    """Read and validate a YAML config file."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{p}: (file): no such file")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        raise ConfigError(f"{p}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    return parse_config(data, str(p))

@@ -263,11 +263,11 @@ class AppConfig(_Frozen):
             raise ValueError("at least one market is needed")
         for m in self.markets:
             for asset in (m.base, m.quote):
-                if any(v.simulated for v in self.venues) and asset != self.quote_asset:
-                    if asset not in self.sim.assets:
-                        raise ValueError(
-                            f"market {m.symbol}: sim.assets has no price process for {asset}"
-                        )
+                simulated = any(v.simulated for v in self.venues)
+                if simulated and asset != self.quote_asset and asset not in self.sim.assets:
+                    raise ValueError(
+                        f"market {m.symbol}: sim.assets has no price process for {asset}"
+                    )
         return self
 
     @property
@@ -287,14 +287,19 @@ class AppConfig(_Frozen):
     @property
     def config_hash(self) -> str:
         """Stable short hash of the config (secrets excluded) tagging every row a run writes."""
-        payload = self.model_dump(mode="json", exclude={"venues": {"__all__": {"api_key", "api_secret"}}})
+        payload = self.model_dump(
+            mode="json", exclude={"venues": {"__all__": {"api_key", "api_secret"}}}
+        )
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         return digest[:12]
 
 
 def _interpolate_env(node: Any, path: str, missing: list[str]) -> Any:
     if isinstance(node, dict):
-        return {k: _interpolate_env(v, f"{path}.{k}" if path else str(k), missing) for k, v in node.items()}
+        return {
+            k: _interpolate_env(v, f"{path}.{k}" if path else str(k), missing)
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_interpolate_env(v, f"{path}[{i}]", missing) for i, v in enumerate(node)]
     if isinstance(node, str) and "${" in node:
@@ -351,5 +356,7 @@ def load_config(path: str | Path) -> AppConfig:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(file)"
-        raise ConfigError(f"{p}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise ConfigError(
+            f"{p}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
     return parse_config(data, str(p))

@@ -65,7 +65,10 @@ class ReferencePrice:
         """The last `n_steps` one-step log returns ending at `ts_ns` (for volatility estimates)."""
         end = self.step_index(ts_ns)
         start = max(0, end - n_steps)
-        logs = [math.log(self.price(asset, self._start_ns + i * self._step_ns)) for i in range(start, end + 1)]
+        logs = [
+            math.log(self.price(asset, self._start_ns + i * self._step_ns))
+            for i in range(start, end + 1)
+        ]
         return np.diff(np.asarray(logs))
 
     def _chunk(self, asset: str, chunk: int) -> np.ndarray:

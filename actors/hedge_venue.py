@@ -1,0 +1,132 @@
+"""HedgeVenueActor: the only holder of one external venue's API key.
+
+Keeps the venue's L2 books and balances fresh for the router (polling, with a
+freshness timestamp) and executes child orders. Health is what the router
+reads to exclude a venue, so a failing poll marks it unhealthy at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import ray
+from pydantic import SecretStr
+
+from engine.config import VenueConfig
+from engine.types import BookSnapshot, ChildOrder, ChildOrderResult, MarketSpec
+from engine.venues.ccxt_venue import CcxtVenue
+from engine.venues.errors import VenueError
+
+log = logging.getLogger(__name__)
+
+BOOK_DEPTH = 50
+BALANCE_REFRESH_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class VenueSnapshot:
+    venue: str
+    healthy: bool
+    reason: str
+    books: dict[str, BookSnapshot]
+    balances: dict[str, Decimal]
+    taker_fee: float
+    specs: dict[str, MarketSpec] = field(default_factory=dict)
+
+
+@ray.remote
+class HedgeVenueActor:
+    def __init__(
+        self,
+        venue: VenueConfig,
+        symbols: list[str],
+        *,
+        base_url: str | None = None,
+        api_key: SecretStr | None = None,
+        api_secret: SecretStr | None = None,
+    ) -> None:
+        self._cfg = venue
+        self._symbols = symbols
+        key = api_key or venue.api_key
+        secret = api_secret or venue.api_secret
+        self._venue = CcxtVenue(
+            venue.id,
+            venue.exchange or "binance",
+            symbols,
+            api_key=key.get_secret_value() if key else None,
+            api_secret=secret.get_secret_value() if secret else None,
+            base_url=base_url or (venue.url if venue.url not in (None, "sim") else None),
+            timeout_s=venue.timeout_s,
+        )
+        self._books: dict[str, BookSnapshot] = {}
+        self._balances: dict[str, Decimal] = {}
+        self._healthy = False
+        self._reason = "not started"
+        self._task: asyncio.Task[None] | None = None
+
+    async def on_start(self) -> dict[str, Any]:
+        """Fail fast: markets, symbols and balances must all answer before the run starts."""
+        specs = await self._venue.start()
+        self._balances = await self._venue.fetch_balances()
+        await self._poll_books()
+        self._task = asyncio.create_task(self._run())
+        return {"venue": self._cfg.id, "specs": specs, "healthy": self._healthy}
+
+    async def on_stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        await self._venue.close()
+
+    async def snapshot(self) -> VenueSnapshot:
+        return VenueSnapshot(
+            venue=self._cfg.id,
+            healthy=self._healthy,
+            reason=self._reason,
+            books=dict(self._books),
+            balances=dict(self._balances),
+            taker_fee=self._cfg.taker_fee,
+            specs=self._venue.specs,
+        )
+
+    async def execute(self, orders: list[ChildOrder]) -> list[ChildOrderResult]:
+        results = await asyncio.gather(*(self._venue.execute(o) for o in orders))
+        try:
+            self._balances = await self._venue.fetch_balances()
+        except VenueError as exc:
+            log.warning("%s", exc)
+        return list(results)
+
+    async def balances(self) -> dict[str, Decimal]:
+        return await self._venue.fetch_balances()
+
+    async def _run(self) -> None:
+        last_balance = time.monotonic()
+        while True:
+            await asyncio.sleep(self._cfg.book_poll_interval_s)
+            await self._poll_books()
+            if time.monotonic() - last_balance >= BALANCE_REFRESH_S:
+                last_balance = time.monotonic()
+                try:
+                    self._balances = await self._venue.fetch_balances()
+                except VenueError as exc:
+                    log.warning("%s", exc)
+
+    async def _poll_books(self) -> None:
+        now = time.time_ns()
+        results = await asyncio.gather(
+            *(self._venue.fetch_book(s, BOOK_DEPTH, now) for s in self._symbols),
+            return_exceptions=True,
+        )
+        failures = []
+        for symbol, res in zip(self._symbols, results, strict=True):
+            if isinstance(res, BaseException):
+                failures.append(f"{symbol}: {res}")
+            else:
+                self._books[symbol] = res
+        self._healthy = not failures
+        self._reason = "; ".join(failures)

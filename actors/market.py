@@ -1,0 +1,280 @@
+"""MarketActor: quotes one home market and reports its fills.
+
+Thin shell: every decision is made by `engine/` (policy, rounding, requote
+rule, book metrics); this class gathers inputs on a timer, calls the engine and
+sends outputs. Fills go to the router and the ledger in batches, fire-and-
+forget, and every delivery is awaited at stop so none is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from decimal import Decimal
+from typing import Any
+
+import ray
+from analytics.writer import PartWriter
+
+from actors.context import RunContext
+from engine.book_metrics import book_sample
+from engine.config import AppConfig
+from engine.quoting import QuoteContext, build_policy, needs_requote, round_quotes
+from engine.sim.price import ReferencePrice
+from engine.types import Fill, QuoteLevel
+from engine.venues.sim_venue import HomeSimVenue
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.1
+REFERENCE_PULL_S = 0.25
+
+
+@ray.remote
+class MarketActor:
+    def __init__(
+        self, config: AppConfig, symbol: str, ctx: RunContext, router: Any, ledger: Any
+    ) -> None:
+        self._config = config
+        self._market = config.market(symbol)
+        self._ctx = ctx
+        self._router = router
+        self._ledger = ledger
+        self._task: asyncio.Task[None] | None = None
+        self._deliveries: set[asyncio.Future[Any]] = set()
+        self._fills_out: list[Fill] = []
+        self._reference_mid: float | None = None
+        self._reference_ts_ns = 0
+        self._position = Decimal(0)
+        self._fill_count = 0
+        self._last_quote_ns = 0
+        self._last_sample_ns = 0
+        self._last_reference_pull_ns = 0
+        self._last_sample: dict[str, Any] = {}
+        self._errors: list[str] = []
+
+    # lifecycle ---------------------------------------------------------------
+
+    async def on_start(self) -> dict[str, Any]:
+        """Resolve every dependency now, so a missing one stops the run at start."""
+        cfg, ctx = self._config, self._ctx
+        reference = ReferencePrice(
+            cfg.sim.assets, seed=ctx.sim_seed, step_ms=cfg.sim.step_ms, start_ns=ctx.sim_start_ns
+        )
+        self._venue = HomeSimVenue(
+            cfg.home_venue, self._market, reference, seed=ctx.sim_seed, session=ctx.run_id
+        )
+        self._policy = build_policy(self._market)
+        writer_id = f"market-{self._market.base}-{self._market.quote}"
+        self._writers = {
+            t: PartWriter(
+                ctx.data_dir,
+                t,
+                writer_id=writer_id,
+                run_id=ctx.run_id,
+                config_hash=ctx.config_hash,
+            )
+            for t in ("book_samples", "quotes", "fills")
+        }
+        await self._pull_reference(time.time_ns())
+        self._task = asyncio.create_task(self._run())
+        return {"market": self._market.symbol, "reference_mid": self._reference_mid}
+
+    async def on_stop(self) -> dict[str, Any]:
+        """Stop quoting, cancel every quote, deliver every fill, flush every row."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        now = time.time_ns()
+        await self._venue.cancel_all(now)
+        self._record_cancel_all(now)
+        self._send_fills()
+        if self._deliveries:
+            await asyncio.gather(*self._deliveries, return_exceptions=True)
+        for w in self._writers.values():
+            w.flush()
+        return await self.status()
+
+    async def flush(self) -> None:
+        for w in self._writers.values():
+            w.flush()
+
+    async def status(self) -> dict[str, Any]:
+        return {
+            "market": self._market.symbol,
+            "mid": self._reference_mid,
+            "spread_bps": self._last_sample.get("spread_bps"),
+            "quoting": bool(self._last_sample.get("quoting")),
+            "fills": self._fill_count,
+            "position": str(self._position),
+            "errors": list(self._errors[-3:]),
+        }
+
+    # timer -------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        flush_every_ns = int(self._config.analytics.flush_interval_s * 1e9)
+        last_flush = time.time_ns()
+        while True:
+            try:
+                now = time.time_ns()
+                await self.on_timer(now)
+                if now - last_flush >= flush_every_ns:
+                    last_flush = now
+                    for w in self._writers.values():
+                        w.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep quoting; surface the error in status
+                log.exception("market %s timer failed", self._market.symbol)
+                self._errors.append(f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(TICK_S)
+
+    async def on_timer(self, now: int) -> None:
+        fills = await self._venue.poll_fills(now)
+        if fills:
+            self.on_fills(fills)
+        if now - self._last_reference_pull_ns >= REFERENCE_PULL_S * 1e9:
+            await self._pull_reference(now)
+        await self._requote(now)
+        if now - self._last_sample_ns >= self._config.analytics.sample_interval_s * 1e9:
+            self._last_sample_ns = now
+            self._sample(now)
+        self._send_fills()
+
+    def on_fills(self, fills: list[Fill]) -> None:
+        rows = []
+        for f in fills:
+            self._position += f.side.sign * f.amount
+            rows.append(
+                {
+                    "ts": f.ts_ns,
+                    "market": f.market,
+                    "fill_id": f.fill_id,
+                    "order_id": f.order_id,
+                    "side": f.side.value,
+                    "price": float(f.price),
+                    "amount": float(f.amount),
+                    "fee": float(f.fee),
+                    "fee_currency": f.fee_currency,
+                    "liquidity": f.liquidity.value,
+                    "mid": self._reference_mid,
+                }
+            )
+        self._fill_count += len(fills)
+        self._fills_out.extend(fills)
+        self._writers["fills"].append(rows)
+
+    # steps -------------------------------------------------------------------
+
+    async def _pull_reference(self, now: int) -> None:
+        refs = await self._router.reference.remote([self._market.symbol])
+        ref = refs.get(self._market.symbol)
+        if ref is not None:
+            self._reference_mid, self._reference_ts_ns = ref
+        self._last_reference_pull_ns = now
+
+    async def _requote(self, now: int) -> None:
+        if self._reference_mid is None:
+            return
+        age_s = (now - self._reference_ts_ns) / 1e9
+        if age_s > self._config.risk.max_book_age_s:  # stale reference: no quotes off it
+            if await self._venue.open_quotes():
+                await self._venue.cancel_all(now)
+                self._record_cancel_all(now)
+            return
+        ctx = QuoteContext(
+            ts_ns=now,
+            mid=self._reference_mid,
+            inventory=float(self._position) - self._market.inventory_target,
+            market=self._market,
+            reference_age_s=age_s,
+        )
+        desired = self._policy.desired_quotes(ctx)
+        live = [QuoteLevel(s, float(p), float(a)) for s, p, a in await self._venue.open_quotes()]
+        timer_due = now - self._last_quote_ns >= self._market.requote_interval_s * 1e9
+        moved = needs_requote(live, desired, self._market.requote_tolerance_bps, ctx.mid)
+        if not (timer_due or moved):
+            return
+        self._last_quote_ns = now
+        await self._venue.cancel_all(now)
+        self._record_cancel_all(now)
+        rounded = round_quotes(desired, self._venue.spec)
+        cids = await self._venue.place(rounded, now)
+        self._writers["quotes"].append(
+            [
+                {
+                    "ts": now,
+                    "market": self._market.symbol,
+                    "side": side.value,
+                    "level": i,
+                    "price": float(price),
+                    "amount": float(amount),
+                    "client_order_id": cid,
+                    "action": "place",
+                }
+                for i, ((side, price, amount), cid) in enumerate(zip(rounded, cids, strict=False))
+            ]
+        )
+
+    def _record_cancel_all(self, now: int) -> None:
+        self._writers["quotes"].append(
+            [
+                {
+                    "ts": now,
+                    "market": self._market.symbol,
+                    "side": None,
+                    "level": None,
+                    "price": None,
+                    "amount": None,
+                    "client_order_id": None,
+                    "action": "cancel_all",
+                }
+            ]
+        )
+
+    def _sample(self, now: int) -> None:
+        bids, asks = self._venue.levels()
+        bot_bids, bot_asks = self._venue.bot_levels()
+        m = self._market
+        row = book_sample(
+            bids,
+            asks,
+            bot_bids,
+            bot_asks,
+            reference_mid=self._reference_mid or 0.0,
+            band_bps=float(m.depth_band_bps or 0),
+        )
+        self._last_sample = row
+        row.update(
+            ts=now,
+            market=m.symbol,
+            target_spread_bps=m.target_spread_bps,
+            max_spread_bps=m.max_spread_bps,
+            depth_band_bps=m.depth_band_bps,
+            depth_target_quote=m.depth_target_quote,
+        )
+        self._writers["book_samples"].append([row])
+
+    def _send_fills(self) -> None:
+        if not self._fills_out:
+            return
+        batch, self._fills_out = self._fills_out, []
+        hedge_pending = self._market.hedge_mode.value == "mirror"
+        for ref in (
+            self._router.on_fills.remote(batch),
+            self._ledger.on_fills.remote(batch, hedge_pending),
+        ):
+            fut = asyncio.ensure_future(self._deliver(ref))
+            self._deliveries.add(fut)
+            fut.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, ref: Any) -> None:
+        try:
+            await ref
+        except Exception as exc:
+            log.error("market %s: fill delivery failed: %s", self._market.symbol, exc)
+            self._errors.append(f"fill delivery failed: {exc}")

@@ -1,0 +1,283 @@
+"""HedgeRouterActor: turns hedge needs into child orders on the best venues.
+
+It holds the latest book, balance and health of every hedge venue (pulled on
+a timer), answers MarketActors' reference-price pulls from the consolidated
+book, and hedges each fill (mirror mode) or each intent from the rebalancer.
+The plan itself is `engine.routing.plan_hedge`; this class only wires it.
+Every hedge reports its outcome to the ledger *before* the hedge counts as
+done, so the ledger never sees exposure without knowing a hedge is pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from decimal import Decimal
+from typing import Any
+
+import ray
+from analytics.writer import PartWriter
+from engine.routing.planner import VenueQuote, plan_hedge
+
+from actors.context import RunContext
+from engine.config import AppConfig
+from engine.hedging import hedge_outcome, mirror_intent
+from engine.types import (
+    BookSnapshot,
+    ChildOrderResult,
+    Fill,
+    HedgeIntent,
+    HedgeOutcome,
+    Side,
+    split_symbol,
+)
+
+log = logging.getLogger(__name__)
+
+REFRESH_S = 0.2
+
+
+@ray.remote
+class HedgeRouterActor:
+    def __init__(
+        self, config: AppConfig, ctx: RunContext, venues: dict[str, Any], ledger: Any
+    ) -> None:
+        self._config = config
+        self._ctx = ctx
+        self._venues = venues
+        self._ledger = ledger
+        self._snapshots: dict[str, Any] = {}
+        self._seen_fills: set[str] = set()
+        self._inflight: set[asyncio.Task[HedgeOutcome]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._stats = {"hedges": 0, "hedged": 0, "partial": 0, "skipped": 0}
+
+    async def on_start(self) -> dict[str, Any]:
+        writer_id = "router"
+        self._writers = {
+            t: PartWriter(
+                self._ctx.data_dir,
+                t,
+                writer_id=writer_id,
+                run_id=self._ctx.run_id,
+                config_hash=self._ctx.config_hash,
+            )
+            for t in ("hedge_orders", "hedge_fills")
+        }
+        await self._refresh()
+        self._task = asyncio.create_task(self._run())
+        return {"venues": sorted(self._snapshots)}
+
+    async def on_stop(self) -> None:
+        await self.drain()
+        if self._task is not None:
+            self._task.cancel()
+        await self.flush()
+
+    async def flush(self) -> None:
+        for w in self._writers.values():
+            w.flush()
+
+    async def drain(self) -> int:
+        """Wait until every hedge in flight has reported to the ledger."""
+        n = len(self._inflight)
+        if self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
+        return n
+
+    async def status(self) -> dict[str, Any]:
+        health = {v: (s.healthy, s.reason) for v, s in self._snapshots.items()}
+        return {**self._stats, "inflight": len(self._inflight), "venues": health}
+
+    # inputs ------------------------------------------------------------------
+
+    async def reference(self, symbols: list[str]) -> dict[str, tuple[float, int]]:
+        """Consolidated mid per symbol: best bid and best ask across healthy venues."""
+        out: dict[str, tuple[float, int]] = {}
+        for symbol in symbols:
+            books = self._fresh_books(symbol, time.time_ns())
+            bids = [b.best_bid for b in books.values() if b.best_bid is not None]
+            asks = [b.best_ask for b in books.values() if b.best_ask is not None]
+            if bids and asks:
+                oldest = min(b.ts_ns for b in books.values())
+                out[symbol] = ((max(bids) + min(asks)) / 2.0, oldest)
+        return out
+
+    async def on_fills(self, fills: list[Fill]) -> int:
+        """Mirror-hedge each new fill; returns at once (hedges run in the background)."""
+        started = 0
+        for fill in fills:
+            if fill.fill_id in self._seen_fills:
+                continue  # a redelivered batch never hedges twice
+            self._seen_fills.add(fill.fill_id)
+            if self._config.market(fill.market).hedge_mode.value != "mirror":
+                continue
+            task = asyncio.create_task(self._hedge(mirror_intent(fill)))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+            started += 1
+        return started
+
+    async def hedge_intents(self, intents: list[HedgeIntent]) -> list[HedgeOutcome]:
+        """Hedge the rebalancer's intents; returns once the ledger has booked them."""
+        return list(await asyncio.gather(*(self._hedge(i) for i in intents)))
+
+    # the hedge ---------------------------------------------------------------
+
+    async def _hedge(self, intent: HedgeIntent) -> HedgeOutcome:
+        now = time.time_ns()
+        quotes, excluded = self._venue_quotes(intent, now)
+        plan = plan_hedge(intent, quotes, self._config.risk, now, excluded=excluded)
+        by_venue: dict[str, list[Any]] = {}
+        for child in plan.children:
+            by_venue.setdefault(child.venue, []).append(child)
+        sent_ns = time.time_ns()
+        answers = await asyncio.gather(
+            *(self._venues[v].execute.remote(children) for v, children in by_venue.items()),
+            return_exceptions=True,
+        )
+        results: list[ChildOrderResult] = []
+        for (venue, children), answer in zip(by_venue.items(), answers, strict=True):
+            if isinstance(answer, BaseException):
+                # the venue actor died mid-call: the orders' fate is unknown
+                reason = f"venue actor failed: {type(answer).__name__}"
+                results += [ChildOrderResult(c, "unknown", reason=reason) for c in children]
+                log.error("%s: %s", venue, answer)
+            else:
+                results += answer
+        outcome = hedge_outcome(intent, results, plan.reasons)
+        await self._ledger.on_hedge_outcomes.remote([outcome])
+        self._record(intent, plan.residual, plan.reasons, results, sent_ns)
+        self._stats["hedges"] += 1
+        self._stats[outcome.status.value] += 1
+        return outcome
+
+    def _venue_quotes(
+        self, intent: HedgeIntent, now: int
+    ) -> tuple[list[VenueQuote], dict[str, str]]:
+        base, quote = split_symbol(intent.symbol)
+        quotes, excluded = [], {}
+        for venue, snap in self._snapshots.items():
+            book: BookSnapshot | None = snap.books.get(intent.symbol)
+            spec = snap.specs.get(intent.symbol)
+            if not snap.healthy:
+                excluded[venue] = f"unhealthy: {snap.reason}"
+            elif book is None or spec is None:
+                excluded[venue] = f"unknown symbol {intent.symbol}"
+            else:
+                held = snap.balances.get(quote if intent.side is Side.BUY else base, Decimal(0))
+                quotes.append(VenueQuote(venue, book, snap.taker_fee, spec, float(held)))
+        return quotes, excluded
+
+    def _record(
+        self,
+        intent: HedgeIntent,
+        residual: float,
+        reasons: tuple[str, ...],
+        results: list[ChildOrderResult],
+        sent_ns: int,
+    ) -> None:
+        common = {
+            "market": intent.symbol,
+            "hedge_id": intent.hedge_id,
+            "source_fill_id": intent.source_fill_id,
+            "side": intent.side.value,
+        }
+        rows = [
+            {
+                **common,
+                "ts": sent_ns,
+                "venue": r.order.venue,
+                "client_order_id": r.order.client_order_id,
+                "type": r.order.order_type,
+                "amount": r.order.amount,
+                "limit_price": r.order.limit_price,
+                "decision_mid": r.order.decision_mid,
+                "status": r.status,
+                "reason": r.reason or intent.reason,
+                "filled_amount": float(r.filled),
+            }
+            for r in results
+        ]
+        if residual > 0:
+            rows.append(
+                {
+                    **common,
+                    "ts": sent_ns,
+                    "venue": None,
+                    "client_order_id": None,
+                    "type": None,
+                    "amount": residual,
+                    "limit_price": None,
+                    "decision_mid": None,
+                    "status": "skipped",
+                    "reason": "; ".join(reasons) or "nothing routable",
+                    "filled_amount": 0.0,
+                }
+            )
+        self._writers["hedge_orders"].append(rows)
+        self._writers["hedge_fills"].append(
+            [
+                {
+                    "ts": e.ts_ns or sent_ns,
+                    "market": e.symbol,
+                    "hedge_id": e.hedge_id,
+                    "client_order_id": e.client_order_id,
+                    "venue": e.venue,
+                    "side": e.side.value,
+                    "price": float(e.price),
+                    "amount": float(e.amount),
+                    "cost": float(e.cost),
+                    "fee": float(e.fee),
+                    "fee_currency": e.fee_currency,
+                }
+                for r in results
+                for e in r.executions
+            ]
+        )
+
+    # timer -------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        flush_every = self._config.analytics.flush_interval_s
+        last_flush = time.monotonic()
+        while True:
+            await asyncio.sleep(REFRESH_S)
+            try:
+                await self._refresh()
+            except Exception:
+                log.exception("router refresh failed")
+            if time.monotonic() - last_flush >= flush_every:
+                last_flush = time.monotonic()
+                await self.flush()
+
+    async def _refresh(self) -> None:
+        names = list(self._venues)
+        snaps = await asyncio.gather(
+            *(self._venues[v].snapshot.remote() for v in names), return_exceptions=True
+        )
+        for venue, snap in zip(names, snaps, strict=True):
+            if isinstance(snap, BaseException):
+                old = self._snapshots.get(venue)
+                if old is not None:  # keep its books but exclude it from routing
+                    self._snapshots[venue] = type(old)(
+                        venue,
+                        False,
+                        f"unreachable: {type(snap).__name__}",
+                        old.books,
+                        old.balances,
+                        old.taker_fee,
+                        old.specs,
+                    )
+                continue
+            self._snapshots[venue] = snap
+
+    def _fresh_books(self, symbol: str, now: int) -> dict[str, BookSnapshot]:
+        max_age_ns = self._config.risk.max_book_age_s * 1e9
+        out = {}
+        for venue, snap in self._snapshots.items():
+            book = snap.books.get(symbol)
+            if snap.healthy and book is not None and now - book.ts_ns <= max_age_ns:
+                out[venue] = book
+        return out

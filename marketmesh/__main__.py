@@ -1,0 +1,3 @@
+from marketmesh.cli import main
+
+main()

@@ -1,0 +1,231 @@
+"""The `marketmesh` command.
+
+Each command imports only what it needs: `sla` and `sql` never import Ray, so
+an analyst's query is not slowed by the engine's start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="marketmesh: quote, hedge, rebalance and prove liquidity on every market.",
+)
+
+DEFAULT_CONFIG = Path("configs/local.yaml")
+
+
+def _default_config() -> Path:
+    if DEFAULT_CONFIG.exists():
+        return DEFAULT_CONFIG
+    packaged = Path(__file__).resolve().parents[1] / DEFAULT_CONFIG
+    return packaged if packaged.exists() else DEFAULT_CONFIG
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def _load(config: Path) -> Any:
+    from engine.config import ConfigError, load_config
+
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        _fail(f"config error:\n{exc}")
+
+
+@app.command()
+def run(
+    config: Annotated[
+        Path | None, typer.Argument(help="YAML config (default configs/local.yaml)")
+    ] = None,
+    duration: Annotated[
+        float, typer.Option(min=1, help="seconds to run, then stop by itself")
+    ] = 60,
+    data_dir: Annotated[str, typer.Option(help="Parquet dataset (path or URI)")] = "./data",
+    address: Annotated[str | None, typer.Option(help="join a Ray cluster (e.g. auto)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the SLA summary as JSON")] = False,
+) -> None:
+    """Run the graph (default: simulated venues on loopback), then print the SLA summary."""
+    import logging
+
+    from rich.console import Console
+
+    from marketmesh.runner import run_graph
+    from marketmesh.simproc import VenueSimError
+    from marketmesh.status import StatusView
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    path = config or _default_config()
+    cfg = _load(path)
+    if not data_dir.startswith(("s3://", "gs://", "hdfs://")):
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+    console = Console(stderr=True)
+    console.print(
+        f"marketmesh run: {path} ({len(cfg.markets)} markets, {len(cfg.hedge_venues)} hedge "
+        f"venues, config {cfg.config_hash}) for {duration:g}s -> {data_dir}"
+    )
+    view = StatusView(console, duration)
+    try:
+        with view:
+            result = run_graph(
+                cfg,
+                config_path=path,
+                duration_s=duration,
+                data_dir=data_dir,
+                address=address,
+                on_status=view.update,
+            )
+    except VenueSimError as exc:
+        _fail(f"venue simulator failed: {exc}")
+    except RuntimeError as exc:
+        _fail(str(exc))
+    console.print(
+        f"run {result.run_id} done in {(result.end_ns - result.start_ns) / 1e9:.1f}s: "
+        f"hedges {result.router_status.get('hedges', 0)} "
+        f"(hedged {result.router_status.get('hedged', 0)}, "
+        f"partial {result.router_status.get('partial', 0)}, "
+        f"skipped {result.router_status.get('skipped', 0)})"
+    )
+    for venue, assets in result.reconciliation.items():
+        bad = {a: v for a, v in assets.items() if v[0] != v[1]}
+        if bad:
+            console.print(f"[red]reconciliation {venue}: ledger != venue for {bad}[/red]")
+    _print_sla(data_dir, json_out, run_id=result.run_id)
+    if not result.reconciled:
+        raise typer.Exit(3)
+
+
+@app.command()
+def sla(
+    data_dir: Annotated[str, typer.Option(help="Parquet dataset (path or URI)")] = "./data",
+    market: Annotated[str | None, typer.Option(help="only this market, e.g. BTC/USDT")] = None,
+    run_id: Annotated[str | None, typer.Option(help="only this run")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="machine-readable JSON")] = False,
+) -> None:
+    """Spread/depth/uptime SLA per market over the dataset."""
+    _print_sla(data_dir, json_out, market=market, run_id=run_id)
+
+
+def _print_sla(
+    data_dir: str, json_out: bool, *, market: str | None = None, run_id: str | None = None
+) -> None:
+    from analytics.render import sla_json, sla_table
+    from analytics.sla import sla_summary
+    from analytics.views import connect
+
+    if not data_dir.startswith(("s3://", "gs://")) and not Path(data_dir).exists():
+        _fail(f"--data-dir {data_dir}: no such directory (run `marketmesh run` first)")
+    con = connect(data_dir)
+    rows = sla_summary(con, market=market, run_id=run_id)
+    if json_out:
+        typer.echo(sla_json(rows))
+    else:
+        from rich.console import Console
+
+        Console().print(sla_table(rows))
+
+
+@app.command()
+def sql(
+    query: Annotated[str | None, typer.Argument(help="SQL; omit for an interactive shell")] = None,
+    data_dir: Annotated[str, typer.Option(help="Parquet dataset (path or URI)")] = "./data",
+) -> None:
+    """Query the dataset with DuckDB (views: book_samples, fills, hedge_orders, ...)."""
+    import duckdb
+    from analytics.views import connect
+
+    con = connect(data_dir)
+    if query is None:
+        _repl(con)
+        return
+    try:
+        rel = con.sql(query)
+    except duckdb.Error as exc:
+        _fail(f"sql: {exc}")
+    if rel is not None:
+        rel.show(max_rows=200, max_width=200)
+
+
+def _repl(con: Any) -> None:
+    import duckdb
+
+    typer.echo("DuckDB over the marketmesh dataset; end a statement with ';', Ctrl-D to quit.")
+    buf = ""
+    while True:
+        try:
+            line = input("sql> " if not buf else "...> ")
+        except EOFError:
+            typer.echo("")
+            return
+        buf += line + "\n"
+        if buf.strip().endswith(";"):
+            try:
+                rel = con.sql(buf)
+                if rel is not None:
+                    rel.show(max_rows=200)
+            except duckdb.Error as exc:
+                typer.secho(str(exc), err=True, fg=typer.colors.RED)
+            buf = ""
+
+
+@app.command("venue-sim")
+def venue_sim(
+    config: Annotated[
+        Path, typer.Option(help="YAML config listing the venues to serve")
+    ] = DEFAULT_CONFIG,
+    host: Annotated[
+        str, typer.Option(help="address to bind (loopback unless --allow-remote)")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="first port; 0 = free ports")] = 0,
+    start_ns: Annotated[
+        int | None, typer.Option(help="start of the shared price path (ns)")
+    ] = None,
+    allow_remote: Annotated[
+        bool, typer.Option(help="allow binding a non-loopback address")
+    ] = False,
+) -> None:
+    """Serve the simulated hedge venues over HTTP (Binance spot v3 dialect) until stopped."""
+    from engine.sim.server import SimCredentials, credentials_from_env, serve_until_stopped
+
+    cfg = _load(config)
+    creds = credentials_from_env()
+    if creds is None:
+        creds = SimCredentials(api_key="marketmesh-sim-key", api_secret="marketmesh-sim-secret")
+        typer.echo(
+            "no MARKETMESH_SIM_API_KEY/MARKETMESH_SIM_API_SECRET set: "
+            "venues accept the key/secret configured for them",
+            err=True,
+        )
+    try:
+        asyncio.run(
+            serve_until_stopped(
+                cfg,
+                host=host,
+                port=port,
+                start_ns=start_ns or time.time_ns(),
+                credentials=creds,
+                allow_remote=allow_remote,
+            )
+        )
+    except (ValueError, OSError) as exc:
+        _fail(f"venue-sim: {exc}")
+    except KeyboardInterrupt:
+        pass
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,84 @@
+"""Starts `marketmesh venue-sim` as a subprocess on free loopback ports.
+
+A separate process keeps the simulated exchanges off the driver's and the
+actors' event loops, exactly as real venues would be.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+READY_TIMEOUT_S = 60.0
+
+
+class VenueSimError(RuntimeError):
+    pass
+
+
+@dataclass
+class VenueSimProcess:
+    proc: subprocess.Popen[str]
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+def start_venue_sim(
+    config_path: Path, *, start_ns: int, api_key: str, api_secret: str, log_path: Path
+) -> VenueSimProcess:
+    """Launch the simulator; return once it printed `ready` with one URL per venue."""
+    env = dict(os.environ)
+    env["MARKETMESH_SIM_API_KEY"] = api_key
+    env["MARKETMESH_SIM_API_SECRET"] = api_secret
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    stderr = log_path.open("w")
+    cmd = [
+        sys.executable,
+        "-m",
+        "marketmesh",
+        "venue-sim",
+        "--config",
+        str(config_path),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--start-ns",
+        str(start_ns),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
+    sim = VenueSimProcess(proc)
+    assert proc.stdout is not None
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if not sel.select(timeout=0.5):
+            if proc.poll() is not None:
+                break
+            continue
+        line = proc.stdout.readline()
+        if not line:
+            break
+        parts = line.split()
+        if parts == ["ready"]:
+            return sim
+        if len(parts) >= 2 and parts[1].startswith("http://"):
+            sim.urls[parts[0]] = parts[1]
+    sim.stop()
+    tail = log_path.read_text()[-2000:] if log_path.exists() else ""
+    raise VenueSimError(f"venue-sim did not become ready (see {log_path}):\n{tail}")

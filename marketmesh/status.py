@@ -1,0 +1,80 @@
+"""The live status of a run: a rich table per market on a terminal, a plain
+progress line every few seconds otherwise (CI logs, pipes)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+PLAIN_EVERY_S = 5.0
+
+
+class StatusView:
+    def __init__(self, console: Console, duration_s: float) -> None:
+        self._console = console
+        self._duration = duration_s
+        self._live: Live | None = None
+        self._last_plain = 0.0
+
+    def __enter__(self) -> StatusView:
+        if self._console.is_terminal:
+            self._live = Live(Table(), console=self._console, refresh_per_second=2, transient=True)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+
+    def update(
+        self, elapsed_s: float, markets: list[dict[str, Any]], router: dict[str, Any]
+    ) -> None:
+        if self._live is not None:
+            self._live.update(self._table(elapsed_s, markets, router))
+            return
+        if time.monotonic() - self._last_plain < PLAIN_EVERY_S:
+            return
+        self._last_plain = time.monotonic()
+        parts = [
+            f"{m['market']} mid={_num(m['mid'])} spread={_num(m['spread_bps'])}bps "
+            f"fills={m['fills']} pos={m['position']}{'' if m['quoting'] else ' NOT-QUOTING'}"
+            for m in markets
+        ]
+        self._console.print(
+            f"[{elapsed_s:5.0f}/{self._duration:g}s] "
+            + " | ".join(parts)
+            + f" | hedges={router.get('hedges', 0)} inflight={router.get('inflight', 0)}",
+            highlight=False,
+        )
+
+    def _table(
+        self, elapsed_s: float, markets: list[dict[str, Any]], router: dict[str, Any]
+    ) -> Table:
+        t = Table(title=f"marketmesh {elapsed_s:.0f}/{self._duration:g}s")
+        for col in ("market", "mid", "spread bps", "quoting", "fills", "position", "last error"):
+            t.add_column(col)
+        for m in markets:
+            t.add_row(
+                m["market"],
+                _num(m["mid"]),
+                _num(m["spread_bps"]),
+                "yes" if m["quoting"] else "[red]no[/red]",
+                str(m["fills"]),
+                m["position"],
+                (m["errors"] or [""])[-1][:60],
+            )
+        venues = router.get("venues", {})
+        health = ", ".join(f"{v}:{'ok' if ok else 'DOWN'}" for v, (ok, _) in venues.items())
+        t.caption = (
+            f"hedges {router.get('hedges', 0)} (hedged {router.get('hedged', 0)}, partial "
+            f"{router.get('partial', 0)}, skipped {router.get('skipped', 0)}) | {health}"
+        )
+        return t
+
+
+def _num(x: Any) -> str:
+    return "-" if x is None else f"{x:,.2f}"

@@ -1,0 +1,151 @@
+"""Generated L2 books of the simulated external venues.
+
+A venue's book is a pure function of (seed, venue id, symbol, refresh bucket):
+the mid is the shared reference price shifted by the venue's offset plus a
+Gaussian noise drawn for the bucket, and the ladder around it follows the
+venue's depth profile (`BookProfileConfig`): level i sits
+`half_spread_bps + i * level_spacing_bps` away from the mid and holds
+`level_notional_quote * depth_growth**i` of quote, jittered a little. The
+shape is the usual static "depth grows away from the touch" profile of
+aggregator-facing venues (cf. Cont, Stoikov & Talreja 2010, "A stochastic
+model for order book dynamics", section 2: mean depth increases with the
+distance to the best quote over the first levels). Every process building a
+generator with the same inputs sees the very same book, and the book is
+constant within one refresh bucket so that liquidity a taker consumed can be
+tracked until the next refresh.
+
+Prices and amounts are exact `Decimal` on the symbol's tick/lot grid; the
+`BookSnapshot` view is floats for the engine.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+import numpy as np
+
+from engine.config import SymbolRulesConfig, VenueConfig
+from engine.sim.price import ReferencePrice
+from engine.types import BookSnapshot, split_symbol
+
+# Each level's amount is scaled by 1 + U(-j, j): enough to look organic, small
+# enough that the configured depth profile is what a router sees.
+AMOUNT_JITTER = 0.1
+_CACHE_SIZE = 256
+
+
+def on_grid(value: Decimal, step: Decimal, rounding: str) -> Decimal:
+    """Round `value` onto the grid of `step` (a tick or a lot) in the given direction."""
+    if step <= 0:
+        return value
+    return (value / step).to_integral_value(rounding=rounding) * step
+
+
+@dataclass(frozen=True, slots=True)
+class BookLevel:
+    """One price level as the venue trades it: exact price and amount."""
+
+    price: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedBook:
+    """The full generated ladder of one symbol for one refresh bucket, best price first."""
+
+    venue: str
+    symbol: str
+    bucket: int
+    mid: float
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+
+    def snapshot(self, ts_ns: int, depth: int) -> BookSnapshot:
+        return BookSnapshot(
+            venue=self.venue,
+            symbol=self.symbol,
+            ts_ns=ts_ns,
+            bids=tuple((float(lv.price), float(lv.amount)) for lv in self.bids[:depth]),
+            asks=tuple((float(lv.price), float(lv.amount)) for lv in self.asks[:depth]),
+        )
+
+
+class BookGenerator:
+    """Deterministic L2 books for one simulated venue, one refresh bucket at a time."""
+
+    def __init__(self, venue: VenueConfig, reference: ReferencePrice, seed: int) -> None:
+        self._venue = venue
+        self._reference = reference
+        self._seed = seed
+        self._refresh_ns = venue.book.refresh_ms * 1_000_000
+        self._venue_key = zlib.crc32(venue.id.encode())
+        self._cache: OrderedDict[tuple[str, int], GeneratedBook] = OrderedDict()
+
+    @property
+    def venue_id(self) -> str:
+        return self._venue.id
+
+    def bucket(self, ts_ns: int) -> int:
+        """Index of the refresh bucket holding `ts_ns`; the book is constant within it."""
+        return max(0, ts_ns // self._refresh_ns)
+
+    def book(self, symbol: str, ts_ns: int) -> GeneratedBook:
+        """The exact (Decimal) book of `symbol` at `ts_ns`."""
+        key = (symbol, self.bucket(ts_ns))
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        book = self._generate(symbol, key[1])
+        self._cache[key] = book
+        if len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return book
+
+    def snapshot(self, symbol: str, ts_ns: int, depth: int) -> BookSnapshot:
+        """The book at `ts_ns` as floats, at most `depth` levels a side."""
+        return self.book(symbol, ts_ns).snapshot(ts_ns, depth)
+
+    def reference_mid(self, symbol: str, bucket: int) -> float:
+        """Reference price of `symbol` at the start of `bucket` (base priced in the quote)."""
+        base, quote = split_symbol(symbol)
+        ts_ns = bucket * self._refresh_ns
+        price = self._reference.price(base, ts_ns)
+        if quote in self._reference.assets:  # a cross: both legs priced in the reference quote
+            price /= self._reference.price(quote, ts_ns)
+        return price
+
+    def _generate(self, symbol: str, bucket: int) -> GeneratedBook:
+        profile = self._venue.book
+        rules = self._venue.rules_for(symbol)
+        rng = np.random.default_rng(
+            [self._seed, self._venue_key, zlib.crc32(symbol.encode()), bucket]
+        )
+        noise_bps = float(rng.normal(0.0, profile.noise_bps)) if profile.noise_bps else 0.0
+        mid = self.reference_mid(symbol, bucket) * (1.0 + (profile.offset_bps + noise_bps) / 1e4)
+        jitter = rng.uniform(-AMOUNT_JITTER, AMOUNT_JITTER, size=(2, profile.levels))
+        bids: list[BookLevel] = []
+        asks: list[BookLevel] = []
+        for i in range(profile.levels):
+            distance = (profile.half_spread_bps + i * profile.level_spacing_bps) / 1e4
+            notional = profile.level_notional_quote * profile.depth_growth**i
+            bid = on_grid(Decimal(repr(mid * (1.0 - distance))), rules.tick_size, ROUND_FLOOR)
+            if bids and bid >= bids[-1].price:  # coarse tick: keep prices distinct
+                bid = bids[-1].price - rules.tick_size
+            if bid > 0:
+                bids.append(BookLevel(bid, self._amount(notional, bid, float(jitter[0, i]), rules)))
+            ask = on_grid(Decimal(repr(mid * (1.0 + distance))), rules.tick_size, ROUND_CEILING)
+            if asks and ask <= asks[-1].price:
+                ask = asks[-1].price + rules.tick_size
+            asks.append(BookLevel(ask, self._amount(notional, ask, float(jitter[1, i]), rules)))
+        return GeneratedBook(self._venue.id, symbol, bucket, mid, tuple(bids), tuple(asks))
+
+    @staticmethod
+    def _amount(
+        notional: float, price: Decimal, jitter: float, rules: SymbolRulesConfig
+    ) -> Decimal:
+        raw = Decimal(repr(notional * (1.0 + jitter) / float(price)))
+        return max(on_grid(raw, rules.lot_size, ROUND_FLOOR), rules.lot_size)

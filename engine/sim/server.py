@@ -1,0 +1,215 @@
+"""Runs the simulated hedge venues over HTTP: one aiohttp app (own port) per venue.
+
+Every venue of the config that is simulated (`url: sim`) and reached through
+ccxt is served in its exchange's REST dialect (Binance spot v3 today), so the
+unmodified ccxt client talks to it exactly as to the real venue. All venues
+share one `ReferencePrice` built from `config.sim` and `start_ns`: any process
+building it with the same seed and start sees the same prices.
+
+`marketmesh venue-sim` runs `serve_until_stopped`; tests use `VenueSimServer`
+in-process. Credentials never appear in a repr, a log line or an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from aiohttp import web
+
+from engine.config import AppConfig, VenueConfig, VenueKind
+from engine.sim.binance_http import DEFAULT_WEIGHT_LIMIT_1M, BinanceSpotApi
+from engine.sim.exchange import SimExchange
+from engine.sim.price import ReferencePrice
+
+SUPPORTED_DIALECTS = ("binance",)
+API_KEY_ENV = "MARKETMESH_SIM_API_KEY"
+API_SECRET_ENV = "MARKETMESH_SIM_API_SECRET"
+
+
+@dataclass(frozen=True)
+class SimCredentials:
+    """The key pair every simulated venue accepts (one account per key)."""
+
+    api_key: str = field(repr=False)
+    api_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ServedVenue:
+    venue_id: str
+    url: str  # http://127.0.0.1:PORT
+    dialect: str
+
+
+def credentials_from_env() -> SimCredentials | None:
+    """The simulator's key pair from MARKETMESH_SIM_API_KEY / MARKETMESH_SIM_API_SECRET."""
+    api_key = os.environ.get(API_KEY_ENV, "")
+    api_secret = os.environ.get(API_SECRET_ENV, "")
+    if not api_key or not api_secret:
+        return None
+    return SimCredentials(api_key=api_key, api_secret=api_secret)
+
+
+def ccxt_urls_for(base_url: str, exchange: Any) -> None:
+    """Point every API URL of a ccxt exchange at `base_url`, keeping each URL's path.
+
+    `https://api.binance.com/sapi/v1` becomes `http://127.0.0.1:PORT/sapi/v1`, and
+    so on for every entry (nested ones too), so nothing the client sends can leave
+    the simulator's host.
+    """
+    exchange.urls["api"] = _rebased(exchange.urls["api"], base_url.rstrip("/"))
+
+
+def _rebased(node: Any, base_url: str) -> Any:
+    if isinstance(node, dict):
+        return {key: _rebased(value, base_url) for key, value in node.items()}
+    if isinstance(node, str) and node.startswith(("http://", "https://")):
+        return base_url + urlparse(node).path
+    return node
+
+
+def is_served(venue: VenueConfig) -> bool:
+    """True for the venues the simulator serves over HTTP: simulated hedge venues via ccxt."""
+    return venue.simulated and venue.kind is VenueKind.CCXT
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class VenueSimServer:
+    """Serves every simulated ccxt venue of a config on its own port."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        *,
+        start_ns: int,
+        credentials: SimCredentials,
+        host: str = "127.0.0.1",
+        clock_ns: Callable[[], int] = time.time_ns,
+        weight_limit_1m: int = DEFAULT_WEIGHT_LIMIT_1M,
+    ) -> None:
+        """`clock_ns` is the venues' wall clock (tests freeze it to pin the book bucket)."""
+        self._host = host
+        self._clock_ns = clock_ns
+        self._weight_limit_1m = weight_limit_1m
+        self._reference = ReferencePrice(
+            config.sim.assets, seed=config.sim.seed, step_ms=config.sim.step_ms, start_ns=start_ns
+        )
+        symbols = [m.symbol for m in config.markets]
+        self._venues = [v for v in config.venues if is_served(v)]
+        for venue in self._venues:
+            if venue.exchange not in SUPPORTED_DIALECTS:
+                raise ValueError(
+                    f"venue {venue.id}: venue-sim speaks {', '.join(SUPPORTED_DIALECTS)}, "
+                    f"not {venue.exchange!r}"
+                )
+        self._exchanges = {
+            v.id: SimExchange(v, self._reference, config.sim.seed, config.quote_asset, symbols)
+            for v in self._venues
+        }
+        self._credentials = {v.id: self._accepted_keys(v, credentials) for v in self._venues}
+        self._runners: list[web.AppRunner] = []
+        self._served: list[ServedVenue] = []
+
+    def __repr__(self) -> str:
+        return f"VenueSimServer(venues={[v.id for v in self._venues]}, host={self._host!r})"
+
+    @staticmethod
+    def _accepted_keys(venue: VenueConfig, credentials: SimCredentials) -> dict[str, str]:
+        """The simulator's key pair, plus the pair the config gives this venue, if any."""
+        keys = {credentials.api_key: credentials.api_secret}
+        if venue.api_key is not None and venue.api_secret is not None:
+            keys[venue.api_key.get_secret_value()] = venue.api_secret.get_secret_value()
+        return keys
+
+    @property
+    def served(self) -> list[ServedVenue]:
+        return list(self._served)
+
+    def exchange(self, venue_id: str) -> SimExchange:
+        """The in-process exchange behind a served venue (for tests)."""
+        try:
+            return self._exchanges[venue_id]
+        except KeyError:
+            raise KeyError(f"venue-sim serves no venue {venue_id!r}") from None
+
+    async def start(self, port: int = 0) -> list[ServedVenue]:
+        """Bind one port per venue (`port` 0: any free port each; else port, port+1, ...)."""
+        if self._runners:
+            raise RuntimeError("venue-sim already started")
+        try:
+            for i, venue in enumerate(self._venues):
+                api = BinanceSpotApi(
+                    self._exchanges[venue.id],
+                    credentials=self._credentials[venue.id],
+                    clock_ns=self._clock_ns,
+                    weight_limit_1m=self._weight_limit_1m,
+                )
+                runner = web.AppRunner(api.app(), access_log=None, handle_signals=False)
+                await runner.setup()
+                self._runners.append(runner)
+                site = web.TCPSite(runner, self._host, port + i if port else 0)
+                await site.start()
+                bound_port = runner.addresses[0][1]
+                host = f"[{self._host}]" if ":" in self._host else self._host
+                self._served.append(
+                    ServedVenue(venue.id, f"http://{host}:{bound_port}", str(venue.exchange))
+                )
+        except BaseException:
+            await self.stop()
+            raise
+        return self.served
+
+    async def stop(self) -> None:
+        runners, self._runners = self._runners, []
+        self._served = []
+        for runner in runners:
+            await runner.cleanup()
+
+
+async def serve_until_stopped(
+    config: AppConfig,
+    *,
+    host: str,
+    port: int,
+    start_ns: int,
+    credentials: SimCredentials,
+    allow_remote: bool = False,
+) -> None:
+    """Serve until SIGINT/SIGTERM; print `<venue> <url> dialect=<d>` per venue, then `ready`."""
+    if not allow_remote and not is_loopback(host):
+        raise ValueError(
+            f"refusing to bind {host}: venue-sim accepts trades from anyone who can reach it; "
+            "bind a loopback address or pass --allow-remote"
+        )
+    server = VenueSimServer(config, start_ns=start_ns, credentials=credentials, host=host)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopped.set)
+    try:
+        for venue in await server.start(port):
+            print(f"{venue.venue_id} {venue.url} dialect={venue.dialect}")
+        print("ready")
+        sys.stdout.flush()
+        await stopped.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await server.stop()

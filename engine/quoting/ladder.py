@@ -1,0 +1,84 @@
+"""A symmetric quote ladder around the reference mid, skewed by inventory.
+
+The inventory skew is the practitioner's linear form of the reservation-price
+shift in Avellaneda and Stoikov (2008, "High-frequency trading in a limit order
+book", eq. 29, r = s - q * gamma * sigma^2 * (T - t)): when long, move both
+sides down so the ask is hit more often and the bid less, and the inventory
+mean-reverts; when short, the opposite.
+
+With q = inventory / inventory_limit, for level i = 0 .. levels-1 (in bps of mid)::
+
+    half      = (min(target_spread_bps, max_spread_bps) - buffer) / 2,
+                buffer = min(spread_buffer_bps, target / 2)
+    skew      = clamp(skew_bps_at_limit * clamp(q, -1, 1), -3/4 half, +3/4 half)
+    bid_i     = mid * (1 - (half + i * level_spacing_bps + skew) / 1e4)
+    ask_i     = mid * (1 + (half + i * level_spacing_bps - skew) / 1e4)
+    size      = order_notional_quote / mid / levels          (base units per level)
+    bid_size  = size * clamp(1 - q, 0, 2)
+    ask_size  = size * clamp(1 + q, 0, 2)
+
+Clamping the skew to 3/4 of the half-spread keeps each touch at least 1/4 of
+the half-spread from mid, so bid < mid < ask always and the ladder never
+crosses. At q >= 1 bid sizes are zero and the ladder is asks only; at q <= -1
+it is bids only.
+"""
+
+from __future__ import annotations
+
+import math
+
+from engine.config import MarketConfig
+from engine.quoting.base import QuoteContext
+from engine.types import QuoteLevel, Side
+
+_MAX_SKEW_SHARE_OF_HALF = 0.75
+
+
+def _clamp(x: float, lo: float, hi: float) -> float:
+    return max(lo, min(hi, x))
+
+
+class LadderPolicy:
+    """`levels` bids and asks spaced `level_spacing_bps` apart, skewed and sized by inventory."""
+
+    def __init__(self, market: MarketConfig) -> None:
+        assert market.target_spread_bps is not None and market.max_spread_bps is not None
+        self.market = market
+        # aim inside the target: rounding to the venue's tick widens the spread outward
+        target = min(market.target_spread_bps, market.max_spread_bps)
+        buffer = min(market.spread_buffer_bps, target / 2)  # never more than half the target
+        self.half_spread_bps = (target - buffer) / 2.0
+        if self.half_spread_bps <= 0:
+            raise ValueError(
+                f"market {market.symbol}: the ladder policy needs target_spread_bps > 0, "
+                "or its bid and ask would meet at mid"
+            )
+
+    def skew_bps(self, inventory: float) -> float:
+        """Shift of both sides in bps, positive (down) when long, clamped to keep the touch."""
+        q = _clamp(inventory / self.market.inventory_limit, -1.0, 1.0)
+        limit = _MAX_SKEW_SHARE_OF_HALF * self.half_spread_bps
+        return _clamp(self.market.skew_bps_at_limit * q, -limit, limit)
+
+    def desired_quotes(self, ctx: QuoteContext) -> list[QuoteLevel]:
+        """Bids best first, then asks best first; levels with zero size are left out."""
+        if not (ctx.mid > 0 and math.isfinite(ctx.mid)):
+            raise ValueError(f"market {self.market.symbol}: mid {ctx.mid} must be positive")
+        m = self.market
+        q = ctx.inventory / m.inventory_limit
+        skew = self.skew_bps(ctx.inventory)
+        size = m.order_notional_quote / ctx.mid / m.levels
+        bid_size = size * _clamp(1.0 - q, 0.0, 2.0)
+        ask_size = size * _clamp(1.0 + q, 0.0, 2.0)
+        offsets_bps = [self.half_spread_bps + i * m.level_spacing_bps for i in range(m.levels)]
+        bids = (
+            [QuoteLevel(Side.BUY, ctx.mid * (1 - (o + skew) / 1e4), bid_size) for o in offsets_bps]
+            if bid_size > 0
+            else []
+        )
+        asks = (
+            [QuoteLevel(Side.SELL, ctx.mid * (1 + (o - skew) / 1e4), ask_size) for o in offsets_bps]
+            if ask_size > 0
+            else []
+        )
+        return [b for b in bids if b.price > 0] + asks

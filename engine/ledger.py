@@ -1,0 +1,287 @@
+"""The double-entry journal: every fill, hedge execution and fee, exactly.
+
+Each business event becomes one *entry set* of postings that sums to zero per
+asset (Pacioli's double entry: every debit has its credit). The bot's own
+money sits in WALLET accounts per (venue, asset); what it owes or is owed by
+whoever traded with it sits in COUNTERPARTY, fees paid in FEES, and the
+balances it started with in EQUITY. Amounts are `Decimal` under a context that
+raises on any inexact result, so balances reconcile with the venues to the unit.
+
+Every entry set has a deterministic `ref` derived from what caused it, and
+posting the same event twice is a no-op, so redelivered messages, retries and
+a replay after a restart never double-count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Context, Decimal, Inexact, InvalidOperation, localcontext
+from enum import StrEnum
+from typing import Self
+
+from engine.types import Execution, Fill, Side, split_symbol
+
+# Wide enough for any balance a venue reports; anything that still rounds raises.
+_EXACT = Context(prec=80, traps=[Inexact, InvalidOperation])
+
+
+class Account(StrEnum):
+    WALLET = "wallet"
+    COUNTERPARTY = "counterparty"
+    FEES = "fees"
+    EQUITY = "equity"
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One line of the journal; `entry_id` is `f"{ref}:{n}"`, unique and deterministic."""
+
+    ts_ns: int
+    entry_id: str
+    ref: str
+    venue: str
+    account: Account
+    asset: str
+    amount: Decimal
+    kind: str
+
+
+class UnbalancedEntryError(AssertionError):
+    """An entry set whose postings do not sum to zero per asset: a bug, never data."""
+
+
+class Ledger:
+    """Balances per (venue, asset) built only from postings, idempotent per event."""
+
+    def __init__(self, quote_asset: str) -> None:
+        self._quote_asset = quote_asset
+        self._postings: list[Posting] = []
+        self._refs: set[str] = set()
+        self._wallet: dict[tuple[str, str], Decimal] = {}
+        self._opening: dict[str, Decimal] = {}
+
+    @property
+    def quote_asset(self) -> str:
+        return self._quote_asset
+
+    @property
+    def postings(self) -> Sequence[Posting]:
+        return tuple(self._postings)
+
+    # events ------------------------------------------------------------------
+
+    def open_balances(
+        self, venue: str, balances: Mapping[str, Decimal], ts_ns: int
+    ) -> list[Posting]:
+        """Book what `venue` holds at the start (WALLET +x, EQUITY -x); once per venue."""
+        lines = []
+        for asset in sorted(balances):
+            amount = _decimal(balances[asset], f"balances[{asset!r}]")
+            lines += [(Account.WALLET, asset, amount), (Account.EQUITY, asset, -amount)]
+        return self._post(f"open:{venue}", ts_ns, venue, "opening", lines)
+
+    def post_fill(self, fill: Fill) -> list[Posting]:
+        """Book a home-venue fill; a fill id already booked returns []."""
+        base, quote = split_symbol(fill.market)
+        amount = _decimal(fill.amount, "fill.amount")
+        cost = _mul(_decimal(fill.price, "fill.price"), amount)
+        fee_asset = fill.fee_currency or quote
+        lines = _trade_lines(fill.side, base, quote, amount, cost, fee_asset, fill.fee)
+        return self._post(fill.fill_id, fill.ts_ns, fill.venue, "fill", lines)
+
+    def post_execution(self, ex: Execution, *, key: str | None = None) -> list[Posting]:
+        """Book a hedge execution at its exact `cost`; the same execution twice returns [].
+
+        Identity: `key` if given, else the venue's trade id when the execution
+        carries one (`venue:symbol:trade_id`); otherwise a digest of everything
+        the execution says (venue, client and venue order ids, time, amount,
+        cost, fee). Two executions of one order that agree in every field would
+        then be one: post them together with `post_executions`, which tells
+        them apart by their order in the batch.
+        """
+        if key is None:
+            key = _trade_key(ex) or _content_key(ex, 0)
+        return self._post_execution(ex, key)
+
+    def post_executions(self, executions: Iterable[Execution]) -> list[Posting]:
+        """Book a batch (e.g. one hedge outcome); redelivering the same batch is a no-op.
+
+        The n-th execution identical to earlier ones in the batch gets occurrence n,
+        so the first occurrence has the same identity as `post_execution(ex)`.
+        """
+        seen: dict[str, int] = {}
+        postings: list[Posting] = []
+        for ex in executions:
+            trade_key = _trade_key(ex)
+            if trade_key:
+                postings += self._post_execution(ex, trade_key)
+                continue
+            base_key = _content_key(ex, 0)
+            n = seen.get(base_key, 0)
+            seen[base_key] = n + 1
+            postings += self._post_execution(ex, _content_key(ex, n))
+        return postings
+
+    # queries -----------------------------------------------------------------
+
+    def balance(self, venue: str, asset: str) -> Decimal:
+        """What the bot holds of `asset` on `venue` (WALLET)."""
+        return self._wallet.get((venue, asset), Decimal(0))
+
+    def balances(self) -> dict[tuple[str, str], Decimal]:
+        return dict(sorted(self._wallet.items()))
+
+    def position(self, asset: str) -> Decimal:
+        """What trading changed: WALLET over all venues minus what was opened with."""
+        with localcontext(_EXACT):
+            held = sum((v for (_, a), v in self._wallet.items() if a == asset), Decimal(0))
+            return held - self._opening.get(asset, Decimal(0))
+
+    def positions(self) -> dict[str, Decimal]:
+        """`position` of every asset the ledger has seen, by asset."""
+        assets = {a for _, a in self._wallet} | set(self._opening)
+        return {a: self.position(a) for a in sorted(assets)}
+
+    # durability --------------------------------------------------------------
+
+    @classmethod
+    def replay(cls, quote_asset: str, postings: Iterable[Posting]) -> Self:
+        """Rebuild a ledger from its journal (e.g. read back from Parquet after a restart).
+
+        Checks that every entry set still sums to zero per asset; events already
+        in the journal stay idempotent, so redeliveries after the restart are no-ops.
+        """
+        ledger = cls(quote_asset)
+        by_ref: dict[str, list[Posting]] = {}
+        for p in postings:
+            by_ref.setdefault(p.ref, []).append(p)
+        for ref, raw in by_ref.items():
+            entry = [  # rows read back from storage may carry plain strings
+                replace(p, account=Account(p.account), amount=_decimal(p.amount, "amount"))
+                for p in raw
+            ]
+            _check_balanced(ref, [(p.account, p.asset, p.amount) for p in entry])
+            ledger._apply(ref, entry)
+        return ledger
+
+    # internals ---------------------------------------------------------------
+
+    def _post_execution(self, ex: Execution, identity: str) -> list[Posting]:
+        base, quote = split_symbol(ex.symbol)
+        amount = _decimal(ex.amount, "execution.amount")
+        cost = _decimal(ex.cost, "execution.cost")
+        fee_asset = ex.fee_currency or quote
+        lines = _trade_lines(ex.side, base, quote, amount, cost, fee_asset, ex.fee)
+        ref = f"{ex.hedge_id}:{ex.venue}:{ex.client_order_id}:{identity}"  # starts with hedge id
+        return self._post(ref, ex.ts_ns, ex.venue, "hedge", lines)
+
+    def _post(
+        self,
+        ref: str,
+        ts_ns: int,
+        venue: str,
+        kind: str,
+        lines: Sequence[tuple[Account, str, Decimal]],
+    ) -> list[Posting]:
+        if ref in self._refs:
+            return []
+        lines = [line for line in lines if line[2] != 0]
+        _check_balanced(ref, lines)
+        entry = [
+            Posting(ts_ns, f"{ref}:{n}", ref, venue, account, asset, amount, kind)
+            for n, (account, asset, amount) in enumerate(lines)
+        ]
+        self._apply(ref, entry)
+        return entry
+
+    def _apply(self, ref: str, entry: Sequence[Posting]) -> None:
+        self._refs.add(ref)
+        self._postings.extend(entry)
+        with localcontext(_EXACT):
+            for p in entry:
+                if p.account is Account.WALLET:
+                    key = (p.venue, p.asset)
+                    self._wallet[key] = self._wallet.get(key, Decimal(0)) + p.amount
+                elif p.account is Account.EQUITY:
+                    self._opening[p.asset] = self._opening.get(p.asset, Decimal(0)) - p.amount
+
+
+def _trade_lines(
+    side: Side,
+    base: str,
+    quote: str,
+    amount: Decimal,
+    cost: Decimal,
+    fee_asset: str,
+    fee: Decimal,
+) -> list[tuple[Account, str, Decimal]]:
+    """A trade moves base one way and quote the other; the counterparty takes the mirror.
+
+    A fee with no currency reported is booked in the quote asset.
+    """
+    if amount < 0 or cost < 0:
+        raise ValueError(f"a trade needs amount >= 0 and cost >= 0, got {amount} and {cost}")
+    buy = Side(side) is Side.BUY
+    base_delta = amount if buy else -amount
+    quote_delta = -cost if buy else cost
+    fee_amount = _decimal(fee, "fee")
+    return [
+        (Account.WALLET, base, base_delta),
+        (Account.COUNTERPARTY, base, -base_delta),
+        (Account.WALLET, quote, quote_delta),
+        (Account.COUNTERPARTY, quote, -quote_delta),
+        (Account.WALLET, fee_asset, -fee_amount),
+        (Account.FEES, fee_asset, fee_amount),
+    ]
+
+
+def _check_balanced(ref: str, lines: Iterable[tuple[Account, str, Decimal]]) -> None:
+    totals: dict[str, Decimal] = {}
+    with localcontext(_EXACT):
+        for _, asset, amount in lines:
+            totals[asset] = totals.get(asset, Decimal(0)) + amount
+    off = {a: t for a, t in totals.items() if t != 0}
+    if off:
+        raise UnbalancedEntryError(f"entry {ref} does not sum to zero: {off}")
+
+
+def _decimal(value: object, name: str) -> Decimal:
+    """Exact Decimal of a ledger input; floats go through their shortest repr."""
+    if isinstance(value, Decimal):
+        out = value
+    elif isinstance(value, float):
+        out = Decimal(repr(value))
+    elif isinstance(value, int | str):
+        out = Decimal(value)
+    else:
+        raise ValueError(f"{name} must be a Decimal, got {type(value).__name__}")
+    if not out.is_finite():
+        raise ValueError(f"{name} must be finite, got {out}")
+    return out
+
+
+def _mul(a: Decimal, b: Decimal) -> Decimal:
+    with localcontext(_EXACT):
+        return a * b
+
+
+def _trade_key(ex: Execution) -> str:
+    return f"{ex.venue}:{ex.symbol}:{ex.trade_id}" if ex.trade_id else ""
+
+
+def _content_key(ex: Execution, occurrence: int) -> str:
+    fields = (
+        ex.venue,
+        ex.client_order_id,
+        ex.order_id,
+        ex.ts_ns,
+        ex.side.value,
+        ex.amount,
+        ex.cost,
+        ex.fee,
+        ex.fee_currency,
+        occurrence,
+    )
+    return hashlib.sha1(repr(fields).encode()).hexdigest()[:16]

@@ -14,13 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 import ray
-from analytics.writer import PartWriter
-from engine.ledger import Ledger, Posting
-from engine.netting import Exposure, exposures
 
 from actors.context import RunContext
+from analytics.writer import PartWriter
 from engine.config import AppConfig
 from engine.hedging import mirror_hedge_id
+from engine.ledger import Ledger, Posting
+from engine.netting import Exposure, exposures
 from engine.types import Fill, HedgeOutcome, split_symbol
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,7 @@ class InventoryLedgerActor:
 
     async def on_hedge_outcomes(self, outcomes: list[HedgeOutcome]) -> int:
         for outcome in outcomes:
-            for execution in outcome.executions:
-                self._write(self._ledger.post_execution(execution))
+            self._write(self._ledger.post_executions(outcome.executions))
             self._concluded.add(outcome.hedge_id)
             self._pending.pop(outcome.hedge_id, None)
         return len(outcomes)

@@ -16,9 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 import ray
-from analytics.writer import PartWriter
 
 from actors.context import RunContext
+from analytics.writer import PartWriter
 from engine.book_metrics import book_sample
 from engine.config import AppConfig
 from engine.quoting import QuoteContext, build_policy, needs_requote, round_quotes
@@ -136,7 +136,7 @@ class MarketActor:
     async def on_timer(self, now: int) -> None:
         fills = await self._venue.poll_fills(now)
         if fills:
-            self.on_fills(fills)
+            self.on_fills(fills, now)
         if now - self._last_reference_pull_ns >= REFERENCE_PULL_S * 1e9:
             await self._pull_reference(now)
         await self._requote(now)
@@ -145,7 +145,7 @@ class MarketActor:
             self._sample(now)
         self._send_fills()
 
-    def on_fills(self, fills: list[Fill]) -> None:
+    def on_fills(self, fills: list[Fill], seen_ns: int) -> None:
         rows = []
         for f in fills:
             self._position += f.side.sign * f.amount
@@ -162,6 +162,7 @@ class MarketActor:
                     "fee_currency": f.fee_currency,
                     "liquidity": f.liquidity.value,
                     "mid": self._reference_mid,
+                    "seen_ts": seen_ns,
                 }
             )
         self._fill_count += len(fills)
@@ -193,7 +194,9 @@ class MarketActor:
             market=self._market,
             reference_age_s=age_s,
         )
-        desired = self._policy.desired_quotes(ctx)
+        # compare like with like: what would be placed (on the grid) vs. what rests
+        rounded = round_quotes(self._policy.desired_quotes(ctx), self._venue.spec)
+        desired = [QuoteLevel(s, float(p), float(a)) for s, p, a in rounded]
         live = [QuoteLevel(s, float(p), float(a)) for s, p, a in await self._venue.open_quotes()]
         timer_due = now - self._last_quote_ns >= self._market.requote_interval_s * 1e9
         moved = needs_requote(live, desired, self._market.requote_tolerance_bps, ctx.mid)
@@ -202,7 +205,6 @@ class MarketActor:
         self._last_quote_ns = now
         await self._venue.cancel_all(now)
         self._record_cancel_all(now)
-        rounded = round_quotes(desired, self._venue.spec)
         cids = await self._venue.place(rounded, now)
         self._writers["quotes"].append(
             [

@@ -12,10 +12,10 @@ import logging
 from typing import Any
 
 import ray
-from engine.netting import residual_intents
 
 from actors.context import RunContext
 from engine.config import AppConfig
+from engine.netting import residual_intents
 from engine.types import HedgeOutcome
 
 log = logging.getLogger(__name__)

@@ -17,12 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 import ray
-from analytics.writer import PartWriter
-from engine.routing.planner import VenueQuote, plan_hedge
 
 from actors.context import RunContext
+from analytics.writer import PartWriter
 from engine.config import AppConfig
 from engine.hedging import hedge_outcome, mirror_intent
+from engine.routing.planner import VenueQuote, plan_hedge
 from engine.types import (
     BookSnapshot,
     ChildOrderResult,

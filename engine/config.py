@@ -153,10 +153,13 @@ class MarketConfig(_Frozen):
     symbol: str
     tier: MarketTier = MarketTier.LONG_TAIL
     policy: str = "ladder"
-    target_spread_bps: Bps | None = None
+    target_spread_bps: Annotated[float, Field(gt=0, le=10_000)] | None = None
     max_spread_bps: Bps | None = None
     depth_band_bps: Bps | None = None
     depth_target_quote: NonNegFloat | None = None
+    spread_buffer_bps: NonNegFloat = Field(
+        default=0.5, description="quote this much inside the target: tick rounding widens"
+    )
     levels: Annotated[int, Field(ge=1, le=50)] = 3
     level_spacing_bps: PositiveFloat = 5.0
     order_notional_quote: PositiveFloat = 10_000.0
@@ -206,6 +209,10 @@ class MarketConfig(_Frozen):
 class RiskConfig(_Frozen):
     max_notional_per_trade: PositiveFloat = 10_000.0
     max_slippage_bps: Bps = 20.0
+    limit_tolerance_bps: Bps = Field(
+        default=5.0,
+        description="IOC limit = walked marginal price plus this, capped by max_slippage_bps",
+    )
     max_book_age_s: PositiveFloat = 5.0
 
 

@@ -156,6 +156,7 @@ class Execution:
     fee: Decimal
     fee_currency: str
     order_id: str = ""
+    trade_id: str = ""  # the venue's own id: what makes an execution unique
 
     @property
     def price(self) -> Decimal:

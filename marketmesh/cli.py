@@ -71,6 +71,8 @@ def run(
     if not data_dir.startswith(("s3://", "gs://", "hdfs://")):
         Path(data_dir).mkdir(parents=True, exist_ok=True)
     console = Console(stderr=True)
+    if not console.is_terminal:
+        console = Console(stderr=True, width=180)
     console.print(
         f"marketmesh run: {path} ({len(cfg.markets)} markets, {len(cfg.hedge_venues)} hedge "
         f"venues, config {cfg.config_hash}) for {duration:g}s -> {data_dir}"
@@ -133,7 +135,10 @@ def _print_sla(
     else:
         from rich.console import Console
 
-        Console().print(sla_table(rows))
+        console = Console()
+        if not console.is_terminal:  # pipes and CI logs: wide enough to read every column
+            console = Console(width=180)
+        console.print(sla_table(rows))
 
 
 @app.command()
@@ -143,6 +148,7 @@ def sql(
 ) -> None:
     """Query the dataset with DuckDB (views: book_samples, fills, hedge_orders, ...)."""
     import duckdb
+
     from analytics.views import connect
 
     con = connect(data_dir)

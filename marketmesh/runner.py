@@ -217,10 +217,12 @@ def _reconcile(ledger: Any, venues: dict[str, Any]) -> dict[str, dict[str, tuple
         ours = booked.get(vid, {})
         assets = set(ours) | {a for a, v in venue_bal.items() if v != 0}
         out[vid] = {
-            a: (
-                str(Decimal(ours.get(a, "0")).normalize()),
-                str(venue_bal.get(a, Decimal(0)).normalize()),
-            )
+            a: (_plain(Decimal(ours.get(a, "0"))), _plain(venue_bal.get(a, Decimal(0))))
             for a in sorted(assets)
         }
     return out
+
+
+def _plain(d: Decimal) -> str:
+    """An exact decimal without exponent or trailing zeros: 600000, 0.0123."""
+    return f"{d.normalize():f}"

@@ -220,14 +220,21 @@ class CcxtVenue:
             return ChildOrderResult(order, "expired", reason="looked up: nothing executed")
         trades = await self.client.fetch_my_trades(order.symbol, params={"orderId": resp["id"]})
         fills = [t["info"] for t in trades]
-        return self._from_fills(order, str(resp["id"]), fills, "looked up after unknown outcome")
+        return self._from_fills(
+            order,
+            str(resp["id"]),
+            fills,
+            "looked up after unknown outcome",
+            int(resp.get("timestamp") or 0),
+        )
 
     def _result(self, order: ChildOrder, resp: dict[str, Any]) -> ChildOrderResult:
         info = resp.get("info") or {}
         fills = info.get("fills")
         order_id = str(resp.get("id") or info.get("orderId") or "")
         if isinstance(fills, list):
-            return self._from_fills(order, order_id, fills, "")
+            ts_ms = int(info.get("transactTime") or resp.get("timestamp") or 0)
+            return self._from_fills(order, order_id, fills, "", ts_ms)
         filled = Decimal(str(resp.get("filled") or 0))
         if filled == 0:
             return ChildOrderResult(order, "expired", reason="nothing executed at the limit")
@@ -248,14 +255,19 @@ class CcxtVenue:
         return self._finish(order, (execution,), "")
 
     def _from_fills(
-        self, order: ChildOrder, order_id: str, fills: list[dict[str, Any]], reason: str
+        self,
+        order: ChildOrder,
+        order_id: str,
+        fills: list[dict[str, Any]],
+        reason: str,
+        ts_ms: int,
     ) -> ChildOrderResult:
         executions = []
         for f in fills:
             qty = Decimal(str(f["qty"]))
             executions.append(
                 Execution(
-                    ts_ns=int(f.get("time") or 0) * 1_000_000,
+                    ts_ns=int(f.get("time") or ts_ms) * 1_000_000,
                     hedge_id=order.hedge_id,
                     client_order_id=order.client_order_id,
                     venue=self.venue_id,
@@ -266,6 +278,7 @@ class CcxtVenue:
                     fee=Decimal(str(f.get("commission") or 0)),
                     fee_currency=str(f.get("commissionAsset") or ""),
                     order_id=order_id,
+                    trade_id=str(f.get("tradeId") or f.get("id") or ""),
                 )
             )
         return self._finish(order, tuple(executions), reason)

@@ -51,6 +51,7 @@ class HomeSimVenue:
             taker_fee=Decimal(str(venue.taker_fee)),
         )
         self._takers = TakerFlow(market.taker_flow, seed=seed, symbol=market.symbol)
+        self._session = session
         self._prefix = f"{session}-{market_id(market.symbol)}"
         self._seq = 0
         self._last_poll_ns: int | None = None
@@ -109,7 +110,7 @@ class HomeSimVenue:
                         ts_ns=trade.ts_ns,
                         venue=self.venue_id,
                         market=self.market.symbol,
-                        fill_id=f"{self._prefix}-{trade.trade_id}",
+                        fill_id=f"{self._session}-{trade.trade_id}",
                         order_id=trade.maker_client_order_id,
                         side=trade.maker_side,
                         price=trade.price,

@@ -12,8 +12,12 @@ def test_depth_within_counts_only_levels_inside_the_band():
 
 def test_sample_of_two_sided_book():
     row = book_sample(
-        [(99.9, 1.0)], [(100.1, 2.0)], [(99.9, 1.0)], [(100.1, 1.0)],
-        reference_mid=50.0, band_bps=50,
+        [(99.9, 1.0)],
+        [(100.1, 2.0)],
+        [(99.9, 1.0)],
+        [(100.1, 1.0)],
+        reference_mid=50.0,
+        band_bps=50,
     )
     assert row["mid"] == pytest.approx(100.0)
     assert row["spread_bps"] == pytest.approx(20.0)

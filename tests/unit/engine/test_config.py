@@ -29,7 +29,8 @@ def test_bad_value_names_file_key_and_reason():
     data["markets"][1]["levels"] = 0
     with pytest.raises(ConfigError) as err:
         parse_config(data, "my.yaml")
-    assert "my.yaml: markets[1].levels: Input should be greater than or equal to 1" in str(err.value)
+    expected = "my.yaml: markets[1].levels: Input should be greater than or equal to 1"
+    assert expected in str(err.value)
 
 
 def test_unknown_key_is_rejected():

@@ -5,14 +5,34 @@ from engine.types import ChildOrder, ChildOrderResult, Execution, Fill, HedgeSta
 
 
 def _fill(side=Side.BUY, amount="0.5"):
-    return Fill(0, "home", "BTC/USDT", "f1", "o1", side, Decimal("100"), Decimal(amount),
-                Decimal("0"), "USDT")
+    return Fill(
+        0,
+        "home",
+        "BTC/USDT",
+        "f1",
+        "o1",
+        side,
+        Decimal("100"),
+        Decimal(amount),
+        Decimal("0"),
+        "USDT",
+    )
 
 
 def _result(amount: str, status="filled"):
     child = ChildOrder("m-f1", "c1", "v1", "BTC/USDT", Side.SELL, 0.5, 99.0)
-    ex = Execution(0, "m-f1", "c1", "v1", "BTC/USDT", Side.SELL, Decimal(amount),
-                   Decimal(amount) * 99, Decimal("0.01"), "USDT")
+    ex = Execution(
+        0,
+        "m-f1",
+        "c1",
+        "v1",
+        "BTC/USDT",
+        Side.SELL,
+        Decimal(amount),
+        Decimal(amount) * 99,
+        Decimal("0.01"),
+        "USDT",
+    )
     return ChildOrderResult(child, status, (ex,) if Decimal(amount) else ())
 
 

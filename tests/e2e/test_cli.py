@@ -1,0 +1,70 @@
+"""The CLI as a new user runs it, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.conftest import LOCAL_CONFIG, REPO
+
+pytestmark = pytest.mark.e2e
+
+
+def _cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "marketmesh", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def test_run_then_sla_json_lists_the_three_markets(tmp_path):
+    data = tmp_path / "data"
+    run = _cli("run", "--duration", "20", "--data-dir", str(data))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "BTC/USDT" in run.stdout  # the SLA summary printed at the end
+    sla = _cli("sla", "--data-dir", str(data), "--json", timeout=60)
+    assert sla.returncode == 0, sla.stderr
+    rows = json.loads(sla.stdout)
+    assert sorted(r["market"] for r in rows) == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    for r in rows:
+        assert {
+            "market",
+            "samples",
+            "uptime_pct",
+            "spread_bps_p50",
+            "spread_bps_p95",
+            "spread_within_target_pct",
+            "depth_within_target_pct",
+            "fills",
+            "hedged_pct",
+            "pnl_quote",
+        } <= set(r)
+        assert r["samples"] > 0
+    sql = _cli("sql", "--data-dir", str(data), "select count(*) as n from fills", timeout=60)
+    assert sql.returncode == 0 and "n" in sql.stdout
+
+
+def test_bad_config_fails_at_start_with_file_key_reason(tmp_path):
+    data = yaml.safe_load(LOCAL_CONFIG.read_text())
+    data["risk"]["max_slippage_bps"] = -3
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    out = _cli("run", str(bad), "--duration", "5", timeout=60)
+    assert out.returncode == 2
+    assert f"{bad}: risk.max_slippage_bps: Input should be greater than or equal to 0" in out.stderr
+
+
+def test_sla_on_missing_data_dir_is_a_clear_error(tmp_path):
+    out = _cli("sla", "--data-dir", str(tmp_path / "nope"), timeout=60)
+    assert out.returncode == 2
+    assert "no such directory" in out.stderr

@@ -209,8 +209,9 @@ def venue_sim(
     if creds is None:
         creds = SimCredentials(api_key="marketmesh-sim-key", api_secret="marketmesh-sim-secret")
         typer.echo(
-            "no MARKETMESH_SIM_API_KEY/MARKETMESH_SIM_API_SECRET set: "
-            "venues accept the key/secret configured for them",
+            "MARKETMESH_SIM_API_KEY/MARKETMESH_SIM_API_SECRET not set: venues accept the "
+            "key/secret configured for them and the development pair "
+            "marketmesh-sim-key / marketmesh-sim-secret",
             err=True,
         )
     try:

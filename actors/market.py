@@ -24,7 +24,7 @@ from engine.config import AppConfig
 from engine.quoting import QuoteContext, build_policy, needs_requote, round_quotes
 from engine.sim.price import ReferencePrice
 from engine.types import Fill, QuoteLevel
-from engine.venues.sim_venue import HomeSimVenue
+from engine.venues.home import build_home_venue
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class MarketActor:
         reference = ReferencePrice(
             cfg.sim.assets, seed=ctx.sim_seed, step_ms=cfg.sim.step_ms, start_ns=ctx.sim_start_ns
         )
-        self._venue = HomeSimVenue(
+        self._venue = build_home_venue(
             cfg.home_venue, self._market, reference, seed=ctx.sim_seed, session=ctx.run_id
         )
         self._policy = build_policy(self._market)

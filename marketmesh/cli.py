@@ -231,6 +231,15 @@ def venue_sim(
         pass
 
 
+def _register_subcommands() -> None:
+    from marketmesh.commands import register_all
+
+    register_all(app)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     try:
         app()

@@ -137,6 +137,7 @@ class MarketActor:
         fills = await self._venue.poll_fills(now)
         if fills:
             self.on_fills(fills, now)
+            self._send_fills()  # hedge first: quoting can wait a few ms, exposure cannot
         if now - self._last_reference_pull_ns >= REFERENCE_PULL_S * 1e9:
             await self._pull_reference(now)
         await self._requote(now)

@@ -32,10 +32,10 @@ with first_child as (
 )
 select
     count(*) as n,
-    quantile_cont(epoch_us(c.sent) - epoch_us(f.seen_ts), 0.5) / 1000 as engine_p50_ms,
-    quantile_cont(epoch_us(c.sent) - epoch_us(f.seen_ts), 0.99) / 1000 as engine_p99_ms,
-    quantile_cont(epoch_us(c.sent) - epoch_us(f.ts), 0.5) / 1000 as e2e_p50_ms,
-    quantile_cont(epoch_us(c.sent) - epoch_us(f.ts), 0.99) / 1000 as e2e_p99_ms
+    quantile_cont(epoch_ns(c.sent) - epoch_ns(f.seen_ts), 0.5) / 1e6 as engine_p50_ms,
+    quantile_cont(epoch_ns(c.sent) - epoch_ns(f.seen_ts), 0.99) / 1e6 as engine_p99_ms,
+    quantile_cont(epoch_ns(c.sent) - epoch_ns(f.ts), 0.5) / 1e6 as e2e_p50_ms,
+    quantile_cont(epoch_ns(c.sent) - epoch_ns(f.ts), 0.99) / 1e6 as e2e_p99_ms
 from fills f join first_child c on c.source_fill_id = f.fill_id
 where f.run_id = $run_id
 """

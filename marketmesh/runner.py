@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -165,15 +167,16 @@ def _run(
     actors.append(rebalancer)
     ray.get(rebalancer.on_start.remote())
 
+    stop = _StopOnSignal()
     started = time.monotonic()
-    try:
-        while (elapsed := time.monotonic() - started) < duration_s:
-            time.sleep(min(status_interval_s, max(0.0, duration_s - elapsed)))
-            if on_status is not None:
+    with stop:
+        while not stop.requested and (elapsed := time.monotonic() - started) < duration_s:
+            stop.wait(min(status_interval_s, max(0.0, duration_s - elapsed)))
+            if on_status is not None and not stop.requested:
                 statuses = ray.get([a.status.remote() for a in markets.values()])
                 on_status(time.monotonic() - started, statuses, ray.get(router.status.remote()))
-    except KeyboardInterrupt:
-        log.warning("interrupted: shutting down cleanly")
+    if stop.requested:
+        log.warning("%s received: shutting down cleanly", stop.requested)
 
     # shutdown: the order matters (see module docstring)
     market_status = ray.get([a.on_stop.remote() for a in markets.values()])
@@ -194,6 +197,36 @@ def _run(
         router_status=router_status,
         reconciliation=reconciliation,
     )
+
+
+class _StopOnSignal:
+    """Turns SIGINT/SIGTERM into a stop request, so the clean shutdown always runs.
+
+    Ray's driver swallows SIGINT in places; a flag checked by the run loop is
+    the one behaviour that holds wherever the signal lands.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.requested = ""
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        self.requested = signal.Signals(signum).name
+        self._event.set()
+
+    def wait(self, timeout_s: float) -> None:
+        self._event.wait(timeout_s)
 
 
 def _start_all(pending: dict[str, Any], what: str) -> None:

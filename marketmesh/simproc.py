@@ -62,7 +62,11 @@ def start_venue_sim(
         "--start-ns",
         str(start_ns),
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
+    # own session: a Ctrl-C meant for the driver must not kill the venues before the
+    # driver has finished its hedges and reconciled against them; the driver stops it
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, start_new_session=True
+    )
     sim = VenueSimProcess(proc)
     assert proc.stdout is not None
     lines: queue.Queue[str | None] = queue.Queue()

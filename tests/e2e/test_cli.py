@@ -68,3 +68,32 @@ def test_sla_on_missing_data_dir_is_a_clear_error(tmp_path):
     out = _cli("sla", "--data-dir", str(tmp_path / "nope"), timeout=60)
     assert out.returncode == 2
     assert "no such directory" in out.stderr
+
+
+def test_ctrl_c_shuts_down_cleanly_and_still_prints_the_sla(tmp_path):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C sends it."""
+    import signal
+    import time
+
+    data = tmp_path / "data"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "marketmesh", "run", "--duration", "300", "--data-dir", str(data)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 120
+    for line in proc.stdout:  # wait for the first status line: the graph is up
+        if line.startswith("[") or time.monotonic() > deadline:
+            break
+    time.sleep(3)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, out[-3000:]
+    assert "SIGINT received: shutting down cleanly" in out
+    assert "reconciliation" not in out  # no ledger/venue mismatch was reported
+    assert "SOL/USDT" in out  # the SLA summary

@@ -54,6 +54,7 @@ class MarketActor:
         self._last_reference_pull_ns = 0
         self._last_sample: dict[str, Any] = {}
         self._errors: list[str] = []
+        self._paused = ""
 
     # lifecycle ---------------------------------------------------------------
 
@@ -102,6 +103,17 @@ class MarketActor:
         for w in self._writers.values():
             w.flush()
 
+    async def on_pause(self, reason: str) -> int:
+        """Kill switch for this market: cancel every quote and stop quoting (fills still hedge)."""
+        self._paused = reason
+        now = time.time_ns()
+        cancelled = await self._venue.cancel_all(now)
+        self._record_cancel_all(now)
+        return cancelled
+
+    async def on_resume(self) -> None:
+        self._paused = ""
+
     async def status(self) -> dict[str, Any]:
         return {
             "market": self._market.symbol,
@@ -111,6 +123,7 @@ class MarketActor:
             "fills": self._fill_count,
             "position": str(self._position),
             "errors": list(self._errors[-3:]),
+            "paused": self._paused,
         }
 
     # timer -------------------------------------------------------------------
@@ -180,7 +193,7 @@ class MarketActor:
         self._last_reference_pull_ns = now
 
     async def _requote(self, now: int) -> None:
-        if self._reference_mid is None:
+        if self._reference_mid is None or self._paused:
             return
         age_s = (now - self._reference_ts_ns) / 1e9
         if age_s > self._config.risk.max_book_age_s:  # stale reference: no quotes off it

@@ -25,6 +25,7 @@ import ray
 from pydantic import SecretStr
 
 from actors.context import RunContext
+from actors.control import CONTROL_NAME, RunControl
 from actors.hedge_venue import HedgeVenueActor
 from actors.ledger import InventoryLedgerActor
 from actors.market import MarketActor
@@ -129,6 +130,8 @@ def _run(
 ) -> RunResult:
     rc = config.ray
     symbols = [m.symbol for m in config.markets]
+    control = _claim_control(ctx)
+    actors.append(control)
     ledger = InventoryLedgerActor.options(num_cpus=rc.venue_actor_cpus).remote(config, ctx)
     actors.append(ledger)
     venues: dict[str, Any] = {}
@@ -166,12 +169,26 @@ def _run(
     )
     actors.append(rebalancer)
     ray.get(rebalancer.on_start.remote())
+    ray.get(
+        control.register.remote(
+            {
+                "ledger": ledger,
+                "router": router,
+                "rebalancer": rebalancer,
+                **{f"venue:{v}": a for v, a in venues.items()},
+                **{f"market:{s}": a for s, a in markets.items()},
+            }
+        )
+    )
 
     stop = _StopOnSignal()
     started = time.monotonic()
     with stop:
         while not stop.requested and (elapsed := time.monotonic() - started) < duration_s:
             stop.wait(min(status_interval_s, max(0.0, duration_s - elapsed)))
+            remote_stop = ray.get(control.stop_reason.remote())
+            if remote_stop:
+                stop.requested = f"stop requested ({remote_stop})"
             if on_status is not None and not stop.requested:
                 statuses = ray.get([a.status.remote() for a in markets.values()])
                 on_status(time.monotonic() - started, statuses, ray.get(router.status.remote()))
@@ -188,6 +205,7 @@ def _run(
     router_status = ray.get(router.status.remote())
     ray.get([router.on_stop.remote(), ledger.on_stop.remote()])
     ray.get([a.on_stop.remote() for a in venues.values()])
+    ray.get(control.mark_finished.remote())
     return RunResult(
         run_id=ctx.run_id,
         data_dir=ctx.data_dir,
@@ -197,6 +215,30 @@ def _run(
         router_status=router_status,
         reconciliation=reconciliation,
     )
+
+
+def _claim_control(ctx: RunContext) -> Any:
+    """Create the named control actor; refuse if another graph is live in this namespace."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return RunControl.options(name=CONTROL_NAME).remote(
+                ctx.run_id, ctx.config_hash, ctx.data_dir
+            )
+        except ValueError:  # the name is taken: a live graph, or one being torn down
+            try:
+                other = ray.get_actor(CONTROL_NAME)
+                info = ray.get(other.describe.remote(), timeout=5)
+            except Exception:
+                info = None
+            if info is not None and not info["finished"]:
+                raise RuntimeError(
+                    f"another graph is running in this Ray namespace (run {info['run_id']}, "
+                    f"data {info['data_dir']}); stop it with `marketmesh stop --all`"
+                ) from None
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 class _StopOnSignal:

@@ -54,26 +54,32 @@ class StatusView:
     def _table(
         self, elapsed_s: float, markets: list[dict[str, Any]], router: dict[str, Any]
     ) -> Table:
-        t = Table(title=f"marketmesh {elapsed_s:.0f}/{self._duration:g}s")
-        for col in ("market", "mid", "spread bps", "quoting", "fills", "position", "last error"):
-            t.add_column(col)
-        for m in markets:
-            t.add_row(
-                m["market"],
-                _num(m["mid"]),
-                _num(m["spread_bps"]),
-                "yes" if m["quoting"] else "[red]no[/red]",
-                str(m["fills"]),
-                m["position"],
-                (m["errors"] or [""])[-1][:60],
-            )
-        venues = router.get("venues", {})
-        health = ", ".join(f"{v}:{'ok' if ok else 'DOWN'}" for v, (ok, _) in venues.items())
-        t.caption = (
-            f"hedges {router.get('hedges', 0)} (hedged {router.get('hedged', 0)}, partial "
-            f"{router.get('partial', 0)}, skipped {router.get('skipped', 0)}) | {health}"
+        return status_table(f"marketmesh {elapsed_s:.0f}/{self._duration:g}s", markets, router)
+
+
+def status_table(title: str, markets: list[dict[str, Any]], router: dict[str, Any]) -> Table:
+    """One row per market plus venue health: shown live by `run` and by `status`."""
+    t = Table(title=title)
+    for col in ("market", "mid", "spread bps", "quoting", "fills", "position", "note"):
+        t.add_column(col)
+    for m in markets:
+        note = f"paused: {m['paused']}" if m.get("paused") else (m["errors"] or [""])[-1][:60]
+        t.add_row(
+            m["market"],
+            _num(m["mid"]),
+            _num(m["spread_bps"]),
+            "yes" if m["quoting"] else "[red]no[/red]",
+            str(m["fills"]),
+            m["position"],
+            note,
         )
-        return t
+    venues = router.get("venues", {})
+    health = ", ".join(f"{v}:{'ok' if ok else 'DOWN'}" for v, (ok, _) in venues.items())
+    t.caption = (
+        f"hedges {router.get('hedges', 0)} (hedged {router.get('hedged', 0)}, partial "
+        f"{router.get('partial', 0)}, skipped {router.get('skipped', 0)}) | {health}"
+    )
+    return t
 
 
 def _num(x: Any) -> str:

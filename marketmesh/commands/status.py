@@ -1,0 +1,40 @@
+"""`marketmesh status`: the live table of a running graph, from another process."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+ADDRESS = typer.Option(help="Ray cluster to attach to (auto = the local one)")
+NAMESPACE = typer.Option(help="Ray namespace of the graph")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def status(
+        address: Annotated[str, ADDRESS] = "auto",
+        namespace: Annotated[str, NAMESPACE] = "marketmesh",
+        json_out: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+    ) -> None:
+        """Markets, quotes, spread, fills, positions and venue health of the running graph."""
+        import ray
+        from rich.console import Console
+
+        from marketmesh.commands.attach import NotRunning, attach
+        from marketmesh.status import status_table
+
+        try:
+            _, info, handles = attach(address, namespace)
+        except NotRunning as exc:
+            typer.secho(str(exc), err=True, fg=typer.colors.RED)
+            raise typer.Exit(1) from None
+        markets = sorted(k for k in handles if k.startswith("market:"))
+        statuses = ray.get([handles[k].status.remote() for k in markets])
+        router = ray.get(handles["router"].status.remote())
+        if json_out:
+            typer.echo(json.dumps({"run": info, "markets": statuses, "router": router}))
+            return
+        title = f"run {info['run_id']} (config {info['config_hash']}, data {info['data_dir']})"
+        Console().print(status_table(title, statuses, router))

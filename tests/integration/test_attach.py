@@ -1,0 +1,88 @@
+"""A second process attaches to a running graph: status, per-market kill switch, stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from engine.config import load_config
+from marketmesh.runner import run_graph
+from tests.conftest import LOCAL_CONFIG, REPO
+
+pytestmark = pytest.mark.integration
+
+
+def _cli(address: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "marketmesh",
+            *args,
+            "--address",
+            address,
+            "--namespace",
+            "marketmesh-tests",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "RAY_ADDRESS": ""},
+    )
+
+
+def test_status_pause_and_stop_from_another_process(ray_session, tmp_path):
+    import ray
+
+    from actors.control import CONTROL_NAME
+
+    address = ray.get_runtime_context().gcs_address
+    cfg = load_config(LOCAL_CONFIG)
+    outcome: dict = {}
+
+    def run() -> None:
+        outcome["result"] = run_graph(
+            cfg, config_path=LOCAL_CONFIG, duration_s=300, data_dir=str(tmp_path / "data")
+        )
+
+    driver = threading.Thread(target=run, daemon=True)
+    started = time.monotonic()
+    driver.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # the graph is up once markets are registered
+        try:
+            handles = ray.get(ray.get_actor(CONTROL_NAME).handles.remote())
+            if any(k.startswith("market:") for k in handles):
+                break
+        except ValueError:
+            pass
+        time.sleep(0.5)
+    time.sleep(3)
+
+    status = _cli(address, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    state = json.loads(status.stdout)
+    assert sorted(m["market"] for m in state["markets"]) == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+
+    paused = _cli(address, "stop", "--market", "SOL/USDT")
+    assert paused.returncode == 0 and "SOL/USDT: paused" in paused.stdout, paused.stderr
+    wrong = _cli(address, "stop", "--market", "XRP/USDT")
+    assert wrong.returncode == 1 and "not in this graph" in wrong.stderr
+    time.sleep(1.5)
+    state = json.loads(_cli(address, "status", "--json").stdout)
+    sol = next(m for m in state["markets"] if m["market"] == "SOL/USDT")
+    assert sol["paused"] and not sol["quoting"]
+
+    stopped = _cli(address, "stop", "--all")
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stderr
+    driver.join(timeout=120)
+    assert not driver.is_alive()
+    assert time.monotonic() - started < 250  # stopped on request, not by its 300 s duration
+    assert outcome["result"].reconciled

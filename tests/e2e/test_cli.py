@@ -53,6 +53,17 @@ def test_run_then_sla_json_lists_the_three_markets(tmp_path):
     sql = _cli("sql", "--data-dir", str(data), "select count(*) as n from fills", timeout=60)
     assert sql.returncode == 0 and "n" in sql.stdout
 
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date().isoformat()
+    check = _cli("check", "--skip-venues", "--data-dir", str(data), "--day", today, "--json")
+    report = json.loads(check.stdout)
+    assert check.returncode == (1 if report["overall"] == "fail" else 0)
+    by = {(c["check"], c["subject"]): c["status"] for c in report["checks"]}
+    assert by[("sla.hedged_pct", "BTC/USDT")] == "pass"
+    assert by[("data.freshness", "fills")] == "pass"
+    assert {by[("exposure", a)] for a in ("BTC", "ETH", "SOL")} == {"pass"}
+
 
 def test_bad_config_fails_at_start_with_file_key_reason(tmp_path):
     data = yaml.safe_load(LOCAL_CONFIG.read_text())

@@ -1,0 +1,222 @@
+"""The readiness / morning checklist as pure rules: inputs in, pass/warn/fail out.
+
+`marketmesh check` gathers the inputs (venues through ccxt, the Parquet
+dataset through DuckDB) and prints these results; a single `fail` makes it
+exit non-zero, so the checklist can gate a deploy or page someone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from engine.config import AppConfig
+
+
+class CheckStatus(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    check: str
+    subject: str
+    status: CheckStatus
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlaLimits:
+    """What 'ready' means for a market's day; warn below the first, fail below the second."""
+
+    uptime_pct: tuple[float, float] = (99.0, 95.0)
+    spread_within_target_pct: tuple[float, float] = (95.0, 90.0)
+    depth_within_target_pct: tuple[float, float] = (90.0, 75.0)
+    hedged_pct: tuple[float, float] = (99.5, 98.0)
+
+
+def _grade(value: float | None, warn_below: float, fail_below: float) -> CheckStatus:
+    if value is None or value < fail_below:
+        return CheckStatus.FAIL
+    return CheckStatus.WARN if value < warn_below else CheckStatus.PASS
+
+
+def check_sla(
+    rows: Sequence[Mapping[str, Any]],
+    config: AppConfig,
+    period: str,
+    limits: SlaLimits = SlaLimits(),
+) -> list[CheckResult]:
+    """Each configured market's SLA figures for `period` against the limits."""
+    by_market = {r["market"]: r for r in rows}
+    out: list[CheckResult] = []
+    for m in config.markets:
+        row = by_market.get(m.symbol)
+        if row is None or not row.get("samples"):
+            out.append(
+                CheckResult("sla", m.symbol, CheckStatus.FAIL, f"no book samples for {period}")
+            )
+            continue
+        for key in ("uptime_pct", "spread_within_target_pct", "depth_within_target_pct"):
+            warn, fail = getattr(limits, key)
+            value = row.get(key)
+            out.append(
+                CheckResult(
+                    f"sla.{key}",
+                    m.symbol,
+                    _grade(value, warn, fail),
+                    f"{value}% over {period} (warn < {warn:g}, fail < {fail:g})",
+                )
+            )
+        if row.get("fills"):
+            warn, fail = limits.hedged_pct
+            value = row.get("hedged_pct")
+            out.append(
+                CheckResult(
+                    "sla.hedged_pct",
+                    m.symbol,
+                    _grade(value, warn, fail),
+                    f"{value}% of {row['fills']} fills hedged (warn < {warn:g}, fail < {fail:g})",
+                )
+            )
+    return out
+
+
+def check_hedge_slippage(
+    rows: Sequence[Mapping[str, Any]], max_slippage_bps: float
+) -> list[CheckResult]:
+    """Volume-weighted hedge slippage per market against the risk limit."""
+    out = []
+    for row in rows:
+        slip = row.get("hedge_slippage_bps")
+        if slip is None:
+            continue
+        status = (
+            CheckStatus.FAIL
+            if slip > max_slippage_bps
+            else (CheckStatus.WARN if slip > max_slippage_bps / 2 else CheckStatus.PASS)
+        )
+        out.append(
+            CheckResult(
+                "hedge.slippage_bps",
+                row["market"],
+                status,
+                f"{slip:.2f} bps (limit {max_slippage_bps:g})",
+            )
+        )
+    return out
+
+
+def check_pnl(rows: Sequence[Mapping[str, Any]], max_loss_quote: float) -> list[CheckResult]:
+    out = []
+    for row in rows:
+        pnl = row.get("pnl_quote")
+        if pnl is None:
+            continue
+        status = (
+            CheckStatus.FAIL
+            if pnl < -max_loss_quote
+            else (CheckStatus.WARN if pnl < 0 else CheckStatus.PASS)
+        )
+        out.append(
+            CheckResult(
+                "pnl.quote", row["market"], status, f"{pnl:,.2f} (loss limit {max_loss_quote:,.0f})"
+            )
+        )
+    return out
+
+
+def check_exposure(rows: Sequence[Mapping[str, Any]]) -> list[CheckResult]:
+    """The latest exposure per asset: over its threshold is a fail (the rebalancer lags)."""
+    out = []
+    for row in rows:
+        gap = abs(float(row["net"]) + float(row.get("pending") or 0) - float(row["target"]))
+        threshold = float(row["threshold"])
+        status = CheckStatus.PASS if gap <= threshold else CheckStatus.FAIL
+        out.append(
+            CheckResult(
+                "exposure", row["asset"], status, f"|net - target| {gap:.8g} vs {threshold:.8g}"
+            )
+        )
+    return out
+
+
+def check_freshness(
+    latest_ts_ns: Mapping[str, int | None], now_ns: int, max_age_s: float
+) -> list[CheckResult]:
+    """Every table analysts read must have recent rows, or a run stopped writing."""
+    out = []
+    for table, ts in latest_ts_ns.items():
+        if ts is None:
+            out.append(CheckResult("data.freshness", table, CheckStatus.FAIL, "no rows"))
+            continue
+        age_s = (now_ns - ts) / 1e9
+        status = CheckStatus.PASS if age_s <= max_age_s else CheckStatus.WARN
+        out.append(
+            CheckResult(
+                "data.freshness",
+                table,
+                status,
+                f"newest row {age_s:,.0f}s old (max {max_age_s:g}s)",
+            )
+        )
+    return out
+
+
+def check_venue(
+    venue: str,
+    symbols: Sequence[str],
+    *,
+    error: str | None,
+    specs: Mapping[str, Any] | None,
+    balances: Mapping[str, Decimal] | None,
+    required: Mapping[str, Decimal],
+    auth_error: str | None = None,
+) -> list[CheckResult]:
+    """Reachable, authenticated, symbols listed, balances at least what the config expects."""
+    if error is not None:
+        return [CheckResult("venue.reachable", venue, CheckStatus.FAIL, error)]
+    if auth_error is not None:  # it answered, and refused the key
+        return [
+            CheckResult("venue.reachable", venue, CheckStatus.PASS, "venue answered"),
+            CheckResult("venue.authenticated", venue, CheckStatus.FAIL, auth_error),
+        ]
+    out = [CheckResult("venue.reachable", venue, CheckStatus.PASS, "markets loaded")]
+    missing = [s for s in symbols if not specs or s not in specs]
+    out.append(
+        CheckResult(
+            "venue.symbols",
+            venue,
+            CheckStatus.FAIL if missing else CheckStatus.PASS,
+            f"missing {', '.join(missing)}" if missing else f"{len(symbols)} symbols listed",
+        )
+    )
+    if balances is None:
+        out.append(
+            CheckResult("venue.authenticated", venue, CheckStatus.FAIL, "balances not readable")
+        )
+        return out
+    out.append(CheckResult("venue.authenticated", venue, CheckStatus.PASS, "balances read"))
+    for asset, want in sorted(required.items()):
+        have = balances.get(asset, Decimal(0))
+        status = (
+            CheckStatus.PASS
+            if have >= want / 2
+            else (CheckStatus.WARN if have > 0 else CheckStatus.FAIL)
+        )
+        out.append(
+            CheckResult("venue.balance", f"{venue} {asset}", status, f"{have} (configured {want})")
+        )
+    return out
+
+
+def overall(results: Sequence[CheckResult]) -> CheckStatus:
+    statuses = {r.status for r in results}
+    if CheckStatus.FAIL in statuses:
+        return CheckStatus.FAIL
+    return CheckStatus.WARN if CheckStatus.WARN in statuses else CheckStatus.PASS

@@ -1,0 +1,235 @@
+"""`marketmesh check`: the readiness / morning checklist, with a non-zero exit on fail.
+
+Gathers the inputs the pure rules in `engine.readiness` need: each hedge venue
+through ccxt (simulated venues are served by an in-process venue-sim for the
+duration of the check), and the day's SLA, hedge quality, PnL, exposure and
+data freshness from the Parquet dataset.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+EXIT_FAIL = 1
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def check(
+        config: Annotated[Path, typer.Option(help="YAML config")] = Path("configs/local.yaml"),
+        data_dir: Annotated[str, typer.Option(help="Parquet dataset (path or URI)")] = "./data",
+        day: Annotated[
+            str | None, typer.Option(help="UTC day to grade, YYYY-MM-DD (default: yesterday)")
+        ] = None,
+        skip_venues: Annotated[bool, typer.Option(help="only the dataset checks")] = False,
+        skip_data: Annotated[bool, typer.Option(help="only the venue checks")] = False,
+        max_age_s: Annotated[float, typer.Option(help="data older than this warns")] = 3600,
+        max_loss_quote: Annotated[float, typer.Option(help="daily loss that fails")] = 10_000,
+        json_out: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+    ) -> None:
+        """Venues reachable and authenticated, symbols, balances, SLA vs target, hedge slippage,
+        PnL, exposure and data freshness: pass/warn/fail, exit 1 on any fail."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from engine.config import ConfigError, load_config
+        from engine.readiness import CheckStatus, overall
+
+        try:
+            cfg = load_config(config)
+        except ConfigError as exc:
+            typer.secho(f"config error:\n{exc}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(2) from None
+        try:
+            graded_day = _parse_day(day)
+        except ValueError:
+            typer.secho(f"--day {day}: expected YYYY-MM-DD", err=True, fg=typer.colors.RED)
+            raise typer.Exit(2) from None
+        results = []
+        if not skip_venues:
+            results += _venue_checks(cfg)
+        if not skip_data:
+            results += _data_checks(cfg, data_dir, graded_day, max_age_s, max_loss_quote)
+        verdict = overall(results)
+        if json_out:
+            typer.echo(
+                json.dumps(
+                    {
+                        "overall": verdict.value,
+                        "checks": [
+                            {
+                                "check": r.check,
+                                "subject": r.subject,
+                                "status": r.status.value,
+                                "detail": r.detail,
+                            }
+                            for r in results
+                        ],
+                    }
+                )
+            )
+        else:
+            colour = {
+                CheckStatus.PASS: "green",
+                CheckStatus.WARN: "yellow",
+                CheckStatus.FAIL: "red",
+            }
+            table = Table(title=f"marketmesh check: {verdict.value.upper()}")
+            for col in ("status", "check", "subject", "detail"):
+                table.add_column(col)
+            for r in results:
+                c = colour[r.status]
+                table.add_row(f"[{c}]{r.status.value}[/{c}]", r.check, r.subject, r.detail)
+            console = Console()
+            if not console.is_terminal:
+                console = Console(width=160)
+            console.print(table)
+        if verdict is CheckStatus.FAIL:
+            raise typer.Exit(EXIT_FAIL)
+
+
+def _parse_day(day: str | None) -> date:
+    if day is None:
+        return datetime.now(UTC).date() - timedelta(days=1)
+    return date.fromisoformat(day)
+
+
+def _venue_checks(cfg: Any) -> list[Any]:
+    import asyncio
+    import secrets
+    import time
+
+    from engine.readiness import check_venue
+    from engine.sim.server import SimCredentials, VenueSimServer
+    from engine.venues.ccxt_venue import CcxtVenue
+    from engine.venues.errors import AuthenticationFailed, VenueError
+
+    symbols = [m.symbol for m in cfg.markets]
+
+    async def run() -> list[Any]:
+        out: list[Any] = []
+        sim = None
+        creds = SimCredentials(secrets.token_hex(16), secrets.token_hex(32))
+        urls: dict[str, str] = {}
+        if any(v.simulated for v in cfg.hedge_venues):
+            sim = VenueSimServer(cfg, start_ns=time.time_ns(), credentials=creds)
+            urls = {s.venue_id: s.url for s in await sim.start(0)}
+        try:
+            for v in cfg.hedge_venues:
+                served = v.id in urls
+                key = (
+                    creds.api_key
+                    if served and v.api_key is None
+                    else (v.api_key.get_secret_value() if v.api_key else None)
+                )
+                secret = (
+                    creds.api_secret
+                    if served and v.api_secret is None
+                    else (v.api_secret.get_secret_value() if v.api_secret else None)
+                )
+                venue = CcxtVenue(
+                    v.id,
+                    v.exchange or "binance",
+                    symbols,
+                    api_key=key,
+                    api_secret=secret,
+                    base_url=urls.get(v.id) or (v.url if v.url not in (None, "sim") else None),
+                    timeout_s=v.timeout_s,
+                    max_attempts=1,
+                )
+                error = auth_error = specs = balances = None
+                try:
+                    specs = await venue.start()
+                    balances = await venue.fetch_balances()
+                except AuthenticationFailed as exc:
+                    auth_error = str(exc)
+                except VenueError as exc:
+                    if "unknown symbols" in exc.detail:  # it answered: grade the symbols
+                        specs = venue.specs
+                    else:
+                        error = str(exc)
+                await venue.close()
+                out += check_venue(
+                    v.id,
+                    symbols,
+                    error=error,
+                    specs=specs,
+                    balances=balances,
+                    required=v.balances,
+                    auth_error=auth_error,
+                )
+        finally:
+            if sim is not None:
+                await sim.stop()
+        return out
+
+    return asyncio.run(run())
+
+
+def _data_checks(
+    cfg: Any, data_dir: str, graded_day: date, max_age_s: float, max_loss_quote: float
+) -> list[Any]:
+    import time
+
+    from analytics.sla import sla_summary
+    from analytics.views import connect
+    from engine.readiness import (
+        CheckResult,
+        CheckStatus,
+        check_exposure,
+        check_freshness,
+        check_hedge_slippage,
+        check_pnl,
+        check_sla,
+    )
+
+    if not data_dir.startswith(("s3://", "gs://")) and not Path(data_dir).exists():
+        return [CheckResult("data", data_dir, CheckStatus.FAIL, "no such data directory")]
+    con = connect(data_dir)
+    out: list[Any] = []
+    start = datetime.combine(graded_day, datetime.min.time(), UTC)
+    start_ns = int(start.timestamp() * 1e9)
+    end_ns = start_ns + 86_400 * 10**9
+    period = graded_day.isoformat()
+    rows = sla_summary(con, start_ns=start_ns, end_ns=end_ns)
+    if not any(r.get("samples") for r in rows):
+        latest = con.execute("select max(date) from book_samples").fetchone()
+        if latest and latest[0] is not None:
+            out.append(
+                CheckResult(
+                    "sla.period",
+                    period,
+                    CheckStatus.WARN,
+                    f"no samples on {period}; grading the latest day with data, {latest[0]}",
+                )
+            )
+            period = str(latest[0])
+            start_ns = int(datetime.combine(latest[0], datetime.min.time(), UTC).timestamp() * 1e9)
+            end_ns = start_ns + 86_400 * 10**9
+            rows = sla_summary(con, start_ns=start_ns, end_ns=end_ns)
+    out += check_sla(rows, cfg, period)
+    out += check_hedge_slippage(rows, cfg.risk.max_slippage_bps)
+    out += check_pnl(rows, max_loss_quote)
+    exposure = con.execute(
+        "select asset, arg_max(net, ts), arg_max(pending, ts), arg_max(target, ts), "
+        "arg_max(threshold, ts) from exposure where epoch_ns(ts) >= $s and epoch_ns(ts) < $e "
+        "group by 1 order by 1",
+        {"s": start_ns, "e": end_ns},
+    ).fetchall()
+    out += check_exposure(
+        [
+            {"asset": a, "net": n, "pending": p, "target": t, "threshold": th}
+            for a, n, p, t, th in exposure
+        ]
+    )
+    latest_ts = {}
+    for table in ("book_samples", "fills", "hedge_orders", "ledger_entries"):
+        row = con.execute(f"select max(epoch_ns(ts)) from {table}").fetchone()
+        latest_ts[table] = int(row[0]) if row and row[0] is not None else None
+    out += check_freshness(latest_ts, time.time_ns(), max_age_s)
+    return out

@@ -1,0 +1,89 @@
+from decimal import Decimal
+
+from engine.config import load_config
+from engine.readiness import (
+    CheckStatus,
+    check_exposure,
+    check_freshness,
+    check_hedge_slippage,
+    check_pnl,
+    check_sla,
+    check_venue,
+    overall,
+)
+from tests.conftest import LOCAL_CONFIG
+
+CFG = load_config(LOCAL_CONFIG)
+
+
+def _row(market, **kw):
+    base = {
+        "market": market,
+        "samples": 100,
+        "uptime_pct": 100.0,
+        "spread_within_target_pct": 100.0,
+        "depth_within_target_pct": 100.0,
+        "fills": 10,
+        "hedged_pct": 100.0,
+    }
+    return {**base, **kw}
+
+
+def test_clean_day_passes_and_each_breach_grades():
+    rows = [_row(m.symbol) for m in CFG.markets]
+    assert overall(check_sla(rows, CFG, "d")) is CheckStatus.PASS
+    rows[0] = _row("BTC/USDT", uptime_pct=97.0)
+    by = {(r.check, r.subject): r.status for r in check_sla(rows, CFG, "d")}
+    assert by[("sla.uptime_pct", "BTC/USDT")] is CheckStatus.WARN
+    rows[0] = _row("BTC/USDT", spread_within_target_pct=50.0, hedged_pct=90.0)
+    by = {(r.check, r.subject): r.status for r in check_sla(rows, CFG, "d")}
+    assert by[("sla.spread_within_target_pct", "BTC/USDT")] is CheckStatus.FAIL
+    assert by[("sla.hedged_pct", "BTC/USDT")] is CheckStatus.FAIL
+
+
+def test_a_configured_market_without_samples_fails():
+    results = check_sla([_row("BTC/USDT")], CFG, "2026-01-01")
+    missing = [r for r in results if r.subject == "SOL/USDT"]
+    assert missing and missing[0].status is CheckStatus.FAIL
+    assert "no book samples for 2026-01-01" in missing[0].detail
+
+
+def test_slippage_pnl_exposure_freshness():
+    slip = check_hedge_slippage([{"market": "X", "hedge_slippage_bps": 25.0}], 20)
+    assert slip[0].status is CheckStatus.FAIL
+    assert check_pnl([{"market": "X", "pnl_quote": -5.0}], 100)[0].status is CheckStatus.WARN
+    assert check_pnl([{"market": "X", "pnl_quote": -500.0}], 100)[0].status is CheckStatus.FAIL
+    over = check_exposure(
+        [{"asset": "BTC", "net": 0.5, "pending": -0.1, "target": 0, "threshold": 0.2}]
+    )
+    assert over[0].status is CheckStatus.FAIL
+    ok = check_exposure(
+        [{"asset": "BTC", "net": 0.5, "pending": -0.4, "target": 0, "threshold": 0.2}]
+    )
+    assert ok[0].status is CheckStatus.PASS  # a pending hedge covers it
+    fresh = check_freshness({"fills": 100 * 10**9, "quotes": None}, 200 * 10**9, 3600)
+    assert [r.status for r in fresh] == [CheckStatus.PASS, CheckStatus.FAIL]
+
+
+def test_venue_rules():
+    down = check_venue(
+        "v",
+        ["BTC/USDT"],
+        error="v: load_markets: timed out",
+        specs=None,
+        balances=None,
+        required={},
+    )
+    assert [r.status for r in down] == [CheckStatus.FAIL]
+    res = check_venue(
+        "v",
+        ["BTC/USDT", "ETH/USDT"],
+        error=None,
+        specs={"BTC/USDT": 1},
+        balances={"BTC": Decimal("1")},
+        required={"BTC": Decimal("4"), "USDT": Decimal("10")},
+    )
+    by = {(r.check, r.subject): r.status for r in res}
+    assert by[("venue.symbols", "v")] is CheckStatus.FAIL
+    assert by[("venue.balance", "v BTC")] is CheckStatus.WARN  # below half of configured
+    assert by[("venue.balance", "v USDT")] is CheckStatus.FAIL  # none at all

@@ -28,6 +28,7 @@ class RunControl:
         self._handles: dict[str, Any] = {}
         self._stop_reason = ""
         self._finished = False
+        self._alerts: list[dict[str, Any]] = []
 
     async def register(self, handles: dict[str, Any]) -> None:
         self._handles.update(handles)
@@ -43,6 +44,12 @@ class RunControl:
 
     async def stop_reason(self) -> str:
         return self._stop_reason
+
+    async def record_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        self._alerts = (self._alerts + alerts)[-100:]
+
+    async def alerts(self) -> list[dict[str, Any]]:
+        return list(self._alerts)
 
     async def mark_finished(self) -> None:
         self._finished = True

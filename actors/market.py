@@ -114,6 +114,17 @@ class MarketActor:
     async def on_resume(self) -> None:
         self._paused = ""
 
+    async def on_widen(self, factor: float, reason: str) -> float:
+        """Alert action: widen the target spread (never past max_spread_bps); returns it."""
+        m = self._market
+        assert m.target_spread_bps is not None and m.max_spread_bps is not None
+        target = min(m.target_spread_bps * factor, m.max_spread_bps)
+        self._market = m.model_copy(update={"target_spread_bps": target})
+        self._policy = build_policy(self._market)
+        self._last_quote_ns = 0  # requote now
+        log.warning("%s: target spread widened to %.2f bps (%s)", m.symbol, target, reason)
+        return target
+
     async def status(self) -> dict[str, Any]:
         return {
             "market": self._market.symbol,
@@ -124,6 +135,13 @@ class MarketActor:
             "position": str(self._position),
             "errors": list(self._errors[-3:]),
             "paused": self._paused,
+            "target_spread_bps": self._market.target_spread_bps,
+            "depth_target_quote": self._market.depth_target_quote,
+            "bid_depth_band": self._last_sample.get("bid_depth_band", 0.0),
+            "ask_depth_band": self._last_sample.get("ask_depth_band", 0.0),
+            "reference_age_s": (time.time_ns() - self._reference_ts_ns) / 1e9
+            if self._reference_ts_ns
+            else None,
         }
 
     # timer -------------------------------------------------------------------

@@ -196,6 +196,8 @@ def _alerts() -> pa.Schema:
             _f("message", pa.string()),
             _f("value", pa.float64()),
             _f("threshold", pa.float64()),
+            _f("action", pa.string()),  # what the alert did: widen, pause_market, ...
+            _f("action_result", pa.string()),
         ]
     )
 

@@ -32,6 +32,7 @@ from actors.market import MarketActor
 from actors.rebalancer import RebalancerActor
 from actors.router import HedgeRouterActor
 from engine.config import AppConfig
+from marketmesh.monitoring import GraphMonitor
 from marketmesh.simproc import VenueSimProcess, start_venue_sim
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class RunResult:
     market_status: list[dict[str, Any]]
     router_status: dict[str, Any]
     reconciliation: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def reconciled(self) -> bool:
@@ -169,17 +171,15 @@ def _run(
     )
     actors.append(rebalancer)
     ray.get(rebalancer.on_start.remote())
-    ray.get(
-        control.register.remote(
-            {
-                "ledger": ledger,
-                "router": router,
-                "rebalancer": rebalancer,
-                **{f"venue:{v}": a for v, a in venues.items()},
-                **{f"market:{s}": a for s, a in markets.items()},
-            }
-        )
-    )
+    handles = {
+        "ledger": ledger,
+        "router": router,
+        "rebalancer": rebalancer,
+        **{f"venue:{v}": a for v, a in venues.items()},
+        **{f"market:{s}": a for s, a in markets.items()},
+    }
+    ray.get(control.register.remote(handles))
+    monitor = GraphMonitor(config, ctx, handles)
 
     stop = _StopOnSignal()
     started = time.monotonic()
@@ -189,9 +189,17 @@ def _run(
             remote_stop = ray.get(control.stop_reason.remote())
             if remote_stop:
                 stop.requested = f"stop requested ({remote_stop})"
-            if on_status is not None and not stop.requested:
-                statuses = ray.get([a.status.remote() for a in markets.values()])
-                on_status(time.monotonic() - started, statuses, ray.get(router.status.remote()))
+            if stop.requested or (on_status is None and not monitor.active):
+                continue
+            statuses = ray.get([a.status.remote() for a in markets.values()])
+            router_status = ray.get(router.status.remote())
+            fired = monitor.tick(statuses, router_status)
+            if fired:
+                ray.get(control.record_alerts.remote(fired))
+            if monitor.kill_switch:
+                stop.requested = f"kill switch ({monitor.kill_switch})"
+            if on_status is not None:
+                on_status(time.monotonic() - started, statuses, router_status)
     if stop.requested:
         log.warning("%s received: shutting down cleanly", stop.requested)
 
@@ -206,6 +214,7 @@ def _run(
     ray.get([router.on_stop.remote(), ledger.on_stop.remote()])
     ray.get([a.on_stop.remote() for a in venues.values()])
     ray.get(control.mark_finished.remote())
+    monitor.close()
     return RunResult(
         run_id=ctx.run_id,
         data_dir=ctx.data_dir,
@@ -214,6 +223,7 @@ def _run(
         market_status=market_status,
         router_status=router_status,
         reconciliation=reconciliation,
+        alerts=monitor.fired,
     )
 
 

@@ -26,15 +26,22 @@ def register(app: typer.Typer) -> None:
         from marketmesh.status import status_table
 
         try:
-            _, info, handles = attach(address, namespace)
+            control, info, handles = attach(address, namespace)
         except NotRunning as exc:
             typer.secho(str(exc), err=True, fg=typer.colors.RED)
             raise typer.Exit(1) from None
         markets = sorted(k for k in handles if k.startswith("market:"))
         statuses = ray.get([handles[k].status.remote() for k in markets])
         router = ray.get(handles["router"].status.remote())
+        alerts = ray.get(control.alerts.remote())
         if json_out:
-            typer.echo(json.dumps({"run": info, "markets": statuses, "router": router}))
+            payload = {"run": info, "markets": statuses, "router": router, "alerts": alerts}
+            typer.echo(json.dumps(payload, default=str))
             return
         title = f"run {info['run_id']} (config {info['config_hash']}, data {info['data_dir']})"
-        Console().print(status_table(title, statuses, router))
+        console = Console()
+        console.print(status_table(title, statuses, router))
+        for a in alerts[-10:]:
+            console.print(
+                f"[yellow]alert[/yellow] {a['message']} -> {a['action']}: {a['action_result']}"
+            )

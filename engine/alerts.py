@@ -1,0 +1,177 @@
+"""Alert rules tied to actions, evaluated over periodic observations of the graph.
+
+A rule fires once its condition has held continuously for `for_s` seconds
+and re-arms when the condition clears, so a breach produces one alert and one
+action, not one per second. Pure: the driver builds `Observation`s from the
+actors' status and carries out the actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from engine.config import AlertKind, AlertRuleConfig
+
+
+@dataclass(frozen=True, slots=True)
+class MarketObservation:
+    market: str
+    quoting: bool
+    spread_bps: float | None
+    target_spread_bps: float
+    bid_depth_quote: float
+    ask_depth_quote: float
+    depth_target_quote: float
+    reference_age_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    ts_ns: int
+    markets: Sequence[MarketObservation] = ()
+    venues: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    hedge_failures: int = 0  # cumulative hedges that ended partial or skipped
+    exposure: dict[str, tuple[float, float]] = field(default_factory=dict)  # asset: (gap, thr)
+    max_reference_age_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    ts_ns: int
+    alert_id: str
+    kind: AlertKind
+    rule_index: int
+    market: str | None
+    venue: str | None
+    subject: str
+    message: str
+    value: float | None
+    threshold: float | None
+    rule: AlertRuleConfig
+
+
+@dataclass(frozen=True, slots=True)
+class _Condition:
+    subject: str
+    breached: bool
+    value: float | None
+    threshold: float | None
+    message: str
+    market: str | None = None
+    venue: str | None = None
+
+
+class AlertMonitor:
+    def __init__(self, rules: Sequence[AlertRuleConfig]) -> None:
+        self._rules = list(rules)
+        self._since: dict[tuple[int, str], int] = {}
+        self._fired: set[tuple[int, str]] = set()
+        self._failure_baseline: dict[int, int] = {}
+        self._seq = 0
+
+    def evaluate(self, obs: Observation) -> list[Alert]:
+        alerts = []
+        for i, rule in enumerate(self._rules):
+            for c in self._conditions(i, rule, obs):
+                key = (i, c.subject)
+                if not c.breached:
+                    self._since.pop(key, None)
+                    self._fired.discard(key)
+                    continue
+                start = self._since.setdefault(key, obs.ts_ns)
+                if key in self._fired or obs.ts_ns - start < rule.for_s * 1e9:
+                    continue
+                self._fired.add(key)
+                self._seq += 1
+                alerts.append(
+                    Alert(
+                        ts_ns=obs.ts_ns,
+                        alert_id=f"a{self._seq}-{rule.rule.value}-{c.subject}",
+                        kind=rule.rule,
+                        rule_index=i,
+                        market=c.market,
+                        venue=c.venue,
+                        subject=c.subject,
+                        message=c.message,
+                        value=c.value,
+                        threshold=c.threshold,
+                        rule=rule,
+                    )
+                )
+                if rule.rule is AlertKind.HEDGE_FAILURES:  # count the next batch afresh
+                    self._failure_baseline[i] = obs.hedge_failures
+                    self._fired.discard(key)
+                    self._since.pop(key, None)
+        return alerts
+
+    def _conditions(self, i: int, rule: AlertRuleConfig, obs: Observation) -> Iterator[_Condition]:
+        kind = rule.rule
+        markets = [m for m in obs.markets if rule.market in ("*", m.market)]
+        if kind is AlertKind.SPREAD_BREACH:
+            for m in markets:
+                bad = not m.quoting or m.spread_bps is None or m.spread_bps > m.target_spread_bps
+                shown = "none" if m.spread_bps is None else f"{m.spread_bps:.2f}"
+                yield _Condition(
+                    m.market,
+                    bad,
+                    m.spread_bps,
+                    m.target_spread_bps,
+                    f"{m.market}: spread {shown} bps over target {m.target_spread_bps:g} bps",
+                    market=m.market,
+                )
+        elif kind is AlertKind.DEPTH_BELOW_TARGET:
+            for m in markets:
+                depth = min(m.bid_depth_quote, m.ask_depth_quote)
+                yield _Condition(
+                    m.market,
+                    depth < m.depth_target_quote,
+                    depth,
+                    m.depth_target_quote,
+                    f"{m.market}: depth {depth:,.0f} below target {m.depth_target_quote:,.0f}",
+                    market=m.market,
+                )
+        elif kind is AlertKind.NOT_QUOTING:
+            for m in markets:
+                yield _Condition(
+                    m.market,
+                    not m.quoting,
+                    None,
+                    None,
+                    f"{m.market}: no two-sided quotes",
+                    market=m.market,
+                )
+        elif kind is AlertKind.STALE_REFERENCE:
+            for m in markets:
+                yield _Condition(
+                    m.market,
+                    m.reference_age_s > obs.max_reference_age_s,
+                    m.reference_age_s,
+                    obs.max_reference_age_s,
+                    f"{m.market}: reference {m.reference_age_s:.1f}s old",
+                    market=m.market,
+                )
+        elif kind is AlertKind.VENUE_UNHEALTHY:
+            for venue, (healthy, reason) in sorted(obs.venues.items()):
+                yield _Condition(
+                    venue, not healthy, None, None, f"{venue}: unhealthy: {reason}", venue=venue
+                )
+        elif kind is AlertKind.HEDGE_FAILURES:
+            base = self._failure_baseline.setdefault(i, obs.hedge_failures)
+            new = obs.hedge_failures - base
+            yield _Condition(
+                "hedges",
+                new >= rule.max_failures,
+                float(new),
+                float(rule.max_failures),
+                f"{new} hedges ended partial or skipped",
+            )
+        elif kind is AlertKind.EXPOSURE_OVER_THRESHOLD:
+            for asset, (gap, threshold) in sorted(obs.exposure.items()):
+                yield _Condition(
+                    asset,
+                    abs(gap) > threshold,
+                    gap,
+                    threshold,
+                    f"{asset}: exposure {gap:.8g} over threshold {threshold:.8g}",
+                )

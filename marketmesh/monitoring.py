@@ -1,0 +1,176 @@
+"""The driver's alert loop: observe the graph, evaluate `engine.alerts`, act, record.
+
+Runs inside the driver's status loop (once a second): the driver already
+polls every market and the router, so alerting adds no actor and no extra
+hop. Every alert is written to the `alerts` table with the action taken and
+its result, kept in RunControl for `marketmesh status`, and POSTed to the
+webhook when one is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import aiohttp
+import ray
+
+from actors.context import RunContext
+from analytics.writer import PartWriter
+from engine.alerts import Alert, AlertMonitor, MarketObservation, Observation
+from engine.config import AlertAction, AppConfig
+
+log = logging.getLogger(__name__)
+
+EXPOSURE_EVERY_S = 5.0
+
+
+class GraphMonitor:
+    def __init__(self, config: AppConfig, ctx: RunContext, handles: dict[str, Any]) -> None:
+        self._config = config
+        self._handles = handles
+        self._monitor = AlertMonitor(config.alerts.rules)
+        self._writer = PartWriter(
+            ctx.data_dir,
+            "alerts",
+            writer_id="driver",
+            run_id=ctx.run_id,
+            config_hash=ctx.config_hash,
+        )
+        self._exposure: dict[str, tuple[float, float]] = {}
+        self._last_exposure = 0.0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook")
+        self.kill_switch = ""
+        self.fired: list[dict[str, Any]] = []
+
+    @property
+    def active(self) -> bool:
+        return bool(self._config.alerts.rules)
+
+    def tick(self, markets: list[dict[str, Any]], router: dict[str, Any]) -> list[dict[str, Any]]:
+        """One evaluation; returns the alerts fired now (as rows)."""
+        if not self.active:
+            return []
+        now_s = time.monotonic()
+        if now_s - self._last_exposure >= EXPOSURE_EVERY_S:
+            self._last_exposure = now_s
+            self._exposure = self._read_exposure()
+        obs = Observation(
+            ts_ns=time.time_ns(),
+            markets=[
+                MarketObservation(
+                    market=m["market"],
+                    quoting=bool(m["quoting"]),
+                    spread_bps=m["spread_bps"],
+                    target_spread_bps=float(m["target_spread_bps"]),
+                    bid_depth_quote=float(m["bid_depth_band"] or 0.0),
+                    ask_depth_quote=float(m["ask_depth_band"] or 0.0),
+                    depth_target_quote=float(m["depth_target_quote"]),
+                    reference_age_s=float(m["reference_age_s"] or 0.0),
+                )
+                for m in markets
+                if not m.get("paused")  # a paused market is not breaching, it is off
+            ],
+            venues={v: (ok, why) for v, (ok, why) in router.get("venues", {}).items()},
+            hedge_failures=int(router.get("partial", 0)) + int(router.get("skipped", 0)),
+            exposure=self._exposure,
+            max_reference_age_s=self._config.risk.max_book_age_s,
+        )
+        rows = [self._act(a) for a in self._monitor.evaluate(obs)]
+        self.fired.extend(rows)
+        return rows
+
+    def close(self) -> None:
+        self._writer.flush()
+        self._pool.shutdown(wait=True)
+
+    def _read_exposure(self) -> dict[str, tuple[float, float]]:
+        quote = self._config.quote_asset
+        assets = sorted({m.base for m in self._config.markets} - {quote})
+        refs = ray.get(self._handles["router"].reference.remote([f"{a}/{quote}" for a in assets]))
+        mids = {s.split("/")[0]: mid for s, (mid, _) in refs.items()}
+        exposures = ray.get(self._handles["ledger"].exposure.remote(mids))
+        return {e.asset: (float(e.gap), float(e.threshold)) for e in exposures}
+
+    def _act(self, alert: Alert) -> dict[str, Any]:
+        action = alert.rule.action
+        try:
+            result = self._dispatch(action, alert)
+        except Exception as exc:  # an action that fails is itself worth an alert row
+            result = f"failed: {type(exc).__name__}: {exc}"
+        row = {
+            "ts": alert.ts_ns,
+            "alert_id": alert.alert_id,
+            "severity": alert.rule.severity,
+            "source": "monitor",
+            "kind": alert.kind.value,
+            "market": alert.market,
+            "venue": alert.venue,
+            "message": alert.message,
+            "value": alert.value,
+            "threshold": alert.threshold,
+            "action": action.value,
+            "action_result": result,
+        }
+        self._writer.append([row])
+        log.warning("ALERT %s -> %s: %s", alert.message, action.value, result)
+        if self._config.alerts.webhook_url is not None:
+            self._pool.submit(self._post, row)
+        return row
+
+    def _dispatch(self, action: AlertAction, alert: Alert) -> str:
+        markets = (
+            [alert.market]
+            if alert.market
+            else sorted(k.removeprefix("market:") for k in self._handles if k.startswith("market:"))
+        )
+        if action is AlertAction.WIDEN:
+            widened = ray.get(
+                [
+                    self._handles[f"market:{m}"].on_widen.remote(
+                        alert.rule.widen_factor, alert.alert_id
+                    )
+                    for m in markets
+                ]
+            )
+            return ", ".join(
+                f"{m} target {t:.2f} bps" for m, t in zip(markets, widened, strict=True)
+            )
+        if action is AlertAction.PAUSE_MARKET:
+            ray.get([self._handles[f"market:{m}"].on_pause.remote(alert.alert_id) for m in markets])
+            return "paused " + ", ".join(markets)
+        if action in (AlertAction.HEDGE_NOW, AlertAction.REBALANCE):
+            self._handles["rebalancer"].on_timer.remote()
+            return "rebalance cycle started"
+        if action is AlertAction.KILL_SWITCH:
+            all_markets = [k for k in self._handles if k.startswith("market:")]
+            ray.get([self._handles[k].on_pause.remote(alert.alert_id) for k in all_markets])
+            self.kill_switch = alert.alert_id
+            return "all quotes cancelled; graph stopping"
+        return "notified" if self._config.alerts.webhook_url else "logged (no webhook configured)"
+
+    def _post(self, row: dict[str, Any]) -> None:
+        url = self._config.alerts.webhook_url
+        assert url is not None
+        timeout = aiohttp.ClientTimeout(total=self._config.alerts.webhook_timeout_s)
+
+        async def post() -> None:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.post(
+                    url.get_secret_value(),
+                    data=json.dumps(row, default=str),
+                    headers={"Content-Type": "application/json"},
+                ) as resp,
+            ):
+                if resp.status >= 400:
+                    log.warning("alert webhook answered HTTP %s", resp.status)
+
+        try:
+            asyncio.run(post())
+        except Exception as exc:  # the URL may hold a token: never log it
+            log.warning("alert webhook failed: %s", type(exc).__name__)

@@ -1,0 +1,61 @@
+from engine.alerts import AlertMonitor, MarketObservation, Observation
+from engine.config import AlertAction, AlertKind, AlertRuleConfig
+
+S = 10**9
+
+
+def _m(spread=5.0, quoting=True, depth=100.0, age=0.1, market="BTC/USDT"):
+    return MarketObservation(market, quoting, spread, 8.0, depth, depth, 50.0, age)
+
+
+def test_fires_once_after_hold_time_and_rearms_when_cleared():
+    rule = AlertRuleConfig(rule=AlertKind.SPREAD_BREACH, for_s=3, action=AlertAction.WIDEN)
+    mon = AlertMonitor([rule])
+    assert mon.evaluate(Observation(0, [_m(spread=9.0)])) == []
+    assert mon.evaluate(Observation(2 * S, [_m(spread=9.0)])) == []
+    (alert,) = mon.evaluate(Observation(3 * S, [_m(spread=9.0)]))
+    assert alert.kind is AlertKind.SPREAD_BREACH and alert.market == "BTC/USDT"
+    assert alert.value == 9.0 and alert.threshold == 8.0
+    assert mon.evaluate(Observation(10 * S, [_m(spread=9.0)])) == []  # once per breach
+    assert mon.evaluate(Observation(11 * S, [_m(spread=5.0)])) == []  # cleared: re-armed
+    assert mon.evaluate(Observation(12 * S, [_m(spread=9.0)])) == []
+    assert len(mon.evaluate(Observation(15 * S, [_m(spread=9.0)]))) == 1
+
+
+def test_a_breach_that_clears_before_the_hold_time_never_fires():
+    mon = AlertMonitor([AlertRuleConfig(rule=AlertKind.NOT_QUOTING, for_s=5)])
+    for t, quoting in [(0, False), (3, False), (4, True), (8, False), (12, False)]:
+        assert mon.evaluate(Observation(t * S, [_m(quoting=quoting)])) == []
+    assert len(mon.evaluate(Observation(13 * S, [_m(quoting=False)]))) == 1
+
+
+def test_market_filter_depth_stale_venue_exposure():
+    rules = [
+        AlertRuleConfig(rule=AlertKind.DEPTH_BELOW_TARGET, market="ETH/USDT", for_s=0),
+        AlertRuleConfig(rule=AlertKind.STALE_REFERENCE, for_s=0),
+        AlertRuleConfig(rule=AlertKind.VENUE_UNHEALTHY, for_s=0),
+        AlertRuleConfig(rule=AlertKind.EXPOSURE_OVER_THRESHOLD, for_s=0),
+    ]
+    obs = Observation(
+        0,
+        [_m(depth=10.0), _m(depth=10.0, market="ETH/USDT"), _m(age=9.0, market="SOL/USDT")],
+        venues={"a": (True, ""), "b": (False, "timeout")},
+        exposure={"BTC": (0.5, 0.1), "ETH": (-0.01, 0.1)},
+    )
+    alerts = AlertMonitor(rules).evaluate(obs)
+    got = sorted((a.kind.value, a.subject) for a in alerts)
+    assert got == [
+        ("depth_below_target", "ETH/USDT"),
+        ("exposure_over_threshold", "BTC"),
+        ("stale_reference", "SOL/USDT"),
+        ("venue_unhealthy", "b"),
+    ]
+
+
+def test_hedge_failures_count_batches_from_the_last_alert():
+    mon = AlertMonitor([AlertRuleConfig(rule=AlertKind.HEDGE_FAILURES, for_s=0, max_failures=3)])
+    assert mon.evaluate(Observation(0, hedge_failures=10)) == []  # baseline: what came before
+    assert mon.evaluate(Observation(1, hedge_failures=12)) == []
+    assert len(mon.evaluate(Observation(2, hedge_failures=13))) == 1
+    assert mon.evaluate(Observation(3, hedge_failures=15)) == []
+    assert len(mon.evaluate(Observation(4, hedge_failures=16))) == 1

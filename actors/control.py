@@ -29,9 +29,30 @@ class RunControl:
         self._stop_reason = ""
         self._finished = False
         self._alerts: list[dict[str, Any]] = []
+        self._configs: list[Any] = []  # AppConfig versions, oldest first
 
-    async def register(self, handles: dict[str, Any]) -> None:
+    async def register(self, handles: dict[str, Any], config: Any = None) -> None:
         self._handles.update(handles)
+        if config is not None and not self._configs:
+            self._configs.append(config)
+
+    async def config_versions(self) -> list[str]:
+        """Hashes of the config versions applied, oldest first; the last one is live."""
+        return [c.config_hash for c in self._configs]
+
+    async def current_config(self) -> Any:
+        return self._configs[-1] if self._configs else None
+
+    async def push_config(self, config: Any) -> int:
+        self._configs.append(config)
+        return len(self._configs)
+
+    async def pop_config(self) -> Any:
+        """Drop the live version; return the one that is live again (None if none is left)."""
+        if len(self._configs) < 2:
+            return None
+        self._configs.pop()
+        return self._configs[-1]
 
     async def describe(self) -> dict[str, Any]:
         return {**self._info, "stopping": bool(self._stop_reason), "finished": self._finished}
@@ -44,6 +65,10 @@ class RunControl:
 
     async def stop_reason(self) -> str:
         return self._stop_reason
+
+    async def poll(self) -> tuple[str, int]:
+        """What the driver checks each second: a stop request, and the config version."""
+        return self._stop_reason, len(self._configs)
 
     async def record_alerts(self, alerts: list[dict[str, Any]]) -> None:
         self._alerts = (self._alerts + alerts)[-100:]

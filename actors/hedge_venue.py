@@ -77,6 +77,10 @@ class HedgeVenueActor:
         self._task = asyncio.create_task(self._run())
         return {"venue": self._cfg.id, "specs": specs, "healthy": self._healthy}
 
+    async def on_config(self, venue: VenueConfig) -> None:
+        """Fees and polling change live; the client and its key stay as they are."""
+        self._cfg = venue
+
     async def on_stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

@@ -61,6 +61,13 @@ class InventoryLedgerActor:
         for w in self._writers.values():
             w.flush()
 
+    async def on_config(self, config: AppConfig) -> str:
+        """Thresholds change; the journal and balances do not."""
+        self._config = config
+        for w in self._writers.values():
+            w.retag(config.config_hash)
+        return config.config_hash
+
     async def on_fills(self, fills: list[Fill], hedge_pending: bool) -> int:
         posted = 0
         for fill in fills:

@@ -114,6 +114,16 @@ class MarketActor:
     async def on_resume(self) -> None:
         self._paused = ""
 
+    async def on_config(self, config: AppConfig) -> str:
+        """A new config version is live: requote under it and tag rows with its hash."""
+        self._config = config
+        self._market = config.market(self._market.symbol)
+        self._policy = build_policy(self._market)
+        for w in self._writers.values():
+            w.retag(config.config_hash)
+        self._last_quote_ns = 0
+        return config.config_hash
+
     async def on_widen(self, factor: float, reason: str) -> float:
         """Alert action: widen the target spread (never past max_spread_bps); returns it."""
         m = self._market

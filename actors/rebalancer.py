@@ -37,6 +37,10 @@ class RebalancerActor:
         self._task = asyncio.create_task(self._run())
         return {"interval_s": self._config.rebalancer.interval_s}
 
+    async def on_config(self, config: AppConfig) -> str:
+        self._config = config  # the next cycle uses the new interval and thresholds
+        return config.config_hash
+
     async def on_stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

@@ -79,6 +79,13 @@ class HedgeRouterActor:
         for w in self._writers.values():
             w.flush()
 
+    async def on_config(self, config: AppConfig) -> str:
+        """New risk limits apply to the next hedge planned; rows carry the new hash."""
+        self._config = config
+        for w in self._writers.values():
+            w.retag(config.config_hash)
+        return config.config_hash
+
     async def drain(self) -> int:
         """Wait until every hedge in flight has reported to the ledger."""
         n = len(self._inflight)

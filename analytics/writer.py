@@ -145,6 +145,12 @@ class PartWriter:
         """Flush what is left."""
         return self.flush()
 
+    def retag(self, config_hash: str) -> list[str]:
+        """A new config is live: flush rows written under the old one, tag the rest anew."""
+        written = self.flush()
+        self._config_hash = config_hash
+        return written
+
     def _group(
         self, rows: list[dict[str, Any]]
     ) -> tuple[dict[_PartitionKey, list[dict[str, Any]]], list[SchemaError]]:

@@ -339,6 +339,22 @@ class AppConfig(_Frozen):
         return digest[:12]
 
 
+def structural_changes(old: AppConfig, new: AppConfig) -> list[str]:
+    """What a live graph cannot take without a restart (or `scale`): the graph's shape."""
+    out = []
+    if [v.id for v in old.venues] != [v.id for v in new.venues]:
+        out.append("venues: ids differ (add/remove venues needs a restart)")
+    if [m.symbol for m in old.markets] != [m.symbol for m in new.markets]:
+        out.append("markets: symbols differ (use a restart to add or remove markets)")
+    for key in ("quote_asset", "sim", "ray"):
+        if getattr(old, key) != getattr(new, key):
+            out.append(f"{key}: changed (needs a restart)")
+    for a, b in zip(old.venues, new.venues, strict=False):
+        if (a.kind, a.exchange, a.url, a.role) != (b.kind, b.exchange, b.url, b.role):
+            out.append(f"venues[{a.id}]: kind/exchange/url/role changed (needs a restart)")
+    return out
+
+
 def _interpolate_env(node: Any, path: str, missing: list[str]) -> Any:
     if isinstance(node, dict):
         return {

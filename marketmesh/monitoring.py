@@ -47,6 +47,12 @@ class GraphMonitor:
         self.kill_switch = ""
         self.fired: list[dict[str, Any]] = []
 
+    def reconfigure(self, config: AppConfig) -> None:
+        """A new config version: its alert rules start afresh, its hash tags the rows."""
+        self._config = config
+        self._monitor = AlertMonitor(config.alerts.rules)
+        self._writer.retag(config.config_hash)
+
     @property
     def active(self) -> bool:
         return bool(self._config.alerts.rules)

@@ -178,15 +178,19 @@ def _run(
         **{f"venue:{v}": a for v, a in venues.items()},
         **{f"market:{s}": a for s, a in markets.items()},
     }
-    ray.get(control.register.remote(handles))
+    ray.get(control.register.remote(handles, config))
     monitor = GraphMonitor(config, ctx, handles)
 
     stop = _StopOnSignal()
+    config_version = 1
     started = time.monotonic()
     with stop:
         while not stop.requested and (elapsed := time.monotonic() - started) < duration_s:
             stop.wait(min(status_interval_s, max(0.0, duration_s - elapsed)))
-            remote_stop = ray.get(control.stop_reason.remote())
+            remote_stop, version = ray.get(control.poll.remote())
+            if version != config_version:  # `marketmesh apply`/`rollback` changed the config
+                config_version = version
+                monitor.reconfigure(ray.get(control.current_config.remote()))
             if remote_stop:
                 stop.requested = f"stop requested ({remote_stop})"
             if stop.requested or (on_status is None and not monitor.active):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -16,6 +16,8 @@ def _fail(message: str) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    register_config_commands(app)
+
     @app.command()
     def stop(
         market: Annotated[
@@ -81,3 +83,75 @@ def register(app: typer.Typer) -> None:
                 _fail(f"--market {m}: not in this graph")
             ray.get(handles[f"market:{m}"].on_resume.remote())
             typer.echo(f"{m}: quoting resumed")
+
+
+def _push_to_graph(handles: dict[str, Any], config: Any) -> list[str]:
+    """Hand a config version to every actor; returns one line per actor that took it."""
+    import ray
+
+    done = []
+    for name, actor in sorted(handles.items()):
+        if name.startswith("venue:"):
+            venue = next(v for v in config.venues if v.id == name.removeprefix("venue:"))
+            ray.get(actor.on_config.remote(venue))
+        else:
+            ray.get(actor.on_config.remote(config))
+        done.append(name)
+    return done
+
+
+def register_config_commands(app: typer.Typer) -> None:
+    @app.command("apply")
+    def apply_config(
+        config: Annotated[str, typer.Argument(help="the new YAML config")],
+        address: Annotated[str, ADDRESS] = "auto",
+        namespace: Annotated[str, NAMESPACE] = "marketmesh",
+    ) -> None:
+        """Apply a new config version to the running graph (quoting, risk, alert parameters)."""
+        import ray
+
+        from engine.config import ConfigError, load_config, structural_changes
+        from marketmesh.commands.attach import NotRunning, attach
+
+        try:
+            new = load_config(config)
+        except ConfigError as exc:
+            typer.secho(f"config error:\n{exc}", err=True, fg=typer.colors.RED)
+            raise typer.Exit(2) from None
+        try:
+            control, info, handles = attach(address, namespace)
+        except NotRunning as exc:
+            _fail(str(exc))
+        live = ray.get(control.current_config.remote())
+        if live is not None and live.config_hash == new.config_hash:
+            typer.echo(f"run {info['run_id']}: config {new.config_hash} is already live")
+            return
+        problems = structural_changes(live, new) if live is not None else []
+        if problems:
+            _fail("cannot apply to a running graph:\n  " + "\n  ".join(problems))
+        version = ray.get(control.push_config.remote(new))
+        _push_to_graph(handles, new)
+        typer.echo(
+            f"run {info['run_id']}: config {new.config_hash} live (version {version}; "
+            f"`marketmesh rollback` restores {live.config_hash if live else '-'})"
+        )
+
+    @app.command()
+    def rollback(
+        address: Annotated[str, ADDRESS] = "auto",
+        namespace: Annotated[str, NAMESPACE] = "marketmesh",
+    ) -> None:
+        """Restore the previous config version on the running graph."""
+        import ray
+
+        from marketmesh.commands.attach import NotRunning, attach
+
+        try:
+            control, info, handles = attach(address, namespace)
+        except NotRunning as exc:
+            _fail(str(exc))
+        previous = ray.get(control.pop_config.remote())
+        if previous is None:
+            _fail(f"run {info['run_id']}: no earlier config version to roll back to")
+        _push_to_graph(handles, previous)
+        typer.echo(f"run {info['run_id']}: rolled back; config {previous.config_hash} live")

@@ -71,6 +71,29 @@ def test_status_pause_and_stop_from_another_process(ray_session, tmp_path):
     state = json.loads(status.stdout)
     assert sorted(m["market"] for m in state["markets"]) == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 
+    # a new config version, live, then rolled back; rows carry each version's hash
+    import yaml
+
+    from analytics.views import connect
+    from engine.config import parse_config
+
+    wider = yaml.safe_load(LOCAL_CONFIG.read_text())
+    wider["markets"][0]["target_spread_bps"] = 12
+    (tmp_path / "wider.yaml").write_text(yaml.safe_dump(wider))
+    wider_hash = parse_config(wider, "w").config_hash
+    applied = _cli(address, "apply", str(tmp_path / "wider.yaml"))
+    assert applied.returncode == 0 and wider_hash in applied.stdout, applied.stderr
+    reshaped = yaml.safe_load(LOCAL_CONFIG.read_text())
+    reshaped["markets"].pop()
+    (tmp_path / "reshaped.yaml").write_text(yaml.safe_dump(reshaped))
+    refused = _cli(address, "apply", str(tmp_path / "reshaped.yaml"))
+    assert refused.returncode == 1 and "markets: symbols differ" in refused.stderr
+    time.sleep(4)
+    rolled = _cli(address, "rollback")
+    assert rolled.returncode == 0 and cfg.config_hash in rolled.stdout, rolled.stderr
+    assert _cli(address, "rollback").returncode == 1  # nothing earlier than the first version
+    time.sleep(2)
+
     paused = _cli(address, "stop", "--market", "SOL/USDT")
     assert paused.returncode == 0 and "SOL/USDT: paused" in paused.stdout, paused.stderr
     wrong = _cli(address, "stop", "--market", "XRP/USDT")
@@ -86,3 +109,11 @@ def test_status_pause_and_stop_from_another_process(ray_session, tmp_path):
     assert not driver.is_alive()
     assert time.monotonic() - started < 250  # stopped on request, not by its 300 s duration
     assert outcome["result"].reconciled
+    con = connect(str(tmp_path / "data"))
+    spreads = dict(
+        con.execute(
+            "select config_hash, median(spread_bps) from book_samples "
+            "where market = 'BTC/USDT' group by 1"
+        ).fetchall()
+    )
+    assert spreads[wider_hash] > 10.0 > 8.0 > spreads[cfg.config_hash]

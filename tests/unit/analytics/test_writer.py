@@ -227,3 +227,18 @@ def test_a_restarted_writer_with_the_same_id_never_overwrites_a_part(tmp_path):
 def test_an_unknown_table_is_refused_with_the_known_ones(tmp_path):
     with pytest.raises(SchemaError, match=r"unknown table 'fils'.*fills"):
         _writer(tmp_path, "fils")
+
+
+def test_retag_keeps_old_rows_under_the_old_config_hash(tmp_path):
+    from analytics.views import connect as _connect
+    from analytics.writer import PartWriter as _PartWriter
+
+    w = _PartWriter(str(tmp_path), "exposure", writer_id="w", run_id="r", config_hash="old")
+    row = {"asset": "BTC", "net": 0.0, "pending": 0.0, "target": 0.0, "threshold": 1.0}
+    w.append([{"ts": 1_700_000_000 * 10**9, **row}])
+    w.retag("new")
+    w.append([{"ts": 1_700_000_001 * 10**9, **row}])
+    w.flush()
+    con = _connect(str(tmp_path))
+    rows = con.execute("select config_hash from exposure order by ts").fetchall()
+    assert [r[0] for r in rows] == ["old", "new"]

@@ -36,6 +36,8 @@ from engine.types import (
 log = logging.getLogger(__name__)
 
 REFRESH_S = 0.2
+# fill -> first child order sent, seconds (Prometheus histogram buckets)
+LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 @ray.remote
@@ -52,6 +54,8 @@ class HedgeRouterActor:
         self._inflight: set[asyncio.Task[HedgeOutcome]] = set()
         self._task: asyncio.Task[None] | None = None
         self._stats = {"hedges": 0, "hedged": 0, "partial": 0, "skipped": 0}
+        self._latency_counts = [0] * (len(LATENCY_BUCKETS_S) + 1)  # last: +Inf
+        self._latency_sum_s = 0.0
 
     async def on_start(self) -> dict[str, Any]:
         writer_id = "router"
@@ -95,7 +99,14 @@ class HedgeRouterActor:
 
     async def status(self) -> dict[str, Any]:
         health = {v: (s.healthy, s.reason) for v, s in self._snapshots.items()}
-        return {**self._stats, "inflight": len(self._inflight), "venues": health}
+        return {
+            **self._stats,
+            "inflight": len(self._inflight),
+            "venues": health,
+            "latency_buckets_s": list(LATENCY_BUCKETS_S),
+            "latency_counts": list(self._latency_counts),
+            "latency_sum_s": self._latency_sum_s,
+        }
 
     # inputs ------------------------------------------------------------------
 
@@ -140,6 +151,8 @@ class HedgeRouterActor:
         for child in plan.children:
             by_venue.setdefault(child.venue, []).append(child)
         sent_ns = time.time_ns()
+        if intent.source_ts_ns and plan.children:
+            self._observe_latency((sent_ns - intent.source_ts_ns) / 1e9)
         answers = await asyncio.gather(
             *(self._venues[v].execute.remote(children) for v, children in by_venue.items()),
             return_exceptions=True,
@@ -159,6 +172,14 @@ class HedgeRouterActor:
         self._stats["hedges"] += 1
         self._stats[outcome.status.value] += 1
         return outcome
+
+    def _observe_latency(self, seconds: float) -> None:
+        self._latency_sum_s += seconds
+        for i, bound in enumerate(LATENCY_BUCKETS_S):
+            if seconds <= bound:
+                self._latency_counts[i] += 1
+                return
+        self._latency_counts[-1] += 1
 
     def _venue_quotes(
         self, intent: HedgeIntent, now: int

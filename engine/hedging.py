@@ -25,6 +25,7 @@ def mirror_intent(fill: Fill) -> HedgeIntent:
         amount=float(fill.amount),
         source_fill_id=fill.fill_id,
         reason="mirror",
+        source_ts_ns=fill.ts_ns,
     )
 
 

@@ -187,6 +187,7 @@ class HedgeIntent:
     amount: float
     source_fill_id: str | None = None
     reason: str = "mirror"
+    source_ts_ns: int = 0  # when the fill that caused it happened (0: not caused by a fill)
 
 
 @dataclass(frozen=True, slots=True)

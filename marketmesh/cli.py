@@ -55,6 +55,9 @@ def run(
     data_dir: Annotated[str, typer.Option(help="Parquet dataset (path or URI)")] = "./data",
     address: Annotated[str | None, typer.Option(help="join a Ray cluster (e.g. auto)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the SLA summary as JSON")] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="serve Prometheus metrics on 127.0.0.1")
+    ] = None,
 ) -> None:
     """Run the graph (default: simulated venues on loopback), then print the SLA summary."""
     import logging
@@ -87,6 +90,7 @@ def run(
                 data_dir=data_dir,
                 address=address,
                 on_status=view.update,
+                metrics_port=metrics_port,
             )
     except VenueSimError as exc:
         _fail(f"venue simulator failed: {exc}")

@@ -32,6 +32,7 @@ from actors.market import MarketActor
 from actors.rebalancer import RebalancerActor
 from actors.router import HedgeRouterActor
 from engine.config import AppConfig
+from marketmesh.metrics import serve_metrics
 from marketmesh.monitoring import GraphMonitor
 from marketmesh.simproc import VenueSimProcess, start_venue_sim
 
@@ -85,6 +86,7 @@ def run_graph(
     address: str | None = None,
     on_status: StatusCallback | None = None,
     status_interval_s: float = 1.0,
+    metrics_port: int | None = None,
 ) -> RunResult:
     """Run the whole graph for `duration_s` (or until Ctrl-C) and shut it down cleanly."""
     run_id = new_run_id()
@@ -110,7 +112,18 @@ def run_graph(
     actors: list[Any] = []
     try:
         ensure_ray(config, address)
-        return _run(config, ctx, sim, key, secret, duration_s, on_status, status_interval_s, actors)
+        return _run(
+            config,
+            ctx,
+            sim,
+            key,
+            secret,
+            duration_s,
+            on_status,
+            status_interval_s,
+            actors,
+            metrics_port,
+        )
     finally:
         for actor in actors:
             with contextlib.suppress(Exception):  # already gone
@@ -129,6 +142,7 @@ def _run(
     on_status: StatusCallback | None,
     status_interval_s: float,
     actors: list[Any],
+    metrics_port: int | None = None,
 ) -> RunResult:
     rc = config.ray
     symbols = [m.symbol for m in config.markets]
@@ -180,6 +194,7 @@ def _run(
     }
     ray.get(control.register.remote(handles, config))
     monitor = GraphMonitor(config, ctx, handles)
+    metrics, metrics_server = serve_metrics(metrics_port) if metrics_port else (None, None)
 
     stop = _StopOnSignal()
     config_version = 1
@@ -193,7 +208,7 @@ def _run(
                 monitor.reconfigure(ray.get(control.current_config.remote()))
             if remote_stop:
                 stop.requested = f"stop requested ({remote_stop})"
-            if stop.requested or (on_status is None and not monitor.active):
+            if stop.requested or (on_status is None and metrics is None and not monitor.active):
                 continue
             statuses = ray.get([a.status.remote() for a in markets.values()])
             router_status = ray.get(router.status.remote())
@@ -202,6 +217,8 @@ def _run(
                 ray.get(control.record_alerts.remote(fired))
             if monitor.kill_switch:
                 stop.requested = f"kill switch ({monitor.kill_switch})"
+            if metrics is not None:
+                metrics.update(statuses, router_status)
             if on_status is not None:
                 on_status(time.monotonic() - started, statuses, router_status)
     if stop.requested:
@@ -219,6 +236,8 @@ def _run(
     ray.get([a.on_stop.remote() for a in venues.values()])
     ray.get(control.mark_finished.remote())
     monitor.close()
+    if metrics_server is not None:
+        metrics_server.shutdown()
     return RunResult(
         run_id=ctx.run_id,
         data_dir=ctx.data_dir,

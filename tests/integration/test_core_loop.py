@@ -3,6 +3,8 @@ Parquet, DuckDB. One 40 s run; every assertion reads what the run wrote."""
 
 from __future__ import annotations
 
+import socket
+import urllib.request
 from decimal import Decimal
 
 import pytest
@@ -21,8 +23,42 @@ DURATION_S = 40
 def core_run(ray_session, tmp_path_factory):
     data_dir = str(tmp_path_factory.mktemp("core-loop-data"))
     cfg = load_config(LOCAL_CONFIG)
-    result = run_graph(cfg, config_path=LOCAL_CONFIG, duration_s=DURATION_S, data_dir=data_dir)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    scraped: list[str] = []
+
+    def scrape_once(elapsed_s, _markets, _router):  # Prometheus, as a scraper sees it mid-run
+        if elapsed_s > 15 and not scraped:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                scraped.append(r.read().decode())
+
+    result = run_graph(
+        cfg,
+        config_path=LOCAL_CONFIG,
+        duration_s=DURATION_S,
+        data_dir=data_dir,
+        on_status=scrape_once,
+        metrics_port=port,
+    )
+    METRICS.extend(scraped)
     return cfg, result, connect(data_dir)
+
+
+METRICS: list[str] = []
+
+
+def test_prometheus_metrics_mid_run(core_run):
+    (text,) = METRICS
+    assert 'marketmesh_quoting{market="BTC/USDT"} 1.0' in text
+    assert 'marketmesh_venue_healthy{venue="okx-sim"} 1.0' in text
+    assert 'marketmesh_spread_bps{market="SOL/USDT"}' in text
+    count = next(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("marketmesh_hedge_latency_seconds_count")
+    )
+    assert count > 0
 
 
 def test_every_market_quoted_and_got_fills(core_run):

@@ -133,6 +133,32 @@ class TakerFlowConfig(_Frozen):
     informed_share: Annotated[float, Field(ge=0, le=1)] = 0.2
 
 
+class MarketStage(StrEnum):
+    """Where a pair is on the path from a new listing to a book run by its users.
+
+    The operator's playbook: (1) a market-making bot gives it a book,
+    (2) routing/mirroring of external depth when depth is urgent, (3)
+    flagship quality, (4) aggregation across venues once volume outgrows
+    per-fill routing, (5) hand the book over to users. Each stage selects
+    default bands and hedge mode (explicit keys still win) and the limits
+    `marketmesh check --market` verifies before the market moves on.
+    """
+
+    BOOTSTRAP = "bootstrap"
+    ROUTING = "routing"
+    FLAGSHIP = "flagship"
+    AGGREGATION = "aggregation"
+    HANDOVER = "handover"
+
+
+_STAGE_DEFAULTS: dict[MarketStage, dict[str, Any]] = {
+    MarketStage.BOOTSTRAP: {"tier": "long_tail", "hedge_mode": "mirror"},
+    MarketStage.ROUTING: {"hedge_mode": "mirror", "levels": 5},
+    MarketStage.FLAGSHIP: {"tier": "flagship", "hedge_mode": "mirror"},
+    MarketStage.AGGREGATION: {"tier": "flagship", "hedge_mode": "net"},
+    MarketStage.HANDOVER: {"hedge_mode": "net"},
+}
+
 _TIER_DEFAULTS: dict[MarketTier, dict[str, float]] = {
     MarketTier.FLAGSHIP: {
         "target_spread_bps": 8.0,
@@ -151,6 +177,7 @@ _TIER_DEFAULTS: dict[MarketTier, dict[str, float]] = {
 
 class MarketConfig(_Frozen):
     symbol: str
+    stage: MarketStage | None = None
     tier: MarketTier = MarketTier.LONG_TAIL
     policy: str = "ladder"
     target_spread_bps: Annotated[float, Field(gt=0, le=10_000)] | None = None
@@ -181,6 +208,16 @@ class MarketConfig(_Frozen):
     @classmethod
     def _tier_defaults(cls, data: Any) -> Any:
         if isinstance(data, dict):
+            if data.get("stage") is not None:
+                try:
+                    stage = MarketStage(data["stage"])
+                except ValueError:
+                    known = ", ".join(s.value for s in MarketStage)
+                    raise ValueError(f"stage {data['stage']!r}: expected one of {known}") from None
+                data = {
+                    **_STAGE_DEFAULTS[stage],
+                    **{k: v for k, v in data.items() if v is not None},
+                }
             tier = MarketTier(data.get("tier", MarketTier.LONG_TAIL))
             for key, value in _TIER_DEFAULTS[tier].items():
                 if data.get(key) is None:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from engine.config import AppConfig
+from engine.config import AppConfig, MarketStage
 
 
 class CheckStatus(StrEnum):
@@ -40,6 +40,31 @@ class SlaLimits:
     hedged_pct: tuple[float, float] = (99.5, 98.0)
 
 
+STAGE_LIMITS: dict[MarketStage, SlaLimits] = {
+    # a new book: it must be there, not yet perfect
+    MarketStage.BOOTSTRAP: SlaLimits((95.0, 90.0), (90.0, 80.0), (50.0, 25.0), (99.0, 97.0)),
+    # routed depth: depth is the point of the stage
+    MarketStage.ROUTING: SlaLimits((98.0, 95.0), (90.0, 85.0), (90.0, 80.0), (99.5, 98.0)),
+    # flagship quality: tight everywhere
+    MarketStage.FLAGSHIP: SlaLimits((99.5, 99.0), (99.0, 97.0), (95.0, 90.0), (99.9, 99.5)),
+    MarketStage.AGGREGATION: SlaLimits((99.5, 99.0), (99.0, 97.0), (95.0, 90.0), (99.5, 99.0)),
+    # users carry the book: the bot only backstops it
+    MarketStage.HANDOVER: SlaLimits((95.0, 90.0), (95.0, 90.0), (90.0, 80.0), (99.0, 97.0)),
+}
+
+NEXT_STAGE: dict[MarketStage, MarketStage | None] = {
+    MarketStage.BOOTSTRAP: MarketStage.ROUTING,
+    MarketStage.ROUTING: MarketStage.FLAGSHIP,
+    MarketStage.FLAGSHIP: MarketStage.AGGREGATION,
+    MarketStage.AGGREGATION: MarketStage.HANDOVER,
+    MarketStage.HANDOVER: None,
+}
+
+
+def limits_for(stage: MarketStage | None, default: SlaLimits) -> SlaLimits:
+    return STAGE_LIMITS[stage] if stage is not None else default
+
+
 def _grade(value: float | None, warn_below: float, fail_below: float) -> CheckStatus:
     if value is None or value < fail_below:
         return CheckStatus.FAIL
@@ -52,10 +77,13 @@ def check_sla(
     period: str,
     limits: SlaLimits = SlaLimits(),
 ) -> list[CheckResult]:
-    """Each configured market's SLA figures for `period` against the limits."""
+    """Each configured market's SLA figures for `period` against its stage's limits
+    (or `limits` for a market without a stage)."""
     by_market = {r["market"]: r for r in rows}
     out: list[CheckResult] = []
+    default = limits
     for m in config.markets:
+        limits = limits_for(m.stage, default)
         row = by_market.get(m.symbol)
         if row is None or not row.get("samples"):
             out.append(

@@ -31,6 +31,10 @@ def register(app: typer.Typer) -> None:
         max_age_s: Annotated[float, typer.Option(help="data older than this warns")] = 3600,
         max_loss_quote: Annotated[float, typer.Option(help="daily loss that fails")] = 10_000,
         json_out: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+        market: Annotated[
+            str | None,
+            typer.Option(help="only this market: its stage's verification and readiness"),
+        ] = None,
     ) -> None:
         """Venues reachable and authenticated, symbols, balances, SLA vs target, hedge slippage,
         PnL, exposure and data freshness: pass/warn/fail, exit 1 on any fail."""
@@ -50,17 +54,43 @@ def register(app: typer.Typer) -> None:
         except ValueError:
             typer.secho(f"--day {day}: expected YYYY-MM-DD", err=True, fg=typer.colors.RED)
             raise typer.Exit(2) from None
+        stage_line = ""
+        if market is not None:
+            try:
+                m = cfg.market(market)
+            except KeyError:
+                known = ", ".join(x.symbol for x in cfg.markets)
+                typer.secho(
+                    f"--market {market}: not in {config} ({known})", err=True, fg=typer.colors.RED
+                )
+                raise typer.Exit(2) from None
+            from engine.readiness import NEXT_STAGE
+
+            nxt = NEXT_STAGE[m.stage] if m.stage else None
+            stage_line = f"{market}: stage {m.stage.value if m.stage else '(none)'}" + (
+                f"; passing this checklist is the gate to stage {nxt.value}" if nxt else ""
+            )
         results = []
         if not skip_venues:
             results += _venue_checks(cfg)
         if not skip_data:
             results += _data_checks(cfg, data_dir, graded_day, max_age_s, max_loss_quote)
+        if market is not None:
+            results = [
+                r
+                for r in results
+                if r.subject == market
+                or r.check.startswith("venue")
+                or r.check in ("data.freshness", "sla.period")
+                or r.subject == market.split("/")[0]
+            ]
         verdict = overall(results)
         if json_out:
             typer.echo(
                 json.dumps(
                     {
                         "overall": verdict.value,
+                        "stage": stage_line,
                         "checks": [
                             {
                                 "check": r.check,
@@ -88,6 +118,8 @@ def register(app: typer.Typer) -> None:
             console = Console()
             if not console.is_terminal:
                 console = Console(width=160)
+            if stage_line:
+                console.print(stage_line)
             console.print(table)
         if verdict is CheckStatus.FAIL:
             raise typer.Exit(EXIT_FAIL)

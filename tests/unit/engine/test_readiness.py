@@ -32,7 +32,7 @@ def _row(market, **kw):
 def test_clean_day_passes_and_each_breach_grades():
     rows = [_row(m.symbol) for m in CFG.markets]
     assert overall(check_sla(rows, CFG, "d")) is CheckStatus.PASS
-    rows[0] = _row("BTC/USDT", uptime_pct=97.0)
+    rows[0] = _row("BTC/USDT", uptime_pct=99.2)  # BTC is at the flagship stage
     by = {(r.check, r.subject): r.status for r in check_sla(rows, CFG, "d")}
     assert by[("sla.uptime_pct", "BTC/USDT")] is CheckStatus.WARN
     rows[0] = _row("BTC/USDT", spread_within_target_pct=50.0, hedged_pct=90.0)
@@ -87,3 +87,36 @@ def test_venue_rules():
     assert by[("venue.symbols", "v")] is CheckStatus.FAIL
     assert by[("venue.balance", "v BTC")] is CheckStatus.WARN  # below half of configured
     assert by[("venue.balance", "v USDT")] is CheckStatus.FAIL  # none at all
+
+
+def test_stage_selects_defaults_and_its_own_limits():
+    import yaml
+
+    from engine.config import MarketStage, parse_config
+
+    data = yaml.safe_load(LOCAL_CONFIG.read_text())
+    data["markets"] = [
+        {"symbol": "BTC/USDT", "stage": "aggregation"},
+        {"symbol": "SOL/USDT", "stage": "bootstrap"},
+    ]
+    cfg = parse_config(data, "x")
+    btc, sol = cfg.market("BTC/USDT"), cfg.market("SOL/USDT")
+    assert btc.stage is MarketStage.AGGREGATION and btc.hedge_mode.value == "net"
+    assert btc.tier.value == "flagship" and btc.target_spread_bps == 8.0
+    assert sol.tier.value == "long_tail" and sol.hedge_mode.value == "mirror"
+    rows = [_row("BTC/USDT", uptime_pct=96.0), _row("SOL/USDT", uptime_pct=96.0)]
+    by = {(r.check, r.subject): r.status for r in check_sla(rows, cfg, "d")}
+    assert by[("sla.uptime_pct", "SOL/USDT")] is CheckStatus.PASS  # fine for a new book
+    assert by[("sla.uptime_pct", "BTC/USDT")] is CheckStatus.FAIL  # not for a flagship
+
+
+def test_unknown_stage_names_the_choices():
+    import pytest
+    import yaml
+
+    from engine.config import ConfigError, parse_config
+
+    data = yaml.safe_load(LOCAL_CONFIG.read_text())
+    data["markets"][0]["stage"] = "launch"
+    with pytest.raises(ConfigError, match="stage 'launch': expected one of bootstrap, routing"):
+        parse_config(data, "x")

@@ -48,18 +48,37 @@ SLA_KEYS: tuple[str, ...] = (
     "hedge_slippage_bps",
     "pnl_quote",
 )
+EXTRA_KEYS: tuple[str, ...] = (
+    "spread_breach",
+    "depth_breach",
+    "bid_depth_10bps",
+    "ask_depth_10bps",
+    "bid_depth_25bps",
+    "ask_depth_25bps",
+    "bid_depth_50bps",
+    "ask_depth_50bps",
+    "bid_depth_100bps",
+    "ask_depth_100bps",
+    "bid_depth_200bps",
+    "ask_depth_200bps",
+    "bot_share_pct",
+)
+PERIODS: dict[str, str] = {"minute": "minute", "hour": "hour", "day": "day"}
 _INT_KEYS = frozenset({"samples", "fills"})
+_BOOL_KEYS = frozenset({"spread_breach", "depth_breach"})
+_WHOLE_RANGE = "to_timestamp(0)"  # one constant period: the summary over the whole range
 _NS_PER_DAY = 86_400 * 1_000_000_000
 
 _SLA_SQL = """
 with
-bs as (select * from book_samples where {where}),
-f as (select * from fills where {where}),
-hf as (select * from hedge_fills where {where}),
-ho as (select * from hedge_orders where {where}),
+bs as (select *, {period} as period from book_samples where {where}),
+f as (select *, {period} as period from fills where {where}),
+hf as (select *, {period} as period from hedge_fills where {where}),
+ho as (select * from hedge_orders where {where_orders}),
 sample_stats as (
     select
         market,
+        period,
         count(*) as samples,
         100.0 * avg(case when quoting then 1.0 else 0.0 end) as uptime_pct,
         quantile_cont(spread_bps, 0.5)
@@ -79,13 +98,24 @@ sample_stats as (
         arg_max(target_spread_bps, ts) as target_spread_bps,
         arg_max(depth_target_quote, ts) as depth_target_quote,
         arg_max(depth_band_bps, ts) as depth_band_bps,
-        arg_max(mid, ts) filter (where mid > 0) as last_mid
+        arg_max(mid, ts) filter (where mid > 0) as last_mid,
+        median(bid_depth_10bps) as bid_depth_10bps, median(ask_depth_10bps) as ask_depth_10bps,
+        median(bid_depth_25bps) as bid_depth_25bps, median(ask_depth_25bps) as ask_depth_25bps,
+        median(bid_depth_50bps) as bid_depth_50bps, median(ask_depth_50bps) as ask_depth_50bps,
+        median(bid_depth_100bps) as bid_depth_100bps,
+        median(ask_depth_100bps) as ask_depth_100bps,
+        median(bid_depth_200bps) as bid_depth_200bps,
+        median(ask_depth_200bps) as ask_depth_200bps,
+        100.0 * sum(coalesce(bot_bid_depth_band, 0) + coalesce(bot_ask_depth_band, 0))
+            / nullif(sum(coalesce(bid_depth_band, 0) + coalesce(ask_depth_band, 0)), 0)
+            as bot_share_pct
     from bs
-    group by market
+    group by market, period
 ),
 fill_stats as (
     select
         market,
+        period,
         count(*) as fills,
         sum(price * amount) as volume_quote,
         sum(amount) as volume_base,
@@ -98,11 +128,12 @@ fill_stats as (
                        then coalesce(fee, 0) else 0 end) as position_base,
         arg_max(mid, ts) filter (where mid > 0) as last_fill_mid
     from f
-    group by market
+    group by market, period
 ),
 hedge_stats as (
     select
         market,
+        period,
         sum(amount) as hedged_base,
         sum(case when side = 'buy' then -coalesce(cost, price * amount)
                  else coalesce(cost, price * amount) end)
@@ -113,7 +144,7 @@ hedge_stats as (
             - sum(case when fee_currency = split_part(market, '/', 1)
                        then coalesce(fee, 0) else 0 end) as position_base
     from hf
-    group by market
+    group by market, period
 ),
 decisions as (
     select run_id, client_order_id, any_value(decision_mid) as decision_mid
@@ -124,20 +155,22 @@ decisions as (
 slippage as (
     select
         hf.market,
+        hf.period,
         sum(hf.amount * case when hf.side = 'buy' then hf.price - d.decision_mid
                              else d.decision_mid - hf.price end / d.decision_mid * 1e4)
             / nullif(sum(hf.amount), 0) as hedge_slippage_bps
     from hf
     join decisions d on d.run_id = hf.run_id and d.client_order_id = hf.client_order_id
-    group by hf.market
+    group by hf.market, hf.period
 ),
 markets as (
-    select market from sample_stats
+    select market, period from sample_stats
     union
-    select market from fill_stats
+    select market, period from fill_stats
 )
 select
     m.market,
+    m.period,
     coalesce(s.samples, 0) as samples,
     s.uptime_pct,
     s.spread_bps_p50,
@@ -157,13 +190,18 @@ select
     coalesce(f.cash_quote, 0) + coalesce(h.cash_quote, 0)
         + case when coalesce(f.position_base, 0) + coalesce(h.position_base, 0) = 0 then 0
                else (coalesce(f.position_base, 0) + coalesce(h.position_base, 0))
-                    * coalesce(s.last_mid, f.last_fill_mid) end as pnl_quote
+                    * coalesce(s.last_mid, f.last_fill_mid) end as pnl_quote,
+    s.spread_bps_p50 > s.target_spread_bps as spread_breach,
+    least(s.bid_depth_median, s.ask_depth_median) < s.depth_target_quote as depth_breach,
+    s.bid_depth_10bps, s.ask_depth_10bps, s.bid_depth_25bps, s.ask_depth_25bps,
+    s.bid_depth_50bps, s.ask_depth_50bps, s.bid_depth_100bps, s.ask_depth_100bps,
+    s.bid_depth_200bps, s.ask_depth_200bps, s.bot_share_pct
 from markets m
-left join sample_stats s using (market)
-left join fill_stats f using (market)
-left join hedge_stats h using (market)
-left join slippage sl using (market)
-order by m.market
+left join sample_stats s using (market, period)
+left join fill_stats f using (market, period)
+left join hedge_stats h using (market, period)
+left join slippage sl using (market, period)
+order by m.market, m.period
 """
 
 
@@ -175,37 +213,80 @@ def sla_summary(
     end_ns: int | None = None,
     run_id: str | None = None,
     config_hash: str | None = None,
+    by: str | None = None,
 ) -> list[dict[str, Any]]:
-    """One SLA row per market (sorted by market), over `[start_ns, end_ns)` if given.
+    """One SLA row per market (sorted), or per market and period with `by`
+    (`minute`, `hour`, `day`; UTC), over `[start_ns, end_ns)` if given.
 
     `con` has the dataset views (`analytics.views.connect`). Floats are rounded
     to 4 places; a figure with no observation behind it is None. Without a
     sample whose mid is known, an open position cannot be marked and PnL falls
-    back to the last fill's reference mid.
+    back to the last fill's reference mid. Per period, PnL is that period's
+    cash flows plus its position change marked at the period's last mid.
     """
+    if by is not None and by not in PERIODS:
+        raise ValueError(f"by={by!r}: expected one of {', '.join(PERIODS)}")
+    sql = sla_sql(
+        by=by,
+        where=_where(market, start_ns, end_ns, run_id, config_hash, True),
+        where_orders=_where(market, None, None, run_id, config_hash, False),
+    )
+    params = _params(market, start_ns, end_ns, run_id, config_hash)
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return [_clean(r, with_period=by is not None) for r in rows]
+
+
+def sla_sql(*, by: str | None, where: str = "true", where_orders: str = "true") -> str:
+    """The SLA query; also the body of the `sla_minutely/hourly/daily` views."""
+    period = f"date_trunc('{PERIODS[by]}', ts)" if by else _WHOLE_RANGE
+    return _SLA_SQL.format(where=where, where_orders=where_orders, period=period)
+
+
+def _where(
+    market: str | None,
+    start_ns: int | None,
+    end_ns: int | None,
+    run_id: str | None,
+    config_hash: str | None,
+    with_time: bool,
+) -> str:
     clauses = ["true"]
-    params: dict[str, Any] = {}
     if market is not None:
         clauses.append("market = $market")
-        params["market"] = market
     if run_id is not None:
         clauses.append("run_id = $run_id")
-        params["run_id"] = run_id
     if config_hash is not None:
         clauses.append("config_hash = $config_hash")
+    if with_time and start_ns is not None:
+        clauses.append("epoch_ns(ts) >= $start_ns and date >= $start_date")
+    if with_time and end_ns is not None:
+        clauses.append("epoch_ns(ts) < $end_ns and date <= $end_date")
+    return " and ".join(clauses)
+
+
+def _params(
+    market: str | None,
+    start_ns: int | None,
+    end_ns: int | None,
+    run_id: str | None,
+    config_hash: str | None,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if market is not None:
+        params["market"] = market
+    if run_id is not None:
+        params["run_id"] = run_id
+    if config_hash is not None:
         params["config_hash"] = config_hash
     if start_ns is not None:
-        clauses.append("epoch_ns(ts) >= $start_ns and date >= $start_date")
         params["start_ns"] = start_ns
         params["start_date"] = _utc_date(start_ns)
     if end_ns is not None:
-        clauses.append("epoch_ns(ts) < $end_ns and date <= $end_date")
         params["end_ns"] = end_ns
         params["end_date"] = _utc_date(end_ns)
-    sql = _SLA_SQL.format(where=" and ".join(clauses))
-    cursor = con.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [_clean(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+    return params
 
 
 def _utc_date(ts_ns: int) -> str:
@@ -213,14 +294,19 @@ def _utc_date(ts_ns: int) -> str:
     return datetime.fromtimestamp(ts_ns // _NS_PER_DAY * 86_400, tz=UTC).date().isoformat()
 
 
-def _clean(row: dict[str, Any]) -> dict[str, Any]:
+def _clean(row: dict[str, Any], *, with_period: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in SLA_KEYS:
+    if with_period:
+        period = row["period"]
+        out["period"] = period.astimezone(UTC).isoformat() if period is not None else None
+    for key in (*SLA_KEYS, *EXTRA_KEYS):
         value = row[key]
         if value is None or key == "market":
             out[key] = value
         elif key in _INT_KEYS:
             out[key] = int(value)
+        elif key in _BOOL_KEYS:
+            out[key] = bool(value)
         else:
             out[key] = round(float(value), 4)
     return out

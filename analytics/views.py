@@ -28,6 +28,7 @@ from analytics.writer import resolve_filesystem
 def connect(data_dir: str, *, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with one view per dataset table."""
     con = duckdb.connect(database)
+    con.execute("set TimeZone = 'UTC'")  # periods and dates are UTC whatever the host says
     create_views(con, data_dir)
     return con
 
@@ -49,6 +50,9 @@ def create_views(con: duckdb.DuckDBPyConnection, data_dir: str) -> None:
             if _has_parts(fs, f"{root}/{table}"):
                 raise  # parts exist but cannot be read: that is not a fresh table
             con.execute(f"create or replace view {table} as {_empty_select(con, table)}")
+    from analytics.derived import create_derived_views
+
+    create_derived_views(con)
 
 
 def _has_parts(fs: pafs.FileSystem, directory: str) -> bool:

@@ -117,14 +117,53 @@ def sla(
     data_dir: Annotated[str, typer.Option(help="Parquet dataset (path or URI)")] = "./data",
     market: Annotated[str | None, typer.Option(help="only this market, e.g. BTC/USDT")] = None,
     run_id: Annotated[str | None, typer.Option(help="only this run")] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="start, UTC: 2026-11-24 or 2026-11-24T10:00")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="end (exclusive), UTC")] = None,
+    by: Annotated[str | None, typer.Option(help="one row per market and minute|hour|day")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="machine-readable JSON")] = False,
+    csv_out: Annotated[bool, typer.Option("--csv", help="CSV on stdout")] = False,
 ) -> None:
-    """Spread/depth/uptime SLA per market over the dataset."""
-    _print_sla(data_dir, json_out, market=market, run_id=run_id)
+    """Spread/depth/uptime SLA per market (and period) over the dataset."""
+    if by is not None and by not in ("minute", "hour", "day"):
+        _fail(f"--by {by}: expected minute, hour or day")
+    _print_sla(
+        data_dir,
+        json_out,
+        market=market,
+        run_id=run_id,
+        start_ns=_utc_ns("--from", from_),
+        end_ns=_utc_ns("--to", to),
+        by=by,
+        csv_out=csv_out,
+    )
+
+
+def _utc_ns(flag: str, value: str | None) -> int | None:
+    from datetime import UTC, datetime
+
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"{flag} {value}: expected an ISO date or time, e.g. 2026-11-24 or 2026-11-24T10:00")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp()) * 1_000_000_000
 
 
 def _print_sla(
-    data_dir: str, json_out: bool, *, market: str | None = None, run_id: str | None = None
+    data_dir: str,
+    json_out: bool,
+    *,
+    market: str | None = None,
+    run_id: str | None = None,
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+    by: str | None = None,
+    csv_out: bool = False,
 ) -> None:
     from analytics.render import sla_json, sla_table
     from analytics.sla import sla_summary
@@ -133,16 +172,26 @@ def _print_sla(
     if not data_dir.startswith(("s3://", "gs://")) and not Path(data_dir).exists():
         _fail(f"--data-dir {data_dir}: no such directory (run `marketmesh run` first)")
     con = connect(data_dir)
-    rows = sla_summary(con, market=market, run_id=run_id)
+    rows = sla_summary(con, market=market, run_id=run_id, start_ns=start_ns, end_ns=end_ns, by=by)
     if json_out:
         typer.echo(sla_json(rows))
+    elif csv_out:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["market"])
+        writer.writeheader()
+        writer.writerows(rows)
     else:
         from rich.console import Console
 
         console = Console()
         if not console.is_terminal:  # pipes and CI logs: wide enough to read every column
             console = Console(width=180)
-        console.print(sla_table(rows))
+        if by is None:
+            console.print(sla_table(rows))
+        else:
+            for period in sorted({r["period"] for r in rows}):
+                console.print(sla_table([r for r in rows if r["period"] == period]), period)
 
 
 @app.command()

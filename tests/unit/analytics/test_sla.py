@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from analytics.render import sla_json, sla_table
-from analytics.sla import SLA_KEYS, sla_summary
+from analytics.sla import EXTRA_KEYS, SLA_KEYS, sla_summary
 from analytics.views import connect
 from analytics.writer import PartWriter
 
@@ -145,10 +145,10 @@ def rows(con):
     return {r["market"]: r for r in sla_summary(con, run_id=RUN)}
 
 
-def test_one_row_per_market_sorted_with_exactly_the_sla_keys(con, rows):
+def test_one_row_per_market_sorted_with_the_sla_keys_first(con, rows):
     summary = sla_summary(con, run_id=RUN)
     assert [r["market"] for r in summary] == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
-    assert all(list(r) == list(SLA_KEYS) for r in summary)
+    assert all(list(r) == [*SLA_KEYS, *EXTRA_KEYS] for r in summary)
 
 
 def test_uptime_is_the_share_of_samples_with_two_sided_quotes(rows):
@@ -245,3 +245,50 @@ def test_json_and_table_render_the_summary_with_breaches_in_red(con):
     assert str(btc_spread) == "7.50 / 17.20 (8.0)"
     assert btc_spread.style == ""  # the median spread is inside the 8 bps target
     assert cells["hedged %"][2].style == ""  # SOL: no fills, fully hedged
+
+
+def test_by_hour_splits_periods_with_independent_figures(tmp_path):
+    import numpy as np
+
+    hour0 = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
+    w = PartWriter(str(tmp_path), "book_samples", writer_id="t", run_id="r", config_hash="c")
+    spreads = {0: [5.0, 6.0, 7.0, 20.0], 1: [4.0, 4.0, 9.0, 9.0]}
+    quoting = {0: [True, True, True, False], 1: [True, True, True, True]}
+    for h in (0, 1):
+        for i, (sp, q) in enumerate(zip(spreads[h], quoting[h], strict=True)):
+            w.append(
+                [
+                    {
+                        "ts": hour0 + h * 3_600 * 10**9 + i * 60 * 10**9,
+                        "market": "BTC/USDT",
+                        "best_bid": 100.0,
+                        "best_ask": 100.0 + sp / 100,
+                        "mid": 100.0 + sp / 200,
+                        "spread_bps": sp,
+                        "quoting": q,
+                        "target_spread_bps": 8.0,
+                        "max_spread_bps": 15.0,
+                        "depth_band_bps": 50.0,
+                        "depth_target_quote": 1000.0,
+                        "bid_depth_band": 2000.0,
+                        "ask_depth_band": 500.0 if h == 0 else 3000.0,
+                        "bot_bid_depth_band": 1000.0,
+                        "bot_ask_depth_band": 500.0 if h == 0 else 1500.0,
+                    }
+                ]
+            )
+    w.flush()
+    rows = sla_summary(connect(str(tmp_path)), by="hour")
+    assert [r["period"] for r in rows] == ["2026-01-01T00:00:00+00:00", "2026-01-01T01:00:00+00:00"]
+    for h, row in enumerate(rows):
+        assert row["samples"] == 4
+        assert row["uptime_pct"] == 100.0 * np.mean(quoting[h])
+        assert row["spread_bps_p50"] == pytest.approx(np.quantile(spreads[h], 0.5))
+        assert row["spread_bps_p95"] == pytest.approx(np.quantile(spreads[h], 0.95), abs=1e-4)
+        within = np.mean([s <= 8.0 for s in spreads[h]]) * 100
+        assert row["spread_within_target_pct"] == pytest.approx(within)
+    assert rows[0]["depth_breach"] is True and rows[1]["depth_breach"] is False
+    assert rows[0]["depth_within_target_pct"] == 0.0 and rows[1]["depth_within_target_pct"] == 100
+    assert rows[1]["bot_share_pct"] == pytest.approx(100 * 2500 / 5000)
+    with pytest.raises(ValueError, match="by='week'"):
+        sla_summary(connect(str(tmp_path)), by="week")

@@ -1,0 +1,147 @@
+"""Derived DuckDB views on top of the table views: the questions analysts ask.
+
+* `sla_minutely` / `sla_hourly` / `sla_daily`: the SLA summary per market and
+  UTC period, target, actual and breach flags side by side (`analytics.sla`).
+* `markouts`: each fill against the mid 1 s, 5 s and 60 s later: effective
+  spread (what the fill earned against the mid at the time) and realised
+  spread (what was left once the mid moved); their difference is adverse
+  selection (Glosten & Harris 1988; see also Hasbrouck 2007, ch. 5).
+* `pnl`: per market and day: spread capture, hedge cost (slippage against the
+  decision mid, and fees), home fees, and inventory PnL as the rest of the
+  mark-to-market total.
+* `hedge_quality`: per mirror hedge: fill -> first child order latency,
+  executed amount and slippage against the decision mid. (Saving against the
+  best single venue needs the router to record that price; not recorded yet.)
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from analytics.sla import sla_sql
+
+MARKOUTS = """
+create or replace view markouts as
+with f as (
+    select *, case when side = 'buy' then 1 else -1 end as sgn from fills
+),
+m1 as (
+    select f.fill_id, b.mid as mid_1s from f asof left join book_samples b
+    on b.market = f.market and b.ts >= f.ts + interval 1 second
+),
+m5 as (
+    select f.fill_id, b.mid as mid_5s from f asof left join book_samples b
+    on b.market = f.market and b.ts >= f.ts + interval 5 second
+),
+m60 as (
+    select f.fill_id, b.mid as mid_60s from f asof left join book_samples b
+    on b.market = f.market and b.ts >= f.ts + interval 60 second
+)
+select
+    f.ts, f.run_id, f.config_hash, f.market, f.fill_id, f.side, f.price, f.amount, f.mid,
+    m1.mid_1s, m5.mid_5s, m60.mid_60s,
+    f.sgn * (f.mid - f.price) / f.mid * 1e4 as effective_spread_bps,
+    f.sgn * (m1.mid_1s - f.price) / f.mid * 1e4 as realised_spread_1s_bps,
+    f.sgn * (m5.mid_5s - f.price) / f.mid * 1e4 as realised_spread_5s_bps,
+    f.sgn * (m60.mid_60s - f.price) / f.mid * 1e4 as realised_spread_60s_bps,
+    f.sgn * (m5.mid_5s - f.mid) / f.mid * 1e4 as adverse_selection_5s_bps
+from f
+left join m1 using (fill_id)
+left join m5 using (fill_id)
+left join m60 using (fill_id)
+"""
+
+PNL = """
+create or replace view pnl as
+with days as (
+    select market, ts::date as day from fills
+    union select market, ts::date from hedge_fills
+),
+fill_day as (
+    select
+        market, ts::date as day,
+        sum(case when side = 'buy' then (mid - price) else (price - mid) end * amount)
+            filter (where mid > 0) as spread_capture_quote,
+        sum(coalesce(fee, 0)) as home_fees_quote,
+        sum(case when side = 'buy' then -price * amount else price * amount end) as cash,
+        sum(case when side = 'buy' then amount else -amount end) as position
+    from fills group by all
+),
+decisions as (
+    select run_id, client_order_id, any_value(decision_mid) as decision_mid
+    from hedge_orders where client_order_id is not null and decision_mid > 0 group by all
+),
+hedge_day as (
+    select
+        hf.market, hf.ts::date as day,
+        sum(case when hf.side = 'buy' then hf.price - d.decision_mid
+                 else d.decision_mid - hf.price end * hf.amount) as hedge_slippage_quote,
+        sum(coalesce(hf.fee, 0)) as hedge_fees_quote,
+        sum(case when hf.side = 'buy' then -coalesce(hf.cost, hf.price * hf.amount)
+                 else coalesce(hf.cost, hf.price * hf.amount) end) as cash,
+        sum(case when hf.side = 'buy' then hf.amount else -hf.amount end) as position
+    from hedge_fills hf left join decisions d using (run_id, client_order_id)
+    group by all
+),
+marks as (
+    select market, ts::date as day, arg_max(mid, ts) as last_mid
+    from book_samples where mid > 0 group by all
+)
+select
+    d.market, d.day,
+    coalesce(f.spread_capture_quote, 0) as spread_capture_quote,
+    coalesce(h.hedge_slippage_quote, 0) as hedge_slippage_quote,
+    coalesce(h.hedge_fees_quote, 0) as hedge_fees_quote,
+    coalesce(f.home_fees_quote, 0) as home_fees_quote,
+    coalesce(f.cash, 0) + coalesce(h.cash, 0)
+        - coalesce(f.home_fees_quote, 0) - coalesce(h.hedge_fees_quote, 0)
+        + (coalesce(f.position, 0) + coalesce(h.position, 0)) * coalesce(mk.last_mid, 0)
+        as total_pnl_quote,
+    total_pnl_quote - spread_capture_quote + hedge_slippage_quote + hedge_fees_quote
+        + home_fees_quote as inventory_pnl_quote
+from days d
+left join fill_day f using (market, day)
+left join hedge_day h using (market, day)
+left join marks mk using (market, day)
+order by d.market, d.day
+"""
+
+HEDGE_QUALITY = """
+create or replace view hedge_quality as
+with orders as (
+    select hedge_id, any_value(market) as market, any_value(source_fill_id) as source_fill_id,
+           min(ts) filter (where venue is not null) as first_sent,
+           sum(amount) as requested, sum(filled_amount) as filled,
+           string_agg(distinct venue, ',') as venues,
+           string_agg(distinct status, ',') as statuses
+    from hedge_orders group by hedge_id
+),
+execs as (
+    select hf.hedge_id,
+           sum(hf.amount * case when hf.side = 'buy' then hf.price - d.decision_mid
+                                else d.decision_mid - hf.price end / d.decision_mid * 1e4)
+               / nullif(sum(hf.amount), 0) as slippage_bps,
+           sum(coalesce(hf.cost, hf.price * hf.amount)) / nullif(sum(hf.amount), 0) as vwap,
+           sum(coalesce(hf.fee, 0)) as fees_quote
+    from hedge_fills hf
+    join (select run_id, client_order_id, any_value(decision_mid) as decision_mid
+          from hedge_orders where client_order_id is not null and decision_mid > 0
+          group by all) d using (run_id, client_order_id)
+    group by hf.hedge_id
+)
+select
+    o.hedge_id, o.market, o.source_fill_id, f.ts as fill_ts, o.first_sent,
+    (epoch_ns(o.first_sent) - epoch_ns(f.ts)) / 1e6 as fill_to_hedge_ms,
+    (epoch_ns(o.first_sent) - epoch_ns(f.seen_ts)) / 1e6 as seen_to_hedge_ms,
+    o.requested, o.filled, o.venues, o.statuses, e.vwap, e.slippage_bps, e.fees_quote
+from orders o
+left join fills f on f.fill_id = o.source_fill_id
+left join execs e using (hedge_id)
+"""
+
+
+def create_derived_views(con: duckdb.DuckDBPyConnection) -> None:
+    for name, by in (("sla_minutely", "minute"), ("sla_hourly", "hour"), ("sla_daily", "day")):
+        con.execute(f"create or replace view {name} as {sla_sql(by=by)}")
+    for ddl in (MARKOUTS, PNL, HEDGE_QUALITY):
+        con.execute(ddl)

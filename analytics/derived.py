@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import duckdb
 
-from analytics.sla import sla_sql
+from analytics.sla import PERIODS, sla_sql
 
 MARKOUTS = """
 create or replace view markouts as
@@ -142,6 +142,10 @@ left join execs e using (hedge_id)
 
 def create_derived_views(con: duckdb.DuckDBPyConnection) -> None:
     for name, by in (("sla_minutely", "minute"), ("sla_hourly", "hour"), ("sla_daily", "day")):
-        con.execute(f"create or replace view {name} as {sla_sql(by=by)}")
+        seconds = PERIODS[by]
+        con.execute(
+            f"create or replace view {name} as select * replace "
+            f"(to_timestamp(period * {seconds}) as period) from ({sla_sql(by=by, bands=True)})"
+        )
     for ddl in (MARKOUTS, PNL, HEDGE_QUALITY):
         con.execute(ddl)

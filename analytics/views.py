@@ -29,6 +29,7 @@ def connect(data_dir: str, *, database: str = ":memory:") -> duckdb.DuckDBPyConn
     """A DuckDB connection with one view per dataset table."""
     con = duckdb.connect(database)
     con.execute("set TimeZone = 'UTC'")  # periods and dates are UTC whatever the host says
+    con.execute("set enable_progress_bar = false")  # output is for pipes and terminals alike
     create_views(con, data_dir)
     return con
 

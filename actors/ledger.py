@@ -118,6 +118,9 @@ class InventoryLedgerActor:
         )
         return result
 
+    async def equity_change(self, mids: dict[str, float]) -> float:
+        return self._ledger.equity_change(mids)
+
     async def balances(self) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}
         for (venue, asset), amount in self._ledger.balances().items():

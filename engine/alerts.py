@@ -34,6 +34,8 @@ class Observation:
     hedge_failures: int = 0  # cumulative hedges that ended partial or skipped
     exposure: dict[str, tuple[float, float]] = field(default_factory=dict)  # asset: (gap, thr)
     max_reference_age_s: float = 5.0
+    pnl_quote: float | None = None  # equity change since the run opened, marked at mids
+    pnl_peak_quote: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,17 @@ class AlertMonitor:
                 float(rule.max_failures),
                 f"{new} hedges ended partial or skipped",
             )
+        elif kind is AlertKind.PNL_DRAWDOWN:
+            if obs.pnl_quote is not None and obs.pnl_peak_quote is not None:
+                drawdown = obs.pnl_peak_quote - obs.pnl_quote
+                yield _Condition(
+                    "pnl",
+                    drawdown > rule.max_drawdown_quote,
+                    drawdown,
+                    rule.max_drawdown_quote,
+                    f"PnL {obs.pnl_quote:,.2f} is {drawdown:,.2f} below its peak "
+                    f"{obs.pnl_peak_quote:,.2f}",
+                )
         elif kind is AlertKind.EXPOSURE_OVER_THRESHOLD:
             for asset, (gap, threshold) in sorted(obs.exposure.items()):
                 yield _Condition(

@@ -269,6 +269,7 @@ class AlertKind(StrEnum):
     EXPOSURE_OVER_THRESHOLD = "exposure_over_threshold"
     VENUE_UNHEALTHY = "venue_unhealthy"
     STALE_REFERENCE = "stale_reference"
+    PNL_DRAWDOWN = "pnl_drawdown"
 
 
 class AlertAction(StrEnum):
@@ -289,6 +290,7 @@ class AlertRuleConfig(_Frozen):
     action: AlertAction = AlertAction.NOTIFY
     widen_factor: Annotated[float, Field(gt=1, le=10)] = 1.5
     max_failures: Annotated[int, Field(ge=1)] = 3
+    max_drawdown_quote: PositiveFloat = 1_000.0
     severity: str = "warning"
 
 

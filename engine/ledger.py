@@ -139,6 +139,19 @@ class Ledger:
             held = sum((v for (_, a), v in self._wallet.items() if a == asset), Decimal(0))
             return held - self._opening.get(asset, Decimal(0))
 
+    def equity_change(self, mids: Mapping[str, float]) -> float:
+        """What trading changed the wallets by, in the quote asset at `mids` (fees included).
+
+        An asset without a mid is left out: it cannot be priced, and guessing is worse.
+        """
+        total = 0.0
+        for asset, amount in self.positions().items():
+            if asset == self.quote_asset:
+                total += float(amount)
+            elif asset in mids:
+                total += float(amount) * mids[asset]
+        return total
+
     def positions(self) -> dict[str, Decimal]:
         """`position` of every asset the ledger has seen, by asset."""
         assets = {a for _, a in self._wallet} | set(self._opening)

@@ -42,6 +42,8 @@ class GraphMonitor:
             config_hash=ctx.config_hash,
         )
         self._exposure: dict[str, tuple[float, float]] = {}
+        self._pnl: float | None = None
+        self._pnl_peak: float | None = None
         self._last_exposure = 0.0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook")
         self.kill_switch = ""
@@ -85,6 +87,8 @@ class GraphMonitor:
             hedge_failures=int(router.get("partial", 0)) + int(router.get("skipped", 0)),
             exposure=self._exposure,
             max_reference_age_s=self._config.risk.max_book_age_s,
+            pnl_quote=self._pnl,
+            pnl_peak_quote=self._pnl_peak,
         )
         rows = [self._act(a) for a in self._monitor.evaluate(obs)]
         self.fired.extend(rows)
@@ -99,7 +103,14 @@ class GraphMonitor:
         assets = sorted({m.base for m in self._config.markets} - {quote})
         refs = ray.get(self._handles["router"].reference.remote([f"{a}/{quote}" for a in assets]))
         mids = {s.split("/")[0]: mid for s, (mid, _) in refs.items()}
-        exposures = ray.get(self._handles["ledger"].exposure.remote(mids))
+        exposures, pnl = ray.get(
+            [
+                self._handles["ledger"].exposure.remote(mids),
+                self._handles["ledger"].equity_change.remote(mids),
+            ]
+        )
+        self._pnl = pnl
+        self._pnl_peak = pnl if self._pnl_peak is None else max(self._pnl_peak, pnl)
         return {e.asset: (float(e.gap), float(e.threshold)) for e in exposures}
 
     def _act(self, alert: Alert) -> dict[str, Any]:

@@ -108,3 +108,20 @@ def test_ctrl_c_shuts_down_cleanly_and_still_prints_the_sla(tmp_path):
     assert "SIGINT received: shutting down cleanly" in out
     assert "reconciliation" not in out  # no ledger/venue mismatch was reported
     assert "SOL/USDT" in out  # the SLA summary
+
+
+def test_sla_and_sql_never_import_ray(tmp_path):
+    """An analyst's query must not pay for the engine's start-up."""
+    probe = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from marketmesh.cli import app\n"
+        f"CliRunner().invoke(app, ['sla', '--data-dir', {str(tmp_path)!r}, '--json'])\n"
+        f"CliRunner().invoke(app, ['sql', '--data-dir', {str(tmp_path)!r}, 'select 1'])\n"
+        "print('ray' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"

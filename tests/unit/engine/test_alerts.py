@@ -59,3 +59,12 @@ def test_hedge_failures_count_batches_from_the_last_alert():
     assert len(mon.evaluate(Observation(2, hedge_failures=13))) == 1
     assert mon.evaluate(Observation(3, hedge_failures=15)) == []
     assert len(mon.evaluate(Observation(4, hedge_failures=16))) == 1
+
+
+def test_pnl_drawdown_against_the_running_peak():
+    rule = AlertRuleConfig(rule=AlertKind.PNL_DRAWDOWN, for_s=0, max_drawdown_quote=100)
+    mon = AlertMonitor([rule])
+    assert mon.evaluate(Observation(0, pnl_quote=500.0, pnl_peak_quote=550.0)) == []
+    (alert,) = mon.evaluate(Observation(1, pnl_quote=420.0, pnl_peak_quote=550.0))
+    assert alert.value == 130.0 and "below its peak" in alert.message
+    assert mon.evaluate(Observation(2)) == []  # no PnL observed: nothing to say

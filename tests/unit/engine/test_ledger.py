@@ -258,3 +258,29 @@ def test_executions_with_venue_trade_ids_are_told_apart_even_when_identical():
     assert ledger.post_execution(ex("t1")) == []  # the same venue trade again
     assert ledger.post_executions([ex("t1"), ex("t2")]) == []
     assert ledger.balance("v", "BTC") == Decimal("0.2")
+
+
+def test_equity_change_marks_positions_at_mids_and_includes_fees():
+    from engine.ledger import Ledger as _Ledger
+    from engine.types import Fill as _Fill
+    from engine.types import Side as _Side
+
+    ledger = _Ledger("USDT")
+    ledger.open_balances("home", {"BTC": Decimal("1"), "USDT": Decimal("1000")}, 0)
+    ledger.post_fill(
+        _Fill(
+            1,
+            "home",
+            "BTC/USDT",
+            "f1",
+            "o1",
+            _Side.BUY,
+            Decimal("100"),
+            Decimal("2"),
+            Decimal("0.5"),
+            "USDT",
+        )
+    )
+    # +2 BTC marked at 110, -200 USDT paid, -0.5 fee; opening balances do not count
+    assert ledger.equity_change({"BTC": 110.0}) == pytest.approx(2 * 110 - 200 - 0.5)
+    assert ledger.equity_change({}) == pytest.approx(-200.5)  # unpriced asset left out

@@ -50,10 +50,7 @@ class RebalancerActor:
         async with self._lock:
             self._cycle += 1
             quote = self._config.quote_asset
-            assets = sorted({m.base for m in self._config.markets} - {quote})
-            refs = await self._router.reference.remote([f"{a}/{quote}" for a in assets])
-            mids = {s.split("/")[0]: mid for s, (mid, _) in refs.items()}
-            exposures = await self._ledger.exposure.remote(mids)
+            exposures = await self._ledger.exposure.remote(await self._mids())
             plan_id = f"rb-{self._ctx.run_id}-{self._cycle}"
             intents = residual_intents(exposures, quote_asset=quote, plan_id=plan_id)
             if not intents:
@@ -61,6 +58,16 @@ class RebalancerActor:
             outcomes = await self._router.hedge_intents.remote(intents)
             self.outcomes.extend(outcomes)
             return outcomes
+
+    async def snapshot_exposure(self) -> list[Any]:
+        """Record exposure as it stands (the run's final state, after the last hedges)."""
+        return list(await self._ledger.exposure.remote(await self._mids()))
+
+    async def _mids(self) -> dict[str, float]:
+        quote = self._config.quote_asset
+        assets = sorted({m.base for m in self._config.markets} - {quote})
+        refs = await self._router.reference.remote([f"{a}/{quote}" for a in assets])
+        return {s.split("/")[0]: mid for s, (mid, _) in refs.items()}
 
     async def _run(self) -> None:
         while True:

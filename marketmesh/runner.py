@@ -148,12 +148,17 @@ def _run(
     symbols = [m.symbol for m in config.markets]
     control = _claim_control(ctx)
     actors.append(control)
-    ledger = InventoryLedgerActor.options(num_cpus=rc.venue_actor_cpus).remote(config, ctx)
+    placement = _placement()
+    ledger = InventoryLedgerActor.options(
+        num_cpus=rc.venue_actor_cpus, **placement["ledger"]
+    ).remote(config, ctx)
     actors.append(ledger)
     venues: dict[str, Any] = {}
     for v in config.hedge_venues:
         served = sim is not None and v.simulated
-        venues[v.id] = HedgeVenueActor.options(num_cpus=rc.venue_actor_cpus).remote(
+        venues[v.id] = HedgeVenueActor.options(
+            num_cpus=rc.venue_actor_cpus, **placement["venue"]
+        ).remote(
             v,
             symbols,
             base_url=sim.urls.get(v.id) if served and sim else None,
@@ -175,7 +180,9 @@ def _run(
     actors.append(router)
     ray.get(router.on_start.remote())
     markets = {
-        s: MarketActor.options(num_cpus=rc.market_actor_cpus).remote(config, s, ctx, router, ledger)
+        s: MarketActor.options(num_cpus=rc.market_actor_cpus, **placement["market"]).remote(
+            config, s, ctx, router, ledger
+        )
         for s in symbols
     }
     actors.extend(markets.values())
@@ -230,6 +237,7 @@ def _run(
     ray.get(rebalancer.on_stop.remote())
     ray.get(rebalancer.on_timer.remote())
     ray.get(router.drain.remote())
+    ray.get(rebalancer.snapshot_exposure.remote())  # the exposure the run ends with
     reconciliation = _reconcile(ledger, venues)
     router_status = ray.get(router.status.remote())
     ray.get([router.on_stop.remote(), ledger.on_stop.remote()])
@@ -248,6 +256,30 @@ def _run(
         reconciliation=reconciliation,
         alerts=monitor.fired,
     )
+
+
+VENUE_ACCESS = "venue_access"
+
+
+def _placement() -> dict[str, dict[str, Any]]:
+    """Where each kind of actor goes on a cluster (a no-op on one machine).
+
+    Markets spread over nodes; hedge venues go where the exchange keys and the
+    whitelisted IPs are (nodes started with the custom resource `venue_access`,
+    see cluster.yaml), if the cluster has any; the ledger stays on the driver's
+    node, where its journal's disk is, unless that node is gone.
+    """
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    venue: dict[str, Any] = {}
+    if ray.cluster_resources().get(VENUE_ACCESS):
+        venue["resources"] = {VENUE_ACCESS: 0.001}
+    driver_node = ray.get_runtime_context().get_node_id()
+    return {
+        "market": {"scheduling_strategy": "SPREAD"},
+        "venue": venue,
+        "ledger": {"scheduling_strategy": NodeAffinitySchedulingStrategy(driver_node, soft=True)},
+    }
 
 
 def _claim_control(ctx: RunContext) -> Any:

@@ -42,8 +42,12 @@ class RebalancerActor:
         return config.config_hash
 
     async def on_stop(self) -> None:
+        """Stop the timer; a cycle under way finishes first (cancelling it mid-hedge
+        would let the next cycle read exposure before that hedge is booked)."""
         if self._task is not None:
             self._task.cancel()
+        async with self._lock:
+            pass
 
     async def on_timer(self) -> list[HedgeOutcome]:
         """One cycle: net, decide, hedge. Cycles never overlap."""
@@ -73,6 +77,6 @@ class RebalancerActor:
         while True:
             await asyncio.sleep(self._config.rebalancer.interval_s)
             try:
-                await self.on_timer()
+                await asyncio.shield(self.on_timer())
             except Exception:
                 log.exception("rebalance cycle failed")

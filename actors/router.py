@@ -19,7 +19,7 @@ from typing import Any
 import ray
 
 from actors.context import RunContext
-from analytics.writer import PartWriter
+from analytics.writer import PartWriters
 from engine.config import AppConfig
 from engine.hedging import hedge_outcome, mirror_intent
 from engine.routing.planner import VenueQuote, plan_hedge
@@ -58,17 +58,13 @@ class HedgeRouterActor:
         self._latency_sum_s = 0.0
 
     async def on_start(self) -> dict[str, Any]:
-        writer_id = "router"
-        self._writers = {
-            t: PartWriter(
-                self._ctx.data_dir,
-                t,
-                writer_id=writer_id,
-                run_id=self._ctx.run_id,
-                config_hash=self._ctx.config_hash,
-            )
-            for t in ("hedge_orders", "hedge_fills")
-        }
+        self._writers = PartWriters(
+            self._ctx.data_dir,
+            ("hedge_orders", "hedge_fills"),
+            writer_id="router",
+            run_id=self._ctx.run_id,
+            config_hash=self._ctx.config_hash,
+        )
         await self._refresh()
         self._task = asyncio.create_task(self._run())
         return {"venues": sorted(self._snapshots)}
@@ -80,14 +76,12 @@ class HedgeRouterActor:
         await self.flush()
 
     async def flush(self) -> None:
-        for w in self._writers.values():
-            w.flush()
+        self._writers.flush()
 
     async def on_config(self, config: AppConfig) -> str:
         """New risk limits apply to the next hedge planned; rows carry the new hash."""
         self._config = config
-        for w in self._writers.values():
-            w.retag(config.config_hash)
+        self._writers.retag(config.config_hash)
         return config.config_hash
 
     async def drain(self) -> int:
@@ -138,8 +132,16 @@ class HedgeRouterActor:
         return started
 
     async def hedge_intents(self, intents: list[HedgeIntent]) -> list[HedgeOutcome]:
-        """Hedge the rebalancer's intents; returns once the ledger has booked them."""
-        return list(await asyncio.gather(*(self._hedge(i) for i in intents)))
+        """Hedge the rebalancer's intents; returns once the ledger has booked them.
+
+        They count as in flight like mirror hedges, so `drain` waits for them
+        even if the caller stopped waiting.
+        """
+        tasks = [asyncio.create_task(self._hedge(i)) for i in intents]
+        for task in tasks:
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+        return list(await asyncio.gather(*tasks))
 
     # the hedge ---------------------------------------------------------------
 

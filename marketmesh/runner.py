@@ -235,8 +235,11 @@ def _run(
     market_status = ray.get([a.on_stop.remote() for a in markets.values()])
     ray.get(router.drain.remote())
     ray.get(rebalancer.on_stop.remote())
-    ray.get(rebalancer.on_timer.remote())
-    ray.get(router.drain.remote())
+    for _ in range(FINAL_REBALANCE_CYCLES):  # one cycle may be capped by max notional
+        outcomes = ray.get(rebalancer.on_timer.remote())
+        ray.get(router.drain.remote())
+        if not outcomes:
+            break
     ray.get(rebalancer.snapshot_exposure.remote())  # the exposure the run ends with
     reconciliation = _reconcile(ledger, venues)
     router_status = ray.get(router.status.remote())
@@ -259,6 +262,7 @@ def _run(
 
 
 VENUE_ACCESS = "venue_access"
+FINAL_REBALANCE_CYCLES = 5
 
 
 def _placement() -> dict[str, dict[str, Any]]:

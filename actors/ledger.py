@@ -16,7 +16,7 @@ from typing import Any
 import ray
 
 from actors.context import RunContext
-from analytics.writer import PartWriter
+from analytics.writer import PartWriters
 from engine.config import AppConfig
 from engine.hedging import mirror_hedge_id
 from engine.ledger import Ledger, Posting
@@ -37,16 +37,13 @@ class InventoryLedgerActor:
 
     async def on_start(self, opening: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
         """Open every venue's balances (as the venue reported them, else from config)."""
-        self._writers = {
-            t: PartWriter(
-                self._ctx.data_dir,
-                t,
-                writer_id="ledger",
-                run_id=self._ctx.run_id,
-                config_hash=self._ctx.config_hash,
-            )
-            for t in ("ledger_entries", "exposure")
-        }
+        self._writers = PartWriters(
+            self._ctx.data_dir,
+            ("ledger_entries", "exposure"),
+            writer_id="ledger",
+            run_id=self._ctx.run_id,
+            config_hash=self._ctx.config_hash,
+        )
         now = time.time_ns()
         for venue in self._config.venues:
             given = (opening or {}).get(venue.id)
@@ -58,14 +55,12 @@ class InventoryLedgerActor:
         await self.flush()
 
     async def flush(self) -> None:
-        for w in self._writers.values():
-            w.flush()
+        self._writers.flush()
 
     async def on_config(self, config: AppConfig) -> str:
         """Thresholds change; the journal and balances do not."""
         self._config = config
-        for w in self._writers.values():
-            w.retag(config.config_hash)
+        self._writers.retag(config.config_hash)
         return config.config_hash
 
     async def on_fills(self, fills: list[Fill], hedge_pending: bool) -> int:

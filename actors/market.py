@@ -18,7 +18,7 @@ from typing import Any
 import ray
 
 from actors.context import RunContext
-from analytics.writer import PartWriter
+from analytics.writer import PartWriters
 from engine.book_metrics import book_sample
 from engine.config import AppConfig
 from engine.quoting import QuoteContext, build_policy, needs_requote, round_quotes
@@ -68,17 +68,13 @@ class MarketActor:
             cfg.home_venue, self._market, reference, seed=ctx.sim_seed, session=ctx.run_id
         )
         self._policy = build_policy(self._market)
-        writer_id = f"market-{self._market.base}-{self._market.quote}"
-        self._writers = {
-            t: PartWriter(
-                ctx.data_dir,
-                t,
-                writer_id=writer_id,
-                run_id=ctx.run_id,
-                config_hash=ctx.config_hash,
-            )
-            for t in ("book_samples", "quotes", "fills")
-        }
+        self._writers = PartWriters(
+            ctx.data_dir,
+            ("book_samples", "quotes", "fills"),
+            writer_id=f"market-{self._market.base}-{self._market.quote}",
+            run_id=ctx.run_id,
+            config_hash=ctx.config_hash,
+        )
         await self._pull_reference(time.time_ns())
         self._task = asyncio.create_task(self._run())
         return {"market": self._market.symbol, "reference_mid": self._reference_mid}
@@ -95,13 +91,11 @@ class MarketActor:
         self._send_fills()
         if self._deliveries:
             await asyncio.gather(*self._deliveries, return_exceptions=True)
-        for w in self._writers.values():
-            w.flush()
+        self._writers.flush()
         return await self.status()
 
     async def flush(self) -> None:
-        for w in self._writers.values():
-            w.flush()
+        self._writers.flush()
 
     async def on_pause(self, reason: str) -> int:
         """Kill switch for this market: cancel every quote and stop quoting (fills still hedge)."""
@@ -119,8 +113,7 @@ class MarketActor:
         self._config = config
         self._market = config.market(self._market.symbol)
         self._policy = build_policy(self._market)
-        for w in self._writers.values():
-            w.retag(config.config_hash)
+        self._writers.retag(config.config_hash)
         self._last_quote_ns = 0
         return config.config_hash
 
@@ -165,8 +158,7 @@ class MarketActor:
                 await self.on_timer(now)
                 if now - last_flush >= flush_every_ns:
                     last_flush = now
-                    for w in self._writers.values():
-                        w.flush()
+                    self._writers.flush()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # keep quoting; surface the error in status

@@ -233,3 +233,31 @@ class PartWriter:
             return final
         pq.write_table(table, final, filesystem=self._fs)  # an object-store PUT is atomic
         return f"{self._scheme}://{final}"
+
+
+class PartWriters:
+    """One actor's writers, one per table, flushed and retagged together."""
+
+    def __init__(
+        self,
+        data_dir: str,
+        tables: Iterable[str],
+        *,
+        writer_id: str,
+        run_id: str,
+        config_hash: str,
+    ) -> None:
+        self._writers = {
+            t: PartWriter(data_dir, t, writer_id=writer_id, run_id=run_id, config_hash=config_hash)
+            for t in tables
+        }
+
+    def __getitem__(self, table: str) -> PartWriter:
+        return self._writers[table]
+
+    def flush(self) -> list[str]:
+        return [path for w in self._writers.values() for path in w.flush()]
+
+    def retag(self, config_hash: str) -> None:
+        for w in self._writers.values():
+            w.retag(config_hash)

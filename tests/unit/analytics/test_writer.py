@@ -242,3 +242,38 @@ def test_retag_keeps_old_rows_under_the_old_config_hash(tmp_path):
     con = _connect(str(tmp_path))
     rows = con.execute("select config_hash from exposure order by ts").fetchall()
     assert [r[0] for r in rows] == ["old", "new"]
+
+
+def test_part_writers_flush_and_retag_every_table_together(tmp_path):
+    from analytics.views import connect as _connect
+    from analytics.writer import PartWriters
+
+    ws = PartWriters(
+        str(tmp_path), ("exposure", "alerts"), writer_id="w", run_id="r", config_hash="v1"
+    )
+    ws["exposure"].append(
+        [
+            {
+                "ts": 1_700_000_000 * 10**9,
+                "asset": "BTC",
+                "net": 0.0,
+                "pending": 0.0,
+                "target": 0.0,
+                "threshold": 1.0,
+            }
+        ]
+    )
+    ws["alerts"].append(
+        [{"ts": 1_700_000_000 * 10**9, "severity": "warning", "source": "t", "kind": "k"}]
+    )
+    ws.retag("v2")  # flushes what v1 wrote
+    ws["alerts"].append(
+        [{"ts": 1_700_000_001 * 10**9, "severity": "warning", "source": "t", "kind": "k"}]
+    )
+    assert len(ws.flush()) == 1
+    con = _connect(str(tmp_path))
+    assert con.execute("select config_hash from exposure").fetchall() == [("v1",)]
+    assert con.execute("select config_hash from alerts order by ts").fetchall() == [
+        ("v1",),
+        ("v2",),
+    ]

@@ -31,7 +31,7 @@ class Observation:
     ts_ns: int
     markets: Sequence[MarketObservation] = ()
     venues: dict[str, tuple[bool, str]] = field(default_factory=dict)
-    hedge_failures: int = 0  # cumulative hedges that ended partial or skipped
+    hedge_failures: int = 0  # cumulative hedges that executed nothing
     exposure: dict[str, tuple[float, float]] = field(default_factory=dict)  # asset: (gap, thr)
     max_reference_age_s: float = 5.0
     pnl_quote: float | None = None  # equity change since the run opened, marked at mids
@@ -166,7 +166,7 @@ class AlertMonitor:
                 new >= rule.max_failures,
                 float(new),
                 float(rule.max_failures),
-                f"{new} hedges ended partial or skipped",
+                f"{new} hedges executed nothing",
             )
         elif kind is AlertKind.PNL_DRAWDOWN:
             if obs.pnl_quote is not None and obs.pnl_peak_quote is not None:

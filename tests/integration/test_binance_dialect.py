@@ -28,7 +28,7 @@ import ccxt
 import ccxt.async_support as ccxt_async
 import pytest
 
-from engine.config import AppConfig, load_config
+from engine.config import AppConfig, FaultConfig, FaultsFileConfig, load_config
 from engine.sim.server import (
     SimCredentials,
     VenueSimServer,
@@ -422,3 +422,162 @@ def test_credentials_never_show_in_a_repr():
     assert KEY not in repr(CREDENTIALS) and SECRET not in repr(CREDENTIALS)
     server = VenueSimServer(CONFIG, start_ns=0, credentials=CREDENTIALS)
     assert KEY not in repr(server) and SECRET not in repr(server)
+
+
+# --- 418 bans, seeded faults, wallet ----------------------------------------------------------
+
+
+def faults_file(**fault: Any) -> FaultsFileConfig:
+    return FaultsFileConfig(seed=11, venues={VENUE: FaultConfig(**fault)})
+
+
+def test_repeated_429s_earn_an_ip_ban_answered_418_with_retry_after():
+    async def scenario() -> None:
+        async with sim_venues(weight_limit_1m=1) as (_, urls):
+            url = urls[VENUE] + "/api/v3/time"
+            async with aiohttp.ClientSession() as http:
+                statuses = []
+                for _ in range(8):
+                    async with http.get(url) as resp:
+                        statuses.append(resp.status)
+                        last = resp
+                        body = await resp.json()
+                assert statuses == [200, 429, 429, 429, 429, 429, 418, 418]
+                assert body["code"] == -1003 and "banned until" in body["msg"]
+                assert int(last.headers["Retry-After"]) > 60
+            async with binance(urls[VENUE]) as ex:
+                with pytest.raises(ccxt.DDoSProtection, match="418"):
+                    await ex.public_get_time()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "message"),
+    [
+        ({"reject_rate": 1.0}, ccxt.InvalidOrder, "-2010"),
+        ({"error_5xx_rate": 1.0}, ccxt.ExchangeNotAvailable, "50[023]"),
+        ({"outages": [{"start_s": 0, "duration_s": 60}]}, ccxt.ExchangeNotAvailable, "503"),
+        ({"rate_limit_rate": 1.0}, ccxt.DDoSProtection, "-1003"),
+    ],
+    ids=["reject", "5xx", "outage", "429"],
+)
+def test_injected_faults_reach_ccxt_as_its_own_exception_classes(fault, error, message):
+    async def scenario() -> None:
+        async with sim_venues(faults=faults_file(**fault)) as (_, urls), binance(urls[VENUE]) as ex:
+            with pytest.raises(error, match=message):
+                await ex.create_order("BTC/USDT", "market", "buy", 0.001)
+
+    run(scenario)
+
+
+def test_a_timeout_after_execution_leaves_an_order_the_client_never_heard_of():
+    async def scenario() -> None:
+        fault = faults_file(timeout_rate=1.0, timeout_after_execution_share=1.0, timeout_hang_s=1)
+        clock = FrozenClock()
+        async with sim_venues(faults=fault, clock=clock) as (server, urls):
+            async with binance(urls[VENUE]) as ex:
+                ex.timeout = 500  # ms
+                with pytest.raises(ccxt.RequestTimeout):
+                    await ex.private_post_order(
+                        {
+                            "symbol": "BTCUSDT",
+                            "side": "BUY",
+                            "type": "MARKET",
+                            "quantity": "0.001",
+                            "newClientOrderId": "mm-child-7",
+                        }
+                    )
+            order = server.exchange(VENUE).order(
+                KEY, "BTC/USDT", clock(), client_order_id="mm-child-7"
+            )
+            assert order.status.value == "FILLED" and order.executed_qty == Decimal("0.001")
+
+    run(scenario)
+
+
+def test_partial_fills_and_stale_books_as_injected():
+    async def scenario() -> None:
+        clock = FrozenClock()
+        fault = faults_file(partial_fill_rate=1.0, stale_book_rate=1.0, stale_book_age_ms=3_000)
+        async with (
+            sim_venues(faults=fault, clock=clock) as (server, urls),
+            binance(urls[VENUE]) as ex,
+        ):
+            await ex.load_markets()
+            book = await ex.fetch_order_book("BTC/USDT", 5)
+            _, old_asks, _ = server.exchange(VENUE).depth("BTC/USDT", clock() - 3 * 10**9, 5)
+            _, now_asks, _ = server.exchange(VENUE).depth("BTC/USDT", clock(), 5)
+            assert book["asks"] == [[float(lv.price), float(lv.amount)] for lv in old_asks]
+            assert book["asks"] != [[float(lv.price), float(lv.amount)] for lv in now_asks]
+            order = await ex.create_order(
+                "BTC/USDT", "limit", "buy", 0.01, now_asks[0].price * 2, {"timeInForce": "IOC"}
+            )
+            assert order["status"] == "expired"
+            assert 0 < d(order["info"]["executedQty"]) < Decimal("0.01")
+
+    run(scenario)
+
+
+def test_the_same_fault_seed_gives_the_same_outcomes_over_http():
+    async def outcomes() -> list[str]:
+        fault = faults_file(reject_rate=0.3, partial_fill_rate=0.3, error_5xx_rate=0.1)
+        out = []
+        async with sim_venues(faults=fault) as (_, urls), binance(urls[VENUE]) as ex:
+            for _ in range(10):  # market data has its own fault stream: retry its 5xx
+                with contextlib.suppress(ccxt.ExchangeNotAvailable):
+                    await ex.load_markets()
+                    break
+            for _ in range(30):
+                try:
+                    o = await ex.create_order("BTC/USDT", "market", "buy", 0.001)
+                    out.append(f"{o['status']}:{o['info']['executedQty']}")
+                except ccxt.BaseError as exc:
+                    out.append(type(exc).__name__)
+        return out
+
+    async def scenario() -> None:
+        first = await outcomes()
+        assert await outcomes() == first
+        assert {"InvalidOrder", "ExchangeNotAvailable", "closed:0.00100000"} <= set(first)
+        assert any(o.startswith("expired:") for o in first)
+
+    run(scenario)
+
+
+def test_withdrawals_travel_between_venues_and_arrive_after_the_delay():
+    async def scenario() -> None:
+        clock = FrozenClock()
+        config = CONFIG.model_copy(
+            update={
+                "venues": [v.model_copy(update={"transfer_delay_s": 2.0}) for v in CONFIG.venues]
+            }
+        )
+        server = VenueSimServer(
+            config, start_ns=time.time_ns(), credentials=CREDENTIALS, clock_ns=clock
+        )
+        urls = {v.venue_id: v.url for v in await server.start()}
+        try:
+            async with binance(urls[VENUE]) as src, binance(urls["okx-sim"]) as dst:
+                await src.load_markets()
+                await dst.load_markets()
+                address = (await dst.fetch_deposit_address("BTC"))["address"]
+                sent = await src.withdraw("BTC", 0.12345678, address)
+                assert (await src.fetch_balance())["total"]["BTC"] == pytest.approx(4.87654322)
+                [pending] = await dst.fetch_deposits("BTC")
+                assert pending["status"] == "pending" and pending["amount"] == 0.12345678
+                [leaving] = await src.fetch_withdrawals("BTC")
+                assert leaving["id"] == sent["id"] and leaving["status"] == "pending"
+                assert server.transfers.in_transit("okx-sim") == {"BTC": Decimal("0.12345678")}
+                assert (await dst.fetch_balance())["total"]["BTC"] == 5
+
+                clock.now_ns += 2 * 10**9
+                assert (await dst.fetch_balance())["total"]["BTC"] == pytest.approx(5.12345678)
+                assert (await dst.fetch_deposits("BTC"))[0]["status"] == "ok"
+                assert (await src.fetch_withdrawals("BTC"))[0]["status"] == "ok"
+            totals = [server.exchange(v).balances(KEY)["BTC"][0] for v in (VENUE, "okx-sim")]
+            assert sum(totals) == Decimal(10)  # exact: nothing created, nothing lost
+        finally:
+            await server.stop()
+
+    run(scenario)

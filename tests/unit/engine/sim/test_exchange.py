@@ -374,3 +374,38 @@ def test_balances_move_exactly_by_the_trades_and_never_go_negative(orders):
             expected[base] += sign * t.qty
             expected[quote] += -sign * t.price * t.qty - t.fee
     assert {a: f for a, (f, _) in ex.balances(KEY).items()} == expected
+
+
+def test_fill_share_caps_a_taker_on_the_lot_grid_and_expires_the_rest():
+    ex = make_exchange()
+    order = ex.place_order(KEY, market(Side.BUY, "0.0100"), T0, fill_share=0.37)
+    assert order.status is OrderStatus.EXPIRED
+    assert order.executed_qty == Decimal("0.0037") and order.orig_qty == Decimal("0.0100")
+    assert ex.balances(KEY)["BTC"] == (Decimal(5) + Decimal("0.0037"), Decimal(0))
+
+
+def test_fill_share_on_a_gtc_rests_the_remainder_with_its_funds_locked():
+    ex = make_exchange()
+    ask = book_at(T0).asks[0]
+    order = ex.place_order(
+        KEY, limit(Side.SELL, "0.0100", ask.price, TimeInForce.GTC), T0, fill_share=0.5
+    )
+    assert order.status is OrderStatus.NEW and order.executed_qty == 0  # a sell at the ask
+    bid = book_at(T0).bids[0]
+    crossing = ex.place_order(
+        KEY, limit(Side.SELL, "0.0100", bid.price, TimeInForce.GTC), T0, fill_share=0.5
+    )
+    assert crossing.status is OrderStatus.PARTIALLY_FILLED
+    assert crossing.executed_qty == Decimal("0.0050")
+    # 0.0100 + 0.0050 locked, 0.0050 sold
+    assert ex.balances(KEY)["BTC"] == (Decimal(5) - Decimal("0.0200"), Decimal("0.0150"))
+
+
+def test_credit_and_debit_move_free_funds_exactly_and_refuse_overdrafts():
+    ex = make_exchange()
+    ex.debit(KEY, "BTC", Decimal("1.25"))
+    ex.credit(KEY, "SOL", Decimal("3.5"))
+    assert free(ex, "BTC") == Decimal("3.75") and free(ex, "SOL") == Decimal("3.5")
+    with pytest.raises(InsufficientBalance):
+        ex.debit(KEY, "BTC", Decimal("3.75000001"))
+    assert free(ex, "BTC") == Decimal("3.75")

@@ -20,8 +20,20 @@ import ray
 from actors.context import RunContext
 from analytics.writer import PartWriters
 from engine.book_metrics import book_sample
-from engine.config import AppConfig
-from engine.quoting import QuoteContext, build_policy, needs_requote, round_quotes
+from engine.config import AppConfig, MarketConfig
+from engine.quoting import (
+    ExternalBook,
+    IntensityEstimator,
+    IntensityFit,
+    QuoteContext,
+    SigmaEstimator,
+    VolRegime,
+    apply_market_rules,
+    build_policy,
+    needs_requote,
+    round_quotes,
+    vol_regime,
+)
 from engine.sim.price import ReferencePrice
 from engine.types import Fill, QuoteLevel
 from engine.venues.home import build_home_venue
@@ -55,6 +67,11 @@ class MarketActor:
         self._last_sample: dict[str, Any] = {}
         self._errors: list[str] = []
         self._paused = ""
+        self._started_ns = time.time_ns()
+        self._external: ExternalBook | None = None
+        self._regime = VolRegime.NORMAL
+        self._intensity_fit: IntensityFit | None = None
+        self._build_calibration(self._market)
 
     # lifecycle ---------------------------------------------------------------
 
@@ -68,6 +85,7 @@ class MarketActor:
             cfg.home_venue, self._market, reference, seed=ctx.sim_seed, session=ctx.run_id
         )
         self._policy = build_policy(self._market)
+        self._started_ns = time.time_ns()
         self._writers = PartWriters(
             ctx.data_dir,
             ("book_samples", "quotes", "fills"),
@@ -111,7 +129,13 @@ class MarketActor:
     async def on_config(self, config: AppConfig) -> str:
         """A new config version is live: requote under it and tag rows with its hash."""
         self._config = config
+        old = self._market
         self._market = config.market(self._market.symbol)
+        if (old.policy_params, old.vol_guard) != (
+            self._market.policy_params,
+            self._market.vol_guard,
+        ):
+            self._build_calibration(self._market)
         self._policy = build_policy(self._market)
         self._writers.retag(config.config_hash)
         self._last_quote_ns = 0
@@ -145,6 +169,11 @@ class MarketActor:
             "reference_age_s": (time.time_ns() - self._reference_ts_ns) / 1e9
             if self._reference_ts_ns
             else None,
+            "policy": self._market.policy,
+            "vol_regime": self._regime.value,
+            "sigma_short_bps_per_sqrt_s": self._sigma_short.sigma_bps_per_sqrt_s,
+            "bot_share_target": self._market.bot_share_target,
+            "intensity": None if self._intensity_fit is None else repr(self._intensity_fit),
         }
 
     # timer -------------------------------------------------------------------
@@ -171,6 +200,9 @@ class MarketActor:
         if fills:
             self.on_fills(fills, now)
             self._send_fills()  # hedge first: quoting can wait a few ms, exposure cannot
+        if self._reference_mid is not None:
+            for ts_ns, price, _ in self._venue.take_trades():
+                self._intensity.observe(ts_ns, price, self._reference_mid)
         if now - self._last_reference_pull_ns >= REFERENCE_PULL_S * 1e9:
             await self._pull_reference(now)
         await self._requote(now)
@@ -209,8 +241,26 @@ class MarketActor:
         refs = await self._router.reference.remote([self._market.symbol])
         ref = refs.get(self._market.symbol)
         if ref is not None:
+            if ref[1] != self._reference_ts_ns:
+                for estimator in (self._sigma_short, self._sigma_long):
+                    estimator.observe(now, ref[0])
             self._reference_mid, self._reference_ts_ns = ref
+        if self._market.policy == "mirror":
+            books = await self._router.reference_books.remote([self._market.symbol])
+            self._external = books.get(self._market.symbol)
         self._last_reference_pull_ns = now
+
+    def _build_calibration(self, market: MarketConfig) -> None:
+        """Sigma estimators for the volatility guard and the models; the (A, k) fit for GLFT."""
+        p, guard = market.policy_params, market.vol_guard
+        self._sigma_short = SigmaEstimator(guard.short_halflife_s)
+        self._sigma_long = SigmaEstimator(guard.long_halflife_s)
+        self._intensity = IntensityEstimator(
+            window_s=p.calibration_window_s,
+            min_trades=p.calibration_min_trades,
+            a_bounds_per_s=p.a_bounds_per_s,
+            k_bounds_per_bps=p.k_bounds_per_bps,
+        )
 
     async def _requote(self, now: int) -> None:
         if self._reference_mid is None or self._paused:
@@ -221,15 +271,33 @@ class MarketActor:
                 await self._venue.cancel_all(now)
                 self._record_cancel_all(now)
             return
+        m = self._market
+        user_bid, user_ask = self._venue.user_depth_within(
+            self._reference_mid, float(m.depth_band_bps or 0)
+        )
         ctx = QuoteContext(
             ts_ns=now,
             mid=self._reference_mid,
-            inventory=float(self._position) - self._market.inventory_target,
-            market=self._market,
+            inventory=float(self._position) - m.inventory_target,
+            market=m,
             reference_age_s=age_s,
+            elapsed_s=(now - self._started_ns) / 1e9,
+            sigma_bps_per_sqrt_s=self._sigma_long.sigma_bps_per_sqrt_s,
+            intensity=self._intensity.fit(now) if m.policy == "glft" else None,
+            external=self._external,
+            user_bid_depth_quote=user_bid,
+            user_ask_depth_quote=user_ask,
         )
+        self._intensity_fit = ctx.intensity
+        self._regime = vol_regime(
+            self._sigma_short.sigma_bps_per_sqrt_s,
+            self._sigma_long.sigma_bps_per_sqrt_s,
+            self._sigma_long.samples,
+            m.vol_guard,
+        )
+        wanted = apply_market_rules(self._policy.desired_quotes(ctx), ctx, self._regime)
         # compare like with like: what would be placed (on the grid) vs. what rests
-        rounded = round_quotes(self._policy.desired_quotes(ctx), self._venue.spec)
+        rounded = round_quotes(wanted, self._venue.spec)
         desired = [QuoteLevel(s, float(p), float(a)) for s, p, a in rounded]
         live = [QuoteLevel(s, float(p), float(a)) for s, p, a in await self._venue.open_quotes()]
         timer_due = now - self._last_quote_ns >= self._market.requote_interval_s * 1e9

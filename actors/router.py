@@ -22,6 +22,8 @@ from actors.context import RunContext
 from analytics.writer import PartWriters
 from engine.config import AppConfig
 from engine.hedging import hedge_outcome, mirror_intent
+from engine.quoting.base import ExternalBook
+from engine.quoting.mirror import consolidate_books
 from engine.routing.planner import VenueQuote, plan_hedge
 from engine.types import (
     BookSnapshot,
@@ -114,6 +116,25 @@ class HedgeRouterActor:
             if bids and asks:
                 oldest = min(b.ts_ns for b in books.values())
                 out[symbol] = ((max(bids) + min(asks)) / 2.0, oldest)
+        return out
+
+    async def reference_books(self, symbols: list[str]) -> dict[str, ExternalBook]:
+        """Read-only, for `policy: mirror`: the healthy venues' fresh books as one, and
+        the base they can sell, the quote they can spend and their highest taker fee."""
+        out: dict[str, ExternalBook] = {}
+        now = time.time_ns()
+        for symbol in symbols:
+            books = self._fresh_books(symbol, now)
+            if not books:
+                continue
+            base, quote = split_symbol(symbol)
+            snaps = [self._snapshots[v] for v in books]
+            out[symbol] = ExternalBook(
+                book=consolidate_books(symbol, books.values()),
+                base_available=float(sum(s.balances.get(base, Decimal(0)) for s in snaps)),
+                quote_available=float(sum(s.balances.get(quote, Decimal(0)) for s in snaps)),
+                taker_fee=max(s.taker_fee for s in snaps),
+            )
         return out
 
     async def on_fills(self, fills: list[Fill]) -> int:

@@ -1,14 +1,43 @@
 """Quoting policies (what to rest on the home book) and the edge rounding onto the venue grid."""
 
-from engine.quoting.base import QuoteContext, QuotingPolicy, build_policy, needs_requote
+from engine.quoting.avellaneda_stoikov import (
+    AvellanedaStoikov,
+    AvellanedaStoikovPolicy,
+    RollingAvellanedaStoikov,
+)
+from engine.quoting.base import (
+    ExternalBook,
+    QuoteContext,
+    QuotingPolicy,
+    build_policy,
+    needs_requote,
+)
+from engine.quoting.calibration import IntensityEstimator, IntensityFit, SigmaEstimator
+from engine.quoting.glft import GLFT, GLFTPolicy
+from engine.quoting.guards import VolRegime, apply_market_rules, vol_regime
 from engine.quoting.ladder import LadderPolicy
+from engine.quoting.mirror import MirrorPolicy, consolidate_books
 from engine.quoting.rounding import round_quotes
 
 __all__ = [
+    "GLFT",
+    "AvellanedaStoikov",
+    "AvellanedaStoikovPolicy",
+    "ExternalBook",
+    "GLFTPolicy",
+    "IntensityEstimator",
+    "IntensityFit",
     "LadderPolicy",
+    "MirrorPolicy",
     "QuoteContext",
     "QuotingPolicy",
+    "RollingAvellanedaStoikov",
+    "SigmaEstimator",
+    "VolRegime",
+    "apply_market_rules",
     "build_policy",
+    "consolidate_books",
     "needs_requote",
     "round_quotes",
+    "vol_regime",
 ]

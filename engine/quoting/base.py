@@ -14,14 +14,32 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from engine.config import MarketConfig
-from engine.types import QuoteLevel, Side
+from engine.quoting.calibration import IntensityFit
+from engine.types import BookSnapshot, QuoteLevel, Side
 
 # policy name (MarketConfig.policy) -> "module:Class"; the class takes the MarketConfig
 _POLICIES: dict[str, str] = {
     "ladder": "engine.quoting.ladder:LadderPolicy",
+    "avellaneda_stoikov": "engine.quoting.avellaneda_stoikov:AvellanedaStoikovPolicy",
+    "glft": "engine.quoting.glft:GLFTPolicy",
+    "mirror": "engine.quoting.mirror:MirrorPolicy",
 }
 
 _REQUOTE_SIZE_CHANGE = 0.10
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalBook:
+    """The router's venues as one book, and what they can absorb when a fill is hedged.
+
+    `base_available` can be sold and `quote_available` spent on the healthy
+    venues; `taker_fee` is the highest taker fee rate among them.
+    """
+
+    book: BookSnapshot
+    base_available: float
+    quote_available: float
+    taker_fee: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +47,10 @@ class QuoteContext:
     """What a policy sees at one decision.
 
     `inventory` is base units held minus `market.inventory_target`, so zero
-    means "where we want to be".
+    means "where we want to be". The optional inputs are filled by the
+    MarketActor for the policies that use them: `elapsed_s` since quoting
+    started, the online sigma (bps/sqrt(s)) and fill intensity fit, the
+    consolidated external book, and users' own resting depth in the band.
     """
 
     ts_ns: int
@@ -37,6 +58,12 @@ class QuoteContext:
     inventory: float
     market: MarketConfig
     reference_age_s: float = 0.0
+    elapsed_s: float = 0.0
+    sigma_bps_per_sqrt_s: float | None = None
+    intensity: IntensityFit | None = None
+    external: ExternalBook | None = None
+    user_bid_depth_quote: float = 0.0
+    user_ask_depth_quote: float = 0.0
 
 
 class QuotingPolicy(Protocol):

@@ -1,6 +1,7 @@
 """`HomeSimVenue`: one market of the operator's exchange, simulated in-process.
 
-A price-time-priority matching engine holds the bot's quotes; synthetic takers
+A price-time-priority matching engine holds the bot's quotes and, when
+`user_makers` is on, synthetic users' own limit orders; synthetic takers
 (Poisson arrivals, some informed by the shared reference price) hit it, which
 is where the bot's fills come from. Runs inside the MarketActor, so quoting
 and fills cost no network hop.
@@ -9,19 +10,24 @@ and fills cost no network hop.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal
 
 from engine.config import MarketConfig, VenueConfig
+from engine.quoting.rounding import round_quotes
+from engine.sim.makers import UserMakerFlow
 from engine.sim.matching import MatchingEngine, OrderRejected
 from engine.sim.price import ReferencePrice
 from engine.sim.takers import TakerFlow
-from engine.types import Fill, Liquidity, MarketSpec, Side, market_id
+from engine.types import Fill, Liquidity, MarketSpec, QuoteLevel, Side, market_id
 
 log = logging.getLogger(__name__)
 
 BOT = "marketmesh"
 TAKERS = "sim-takers"
+USERS = "sim-users"
+_MAX_TRADES_KEPT = 10_000  # for calibration; older ones drop if nobody takes them
 
 
 class HomeSimVenue:
@@ -51,6 +57,9 @@ class HomeSimVenue:
             taker_fee=Decimal(str(venue.taker_fee)),
         )
         self._takers = TakerFlow(market.taker_flow, seed=seed, symbol=market.symbol)
+        self._makers = UserMakerFlow(market.user_makers, seed=seed, symbol=market.symbol)
+        self._user_seq = 0
+        self._trades: deque[tuple[int, float, float]] = deque(maxlen=_MAX_TRADES_KEPT)
         self._session = session
         self._prefix = f"{session}-{market_id(market.symbol)}"
         self._seq = 0
@@ -90,6 +99,8 @@ class HomeSimVenue:
         if now_ns <= since:
             return []
         base = self.market.base
+        if self._makers.due(now_ns):
+            self._refresh_user_makers(now_ns, self._reference.price(base, now_ns))
         bid, ask = self.engine.best_bid(), self.engine.best_ask()
         home_mid = float(bid + ask) / 2 if bid is not None and ask is not None else None
         arrivals = self._takers.arrivals(
@@ -103,6 +114,7 @@ class HomeSimVenue:
             if amount <= 0:
                 continue
             for trade in self.engine.submit_market(TAKERS, taker.side, amount, taker.ts_ns):
+                self._trades.append((trade.ts_ns, float(trade.price), float(trade.amount)))
                 if trade.maker_owner != BOT:
                     continue
                 fills.append(
@@ -121,6 +133,38 @@ class HomeSimVenue:
                     )
                 )
         return fills
+
+    def take_trades(self) -> list[tuple[int, float, float]]:
+        """Every home trade (ts_ns, price, amount) since the last call, whoever the maker was."""
+        out = list(self._trades)
+        self._trades.clear()
+        return out
+
+    def user_depth_within(self, mid: float, bps: float) -> tuple[float, float]:
+        """(bid, ask) quote notional within `bps` of `mid` resting from anyone but the bot."""
+        bid, ask = (
+            self.engine.depth_within(side, mid, bps)
+            - self.engine.depth_within(side, mid, bps, owner=BOT)
+            for side in (Side.BUY, Side.SELL)
+        )
+        return bid, ask
+
+    def _refresh_user_makers(self, now_ns: int, reference_price: float) -> None:
+        """Users replace their resting orders; ones that would cross the book are dropped."""
+        for order in self.engine.open_orders(USERS):
+            self.engine.cancel(USERS, order.client_order_id)
+        wanted = [
+            QuoteLevel(o.side, o.price, o.amount)
+            for o in self._makers.refresh(now_ns, reference_price)
+        ]
+        for side, price, amount in round_quotes(wanted, self.spec):
+            self._user_seq += 1
+            try:
+                self.engine.submit_limit(
+                    USERS, f"user-{self._user_seq}", side, price, amount, now_ns, post_only=True
+                )
+            except OrderRejected:
+                continue
 
     def levels(
         self, depth: int = 200

@@ -102,8 +102,8 @@ def test_zero_target_spread_is_refused():
 
 def test_build_policy_by_name():
     assert isinstance(build_policy(MARKET), LadderPolicy)
-    with pytest.raises(ValueError, match=r"BTC/USDT.*'glft'.*ladder"):
-        build_policy(MARKET.model_copy(update={"policy": "glft"}))
+    with pytest.raises(ValueError, match=r"BTC/USDT.*'grid'.*glft, ladder, mirror"):
+        build_policy(MARKET.model_copy(update={"policy": "grid"}))
 
 
 @st.composite

@@ -1,0 +1,163 @@
+"""Book events per second of `marketmesh backtest` for one market.
+
+A book event is one update of the market's inputs: a step of the reference
+price grid (`sim.step_ms`) or a taker order. Runs the backtest of one market
+for `--hours` simulated hours and prints, per run:
+
+* events/s over wall time and over CPU time of this process (the machine may
+  be shared: CPU time is the steadier figure);
+* the same with Parquet output (PartWriters into a temporary directory);
+* the floor: the feed alone (reference price + taker draws on the 100 ms
+  clock, no book, no policy), which bounds what this loop can reach;
+* where the time goes (cProfile, grouped), and the cost of one decision's parts.
+
+    python bench/backtest_speed.py --hours 1 --policy ladder
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import tempfile
+import time
+import timeit
+from collections import defaultdict
+
+from analytics.writer import PartWriters
+from engine.backtest import MarketBacktest, simulated_feed
+from engine.backtest.grid import GridRounder
+from engine.backtest.venue import BacktestVenue
+from engine.config import load_config
+from engine.quoting import QuoteContext, apply_market_rules, build_policy, round_quotes
+
+T0 = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
+TABLES = ("book_samples", "quotes", "fills", "hedge_orders", "hedge_fills")
+GROUPS = {
+    "engine/quoting/": "policy + market rules",
+    "engine/backtest/grid.py": "grid rounding",
+    "engine/sim/matching.py": "matching engine",
+    "engine/sim/takers.py": "taker draws",
+    "engine/sim/price.py": "reference price",
+    "engine/book_metrics.py": "book samples",
+    "engine/backtest/venue.py": "venue shell",
+    "engine/backtest/engine.py": "backtest loop",
+    "engine/backtest/feeds.py": "feed",
+    "decimal": "Decimal (all callers)",
+}
+
+
+def _run(cfg, market, hours: float, seed: int, writers=None):
+    feed = simulated_feed(cfg, market, seed=seed, start_ns=T0, duration_s=hours * 3600)
+    bt = MarketBacktest(cfg, market, feed, seed=seed, session="bench", writers=writers)
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = bt.run()
+    if writers is not None:
+        writers.flush()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _feed_only(cfg, market, hours: float, seed: int) -> tuple[int, float]:
+    feed = simulated_feed(cfg, market, seed=seed, start_ns=T0, duration_s=hours * 3600)
+    cpu = time.process_time()
+    tick = 100_000_000
+    now, last = feed.start_ns, feed.start_ns
+    while now < feed.end_ns:
+        feed.reference(now)
+        feed.takers(last, now, None)
+        last = now
+        now += tick
+    return feed.book_events(feed.end_ns), time.process_time() - cpu
+
+
+def _profile(cfg, market, hours: float, seed: int) -> None:
+    feed = simulated_feed(cfg, market, seed=seed, start_ns=T0, duration_s=hours * 3600)
+    bt = MarketBacktest(cfg, market, feed, seed=seed, session="bench")
+    prof = cProfile.Profile()
+    prof.runcall(bt.run)
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    by_group: dict[str, float] = defaultdict(float)
+    total = 0.0
+    for (filename, _line, name), (_cc, _nc, tottime, _ct, _callers) in stats.items():
+        total += tottime
+        group = next((g for key, g in GROUPS.items() if key in filename), None)
+        if group is None and "decimal" in name.lower():
+            group = GROUPS["decimal"]
+        by_group[group or "other (dataclasses, sorted, builtins...)"] += tottime
+    print(f"\nwhere the time goes (cProfile self time, {hours:g} h, profiler overhead included):")
+    for group, seconds in sorted(by_group.items(), key=lambda kv: -kv[1]):
+        print(f"  {group:<42} {100 * seconds / total:5.1f} %")
+
+
+def _parts(cfg, market) -> None:
+    policy = build_policy(market)
+    venue = BacktestVenue(cfg.home_venue, market, seed=1, session="bench")
+    ctx = QuoteContext(ts_ns=T0, mid=65_000.0, inventory=0.1, market=market)
+    wanted = policy.desired_quotes(ctx)
+    grid = GridRounder(venue.spec)
+    rounded = grid.round(wanted)
+
+    def replace_ladder() -> None:
+        venue.cancel_all()
+        venue.place(rounded, T0)
+
+    n = 2000
+    print("\none decision's parts (us per call):")
+    for name, fn in (
+        (
+            "QuoteContext(...)",
+            lambda: QuoteContext(ts_ns=T0, mid=65_000.0, inventory=0.1, market=market),
+        ),
+        ("policy.desired_quotes", lambda: policy.desired_quotes(ctx)),
+        ("apply_market_rules", lambda: apply_market_rules(wanted, ctx)),
+        ("round_quotes (engine.quoting)", lambda: round_quotes(wanted, venue.spec)),
+        ("GridRounder.round (backtest)", lambda: grid.round(wanted)),
+        ("cancel + place ladder (MatchingEngine)", replace_ladder),
+        ("book levels for a sample", venue.levels),
+    ):
+        print(f"  {name:<42} {timeit.timeit(fn, number=n) / n * 1e6:8.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="configs/local.yaml")
+    parser.add_argument("--market", default="BTC/USDT")
+    parser.add_argument("--policy", default="ladder")
+    parser.add_argument("--hours", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-profile", action="store_true")
+    args = parser.parse_args()
+
+    cfg = load_config(args.config)
+    market = cfg.market(args.market).model_copy(update={"policy": args.policy})
+    print(f"{args.market} [{args.policy}], {args.hours:g} simulated hours, seed {args.seed}")
+
+    result, wall, cpu = _run(cfg, market, args.hours, args.seed)
+    ev = result.book_events
+    print(
+        f"backtest, totals only : {ev:,} book events ({result.taker_orders:,} takers), "
+        f"{result.decisions:,} decisions, {result.requotes:,} requotes, {result.fills:,} fills"
+    )
+    print(f"  wall {wall:6.2f} s  -> {ev / wall:>10,.0f} book events/s")
+    print(f"  cpu  {cpu:6.2f} s  -> {ev / cpu:>10,.0f} book events/cpu-s")
+    print(f"  simulated/real time: {args.hours * 3600 / wall:,.0f}x")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        writers = PartWriters(
+            tmp, TABLES, writer_id="bench-backtest", run_id="bench", config_hash=cfg.config_hash
+        )
+        result, wall, cpu = _run(cfg, market, args.hours, args.seed, writers)
+    print("backtest, with Parquet:")
+    print(f"  wall {wall:6.2f} s  -> {ev / wall:>10,.0f} book events/s")
+    print(f"  cpu  {cpu:6.2f} s  -> {ev / cpu:>10,.0f} book events/cpu-s")
+
+    events, cpu = _feed_only(cfg, market, args.hours, args.seed)
+    print(f"floor, feed alone     : {events / cpu:>10,.0f} book events/cpu-s")
+
+    if not args.no_profile:
+        _profile(cfg, market, min(args.hours, 0.25), args.seed)
+    _parts(cfg, market)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Backtests: a quoting policy against the simulator or a recorded run, without Ray."""
+
+from engine.backtest.engine import (
+    BacktestResult,
+    BacktestSettings,
+    MarketBacktest,
+    TableWriters,
+)
+from engine.backtest.feeds import (
+    MarketFeed,
+    RecordedFeed,
+    Recording,
+    SimulatedFeed,
+    simulated_feed,
+    takers_from_fills,
+)
+from engine.backtest.venue import BacktestVenue
+
+__all__ = [
+    "BacktestResult",
+    "BacktestSettings",
+    "BacktestVenue",
+    "MarketBacktest",
+    "MarketFeed",
+    "RecordedFeed",
+    "Recording",
+    "SimulatedFeed",
+    "TableWriters",
+    "simulated_feed",
+    "takers_from_fills",
+]

@@ -1,0 +1,523 @@
+"""Backtest one home market: a quoting policy against a feed, on simulated time, without Ray.
+
+`MarketBacktest.run` is `actors.market.MarketActor.on_timer` on a simulated
+clock: every `tick_s` the takers that arrived since the last tick trade
+against the home book (`BacktestVenue`, the live venue's `MatchingEngine`),
+the home trades feed the GLFT intensity fit, the reference mid is pulled every
+`reference_pull_s` (feeding the sigma estimators), the policy
+(`engine.quoting.build_policy`) and the market rules (`apply_market_rules`)
+give the desired ladder, which is put on the grid (`GridRounder`, equal to
+`round_quotes`) and
+replaces the live one when the requote timer is due or `needs_requote` says
+it drifted; the book is sampled every `sample_interval_s` (`book_sample`).
+Rows go to the same tables with the same columns as a live run, so
+`marketmesh sla` reads a backtest like any run.
+
+Two differences from the live loop, both to go fast:
+
+* A tick that brings nothing new (no taker, no reference pull, requote timer
+  not due) skips the policy: its inputs are the ones of the last decision, so
+  its ladder would be too. The clock-driven inputs (the elapsed time of a
+  finite-horizon A-S, the GLFT window sliding) then move at the next decision,
+  at most one reference interval later.
+* Hedging is modelled, not routed: each fill (mirror mode) or the net
+  exposure over the rebalancer's threshold (net mode) is hedged at once on
+  the simulated external venue with the lowest all-in price (its mid offset,
+  half spread and taker fee from the config), without depth or latency.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from engine.backtest.feeds import MarketFeed
+from engine.backtest.grid import GridRounder
+from engine.backtest.venue import BacktestVenue
+from engine.book_metrics import book_sample
+from engine.config import AppConfig, HedgeMode, MarketConfig, VenueConfig
+from engine.hedging import mirror_hedge_id
+from engine.quoting import (
+    IntensityEstimator,
+    QuoteContext,
+    SigmaEstimator,
+    apply_market_rules,
+    build_policy,
+    needs_requote,
+    vol_regime,
+)
+from engine.types import Fill, QuoteLevel, Side
+
+TICK_S = 0.1  # actors.market.TICK_S
+REFERENCE_PULL_S = 0.25  # actors.market.REFERENCE_PULL_S
+PROGRESS_EVERY_S = 2.0
+CHECKPOINT_EVERY_S = 3_600.0
+
+
+class RowWriter(Protocol):
+    def append(self, rows: list[dict[str, Any]]) -> None: ...
+
+
+class TableWriters(Protocol):
+    """Where rows go, by table: `analytics.writer.PartWriters` in a real run."""
+
+    def __getitem__(self, table: str) -> RowWriter: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeVenueQuote:
+    """What hedging `side` costs on one simulated external venue, in bps of the reference."""
+
+    venue: str
+    offset_bps: float
+    half_spread_bps: float
+    taker_fee: float
+
+    def price(self, side: Side, reference_mid: float) -> float:
+        sign = 1.0 if side is Side.BUY else -1.0
+        return reference_mid * (1.0 + (self.offset_bps + sign * self.half_spread_bps) / 1e4)
+
+    def all_in_bps(self, side: Side) -> float:
+        """Cost against the reference: worse price plus fee, in bps (lower is better)."""
+        sign = 1.0 if side is Side.BUY else -1.0
+        return sign * self.offset_bps + self.half_spread_bps + self.taker_fee * 1e4
+
+
+def hedge_venue_quotes(venues: list[VenueConfig]) -> list[HedgeVenueQuote]:
+    return [
+        HedgeVenueQuote(v.id, v.book.offset_bps, v.book.half_spread_bps, v.taker_fee)
+        for v in venues
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestSettings:
+    tick_s: float = TICK_S
+    reference_pull_s: float = REFERENCE_PULL_S
+    hedge: bool = True
+
+
+@dataclass
+class BacktestResult:
+    """Totals of one market's backtest; PnL is marked at the last reference mid."""
+
+    market: str
+    policy: str
+    start_ns: int
+    end_ns: int
+    book_events: int = 0
+    taker_orders: int = 0
+    decisions: int = 0
+    requotes: int = 0
+    fills: int = 0
+    volume_quote: float = 0.0
+    home_cash_quote: float = 0.0
+    home_position_base: float = 0.0
+    hedge_cash_quote: float = 0.0
+    hedge_position_base: float = 0.0
+    last_mid: float = 0.0
+    samples: int = 0
+    samples_spread_within_target: int = 0
+    inventory_sum: float = 0.0
+    inventory_sumsq: float = 0.0
+    wall_s: float = 0.0
+    rejected_quotes: int = 0
+
+    @property
+    def pnl_unhedged_quote(self) -> float:
+        """Home fills only: spread capture plus the inventory's mark-to-market."""
+        return self.home_cash_quote + self.home_position_base * self.last_mid
+
+    @property
+    def pnl_quote(self) -> float:
+        """Home fills and hedges, as `marketmesh sla` computes it."""
+        position = self.home_position_base + self.hedge_position_base
+        return self.home_cash_quote + self.hedge_cash_quote + position * self.last_mid
+
+    @property
+    def inventory_std_base(self) -> float:
+        """Standard deviation of the home inventory over the book samples."""
+        if self.samples == 0:
+            return 0.0
+        mean = self.inventory_sum / self.samples
+        return math.sqrt(max(0.0, self.inventory_sumsq / self.samples - mean * mean))
+
+    @property
+    def spread_sla_pct(self) -> float:
+        """Samples with a two-sided book within the target spread, as `marketmesh sla` counts."""
+        return 100.0 * self.samples_spread_within_target / self.samples if self.samples else 0.0
+
+    @property
+    def book_events_per_s(self) -> float:
+        return self.book_events / self.wall_s if self.wall_s > 0 else 0.0
+
+
+ProgressCallback = Callable[[BacktestResult, int], None]
+
+
+class MarketBacktest:
+    """One market, one policy, one feed; rows go to `writers` (None: totals only)."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        market: MarketConfig,
+        feed: MarketFeed,
+        *,
+        seed: int,
+        session: str,
+        writers: TableWriters | None = None,
+        settings: BacktestSettings = BacktestSettings(),
+    ) -> None:
+        self._config = config
+        self._market = market
+        self._feed = feed
+        self._writers = writers
+        self._settings = settings
+        self._venue = BacktestVenue(config.home_venue, market, seed=seed, session=session)
+        self._policy = build_policy(market)
+        self._grid = GridRounder(self._venue.spec)
+        self._hedge_venues = hedge_venue_quotes(config.hedge_venues)
+        p, guard = market.policy_params, market.vol_guard
+        self._sigma_short = SigmaEstimator(guard.short_halflife_s)
+        self._sigma_long = SigmaEstimator(guard.long_halflife_s)
+        self._intensity = IntensityEstimator(
+            window_s=p.calibration_window_s,
+            min_trades=p.calibration_min_trades,
+            a_bounds_per_s=p.a_bounds_per_s,
+            k_bounds_per_bps=p.k_bounds_per_bps,
+        )
+        self._position = Decimal(0)
+        self._mid: float | None = None
+        self._mid_ts_ns = 0
+        self._hedge_seq = 0
+        self.result = BacktestResult(
+            market=market.symbol, policy=market.policy, start_ns=feed.start_ns, end_ns=feed.end_ns
+        )
+
+    @property
+    def venue(self) -> BacktestVenue:
+        return self._venue
+
+    def run(
+        self,
+        *,
+        progress: ProgressCallback | None = None,
+        progress_every_s: float = PROGRESS_EVERY_S,
+        checkpoint: Callable[[int], object] | None = None,
+        checkpoint_every_s: float = CHECKPOINT_EVERY_S,
+    ) -> BacktestResult:
+        """Run the feed from start to end.
+
+        `progress(result, now_ns)` is called every `progress_every_s` of wall time,
+        `checkpoint(now_ns)` (e.g. a writer flush, so memory stays flat) every
+        `checkpoint_every_s` of simulated time.
+        """
+        s, cfg, m = self._settings, self._config, self._market
+        tick_ns = int(s.tick_s * 1e9)
+        pull_ns = int(s.reference_pull_s * 1e9)
+        sample_ns = int(cfg.analytics.sample_interval_s * 1e9)
+        requote_ns = int(m.requote_interval_s * 1e9)
+        rebalance_ns = int(cfg.rebalancer.interval_s * 1e9)
+        max_age_ns = int(cfg.risk.max_book_age_s * 1e9)
+        net_hedge = s.hedge and m.hedge_mode is HedgeMode.NET
+        feed, venue, r = self._feed, self._venue, self.result
+        start, end = feed.start_ns, feed.end_ns
+        # every timer is due on the first tick; takers are counted from the start
+        last_pull = last_sample = last_quote = last_rebalance = start - max(
+            pull_ns, sample_ns, requote_ns, rebalance_ns
+        )
+        last_poll = start
+        ticks = 0
+        checkpoint_ns = int(checkpoint_every_s * 1e9)
+        next_checkpoint = start + checkpoint_ns
+        wall_start = time.perf_counter()
+        next_progress = wall_start + progress_every_s
+        now = start
+        while now < end:
+            news = False
+            if venue.users_due(now):
+                ref = feed.reference(now)
+                if ref is not None:
+                    venue.refresh_users(now, ref[0])
+            if now > last_poll:
+                arrivals = feed.takers(last_poll, now, venue.home_mid())
+                last_poll = now
+                if arrivals:
+                    news = True
+                    fills = venue.execute(arrivals)
+                    if fills:
+                        self._on_fills(fills, now)
+                    if venue.trades and self._mid is not None:
+                        for ts_ns, price, _ in venue.trades:
+                            self._intensity.observe(ts_ns, price, self._mid)
+                    venue.trades.clear()
+            if now - last_pull >= pull_ns:
+                last_pull = now
+                news = self._pull_reference(now) or news
+            if net_hedge and now - last_rebalance >= rebalance_ns:
+                last_rebalance = now
+                self._net_hedge(now)
+            if self._mid is not None:
+                if now - self._mid_ts_ns > max_age_ns:
+                    if venue.open_quotes():  # stale reference: no quotes off it
+                        venue.cancel_all()
+                        self._record_cancel_all(now)
+                elif (news or now - last_quote >= requote_ns) and self._decide(
+                    now, now - last_quote >= requote_ns
+                ):
+                    last_quote = now
+            if now - last_sample >= sample_ns:
+                last_sample = now
+                self._sample(now)
+            ticks += 1
+            if checkpoint is not None and now >= next_checkpoint:
+                next_checkpoint = now + checkpoint_ns
+                checkpoint(now)
+            if progress is not None and ticks % 1024 == 0:
+                wall = time.perf_counter()
+                if wall >= next_progress:
+                    next_progress = wall + progress_every_s
+                    self._finish_totals(now, wall_start)
+                    progress(r, now)
+            now += tick_ns
+        venue.cancel_all()
+        self._record_cancel_all(end)
+        self._finish_totals(end, wall_start)
+        return r
+
+    # steps ---------------------------------------------------------------------
+
+    def _pull_reference(self, now: int) -> bool:
+        """Take the feed's reference; True when it is a new observation."""
+        ref = self._feed.reference(now)
+        if ref is None or (self._mid is not None and ref[1] == self._mid_ts_ns):
+            return False
+        mid, ts_ns = ref
+        for estimator in (self._sigma_short, self._sigma_long):
+            estimator.observe(now, mid)
+        self._mid, self._mid_ts_ns = mid, ts_ns
+        self.result.last_mid = mid
+        return True
+
+    def _decide(self, now: int, timer_due: bool) -> bool:
+        """One policy decision; True when the ladder was replaced."""
+        m, venue = self._market, self._venue
+        mid = self._mid
+        assert mid is not None
+        self.result.decisions += 1
+        user_bid, user_ask = (
+            venue.user_depth_within(mid, float(m.depth_band_bps or 0))
+            if m.user_makers.depth_quote > 0
+            else (0.0, 0.0)
+        )
+        ctx = QuoteContext(
+            ts_ns=now,
+            mid=mid,
+            inventory=float(self._position) - m.inventory_target,
+            market=m,
+            reference_age_s=(now - self._mid_ts_ns) / 1e9,
+            elapsed_s=(now - self._feed.start_ns) / 1e9,
+            sigma_bps_per_sqrt_s=self._sigma_long.sigma_bps_per_sqrt_s,
+            intensity=self._intensity.fit(now) if m.policy == "glft" else None,
+            user_bid_depth_quote=user_bid,
+            user_ask_depth_quote=user_ask,
+        )
+        regime = vol_regime(
+            self._sigma_short.sigma_bps_per_sqrt_s,
+            self._sigma_long.sigma_bps_per_sqrt_s,
+            self._sigma_long.samples,
+            m.vol_guard,
+        )
+        wanted = apply_market_rules(self._policy.desired_quotes(ctx), ctx, regime)
+        rounded = self._grid.round(wanted)
+        if not timer_due:
+            desired = [QuoteLevel(sd, float(p), float(a)) for sd, p, a in rounded]
+            live = [QuoteLevel(sd, float(p), float(a)) for sd, p, a in venue.open_quotes()]
+            if not needs_requote(live, desired, m.requote_tolerance_bps, mid):
+                return False
+        self.result.requotes += 1
+        venue.cancel_all()
+        self._record_cancel_all(now)
+        cids = venue.place(rounded, now)
+        if self._writers is not None:
+            self._writers["quotes"].append(
+                [
+                    {
+                        "ts": now,
+                        "market": m.symbol,
+                        "side": side.value,
+                        "level": i,
+                        "price": float(price),
+                        "amount": float(amount),
+                        "client_order_id": cid,
+                        "action": "place",
+                    }
+                    for i, ((side, price, amount), cid) in enumerate(
+                        zip(rounded, cids, strict=False)
+                    )
+                ]
+            )
+        return True
+
+    def _on_fills(self, fills: list[Fill], now: int) -> None:
+        r, m = self.result, self._market
+        rows = []
+        for f in fills:
+            signed = f.side.sign * f.amount
+            self._position += signed
+            notional = float(f.price * f.amount)
+            r.fills += 1
+            r.volume_quote += notional
+            r.home_cash_quote -= f.side.sign * notional + float(f.fee)
+            rows.append(
+                {
+                    "ts": f.ts_ns,
+                    "market": f.market,
+                    "fill_id": f.fill_id,
+                    "order_id": f.order_id,
+                    "side": f.side.value,
+                    "price": float(f.price),
+                    "amount": float(f.amount),
+                    "fee": float(f.fee),
+                    "fee_currency": f.fee_currency,
+                    "liquidity": f.liquidity.value,
+                    "mid": self._mid,
+                    "seen_ts": now,
+                }
+            )
+        r.home_position_base = float(self._position)
+        if self._writers is not None:
+            self._writers["fills"].append(rows)
+        if self._settings.hedge and m.hedge_mode is HedgeMode.MIRROR and self._mid is not None:
+            for f in fills:
+                self._hedge(
+                    mirror_hedge_id(f.fill_id), f.fill_id, f.side.opposite, float(f.amount), now
+                )
+
+    def _net_hedge(self, now: int) -> None:
+        r = self.result
+        if self._mid is None:
+            return
+        net = r.home_position_base + r.hedge_position_base
+        threshold = self._config.rebalancer.exposure_threshold_quote
+        if abs(net) * self._mid > threshold:
+            self._hedge_seq += 1
+            side = Side.SELL if net > 0 else Side.BUY
+            self._hedge(f"n-{self._market.symbol}-{self._hedge_seq}", None, side, abs(net), now)
+
+    def _hedge(
+        self, hedge_id: str, fill_id: str | None, side: Side, amount: float, now: int
+    ) -> None:
+        mid = self._mid
+        if not self._hedge_venues or mid is None or amount <= 0:
+            return
+        best = min(self._hedge_venues, key=lambda v: v.all_in_bps(side))
+        price = best.price(side, mid)
+        cost = price * amount
+        fee = cost * best.taker_fee
+        r = self.result
+        r.hedge_cash_quote += (-cost if side is Side.BUY else cost) - fee
+        r.hedge_position_base += side.sign * amount
+        if self._writers is None:
+            return
+        common = {"ts": now, "market": self._market.symbol, "hedge_id": hedge_id}
+        client_order_id = f"{hedge_id}-0"
+        self._writers["hedge_orders"].append(
+            [
+                {
+                    **common,
+                    "source_fill_id": fill_id,
+                    "venue": best.venue,
+                    "client_order_id": client_order_id,
+                    "side": side.value,
+                    "type": "market",
+                    "amount": amount,
+                    "limit_price": None,
+                    "decision_mid": mid,
+                    "status": "filled",
+                    "reason": "backtest: filled at once at the venue's touch",
+                    "filled_amount": amount,
+                }
+            ]
+        )
+        self._writers["hedge_fills"].append(
+            [
+                {
+                    **common,
+                    "client_order_id": client_order_id,
+                    "order_id": client_order_id,
+                    "venue": best.venue,
+                    "side": side.value,
+                    "price": price,
+                    "amount": amount,
+                    "cost": cost,
+                    "fee": fee,
+                    "fee_currency": self._market.quote,
+                }
+            ]
+        )
+
+    def _record_cancel_all(self, now: int) -> None:
+        if self._writers is None:
+            return
+        self._writers["quotes"].append(
+            [
+                {
+                    "ts": now,
+                    "market": self._market.symbol,
+                    "side": None,
+                    "level": None,
+                    "price": None,
+                    "amount": None,
+                    "client_order_id": None,
+                    "action": "cancel_all",
+                }
+            ]
+        )
+
+    def _sample(self, now: int) -> None:
+        venue, m, r = self._venue, self._market, self.result
+        bids, asks = venue.levels()
+        bot_bids, bot_asks = venue.bot_levels()
+        row = book_sample(
+            bids,
+            asks,
+            bot_bids,
+            bot_asks,
+            reference_mid=self._mid or 0.0,
+            band_bps=float(m.depth_band_bps or 0),
+        )
+        r.samples += 1
+        spread = row["spread_bps"]
+        if isinstance(spread, float) and m.target_spread_bps is not None:
+            r.samples_spread_within_target += spread <= m.target_spread_bps
+        inventory = r.home_position_base
+        r.inventory_sum += inventory
+        r.inventory_sumsq += inventory * inventory
+        if self._writers is None:
+            return
+        self._writers["book_samples"].append(
+            [
+                {
+                    **row,
+                    "ts": now,
+                    "market": m.symbol,
+                    "target_spread_bps": m.target_spread_bps,
+                    "max_spread_bps": m.max_spread_bps,
+                    "depth_band_bps": m.depth_band_bps,
+                    "depth_target_quote": m.depth_target_quote,
+                }
+            ]
+        )
+
+    def _finish_totals(self, now: int, wall_start: float) -> None:
+        r = self.result
+        r.book_events = self._feed.book_events(now)
+        r.taker_orders = self._venue.taker_orders
+        r.rejected_quotes = self._venue.rejected
+        r.wall_s = time.perf_counter() - wall_start

@@ -1,0 +1,189 @@
+"""`BacktestVenue`: the home venue of one market, synchronous, for runs on simulated time.
+
+It does what `engine.venues.sim_venue.HomeSimVenue` does (same `MatchingEngine`,
+same post-only quotes, same lot rounding of takers, same user makers), with two
+differences a backtest needs: plain methods instead of coroutines (nothing
+here waits on I/O, so an event loop would only cost time), and takers come
+from outside (`execute`), so the same venue serves simulated flow and flow
+replayed from a recorded run. `tests/unit/engine/backtest/test_venue.py`
+checks it fill for fill against `HomeSimVenue` on the same seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from engine.config import MarketConfig, VenueConfig
+from engine.quoting.rounding import round_quotes
+from engine.sim.makers import UserMakerFlow
+from engine.sim.matching import MatchingEngine, OrderRejected
+from engine.sim.takers import TakerOrder
+from engine.types import Fill, Liquidity, MarketSpec, QuoteLevel, Side, market_id
+from engine.venues.sim_venue import BOT, TAKERS, USERS
+
+
+class BacktestVenue:
+    """One market of the home exchange: the bot's quotes, users' orders, takers hitting both."""
+
+    def __init__(
+        self, venue: VenueConfig, market: MarketConfig, *, seed: int, session: str
+    ) -> None:
+        self.venue_id = venue.id
+        self.market = market
+        rules = venue.rules_for(market.symbol)
+        self.spec = MarketSpec(
+            symbol=market.symbol,
+            tick_size=rules.tick_size,
+            lot_size=rules.lot_size,
+            min_amount=rules.lot_size,
+            min_notional=rules.min_notional,
+        )
+        self.engine = MatchingEngine(
+            self.spec,
+            maker_fee=Decimal(str(venue.maker_fee)),
+            taker_fee=Decimal(str(venue.taker_fee)),
+        )
+        self._makers = UserMakerFlow(market.user_makers, seed=seed, symbol=market.symbol)
+        self._session = session
+        self._prefix = f"{session}-{market_id(market.symbol)}"
+        self._seq = 0
+        self._user_seq = 0
+        self.trades: list[tuple[int, float, float]] = []
+        """Every home trade (ts_ns, price, amount) since the caller last cleared it."""
+        self.rejected = 0
+        self.taker_orders = 0
+        # the bot's open orders, cid -> [seq, side, price, remaining]: reading them back from
+        # the engine (`open_orders`) copies every order and cost a third of a backtest's time
+        self._live: dict[str, list[Any]] = {}
+
+    # the bot's quotes ----------------------------------------------------------
+
+    def place(self, quotes: Sequence[tuple[Side, Decimal, Decimal]], now_ns: int) -> list[str]:
+        """Post-only limit orders; a rejected one is counted and skipped, as on the live venue."""
+        placed = []
+        for side, price, amount in quotes:
+            self._seq += 1
+            cid = f"{self._prefix}-q{self._seq}"
+            try:
+                self.engine.submit_limit(BOT, cid, side, price, amount, now_ns, post_only=True)
+            except OrderRejected:
+                self.rejected += 1
+                continue
+            self._live[cid] = [self._seq, side, price, amount]
+            placed.append(cid)
+        return placed
+
+    def cancel_all(self) -> int:
+        cancelled = 0
+        for cid in self._live:
+            if self.engine.cancel(BOT, cid) is not None:
+                cancelled += 1
+        self._live.clear()
+        return cancelled
+
+    def open_quotes(self) -> list[tuple[Side, Decimal, Decimal]]:
+        """The bot's open orders as (side, price, remaining): bids best first, then asks, FIFO."""
+        bids = sorted(
+            (o for o in self._live.values() if o[1] is Side.BUY), key=lambda o: (-o[2], o[0])
+        )
+        asks = sorted(
+            (o for o in self._live.values() if o[1] is Side.SELL), key=lambda o: (o[2], o[0])
+        )
+        return [(o[1], o[2], o[3]) for o in (*bids, *asks)]
+
+    # flow ----------------------------------------------------------------------
+
+    def home_mid(self) -> float | None:
+        """The home book's mid, None when it is not two-sided (informed takers need it)."""
+        bid, ask = self.engine.best_bid(), self.engine.best_ask()
+        return float(bid + ask) / 2 if bid is not None and ask is not None else None
+
+    def users_due(self, now_ns: int) -> bool:
+        """True when the synthetic users replace their orders (never when they are off)."""
+        return self._makers.due(now_ns)
+
+    def refresh_users(self, now_ns: int, reference_price: float) -> None:
+        """Users replace their resting orders; ones that would cross the book are dropped."""
+        for order in self.engine.open_orders(USERS):
+            self.engine.cancel(USERS, order.client_order_id)
+        wanted = [
+            QuoteLevel(o.side, o.price, o.amount)
+            for o in self._makers.refresh(now_ns, reference_price)
+        ]
+        for side, price, amount in round_quotes(wanted, self.spec):
+            self._user_seq += 1
+            try:
+                self.engine.submit_limit(
+                    USERS, f"user-{self._user_seq}", side, price, amount, now_ns, post_only=True
+                )
+            except OrderRejected:
+                continue
+
+    def execute(self, takers: Iterable[TakerOrder]) -> list[Fill]:
+        """Market orders walk the book in time order; returns the bot's fills.
+
+        Amounts are floored to the lot; an order that floors to zero is dropped.
+        """
+        lot = self.spec.lot_size
+        fills: list[Fill] = []
+        for taker in takers:
+            amount = (Decimal(str(taker.amount)) / lot).to_integral_value(
+                rounding=ROUND_FLOOR
+            ) * lot
+            if amount <= 0:
+                continue
+            self.taker_orders += 1
+            for trade in self.engine.submit_market(TAKERS, taker.side, amount, taker.ts_ns):
+                self.trades.append((trade.ts_ns, float(trade.price), float(trade.amount)))
+                if trade.maker_owner != BOT:
+                    continue
+                live = self._live[trade.maker_client_order_id]
+                live[3] -= trade.amount
+                if live[3] == 0:
+                    del self._live[trade.maker_client_order_id]
+                fills.append(
+                    Fill(
+                        ts_ns=trade.ts_ns,
+                        venue=self.venue_id,
+                        market=self.market.symbol,
+                        fill_id=f"{self._session}-{trade.trade_id}",
+                        order_id=trade.maker_client_order_id,
+                        side=trade.maker_side,
+                        price=trade.price,
+                        amount=trade.amount,
+                        fee=trade.maker_fee,
+                        fee_currency=self.market.quote,
+                        liquidity=Liquidity.MAKER,
+                    )
+                )
+        return fills
+
+    # book views ----------------------------------------------------------------
+
+    def user_depth_within(self, mid: float, bps: float) -> tuple[float, float]:
+        """(bid, ask) quote notional within `bps` of `mid` resting from anyone but the bot."""
+        bid = self.engine.depth_within(Side.BUY, mid, bps) - self.engine.depth_within(
+            Side.BUY, mid, bps, owner=BOT
+        )
+        ask = self.engine.depth_within(Side.SELL, mid, bps) - self.engine.depth_within(
+            Side.SELL, mid, bps, owner=BOT
+        )
+        return bid, ask
+
+    def levels(
+        self, depth: int = 200
+    ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+        def as_float(side: Side) -> list[tuple[float, float]]:
+            return [(float(p), float(a)) for p, a in self.engine.levels(side, depth)]
+
+        return as_float(Side.BUY), as_float(Side.SELL)
+
+    def bot_levels(self) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+        orders = self._live.values()
+        bids = sorted(
+            ((float(o[2]), float(o[3])) for o in orders if o[1] is Side.BUY), reverse=True
+        )
+        asks = sorted((float(o[2]), float(o[3])) for o in orders if o[1] is Side.SELL)
+        return bids, asks

@@ -1,0 +1,339 @@
+"""`marketmesh backtest`: a quoting policy against the simulator or a recorded run, without Ray.
+
+Writes `book_samples`, `quotes`, `fills`, `hedge_orders` and `hedge_fills`
+into a dataset like a live run does, tagged with a `bt…` run id, so
+`marketmesh sla --data-dir D` (and `sql`, `report`) read it unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from engine.backtest import BacktestResult, Recording
+    from engine.config import AppConfig, MarketConfig
+
+# policies the backtest can drive: `mirror` needs the external venues' books, not simulated here
+BACKTEST_POLICIES: tuple[str, ...] = ("avellaneda_stoikov", "glft", "ladder")
+MARKET_TABLES = ("book_samples", "quotes", "fills", "hedge_orders", "hedge_fills")
+_NS_PER_DAY = 86_400 * 1_000_000_000
+_FLUSH_EVERY_SAMPLES = 20_000
+
+
+class BacktestArgsError(ValueError):
+    """Arguments that cannot run: the message names the flag and the reason."""
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def backtest(
+        config: Annotated[Path, typer.Option(help="YAML config")] = Path("configs/local.yaml"),
+        policy: Annotated[
+            str | None, typer.Option(help=f"override every market's policy: {BACKTEST_POLICIES}")
+        ] = None,
+        market: Annotated[
+            list[str] | None, typer.Option(help="only this market (repeatable), e.g. BTC/USDT")
+        ] = None,
+        days: Annotated[
+            float | None, typer.Option(help="simulated days (fractions allowed, e.g. 0.25)")
+        ] = None,
+        data_dir: Annotated[str, typer.Option(help="dataset to write")] = "./data-backtest",
+        from_data: Annotated[
+            str | None, typer.Option(help="replay book_samples + fills of a recorded dataset")
+        ] = None,
+        from_run: Annotated[
+            str | None, typer.Option(help="with --from-data: the run to replay (default latest)")
+        ] = None,
+        seed: Annotated[int | None, typer.Option(help="simulator seed (default sim.seed)")] = None,
+        start: Annotated[
+            str | None, typer.Option(help="simulated start, UTC (default: N days ago, midnight)")
+        ] = None,
+        no_hedge: Annotated[bool, typer.Option("--no-hedge", help="do not model hedges")] = False,
+        json_out: Annotated[bool, typer.Option("--json", help="results as JSON")] = False,
+    ) -> None:
+        """Run a quoting policy against the simulator (or a recorded run) without Ray."""
+        from engine.config import ConfigError, load_config
+
+        try:
+            cfg = load_config(config)
+        except ConfigError as exc:
+            _fail(f"config error:\n{exc}")
+        try:
+            results, run_id = run_backtests(
+                cfg,
+                policy=policy,
+                markets=market or None,
+                days=days,
+                data_dir=data_dir,
+                from_data=from_data,
+                from_run=from_run,
+                seed=seed,
+                start=start,
+                hedge=not no_hedge,
+                progress=not json_out,
+            )
+        except BacktestArgsError as exc:
+            _fail(str(exc))
+        if json_out:
+            typer.echo(json.dumps({"run_id": run_id, "markets": [_as_dict(r) for r in results]}))
+            return
+        _print_results(results, run_id, data_dir)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def resolve_markets(
+    cfg: AppConfig, symbols: list[str] | None, policy: str | None
+) -> list[MarketConfig]:
+    """The markets to run, with the policy override applied; clear errors for bad names."""
+    from engine.quoting import build_policy
+
+    known = [m.symbol for m in cfg.markets]
+    for symbol in symbols or []:
+        if symbol not in known:
+            raise BacktestArgsError(
+                f"--market {symbol}: not in the config; known: {', '.join(known)}"
+            )
+    if policy is not None and policy not in BACKTEST_POLICIES:
+        raise BacktestArgsError(
+            f"--policy {policy}: unknown policy; known: {', '.join(BACKTEST_POLICIES)}"
+        )
+    chosen = [m for m in cfg.markets if symbols is None or m.symbol in symbols]
+    out = []
+    for m in chosen:
+        if policy is not None:
+            m = m.model_copy(update={"policy": policy})
+        if m.policy not in BACKTEST_POLICIES:
+            raise BacktestArgsError(
+                f"market {m.symbol}: policy {m.policy!r} cannot be backtested (it needs the "
+                f"external venues' books); use --policy with one of {', '.join(BACKTEST_POLICIES)}"
+            )
+        try:
+            build_policy(m)
+        except (ValueError, ImportError, AttributeError) as exc:
+            raise BacktestArgsError(f"--policy {m.policy}: not available: {exc}") from None
+        out.append(m)
+    return out
+
+
+def _start_ns(start: str | None, days: float) -> int:
+    if start is None:
+        midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return int((midnight - timedelta(days=max(1, int(-(-days // 1))))).timestamp()) * 10**9
+    try:
+        when = datetime.fromisoformat(start)
+    except ValueError:
+        raise BacktestArgsError(
+            f"--start {start}: expected an ISO date or time, e.g. 2026-11-01 or 2026-11-01T10:00"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp()) * 10**9
+
+
+def new_backtest_run_id() -> str:
+    return "bt" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + secrets.token_hex(2)
+
+
+def run_backtests(
+    cfg: AppConfig,
+    *,
+    policy: str | None,
+    markets: list[str] | None,
+    days: float | None,
+    data_dir: str,
+    from_data: str | None = None,
+    from_run: str | None = None,
+    seed: int | None = None,
+    start: str | None = None,
+    hedge: bool = True,
+    progress: bool = False,
+) -> tuple[list[BacktestResult], str]:
+    """Run every chosen market one after the other; write its rows into `data_dir`."""
+    from analytics.writer import PartWriters
+    from engine.backtest import BacktestSettings, MarketBacktest, RecordedFeed, simulated_feed
+
+    chosen = resolve_markets(cfg, markets, policy)
+    if from_data is None:
+        if days is None or not days > 0:
+            raise BacktestArgsError("--days: needed and positive (or replay with --from-data)")
+    elif "://" not in from_data and not Path(from_data).exists():
+        raise BacktestArgsError(f"--from-data {from_data}: no such directory")
+    if (
+        from_data is not None
+        and "://" not in from_data
+        and Path(from_data).resolve() == Path(data_dir).resolve()
+    ):
+        raise BacktestArgsError(
+            "--from-data and --data-dir must differ: a replay never writes into its source"
+        )
+    run_cfg = cfg.model_copy(
+        update={
+            "markets": [next((c for c in chosen if c.symbol == m.symbol), m) for m in cfg.markets]
+        }
+    )
+    config_hash = run_cfg.config_hash
+    run_id = new_backtest_run_id()
+    run_seed = cfg.sim.seed if seed is None else seed
+    settings = BacktestSettings(hedge=hedge)
+    results = []
+    for m in chosen:
+        if from_data is None:
+            assert days is not None
+            start_ns = _start_ns(start, days)
+            feed: Any = simulated_feed(
+                run_cfg, m, seed=run_seed, start_ns=start_ns, duration_s=days * 86_400
+            )
+        else:
+            recording = load_recording(from_data, m.symbol, run_id=from_run)
+            feed = RecordedFeed(recording)
+            if days is not None:
+                feed.end_ns = min(feed.end_ns, feed.start_ns + int(days * _NS_PER_DAY))
+        writers = PartWriters(
+            data_dir,
+            MARKET_TABLES,
+            writer_id=f"backtest-{m.base}-{m.quote}",
+            run_id=run_id,
+            config_hash=config_hash,
+        )
+        bt = MarketBacktest(
+            run_cfg, m, feed, seed=run_seed, session=run_id, writers=writers, settings=settings
+        )
+        result = bt.run(
+            progress=_progress_line if progress else None,
+            checkpoint=lambda _now, w=writers: w.flush(),
+        )
+        writers.flush()
+        if progress:
+            sys.stderr.write("\n")
+        results.append(result)
+    return results, run_id
+
+
+def load_recording(data_dir: str, symbol: str, *, run_id: str | None = None) -> Recording:
+    """One market of a recorded dataset: its sampled mids and the takers behind its fills.
+
+    Without `run_id`, the run with the latest book sample of that market.
+    """
+    import numpy as np
+
+    from analytics.views import connect
+    from engine.backtest import Recording, takers_from_fills
+
+    con = connect(data_dir)
+    if run_id is None:
+        row = con.execute(
+            "select run_id from book_samples where market = $m and mid > 0 "
+            "order by ts desc limit 1",
+            {"m": symbol},
+        ).fetchall()
+        if not row:
+            raise BacktestArgsError(f"--from-data {data_dir}: no book_samples of {symbol}")
+        run_id = row[0][0]
+    params = {"m": symbol, "r": run_id}
+    samples = con.execute(
+        "select epoch_ns(ts), mid from book_samples "
+        "where market = $m and run_id = $r and mid > 0 order by ts",
+        params,
+    ).fetchall()
+    if not samples:
+        raise BacktestArgsError(
+            f"--from-data {data_dir}: run {run_id} has no book_samples of {symbol}"
+        )
+    fills = con.execute(
+        "select epoch_ns(ts), side = 'buy', amount from fills "
+        "where market = $m and run_id = $r order by ts, fill_id",
+        params,
+    ).fetchall()
+    sample_arr = np.asarray(samples, dtype=object)
+    fill_ts = np.asarray([f[0] for f in fills], dtype=np.int64)
+    taker_ts, taker_buy, taker_amount = takers_from_fills(
+        fill_ts,
+        np.asarray([bool(f[1]) for f in fills], dtype=bool),
+        np.asarray([float(f[2]) for f in fills], dtype=float),
+    )
+    return Recording(
+        market=symbol,
+        sample_ts_ns=np.asarray(sample_arr[:, 0], dtype=np.int64),
+        sample_mid=np.asarray(sample_arr[:, 1], dtype=float),
+        taker_ts_ns=taker_ts,
+        taker_is_buy=taker_buy,
+        taker_amount=taker_amount,
+    )
+
+
+def _progress_line(r: BacktestResult, now_ns: int) -> None:
+    total_days = (r.end_ns - r.start_ns) / _NS_PER_DAY
+    done_days = (now_ns - r.start_ns) / _NS_PER_DAY
+    sys.stderr.write(
+        f"\r{r.market} [{r.policy}] day {done_days:.2f}/{total_days:.2f}  "
+        f"fills {r.fills:,}  inventory {r.home_position_base:+.4f}  "
+        f"PnL {r.pnl_quote:,.2f}  {r.book_events_per_s:,.0f} book events/s   "
+    )
+    sys.stderr.flush()
+
+
+def _as_dict(r: BacktestResult) -> dict[str, Any]:
+    return {
+        "market": r.market,
+        "policy": r.policy,
+        "start_ns": r.start_ns,
+        "end_ns": r.end_ns,
+        "fills": r.fills,
+        "taker_orders": r.taker_orders,
+        "volume_quote": round(r.volume_quote, 4),
+        "pnl_quote": round(r.pnl_quote, 4),
+        "pnl_unhedged_quote": round(r.pnl_unhedged_quote, 4),
+        "inventory_std_base": r.inventory_std_base,
+        "spread_sla_pct": round(r.spread_sla_pct, 4),
+        "samples": r.samples,
+        "decisions": r.decisions,
+        "requotes": r.requotes,
+        "book_events": r.book_events,
+        "book_events_per_s": round(r.book_events_per_s, 1),
+        "wall_s": round(r.wall_s, 3),
+    }
+
+
+def _print_results(results: list[BacktestResult], run_id: str, data_dir: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"backtest {run_id}")
+    for col in (
+        "market",
+        "policy",
+        "days",
+        "fills",
+        "PnL (quote)",
+        "PnL unhedged",
+        "inventory std",
+        "spread SLA %",
+        "book events/s",
+    ):
+        table.add_column(col, justify="left" if col in ("market", "policy") else "right")
+    for r in results:
+        table.add_row(
+            r.market,
+            r.policy,
+            f"{(r.end_ns - r.start_ns) / _NS_PER_DAY:.3g}",
+            f"{r.fills:,}",
+            f"{r.pnl_quote:,.2f}",
+            f"{r.pnl_unhedged_quote:,.2f}",
+            f"{r.inventory_std_base:.4g}",
+            f"{r.spread_sla_pct:.1f}",
+            f"{r.book_events_per_s:,.0f}",
+        )
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console.print(table)
+    console.print(f"SLA: marketmesh sla --data-dir {data_dir} --run-id {run_id}")

@@ -9,6 +9,7 @@ exposure that a hedge in flight is about to close (no over-hedging).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from decimal import Decimal
 from typing import Any
@@ -16,9 +17,11 @@ from typing import Any
 import ray
 
 from actors.context import RunContext
+from analytics.recovery import missing_from_dataset
 from analytics.writer import PartWriters
 from engine.config import AppConfig
 from engine.hedging import mirror_hedge_id
+from engine.journal import InflightChild, Journal, journal_path
 from engine.ledger import Ledger, Posting
 from engine.netting import Exposure, exposures
 from engine.types import Fill, HedgeOutcome, split_symbol
@@ -31,28 +34,53 @@ class InventoryLedgerActor:
     def __init__(self, config: AppConfig, ctx: RunContext) -> None:
         self._config = config
         self._ctx = ctx
-        self._ledger = Ledger(config.quote_asset)
-        self._pending: dict[str, tuple[str, Decimal]] = {}  # hedge id -> (asset, base delta)
-        self._concluded: set[str] = set()
+        self._writers = PartWriters(
+            ctx.data_dir,
+            ("ledger_entries", "exposure"),
+            writer_id="ledger",
+            run_id=ctx.run_id,
+            config_hash=ctx.config_hash,
+        )
+        self._journal = Journal(journal_path(ctx.data_dir, ctx.run_id))
+        state = self._journal.load()
+        # a restart (Ray re-runs __init__ after a crash) picks up where the journal ends
+        self._ledger = Ledger.replay(config.quote_asset, state.postings)
+        self._pending: dict[str, tuple[str, Decimal]] = state.pending  # hedge id -> (asset, delta)
+        self._concluded: set[str] = state.concluded
+        self._inflight = state.inflight
+        self.restored = len(state.postings)
+        if state.postings:
+            unwritten = missing_from_dataset(ctx.data_dir, ctx.run_id, state.postings)
+            self._append(unwritten)
+            self._writers.flush()
+            log.warning(
+                "ledger restored from %s: %d postings, %d re-written to Parquet, "
+                "%d hedges pending, %d in flight",
+                self._journal.path,
+                len(state.postings),
+                len(unwritten),
+                len(self._pending),
+                len(self._inflight),
+            )
 
     async def on_start(self, opening: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
         """Open every venue's balances (as the venue reported them, else from config)."""
-        self._writers = PartWriters(
-            self._ctx.data_dir,
-            ("ledger_entries", "exposure"),
-            writer_id="ledger",
-            run_id=self._ctx.run_id,
-            config_hash=self._ctx.config_hash,
-        )
         now = time.time_ns()
+        postings: list[Posting] = []
         for venue in self._config.venues:
             given = (opening or {}).get(venue.id)
             balances = {a: Decimal(v) for a, v in given.items()} if given else venue.balances
-            self._write(self._ledger.open_balances(venue.id, balances, now))
-        return {"venues": len(self._config.venues)}
+            postings += self._ledger.open_balances(venue.id, balances, now)
+        self._commit(postings)
+        return {"venues": len(self._config.venues), "restored": self.restored}
+
+    async def process_info(self) -> dict[str, int]:
+        """This incarnation's worker pid and how many postings it replayed from the journal."""
+        return {"pid": os.getpid(), "restored_postings": self.restored}
 
     async def on_stop(self) -> None:
         await self.flush()
+        self._journal.close()
 
     async def flush(self) -> None:
         self._writers.flush()
@@ -64,25 +92,77 @@ class InventoryLedgerActor:
         return config.config_hash
 
     async def on_fills(self, fills: list[Fill], hedge_pending: bool) -> int:
+        """Book fills; journaled before this returns, so an acknowledged fill survives a crash."""
+        postings: list[Posting] = []
+        pending: list[tuple[str, str, Decimal]] = []
         posted = 0
         for fill in fills:
-            postings = self._ledger.post_fill(fill)
-            if not postings:
+            booked = self._ledger.post_fill(fill)
+            if not booked:
                 continue  # already booked: a redelivery never counts twice
             posted += 1
-            self._write(postings)
+            postings += booked
             hedge_id = mirror_hedge_id(fill.fill_id)
             if hedge_pending and hedge_id not in self._concluded:
                 base, _ = split_symbol(fill.market)
-                self._pending[hedge_id] = (base, fill.side.opposite.sign * fill.amount)
+                pending.append((hedge_id, base, fill.side.opposite.sign * fill.amount))
+        self._commit(postings, pending=pending)
+        for hedge_id, asset, delta in pending:
+            self._pending[hedge_id] = (asset, delta)
         return posted
 
+    async def on_hedge_sent(self, hedge_id: str, children: list[InflightChild]) -> None:
+        """The router is about to send these child orders; journaled before it does."""
+        if hedge_id in self._concluded:
+            return
+        now = time.time_ns()
+        self._journal.record_inflight(hedge_id, now, children)
+        self._inflight[hedge_id] = (now, list(children))
+
+    async def inflight_hedges(self) -> dict[str, list[InflightChild]]:
+        """Hedges whose child orders were sent and whose outcome never came back."""
+        return {h: children for h, (_, children) in self._inflight.items()}
+
+    async def abandon_hedges(self, hedge_ids: list[str], reason: str) -> int:
+        """Hedges that will never report (no child was sent before a crash): stop waiting,
+        so their exposure is the rebalancer's to net."""
+        ids = [h for h in hedge_ids if h not in self._concluded]
+        self._commit([], concluded=ids)
+        for h in ids:
+            self._mark_concluded(h)
+        if ids:
+            log.warning("ledger: %d hedges abandoned to the rebalancer: %s", len(ids), reason)
+        return len(ids)
+
+    async def pending_hedge_ids(self) -> list[str]:
+        return sorted(self._pending)
+
     async def on_hedge_outcomes(self, outcomes: list[HedgeOutcome]) -> int:
+        postings: list[Posting] = []
         for outcome in outcomes:
-            self._write(self._ledger.post_executions(outcome.executions))
-            self._concluded.add(outcome.hedge_id)
-            self._pending.pop(outcome.hedge_id, None)
+            postings += self._ledger.post_executions(outcome.executions)
+        ids = [o.hedge_id for o in outcomes]
+        self._commit(postings, concluded=ids)
+        for h in ids:
+            self._mark_concluded(h)
         return len(outcomes)
+
+    def _mark_concluded(self, hedge_id: str) -> None:
+        self._concluded.add(hedge_id)
+        self._pending.pop(hedge_id, None)
+        self._inflight.pop(hedge_id, None)
+
+    def _commit(
+        self,
+        postings: list[Posting],
+        *,
+        pending: list[tuple[str, str, Decimal]] | None = None,
+        concluded: list[str] | None = None,
+    ) -> None:
+        """Journal first (durable), then the Parquet buffer (flushed on a timer)."""
+        if postings or pending or concluded:
+            self._journal.record(postings, pending=pending or (), concluded=concluded or ())
+        self._append(postings)
 
     async def exposure(self, mids: dict[str, float]) -> list[Exposure]:
         pending: dict[str, Decimal] = {}
@@ -125,7 +205,7 @@ class InventoryLedgerActor:
     async def pending_hedges(self) -> int:
         return len(self._pending)
 
-    def _write(self, postings: list[Posting]) -> None:
+    def _append(self, postings: list[Posting]) -> None:
         self._writers["ledger_entries"].append(
             [
                 {

@@ -1,0 +1,193 @@
+"""The ledger's write-ahead journal: every posting is on disk before it is acknowledged.
+
+SQLite in WAL mode, not a DuckDB file: the ledger does many small transactions
+(one per fill batch or hedge outcome) from one writer and needs each committed
+atomically and durably before the call returns. That is SQLite's home ground
+(stdlib, no server, `synchronous=FULL` fsyncs the WAL at commit, a crash mid
+write rolls back cleanly); DuckDB is built for columnar scans and rewrites
+row groups on small appends. Analysts keep reading Parquet; the journal is
+only read back by the ledger itself after a restart.
+
+Amounts are stored as exact decimal strings. Besides postings the journal
+keeps the hedges the ledger is waiting for (pending), the ones it has heard
+back from (concluded), and the child orders the router sent for each hedge
+(in flight), so a restarted router can look them up by client order id.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from engine.ledger import Account, Posting
+
+_SCHEMA = """
+create table if not exists postings (
+    seq integer primary key autoincrement,
+    entry_id text not null unique,
+    ref text not null,
+    ts_ns integer not null,
+    venue text not null,
+    account text not null,
+    asset text not null,
+    amount text not null,
+    kind text not null
+);
+create table if not exists pending (
+    hedge_id text primary key,
+    asset text not null,
+    delta text not null
+);
+create table if not exists concluded (hedge_id text primary key);
+create table if not exists inflight (
+    hedge_id text primary key,
+    ts_ns integer not null,
+    children text not null
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class InflightChild:
+    """A child order the router is about to send: enough to find it again at the venue."""
+
+    venue: str
+    symbol: str
+    client_order_id: str
+
+
+@dataclass(slots=True)
+class JournalState:
+    postings: list[Posting] = field(default_factory=list)
+    pending: dict[str, tuple[str, Decimal]] = field(default_factory=dict)
+    concluded: set[str] = field(default_factory=set)
+    inflight: dict[str, tuple[int, list[InflightChild]]] = field(default_factory=dict)
+
+
+class JournalError(RuntimeError):
+    """The journal cannot be opened or written: the ledger must not acknowledge."""
+
+
+class Journal:
+    """One SQLite file per run; a single writer (the ledger actor)."""
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"journal synchronous must be FULL or NORMAL, got {synchronous!r}")
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._con.execute("pragma journal_mode=wal")
+            self._con.execute(f"pragma synchronous={synchronous}")
+            self._con.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise JournalError(f"ledger journal {path}: cannot open: {exc}") from None
+
+    def record(
+        self,
+        postings: Sequence[Posting] = (),
+        *,
+        pending: Iterable[tuple[str, str, Decimal]] = (),
+        concluded: Iterable[str] = (),
+    ) -> None:
+        """Commit postings and hedge-state changes as ONE transaction (all or nothing)."""
+        rows = [
+            (p.entry_id, p.ref, p.ts_ns, p.venue, p.account.value, p.asset, str(p.amount), p.kind)
+            for p in postings
+        ]
+        done = [(h,) for h in concluded]
+        try:
+            with _transaction(self._con):
+                self._con.executemany(
+                    "insert or ignore into postings"
+                    " (entry_id, ref, ts_ns, venue, account, asset, amount, kind)"
+                    " values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                self._con.executemany(
+                    "insert or replace into pending values (?, ?, ?)",
+                    [(h, a, str(d)) for h, a, d in pending],
+                )
+                self._con.executemany("insert or ignore into concluded values (?)", done)
+                self._con.executemany("delete from pending where hedge_id = ?", done)
+                self._con.executemany("delete from inflight where hedge_id = ?", done)
+        except sqlite3.Error as exc:
+            raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
+
+    def record_inflight(self, hedge_id: str, ts_ns: int, children: Sequence[InflightChild]) -> None:
+        """Before the router sends a hedge's child orders: what to look up after a crash."""
+        payload = json.dumps([[c.venue, c.symbol, c.client_order_id] for c in children])
+        try:
+            with _transaction(self._con):
+                done = self._con.execute(
+                    "select 1 from concluded where hedge_id = ?", (hedge_id,)
+                ).fetchone()
+                if done is None:
+                    self._con.execute(
+                        "insert or replace into inflight values (?, ?, ?)",
+                        (hedge_id, ts_ns, payload),
+                    )
+        except sqlite3.Error as exc:
+            raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
+
+    def load(self) -> JournalState:
+        state = JournalState()
+        con = self._con
+        for entry_id, ref, ts_ns, venue, account, asset, amount, kind in con.execute(
+            "select entry_id, ref, ts_ns, venue, account, asset, amount, kind"
+            " from postings order by seq"
+        ):
+            state.postings.append(
+                Posting(ts_ns, entry_id, ref, venue, Account(account), asset, Decimal(amount), kind)
+            )
+        for hedge_id, asset, delta in con.execute("select hedge_id, asset, delta from pending"):
+            state.pending[hedge_id] = (asset, Decimal(delta))
+        state.concluded = {h for (h,) in con.execute("select hedge_id from concluded")}
+        for hedge_id, ts_ns, children in con.execute("select * from inflight"):
+            state.inflight[hedge_id] = (
+                ts_ns,
+                [InflightChild(*c) for c in json.loads(children)],
+            )
+        return state
+
+    def close(self) -> None:
+        self._con.close()
+
+
+class _transaction:
+    """`begin immediate` ... `commit`, rolled back on any error."""
+
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self._con = con
+
+    def __enter__(self) -> None:
+        self._con.execute("begin immediate")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._con.execute("rollback" if exc_type else "commit")
+
+
+JOURNAL_DIR_ENV = "MARKETMESH_JOURNAL_DIR"
+
+
+def journal_path(data_dir: str, run_id: str, env: dict[str, str] | None = None) -> Path:
+    """Where a run's ledger journal lives: local disk, next to the data unless told otherwise.
+
+    An object-store `data_dir` cannot hold a transactional file, so the journal
+    then goes to `$MARKETMESH_JOURNAL_DIR` (default `~/.marketmesh/journal`).
+    """
+    import os
+
+    env = dict(os.environ) if env is None else env
+    if env.get(JOURNAL_DIR_ENV):
+        root = Path(env[JOURNAL_DIR_ENV])
+    elif "://" in data_dir:
+        root = Path.home() / ".marketmesh" / "journal"
+    else:
+        root = Path(data_dir) / "_journal"
+    return root / f"ledger-{run_id}.sqlite"

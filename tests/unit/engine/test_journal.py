@@ -1,0 +1,91 @@
+"""The ledger journal: what was committed comes back exactly, in one piece."""
+
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal
+
+import pytest
+
+from engine.journal import InflightChild, Journal, journal_path
+from engine.ledger import Ledger
+from engine.types import Fill, Side
+
+
+def _fill(i: int, side: Side = Side.BUY) -> Fill:
+    return Fill(
+        ts_ns=1_000 + i,
+        fill_id=f"home:BTC/USDT:{i}",
+        venue="home",
+        market="BTC/USDT",
+        side=side,
+        price=Decimal("50000.01"),
+        amount=Decimal("0.00123"),
+        fee=Decimal("0.0000001"),
+        fee_currency="BTC",
+        order_id=f"o{i}",
+    )
+
+
+def test_postings_and_hedge_state_round_trip_exactly(tmp_path):
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    ledger = Ledger("USDT")
+    opening = ledger.open_balances(
+        "binance-sim", {"BTC": Decimal("1.5"), "USDT": Decimal("1e5")}, 1
+    )
+    fills = [p for i in range(3) for p in ledger.post_fill(_fill(i))]
+    journal.record(opening + fills, pending=[("h1", "BTC", Decimal("-0.00123"))])
+    journal.record_inflight("h1", 5, [InflightChild("okx-sim", "BTC/USDT", "mm-h1-0")])
+    journal.close()
+
+    state = Journal(path).load()
+    assert [p.entry_id for p in state.postings] == [p.entry_id for p in opening + fills]
+    restored = Ledger.replay("USDT", state.postings)
+    assert restored.balances() == ledger.balances()
+    assert restored.positions() == ledger.positions()
+    assert state.pending == {"h1": ("BTC", Decimal("-0.00123"))}
+    assert state.inflight == {"h1": (5, [InflightChild("okx-sim", "BTC/USDT", "mm-h1-0")])}
+    assert restored.post_fill(_fill(0)) == []  # a redelivery after the restart is a no-op
+
+
+def test_concluding_a_hedge_clears_pending_and_inflight_and_blocks_late_inflight(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.record([], pending=[("h1", "BTC", Decimal(1))])
+    journal.record_inflight("h1", 1, [InflightChild("v", "BTC/USDT", "c0")])
+    journal.record([], concluded=["h1"])
+    journal.record_inflight("h1", 2, [InflightChild("v", "BTC/USDT", "c1")])  # too late
+    state = journal.load()
+    assert state.pending == {} and state.inflight == {} and state.concluded == {"h1"}
+
+
+def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    ledger = Ledger("USDT")
+    postings = ledger.post_fill(_fill(1))
+    journal.record(postings)
+    journal._con.execute(
+        "create trigger boom before insert on pending begin select raise(abort, 'x'); end"
+    )
+    more = Ledger("USDT").post_fill(_fill(2))
+    with pytest.raises(Exception, match="write failed"):
+        journal.record(more, pending=[("h2", "BTC", Decimal(1))])
+    assert [p.entry_id for p in journal.load().postings] == [p.entry_id for p in postings]
+
+
+def test_journal_is_in_wal_mode_and_says_where_it_failed(tmp_path):
+    path = tmp_path / "j.sqlite"
+    Journal(path)
+    with sqlite3.connect(path) as con:
+        assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(Exception, match=r"ledger journal .*file/x\.sqlite: cannot open"):
+        Journal(blocker / "x.sqlite")
+
+
+def test_journal_path_local_object_store_and_override(tmp_path):
+    assert journal_path(str(tmp_path), "r1", env={}) == tmp_path / "_journal" / "ledger-r1.sqlite"
+    assert journal_path("s3://bucket/data", "r1", env={}).parent.name == "journal"
+    env = {"MARKETMESH_JOURNAL_DIR": str(tmp_path / "j")}
+    assert journal_path("s3://b/d", "r1", env=env) == tmp_path / "j" / "ledger-r1.sqlite"

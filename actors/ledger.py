@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,7 @@ from analytics.recovery import missing_from_dataset
 from analytics.writer import PartWriters
 from engine.config import AppConfig
 from engine.hedging import mirror_hedge_id
-from engine.journal import InflightChild, Journal, journal_path
+from engine.journal import InflightChild, Journal, TransferRecord, journal_path
 from engine.ledger import Ledger, Posting
 from engine.netting import Exposure, exposures
 from engine.types import Fill, HedgeOutcome, split_symbol
@@ -36,7 +37,7 @@ class InventoryLedgerActor:
         self._ctx = ctx
         self._writers = PartWriters(
             ctx.data_dir,
-            ("ledger_entries", "exposure"),
+            ("ledger_entries", "exposure", "transfers"),
             writer_id="ledger",
             run_id=ctx.run_id,
             config_hash=ctx.config_hash,
@@ -48,6 +49,7 @@ class InventoryLedgerActor:
         self._pending: dict[str, tuple[str, Decimal]] = state.pending  # hedge id -> (asset, delta)
         self._concluded: set[str] = state.concluded
         self._inflight = state.inflight
+        self._transfers: dict[str, TransferRecord] = state.transfers
         self.restored = len(state.postings)
         if state.postings:
             unwritten = missing_from_dataset(ctx.data_dir, ctx.run_id, state.postings)
@@ -133,6 +135,81 @@ class InventoryLedgerActor:
         if ids:
             log.warning("ledger: %d hedges abandoned to the rebalancer: %s", len(ids), reason)
         return len(ids)
+
+    # transfers between venues ------------------------------------------------
+
+    async def on_transfer_planned(self, record: TransferRecord) -> bool:
+        """Journal a transfer before its withdrawal is sent; False if it is already known."""
+        if record.transfer_id in self._transfers:
+            return False
+        self._journal.record(transfers=[record])
+        self._transfers[record.transfer_id] = record
+        self._transfer_row(record, "planned")
+        return True
+
+    async def on_transfer_sent(self, transfer_id: str, fee: Decimal, txid: str) -> int:
+        """The withdrawal left its venue: wallet -> in transit, in one transaction."""
+        record = self._transfers.get(transfer_id)
+        if record is None or record.status == "sent":
+            return 0
+        sent = replace(record, status="sent", txid=txid)
+        postings = self._ledger.post_transfer_out(
+            transfer_id, record.from_venue, record.asset, record.amount, fee, time.time_ns()
+        )
+        self._journal.record(postings, transfers=[sent])
+        self._append(postings)
+        self._transfers[transfer_id] = sent
+        self._transfer_row(sent, "sent", fee=fee)
+        return len(postings)
+
+    async def on_transfer_credited(self, transfer_id: str) -> int:
+        """The deposit was credited on the destination: in transit -> wallet."""
+        record = self._transfers.get(transfer_id)
+        if record is None or record.status != "sent":
+            return 0
+        postings = self._ledger.post_transfer_in(
+            transfer_id, record.to_venue, record.asset, record.amount, time.time_ns()
+        )
+        self._journal.record(postings, credited=[transfer_id])
+        self._append(postings)
+        del self._transfers[transfer_id]
+        self._transfer_row(record, "completed")
+        return len(postings)
+
+    async def on_transfer_failed(self, transfer_id: str, reason: str) -> None:
+        """A planned withdrawal the venue refused: nothing moved, forget it."""
+        record = self._transfers.get(transfer_id)
+        if record is None or record.status != "planned":
+            return
+        self._journal.record(credited=[transfer_id])
+        del self._transfers[transfer_id]
+        self._transfer_row(record, "failed", reason=reason)
+
+    async def open_transfers(self) -> list[TransferRecord]:
+        return list(self._transfers.values())
+
+    async def wallet_balances(self) -> dict[tuple[str, str], Decimal]:
+        return self._ledger.balances()
+
+    def _transfer_row(
+        self, t: TransferRecord, status: str, *, fee: Decimal | None = None, reason: str = ""
+    ) -> None:
+        self._writers["transfers"].append(
+            [
+                {
+                    "ts": time.time_ns(),
+                    "transfer_id": t.transfer_id,
+                    "asset": t.asset,
+                    "amount": t.amount,
+                    "from_venue": t.from_venue,
+                    "to_venue": t.to_venue,
+                    "fee": fee,
+                    "txid": t.txid or None,
+                    "status": status,
+                    **({"reason": reason} if reason else {}),
+                }
+            ]
+        )
 
     async def pending_hedge_ids(self) -> list[str]:
         return sorted(self._pending)

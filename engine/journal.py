@@ -43,6 +43,15 @@ create table if not exists pending (
     delta text not null
 );
 create table if not exists concluded (hedge_id text primary key);
+create table if not exists transfers (
+    transfer_id text primary key,
+    asset text not null,
+    amount text not null,
+    from_venue text not null,
+    to_venue text not null,
+    status text not null,
+    txid text not null default ''
+);
 create table if not exists inflight (
     hedge_id text primary key,
     ts_ns integer not null,
@@ -60,12 +69,26 @@ class InflightChild:
     client_order_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class TransferRecord:
+    """A transfer not yet credited: `planned` (withdrawal may be on its way) or `sent`."""
+
+    transfer_id: str
+    asset: str
+    amount: Decimal
+    from_venue: str
+    to_venue: str
+    status: str
+    txid: str = ""
+
+
 @dataclass(slots=True)
 class JournalState:
     postings: list[Posting] = field(default_factory=list)
     pending: dict[str, tuple[str, Decimal]] = field(default_factory=dict)
     concluded: set[str] = field(default_factory=set)
     inflight: dict[str, tuple[int, list[InflightChild]]] = field(default_factory=dict)
+    transfers: dict[str, TransferRecord] = field(default_factory=dict)
 
 
 class JournalError(RuntimeError):
@@ -94,8 +117,10 @@ class Journal:
         *,
         pending: Iterable[tuple[str, str, Decimal]] = (),
         concluded: Iterable[str] = (),
+        transfers: Iterable[TransferRecord] = (),
+        credited: Iterable[str] = (),
     ) -> None:
-        """Commit postings and hedge-state changes as ONE transaction (all or nothing)."""
+        """Commit postings, hedge and transfer state as ONE transaction (all or nothing)."""
         rows = [
             (p.entry_id, p.ref, p.ts_ns, p.venue, p.account.value, p.asset, str(p.amount), p.kind)
             for p in postings
@@ -116,6 +141,24 @@ class Journal:
                 self._con.executemany("insert or ignore into concluded values (?)", done)
                 self._con.executemany("delete from pending where hedge_id = ?", done)
                 self._con.executemany("delete from inflight where hedge_id = ?", done)
+                self._con.executemany(
+                    "insert or replace into transfers values (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            t.transfer_id,
+                            t.asset,
+                            str(t.amount),
+                            t.from_venue,
+                            t.to_venue,
+                            t.status,
+                            t.txid,
+                        )
+                        for t in transfers
+                    ],
+                )
+                self._con.executemany(
+                    "delete from transfers where transfer_id = ?", [(t,) for t in credited]
+                )
         except sqlite3.Error as exc:
             raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
 
@@ -153,6 +196,9 @@ class Journal:
                 ts_ns,
                 [InflightChild(*c) for c in json.loads(children)],
             )
+        for row in con.execute("select * from transfers"):
+            record = TransferRecord(row[0], row[1], Decimal(row[2]), *row[3:])
+            state.transfers[record.transfer_id] = record
         return state
 
     def close(self) -> None:

@@ -32,6 +32,7 @@ class Account(StrEnum):
     COUNTERPARTY = "counterparty"
     FEES = "fees"
     EQUITY = "equity"
+    TRANSIT = "transit"  # withdrawn from one venue, not yet credited on the other
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class Ledger:
         self._refs: set[str] = set()
         self._wallet: dict[tuple[str, str], Decimal] = {}
         self._opening: dict[str, Decimal] = {}
+        self._transit: dict[str, Decimal] = {}
 
     @property
     def quote_asset(self) -> str:
@@ -124,7 +126,40 @@ class Ledger:
             postings += self._post_execution(ex, _content_key(ex, n))
         return postings
 
+    def post_transfer_out(
+        self,
+        transfer_id: str,
+        venue: str,
+        asset: str,
+        amount: Decimal,
+        fee: Decimal,
+        ts_ns: int,
+    ) -> list[Posting]:
+        """A withdrawal left `venue`: the amount is in transit (still ours), the fee is spent."""
+        amount = _decimal(amount, "transfer.amount")
+        fee = _decimal(fee, "transfer.fee")
+        if amount <= 0 or fee < 0:
+            raise ValueError(f"transfer {transfer_id}: amount must be > 0 and fee >= 0")
+        lines = [
+            (Account.WALLET, asset, -_add(amount, fee)),
+            (Account.TRANSIT, asset, amount),
+            (Account.FEES, asset, fee),
+        ]
+        return self._post(f"xfer-out:{transfer_id}", ts_ns, venue, "transfer", lines)
+
+    def post_transfer_in(
+        self, transfer_id: str, venue: str, asset: str, amount: Decimal, ts_ns: int
+    ) -> list[Posting]:
+        """The deposit was credited on `venue`: transit back into a wallet."""
+        amount = _decimal(amount, "transfer.amount")
+        lines = [(Account.TRANSIT, asset, -amount), (Account.WALLET, asset, amount)]
+        return self._post(f"xfer-in:{transfer_id}", ts_ns, venue, "transfer", lines)
+
     # queries -----------------------------------------------------------------
+
+    def in_transit(self) -> dict[str, Decimal]:
+        """Per asset, what is between venues right now."""
+        return {a: v for a, v in sorted(self._transit.items()) if v != 0}
 
     def balance(self, venue: str, asset: str) -> Decimal:
         """What the bot holds of `asset` on `venue` (WALLET)."""
@@ -134,9 +169,11 @@ class Ledger:
         return dict(sorted(self._wallet.items()))
 
     def position(self, asset: str) -> Decimal:
-        """What trading changed: WALLET over all venues minus what was opened with."""
+        """What trading changed: WALLET over all venues, plus what is in transit between
+        them, minus what was opened with (a transfer moves funds, it changes no position)."""
         with localcontext(_EXACT):
             held = sum((v for (_, a), v in self._wallet.items() if a == asset), Decimal(0))
+            held += self._transit.get(asset, Decimal(0))
             return held - self._opening.get(asset, Decimal(0))
 
     def equity_change(self, mids: Mapping[str, float]) -> float:
@@ -219,6 +256,8 @@ class Ledger:
                     self._wallet[key] = self._wallet.get(key, Decimal(0)) + p.amount
                 elif p.account is Account.EQUITY:
                     self._opening[p.asset] = self._opening.get(p.asset, Decimal(0)) - p.amount
+                elif p.account is Account.TRANSIT:
+                    self._transit[p.asset] = self._transit.get(p.asset, Decimal(0)) + p.amount
 
 
 def _trade_lines(
@@ -273,6 +312,11 @@ def _decimal(value: object, name: str) -> Decimal:
     if not out.is_finite():
         raise ValueError(f"{name} must be finite, got {out}")
     return out
+
+
+def _add(a: Decimal, b: Decimal) -> Decimal:
+    with localcontext(_EXACT):
+        return a + b
 
 
 def _mul(a: Decimal, b: Decimal) -> Decimal:

@@ -196,6 +196,9 @@ def check_freshness(
     return out
 
 
+HEDGE_ORDER_PREFIX = "mm"  # engine.routing.planner.client_order_id
+
+
 def check_venue(
     venue: str,
     symbols: Sequence[str],
@@ -205,8 +208,12 @@ def check_venue(
     balances: Mapping[str, Decimal] | None,
     required: Mapping[str, Decimal],
     auth_error: str | None = None,
+    bands: Mapping[str, Any] | None = None,
+    open_orders: Sequence[str] | None = None,
 ) -> list[CheckResult]:
-    """Reachable, authenticated, symbols listed, balances at least what the config expects."""
+    """Reachable, authenticated, symbols listed, balances at least what the config expects
+    and inside their bands, and none of our hedge orders left open (they are IOC: one
+    resting means a crash or a venue that ignored the time in force)."""
     if error is not None:
         return [CheckResult("venue.reachable", venue, CheckStatus.FAIL, error)]
     if auth_error is not None:  # it answered, and refused the key
@@ -239,6 +246,42 @@ def check_venue(
         )
         out.append(
             CheckResult("venue.balance", f"{venue} {asset}", status, f"{have} (configured {want})")
+        )
+    for asset, band in sorted((bands or {}).items()):
+        have = balances.get(asset, Decimal(0))
+        where = f"{venue} {asset}"
+        if band.low <= have <= band.high:
+            out.append(
+                CheckResult(
+                    "venue.balance_band",
+                    where,
+                    CheckStatus.PASS,
+                    f"{have} in [{band.low}, {band.high}]",
+                )
+            )
+        else:
+            side = "below low" if have < band.low else "above high"
+            out.append(
+                CheckResult(
+                    "venue.balance_band",
+                    where,
+                    CheckStatus.FAIL if have <= 0 < band.low else CheckStatus.WARN,
+                    f"{have} {side} of [{band.low}, {band.high}]: the rebalancer transfers "
+                    "toward the target; `marketmesh check` again after one transfer delay",
+                )
+            )
+    if open_orders is not None:
+        ours = [o for o in open_orders if o.startswith(HEDGE_ORDER_PREFIX)]
+        out.append(
+            CheckResult(
+                "venue.open_orders",
+                venue,
+                CheckStatus.FAIL if ours else CheckStatus.PASS,
+                f"{len(ours)} hedge orders of ours still open ({', '.join(ours[:3])}): "
+                "cancel them before starting"
+                if ours
+                else f"no hedge order of ours open ({len(open_orders)} open in all)",
+            )
         )
     return out
 

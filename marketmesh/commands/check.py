@@ -174,10 +174,11 @@ def _venue_checks(cfg: Any) -> list[Any]:
                     timeout_s=v.timeout_s,
                     max_attempts=1,
                 )
-                error = auth_error = specs = balances = None
+                error = auth_error = specs = balances = open_orders = None
                 try:
                     specs = await venue.start()
                     balances = await venue.fetch_balances()
+                    open_orders = await _open_client_ids(venue, symbols)
                 except AuthenticationFailed as exc:
                     auth_error = str(exc)
                 except VenueError as exc:
@@ -194,6 +195,8 @@ def _venue_checks(cfg: Any) -> list[Any]:
                     balances=balances,
                     required=v.balances,
                     auth_error=auth_error,
+                    bands=v.balance_bands,
+                    open_orders=open_orders,
                 )
         finally:
             if sim is not None:
@@ -201,6 +204,20 @@ def _venue_checks(cfg: Any) -> list[Any]:
         return out
 
     return asyncio.run(run())
+
+
+async def _open_client_ids(venue: Any, symbols: list[str]) -> list[str] | None:
+    """Client ids of the orders open on a venue; None when the venue cannot list them."""
+    import ccxt
+
+    ids: list[str] = []
+    try:
+        for symbol in symbols:
+            orders = await venue.client.fetch_open_orders(symbol)
+            ids += [str(o.get("clientOrderId") or "") for o in orders]
+    except ccxt.BaseError:
+        return None
+    return ids
 
 
 def _data_checks(

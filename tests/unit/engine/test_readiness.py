@@ -120,3 +120,35 @@ def test_unknown_stage_names_the_choices():
     data["markets"][0]["stage"] = "launch"
     with pytest.raises(ConfigError, match="stage 'launch': expected one of bootstrap, routing"):
         parse_config(data, "x")
+
+
+def test_balances_outside_their_bands_and_our_orders_left_open_are_flagged():
+    from engine.config import BalanceBandConfig
+
+    band = BalanceBandConfig(low=Decimal(2), target=Decimal(4), high=Decimal(8))
+    res = check_venue(
+        "okx-sim",
+        ["BTC/USDT"],
+        error=None,
+        specs={"BTC/USDT": object()},
+        balances={"BTC": Decimal(1), "ETH": Decimal(0), "USDT": Decimal(5)},
+        required={},
+        bands={"BTC": band, "ETH": band, "USDT": band},
+        open_orders=["mm0123456789abcdef01234567-0", "user-1"],
+    )
+    by = {(r.check, r.subject): r for r in res}
+    assert by[("venue.balance_band", "okx-sim BTC")].status is CheckStatus.WARN
+    assert "below low" in by[("venue.balance_band", "okx-sim BTC")].detail
+    assert by[("venue.balance_band", "okx-sim ETH")].status is CheckStatus.FAIL
+    assert by[("venue.balance_band", "okx-sim USDT")].status is CheckStatus.PASS
+    assert by[("venue.open_orders", "okx-sim")].status is CheckStatus.FAIL
+    clean = check_venue(
+        "okx-sim",
+        ["BTC/USDT"],
+        error=None,
+        specs={"BTC/USDT": object()},
+        balances={"BTC": Decimal(3)},
+        required={},
+        open_orders=["user-1"],
+    )
+    assert {r.check: r.status for r in clean}["venue.open_orders"] is CheckStatus.PASS

@@ -96,3 +96,36 @@ def test_widen_pause_kill_switch_and_webhook(ray_session, tmp_path):
     assert sol_quoting_after is False
     assert sorted(r["market"] for r in received) == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
     assert all(r["message"] for r in received)
+
+
+def test_exposure_alert_hedge_now_starts_a_rebalance_that_flattens_it(ray_session, tmp_path):
+    data = yaml.safe_load(LOCAL_CONFIG.read_text())
+    for m in data["markets"]:
+        m["hedge_mode"] = "net"  # fills are not mirror-hedged: exposure builds up
+    # the rebalancer's own timer never fires within the run: only the action can hedge
+    data["rebalancer"] = {**data.get("rebalancer", {}), "interval_s": 10_000}
+    data["alerts"] = {
+        "rules": [{"rule": "exposure_over_threshold", "for_s": 1, "action": "hedge_now"}]
+    }
+    cfg = parse_config(data, "hedge-now-test")
+    data_dir = str(tmp_path / "data")
+    result = run_graph(cfg, config_path=LOCAL_CONFIG, duration_s=30, data_dir=data_dir)
+    assert result.reconciled
+    con = connect(data_dir)
+    fired = con.execute(
+        "select min(epoch_ns(ts)), any_value(action_result) from alerts "
+        "where kind = 'exposure_over_threshold' and action = 'hedge_now'"
+    ).fetchone()
+    assert fired[0] is not None, "the exposure rule never fired"
+    assert fired[1] == "rebalance cycle started"
+    last_fill = con.execute("select max(epoch_ns(ts)) from fills").fetchone()[0]
+    hedged_mid_run = con.execute(
+        "select count(*), coalesce(sum(filled_amount), 0) from hedge_orders "
+        "where hedge_id like 'rb-%' and epoch_ns(ts) between $a and $b and filled_amount > 0",
+        {"a": fired[0], "b": last_fill},
+    ).fetchone()
+    assert hedged_mid_run[0] > 0 and hedged_mid_run[1] > 0  # the action hedged, mid-run
+    mirror = con.execute(
+        "select count(*) from hedge_orders where hedge_id not like 'rb-%'"
+    ).fetchone()[0]
+    assert mirror == 0  # nothing else did

@@ -1,0 +1,87 @@
+"""Why an RFQ is refused: one typed error per reason, each with its HTTP status.
+
+What the client asked wrongly (4xx) is told apart from the broker refusing to
+quote right now (503: paused, stale books, sources disagree), which may
+succeed on retry. Every error renders as JSON naming what is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RfqError(Exception):
+    """Base: `status` is the HTTP status, `code` a stable machine-readable name."""
+
+    status = 400
+    code = "rfq_error"
+
+    def __init__(self, message: str, *, code: str | None = None, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.fields = fields
+
+    def as_json(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, **self.fields}
+
+
+class MalformedRequest(RfqError):
+    """Not JSON, a missing field or a field of the wrong type or value."""
+
+    status = 400
+    code = "malformed_request"
+
+
+class SizeRejected(RfqError):
+    """Below `min_size`, above `max_size`, or not a multiple of `increment_size`."""
+
+    status = 422
+    code = "bad_size"
+
+
+class UnknownQuote(RfqError):
+    status = 404
+    code = "unknown_quote"
+
+
+class QuoteExpired(RfqError):
+    status = 410
+    code = "quote_expired"
+
+
+class QuoteNotYours(RfqError):
+    """A client accepting a quote given to another client."""
+
+    status = 403
+    code = "quote_not_yours"
+
+
+class RequestLimitExceeded(RfqError):
+    """One request above the client's per-request notional."""
+
+    status = 403
+    code = "client_request_limit"
+
+
+class DailyLimitExceeded(RfqError):
+    """The client's accepted notional today plus this request is above its daily limit."""
+
+    status = 429
+    code = "client_daily_limit"
+
+
+class InsufficientInventory(RfqError):
+    """The inventory account cannot deliver what the client would buy (or pay for a sell)."""
+
+    status = 409
+    code = "insufficient_inventory"
+
+
+class NotQuoting(RfqError):
+    """The broker refuses to price now: paused, stale or missing books, sources disagree,
+    or not enough depth to hedge the size. Retrying later may succeed."""
+
+    status = 503
+    code = "not_quoting"

@@ -19,8 +19,10 @@ from pydantic import SecretStr
 
 from engine.config import VenueConfig
 from engine.types import BookSnapshot, ChildOrder, ChildOrderResult, MarketSpec
+from engine.venues import wallet
 from engine.venues.ccxt_venue import CcxtVenue
 from engine.venues.errors import VenueError
+from engine.venues.paper import PaperVenue
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,35 @@ class VenueSnapshot:
     specs: dict[str, MarketSpec] = field(default_factory=dict)
 
 
+def build_hedge_venue(
+    venue: VenueConfig,
+    symbols: list[str],
+    *,
+    base_url: str | None = None,
+    api_key: SecretStr | None = None,
+    api_secret: SecretStr | None = None,
+) -> CcxtVenue | PaperVenue:
+    """The venue edge for `venue.mode`: live orders, or paper orders on the live books.
+
+    A paper venue is given no key at all: it only reads public market data.
+    """
+    paper = venue.mode == "paper"
+    key = None if paper else (api_key or venue.api_key)
+    secret = None if paper else (api_secret or venue.api_secret)
+    live = CcxtVenue(
+        venue.id,
+        venue.exchange or "binance",
+        symbols,
+        api_key=key.get_secret_value() if key else None,
+        api_secret=secret.get_secret_value() if secret else None,
+        base_url=base_url or (venue.url if venue.url not in (None, "sim") else None),
+        timeout_s=venue.timeout_s,
+    )
+    if not paper:
+        return live
+    return PaperVenue(live, taker_fee=venue.taker_fee, balances=dict(venue.balances))
+
+
 @ray.remote
 class HedgeVenueActor:
     def __init__(
@@ -52,16 +83,8 @@ class HedgeVenueActor:
     ) -> None:
         self._cfg = venue
         self._symbols = symbols
-        key = api_key or venue.api_key
-        secret = api_secret or venue.api_secret
-        self._venue = CcxtVenue(
-            venue.id,
-            venue.exchange or "binance",
-            symbols,
-            api_key=key.get_secret_value() if key else None,
-            api_secret=secret.get_secret_value() if secret else None,
-            base_url=base_url or (venue.url if venue.url not in (None, "sim") else None),
-            timeout_s=venue.timeout_s,
+        self._venue = build_hedge_venue(
+            venue, symbols, base_url=base_url, api_key=api_key, api_secret=api_secret
         )
         self._books: dict[str, BookSnapshot] = {}
         self._balances: dict[str, Decimal] = {}
@@ -107,6 +130,29 @@ class HedgeVenueActor:
 
     async def balances(self) -> dict[str, Decimal]:
         return await self._venue.fetch_balances()
+
+    # wallet: transfers between venues (engine.venues.wallet does the work) ----------
+
+    def _wallet_client(self) -> Any:
+        if isinstance(self._venue, PaperVenue):  # paper balances live here, not on the venue
+            raise VenueError(self._cfg.id, "wallet", "paper mode: no transfers")
+        return self._venue.client
+
+    async def deposit_address(self, asset: str) -> str:
+        return await wallet.deposit_address(self._wallet_client(), self._cfg.id, asset)
+
+    async def withdraw(
+        self, asset: str, amount: Decimal, address: str, transfer_id: str
+    ) -> wallet.WithdrawalState:
+        return await wallet.withdraw(
+            self._wallet_client(), self._cfg.id, asset, amount, address, transfer_id
+        )
+
+    async def find_withdrawal(self, asset: str, transfer_id: str) -> wallet.WithdrawalState:
+        return await wallet.find_withdrawal(self._wallet_client(), self._cfg.id, asset, transfer_id)
+
+    async def deposit_credited(self, asset: str, txid: str) -> bool:
+        return await wallet.deposit_credited(self._wallet_client(), self._cfg.id, asset, txid)
 
     async def _run(self) -> None:
         last_balance = time.monotonic()

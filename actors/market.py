@@ -12,10 +12,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from decimal import Decimal
 from typing import Any
 
 import ray
+from pydantic import SecretStr
 
 from actors.context import RunContext
 from analytics.writer import PartWriters
@@ -36,19 +38,32 @@ from engine.quoting import (
 )
 from engine.sim.price import ReferencePrice
 from engine.types import Fill, QuoteLevel
+from engine.venues.ccxt_home import CcxtHomeVenue
 from engine.venues.home import build_home_venue
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.1
 REFERENCE_PULL_S = 0.25
+QUOTE_LAGS_KEPT = 64
 
 
 @ray.remote
 class MarketActor:
     def __init__(
-        self, config: AppConfig, symbol: str, ctx: RunContext, router: Any, ledger: Any
+        self,
+        config: AppConfig,
+        symbol: str,
+        ctx: RunContext,
+        router: Any,
+        ledger: Any,
+        *,
+        home_url: str | None = None,
+        home_api_key: SecretStr | None = None,
+        home_api_secret: SecretStr | None = None,
     ) -> None:
+        """`home_*`: where a `kind: ccxt` home venue is reached (venue-sim URL and key pair)."""
+        self._home_access = (home_url, home_api_key, home_api_secret)
         self._config = config
         self._market = config.market(symbol)
         self._ctx = ctx
@@ -71,6 +86,10 @@ class MarketActor:
         self._external: ExternalBook | None = None
         self._regime = VolRegime.NORMAL
         self._intensity_fit: IntensityFit | None = None
+        # quote-cycle lag: quotes placed vs. the tick's scheduled start (bench/scale.py)
+        self._tick_due_ns = 0
+        self._quote_cycles = 0
+        self._quote_lags_ms: deque[float] = deque(maxlen=QUOTE_LAGS_KEPT)
         self._build_calibration(self._market)
 
     # lifecycle ---------------------------------------------------------------
@@ -81,8 +100,17 @@ class MarketActor:
         reference = ReferencePrice(
             cfg.sim.assets, seed=ctx.sim_seed, step_ms=cfg.sim.step_ms, start_ns=ctx.sim_start_ns
         )
-        self._venue = build_home_venue(
-            cfg.home_venue, self._market, reference, seed=ctx.sim_seed, session=ctx.run_id
+        home_url, home_key, home_secret = self._home_access
+        self._venue = await build_home_venue(
+            cfg.home_venue,
+            self._market,
+            reference,
+            seed=ctx.sim_seed,
+            session=ctx.run_id,
+            now_ns=time.time_ns(),
+            base_url=home_url,
+            api_key=home_key,
+            api_secret=home_secret,
         )
         self._policy = build_policy(self._market)
         self._started_ns = time.time_ns()
@@ -106,7 +134,12 @@ class MarketActor:
         now = time.time_ns()
         await self._venue.cancel_all(now)
         self._record_cancel_all(now)
+        fills = await self._venue.poll_fills(now)  # a venue behind ccxt fills until the cancel
+        if fills:
+            self.on_fills(fills, now)
         self._send_fills()
+        if isinstance(self._venue, CcxtHomeVenue):
+            await self._venue.close()
         if self._deliveries:
             await asyncio.gather(*self._deliveries, return_exceptions=True)
         self._writers.flush()
@@ -174,6 +207,8 @@ class MarketActor:
             "sigma_short_bps_per_sqrt_s": self._sigma_short.sigma_bps_per_sqrt_s,
             "bot_share_target": self._market.bot_share_target,
             "intensity": None if self._intensity_fit is None else repr(self._intensity_fit),
+            "quote_cycles": self._quote_cycles,
+            "quote_lag_ms_recent": list(self._quote_lags_ms),
         }
 
     # timer -------------------------------------------------------------------
@@ -184,6 +219,7 @@ class MarketActor:
         while True:
             try:
                 now = time.time_ns()
+                self._tick_due_ns = self._tick_due_ns or now
                 await self.on_timer(now)
                 if now - last_flush >= flush_every_ns:
                     last_flush = now
@@ -193,6 +229,7 @@ class MarketActor:
             except Exception as exc:  # keep quoting; surface the error in status
                 log.exception("market %s timer failed", self._market.symbol)
                 self._errors.append(f"{type(exc).__name__}: {exc}")
+            self._tick_due_ns = time.time_ns() + int(TICK_S * 1e9)  # what the sleep aims at
             await asyncio.sleep(TICK_S)
 
     async def on_timer(self, now: int) -> None:
@@ -308,6 +345,9 @@ class MarketActor:
         await self._venue.cancel_all(now)
         self._record_cancel_all(now)
         cids = await self._venue.place(rounded, now)
+        if self._tick_due_ns:  # ticking on its own timer (not driven by a test)
+            self._quote_cycles += 1
+            self._quote_lags_ms.append((time.time_ns() - self._tick_due_ns) / 1e6)
         self._writers["quotes"].append(
             [
                 {

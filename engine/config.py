@@ -14,7 +14,7 @@ import re
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -31,6 +31,7 @@ from engine.types import split_symbol
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
+NonNegDecimal = Annotated[Decimal, Field(ge=0)]
 Bps = Annotated[float, Field(ge=0, le=10_000)]
 FeeRate = Annotated[float, Field(ge=-0.01, le=0.05)]
 
@@ -56,8 +57,12 @@ class VenueRole(StrEnum):
 
 
 class HedgeMode(StrEnum):
+    """How a market's fills are hedged: each fill, the net on a timer, or the net once
+    it is big or old enough (`MarketConfig.hybrid_threshold_quote` / `hybrid_max_age_s`)."""
+
     MIRROR = "mirror"
     NET = "net"
+    HYBRID = "hybrid"
 
 
 class MarketTier(StrEnum):
@@ -145,12 +150,32 @@ class FaultsFileConfig(_Frozen):
         return self.venues.get(venue_id, self.default)
 
 
+class BalanceBandConfig(_Frozen):
+    """Where one asset's balance on one venue should stay (the rebalancer moves funds)."""
+
+    low: NonNegDecimal
+    target: NonNegDecimal
+    high: NonNegDecimal
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BalanceBandConfig:
+        if not (self.low <= self.target <= self.high):
+            raise ValueError(
+                f"needs low <= target <= high, got {self.low} / {self.target} / {self.high}"
+            )
+        return self
+
+
 class VenueConfig(_Frozen):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     kind: VenueKind
     role: VenueRole = VenueRole.HEDGE
     exchange: str | None = Field(default=None, description="ccxt exchange id, e.g. binance")
     url: str | None = Field(default=None, description="base URL override; 'sim' = venue-sim")
+    mode: Literal["live", "paper"] = Field(
+        default="live",
+        description="paper: books from the venue, orders filled locally (engine/venues/paper.py)",
+    )
     taker_fee: FeeRate = 0.001
     maker_fee: FeeRate = 0.0
     api_key: SecretStr | None = None
@@ -161,6 +186,9 @@ class VenueConfig(_Frozen):
     book_poll_interval_s: PositiveFloat = 0.25
     timeout_s: PositiveFloat = 5.0
     faults: FaultConfig = FaultConfig()
+    balance_bands: dict[str, BalanceBandConfig] = Field(
+        default_factory=dict, description="per asset: the rebalancer keeps the balance inside"
+    )
     transfer_delay_s: NonNegFloat = Field(
         default=30.0, description="venue-sim: a withdrawal from this venue arrives after this"
     )
@@ -323,6 +351,12 @@ class MarketConfig(_Frozen):
     inventory_limit: PositiveFloat = 1.0
     skew_bps_at_limit: NonNegFloat = 20.0
     hedge_mode: HedgeMode = HedgeMode.MIRROR
+    hybrid_threshold_quote: NonNegFloat = Field(
+        default=1_000.0, description="hybrid: hedge once the unhedged net is worth this much"
+    )
+    hybrid_max_age_s: PositiveFloat = Field(
+        default=2.0, description="hybrid: or once its oldest unhedged fill is this old"
+    )
     requote_interval_s: PositiveFloat = 1.0
     requote_tolerance_bps: NonNegFloat = 2.0
     taker_flow: TakerFlowConfig = TakerFlowConfig()
@@ -387,6 +421,13 @@ class RiskConfig(_Frozen):
         description="IOC limit = walked marginal price plus this, capped by max_slippage_bps",
     )
     max_book_age_s: PositiveFloat = 5.0
+    slice_interval_s: PositiveFloat = Field(
+        default=1.0,
+        description="a hedge above max_notional_per_trade is sent in slices this far apart",
+    )
+    max_slices: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=100, description="most slices one hedge is cut into; the rest stays residual"
+    )
 
 
 class RebalancerConfig(_Frozen):
@@ -394,6 +435,12 @@ class RebalancerConfig(_Frozen):
     exposure_threshold_quote: NonNegFloat = 250.0
     thresholds: dict[str, Decimal] = Field(
         default_factory=dict, description="per-asset threshold in base units; overrides quote"
+    )
+    transfers: bool = Field(
+        default=True, description="move funds between venues to keep balance bands"
+    )
+    min_transfer: dict[str, NonNegDecimal] = Field(
+        default_factory=dict, description="per asset: smaller transfers wait for a later cycle"
     )
 
 
@@ -454,6 +501,91 @@ class RayConfig(_Frozen):
     venue_actor_cpus: Annotated[float, Field(gt=0, le=16)] = 0.1
 
 
+class ClientLimitsConfig(_Frozen):
+    """What one RFQ client may trade, in quote-asset notional (UTC days)."""
+
+    max_notional_per_request_quote: PositiveFloat = 100_000.0
+    max_notional_per_day_quote: PositiveFloat = 1_000_000.0
+
+
+class BrokerConfig(_Frozen):
+    """OTC / broker mode for one pair (engine/broker, actors/broker.py), HollaEx-like fields.
+
+    `spread` is in percent of the walked price; `formula` names the price
+    sources (`binance-sim:BTC/USDT`, `*:BTC/USDT` for every healthy venue,
+    crosses such as `a:BTC/USDT / b:ETH/USDT`; default `*:<symbol>`);
+    `account` is the venue whose wallet is the inventory account; a fill is
+    hedged on `hedge_symbol` (default `symbol`, same base) like a market fill.
+    """
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    symbol: str
+    formula: str | None = None
+    spread: Annotated[float, Field(ge=0, lt=50)] = 0.1
+    quote_expiry_time: PositiveFloat = 30.0
+    refresh_interval: PositiveFloat = Field(
+        default=0.5, description="seconds between pulls of the venues' books"
+    )
+    min_size: Annotated[Decimal, Field(gt=0)] = Decimal("0.0001")
+    max_size: Annotated[Decimal, Field(gt=0)] = Decimal("1")
+    increment_size: Annotated[Decimal, Field(gt=0)] = Decimal("0.0001")
+    price_increment: Annotated[Decimal, Field(gt=0)] = Decimal("0.01")
+    paused: bool = False
+    account: str = "home"
+    hedge_symbol: str | None = None
+    inventory_target: float = 0.0
+    inventory_limit: PositiveFloat = 1.0
+    skew_bps_at_limit: NonNegFloat = 10.0
+    max_deviation_bps: Bps = 25.0
+    max_book_age_s: PositiveFloat | None = Field(
+        default=None, description="None = risk.max_book_age_s"
+    )
+    client_limits: ClientLimitsConfig = ClientLimitsConfig()
+    clients: dict[str, ClientLimitsConfig] = Field(
+        default_factory=dict, description="per-client overrides of client_limits"
+    )
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65_535)] = Field(default=0, description="0 = a free port")
+
+    @field_validator("symbol", "hedge_symbol")
+    @classmethod
+    def _symbol_shape(cls, v: str | None) -> str | None:
+        if v is not None:
+            split_symbol(v)
+        return v
+
+    @model_validator(mode="after")
+    def _sizes_and_formula(self) -> BrokerConfig:
+        from engine.broker.formula import parse_formula
+
+        if self.min_size > self.max_size:
+            raise ValueError(f"min_size {self.min_size} is above max_size {self.max_size}")
+        if self.min_size % self.increment_size != 0:
+            raise ValueError(
+                f"min_size {self.min_size} is not a multiple of increment_size "
+                f"{self.increment_size}"
+            )
+        pair = parse_formula(self.price_formula).pair
+        if pair != self.symbol:
+            raise ValueError(f"formula {self.price_formula!r} prices {pair}, not {self.symbol}")
+        if split_symbol(self.hedged_symbol)[0] != split_symbol(self.symbol)[0]:
+            raise ValueError(
+                f"hedge_symbol {self.hedged_symbol} must have the base of {self.symbol}"
+            )
+        return self
+
+    @property
+    def price_formula(self) -> str:
+        return self.formula or f"*:{self.symbol}"
+
+    @property
+    def hedged_symbol(self) -> str:
+        return self.hedge_symbol or self.symbol
+
+    def limits_for(self, client: str) -> ClientLimitsConfig:
+        return self.clients.get(client, self.client_limits)
+
+
 class AppConfig(_Frozen):
     quote_asset: str = "USDT"
     sim: SimConfig = SimConfig()
@@ -464,6 +596,41 @@ class AppConfig(_Frozen):
     analytics: AnalyticsConfig = AnalyticsConfig()
     alerts: AlertsConfig = AlertsConfig()
     ray: RayConfig = RayConfig()
+    brokers: list[BrokerConfig] = Field(default_factory=list)
+
+    @field_validator("brokers")
+    @classmethod
+    def _brokers_consistent(cls, brokers: list[BrokerConfig], info: Any) -> list[BrokerConfig]:
+        """Accounts, formula venues and symbols must exist (checked once venues/markets are)."""
+        from engine.broker.formula import parse_formula
+
+        if "venues" not in info.data or "markets" not in info.data:
+            return brokers
+        venue_ids = {v.id for v in info.data["venues"]}
+        hedge_ids = {v.id for v in info.data["venues"] if v.role is VenueRole.HEDGE}
+        symbols = {m.symbol for m in info.data["markets"]}
+        ids = [b.id for b in brokers]
+        if len(set(ids)) != len(ids):
+            raise ValueError("broker ids must be unique")
+        for i, b in enumerate(brokers):
+            where = f"[{i}] ({b.id})"
+            if b.account not in venue_ids:
+                raise ValueError(f"{where}.account: no venue {b.account!r}")
+            if b.hedged_symbol not in symbols:
+                raise ValueError(
+                    f"{where}.hedge_symbol: {b.hedged_symbol} is not a configured market "
+                    "(the hedge venues only poll books of market symbols)"
+                )
+            formula = parse_formula(b.price_formula)
+            for symbol in formula.symbols:
+                if symbol not in symbols:
+                    raise ValueError(
+                        f"{where}.formula: {symbol} is not a configured market (no book polled)"
+                    )
+            for venue in formula.venues:
+                if venue not in hedge_ids:
+                    raise ValueError(f"{where}.formula: {venue!r} is not a hedge venue")
+        return brokers
 
     @model_validator(mode="after")
     def _graph_consistent(self) -> AppConfig:
@@ -521,6 +688,10 @@ def structural_changes(old: AppConfig, new: AppConfig) -> list[str]:
         out.append("venues: ids differ (add/remove venues needs a restart)")
     if [m.symbol for m in old.markets] != [m.symbol for m in new.markets]:
         out.append("markets: symbols differ (use a restart to add or remove markets)")
+    if [(b.id, b.host, b.port) for b in old.brokers] != [
+        (b.id, b.host, b.port) for b in new.brokers
+    ]:
+        out.append("brokers: ids/host/port differ (add/remove brokers needs a restart)")
     for key in ("quote_asset", "sim", "ray"):
         if getattr(old, key) != getattr(new, key):
             out.append(f"{key}: changed (needs a restart)")

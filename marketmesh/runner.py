@@ -8,10 +8,12 @@ venue's own balances, and only then is every Parquet buffer flushed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from typing import Any
 import ray
 from pydantic import SecretStr
 
+from actors.broker import BrokerActor
 from actors.context import RunContext
 from actors.control import CONTROL_NAME, RunControl
 from actors.hedge_venue import HedgeVenueActor
@@ -31,7 +34,8 @@ from actors.ledger import InventoryLedgerActor
 from actors.market import MarketActor
 from actors.rebalancer import RebalancerActor
 from actors.router import HedgeRouterActor
-from engine.config import AppConfig
+from engine.config import AppConfig, VenueKind
+from engine.venues.ccxt_home import fetch_home_balances
 from marketmesh.metrics import serve_metrics
 from marketmesh.monitoring import GraphMonitor
 from marketmesh.simproc import VenueSimProcess, start_venue_sim
@@ -101,7 +105,8 @@ def run_graph(
     sim: VenueSimProcess | None = None
     key = secrets.token_hex(16)
     secret = secrets.token_hex(32)
-    if any(v.simulated for v in config.hedge_venues):
+    home_served = _home_behind_ccxt(config) and config.home_venue.simulated
+    if any(v.simulated for v in config.hedge_venues) or home_served:
         sim = start_venue_sim(
             config_path,
             start_ns=start_ns,
@@ -149,8 +154,10 @@ def _run(
     control = _claim_control(ctx)
     actors.append(control)
     placement = _placement()
+    # a crashed ledger restarts and replays its journal; calls in flight are retried
+    # (posting is idempotent per event, so a retry never counts twice)
     ledger = InventoryLedgerActor.options(
-        num_cpus=rc.venue_actor_cpus, **placement["ledger"]
+        num_cpus=rc.venue_actor_cpus, max_restarts=-1, max_task_retries=-1, **placement["ledger"]
     ).remote(config, ctx)
     actors.append(ledger)
     venues: dict[str, Any] = {}
@@ -173,6 +180,11 @@ def _run(
             venues, ray.get([a.balances.remote() for a in venues.values()]), strict=True
         )
     }
+    home_access = _home_access(config, sim, key, secret)
+    if home_access:  # a home venue behind ccxt opens (and reconciles) at what it reports
+        opening[config.home_venue.id] = {
+            a: str(v) for a, v in _home_balances(config, home_access).items()
+        }
     ray.get(ledger.on_start.remote(opening))
     router = HedgeRouterActor.options(num_cpus=rc.venue_actor_cpus).remote(
         config, ctx, venues, ledger
@@ -181,23 +193,35 @@ def _run(
     ray.get(router.on_start.remote())
     markets = {
         s: MarketActor.options(num_cpus=rc.market_actor_cpus, **placement["market"]).remote(
-            config, s, ctx, router, ledger
+            config, s, ctx, router, ledger, **home_access
         )
         for s in symbols
     }
     actors.extend(markets.values())
     _start_all({s: a.on_start.remote() for s, a in markets.items()}, "market")
     rebalancer = RebalancerActor.options(num_cpus=rc.venue_actor_cpus).remote(
-        config, ctx, ledger, router
+        config, ctx, ledger, router, venues
     )
     actors.append(rebalancer)
     ray.get(rebalancer.on_start.remote())
+    brokers = {
+        b.id: BrokerActor.options(num_cpus=rc.market_actor_cpus).remote(
+            config, b.id, ctx, venues, router, ledger
+        )
+        for b in config.brokers
+    }
+    actors.extend(brokers.values())
+    for bid, ref in brokers.items():
+        _start_all({bid: ref.on_start.remote()}, "broker")
+        url = ray.get(ref.url.remote())
+        print(f"broker {bid}: RFQ on {url}/rfq", file=sys.stderr, flush=True)
     handles = {
         "ledger": ledger,
         "router": router,
         "rebalancer": rebalancer,
         **{f"venue:{v}": a for v, a in venues.items()},
         **{f"market:{s}": a for s, a in markets.items()},
+        **{f"broker:{b}": a for b, a in brokers.items()},
     }
     ray.get(control.register.remote(handles, config))
     monitor = GraphMonitor(config, ctx, handles)
@@ -232,6 +256,7 @@ def _run(
         log.warning("%s received: shutting down cleanly", stop.requested)
 
     # shutdown: the order matters (see module docstring)
+    ray.get([a.on_stop.remote() for a in brokers.values()])  # no new RFQ; fills delivered
     market_status = ray.get([a.on_stop.remote() for a in markets.values()])
     ray.get(router.drain.remote())
     ray.get(rebalancer.on_stop.remote())
@@ -241,7 +266,10 @@ def _run(
         if not outcomes:
             break
     ray.get(rebalancer.snapshot_exposure.remote())  # the exposure the run ends with
-    reconciliation = _reconcile(ledger, venues)
+    home_reported = (
+        {config.home_venue.id: _home_balances(config, home_access)} if home_access else {}
+    )
+    reconciliation = _reconcile(ledger, venues, home_reported)
     router_status = ray.get(router.status.remote())
     ray.get([router.on_stop.remote(), ledger.on_stop.remote()])
     ray.get([a.on_stop.remote() for a in venues.values()])
@@ -352,12 +380,21 @@ def _start_all(pending: dict[str, Any], what: str) -> None:
         raise RuntimeError("could not start:\n  " + "\n  ".join(errors))
 
 
-def _reconcile(ledger: Any, venues: dict[str, Any]) -> dict[str, dict[str, tuple[str, str]]]:
-    """Ledger balance vs. the venue's own balance, per hedge venue and asset, as exact strings."""
+def _reconcile(
+    ledger: Any, venues: dict[str, Any], others: dict[str, dict[str, Decimal]] | None = None
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """Ledger balance vs. the venue's own balance, per venue and asset, as exact strings.
+
+    `venues` are the hedge venue actors; `others` the balances already fetched
+    from venues no actor holds (a home venue behind ccxt).
+    """
     booked = ray.get(ledger.balances.remote())
-    reported = ray.get([a.balances.remote() for a in venues.values()])
+    reported = dict(
+        zip(venues, ray.get([a.balances.remote() for a in venues.values()]), strict=True)
+    )
+    reported.update(others or {})
     out: dict[str, dict[str, tuple[str, str]]] = {}
-    for vid, venue_bal in zip(venues, reported, strict=True):
+    for vid, venue_bal in reported.items():
         ours = booked.get(vid, {})
         assets = set(ours) | {a for a, v in venue_bal.items() if v != 0}
         out[vid] = {
@@ -365,6 +402,41 @@ def _reconcile(ledger: Any, venues: dict[str, Any]) -> dict[str, dict[str, tuple
             for a in sorted(assets)
         }
     return out
+
+
+def _home_behind_ccxt(config: AppConfig) -> bool:
+    return config.home_venue.kind is VenueKind.CCXT
+
+
+def _home_access(
+    config: AppConfig, sim: VenueSimProcess | None, key: str, secret: str
+) -> dict[str, Any]:
+    """MarketActor kwargs for a `kind: ccxt` home venue: URL and keys ({} for `kind: sim`)."""
+    home = config.home_venue
+    if not _home_behind_ccxt(config):
+        return {}
+    served = sim is not None and home.simulated
+    return {
+        "home_url": sim.url_of(home.id, "hollaex") if served and sim else None,
+        "home_api_key": SecretStr(key) if served and home.api_key is None else None,
+        "home_api_secret": SecretStr(secret) if served and home.api_secret is None else None,
+    }
+
+
+def _home_balances(config: AppConfig, access: dict[str, Any]) -> dict[str, Decimal]:
+    """The home venue's exact balances through ccxt, fetched from the driver."""
+    home = config.home_venue
+    key = access["home_api_key"] or home.api_key
+    secret = access["home_api_secret"] or home.api_secret
+    url = access["home_url"] or (home.url if home.url != "sim" else None)
+    return asyncio.run(
+        fetch_home_balances(
+            home,
+            base_url=url,
+            api_key=key.get_secret_value() if key else None,
+            api_secret=secret.get_secret_value() if secret else None,
+        )
+    )
 
 
 def _plain(d: Decimal) -> str:

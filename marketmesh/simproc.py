@@ -26,8 +26,21 @@ class VenueSimError(RuntimeError):
 
 @dataclass
 class VenueSimProcess:
+    """The running simulator: per served venue id, its base URL and REST dialect."""
+
     proc: subprocess.Popen[str]
     urls: dict[str, str] = field(default_factory=dict)
+    dialects: dict[str, str] = field(default_factory=dict)
+
+    def url_of(self, venue_id: str, dialect: str) -> str:
+        """The URL of a venue served in `dialect` (e.g. the home venue as `hollaex`)."""
+        if self.dialects.get(venue_id) != dialect or venue_id not in self.urls:
+            served = ", ".join(f"{v} ({self.dialects.get(v, '?')})" for v in self.urls)
+            raise VenueSimError(
+                f"venue-sim serves no venue {venue_id!r} in the {dialect} dialect "
+                f"(it serves: {served or 'nothing'})"
+            )
+        return self.urls[venue_id]
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -42,7 +55,10 @@ class VenueSimProcess:
 def start_venue_sim(
     config_path: Path, *, start_ns: int, api_key: str, api_secret: str, log_path: Path
 ) -> VenueSimProcess:
-    """Launch the simulator; return once it printed `ready` with one URL per venue."""
+    """Launch the simulator; return once it printed `ready` with one URL per venue.
+
+    Each venue line reads `<venue id> http://127.0.0.1:PORT dialect=<binance|hollaex>`.
+    """
     env = dict(os.environ)
     env["MARKETMESH_SIM_API_KEY"] = api_key
     env["MARKETMESH_SIM_API_SECRET"] = api_secret
@@ -90,6 +106,9 @@ def start_venue_sim(
             return sim
         if len(parts) >= 2 and parts[1].startswith("http://"):
             sim.urls[parts[0]] = parts[1]
+            for extra in parts[2:]:
+                if extra.startswith("dialect="):
+                    sim.dialects[parts[0]] = extra.removeprefix("dialect=")
     sim.stop()
     tail = log_path.read_text()[-2000:] if log_path.exists() else ""
     raise VenueSimError(f"venue-sim did not become ready (see {log_path}):\n{tail}")

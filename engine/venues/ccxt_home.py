@@ -1,0 +1,547 @@
+"""`CcxtHomeVenue`: the operator's own exchange reached through an unmodified ccxt client.
+
+Implements `HomeVenue` for an exchange in the HollaEx Kit dialect (the white-
+label exchange software `ccxt.hollaex` speaks; venue-sim serves it for
+`kind: ccxt, exchange: hollaex, url: sim`). One instance quotes one market;
+the MarketActor calls it every tick.
+
+HollaEx has no client order id. Each quote carries its deterministic id
+(`{session}-{market}-q{seq}`) in `meta.note`, which the exchange keeps and
+echoes, so `cancel_all` finds every order of ours (even one whose create timed
+out) by listing the open orders, and a fill of an order we never got an answer
+for is still attributed to its quote.
+
+HollaEx trades carry no trade id either (https://apidocs.hollaex.com/#get-trades:
+side, symbol, size, price, timestamp, order_id, fee, fee_coin). Fills are read
+with `fetch_my_trades` from the last seen trade's millisecond (minus a margin)
+and deduplicated as a multiset of their full content per order; a fill's id is
+its order's client id plus its ordinal among that order's fills, so the same
+trade always gets the same id. Amounts are Decimals of the venue's own numbers
+(`info`), never ccxt's floats, so the ledger reconciles with `fetch_balance`
+to the unit.
+
+A venue error never escapes to the MarketActor's loop: the call returns
+nothing for this cycle (no fills, no quotes placed, nothing cancelled), the
+reason is kept in `errors`, and the next cycle picks up where this one left
+off. After an incomplete `cancel_all`, `place` refuses to add quotes, so an
+outage can never stack a second ladder on top of the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any, TypeVar
+
+import ccxt
+import ccxt.async_support as ccxt_async
+
+from engine.config import MarketConfig, VenueConfig
+from engine.types import Fill, Liquidity, MarketSpec, Side, market_id
+from engine.venues.ccxt_venue import point_api_urls, quantize
+from engine.venues.errors import (
+    AuthenticationFailed,
+    UnknownOutcome,
+    VenueError,
+    VenueRejected,
+    VenueRetryable,
+    classify,
+)
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100  # HollaEx's maximum page size (trades, orders)
+MAX_PAGES = 20
+TRADE_LOOKBACK_MS = 2_000  # re-read this much before the last seen trade
+BOOK_REFRESH_S = 0.5  # the cached book behind levels() / user_depth_within()
+BOOK_DEPTH = 50
+CANCEL_ATTEMPTS = 3
+_ERRORS_KEPT = 50
+_T = TypeVar("_T")
+
+
+@dataclass(slots=True)
+class _Quote:
+    client_order_id: str
+    side: Side
+    price: Decimal
+    remaining: Decimal
+
+
+TradeKey = tuple[str, int, str, str, str, str]  # order, ts_ms, side, price, size, fee
+
+
+def market_spec(market: dict[str, Any], precision_mode: int) -> MarketSpec:
+    """The rounding grid and minimums of a ccxt market (ticks or decimal places)."""
+    precision = market.get("precision") or {}
+    limits = market.get("limits") or {}
+
+    def step(p: Any) -> Decimal:
+        if p is None:
+            return Decimal(0)
+        if precision_mode == ccxt.TICK_SIZE:
+            return Decimal(str(p))
+        return Decimal(1).scaleb(-int(p))
+
+    return MarketSpec(
+        symbol=market["symbol"],
+        tick_size=step(precision.get("price")),
+        lot_size=step(precision.get("amount")),
+        min_amount=Decimal(str((limits.get("amount") or {}).get("min") or 0)),
+        min_notional=Decimal(str((limits.get("cost") or {}).get("min") or 0)),
+    )
+
+
+class CcxtHomeVenue:
+    """One market of the home exchange, quoted through ccxt (post-only limit orders)."""
+
+    def __init__(
+        self,
+        venue: VenueConfig,
+        market: MarketConfig,
+        *,
+        session: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        enable_rate_limit: bool = True,
+    ) -> None:
+        """`session` (the run id) prefixes every client id; keys are kept by ccxt only."""
+        self.venue_id = venue.id
+        self.market = market
+        self.symbol = market.symbol
+        self._venue = venue
+        self.client = ccxt_client(
+            venue, base_url, api_key, api_secret, enable_rate_limit=enable_rate_limit
+        )
+        self._prefix = f"{session}-{market_id(market.symbol)}"
+        self._session = session
+        self._seq = 0
+        self.spec = MarketSpec(symbol=market.symbol, tick_size=Decimal(0), lot_size=Decimal(0))
+        self._open: dict[str, _Quote] = {}  # venue order id -> what rests
+        self._client_ids: dict[str, str] = {}  # venue order id -> our client id (or its own id)
+        self._fills_per_order: dict[str, int] = {}
+        self._seen: dict[TradeKey, int] = {}
+        self._unreturned: list[Fill] = []
+        self._since_ms = 0
+        self._trades: list[tuple[int, float, float]] = []
+        self._bids: list[tuple[float, float]] = []
+        self._asks: list[tuple[float, float]] = []
+        self._book_ns = 0
+        self._cancel_complete = True
+        self.errors: deque[str] = deque(maxlen=_ERRORS_KEPT)
+        self.skipped_cycles = 0
+        self.rejected = 0
+
+    def __repr__(self) -> str:  # never the client: it holds the key
+        return f"CcxtHomeVenue(venue={self.venue_id!r}, symbol={self.symbol!r})"
+
+    # lifecycle ---------------------------------------------------------------
+
+    async def start(self, now_ns: int) -> MarketSpec:
+        """Load markets, check the key, read the book; raises a `VenueError` if any fails."""
+        markets = await retrying(lambda: self.client.load_markets(), self.venue_id, "load_markets")
+        if self.symbol not in markets:
+            raise VenueError(self.venue_id, "load_markets", f"unknown symbol {self.symbol}")
+        spec = market_spec(markets[self.symbol], self.client.precisionMode)
+        configured = self._venue.symbol_rules.get(self.symbol)
+        if configured is not None and configured.min_notional > spec.min_notional:
+            spec = MarketSpec(
+                spec.symbol,
+                spec.tick_size,
+                spec.lot_size,
+                spec.min_amount,
+                configured.min_notional,
+            )
+        self.spec = spec
+        # a bad key stops the run here, not at the first quote
+        await retrying(
+            lambda: account_balances(self.client, self.venue_id), self.venue_id, "fetch_balance"
+        )
+        self._since_ms = now_ns // 1_000_000
+        await retrying(
+            lambda: self._refresh_book(now_ns, raise_errors=True), self.venue_id, "order book"
+        )
+        return spec
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    # HomeVenue -----------------------------------------------------------------
+
+    async def place(
+        self, quotes: Sequence[tuple[Side, Decimal, Decimal]], now_ns: int
+    ) -> list[str]:
+        """Post-only limit orders on the venue grid; returns the client ids that rest."""
+        if not self._cancel_complete:
+            self._skip("place", "the last cancel_all did not complete; not adding quotes")
+            return []
+        orders = []
+        for side, price, amount in quotes:
+            rounded = self._on_grid(side, price, amount)
+            if rounded is None:
+                self.rejected += 1
+                continue
+            self._seq += 1
+            orders.append((f"{self._prefix}-q{self._seq}", side, *rounded))
+        results = await asyncio.gather(*(self._create(*o) for o in orders))
+        return [cid for cid, ok in zip((o[0] for o in orders), results, strict=True) if ok]
+
+    async def cancel_all(self, now_ns: int) -> int:
+        """Cancel every open order of ours on this market, as the venue lists them."""
+        for attempt in range(CANCEL_ATTEMPTS):
+            try:
+                cancelled = await self._cancel_own()
+            except VenueRetryable as err:
+                if attempt + 1 < CANCEL_ATTEMPTS:
+                    await asyncio.sleep(err.retry_after_s or 0.1 * 2**attempt)
+                    continue
+                self._cancel_complete = False
+                self._skip("cancel_all", str(err))
+                return 0
+            except VenueError as err:
+                self._cancel_complete = False
+                self._skip("cancel_all", str(err))
+                return 0
+            self._cancel_complete = True
+            return cancelled
+        return 0
+
+    async def poll_fills(self, now_ns: int) -> list[Fill]:
+        """Our trades since the last seen one, each returned exactly once.
+
+        A fill is marked seen and kept in `_unreturned` in one step, so a poll
+        cancelled half-way (the actor stopping) hands it over on the next call.
+        """
+        if now_ns - self._book_ns >= BOOK_REFRESH_S * 1e9:
+            await self._refresh_book(now_ns)
+        try:
+            raw = await self._fetch_trades()
+        except VenueError as err:
+            self._skip("poll_fills", str(err))
+            raw = []
+        in_batch: dict[TradeKey, int] = {}
+        for info in raw:
+            await self._new_fill(info, in_batch)
+        fills, self._unreturned = self._unreturned, []
+        return fills
+
+    async def open_quotes(self) -> list[tuple[Side, Decimal, Decimal]]:
+        """What rests, as we know it: placed, minus fills seen, minus cancels."""
+        return [(q.side, q.price, q.remaining) for q in self._open.values()]
+
+    # what the MarketActor samples ---------------------------------------------
+
+    def take_trades(self) -> list[tuple[int, float, float]]:
+        """Our own fills (ts_ns, price, amount) since the last call.
+
+        HollaEx's public trade tape is not read (one more request per tick), so
+        intensity calibration sees the trades that hit our quotes only.
+        """
+        out, self._trades = self._trades, []
+        return out
+
+    def levels(
+        self, depth: int = 200
+    ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+        """The venue's book as last fetched (at most `BOOK_REFRESH_S` old), best first."""
+        return self._bids[:depth], self._asks[:depth]
+
+    def bot_levels(self) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+        bids = sorted(
+            (
+                (float(q.price), float(q.remaining))
+                for q in self._open.values()
+                if q.side is Side.BUY
+            ),
+            reverse=True,
+        )
+        asks = sorted(
+            (float(q.price), float(q.remaining)) for q in self._open.values() if q.side is Side.SELL
+        )
+        return bids, asks
+
+    def user_depth_within(self, mid: float, bps: float) -> tuple[float, float]:
+        """(bid, ask) quote notional within `bps` of `mid` resting from anyone but us."""
+        bot_bids, bot_asks = self.bot_levels()
+        return (
+            max(0.0, _depth(self._bids, Side.BUY, mid, bps) - _depth(bot_bids, Side.BUY, mid, bps)),
+            max(
+                0.0, _depth(self._asks, Side.SELL, mid, bps) - _depth(bot_asks, Side.SELL, mid, bps)
+            ),
+        )
+
+    async def fetch_balances(self) -> dict[str, Decimal]:
+        return await account_balances(self.client, self.venue_id)
+
+    # internals ---------------------------------------------------------------
+
+    def _skip(self, operation: str, reason: str) -> None:
+        self.skipped_cycles += 1
+        self.errors.append(f"{operation}: {reason}")
+        log.warning("%s %s: %s skipped: %s", self.venue_id, self.symbol, operation, reason)
+
+    def _on_grid(
+        self, side: Side, price: Decimal, amount: Decimal
+    ) -> tuple[Decimal, Decimal] | None:
+        spec = self.spec
+        price = quantize(price, spec.tick_size, ROUND_FLOOR if side is Side.BUY else ROUND_CEILING)
+        amount = quantize(amount, spec.lot_size, ROUND_FLOOR)
+        if price <= 0 or amount <= 0 or amount < spec.min_amount:
+            return None
+        if price * amount < spec.min_notional:
+            return None
+        return price, amount
+
+    async def _create(self, cid: str, side: Side, price: Decimal, amount: Decimal) -> bool:
+        params = {"meta": {"post_only": True, "note": cid}}
+        try:
+            resp = await self.client.create_order(
+                self.symbol, "limit", side.value, float(amount), float(price), params
+            )
+        except Exception as exc:
+            err = classify(exc, self.venue_id, "create_order", sent=True)
+            if isinstance(err, VenueRejected) and not isinstance(err, AuthenticationFailed):
+                self.rejected += 1  # post-only would take, funds, filters: this quote only
+                log.debug("%s quote %s rejected: %s", self.symbol, cid, err)
+            elif isinstance(err, UnknownOutcome):  # may rest: cancel_all finds it by its note
+                self.errors.append(f"place {cid}: {err}")
+            else:
+                self._skip("place", str(err))
+            return False
+        info = resp.get("info") or {}
+        order_id = str(resp.get("id") or info.get("id"))
+        self._client_ids[order_id] = cid
+        filled = Decimal(str(info.get("filled") or 0))
+        if resp.get("status") == "open":
+            self._open[order_id] = _Quote(cid, side, price, amount - filled)
+        return True
+
+    async def _cancel_own(self) -> int:
+        listed: list[dict[str, Any]] = []
+        complete = False
+        for page in range(1, MAX_PAGES + 1):  # others may trade with the same key
+            try:
+                orders = await self.client.fetch_open_orders(
+                    self.symbol, params={"limit": PAGE_SIZE, "page": page}
+                )
+            except Exception as exc:
+                raise classify(exc, self.venue_id, "fetch_open_orders") from None
+            listed += orders
+            if len(orders) < PAGE_SIZE:
+                complete = True
+                break
+        own = [o for o in listed if _note(o).startswith(self._prefix)]
+        results = await asyncio.gather(
+            *(self.client.cancel_order(o["id"], self.symbol) for o in own),
+            return_exceptions=True,
+        )
+        cancelled, failure = 0, None
+        for order, result in zip(own, results, strict=True):
+            if isinstance(result, ccxt.OrderNotFound):  # filled or cancelled meanwhile
+                self._open.pop(order["id"], None)
+            elif isinstance(result, Exception):
+                failure = classify(result, self.venue_id, "cancel_order")
+            else:
+                cancelled += 1
+                self._open.pop(order["id"], None)
+        if failure is not None:
+            raise failure
+        if complete:  # the venue listed them all: nothing else of ours rests
+            self._open.clear()
+        return cancelled
+
+    async def _fetch_trades(self) -> list[dict[str, Any]]:
+        """Our trades on this market from `_since_ms` on, oldest first (raw venue dicts)."""
+        since = max(0, self._since_ms - TRADE_LOOKBACK_MS)
+        out: list[dict[str, Any]] = []
+        for page in range(1, MAX_PAGES + 1):
+            params = {"limit": PAGE_SIZE, "page": page, "order": "asc", "order_by": "timestamp"}
+            try:
+                trades = await self.client.fetch_my_trades(self.symbol, since, None, params)
+            except Exception as exc:
+                raise classify(exc, self.venue_id, "fetch_my_trades") from None
+            out += [t["info"] for t in trades]
+            if len(trades) < PAGE_SIZE:
+                break
+        self._seen = {k: n for k, n in self._seen.items() if k[1] >= since}
+        return out
+
+    async def _new_fill(self, info: dict[str, Any], in_batch: dict[TradeKey, int]) -> None:
+        """Keep the fill of one listed trade in `_unreturned`, unless a poll saw it before.
+
+        Trades without an id are told apart by content: the k-th trade of a
+        batch with some content is new when fewer than k were seen before.
+        """
+        ts_ms = self.client.parse8601(str(info["timestamp"]))
+        key: TradeKey = (
+            str(info["order_id"]),
+            ts_ms,
+            str(info["side"]),
+            str(info["price"]),
+            str(info["size"]),
+            str(info.get("fee", 0)),
+        )
+        occurrence = in_batch.get(key, 0) + 1
+        in_batch[key] = occurrence
+        if occurrence <= self._seen.get(key, 0):
+            return
+        order_id = key[0]
+        cid = self._client_ids.get(order_id) or await self._client_id_of(order_id)
+        # no await below: the fill is marked seen and kept in one step
+        self._seen[key] = occurrence
+        self._since_ms = max(self._since_ms, ts_ms)
+        n = self._fills_per_order.get(order_id, 0) + 1
+        self._fills_per_order[order_id] = n
+        side = Side(key[2])
+        price, amount = Decimal(key[3]), Decimal(key[4])
+        fee_coin = info.get("fee_coin")
+        fill = Fill(
+            ts_ns=ts_ms * 1_000_000,
+            venue=self.venue_id,
+            market=self.symbol,
+            fill_id=f"{cid}-f{n}"
+            if cid.startswith(self._prefix)
+            else f"{self._session}-{cid}-f{n}",
+            order_id=cid,
+            side=side,
+            price=price,
+            amount=amount,
+            fee=Decimal(key[5]),
+            fee_currency=self.client.safe_currency_code(fee_coin)
+            if fee_coin
+            else self.market.quote,
+            liquidity=Liquidity.MAKER,  # every order we send is post-only
+        )
+        quote = self._open.get(order_id)
+        if quote is not None:
+            quote.remaining -= amount
+            if quote.remaining <= 0:
+                del self._open[order_id]
+        self._trades.append((fill.ts_ns, float(price), float(amount)))
+        self._unreturned.append(fill)
+
+    async def _client_id_of(self, order_id: str) -> str:
+        """The note of an order we have no answer for (its create timed out); else its id."""
+        try:
+            order = await self.client.fetch_order(order_id, self.symbol)
+            cid = _note(order) or order_id
+        except Exception as exc:  # keep its fill ids stable: name it by its venue id
+            self.errors.append(
+                f"fetch_order {order_id}: {classify(exc, self.venue_id, 'fetch_order')}"
+            )
+            cid = order_id
+        self._client_ids[order_id] = cid
+        return cid
+
+    async def _refresh_book(self, now_ns: int, *, raise_errors: bool = False) -> None:
+        try:
+            book = await self.client.fetch_order_book(self.symbol, BOOK_DEPTH)
+        except Exception as exc:
+            err = classify(exc, self.venue_id, f"fetch_order_book {self.symbol}")
+            if raise_errors:
+                raise err from None
+            self.errors.append(str(err))
+            return
+        self._bids = [(float(p), float(a)) for p, a, *_ in book["bids"]]
+        self._asks = [(float(p), float(a)) for p, a, *_ in book["asks"]]
+        self._book_ns = now_ns
+
+
+def _note(order: dict[str, Any]) -> str:
+    meta = (order.get("info") or {}).get("meta") or {}
+    return str(meta.get("note") or "")
+
+
+def _depth(levels: list[tuple[float, float]], side: Side, mid: float, bps: float) -> float:
+    """Quote notional of `levels` (best first) within `bps` of `mid`."""
+    bound = mid * (1 - bps / 1e4) if side is Side.BUY else mid * (1 + bps / 1e4)
+    total = 0.0
+    for price, amount in levels:
+        if (side is Side.BUY and price < bound) or (side is Side.SELL and price > bound):
+            break
+        total += price * amount
+    return total
+
+
+async def fetch_home_balances(
+    venue: VenueConfig,
+    *,
+    base_url: str | None,
+    api_key: str | None,
+    api_secret: str | None,
+) -> dict[str, Decimal]:
+    """The home account's exact totals, through a short-lived client (opening and reconciling)."""
+    client = ccxt_client(venue, base_url, api_key, api_secret, enable_rate_limit=False)
+    try:
+        return await retrying(lambda: account_balances(client, venue.id), venue.id, "fetch_balance")
+    finally:
+        await client.close()
+
+
+async def retrying(
+    call: Callable[[], Awaitable[_T]], venue_id: str, operation: str, attempts: int = 5
+) -> _T:
+    """`call()`, again after a retryable venue error (honouring Retry-After), `attempts` times.
+
+    Any other exception is classified and raised at once: rejected means rejected.
+    """
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except VenueRetryable as err:
+            if attempt + 1 == attempts:
+                raise
+            await asyncio.sleep(err.retry_after_s or min(2.0, 0.2 * 2**attempt))
+        except VenueError:
+            raise
+        except Exception as exc:
+            ours = classify(exc, venue_id, operation)
+            if not isinstance(ours, VenueRetryable) or attempt + 1 == attempts:
+                raise ours from None
+            await asyncio.sleep(ours.retry_after_s or min(2.0, 0.2 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+def ccxt_client(
+    venue: VenueConfig,
+    base_url: str | None,
+    api_key: str | None,
+    api_secret: str | None,
+    *,
+    enable_rate_limit: bool,
+) -> Any:
+    """An unmodified ccxt async client of the venue's exchange, its API URLs on `base_url`."""
+    exchange_id = venue.exchange or ""
+    if not hasattr(ccxt_async, exchange_id):
+        raise ValueError(f"venue {venue.id}: ccxt has no exchange {exchange_id!r}")
+    params: dict[str, Any] = {
+        "enableRateLimit": enable_rate_limit,
+        "timeout": int(venue.timeout_s * 1000),
+    }
+    if api_key:
+        params["apiKey"] = api_key
+    if api_secret:
+        params["secret"] = api_secret
+    client = getattr(ccxt_async, exchange_id)(params)
+    if base_url:
+        client.urls["api"] = point_api_urls(client.urls["api"], base_url)
+    return client
+
+
+async def account_balances(client: Any, venue_id: str) -> dict[str, Decimal]:
+    """Total per asset, exact: the venue's own `{coin}_balance` numbers (HollaEx)."""
+    try:
+        resp = await client.fetch_balance()
+    except Exception as exc:
+        raise classify(exc, venue_id, "fetch_balance") from None
+    info = resp.get("info") or {}
+    out: dict[str, Decimal] = {}
+    for key, value in info.items():
+        if key.endswith("_balance") and value is not None:
+            out[client.safe_currency_code(key.removesuffix("_balance"))] = Decimal(str(value))
+    return out

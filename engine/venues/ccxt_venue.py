@@ -3,17 +3,28 @@
 Idempotency comes from the client order id: a child order always carries the
 same id, so after an unknown outcome we look the order up by that id before
 anything is resent, and a duplicate-id reject means "it is already there".
+Where the venue cannot be asked by client id, an unknown outcome is reported
+as `unknown` and never resent: one child, at most one order on the venue.
+
+Every request of one venue (markets, books, balances, orders, look-ups) draws
+on one `WeightBudget` (engine/venues/rate_limit.py): a 429/418 pauses all of
+them for the venue's `Retry-After`; other retryable failures back off
+exponentially with jitter ("Exponential Backoff And Jitter", AWS Architecture
+Blog, 2015: equal jitter).
+
 Exact amounts are taken from the venue's raw strings (`info`), never from
 ccxt's floats, so the ledger reconciles with the venue to the unit.
 """
 
 from __future__ import annotations
 
-import asyncio
+import enum
 import logging
+import random
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import ccxt
@@ -21,15 +32,43 @@ import ccxt.async_support as ccxt_async
 
 from engine.types import BookSnapshot, ChildOrder, ChildOrderResult, Execution, MarketSpec, Side
 from engine.venues.errors import (
-    InvalidOrder,
+    DuplicateClientOrderId,
+    OrderNotFound,
     RateLimited,
     UnknownOutcome,
     VenueError,
+    VenueRejected,
     VenueRetryable,
     classify,
+    header,
+    parse_retry_after,
 )
+from engine.venues.rate_limit import BudgetExhausted, WeightBudget
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
+
+# Request weight per call, Binance spot v3 ("LIMITS"; per endpoint in the API docs).
+# Venues without a weight model count 1 per request against `weight_limit_1m`.
+BINANCE_WEIGHTS: dict[str, int] = {
+    "load_markets": 31,  # exchangeInfo 20 + the margin pair lists ccxt asks for with a key
+    "fetch_balance": 20,
+    "create_order": 1,
+    "fetch_order": 4,
+    "cancel_order": 1,
+    "fetch_my_trades": 20,
+}
+# Default weight budgets per minute (Binance spot: REQUEST_WEIGHT 6000 / 1m).
+DEFAULT_WEIGHT_LIMIT_1M: dict[str, int] = {"binance": 6_000}
+FALLBACK_WEIGHT_LIMIT_1M = 1_200
+
+# How to ask a venue for an order by our client order id (a ccxt `fetch_order` param).
+CLIENT_ID_LOOKUP_PARAM: dict[str, str] = {"binance": "origClientOrderId", "okx": "clOrdId"}
+# How to send our client order id with a new order (ccxt's unified param where it exists).
+CLIENT_ID_SEND_PARAM: dict[str, str] = {"binance": "clientOrderId", "okx": "clientOrderId"}
 
 
 def point_api_urls(urls: Any, base_url: str) -> Any:
@@ -52,6 +91,33 @@ def quantize(value: Decimal, step: Decimal, rounding: str) -> Decimal:
     return (value / step).to_integral_value(rounding=rounding) * step
 
 
+def depth_weight(limit: int) -> int:
+    """Binance spot `GET /api/v3/depth` weight by limit."""
+    if limit <= 100:
+        return 5
+    if limit <= 500:
+        return 25
+    if limit <= 1000:
+        return 50
+    return 250
+
+
+def backoff_s(
+    attempt: int, rng: random.Random, *, base_s: float = 0.1, cap_s: float = 2.0
+) -> float:
+    """Exponential backoff with equal jitter: half of the step fixed, half random."""
+    step = min(cap_s, base_s * 2**attempt)
+    return step / 2 + rng.uniform(0, step / 2)
+
+
+class Lookup(enum.Enum):
+    """What asking the venue for a child order by its client id established."""
+
+    NOT_FOUND = "not found"  # the venue never saw it: safe to send (again)
+    UNDETERMINED = "undetermined"  # the venue did not answer: never resend
+    UNSUPPORTED = "unsupported"  # the venue cannot be asked by client id
+
+
 class CcxtVenue:
     """A hedge venue reached through an unmodified ccxt async client."""
 
@@ -66,13 +132,34 @@ class CcxtVenue:
         base_url: str | None = None,
         timeout_s: float = 5.0,
         max_attempts: int = 4,
+        lookup_attempts: int = 8,
+        max_wait_s: float = 10.0,
+        weight_limit_1m: float | None = None,
+        rate_limit_ms: float | None = None,
+        budget: WeightBudget | None = None,
+        rng: random.Random | None = None,
         options: dict[str, Any] | None = None,
     ) -> None:
+        """`max_wait_s`: the longest a child order waits out a venue pause (429/418)
+        before it is reported rejected (nothing sent), so the router can hedge
+        elsewhere. `rate_limit_ms` overrides ccxt's own per-request throttle
+        interval (`rateLimit`; `enableRateLimit` stays on). `budget` (shared,
+        clock-injected) replaces the default `WeightBudget` of `weight_limit_1m`.
+        """
         if not hasattr(ccxt_async, exchange_id):
             raise ValueError(f"venue {venue_id}: ccxt has no exchange {exchange_id!r}")
         self.venue_id = venue_id
+        self.exchange_id = exchange_id
         self.symbols = list(symbols)
         self._max_attempts = max_attempts
+        self._lookup_attempts = lookup_attempts
+        self._max_wait_s = max_wait_s
+        self._rng = rng or random.Random()
+        self._weights = BINANCE_WEIGHTS if exchange_id == "binance" else {}
+        limit = weight_limit_1m or DEFAULT_WEIGHT_LIMIT_1M.get(
+            exchange_id, FALLBACK_WEIGHT_LIMIT_1M
+        )
+        self.budget = budget or WeightBudget(limit_per_minute=limit)
         opts: dict[str, Any] = {"fetchCurrencies": False}
         if exchange_id == "binance":
             opts["fetchMarkets"] = {"types": ["spot"]}
@@ -82,6 +169,8 @@ class CcxtVenue:
             "timeout": int(timeout_s * 1000),
             "options": opts,
         }
+        if rate_limit_ms is not None:
+            params["rateLimit"] = rate_limit_ms
         if api_key:
             params["apiKey"] = api_key
         if api_secret:
@@ -91,11 +180,68 @@ class CcxtVenue:
             self.client.urls["api"] = point_api_urls(self.client.urls["api"], base_url)
         self.specs: dict[str, MarketSpec] = {}
 
-    async def start(self) -> dict[str, MarketSpec]:
+    def __repr__(self) -> str:
+        return f"CcxtVenue(venue_id={self.venue_id!r}, exchange={self.exchange_id!r})"
+
+    @property
+    def finds_orders_by_client_id(self) -> bool:
+        """Capability: the venue answers "do you have client order id X?"."""
+        return self.exchange_id in CLIENT_ID_LOOKUP_PARAM
+
+    # --- every request goes through here ----------------------------------------------------
+
+    async def _request(
+        self,
+        operation: str,
+        call: Callable[[], Awaitable[_T]],
+        *,
+        weight: float | None = None,
+        sent: bool = False,
+        max_wait_s: float | None = None,
+    ) -> _T:
+        """Draw on the budget, call ccxt, feed the venue's weight header back, classify errors.
+
+        Headers are read right where ccxt set them, with no await in between,
+        so concurrent calls on the same client cannot swap them.
+        """
+        cost = weight if weight is not None else self._weights.get(operation, 1)
         try:
-            markets = await self.client.load_markets()
+            await self.budget.acquire(cost, max_wait_s=max_wait_s)
+        except BudgetExhausted as exc:
+            raise RateLimited(
+                self.venue_id,
+                operation,
+                f"weight budget paused for {exc.wait_s:.1f}s; not sent",
+                retry_after_s=exc.wait_s,
+            ) from None
+        try:
+            result = await call()
         except Exception as exc:
-            raise classify(exc, self.venue_id, "load_markets") from None
+            headers = getattr(self.client, "last_response_headers", None)
+            err = classify(exc, self.venue_id, operation, sent=sent)
+            if isinstance(err, RateLimited):
+                err.retry_after_s = parse_retry_after(headers)
+                self.budget.pause(err.retry_after_s or 1.0, self.budget.now())
+            raise err from None
+        self._observe_weight(getattr(self.client, "last_response_headers", None))
+        return result
+
+    def _observe_weight(self, headers: dict[str, str] | None) -> None:
+        used = header(headers, WEIGHT_HEADER)
+        if used is None:
+            return
+        try:
+            self.budget.observe_used(float(used), self.budget.now())
+        except ValueError:
+            log.debug("%s: unreadable %s header", self.venue_id, WEIGHT_HEADER)
+
+    async def _backoff(self, attempt: int) -> None:
+        await self.budget.sleep(backoff_s(attempt, self._rng))
+
+    # --- markets, books, balances -----------------------------------------------------------
+
+    async def start(self) -> dict[str, MarketSpec]:
+        markets = await self._request("load_markets", self.client.load_markets)
         missing = [s for s in self.symbols if s not in markets]
         if missing:
             raise VenueError(
@@ -124,10 +270,12 @@ class CcxtVenue:
         )
 
     async def fetch_book(self, symbol: str, depth: int, now_ns: int) -> BookSnapshot:
-        try:
-            book = await self.client.fetch_order_book(symbol, depth)
-        except Exception as exc:
-            raise classify(exc, self.venue_id, f"fetch_order_book {symbol}") from None
+        book = await self._request(
+            f"fetch_order_book {symbol}",
+            lambda: self.client.fetch_order_book(symbol, depth),
+            weight=depth_weight(depth) if self._weights else 1,
+            max_wait_s=self._max_wait_s,
+        )
         return BookSnapshot(
             venue=self.venue_id,
             symbol=symbol,
@@ -137,17 +285,24 @@ class CcxtVenue:
         )
 
     async def fetch_balances(self) -> dict[str, Decimal]:
-        try:
-            resp = await self.client.fetch_balance()
-        except Exception as exc:
-            raise classify(exc, self.venue_id, "fetch_balance") from None
+        resp = await self._request(
+            "fetch_balance", self.client.fetch_balance, max_wait_s=self._max_wait_s
+        )
         raw = (resp.get("info") or {}).get("balances")
         if isinstance(raw, list):  # Binance dialect: exact strings
             return {b["asset"]: Decimal(str(b["free"])) + Decimal(str(b["locked"])) for b in raw}
         return {a: Decimal(str(v)) for a, v in (resp.get("total") or {}).items() if v is not None}
 
+    # --- orders -----------------------------------------------------------------------------
+
     def prepare(self, order: ChildOrder) -> tuple[Decimal, Decimal] | str:
-        """Round a child order onto the venue grid; return a reason string if it cannot trade."""
+        """Round a child order onto the venue grid; return a reason string if it cannot trade.
+
+        Checked before anything is sent: a child below the venue's minimum
+        amount or notional comes back `rejected` with this reason, and what it
+        did not trade stays in the exposure for the next hedge (cf.
+        hummingbot/hummingbot#5688, hedges below the minimum silently dropped).
+        """
         spec = self.specs.get(order.symbol)
         if spec is None:
             return f"unknown symbol {order.symbol} on {self.venue_id}"
@@ -161,83 +316,235 @@ class CcxtVenue:
         return amount, price
 
     async def execute(self, order: ChildOrder) -> ChildOrderResult:
+        """Send one child order, at most once on the venue; never raises for a venue answer.
+
+        * rejected on purpose: `rejected` with the venue's reason;
+        * rate limited: wait the venue's Retry-After (shared pause) and resend,
+          unless that is longer than `max_wait_s`: `rejected`, nothing sent;
+        * other retryable failures: backoff with jitter, resend the same id;
+        * unknown outcome or duplicate id: ask the venue by client id; found ->
+          its executions; not found -> resend; no answer -> `unknown`.
+        """
         prepared = self.prepare(order)
         if isinstance(prepared, str):
             return ChildOrderResult(order, "rejected", reason=prepared)
         amount, price = prepared
         order = replace(order, amount=float(amount), limit_price=float(price))  # what is sent
-        params = {"timeInForce": order.time_in_force, "clientOrderId": order.client_order_id}
+        params: dict[str, Any] = {"timeInForce": order.time_in_force}
+        send_param = CLIENT_ID_SEND_PARAM.get(self.exchange_id)
+        if send_param:
+            params[send_param] = order.client_order_id
         last_error: VenueError | None = None
+        maybe_landed = False
         for attempt in range(self._max_attempts):
             try:
-                resp = await self.client.create_order(
-                    order.symbol,
-                    order.order_type,
-                    order.side.value,
-                    float(amount),
-                    float(price),
-                    params,
+                resp = await self._request(
+                    "create_order",
+                    lambda: self.client.create_order(
+                        order.symbol,
+                        order.order_type,
+                        order.side.value,
+                        float(amount),
+                        float(price),
+                        params,
+                    ),
+                    sent=True,
+                    max_wait_s=self._max_wait_s,
                 )
-                return self._result(order, resp)
-            except Exception as exc:
-                err = classify(exc, self.venue_id, "create_order", sent=True)
+            except (UnknownOutcome, DuplicateClientOrderId) as err:
                 last_error = err
-                duplicate = isinstance(err, InvalidOrder) and "uplicate" in err.detail
-                if isinstance(err, UnknownOutcome) or duplicate:
-                    found = await self._lookup(order)
-                    if found is not None:
-                        return found
-                    if duplicate:
-                        return ChildOrderResult(order, "unknown", reason=str(err))
-                elif isinstance(err, RateLimited | VenueRetryable):
-                    retry_after = getattr(err, "retry_after_s", None)
-                    await asyncio.sleep(retry_after or min(2.0, 0.1 * 2**attempt))
-                else:
-                    return ChildOrderResult(order, "rejected", reason=str(err))
-        found = await self._lookup(order)
-        if found is not None:
-            return found
-        return ChildOrderResult(order, "unknown", reason=f"gave up: {last_error}")
-
-    async def _lookup(self, order: ChildOrder) -> ChildOrderResult | None:
-        """Find a child order by its client id; None if the venue never saw it."""
-        try:
-            resp = await self.client.fetch_order(
-                "", order.symbol, {"origClientOrderId": order.client_order_id}
-            )
-        except ccxt.OrderNotFound:
-            return None
-        except Exception as exc:
-            log.warning("%s", classify(exc, self.venue_id, "fetch_order"))
-            return None
-        if resp.get("status") == "open":  # an IOC never rests; a live one is cancelled first
-            try:
-                await self.client.cancel_order(resp["id"], order.symbol)
-            except Exception as exc:
-                log.warning("%s", classify(exc, self.venue_id, "cancel_order"))
-            return None
-        if not resp.get("filled"):
-            return ChildOrderResult(order, "expired", reason="looked up: nothing executed")
-        trades = await self.client.fetch_my_trades(order.symbol, params={"orderId": resp["id"]})
-        fills = [t["info"] for t in trades]
-        return self._from_fills(
+                maybe_landed = True
+                found = await self._lookup(order)
+                if isinstance(found, ChildOrderResult):
+                    return found
+                if found is not Lookup.NOT_FOUND:
+                    return ChildOrderResult(
+                        order, "unknown", reason=f"{err}; look-up {found.value}"
+                    )
+                if isinstance(err, DuplicateClientOrderId):  # there, yet not found: do not resend
+                    return ChildOrderResult(order, "unknown", reason=str(err))
+                maybe_landed = False  # the venue says it never saw it: resending is safe
+                await self._backoff(attempt)
+            except RateLimited as err:
+                last_error = err
+                if (err.retry_after_s or 0) > self._max_wait_s:
+                    return ChildOrderResult(order, "rejected", reason=f"not sent: {err}")
+                # the budget is paused for the Retry-After: the next attempt waits it out
+            except VenueRetryable as err:
+                last_error = err
+                await self._backoff(attempt)
+            except VenueRejected as err:
+                return ChildOrderResult(order, "rejected", reason=str(err))
+            except VenueError as err:  # unclassified after send: it may have landed
+                last_error = err
+                maybe_landed = True
+                found = await self._lookup(order)
+                if isinstance(found, ChildOrderResult):
+                    return found
+                if found is not Lookup.NOT_FOUND:
+                    return ChildOrderResult(
+                        order, "unknown", reason=f"{err}; look-up {found.value}"
+                    )
+                maybe_landed = False
+                await self._backoff(attempt)
+            else:  # answered: whatever follows is never a reason to resend
+                return await self._completed(order, resp)
+        if maybe_landed:
+            found = await self._lookup(order)
+            if isinstance(found, ChildOrderResult):
+                return found
+            if found is not Lookup.NOT_FOUND:
+                return ChildOrderResult(order, "unknown", reason=f"gave up: {last_error}")
+        return ChildOrderResult(
             order,
-            str(resp["id"]),
-            fills,
-            "looked up after unknown outcome",
-            int(resp.get("timestamp") or 0),
+            "rejected",
+            reason=f"not executed after {self._max_attempts} attempts: {last_error}",
         )
 
-    def _result(self, order: ChildOrder, resp: dict[str, Any]) -> ChildOrderResult:
+    async def _completed(
+        self, order: ChildOrder, resp: dict[str, Any], reason: str = ""
+    ) -> ChildOrderResult:
+        """The result of an answered create: exact fills, IOC emulated where the venue has none.
+
+        A venue whose ccxt client drops `timeInForce` (HollaEx) leaves the rest of a
+        limit order on the book: it is cancelled at once and re-read, so a child
+        never stays live. Venues whose create answer carries no fills are asked
+        for the order's trades, so amounts come from the venue's strings.
+        """
+        order_id = str(resp.get("id") or "")
+        if resp.get("status") == "open" and order.time_in_force == "IOC" and order_id:
+            try:
+                await self._request(
+                    "cancel_order", lambda: self.client.cancel_order(order_id, order.symbol)
+                )
+            except VenueRejected as err:  # filled meanwhile: nothing left to cancel
+                log.info("%s", err)
+            except VenueError as err:
+                return ChildOrderResult(
+                    order, "unknown", reason=f"IOC emulation: the rest may be live: {err}"
+                )
+            try:
+                resp = await self._request(
+                    "fetch_order", lambda: self.client.fetch_order(order_id, order.symbol)
+                )
+            except VenueError as err:
+                return ChildOrderResult(order, "unknown", reason=f"IOC emulation: {err}")
+            reason = reason or "IOC emulated: rest cancelled"
+        info = resp.get("info") or {}
+        if isinstance(info.get("fills"), list) or not resp.get("filled"):
+            return self._result(order, resp, reason)
+        try:
+            trades = await self._request(
+                "fetch_my_trades", lambda: self.client.fetch_my_trades(order.symbol)
+            )
+        except VenueError as err:
+            log.info("%s", err)
+            return self._result(order, resp, reason)
+        own = [t for t in trades if str(t.get("order") or "") == order_id]
+        if not own:
+            return self._result(order, resp, reason)
+        return self._finish(order, tuple(self._execution(order, order_id, t) for t in own), reason)
+
+    def _execution(self, order: ChildOrder, order_id: str, trade: dict[str, Any]) -> Execution:
+        """One unified ccxt trade as an execution, from the venue's own strings where sent."""
+        info = trade.get("info") or {}
+        amount = _exact(info, ("size", "qty", "amount"), trade.get("amount"))
+        price = _exact(info, ("price",), trade.get("price"))
+        fee = trade.get("fee") or {}
+        fee_cost = _exact(info, ("fee", "commission"), fee.get("cost"))
+        currency = str(info.get("fee_coin") or fee.get("currency") or "").upper()
+        trade_id = str(trade.get("id") or f"{order_id}@{trade.get('timestamp')}:{amount}")
+        return Execution(
+            ts_ns=int(trade.get("timestamp") or 0) * 1_000_000,
+            hedge_id=order.hedge_id,
+            client_order_id=order.client_order_id,
+            venue=self.venue_id,
+            symbol=order.symbol,
+            side=order.side,
+            amount=amount,
+            cost=price * amount,
+            fee=fee_cost,
+            fee_currency=currency,
+            order_id=order_id,
+            trade_id=trade_id,
+        )
+
+    async def _lookup(self, order: ChildOrder) -> ChildOrderResult | Lookup:
+        """Ask the venue for a child order by its client id, retrying until it answers.
+
+        An order found open is cancelled first (an IOC never rests, so it is
+        not ours to leave live), then reported by what it executed.
+        """
+        param = CLIENT_ID_LOOKUP_PARAM.get(self.exchange_id)
+        if param is None:
+            return Lookup.UNSUPPORTED
+        for attempt in range(self._lookup_attempts):
+            try:
+                resp = await self._request(
+                    "fetch_order",
+                    lambda: self.client.fetch_order(
+                        "", order.symbol, {param: order.client_order_id}
+                    ),
+                    max_wait_s=self._max_wait_s,
+                )
+                if resp.get("status") == "open":
+                    live_id = str(resp["id"])
+                    await self._request(
+                        "cancel_order",
+                        lambda: self.client.cancel_order(live_id, order.symbol),  # noqa: B023
+                    )
+                    continue  # read it again: what it executed before the cancel
+                return await self._looked_up(order, resp)
+            except VenueRejected as err:
+                if _is_not_found(err):
+                    return Lookup.NOT_FOUND
+                log.warning("%s", err)
+                return Lookup.UNDETERMINED
+            except VenueError as err:
+                log.info("%s (look-up attempt %d)", err, attempt + 1)
+                if not isinstance(err, RateLimited):  # a rate limit waits in the budget
+                    await self._backoff(attempt)
+        return Lookup.UNDETERMINED
+
+    async def _looked_up(self, order: ChildOrder, resp: dict[str, Any]) -> ChildOrderResult:
+        if not resp.get("filled"):
+            return ChildOrderResult(order, "expired", reason="looked up: nothing executed")
+        order_id = str(resp["id"])
+        ts_ms = int(resp.get("timestamp") or 0)
+        if self.exchange_id != "binance":
+            return self._result(order, resp, reason="looked up after unknown outcome")
+        for attempt in range(self._lookup_attempts):
+            try:
+                trades = await self._request(
+                    "fetch_my_trades",
+                    lambda: self.client.fetch_my_trades(order.symbol, params={"orderId": order_id}),
+                    max_wait_s=self._max_wait_s,
+                )
+                fills = [t["info"] for t in trades]
+                return self._from_fills(
+                    order, order_id, fills, "looked up after unknown outcome", ts_ms
+                )
+            except VenueError as err:
+                log.info("%s (trades look-up attempt %d)", err, attempt + 1)
+                if not isinstance(err, RateLimited):
+                    await self._backoff(attempt)
+        # the order's own totals are exact too; only the per-trade split is missing
+        return self._result(order, resp, reason="looked up; trades unavailable")
+
+    def _result(
+        self, order: ChildOrder, resp: dict[str, Any], reason: str = ""
+    ) -> ChildOrderResult:
         info = resp.get("info") or {}
         fills = info.get("fills")
         order_id = str(resp.get("id") or info.get("orderId") or "")
-        if isinstance(fills, list):
+        if isinstance(fills, list) and fills:
             ts_ms = int(info.get("transactTime") or resp.get("timestamp") or 0)
-            return self._from_fills(order, order_id, fills, "", ts_ms)
-        filled = Decimal(str(resp.get("filled") or 0))
+            return self._from_fills(order, order_id, fills, reason, ts_ms)
+        filled = _exact(info, ("executedQty", "filled"), resp.get("filled"))
         if filled == 0:
-            return ChildOrderResult(order, "expired", reason="nothing executed at the limit")
+            return ChildOrderResult(
+                order, "expired", reason=reason or "nothing executed at the limit"
+            )
         fee = resp.get("fee") or {}
         execution = Execution(
             ts_ns=int(resp.get("timestamp") or 0) * 1_000_000,
@@ -247,12 +554,13 @@ class CcxtVenue:
             symbol=order.symbol,
             side=order.side,
             amount=filled,
-            cost=Decimal(str(resp.get("cost") or 0)),
+            cost=_exact(info, ("cummulativeQuoteQty",), resp.get("cost")),
             fee=Decimal(str(fee.get("cost") or 0)),
             fee_currency=str(fee.get("currency") or ""),
             order_id=order_id,
+            trade_id=f"order:{order_id}",
         )
-        return self._finish(order, (execution,), "")
+        return self._finish(order, (execution,), reason)
 
     def _from_fills(
         self,
@@ -296,3 +604,16 @@ class CcxtVenue:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def _is_not_found(err: VenueError) -> bool:
+    return isinstance(err, OrderNotFound)
+
+
+def _exact(info: dict[str, Any], keys: tuple[str, ...], fallback: Any) -> Decimal:
+    """The venue's own string for a quantity when it sent one, else ccxt's number."""
+    for key in keys:
+        value = info.get(key)
+        if value not in (None, ""):
+            return Decimal(str(value))
+    return Decimal(str(fallback or 0))

@@ -32,6 +32,14 @@ class InvalidOrder(VenueRejected):
     pass
 
 
+class OrderNotFound(InvalidOrder):
+    """The venue has no such order (Binance -2011 on cancel, -2013 on query)."""
+
+
+class DuplicateClientOrderId(InvalidOrder):
+    """The client order id was used before: the order is (or was) already on the venue."""
+
+
 class BadSymbol(VenueRejected):
     pass
 
@@ -51,7 +59,11 @@ class VenueRetryable(VenueError):
 
 
 class RateLimited(VenueRetryable):
-    pass
+    """HTTP 429 (or an exhausted local weight budget): wait `retry_after_s`, then retry."""
+
+
+class Banned(RateLimited):
+    """HTTP 418: the venue banned the caller for `retry_after_s` after repeated 429s."""
 
 
 class UnknownOutcome(VenueError):
@@ -60,6 +72,7 @@ class UnknownOutcome(VenueError):
 
 # ccxt exception -> ours; first match wins, so subclasses come before their parents.
 _CCXT_TABLE: tuple[tuple[type[Exception], type[VenueError]], ...] = (
+    (ccxt.OrderNotFound, OrderNotFound),
     (ccxt.InsufficientFunds, InsufficientFunds),
     (ccxt.BadSymbol, BadSymbol),
     (ccxt.AuthenticationError, AuthenticationFailed),
@@ -67,17 +80,27 @@ _CCXT_TABLE: tuple[tuple[type[Exception], type[VenueError]], ...] = (
     (ccxt.BadRequest, InvalidOrder),
     (ccxt.RateLimitExceeded, RateLimited),
     (ccxt.DDoSProtection, RateLimited),
+    # -1021: the request's timestamp is outside recvWindow; rejected before execution
+    (ccxt.InvalidNonce, VenueRetryable),
     (ccxt.NetworkError, VenueRetryable),
     (ccxt.ExchangeError, VenueRejected),
 )
 
 
-def classify(exc: Exception, venue: str, operation: str, *, sent: bool = False) -> VenueError:
+def classify(
+    exc: Exception,
+    venue: str,
+    operation: str,
+    *,
+    sent: bool = False,
+    retry_after_s: float | None = None,
+) -> VenueError:
     """Map a ccxt exception to our tree.
 
     `sent=True` marks a request that may have reached the venue (an order
     create): a timeout or network failure then means *unknown outcome*, not
-    *retryable*, because the order may be live.
+    *retryable*, because the order may be live. `retry_after_s` is the
+    venue's `Retry-After` header of the failed answer, kept on a rate limit.
     """
     detail = _short(exc)
     may_have_landed = isinstance(exc, ccxt.RequestTimeout | ccxt.ExchangeNotAvailable) or (
@@ -85,8 +108,20 @@ def classify(exc: Exception, venue: str, operation: str, *, sent: bool = False) 
     )
     if sent and may_have_landed:
         return UnknownOutcome(venue, operation, detail)
+    text = str(exc).lower()
+    # ccxt.hollaex files HTTP 429 and an unknown symbol under BadRequest: read the venue's text
+    if isinstance(exc, ccxt.BadRequest) and "too many requests" in text:
+        return RateLimited(venue, operation, detail, retry_after_s=retry_after_s)
+    if isinstance(exc, ccxt.BadRequest) and "invalid symbol" in text:
+        return BadSymbol(venue, operation, detail)
     for ccxt_type, ours in _CCXT_TABLE:
         if isinstance(exc, ccxt_type):
+            if ours is RateLimited:
+                banned = " 418 " in f" {exc} " or "banned" in str(exc).lower()
+                kind = Banned if banned else RateLimited
+                return kind(venue, operation, detail, retry_after_s=retry_after_s)
+            if ours is InvalidOrder and "duplicate" in str(exc).lower():
+                return DuplicateClientOrderId(venue, operation, detail)
             return ours(venue, operation, detail)
     if isinstance(exc, TimeoutError):
         return (
@@ -95,6 +130,29 @@ def classify(exc: Exception, venue: str, operation: str, *, sent: bool = False) 
             else VenueRetryable(venue, operation, "timed out")
         )
     return VenueError(venue, operation, detail)
+
+
+def parse_retry_after(headers: dict[str, str] | None) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds form, as Binance sends it)."""
+    value = header(headers, "Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # the HTTP-date form: no venue we reach sends it
+    return seconds if seconds >= 0 else None
+
+
+def header(headers: dict[str, str] | None, name: str) -> str | None:
+    """A response header by case-insensitive name (ccxt keeps the server's spelling)."""
+    if not headers:
+        return None
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return str(value)
+    return None
 
 
 def _short(exc: Exception) -> str:

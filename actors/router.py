@@ -2,15 +2,21 @@
 
 It holds the latest book, balance and health of every hedge venue (pulled on
 a timer), answers MarketActors' reference-price pulls from the consolidated
-book, and hedges each fill (mirror mode) or each intent from the rebalancer.
-The plan itself is `engine.routing.plan_hedge`; this class only wires it.
-Every hedge reports its outcome to the ledger *before* the hedge counts as
-done, so the ledger never sees exposure without knowing a hedge is pending.
+book, and hedges each fill (mirror mode), each market's net once it is big or
+old enough (hybrid mode, `engine.hedging.hybrid_trigger`), or each intent from
+the rebalancer (net mode). A hedge too big for one trade runs as TWAP slices
+(`engine.routing.slicing`). The plan itself is `engine.routing.plan_hedge`;
+this class only wires it. Every hedge reports its outcome to the ledger
+*before* the hedge counts as done, so the ledger never sees exposure without
+knowing a hedge is pending. Hedges the ledger does not hold as pending (hybrid
+and rebalance ones) are counted here while in flight, so a second hedge for
+the same asset is cut to the gap that is really still open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from decimal import Decimal
@@ -20,17 +26,32 @@ import ray
 
 from actors.context import RunContext
 from analytics.writer import PartWriters
-from engine.config import AppConfig
-from engine.hedging import hedge_outcome, mirror_intent
+from engine.config import AppConfig, HedgeMode
+from engine.hedging import (
+    UnhedgedFills,
+    cap_to_open_gap,
+    hedge_outcome,
+    hybrid_intent,
+    hybrid_trigger,
+    mirror_intent,
+)
 from engine.quoting.base import ExternalBook
 from engine.quoting.mirror import consolidate_books
 from engine.routing.planner import VenueQuote, plan_hedge
+from engine.routing.quality import (
+    DecisionBenchmarks,
+    achieved_all_in_price,
+    decision_benchmarks,
+    saving_bps,
+)
+from engine.routing.slicing import HedgeSlice, residual_after, slice_schedule
 from engine.types import (
     BookSnapshot,
     ChildOrderResult,
     Fill,
     HedgeIntent,
     HedgeOutcome,
+    HedgeStatus,
     Side,
     split_symbol,
 )
@@ -58,6 +79,8 @@ class HedgeRouterActor:
         self._stats = {"hedges": 0, "hedged": 0, "partial": 0, "skipped": 0}
         self._latency_counts = [0] * (len(LATENCY_BUCKETS_S) + 1)  # last: +Inf
         self._latency_sum_s = 0.0
+        self._unhedged: dict[str, UnhedgedFills] = {}  # hybrid markets' fills waiting
+        self._unbooked: dict[str, Decimal] = {}  # asset -> base of in-flight unpended hedges
 
     async def on_start(self) -> dict[str, Any]:
         self._writers = PartWriters(
@@ -87,7 +110,12 @@ class HedgeRouterActor:
         return config.config_hash
 
     async def drain(self) -> int:
-        """Wait until every hedge in flight has reported to the ledger."""
+        """Hedge what hybrid markets hold back, then wait until every hedge in flight
+        has reported to the ledger."""
+        for market in sorted(self._unhedged):
+            intent = hybrid_intent(self._unhedged.pop(market), "hybrid: drain at stop")
+            if intent is not None:
+                self._spawn(self._hedge_hybrid(intent))
         n = len(self._inflight)
         if self._inflight:
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
@@ -98,6 +126,7 @@ class HedgeRouterActor:
         return {
             **self._stats,
             "inflight": len(self._inflight),
+            "hybrid_waiting_fills": sum(len(u.fills) for u in self._unhedged.values()),
             "venues": health,
             "latency_buckets_s": list(LATENCY_BUCKETS_S),
             "latency_counts": list(self._latency_counts),
@@ -138,63 +167,208 @@ class HedgeRouterActor:
         return out
 
     async def on_fills(self, fills: list[Fill]) -> int:
-        """Mirror-hedge each new fill; returns at once (hedges run in the background)."""
+        """Hedge new fills by their market's mode; returns at once (hedges run in the
+        background). Mirror: one hedge per fill. Hybrid: the fill joins its market's
+        unhedged net, hedged once the trigger fires. Net: left to the rebalancer."""
         started = 0
+        hybrid: set[str] = set()
         for fill in fills:
             if fill.fill_id in self._seen_fills:
                 continue  # a redelivered batch never hedges twice
             self._seen_fills.add(fill.fill_id)
-            if self._config.market(fill.market).hedge_mode.value != "mirror":
-                continue
-            task = asyncio.create_task(self._hedge(mirror_intent(fill)))
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-            started += 1
+            mode = self._config.market(fill.market).hedge_mode
+            if mode is HedgeMode.MIRROR:
+                self._spawn(self._hedge(mirror_intent(fill), pended=True))
+                started += 1
+            elif mode is HedgeMode.HYBRID:
+                waiting = self._unhedged.get(fill.market, UnhedgedFills(fill.market))
+                self._unhedged[fill.market] = waiting.add(fill)
+                hybrid.add(fill.market)
+        now = time.time_ns()
+        for market in sorted(hybrid):
+            started += self._check_hybrid(market, now)
         return started
 
     async def hedge_intents(self, intents: list[HedgeIntent]) -> list[HedgeOutcome]:
         """Hedge the rebalancer's intents; returns once the ledger has booked them.
 
         They count as in flight like mirror hedges, so `drain` waits for them
-        even if the caller stopped waiting.
+        even if the caller stopped waiting. An intent is first cut to the gap
+        still open once the hedges in flight here (hybrid, earlier rebalances)
+        land: the rebalancer read its exposure before they were booked.
         """
-        tasks = [asyncio.create_task(self._hedge(i)) for i in intents]
-        for task in tasks:
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
+        tasks = []
+        for intent in intents:
+            base = split_symbol(intent.symbol)[0]
+            seen_gap = Decimal(repr(intent.amount)) * -intent.side.sign
+            open_gap = seen_gap + self._unbooked.get(base, Decimal(0))
+            amount = cap_to_open_gap(intent.side, intent.amount, open_gap)
+            if amount < intent.amount:
+                why = f"in-flight hedges already cover {intent.amount - amount:.10g} of it"
+                tasks.append(self._spawn(self._hedge_capped(intent, amount, why)))
+            else:
+                tasks.append(self._spawn(self._hedge(intent, pended=False)))
         return list(await asyncio.gather(*tasks))
+
+    def _spawn(self, coro: Any) -> asyncio.Task[HedgeOutcome]:
+        task = asyncio.create_task(coro)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        return task
+
+    # hybrid ------------------------------------------------------------------
+
+    def _check_hybrid(self, market: str, now: int) -> int:
+        """Start the market's hybrid hedge if its trigger fires; 1 if started."""
+        waiting = self._unhedged.get(market)
+        if waiting is None:
+            return 0
+        cfg = self._config.market(market)
+        if cfg.hedge_mode is not HedgeMode.HYBRID:  # the mode changed: hedge what waits
+            reason: str | None = f"hybrid: mode is now {cfg.hedge_mode.value}"
+        else:
+            reason = hybrid_trigger(
+                waiting,
+                self._reference_mid(market, now),
+                threshold_quote=cfg.hybrid_threshold_quote,
+                max_age_s=cfg.hybrid_max_age_s,
+                now_ns=now,
+            )
+        if reason is None:
+            return 0
+        del self._unhedged[market]
+        intent = hybrid_intent(waiting, reason)
+        if intent is None:
+            return 0  # the fills netted to zero: nothing to hedge
+        self._spawn(self._hedge_hybrid(intent))
+        return 1
+
+    async def _hedge_hybrid(self, intent: HedgeIntent) -> HedgeOutcome:
+        """Hedge a hybrid net, cut to the asset's gap the ledger (and hedges in flight) leave
+        open: the rebalancer may have netted part of it across markets meanwhile."""
+        base = split_symbol(intent.symbol)[0]
+        exposures = await self._ledger.exposure.remote({})
+        gap = next((e.gap for e in exposures if e.asset == base), Decimal(0))
+        # no await between reading in-flight hedges and registering this one below
+        open_gap = gap + self._unbooked.get(base, Decimal(0))
+        amount = cap_to_open_gap(intent.side, intent.amount, open_gap)
+        if amount < intent.amount:
+            why = f"open gap {open_gap} covers only {amount:.10g}"
+            return await self._hedge_capped(intent, amount, why)
+        return await self._hedge(intent, pended=False)
+
+    async def _hedge_capped(self, intent: HedgeIntent, amount: float, why: str) -> HedgeOutcome:
+        """Hedge `amount` of `intent` (less than asked); record why the rest is not needed."""
+        if amount <= 0:
+            outcome = HedgeOutcome(
+                hedge_id=intent.hedge_id,
+                symbol=intent.symbol,
+                side=intent.side,
+                requested=intent.amount,
+                status=HedgeStatus.SKIPPED,
+                reason=f"not needed: {why}",
+                source_fill_id=intent.source_fill_id,
+            )
+            await self._ledger.on_hedge_outcomes.remote([outcome])
+            self._record_skip(intent, intent.amount, f"not needed: {why}", time.time_ns())
+            self._stats["hedges"] += 1
+            self._stats["skipped"] += 1
+            return outcome
+        self._record_skip(intent, intent.amount - amount, f"not needed: {why}", time.time_ns())
+        return await self._hedge(dataclasses.replace(intent, amount=amount), pended=False)
 
     # the hedge ---------------------------------------------------------------
 
-    async def _hedge(self, intent: HedgeIntent) -> HedgeOutcome:
-        now = time.time_ns()
-        quotes, excluded = self._venue_quotes(intent, now)
-        plan = plan_hedge(intent, quotes, self._config.risk, now, excluded=excluded)
-        by_venue: dict[str, list[Any]] = {}
-        for child in plan.children:
-            by_venue.setdefault(child.venue, []).append(child)
-        sent_ns = time.time_ns()
-        if intent.source_ts_ns and plan.children:
-            self._observe_latency((sent_ns - intent.source_ts_ns) / 1e9)
-        answers = await asyncio.gather(
-            *(self._venues[v].execute.remote(children) for v, children in by_venue.items()),
-            return_exceptions=True,
-        )
-        results: list[ChildOrderResult] = []
-        for (venue, children), answer in zip(by_venue.items(), answers, strict=True):
-            if isinstance(answer, BaseException):
-                # the venue actor died mid-call: the orders' fate is unknown
-                reason = f"venue actor failed: {type(answer).__name__}"
-                results += [ChildOrderResult(c, "unknown", reason=reason) for c in children]
-                log.error("%s: %s", venue, answer)
-            else:
-                results += answer
-        outcome = hedge_outcome(intent, results, plan.reasons)
-        await self._ledger.on_hedge_outcomes.remote([outcome])
-        self._record(intent, plan.residual, plan.reasons, results, sent_ns)
+    async def _hedge(self, intent: HedgeIntent, *, pended: bool) -> HedgeOutcome:
+        """Plan, send and book one hedge, in TWAP slices when it is too big for one trade.
+
+        `pended`: the ledger already holds this hedge as pending (mirror). If not,
+        its base delta counts in `_unbooked` until the ledger has booked it.
+        """
+        base = split_symbol(intent.symbol)[0]
+        delta = intent.side.sign * Decimal(repr(intent.amount))
+        if not pended:
+            self._unbooked[base] = self._unbooked.get(base, Decimal(0)) + delta
+        try:
+            now = time.time_ns()
+            slices = slice_schedule(
+                intent, self._reference_mid(intent.symbol, now), self._config.risk, now
+            )
+            results: list[ChildOrderResult] = []
+            reasons: list[str] = []
+            for piece in slices:
+                wait_s = (piece.due_ns - time.time_ns()) / 1e9
+                if wait_s > 0:
+                    await asyncio.sleep(wait_s)
+                slice_results, slice_reasons = await self._hedge_slice(intent, piece)
+                results += slice_results
+                reasons += slice_reasons
+            unscheduled = residual_after(intent, slices)
+            if unscheduled > 0:
+                why = f"max_slices {self._config.risk.max_slices}: {unscheduled:.10g} not scheduled"
+                reasons.append(why)
+                self._record_skip(intent, unscheduled, why, time.time_ns())
+            outcome = hedge_outcome(intent, results, reasons)
+            await self._ledger.on_hedge_outcomes.remote([outcome])
+        finally:
+            if not pended:
+                self._unbooked[base] = self._unbooked.get(base, Decimal(0)) - delta
         self._stats["hedges"] += 1
         self._stats[outcome.status.value] += 1
         return outcome
+
+    async def _hedge_slice(
+        self, parent: HedgeIntent, piece: HedgeSlice
+    ) -> tuple[list[ChildOrderResult], list[str]]:
+        """Plan one slice on the books of now, send it, price it against its benchmarks."""
+        intent = piece.intent
+        now = time.time_ns()
+        quotes, excluded = self._venue_quotes(intent, now)
+        plan = plan_hedge(intent, quotes, self._config.risk, now, excluded=excluded)
+        # children carry the parent's hedge id (executions and the ledger book the
+        # parent); their client ids come from the slice's id, so slices never collide
+        children = [dataclasses.replace(c, hedge_id=parent.hedge_id) for c in plan.children]
+        by_venue: dict[str, list[Any]] = {}
+        for child in children:
+            by_venue.setdefault(child.venue, []).append(child)
+        sent_ns = time.time_ns()
+        refs = [self._venues[v].execute.remote(c) for v, c in by_venue.items()]
+        if piece.index == 0 and parent.source_ts_ns and children:
+            self._observe_latency((sent_ns - parent.source_ts_ns) / 1e9)
+        # priced while the orders travel: the same books the plan was decided on
+        bench = self._benchmarks(intent, quotes, now)
+        answers = await asyncio.gather(*refs, return_exceptions=True)
+        results: list[ChildOrderResult] = []
+        for (venue, sent), answer in zip(by_venue.items(), answers, strict=True):
+            if isinstance(answer, BaseException):
+                # the venue actor died mid-call: the orders' fate is unknown
+                reason = f"venue actor failed: {type(answer).__name__}"
+                results += [ChildOrderResult(c, "unknown", reason=reason) for c in sent]
+                log.error("%s: %s", venue, answer)
+            else:
+                results += answer
+        self._record(parent, piece, plan.residual, plan.reasons, results, sent_ns, bench)
+        return results, list(plan.reasons)
+
+    def _benchmarks(
+        self, intent: HedgeIntent, quotes: list[VenueQuote], now: int
+    ) -> DecisionBenchmarks:
+        """Best single venue and optimum split for the slice, on the fresh books it saw."""
+        max_age_ns = self._config.risk.max_book_age_s * 1e9
+        fresh = [
+            q
+            for q in quotes
+            if q.book.symbol == intent.symbol
+            and now - q.book.ts_ns <= max_age_ns
+            and q.book.mid is not None
+        ]
+        return decision_benchmarks(
+            intent.side,
+            intent.amount,
+            {q.venue: q.book.as_ccxt() for q in fresh},
+            {q.venue: q.taker_fee for q in fresh},
+            {q.venue: max(0.0, q.available) for q in fresh if q.available is not None},
+        )
 
     def _observe_latency(self, seconds: float) -> None:
         self._latency_sum_s += seconds
@@ -223,21 +397,39 @@ class HedgeRouterActor:
 
     def _record(
         self,
-        intent: HedgeIntent,
+        parent: HedgeIntent,
+        piece: HedgeSlice,
         residual: float,
         reasons: tuple[str, ...],
         results: list[ChildOrderResult],
         sent_ns: int,
+        bench: DecisionBenchmarks,
     ) -> None:
+        """One hedge_orders row per child (and one for any residual) of this slice.
+
+        Every row of the slice carries its decision benchmarks and the all-in price
+        its executions achieved, so `hedge_quality` and `sla` can weigh the saving
+        by executed amount.
+        """
+        executions = [e for r in results for e in r.executions]
+        achieved = achieved_all_in_price(parent.side, executions)
+        quality = {
+            "achieved_all_in_price": achieved,
+            "best_single_venue": bench.best_single_venue,
+            "best_single_all_in_price": bench.best_single_all_in_price,
+            "optimum_all_in_price": bench.optimum_all_in_price,
+            "saving_bps": saving_bps(parent.side, achieved, bench.best_single_all_in_price),
+        }
         common = {
-            "market": intent.symbol,
-            "hedge_id": intent.hedge_id,
-            "source_fill_id": intent.source_fill_id,
-            "side": intent.side.value,
+            "market": parent.symbol,
+            "hedge_id": parent.hedge_id,
+            "source_fill_id": parent.source_fill_id,
+            "side": parent.side.value,
         }
         rows = [
             {
                 **common,
+                **quality,
                 "ts": sent_ns,
                 "venue": r.order.venue,
                 "client_order_id": r.order.client_order_id,
@@ -246,7 +438,7 @@ class HedgeRouterActor:
                 "limit_price": r.order.limit_price,
                 "decision_mid": r.order.decision_mid,
                 "status": r.status,
-                "reason": r.reason or intent.reason,
+                "reason": r.reason or piece.intent.reason,
                 "filled_amount": float(r.filled),
             }
             for r in results
@@ -255,6 +447,7 @@ class HedgeRouterActor:
             rows.append(
                 {
                     **common,
+                    **quality,
                     "ts": sent_ns,
                     "venue": None,
                     "client_order_id": None,
@@ -263,7 +456,7 @@ class HedgeRouterActor:
                     "limit_price": None,
                     "decision_mid": None,
                     "status": "skipped",
-                    "reason": "; ".join(reasons) or "nothing routable",
+                    "reason": "; ".join((piece.intent.reason, *reasons)),
                     "filled_amount": 0.0,
                 }
             )
@@ -283,8 +476,30 @@ class HedgeRouterActor:
                     "fee": float(e.fee),
                     "fee_currency": e.fee_currency,
                 }
-                for r in results
-                for e in r.executions
+                for e in executions
+            ]
+        )
+
+    def _record_skip(self, intent: HedgeIntent, amount: float, reason: str, ts: int) -> None:
+        """A hedge_orders row for an amount decided not to be sent, and why."""
+        self._writers["hedge_orders"].append(
+            [
+                {
+                    "ts": ts,
+                    "market": intent.symbol,
+                    "hedge_id": intent.hedge_id,
+                    "source_fill_id": intent.source_fill_id,
+                    "side": intent.side.value,
+                    "venue": None,
+                    "client_order_id": None,
+                    "type": None,
+                    "amount": amount,
+                    "limit_price": None,
+                    "decision_mid": None,
+                    "status": "skipped",
+                    "reason": reason,
+                    "filled_amount": 0.0,
+                }
             ]
         )
 
@@ -299,6 +514,9 @@ class HedgeRouterActor:
                 await self._refresh()
             except Exception:
                 log.exception("router refresh failed")
+            now = time.time_ns()
+            for market in sorted(self._unhedged):
+                self._check_hybrid(market, now)  # age triggers fire between fills too
             if time.monotonic() - last_flush >= flush_every:
                 last_flush = time.monotonic()
                 await self.flush()
@@ -323,6 +541,13 @@ class HedgeRouterActor:
                     )
                 continue
             self._snapshots[venue] = snap
+
+    def _reference_mid(self, symbol: str, now: int) -> float | None:
+        """Consolidated mid (best bid and best ask across healthy fresh books), if any."""
+        books = self._fresh_books(symbol, now)
+        bids = [b.best_bid for b in books.values() if b.best_bid is not None]
+        asks = [b.best_ask for b in books.values() if b.best_ask is not None]
+        return (max(bids) + min(asks)) / 2.0 if bids and asks else None
 
     def _fresh_books(self, symbol: str, now: int) -> dict[str, BookSnapshot]:
         max_age_ns = self._config.risk.max_book_age_s * 1e9

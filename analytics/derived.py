@@ -9,16 +9,19 @@
 * `pnl`: per market and day: spread capture, hedge cost (slippage against the
   decision mid, and fees), home fees, and inventory PnL as the rest of the
   mark-to-market total.
-* `hedge_quality`: per mirror hedge: fill -> first child order latency,
-  executed amount and slippage against the decision mid. (Saving against the
-  best single venue needs the router to record that price; not recorded yet.)
+* `hedge_quality`: per hedge: fill -> first child order latency, executed
+  amount, slippage against the decision mid, and execution quality: the all-in
+  price achieved against the best single venue and the optimum split at
+  decision time (`engine.routing.quality`), `saving_bps` against the best
+  single venue (> 0: the router did better). TWAP slices of one hedge are
+  weighted by executed amount.
 """
 
 from __future__ import annotations
 
 import duckdb
 
-from analytics.sla import PERIODS, sla_sql
+from analytics.sla import PERIODS, hedge_orders_relation, sla_sql
 
 MARKOUTS = """
 create or replace view markouts as
@@ -110,11 +113,14 @@ HEDGE_QUALITY = """
 create or replace view hedge_quality as
 with orders as (
     select hedge_id, any_value(market) as market, any_value(source_fill_id) as source_fill_id,
+           any_value(side) as side, any_value(best_single_venue) as best_single_venue,
            min(ts) filter (where venue is not null) as first_sent,
            sum(amount) as requested, sum(filled_amount) as filled,
            string_agg(distinct venue, ',') as venues,
-           string_agg(distinct status, ',') as statuses
-    from hedge_orders group by hedge_id
+           string_agg(distinct status, ',') as statuses,
+           count(distinct client_order_id) as child_orders,
+           {weighted}
+    from {hedge_orders} group by hedge_id
 ),
 execs as (
     select hf.hedge_id,
@@ -133,11 +139,24 @@ select
     o.hedge_id, o.market, o.source_fill_id, f.ts as fill_ts, o.first_sent,
     (epoch_ns(o.first_sent) - epoch_ns(f.ts)) / 1e6 as fill_to_hedge_ms,
     (epoch_ns(o.first_sent) - epoch_ns(f.seen_ts)) / 1e6 as seen_to_hedge_ms,
-    o.requested, o.filled, o.venues, o.statuses, e.vwap, e.slippage_bps, e.fees_quote
+    o.requested, o.filled, o.venues, o.statuses, e.vwap, e.slippage_bps, e.fees_quote,
+    o.child_orders, o.best_single_venue, o.achieved_all_in_price, o.best_single_all_in_price,
+    o.optimum_all_in_price, o.saving_bps,
+    case when o.side = 'buy' then 1 else -1 end
+        * (o.optimum_all_in_price - o.achieved_all_in_price) / o.optimum_all_in_price * 1e4
+        as vs_optimum_bps
 from orders o
 left join fills f on f.fill_id = o.source_fill_id
 left join execs e using (hedge_id)
 """
+
+
+_WEIGHTED = (
+    "achieved_all_in_price",
+    "best_single_all_in_price",
+    "optimum_all_in_price",
+    "saving_bps",
+)
 
 
 def create_derived_views(con: duckdb.DuckDBPyConnection) -> None:
@@ -145,7 +164,17 @@ def create_derived_views(con: duckdb.DuckDBPyConnection) -> None:
         seconds = PERIODS[by]
         con.execute(
             f"create or replace view {name} as select * replace "
-            f"(to_timestamp(period * {seconds}) as period) from ({sla_sql(by=by, bands=True)})"
+            f"(to_timestamp(period * {seconds}) as period) from "
+            f"({sla_sql(by=by, bands=True, hedge_orders=hedge_orders_relation(con))})"
         )
-    for ddl in (MARKOUTS, PNL, HEDGE_QUALITY):
+    hedge_quality = HEDGE_QUALITY.format(
+        hedge_orders=hedge_orders_relation(con),
+        weighted=",\n           ".join(
+            f"sum({c} * filled_amount) filter (where {c} is not null and filled_amount > 0)"
+            f" / nullif(sum(filled_amount) filter (where {c} is not null and filled_amount > 0),"
+            f" 0) as {c}"
+            for c in _WEIGHTED
+        ),
+    )
+    for ddl in (MARKOUTS, PNL, hedge_quality):
         con.execute(ddl)

@@ -113,6 +113,12 @@ def _hedge_orders() -> pa.Schema:
             _f("status", pa.string(), required=True),
             _f("reason", pa.string()),
             _f("filled_amount", pa.float64()),
+            # execution quality of the row's hedge (slice), all-in = fees included, per base
+            _f("achieved_all_in_price", pa.float64()),
+            _f("best_single_venue", pa.string()),
+            _f("best_single_all_in_price", pa.float64()),
+            _f("optimum_all_in_price", pa.float64()),
+            _f("saving_bps", pa.float64()),  # vs the best single venue, > 0 when cheaper
         ]
     )
 

@@ -12,6 +12,10 @@ Definitions (each sample of `book_samples` is one observation of the home book):
 * hedge slippage: execution price against the mid the router decided on, in bps,
   positive when worse (Perold 1988, "The implementation shortfall"),
   weighted by executed base amount.
+* hedge saving: the all-in price (fees included) each hedge achieved against
+  the best single venue's all-in price for the same amount at decision time,
+  in bps, positive when the router did better; weighted by executed base.
+  Rows written before the router recorded it count as unknown (None).
 * PnL: mark-to-market in the quote asset: signed quote cash flows of fills and
   hedge fills net of fees, plus the net base position at the last sampled mid.
   Fees in the quote asset (or with no currency, as the ledger books them) reduce
@@ -46,6 +50,7 @@ SLA_KEYS: tuple[str, ...] = (
     "volume_quote",
     "hedged_pct",
     "hedge_slippage_bps",
+    "hedge_saving_bps",
     "pnl_quote",
 )
 EXTRA_KEYS: tuple[str, ...] = ("spread_breach", "depth_breach", "bot_share_pct")
@@ -65,6 +70,10 @@ bs as (select *, {period} as period from book_samples where {where}),
 f as (select *, {period} as period from fills where {where}),
 hf as (select *, {period} as period from hedge_fills where {where}),
 ho as (select * from hedge_orders where {where_orders}),
+hs as (
+    select market, {period} as period, saving_bps, filled_amount
+    from {hedge_orders} where {where} and saving_bps is not null and filled_amount > 0
+),
 sample_stats as (
     select
         market,
@@ -147,6 +156,11 @@ slippage as (
     join decisions d on d.run_id = hf.run_id and d.client_order_id = hf.client_order_id
     group by hf.market, hf.period
 ),
+saving as (
+    select market, period,
+           sum(saving_bps * filled_amount) / nullif(sum(filled_amount), 0) as hedge_saving_bps
+    from hs group by market, period
+),
 markets as (
     select market, period from sample_stats
     union
@@ -171,6 +185,7 @@ select
     case when coalesce(f.volume_base, 0) = 0 then 100.0
          else 100.0 * least(1.0, coalesce(h.hedged_base, 0) / f.volume_base) end as hedged_pct,
     sl.hedge_slippage_bps,
+    sv.hedge_saving_bps,
     coalesce(f.cash_quote, 0) + coalesce(h.cash_quote, 0)
         + case when coalesce(f.position_base, 0) + coalesce(h.position_base, 0) = 0 then 0
                else (coalesce(f.position_base, 0) + coalesce(h.position_base, 0))
@@ -183,6 +198,7 @@ left join sample_stats_flat s using (market, period)
 left join fill_stats f using (market, period)
 left join hedge_stats h using (market, period)
 left join slippage sl using (market, period)
+left join saving sv using (market, period)
 order by m.market, m.period
 """
 
@@ -212,6 +228,7 @@ def sla_summary(
         by=by,
         where=_where(market, start_ns, end_ns, run_id, config_hash, True),
         where_orders=_where(market, None, None, run_id, config_hash, False),
+        hedge_orders=hedge_orders_relation(con),
     )
     params = _params(market, start_ns, end_ns, run_id, config_hash)
     cursor = con.execute(sql, params)
@@ -222,12 +239,18 @@ def sla_summary(
 
 
 def sla_sql(
-    *, by: str | None, where: str = "true", where_orders: str = "true", bands: bool = False
+    *,
+    by: str | None,
+    where: str = "true",
+    where_orders: str = "true",
+    bands: bool = False,
+    hedge_orders: str = "hedge_orders",
 ) -> str:
     """The SLA query (`period` is the bucket number: epoch seconds / period length).
 
     `bands=True` adds the median depth at 10/25/50/100/200 bps (the views
-    carry them; the summary does not need ten more sorts).
+    carry them; the summary does not need ten more sorts). `hedge_orders` is
+    the relation the saving is read from (`hedge_orders_relation`).
     """
     period = f"epoch_ns(ts) // {PERIODS[by] * 1_000_000_000}" if by else _WHOLE_RANGE
     band_medians = "".join(f"\n        median({k}) as {k}," for k in BAND_KEYS) if bands else ""
@@ -238,7 +261,27 @@ def sla_sql(
         period=period,
         band_medians=band_medians,
         band_columns=band_columns,
+        hedge_orders=hedge_orders,
     )
+
+
+QUALITY_COLUMNS: dict[str, str] = {
+    "achieved_all_in_price": "double",
+    "best_single_venue": "varchar",
+    "best_single_all_in_price": "double",
+    "optimum_all_in_price": "double",
+    "saving_bps": "double",
+}
+
+
+def hedge_orders_relation(con: duckdb.DuckDBPyConnection) -> str:
+    """`hedge_orders`, or a select adding the execution-quality columns as nulls when
+    every part predates them (a view over old parts only lacks those columns)."""
+    have = {row[0] for row in con.execute("describe hedge_orders").fetchall()}
+    missing = [f"cast(null as {t}) as {c}" for c, t in QUALITY_COLUMNS.items() if c not in have]
+    if not missing:
+        return "hedge_orders"
+    return f"(select *, {', '.join(missing)} from hedge_orders)"
 
 
 def _where(

@@ -115,11 +115,7 @@ def plan_hedge(
         mid = q.book.mid
         assert mid is not None  # _unusable rejects one-sided books
         bound = _slippage_bound(q.book, side, risk.max_slippage_bps)
-        levels = [
-            (p, a)
-            for p, a in taking_side(q.book.as_ccxt(), side)
-            if (_dec(p) <= bound if side is Side.BUY else _dec(p) >= bound)
-        ]
+        levels = _routable_levels(q, side, bound, intent.amount)
         if not levels:
             reasons.append(f"no depth within {risk.max_slippage_bps:g} bps of mid: {q.venue}")
             continue
@@ -170,6 +166,9 @@ def _split(
         for v, u in usable.items()
     }
     allocation = best_split(side, amount, books, fees, balances, minimums)
+    planned = sum(allocation.values())
+    if planned >= amount - TOLERANCE:
+        return allocation
     by_depth = sum(best_split(side, amount, books, fees).values())
     by_balance = sum(best_split(side, amount, books, fees, balances).values())
     if by_depth < amount - TOLERANCE:
@@ -179,7 +178,6 @@ def _split(
         )
     if by_balance < by_depth - TOLERANCE:
         reasons.append(f"insufficient balance: {by_balance:.10g} of {by_depth:.10g}")
-    planned = sum(allocation.values())
     if planned < by_balance - TOLERANCE:
         reasons.append(f"below venue minimum: {by_balance - planned:.10g} left unplanned")
     return allocation
@@ -196,10 +194,7 @@ def _child(
 ) -> ChildOrder | None:
     """Round one venue's allocation to its grid inside the limits; None if nothing is left."""
     q, spec = usable.quote, usable.quote.spec
-    marginal = walk_book(usable.levels, amount).marginal_price
-    # room for the book to move between decision and arrival; the bound still caps it
-    marginal *= 1 + side.sign * risk.limit_tolerance_bps / 10_000
-    limit = _limit_price(side, marginal, usable.bound, spec.tick_size)
+    limit = _marginal_limit(side, usable, amount, risk)
     if limit <= 0:
         reasons.append(f"below venue minimum: {q.venue} limit price rounds to {limit}")
         return None
@@ -224,6 +219,12 @@ def _child(
                 f"({q.available:.10g} available)"
             )
             size = afford
+    if 0 < size < exact:
+        # a leg cut by rounding or caps may need fewer levels: its limit is its own marginal, which
+        # only tightens a buy (caps above still hold); a sell keeps it if the cap allows
+        tighter = _marginal_limit(side, usable, float(size), risk)
+        if side is Side.BUY or size * tighter <= _dec(risk.max_notional_per_trade):
+            limit = tighter
     if size <= 0 or size < spec.min_amount or size * limit < spec.min_notional:
         reasons.append(
             f"below venue minimum: {q.venue} leg {size} at {limit} "
@@ -255,6 +256,42 @@ def _slippage_bound(book: BookSnapshot, side: Side, max_slippage_bps: float) -> 
     """
     mid = (_dec(book.bids[0][0]) + _dec(book.asks[0][0])) / 2
     return mid * (1 + side.sign * _dec(max_slippage_bps) / 10_000)
+
+
+def _marginal_limit(side: Side, usable: _Usable, amount: float, risk: RiskConfig) -> Decimal:
+    """The IOC limit for taking `amount`: the walk's marginal price, plus the tolerance."""
+    marginal = walk_book(usable.levels, amount).marginal_price
+    # room for the book to move between decision and arrival; the bound still caps it
+    marginal *= 1 + side.sign * risk.limit_tolerance_bps / 10_000
+    return _limit_price(side, marginal, usable.bound, usable.quote.spec.tick_size)
+
+
+def _routable_levels(
+    q: VenueQuote, side: Side, bound: Decimal, amount: float
+) -> list[tuple[float, float]]:
+    """The venue's levels a plan may take: best first, reachable inside the bound, and
+    only as deep as `amount` needs (levels sit further out the deeper they are, so the
+    first unreachable level ends the list)."""
+    levels: list[tuple[float, float]] = []
+    depth = 0.0
+    for price, size in taking_side(q.book.as_ccxt(), side):
+        if depth >= amount or not _reachable(side, price, bound, q.spec.tick_size):
+            break
+        levels.append((price, size))
+        depth += size
+    return levels
+
+
+def _reachable(side: Side, price: float, bound: Decimal, tick: Decimal) -> bool:
+    """True when a limit on the tick grid and inside the bound can take a level at `price`.
+
+    A level off the grid (between ticks) needs the next tick outward; if that
+    tick is beyond the bound, an IOC at the bound would rest short of the level
+    and fill nothing, so the level is not routable.
+    """
+    if side is Side.BUY:
+        return _round(_dec(price), tick, ROUND_CEILING) <= _round(bound, tick, ROUND_FLOOR)
+    return _round(_dec(price), tick, ROUND_FLOOR) >= _round(bound, tick, ROUND_CEILING)
 
 
 def _limit_price(side: Side, marginal: float, bound: Decimal, tick: Decimal) -> Decimal:

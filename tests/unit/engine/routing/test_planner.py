@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from engine.config import RiskConfig
 from engine.routing.planner import VenueQuote, client_order_id, plan_hedge
+from engine.routing.walk import taking_side, walk_book
 from engine.types import BookSnapshot, HedgeIntent, MarketSpec, Side
 
 SYMBOL = "BTC/USDT"
@@ -150,13 +151,15 @@ def test_limit_rounds_to_tick_outward_but_never_beyond_the_bound():
     tight = RISK.model_copy(update={"max_slippage_bps": 30.0})  # bound 100.35
     (child,) = plan_hedge(_intent(amount=1.0), [_quote("a", *book, spec=spec)], wide, NOW).children
     assert child.limit_price == 100.5  # 100.3 rounded up to the tick
-    (child,) = plan_hedge(_intent(amount=1.0), [_quote("a", *book, spec=spec)], tight, NOW).children
-    assert child.limit_price == 100.0  # 100.5 would breach the bound: safety wins
+    # 100.5 would breach the bound and 100.0 cannot reach the 100.3 ask: nothing is sent
+    plan = plan_hedge(_intent(amount=1.0), [_quote("a", *book, spec=spec)], tight, NOW)
+    assert plan.children == () and plan.residual == 1.0
+    assert any(r.startswith("no depth within 30 bps") for r in plan.reasons)
     wider = RISK.model_copy(update={"max_slippage_bps": 100.0})  # sell bound 99.05
     sell = plan_hedge(_intent(Side.SELL, 1.0), [_quote("a", *book, spec=spec)], wider, NOW)
     assert sell.children[0].limit_price == 99.5  # 99.8 rounded down to the tick
     sell = plan_hedge(_intent(Side.SELL, 1.0), [_quote("a", *book, spec=spec)], wide, NOW)
-    assert sell.children[0].limit_price == 100.0  # 99.5 is below the 99.55 bound
+    assert sell.children == ()  # 99.5 is below the 99.55 bound, 100.0 misses the 99.8 bid
 
 
 def test_legs_follow_sorted_venue_ids_including_excluded_ones():
@@ -260,3 +263,26 @@ def test_limit_tolerance_widens_the_ioc_limit_but_never_past_the_slippage_bound(
     wide = RISK.model_copy(update={"limit_tolerance_bps": 500.0})
     (capped,) = plan_hedge(_intent(Side.BUY, 0.5), [quote], wide, NOW).children
     assert capped.limit_price == pytest.approx(100.5)  # the 50 bps bound wins
+
+
+@settings(max_examples=150, deadline=None)
+@given(venue_quotes(), st.sampled_from([Side.BUY, Side.SELL]), st.floats(0.01, 8.0))
+def test_children_are_ioc_limits_at_the_walked_marginal_price_inside_the_bound(
+    quotes, side, amount
+):
+    """The limit reaches every level the child's amount needs (so the IOC can fill it on
+    the book it was planned on), is that marginal price rounded by less than one tick,
+    and never lies beyond max_slippage_bps of the venue's mid."""
+    risk = RISK.model_copy(update={"max_slippage_bps": 30.0})
+    plan = plan_hedge(_intent(side, amount), quotes, risk, NOW)
+    by_venue = {q.venue: q for q in quotes}
+    for child in plan.children:
+        assert (child.order_type, child.time_in_force) == ("limit", "IOC")
+        q = by_venue[child.venue]
+        levels = taking_side(q.book.as_ccxt(), side)
+        marginal = walk_book(levels, child.amount).marginal_price
+        tick = float(q.spec.tick_size)
+        assert side.sign * (child.limit_price - marginal) >= -1e-9  # reaches the marginal level
+        assert side.sign * (child.limit_price - marginal) < tick + 1e-9  # and no further
+        mid = q.book.mid
+        assert side.sign * (child.limit_price - mid) / mid * 1e4 <= 30.0 + 1e-9

@@ -1,0 +1,302 @@
+"""Fill throughput of the hedge path, and fill -> hedge-order-ready latency at 100 fills/s.
+
+Measured in process on the code the actors run, without Ray or venue I/O:
+for each fill, `engine.ledger.Ledger.post_fill`, `mirror_intent` and
+`engine.routing.plan_hedge` over the three hedge venues of
+`configs/local.yaml` (their generated books, 25 levels a side, refreshed
+every 250 ms as the venues refresh them), the child orders' executions posted
+to the ledger as if filled at their limit, and every row the router and the
+ledger write (fills, hedge_orders, hedge_fills, ledger_entries) buffered in
+`analytics.writer.PartWriter`s and flushed to Parquet. The decision
+benchmarks (`engine.routing.quality`) are priced too, as the router prices
+them while the orders travel.
+
+* throughput: fills arrive in batches (`--batch`, as MarketActors batch
+  them every 50 ms); figures for one process, and for `--procs` processes
+  each running the whole path on its own shard of markets (how the path
+  would spread over 2 cores; the actor graph today has one router and one
+  ledger actor, see BENCHMARKS.md);
+* latency: fills paced at `--rate` per second, one at a time; the time from a
+  fill's scheduled arrival to its child orders being ready to send (what the
+  router does before `execute.remote`), including any wait behind ledger
+  posting and Parquet flushes (every `--flush-s`) on the same thread.
+
+    python bench/fill_throughput.py --fills 20000 --procs 2 --rate 100 --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import statistics
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analytics.writer import PartWriter
+from engine.config import AppConfig, load_config
+from engine.hedging import UnhedgedFills, hybrid_intent, mirror_intent
+from engine.ledger import Ledger
+from engine.routing.planner import VenueQuote, plan_hedge
+from engine.routing.quality import decision_benchmarks
+from engine.sim.books import BookGenerator
+from engine.sim.price import ReferencePrice
+from engine.types import Execution, Fill, MarketSpec, Side, split_symbol
+
+REPO = Path(__file__).resolve().parents[1]
+START_NS = 1_767_225_600 * 10**9
+DEPTH = 25
+BOOK_REFRESH_NS = 250_000_000
+
+
+class HedgePath:
+    """Ledger + router planning + Parquet writers for one shard of markets."""
+
+    def __init__(self, cfg: AppConfig, markets: list[str], data_dir: str, writer_id: str) -> None:
+        self.cfg = cfg
+        self.markets = markets
+        self.reference = ReferencePrice(
+            cfg.sim.assets, seed=cfg.sim.seed, step_ms=cfg.sim.step_ms, start_ns=START_NS
+        )
+        self.books = {
+            v.id: BookGenerator(v, self.reference, cfg.sim.seed) for v in cfg.hedge_venues
+        }
+        self.venues = {v.id: v for v in cfg.hedge_venues}
+        self.ledger = Ledger(cfg.quote_asset)
+        for v in cfg.venues:
+            self.ledger.open_balances(v.id, v.balances, START_NS)
+        self.writers = {
+            t: PartWriter(data_dir, t, writer_id=writer_id, run_id="bench", config_hash="bench")
+            for t in ("fills", "hedge_orders", "hedge_fills", "ledger_entries")
+        }
+        self._quotes: dict[tuple[str, int], list[VenueQuote]] = {}
+
+    def quotes(self, symbol: str, ts_ns: int) -> list[VenueQuote]:
+        """Every venue's book for the refresh bucket of `ts_ns` (built once per bucket)."""
+        key = (symbol, ts_ns // BOOK_REFRESH_NS)
+        cached = self._quotes.get(key)
+        if cached is None:
+            if any(k[1] != key[1] for k in self._quotes):
+                self._quotes = {}  # a new refresh bucket: every venue's books changed
+            cached = []
+            for venue, gen in self.books.items():
+                rules = self.venues[venue].rules_for(symbol)
+                spec = MarketSpec(symbol, rules.tick_size, rules.lot_size, rules.lot_size,
+                                  rules.min_notional)  # fmt: skip
+                book = gen.snapshot(symbol, key[1] * BOOK_REFRESH_NS, DEPTH)
+                cached.append(VenueQuote(venue, book, self.venues[venue].taker_fee, spec, None))
+            self._quotes[key] = cached
+        return [
+            VenueQuote(q.venue, _at(q.book, ts_ns), q.taker_fee, q.spec, q.available)
+            for q in cached
+        ]
+
+    def on_fills(self, fills: list[Fill], on_ready: Any = None, *, netted: bool = False) -> int:
+        """The whole path for a batch; returns the number of child orders planned.
+
+        `on_ready(fill)` is called once a fill's child orders are ready to send.
+        `netted`: the batch's fills are netted per market and each market's net is
+        hedged once (hybrid mode firing on the batch), instead of one hedge per fill.
+        """
+        postings = []
+        fill_rows, order_rows, exec_rows = [], [], []
+        children = 0
+        waiting: dict[str, list[Fill]] = {}
+        for fill in fills:
+            postings += self.ledger.post_fill(fill)
+            fill_rows.append(
+                {"ts": fill.ts_ns, "market": fill.market, "fill_id": fill.fill_id,
+                 "side": fill.side.value, "price": float(fill.price), "amount": float(fill.amount),
+                 "fee": 0.0, "seen_ts": fill.ts_ns}
+            )  # fmt: skip
+            if netted:
+                waiting.setdefault(fill.market, []).append(fill)
+        if netted:
+            hedges = [
+                (fs[-1], hybrid_intent(UnhedgedFills(m, tuple(fs)), "batch"))
+                for m, fs in waiting.items()
+            ]
+        else:
+            hedges = [(f, mirror_intent(f)) for f in fills]
+        for fill, intent in hedges:
+            if intent is None:
+                continue
+            quotes = self.quotes(fill.market, fill.ts_ns)
+            plan = plan_hedge(intent, quotes, self.cfg.risk, fill.ts_ns)
+            children += len(plan.children)
+            if on_ready is not None:
+                on_ready(fill)
+            bench = decision_benchmarks(
+                intent.side,
+                intent.amount,
+                {q.venue: q.book.as_ccxt() for q in quotes},
+                {q.venue: q.taker_fee for q in quotes},
+            )
+            for c in plan.children:
+                amount = Decimal(repr(c.amount))
+                cost = amount * Decimal(repr(c.limit_price))
+                ex = Execution(fill.ts_ns, c.hedge_id, c.client_order_id, c.venue, c.symbol,
+                               c.side, amount, cost, Decimal(0), self.cfg.quote_asset,
+                               trade_id=c.client_order_id)  # fmt: skip
+                postings += self.ledger.post_execution(ex)
+                order_rows.append(
+                    {"ts": fill.ts_ns, "market": c.symbol, "hedge_id": c.hedge_id,
+                     "source_fill_id": fill.fill_id, "venue": c.venue,
+                     "client_order_id": c.client_order_id, "side": c.side.value, "type": "limit",
+                     "amount": c.amount, "limit_price": c.limit_price,
+                     "decision_mid": c.decision_mid, "status": "filled", "reason": "mirror",
+                     "filled_amount": c.amount,
+                     "best_single_all_in_price": bench.best_single_all_in_price,
+                     "optimum_all_in_price": bench.optimum_all_in_price}
+                )  # fmt: skip
+                exec_rows.append(
+                    {"ts": fill.ts_ns, "market": c.symbol, "hedge_id": c.hedge_id,
+                     "client_order_id": c.client_order_id, "venue": c.venue,
+                     "side": c.side.value, "price": c.limit_price, "amount": c.amount,
+                     "cost": float(cost), "fee": 0.0, "fee_currency": self.cfg.quote_asset}
+                )  # fmt: skip
+        self.writers["fills"].append(fill_rows)
+        self.writers["hedge_orders"].append(order_rows)
+        self.writers["hedge_fills"].append(exec_rows)
+        self.writers["ledger_entries"].append(
+            [
+                {"ts": p.ts_ns, "entry_id": p.entry_id, "ref": p.ref, "venue": p.venue,
+                 "account": p.account.value, "asset": p.asset, "amount": p.amount, "kind": p.kind}
+                for p in postings
+            ]
+        )  # fmt: skip
+        return children
+
+    def flush(self) -> None:
+        for w in self.writers.values():
+            w.flush()
+
+
+def _at(book: Any, ts_ns: int) -> Any:
+    return type(book)(book.venue, book.symbol, ts_ns, book.bids, book.asks)
+
+
+def make_fills(cfg: AppConfig, markets: list[str], n: int, seed: int, rate: float) -> list[Fill]:
+    """`n` fills over `markets`, `rate` per second, sizes as the config's taker flow."""
+    rng = np.random.default_rng(seed)
+    reference = ReferencePrice(
+        cfg.sim.assets, seed=cfg.sim.seed, step_ms=cfg.sim.step_ms, start_ns=START_NS
+    )
+    out = []
+    for i in range(n):
+        ts = START_NS + int(i / rate * 1e9)
+        market = cfg.market(markets[i % len(markets)])
+        mid = reference.price(split_symbol(market.symbol)[0], ts)
+        lot = cfg.home_venue.rules_for(market.symbol).lot_size
+        notional = market.taker_flow.mean_notional_quote * float(rng.lognormal(-0.32, 0.8))
+        amount = max(lot, (Decimal(repr(notional / mid)) / lot).to_integral_value() * lot)
+        side = Side.BUY if rng.random() < 0.5 else Side.SELL
+        price = Decimal(repr(round(mid, 2)))
+        out.append(Fill(ts, "home", market.symbol, f"f{seed}-{i}", f"o{i}", side, price, amount,
+                        Decimal(0), cfg.quote_asset))  # fmt: skip
+    return out
+
+
+def throughput_worker(
+    args: tuple[str, list[str], int, int, int, str, bool],
+) -> tuple[int, float]:
+    config, markets, n, batch, seed, data_dir, netted = args
+    cfg = load_config(config)
+    path = HedgePath(cfg, markets, data_dir, writer_id=f"w{seed}")
+    fills = make_fills(cfg, markets, n, seed, rate=20_000.0)
+    started = time.perf_counter()
+    for i in range(0, len(fills), batch):
+        path.on_fills(fills[i : i + batch], netted=netted)
+        if (i // batch) % 20 == 19:
+            path.flush()
+    path.flush()
+    return n, time.perf_counter() - started
+
+
+def throughput(config: str, n: int, batch: int, procs: int, netted: bool) -> tuple[float, float]:
+    cfg = load_config(config)
+    markets = [m.symbol for m in cfg.markets]
+    with tempfile.TemporaryDirectory(prefix="mm-tput-") as data_dir:
+        _, seconds = throughput_worker((config, markets, n, batch, 1, data_dir, netted))
+        single = n / seconds
+        shards = [markets[i::procs] for i in range(procs)]
+        jobs = [
+            (config, s, n // procs, batch, 10 + i, data_dir, netted) for i, s in enumerate(shards)
+        ]
+        with mp.get_context("spawn").Pool(procs) as pool:
+            wall = time.perf_counter()
+            results = pool.map(throughput_worker, jobs)
+            wall = time.perf_counter() - wall
+        # sustained: all fills over the slowest worker's processing time (start-up excluded)
+        multi = sum(r[0] for r in results) / max(r[1] for r in results)
+    return single, multi
+
+
+def latency(
+    config: str, rate: float, seconds: float, flush_s: float
+) -> tuple[list[float], list[float]]:
+    """Per-fill latency in ms, and each Parquet flush's duration in ms."""
+    cfg = load_config(config)
+    markets = [m.symbol for m in cfg.markets]
+    fills = make_fills(cfg, markets, int(rate * seconds), 3, rate)
+    out: list[float] = []
+    flushes: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="mm-lat-") as data_dir:
+        path = HedgePath(cfg, markets, data_dir, writer_id="lat")
+        path.on_fills(fills[:5])  # warm caches outside the measurement
+        start = time.perf_counter()
+        last_flush = start
+        for i, fill in enumerate(fills[5:]):
+            due = start + i / rate
+            now = time.perf_counter()
+            if now < due:
+                time.sleep(due - now)
+            path.on_fills([fill], lambda _f, due=due: out.append((time.perf_counter() - due) * 1e3))
+            if time.perf_counter() - last_flush >= flush_s:
+                flushed = time.perf_counter()
+                path.flush()  # on the same thread: the next fill waits behind it
+                last_flush = time.perf_counter()
+                flushes.append((last_flush - flushed) * 1e3)
+        path.flush()
+    return out, flushes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(REPO / "configs" / "local.yaml"))
+    parser.add_argument("--fills", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--procs", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--flush-s", type=float, default=5.0)
+    args = parser.parse_args()
+    best = 0.0
+    for netted, label in ((False, "mirror: one hedge per fill"), (True, "netted per batch")):
+        single, multi = throughput(args.config, args.fills, args.batch, args.procs, netted)
+        best = max(best, single, multi)
+        print(
+            f"throughput, {label}, batches of {args.batch}: 1 process {single:,.0f} fills/s, "
+            f"{args.procs} processes (market shards) {multi:,.0f} fills/s"
+        )
+    lat, flushes = latency(args.config, args.rate, args.seconds, args.flush_s)
+    q = statistics.quantiles(lat, n=100)
+    print(
+        f"fill -> hedge orders ready at {args.rate:g} fills/s over {len(lat)} fills: "
+        f"p50 {statistics.median(lat):.3f} ms, p99 {q[98]:.3f} ms, max {max(lat):.3f} ms; "
+        f"{len(flushes)} Parquet flushes, longest {max(flushes, default=0.0):.1f} ms"
+    )
+    goals = [
+        ("throughput >= 20,000 fills/s", best >= 20_000),
+        ("p99 <= 5 ms at 100 fills/s", q[98] <= 5.0),
+    ]
+    for name, ok in goals:
+        print(f"goal {name}: {'met' if ok else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -120,6 +120,19 @@ class HedgeVenueActor:
             specs=self._venue.specs,
         )
 
+    async def recover(
+        self, hedge_id: str, symbol: str, client_order_id: str
+    ) -> tuple[str, ChildOrderResult | None]:
+        """A child order a crashed router sent: ("found", its result), ("not_found", None)
+        when the venue never saw it, ("undetermined", None) when it cannot say now."""
+        recover = getattr(self._venue, "recover", None)
+        if recover is None:  # a paper venue keeps no orders across restarts
+            return "not_found", None
+        found = await recover(hedge_id, symbol, client_order_id)
+        if isinstance(found, ChildOrderResult):
+            return "found", found
+        return ("not_found" if found.name == "NOT_FOUND" else "undetermined"), None
+
     async def execute(self, orders: list[ChildOrder]) -> list[ChildOrderResult]:
         results = await asyncio.gather(*(self._venue.execute(o) for o in orders))
         try:

@@ -49,6 +49,7 @@ class InventoryLedgerActor:
         self._pending: dict[str, tuple[str, Decimal]] = state.pending  # hedge id -> (asset, delta)
         self._concluded: set[str] = state.concluded
         self._inflight = state.inflight
+        self._pending_symbols: dict[str, str] = state.pending_symbols
         self._transfers: dict[str, TransferRecord] = state.transfers
         self.restored = len(state.postings)
         if state.postings:
@@ -107,10 +108,12 @@ class InventoryLedgerActor:
             hedge_id = mirror_hedge_id(fill.fill_id)
             if hedge_pending and hedge_id not in self._concluded:
                 base, _ = split_symbol(fill.market)
-                pending.append((hedge_id, base, fill.side.opposite.sign * fill.amount))
+                delta = fill.side.opposite.sign * fill.amount
+                pending.append((hedge_id, base, delta, fill.market))
         self._commit(postings, pending=pending)
-        for hedge_id, asset, delta in pending:
+        for hedge_id, asset, delta, symbol in pending:
             self._pending[hedge_id] = (asset, delta)
+            self._pending_symbols[hedge_id] = symbol
         return posted
 
     async def on_hedge_sent(self, hedge_id: str, children: list[InflightChild]) -> None:
@@ -118,12 +121,26 @@ class InventoryLedgerActor:
         if hedge_id in self._concluded:
             return
         now = time.time_ns()
-        self._journal.record_inflight(hedge_id, now, children)
-        self._inflight[hedge_id] = (now, list(children))
+        sent = self._inflight.get(hedge_id, (now, []))[1] + list(children)  # slices add up
+        self._journal.record_inflight(hedge_id, now, sent)
+        self._inflight[hedge_id] = (now, sent)
 
-    async def inflight_hedges(self) -> dict[str, list[InflightChild]]:
-        """Hedges whose child orders were sent and whose outcome never came back."""
-        return {h: children for h, (_, children) in self._inflight.items()}
+    async def recovery_state(self) -> dict[str, Any]:
+        """What a restarted router needs: every hedge id already decided (never hedge
+        them again), the children sent for hedges without an outcome (look them up),
+        and the mirror hedges pending with nothing sent (symbol, base delta)."""
+        return {
+            "known": self._concluded | set(self._pending) | set(self._inflight),
+            "concluded": set(self._concluded),
+            "inflight": {h: children for h, (_, children) in self._inflight.items()},
+            "pending": {
+                h: (self._pending_symbols.get(h, ""), delta)
+                for h, (_, delta) in self._pending.items()
+            },
+        }
+
+    async def outcome_summaries(self, hedge_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return self._journal.outcome_summaries(hedge_ids)
 
     async def abandon_hedges(self, hedge_ids: list[str], reason: str) -> int:
         """Hedges that will never report (no child was sent before a crash): stop waiting,
@@ -188,6 +205,9 @@ class InventoryLedgerActor:
     async def open_transfers(self) -> list[TransferRecord]:
         return list(self._transfers.values())
 
+    async def traded(self, venue: str, asset: str) -> Decimal:
+        return self._ledger.traded(venue, asset)
+
     async def wallet_balances(self) -> dict[tuple[str, str], Decimal]:
         return self._ledger.balances()
 
@@ -219,7 +239,8 @@ class InventoryLedgerActor:
         for outcome in outcomes:
             postings += self._ledger.post_executions(outcome.executions)
         ids = [o.hedge_id for o in outcomes]
-        self._commit(postings, concluded=ids)
+        summaries = [(o.hedge_id, outcome_summary(o)) for o in outcomes]
+        self._commit(postings, concluded=ids, outcomes=summaries)
         for h in ids:
             self._mark_concluded(h)
         return len(outcomes)
@@ -227,18 +248,25 @@ class InventoryLedgerActor:
     def _mark_concluded(self, hedge_id: str) -> None:
         self._concluded.add(hedge_id)
         self._pending.pop(hedge_id, None)
+        self._pending_symbols.pop(hedge_id, None)
         self._inflight.pop(hedge_id, None)
 
     def _commit(
         self,
         postings: list[Posting],
         *,
-        pending: list[tuple[str, str, Decimal]] | None = None,
+        pending: list[tuple[str, str, Decimal, str]] | None = None,
         concluded: list[str] | None = None,
+        outcomes: list[tuple[str, dict[str, Any]]] | None = None,
     ) -> None:
         """Journal first (durable), then the Parquet buffer (flushed on a timer)."""
         if postings or pending or concluded:
-            self._journal.record(postings, pending=pending or (), concluded=concluded or ())
+            self._journal.record(
+                postings,
+                pending=pending or (),
+                concluded=concluded or (),
+                outcomes=outcomes or (),
+            )
         self._append(postings)
 
     async def exposure(self, mids: dict[str, float]) -> list[Exposure]:
@@ -298,3 +326,20 @@ class InventoryLedgerActor:
                 for p in postings
             ]
         )
+
+
+def outcome_summary(outcome: HedgeOutcome) -> dict[str, Any]:
+    """A concluded hedge in a few fields: what its `hedge_orders` rows would say."""
+    children: dict[tuple[str, str], Decimal] = {}
+    for e in outcome.executions:
+        key = (e.venue, e.client_order_id)
+        children[key] = children.get(key, Decimal(0)) + e.amount
+    return {
+        "symbol": outcome.symbol,
+        "side": outcome.side.value,
+        "requested": outcome.requested,
+        "status": outcome.status.value,
+        "reason": outcome.reason,
+        "source_fill_id": outcome.source_fill_id,
+        "children": [[v, c, str(a)] for (v, c), a in sorted(children.items())],
+    }

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import time
 from collections import deque
 from decimal import Decimal
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.1
 REFERENCE_PULL_S = 0.25
+DELIVERY_ATTEMPTS = 30  # ~45 s of retries: longer than any actor restart
 QUOTE_LAGS_KEPT = 64
 
 
@@ -91,8 +94,32 @@ class MarketActor:
         self._quote_cycles = 0
         self._quote_lags_ms: deque[float] = deque(maxlen=QUOTE_LAGS_KEPT)
         self._build_calibration(self._market)
+        # Ray re-runs __init__ after a crash (max_restarts); nobody calls on_start
+        # again, so the first call this incarnation gets (the driver's status poll)
+        # starts it, under ids of its own
+        self._restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        self._incarnation = f"r{secrets.token_hex(3)}" if self._restarted else ""
+        self._starting: asyncio.Lock | None = None
 
     # lifecycle ---------------------------------------------------------------
+
+    async def _ensure_started(self) -> None:
+        if not self._restarted or self._task is not None:
+            return
+        self._starting = self._starting or asyncio.Lock()
+        async with self._starting:
+            if self._task is None:
+                base = self._market.base
+                home = self._config.home_venue.id
+                self._position = Decimal(await self._ledger.traded.remote(home, base))
+                await self.on_start()
+                await self._venue.cancel_all(time.time_ns())  # a predecessor's stale quotes
+                log.warning(
+                    "%s: market actor restarted (%s), inventory %s from the ledger",
+                    self._market.symbol,
+                    self._incarnation,
+                    self._position,
+                )
 
     async def on_start(self) -> dict[str, Any]:
         """Resolve every dependency now, so a missing one stops the run at start."""
@@ -111,13 +138,14 @@ class MarketActor:
             base_url=home_url,
             api_key=home_key,
             api_secret=home_secret,
+            incarnation=self._incarnation,
         )
         self._policy = build_policy(self._market)
         self._started_ns = time.time_ns()
         self._writers = PartWriters(
             ctx.data_dir,
             ("book_samples", "quotes", "fills"),
-            writer_id=f"market-{self._market.base}-{self._market.quote}",
+            writer_id=f"market-{self._market.base}-{self._market.quote}{self._incarnation}",
             run_id=ctx.run_id,
             config_hash=ctx.config_hash,
         )
@@ -127,6 +155,7 @@ class MarketActor:
 
     async def on_stop(self) -> dict[str, Any]:
         """Stop quoting, cancel every quote, deliver every fill, flush every row."""
+        await self._ensure_started()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -145,11 +174,17 @@ class MarketActor:
         self._writers.flush()
         return await self.status()
 
+    async def process_info(self) -> dict[str, Any]:
+        """This incarnation's worker pid and id tag: what a fault test kills and checks."""
+        return {"pid": os.getpid(), "incarnation": self._incarnation}
+
     async def flush(self) -> None:
+        await self._ensure_started()
         self._writers.flush()
 
     async def on_pause(self, reason: str) -> int:
         """Kill switch for this market: cancel every quote and stop quoting (fills still hedge)."""
+        await self._ensure_started()
         self._paused = reason
         now = time.time_ns()
         cancelled = await self._venue.cancel_all(now)
@@ -186,6 +221,7 @@ class MarketActor:
         return target
 
     async def status(self) -> dict[str, Any]:
+        await self._ensure_started()
         return {
             "market": self._market.symbol,
             "mid": self._reference_mid,
@@ -209,6 +245,7 @@ class MarketActor:
             "intensity": None if self._intensity_fit is None else repr(self._intensity_fit),
             "quote_cycles": self._quote_cycles,
             "quote_lag_ms_recent": list(self._quote_lags_ms),
+            "incarnation": self._incarnation,
         }
 
     # timer -------------------------------------------------------------------
@@ -408,17 +445,28 @@ class MarketActor:
             return
         batch, self._fills_out = self._fills_out, []
         hedge_pending = self._market.hedge_mode.value == "mirror"
-        for ref in (
-            self._router.on_fills.remote(batch),
-            self._ledger.on_fills.remote(batch, hedge_pending),
+        for send in (
+            lambda: self._router.on_fills.remote(batch),
+            lambda: self._ledger.on_fills.remote(batch, hedge_pending),
         ):
-            fut = asyncio.ensure_future(self._deliver(ref))
+            fut = asyncio.ensure_future(self._deliver(send))
             self._deliveries.add(fut)
             fut.add_done_callback(self._deliveries.discard)
 
-    async def _deliver(self, ref: Any) -> None:
-        try:
-            await ref
-        except Exception as exc:
-            log.error("market %s: fill delivery failed: %s", self._market.symbol, exc)
-            self._errors.append(f"fill delivery failed: {exc}")
+    async def _deliver(self, send: Any) -> None:
+        """At least once: a batch is re-sent until it lands (both ends dedupe by fill id),
+        so a router or ledger restarting mid-call loses no fill."""
+        for attempt in range(DELIVERY_ATTEMPTS):
+            try:
+                await send()
+                return
+            except Exception as exc:
+                log.warning(
+                    "market %s: fill delivery failed (attempt %d): %s",
+                    self._market.symbol,
+                    attempt + 1,
+                    exc,
+                )
+                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+        log.error("market %s: fill delivery failed %d times", self._market.symbol, attempt + 1)
+        self._errors.append(f"fill delivery failed {DELIVERY_ATTEMPTS} times")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import time
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import ray
 
 from actors.context import RunContext
+from analytics.recovery import hedge_ids_in_dataset
 from analytics.writer import PartWriters
 from engine.config import AppConfig, HedgeMode
 from engine.hedging import (
@@ -33,8 +35,10 @@ from engine.hedging import (
     hedge_outcome,
     hybrid_intent,
     hybrid_trigger,
+    mirror_hedge_id,
     mirror_intent,
 )
+from engine.journal import InflightChild
 from engine.quoting.base import ExternalBook
 from engine.quoting.mirror import consolidate_books
 from engine.routing.planner import VenueQuote, plan_hedge
@@ -59,6 +63,7 @@ from engine.types import (
 log = logging.getLogger(__name__)
 
 REFRESH_S = 0.2
+RECOVERY_ATTEMPTS = 5  # look-ups per in-flight hedge after a restart before giving up
 # fill -> first child order sent, seconds (Prometheus histogram buckets)
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -81,6 +86,12 @@ class HedgeRouterActor:
         self._latency_sum_s = 0.0
         self._unhedged: dict[str, UnhedgedFills] = {}  # hybrid markets' fills waiting
         self._unbooked: dict[str, Decimal] = {}  # asset -> base of in-flight unpended hedges
+        # after a crash Ray re-runs __init__ (max_restarts) but nobody calls on_start:
+        # the first call this incarnation gets starts it and finishes what the last
+        # one had in flight, from the ledger's journal
+        self._restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        self._starting: asyncio.Lock | None = None
+        self._known_hedges: set[str] = set()  # decided before a restart: never again
 
     async def on_start(self) -> dict[str, Any]:
         self._writers = PartWriters(
@@ -94,7 +105,187 @@ class HedgeRouterActor:
         self._task = asyncio.create_task(self._run())
         return {"venues": sorted(self._snapshots)}
 
+    async def _ensure_started(self) -> None:
+        if not self._restarted or self._task is not None:
+            return
+        self._starting = self._starting or asyncio.Lock()
+        async with self._starting:
+            if self._task is None:
+                state = await self._ledger.recovery_state.remote()
+                self._known_hedges = set(state["known"])
+                await self.on_start()
+                await self._rebuild_lost_rows(state["concluded"])
+                self._spawn(self._recover(state["inflight"], state["pending"]))
+
+    async def _rebuild_lost_rows(self, concluded: set[str]) -> None:
+        """Hedges the crashed incarnation concluded whose `hedge_orders` rows were still in
+        its Parquet buffer: rebuilt from the ledger's journaled outcome, so every fill
+        keeps its decision record."""
+        missing = sorted(concluded - hedge_ids_in_dataset(self._ctx.data_dir, self._ctx.run_id))
+        if not missing:
+            return
+        summaries = await self._ledger.outcome_summaries.remote(missing)
+        now = time.time_ns()
+        for hedge_id, o in summaries.items():
+            base = {
+                "ts": now,
+                "market": o["symbol"],
+                "hedge_id": hedge_id,
+                "source_fill_id": o["source_fill_id"],
+                "side": o["side"],
+            }
+            why = f"rebuilt after a router restart: {o['reason']}"
+            rows = [
+                {
+                    **base,
+                    "venue": venue,
+                    "client_order_id": coid,
+                    "amount": float(filled),
+                    "status": "filled",
+                    "reason": why,
+                    "filled_amount": float(filled),
+                }
+                for venue, coid, filled in o["children"]
+            ]
+            left = o["requested"] - sum(float(f) for *_, f in o["children"])
+            if left > 1e-12:
+                rows.append(
+                    {
+                        **base,
+                        "amount": left,
+                        "status": "skipped",
+                        "reason": why,
+                        "filled_amount": 0.0,
+                    }
+                )
+            self._writers["hedge_orders"].append(rows)
+        log.warning("router: rebuilt hedge_orders rows of %d hedges", len(summaries))
+
+    async def _recover(
+        self, inflight: dict[str, list[InflightChild]], pending: dict[str, tuple[str, Decimal]]
+    ) -> HedgeOutcome | None:
+        """Conclude what the crashed incarnation left: hedges with children sent are
+        looked up by client order id at each venue and booked from what executed;
+        hedges with nothing sent are handed to the rebalancer (their exposure nets)."""
+        for hedge_id, children in sorted(inflight.items()):
+            results, undetermined = [], []
+            for attempt in range(RECOVERY_ATTEMPTS):
+                undetermined = []
+                results = []
+                for child in children:
+                    found, result = await self._venues[child.venue].recover.remote(
+                        hedge_id, child.symbol, child.client_order_id
+                    )
+                    if found == "found" and result is not None:
+                        results.append(result)
+                    elif found == "undetermined":
+                        undetermined.append(child.client_order_id)
+                if not undetermined:
+                    break
+                await asyncio.sleep(0.5 * 2**attempt)
+            if undetermined:  # leave it in flight: a later restart or an operator decides
+                log.error("hedge %s: venues cannot say about %s", hedge_id, undetermined)
+                continue
+            await self._conclude_recovered(hedge_id, children, results, pending.get(hedge_id))
+        why = "router restarted before sending; the rebalancer nets its exposure"
+        for hedge_id, (symbol, delta) in sorted(pending.items()):
+            if hedge_id in inflight:
+                continue
+            side = Side.BUY if delta > 0 else Side.SELL
+            self._record_recovered(hedge_id, symbol, side, float(abs(delta)), [], why)
+        abandoned = [h for h in pending if h not in inflight]
+        if abandoned:
+            await self._ledger.abandon_hedges.remote(abandoned, why)
+        return None
+
+    async def _conclude_recovered(
+        self,
+        hedge_id: str,
+        children: list[InflightChild],
+        results: list[ChildOrderResult],
+        pending: tuple[str, Decimal] | None,
+    ) -> None:
+        symbol = pending[0] if pending else children[0].symbol
+        if pending:
+            side = Side.BUY if pending[1] > 0 else Side.SELL
+            requested = float(abs(pending[1]))
+        else:
+            side = results[0].order.side if results else Side.BUY
+            requested = sum(r.order.amount for r in results)
+        executions = tuple(e for r in results for e in r.executions)
+        filled = float(sum((e.amount for e in executions), Decimal(0)))
+        status = (
+            HedgeStatus.HEDGED
+            if filled >= requested * 0.999999 and filled > 0
+            else (HedgeStatus.PARTIAL if filled > 0 else HedgeStatus.SKIPPED)
+        )
+        reason = f"recovered after a router restart: {len(results)}/{len(children)} children found"
+        outcome = HedgeOutcome(
+            hedge_id=hedge_id,
+            symbol=symbol,
+            side=side,
+            requested=requested,
+            status=status,
+            reason=reason,
+            executions=executions,
+            source_fill_id=hedge_id[2:] if hedge_id.startswith("m-") else None,
+        )
+        self._record_recovered(hedge_id, symbol, side, requested, results, reason)
+        await self._ledger.on_hedge_outcomes.remote([outcome])
+
+    def _record_recovered(
+        self,
+        hedge_id: str,
+        symbol: str,
+        side: Side,
+        requested: float,
+        results: list[ChildOrderResult],
+        reason: str,
+    ) -> None:
+        """hedge_orders rows for a recovered hedge: its children, and what stays open."""
+        now = time.time_ns()
+        source = hedge_id[2:] if hedge_id.startswith("m-") else None
+        base = {
+            "market": symbol,
+            "hedge_id": hedge_id,
+            "source_fill_id": source,
+            "side": side.value,
+        }
+        rows = [
+            {
+                **base,
+                "ts": now,
+                "venue": r.order.venue,
+                "client_order_id": r.order.client_order_id,
+                "type": r.order.order_type,
+                "amount": r.order.amount,
+                "limit_price": r.order.limit_price,
+                "status": r.status,
+                "reason": reason,
+                "filled_amount": float(r.filled),
+            }
+            for r in results
+        ]
+        left = requested - sum(float(r.filled) for r in results)
+        if left > 1e-12:
+            rows.append(
+                {
+                    **base,
+                    "ts": now,
+                    "amount": left,
+                    "status": "skipped",
+                    "reason": f"{reason}; the rest is the rebalancer's",
+                    "filled_amount": 0.0,
+                }
+            )
+        self._writers["hedge_orders"].append(rows)
+
+    async def process_info(self) -> dict[str, Any]:
+        """This incarnation's worker pid: what a fault test kills."""
+        return {"pid": os.getpid(), "restarted": self._restarted}
+
     async def on_stop(self) -> None:
+        await self._ensure_started()
         await self.drain()
         if self._task is not None:
             self._task.cancel()
@@ -112,6 +303,7 @@ class HedgeRouterActor:
     async def drain(self) -> int:
         """Hedge what hybrid markets hold back, then wait until every hedge in flight
         has reported to the ledger."""
+        await self._ensure_started()
         for market in sorted(self._unhedged):
             intent = hybrid_intent(self._unhedged.pop(market), "hybrid: drain at stop")
             if intent is not None:
@@ -122,6 +314,7 @@ class HedgeRouterActor:
         return n
 
     async def status(self) -> dict[str, Any]:
+        await self._ensure_started()
         health = {v: (s.healthy, s.reason) for v, s in self._snapshots.items()}
         return {
             **self._stats,
@@ -137,6 +330,7 @@ class HedgeRouterActor:
 
     async def reference(self, symbols: list[str]) -> dict[str, tuple[float, int]]:
         """Consolidated mid per symbol: best bid and best ask across healthy venues."""
+        await self._ensure_started()
         out: dict[str, tuple[float, int]] = {}
         for symbol in symbols:
             books = self._fresh_books(symbol, time.time_ns())
@@ -150,6 +344,7 @@ class HedgeRouterActor:
     async def reference_books(self, symbols: list[str]) -> dict[str, ExternalBook]:
         """Read-only, for `policy: mirror`: the healthy venues' fresh books as one, and
         the base they can sell, the quote they can spend and their highest taker fee."""
+        await self._ensure_started()
         out: dict[str, ExternalBook] = {}
         now = time.time_ns()
         for symbol in symbols:
@@ -170,11 +365,15 @@ class HedgeRouterActor:
         """Hedge new fills by their market's mode; returns at once (hedges run in the
         background). Mirror: one hedge per fill. Hybrid: the fill joins its market's
         unhedged net, hedged once the trigger fires. Net: left to the rebalancer."""
+        await self._ensure_started()
         started = 0
         hybrid: set[str] = set()
         for fill in fills:
-            if fill.fill_id in self._seen_fills:
-                continue  # a redelivered batch never hedges twice
+            if (
+                fill.fill_id in self._seen_fills
+                or mirror_hedge_id(fill.fill_id) in self._known_hedges
+            ):
+                continue  # a redelivered batch (or one decided before a restart) never hedges twice
             self._seen_fills.add(fill.fill_id)
             mode = self._config.market(fill.market).hedge_mode
             if mode is HedgeMode.MIRROR:
@@ -197,8 +396,13 @@ class HedgeRouterActor:
         still open once the hedges in flight here (hybrid, earlier rebalances)
         land: the rebalancer read its exposure before they were booked.
         """
+        await self._ensure_started()
         tasks = []
         for intent in intents:
+            if intent.hedge_id in self._known_hedges:  # retried into a new incarnation
+                why = "decided before a router restart"
+                tasks.append(self._spawn(self._hedge_capped(intent, 0.0, why)))
+                continue
             base = split_symbol(intent.symbol)[0]
             seen_gap = Decimal(repr(intent.amount)) * -intent.side.sign
             open_gap = seen_gap + self._unbooked.get(base, Decimal(0))
@@ -331,6 +535,11 @@ class HedgeRouterActor:
         by_venue: dict[str, list[Any]] = {}
         for child in children:
             by_venue.setdefault(child.venue, []).append(child)
+        if children:  # journaled first: a restarted router looks these up, never resends
+            await self._ledger.on_hedge_sent.remote(
+                parent.hedge_id,
+                [InflightChild(c.venue, c.symbol, c.client_order_id) for c in children],
+            )
         sent_ns = time.time_ns()
         refs = [self._venues[v].execute.remote(c) for v, c in by_venue.items()]
         if piece.index == 0 and parent.source_ts_ns and children:

@@ -27,3 +27,14 @@ def missing_from_dataset(data_dir: str, run_id: str, postings: Sequence[Posting]
     table = dataset.to_table(columns=["entry_id"], filter=ds.field("run_id") == run_id)
     written = set(table.column("entry_id").to_pylist())
     return [p for p in postings if p.entry_id not in written]
+
+
+def hedge_ids_in_dataset(data_dir: str, run_id: str) -> set[str]:
+    """Hedge ids of this run that already have `hedge_orders` rows on disk."""
+    fs, root = resolve_filesystem(data_dir)
+    base = f"{root}/hedge_orders"
+    if fs.get_file_info(base).type.name == "NotFound":
+        return set()
+    dataset = ds.dataset(base, filesystem=fs, format="parquet", partitioning="hive")
+    table = dataset.to_table(columns=["hedge_id"], filter=ds.field("run_id") == run_id)
+    return set(table.column("hedge_id").to_pylist())

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from engine.ledger import Account, Posting
 
@@ -40,7 +41,8 @@ create table if not exists postings (
 create table if not exists pending (
     hedge_id text primary key,
     asset text not null,
-    delta text not null
+    delta text not null,
+    symbol text not null default ''
 );
 create table if not exists concluded (hedge_id text primary key);
 create table if not exists transfers (
@@ -51,6 +53,10 @@ create table if not exists transfers (
     to_venue text not null,
     status text not null,
     txid text not null default ''
+);
+create table if not exists outcomes (
+    hedge_id text primary key,
+    summary text not null
 );
 create table if not exists inflight (
     hedge_id text primary key,
@@ -86,6 +92,7 @@ class TransferRecord:
 class JournalState:
     postings: list[Posting] = field(default_factory=list)
     pending: dict[str, tuple[str, Decimal]] = field(default_factory=dict)
+    pending_symbols: dict[str, str] = field(default_factory=dict)
     concluded: set[str] = field(default_factory=set)
     inflight: dict[str, tuple[int, list[InflightChild]]] = field(default_factory=dict)
     transfers: dict[str, TransferRecord] = field(default_factory=dict)
@@ -115,10 +122,11 @@ class Journal:
         self,
         postings: Sequence[Posting] = (),
         *,
-        pending: Iterable[tuple[str, str, Decimal]] = (),
+        pending: Iterable[tuple[str, str, Decimal] | tuple[str, str, Decimal, str]] = (),
         concluded: Iterable[str] = (),
         transfers: Iterable[TransferRecord] = (),
         credited: Iterable[str] = (),
+        outcomes: Iterable[tuple[str, dict[str, Any]]] = (),
     ) -> None:
         """Commit postings, hedge and transfer state as ONE transaction (all or nothing)."""
         rows = [
@@ -135,8 +143,8 @@ class Journal:
                     rows,
                 )
                 self._con.executemany(
-                    "insert or replace into pending values (?, ?, ?)",
-                    [(h, a, str(d)) for h, a, d in pending],
+                    "insert or replace into pending values (?, ?, ?, ?)",
+                    [(p[0], p[1], str(p[2]), p[3] if len(p) > 3 else "") for p in pending],
                 )
                 self._con.executemany("insert or ignore into concluded values (?)", done)
                 self._con.executemany("delete from pending where hedge_id = ?", done)
@@ -159,11 +167,17 @@ class Journal:
                 self._con.executemany(
                     "delete from transfers where transfer_id = ?", [(t,) for t in credited]
                 )
+                self._con.executemany(
+                    "insert or ignore into outcomes values (?, ?)",
+                    [(h, json.dumps(summary)) for h, summary in outcomes],
+                )
         except sqlite3.Error as exc:
             raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
 
     def record_inflight(self, hedge_id: str, ts_ns: int, children: Sequence[InflightChild]) -> None:
-        """Before the router sends a hedge's child orders: what to look up after a crash."""
+        """Before the router sends a hedge's child orders: what to look up after a crash.
+
+        `children` is every child sent so far for the hedge (slices add up)."""
         payload = json.dumps([[c.venue, c.symbol, c.client_order_id] for c in children])
         try:
             with _transaction(self._con):
@@ -178,6 +192,18 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
 
+    def outcome_summaries(self, hedge_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """What each concluded hedge did (symbol, side, requested, filled per child): enough
+        to rebuild its `hedge_orders` rows if a crashed router never wrote them."""
+        out: dict[str, dict[str, Any]] = {}
+        for h in hedge_ids:
+            row = self._con.execute(
+                "select summary from outcomes where hedge_id = ?", (h,)
+            ).fetchone()
+            if row is not None:
+                out[h] = json.loads(row[0])
+        return out
+
     def load(self) -> JournalState:
         state = JournalState()
         con = self._con
@@ -188,8 +214,11 @@ class Journal:
             state.postings.append(
                 Posting(ts_ns, entry_id, ref, venue, Account(account), asset, Decimal(amount), kind)
             )
-        for hedge_id, asset, delta in con.execute("select hedge_id, asset, delta from pending"):
+        for hedge_id, asset, delta, symbol in con.execute(
+            "select hedge_id, asset, delta, symbol from pending"
+        ):
             state.pending[hedge_id] = (asset, Decimal(delta))
+            state.pending_symbols[hedge_id] = symbol
         state.concluded = {h for (h,) in con.execute("select hedge_id from concluded")}
         for hedge_id, ts_ns, children in con.execute("select * from inflight"):
             state.inflight[hedge_id] = (

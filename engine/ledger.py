@@ -157,6 +157,22 @@ class Ledger:
 
     # queries -----------------------------------------------------------------
 
+    def traded(self, venue: str, asset: str) -> Decimal:
+        """What trading (not opening, not transfers) changed `asset` on `venue` by: the
+        inventory a restarted market resumes from."""
+        with localcontext(_EXACT):
+            return sum(
+                (
+                    p.amount
+                    for p in self._postings
+                    if p.venue == venue
+                    and p.asset == asset
+                    and p.account is Account.WALLET
+                    and p.kind in ("fill", "hedge")
+                ),
+                Decimal(0),
+            )
+
     def in_transit(self) -> dict[str, Decimal]:
         """Per asset, what is between venues right now."""
         return {a: v for a, v in sorted(self._transit.items()) if v != 0}

@@ -186,13 +186,24 @@ def _run(
             a: str(v) for a, v in _home_balances(config, home_access).items()
         }
     ray.get(ledger.on_start.remote(opening))
-    router = HedgeRouterActor.options(num_cpus=rc.venue_actor_cpus).remote(
+    # a crashed router restarts, concludes its in-flight hedges from the ledger's
+    # journal (look-up by client order id, never a resend) and hedges on
+    router = HedgeRouterActor.options(
+        num_cpus=rc.venue_actor_cpus, max_restarts=-1, max_task_retries=-1
+    ).remote(
         config, ctx, venues, ledger
     )
     actors.append(router)
     ray.get(router.on_start.remote())
     markets = {
-        s: MarketActor.options(num_cpus=rc.market_actor_cpus, **placement["market"]).remote(
+        # a crashed market restarts (on another node if its own is gone), cancels its
+        # predecessor's quotes and resumes its inventory from the ledger
+        s: MarketActor.options(
+            num_cpus=rc.market_actor_cpus,
+            max_restarts=-1,
+            max_task_retries=-1,
+            **placement["market"],
+        ).remote(
             config, s, ctx, router, ledger, **home_access
         )
         for s in symbols

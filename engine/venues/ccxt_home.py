@@ -109,8 +109,11 @@ class CcxtHomeVenue:
         api_key: str | None = None,
         api_secret: str | None = None,
         enable_rate_limit: bool = True,
+        incarnation: str = "",
     ) -> None:
-        """`session` (the run id) prefixes every client id; keys are kept by ccxt only."""
+        """`session` (the run id) prefixes every client id, so `cancel_all` also finds a
+        crashed predecessor's quotes; `incarnation` keeps this one's ids apart from them.
+        Keys are kept by ccxt only."""
         self.venue_id = venue.id
         self.market = market
         self.symbol = market.symbol
@@ -121,6 +124,7 @@ class CcxtHomeVenue:
         self._prefix = f"{session}-{market_id(market.symbol)}"
         self._session = session
         self._seq = 0
+        self._tag = incarnation
         self.spec = MarketSpec(symbol=market.symbol, tick_size=Decimal(0), lot_size=Decimal(0))
         self._open: dict[str, _Quote] = {}  # venue order id -> what rests
         self._client_ids: dict[str, str] = {}  # venue order id -> our client id (or its own id)
@@ -187,7 +191,7 @@ class CcxtHomeVenue:
                 self.rejected += 1
                 continue
             self._seq += 1
-            orders.append((f"{self._prefix}-q{self._seq}", side, *rounded))
+            orders.append((f"{self._prefix}-{self._tag}q{self._seq}", side, *rounded))
         results = await asyncio.gather(*(self._create(*o) for o in orders))
         return [cid for cid, ok in zip((o[0] for o in orders), results, strict=True) if ok]
 

@@ -469,6 +469,38 @@ class CcxtVenue:
             trade_id=trade_id,
         )
 
+    async def recover(
+        self, hedge_id: str, symbol: str, client_order_id: str
+    ) -> ChildOrderResult | Lookup:
+        """After a router restart: what a child order the journal says was sent did.
+
+        Only the client id survived the crash; the side and size come from the
+        venue's own record of the order, then it is read like any look-up.
+        """
+        param = CLIENT_ID_LOOKUP_PARAM.get(self.exchange_id)
+        if param is None:
+            return Lookup.UNSUPPORTED
+        try:
+            resp = await self._request(
+                "fetch_order",
+                lambda: self.client.fetch_order("", symbol, {param: client_order_id}),
+                max_wait_s=self._max_wait_s,
+            )
+        except VenueRejected as err:
+            return Lookup.NOT_FOUND if _is_not_found(err) else Lookup.UNDETERMINED
+        except VenueError:
+            return Lookup.UNDETERMINED
+        order = ChildOrder(
+            hedge_id=hedge_id,
+            client_order_id=client_order_id,
+            venue=self.venue_id,
+            symbol=symbol,
+            side=Side(str(resp.get("side") or "buy")),
+            amount=float(resp.get("amount") or 0),
+            limit_price=float(resp.get("price") or 0),
+        )
+        return await self._lookup(order)
+
     async def _lookup(self, order: ChildOrder) -> ChildOrderResult | Lookup:
         """Ask the venue for a child order by its client id, retrying until it answers.
 

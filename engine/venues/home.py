@@ -21,6 +21,7 @@ async def build_home_venue(
     base_url: str | None = None,
     api_key: SecretStr | None = None,
     api_secret: SecretStr | None = None,
+    incarnation: str = "",
 ) -> HomeSimVenue | CcxtHomeVenue:
     """The home venue of one market, started (markets loaded): fails fast if it cannot be.
 
@@ -28,9 +29,13 @@ async def build_home_venue(
     through ccxt at `base_url` (the venue-sim URL for `url: sim`, else the
     config's `url`, else ccxt's own), with `api_key`/`api_secret` when given
     (the run's venue-sim key pair), else the venue's configured ones.
+
+    `incarnation` tags a restarted MarketActor's ids (fills, client order ids)
+    so they never collide with the ones its crashed predecessor used.
     """
     if venue.kind is VenueKind.SIM:
-        return HomeSimVenue(venue, market, reference, seed=seed, session=session)
+        tag = f"{session}-{incarnation}" if incarnation else session
+        return HomeSimVenue(venue, market, reference, seed=seed, session=tag)
     if venue.kind is VenueKind.CCXT:
         if venue.url == "sim" and not base_url:
             raise ValueError(f"venue {venue.id}: url: sim, but no venue-sim URL was given")
@@ -44,6 +49,7 @@ async def build_home_venue(
             api_key=key.get_secret_value() if key else None,
             api_secret=secret.get_secret_value() if secret else None,
             enable_rate_limit=not venue.simulated,  # loopback venue-sim: no budget to keep
+            incarnation=incarnation,
         )
         try:
             await home.start(now_ns)

@@ -38,12 +38,15 @@ def unbalanced_entry_sets(con: Any) -> list[tuple[Any, ...]]:
 
 
 def fills_unhedged_without_reason(con: Any) -> list[tuple[Any, ...]]:
+    """Fills whose hedge rows do not add up: executed, plus what a row says was left
+    (skipped, rejected, expired, unknown, or the rest of a partial IOC), with a reason."""
     return con.execute(
         """
         select f.fill_id, f.amount, coalesce(sum(h.filled_amount), 0) as hedged,
-               coalesce(sum(case when h.status in ('skipped','rejected','expired','unknown')
+               coalesce(sum(case when h.status in ('skipped','rejected','expired','unknown',
+                                                   'partial')
                                  then h.amount - h.filled_amount end), 0) as unhedged,
-               bool_and(h.status not in ('skipped','rejected','expired','unknown')
+               bool_and(h.status not in ('skipped','rejected','expired','unknown','partial')
                         or coalesce(h.reason, '') <> '') as reasons_ok,
                count(h.hedge_id) as n
         from fills f left join hedge_orders h on h.source_fill_id = f.fill_id

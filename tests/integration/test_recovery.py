@@ -1,5 +1,7 @@
-"""kill -9 mid-run, under fills: the ledger restarts from its journal and nothing is
-lost or counted twice. One 35 s run; every assertion reads what the run wrote."""
+"""kill -9 mid-run, under fills: the ledger restarts from its journal, a market actor
+restarts and resumes quoting, the router restarts and concludes the hedges it had in
+flight from the journal; nothing is lost, hedged twice or counted twice. One 40 s
+run; every assertion reads what the run wrote."""
 
 from __future__ import annotations
 
@@ -18,8 +20,11 @@ from tests.integration import checks
 
 pytestmark = pytest.mark.integration
 
-DURATION_S = 35
+DURATION_S = 40
 KILL_LEDGER_AT_S = 10
+KILL_MARKET_AT_S = 16
+KILL_ROUTER_AT_S = 22
+MARKET = "BTC/USDT"
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +34,16 @@ def crashed_run(ray_session, tmp_path_factory):
     killed: dict[str, int] = {}
 
     def crash(elapsed_s, _markets, _router):
-        if elapsed_s >= KILL_LEDGER_AT_S and "ledger" not in killed:
-            ledger = ray.get(ray.get_actor(CONTROL_NAME).handles.remote())["ledger"]
-            info = ray.get(ledger.process_info.remote())
-            os.kill(info["pid"], signal.SIGKILL)
-            killed["ledger"] = info["pid"]
+        for name, at in (
+            ("ledger", KILL_LEDGER_AT_S),
+            (f"market:{MARKET}", KILL_MARKET_AT_S),
+            ("router", KILL_ROUTER_AT_S),
+        ):
+            if elapsed_s >= at and name not in killed:
+                actor = ray.get(ray.get_actor(CONTROL_NAME).handles.remote())[name]
+                info = ray.get(actor.process_info.remote())
+                os.kill(info["pid"], signal.SIGKILL)
+                killed[name] = info["pid"]
 
     result = run_graph(
         cfg, config_path=LOCAL_CONFIG, duration_s=DURATION_S, data_dir=data_dir, on_status=crash
@@ -52,6 +62,34 @@ def test_the_ledger_was_killed_and_came_back_from_its_journal(crashed_run):
     ).fetchone()[0]
     assert late > 0
     assert result.reconciliation
+
+
+def test_the_killed_market_restarted_and_resumed_quoting(crashed_run):
+    _, result, con, killed = crashed_run
+    assert f"market:{MARKET}" in killed
+    status = next(m for m in result.market_status if m["market"] == MARKET)
+    assert status["incarnation"].startswith("r")  # a new incarnation finished the run
+    after = con.execute(
+        "select count(*) filter (where quoting), count(distinct fill_id) from "
+        "(select quoting, null as fill_id from book_samples where market = $m "
+        "   and ts > (select min(ts) from book_samples) + to_seconds($t::double) "
+        " union all select null, fill_id from fills where market = $m "
+        "   and fill_id like '%-" + status["incarnation"] + "-%')",
+        {"m": MARKET, "t": KILL_MARKET_AT_S + 6},
+    ).fetchone()
+    assert after[0] > 0, "no quotes after the restart"
+    assert after[1] > 0, "no fills booked from the restarted incarnation"
+
+
+def test_the_router_restarted_and_hedging_went_on(crashed_run):
+    _, _, con, killed = crashed_run
+    assert "router" in killed
+    late_hedges = con.execute(
+        "select count(*) from hedge_orders where filled_amount > 0"
+        " and ts > (select min(ts) from fills) + to_seconds($t::double)",
+        {"t": KILL_ROUTER_AT_S + 4},
+    ).fetchone()[0]
+    assert late_hedges > 0, "nothing hedged after the router restart"
 
 
 def test_no_fill_lost_or_counted_twice_after_the_crash(crashed_run):

@@ -89,3 +89,21 @@ def test_journal_path_local_object_store_and_override(tmp_path):
     assert journal_path("s3://bucket/data", "r1", env={}).parent.name == "journal"
     env = {"MARKETMESH_JOURNAL_DIR": str(tmp_path / "j")}
     assert journal_path("s3://b/d", "r1", env=env) == tmp_path / "j" / "ledger-r1.sqlite"
+
+
+def test_outcome_summaries_and_pending_symbols_survive_a_reopen(tmp_path):
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    summary = {"symbol": "BTC/USDT", "side": "sell", "requested": 0.5, "children": []}
+    journal.record(
+        [],
+        pending=[("h2", "BTC", Decimal("-0.5"), "BTC/USDT")],
+        concluded=["h1"],
+        outcomes=[("h1", summary)],
+    )
+    journal.close()
+    reopened = Journal(path)
+    assert reopened.outcome_summaries(["h1", "nope"]) == {"h1": summary}
+    state = reopened.load()
+    assert state.pending_symbols == {"h2": "BTC/USDT"}
+    assert state.pending == {"h2": ("BTC", Decimal("-0.5"))}

@@ -176,7 +176,11 @@ class MarketActor:
 
     async def process_info(self) -> dict[str, Any]:
         """This incarnation's worker pid and id tag: what a fault test kills and checks."""
-        return {"pid": os.getpid(), "incarnation": self._incarnation}
+        return {
+            "pid": os.getpid(),
+            "incarnation": self._incarnation,
+            "node_id": ray.get_runtime_context().get_node_id(),
+        }
 
     async def flush(self) -> None:
         await self._ensure_started()

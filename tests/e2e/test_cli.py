@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -99,7 +100,7 @@ def test_ctrl_c_shuts_down_cleanly_and_still_prints_the_sla(tmp_path):
     assert proc.stdout is not None
     deadline = time.monotonic() + 120
     for line in proc.stdout:  # wait for the first status line: the graph is up
-        if line.startswith("[") or time.monotonic() > deadline:
+        if re.match(r"\[\s*\d+/\d+s\]", line) or time.monotonic() > deadline:
             break
     time.sleep(3)
     os.killpg(proc.pid, signal.SIGINT)

@@ -87,6 +87,7 @@ class GapLedger:
 
     def __init__(self) -> None:
         self.outcomes: list = []
+        self.sent: dict[str, list] = {}  # hedge id -> children journaled before sending
         self.gap = Decimal(0)
 
     async def on_hedge_outcomes(self, outcomes: list) -> int:
@@ -95,6 +96,9 @@ class GapLedger:
 
     async def exposure(self, mids: dict) -> list[Exposure]:
         return [Exposure("BTC", self.gap, Decimal(0), Decimal(0), Decimal(0))]
+
+    async def on_hedge_sent(self, hedge_id: str, children: list) -> None:
+        self.sent.setdefault(hedge_id, []).extend(children)
 
     async def set_gap(self, gap: str) -> None:
         self.gap = Decimal(gap)

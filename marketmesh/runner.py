@@ -190,9 +190,7 @@ def _run(
     # journal (look-up by client order id, never a resend) and hedges on
     router = HedgeRouterActor.options(
         num_cpus=rc.venue_actor_cpus, max_restarts=-1, max_task_retries=-1
-    ).remote(
-        config, ctx, venues, ledger
-    )
+    ).remote(config, ctx, venues, ledger)
     actors.append(router)
     ray.get(router.on_start.remote())
     markets = {
@@ -203,9 +201,7 @@ def _run(
             max_restarts=-1,
             max_task_retries=-1,
             **placement["market"],
-        ).remote(
-            config, s, ctx, router, ledger, **home_access
-        )
+        ).remote(config, s, ctx, router, ledger, **home_access)
         for s in symbols
     }
     actors.extend(markets.values())

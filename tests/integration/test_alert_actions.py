@@ -54,12 +54,26 @@ def test_widen_pause_kill_switch_and_webhook(ray_session, tmp_path):
     data["alerts"] = {
         "webhook_url": url,
         "rules": [
-            {"rule": "depth_below_target", "market": "BTC/USDT", "for_s": 2, "action": "widen",
-             "widen_factor": 1.5},
-            {"rule": "depth_below_target", "market": "SOL/USDT", "for_s": 4,
-             "action": "pause_market"},
-            {"rule": "depth_below_target", "market": "ETH/USDT", "for_s": 14,
-             "action": "kill_switch", "severity": "critical"},
+            {
+                "rule": "depth_below_target",
+                "market": "BTC/USDT",
+                "for_s": 2,
+                "action": "widen",
+                "widen_factor": 1.5,
+            },
+            {
+                "rule": "depth_below_target",
+                "market": "SOL/USDT",
+                "for_s": 4,
+                "action": "pause_market",
+            },
+            {
+                "rule": "depth_below_target",
+                "market": "ETH/USDT",
+                "for_s": 14,
+                "action": "kill_switch",
+                "severity": "critical",
+            },
         ],
     }
     cfg = parse_config(data, "alerts-test")

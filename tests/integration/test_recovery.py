@@ -56,8 +56,7 @@ def test_the_ledger_was_killed_and_came_back_from_its_journal(crashed_run):
     assert "ledger" in killed
     # fills kept coming after the crash, and were booked by the new incarnation
     late = con.execute(
-        "select count(*) from fills"
-        " where ts > (select min(ts) from fills) + to_seconds(?::double)",
+        "select count(*) from fills where ts > (select min(ts) from fills) + to_seconds(?::double)",
         [KILL_LEDGER_AT_S + 5],
     ).fetchone()[0]
     assert late > 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from decimal import Decimal
 from typing import Any
@@ -51,6 +52,11 @@ class RebalancerActor:
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._first_seen: dict[str, float] = {}  # transfer id -> when this incarnation saw it
+        # after a crash Ray re-runs __init__; the timer restarts with the first call and
+        # plan ids carry an incarnation tag (cycle numbers start again from 0)
+        restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        self._tag = f"r{secrets.token_hex(3)}-" if restarted else ""
+        self._restarted = restarted
         self.outcomes: list[HedgeOutcome] = []
 
     async def on_start(self) -> dict[str, Any]:
@@ -60,6 +66,10 @@ class RebalancerActor:
     async def on_config(self, config: AppConfig) -> str:
         self._config = config  # the next cycle uses the new interval and thresholds
         return config.config_hash
+
+    def _ensure_timer(self) -> None:
+        if self._restarted and self._task is None:
+            self._task = asyncio.create_task(self._run())
 
     async def on_stop(self) -> None:
         """Stop the timer; a cycle under way finishes first (cancelling it mid-hedge
@@ -71,11 +81,12 @@ class RebalancerActor:
 
     async def on_timer(self) -> list[HedgeOutcome]:
         """One cycle: net, decide, hedge. Cycles never overlap."""
+        self._ensure_timer()
         async with self._lock:
             self._cycle += 1
             quote = self._config.quote_asset
             exposures = await self._ledger.exposure.remote(await self._mids())
-            plan_id = f"rb-{self._ctx.run_id}-{self._cycle}"
+            plan_id = f"rb-{self._ctx.run_id}-{self._tag}{self._cycle}"
             intents = residual_intents(exposures, quote_asset=quote, plan_id=plan_id)
             outcomes: list[HedgeOutcome] = []
             if intents:
@@ -107,7 +118,7 @@ class RebalancerActor:
             bands,
             incoming=incoming,
             min_amounts=self._config.rebalancer.min_transfer,
-            plan_id=f"xf-{self._ctx.run_id}-{self._cycle}",
+            plan_id=f"xf-{self._ctx.run_id}-{self._tag}{self._cycle}",
         )
         for plan in plans:
             try:
@@ -152,6 +163,7 @@ class RebalancerActor:
 
     async def snapshot_exposure(self) -> list[Any]:
         """Record exposure as it stands (the run's final state, after the last hedges)."""
+        self._ensure_timer()
         return list(await self._ledger.exposure.remote(await self._mids()))
 
     async def _mids(self) -> dict[str, float]:

@@ -25,6 +25,7 @@ from typing import Any
 
 import ray
 from pydantic import SecretStr
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors.broker import BrokerActor
 from actors.context import RunContext
@@ -189,7 +190,10 @@ def _run(
     # a crashed router restarts, concludes its in-flight hedges from the ledger's
     # journal (look-up by client order id, never a resend) and hedges on
     router = HedgeRouterActor.options(
-        num_cpus=rc.venue_actor_cpus, max_restarts=-1, max_task_retries=-1
+        num_cpus=rc.venue_actor_cpus,
+        max_restarts=-1,
+        max_task_retries=-1,
+        **placement["control_plane"],
     ).remote(config, ctx, venues, ledger)
     actors.append(router)
     ray.get(router.on_start.remote())
@@ -206,9 +210,12 @@ def _run(
     }
     actors.extend(markets.values())
     _start_all({s: a.on_start.remote() for s, a in markets.items()}, "market")
-    rebalancer = RebalancerActor.options(num_cpus=rc.venue_actor_cpus).remote(
-        config, ctx, ledger, router, venues
-    )
+    rebalancer = RebalancerActor.options(
+        num_cpus=rc.venue_actor_cpus,
+        max_restarts=-1,
+        max_task_retries=-1,
+        **placement["control_plane"],
+    ).remote(config, ctx, ledger, router, venues)
     actors.append(rebalancer)
     ray.get(rebalancer.on_start.remote())
     brokers = {
@@ -308,8 +315,6 @@ def _placement() -> dict[str, dict[str, Any]]:
     see cluster.yaml), if the cluster has any; the ledger stays on the driver's
     node, where its journal's disk is, unless that node is gone.
     """
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
     venue: dict[str, Any] = {}
     if ray.cluster_resources().get(VENUE_ACCESS):
         venue["resources"] = {VENUE_ACCESS: 0.001}
@@ -318,6 +323,11 @@ def _placement() -> dict[str, dict[str, Any]]:
         "market": {"scheduling_strategy": "SPREAD"},
         "venue": venue,
         "ledger": {"scheduling_strategy": NodeAffinitySchedulingStrategy(driver_node, soft=True)},
+        # router and rebalancer live with the driver (a run ends with its driver anyway);
+        # they still restart in place after a crash
+        "control_plane": {
+            "scheduling_strategy": NodeAffinitySchedulingStrategy(driver_node, soft=True)
+        },
     }
 
 
@@ -326,9 +336,11 @@ def _claim_control(ctx: RunContext) -> Any:
     deadline = time.monotonic() + 15
     while True:
         try:
-            return RunControl.options(name=CONTROL_NAME).remote(
-                ctx.run_id, ctx.config_hash, ctx.data_dir
-            )
+            here = ray.get_runtime_context().get_node_id()  # with the driver, not a worker
+            return RunControl.options(
+                name=CONTROL_NAME,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=True),
+            ).remote(ctx.run_id, ctx.config_hash, ctx.data_dir)
         except ValueError:  # the name is taken: a live graph, or one being torn down
             try:
                 other = ray.get_actor(CONTROL_NAME)

@@ -68,6 +68,7 @@ class FirmQuote:
             "expires_ns": self.expires_ns,
             "ttl_s": (self.expires_ns - self.created_ns) / 1e9,
             "mid_price": self.mid_price,
+            "walked_price": self.walked_price,
             "deviation_bps": round(self.deviation_bps, 3),
         }
 

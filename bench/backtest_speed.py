@@ -27,9 +27,9 @@ from collections import defaultdict
 from analytics.writer import PartWriters
 from engine.backtest import MarketBacktest, simulated_feed
 from engine.backtest.grid import GridRounder
-from engine.backtest.venue import BacktestVenue
 from engine.config import load_config
 from engine.quoting import QuoteContext, apply_market_rules, build_policy, round_quotes
+from engine.sim.home_book import HomeBook
 
 T0 = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
 TABLES = ("book_samples", "quotes", "fills", "hedge_orders", "hedge_fills")
@@ -40,7 +40,7 @@ GROUPS = {
     "engine/sim/takers.py": "taker draws",
     "engine/sim/price.py": "reference price",
     "engine/book_metrics.py": "book samples",
-    "engine/backtest/venue.py": "venue shell",
+    "engine/sim/home_book.py": "home book",
     "engine/backtest/engine.py": "backtest loop",
     "engine/backtest/feeds.py": "feed",
     "decimal": "Decimal (all callers)",
@@ -91,7 +91,7 @@ def _profile(cfg, market, hours: float, seed: int) -> None:
 
 def _parts(cfg, market) -> None:
     policy = build_policy(market)
-    venue = BacktestVenue(cfg.home_venue, market, seed=1, session="bench")
+    venue = HomeBook(cfg.home_venue, market, seed=1, session="bench")
     ctx = QuoteContext(ts_ns=T0, mid=65_000.0, inventory=0.1, market=market)
     wanted = policy.desired_quotes(ctx)
     grid = GridRounder(venue.spec)

@@ -14,12 +14,12 @@ from engine.backtest.feeds import (
     simulated_feed,
     takers_from_fills,
 )
-from engine.backtest.venue import BacktestVenue
+from engine.sim.home_book import HomeBook
 
 __all__ = [
     "BacktestResult",
     "BacktestSettings",
-    "BacktestVenue",
+    "HomeBook",
     "MarketBacktest",
     "MarketFeed",
     "RecordedFeed",

@@ -2,7 +2,7 @@
 
 `MarketBacktest.run` is `actors.market.MarketActor.on_timer` on a simulated
 clock: every `tick_s` the takers that arrived since the last tick trade
-against the home book (`BacktestVenue`, the live venue's `MatchingEngine`),
+against the home book (`HomeBook`, the live venue's `MatchingEngine`),
 the home trades feed the GLFT intensity fit, the reference mid is pulled every
 `reference_pull_s` (feeding the sigma estimators), the policy
 (`engine.quoting.build_policy`) and the market rules (`apply_market_rules`)
@@ -37,7 +37,6 @@ from typing import Any, Protocol
 
 from engine.backtest.feeds import MarketFeed
 from engine.backtest.grid import GridRounder
-from engine.backtest.venue import BacktestVenue
 from engine.book_metrics import book_sample
 from engine.config import AppConfig, HedgeMode, MarketConfig, VenueConfig
 from engine.hedging import mirror_hedge_id
@@ -50,6 +49,7 @@ from engine.quoting import (
     needs_requote,
     vol_regime,
 )
+from engine.sim.home_book import HomeBook
 from engine.types import Fill, QuoteLevel, Side
 
 TICK_S = 0.1  # actors.market.TICK_S
@@ -178,7 +178,7 @@ class MarketBacktest:
         self._feed = feed
         self._writers = writers
         self._settings = settings
-        self._venue = BacktestVenue(config.home_venue, market, seed=seed, session=session)
+        self._venue = HomeBook(config.home_venue, market, seed=seed, session=session)
         self._policy = build_policy(market)
         self._grid = GridRounder(self._venue.spec)
         self._hedge_venues = hedge_venue_quotes(config.hedge_venues)
@@ -200,7 +200,7 @@ class MarketBacktest:
         )
 
     @property
-    def venue(self) -> BacktestVenue:
+    def venue(self) -> HomeBook:
         return self._venue
 
     def run(

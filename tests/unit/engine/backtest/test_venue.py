@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from engine.backtest import BacktestVenue, SimulatedFeed
+from engine.backtest import HomeBook, SimulatedFeed
 from engine.config import load_config
 from engine.quoting import QuoteContext, build_policy, round_quotes
 from engine.sim.price import ReferencePrice
@@ -30,7 +30,7 @@ def test_fills_quotes_and_trades_equal_the_live_home_venue_fill_for_fill():
     )
     reference = ReferencePrice(cfg.sim.assets, seed=3, step_ms=cfg.sim.step_ms, start_ns=T0)
     live = HomeSimVenue(cfg.home_venue, market, reference, seed=3, session="s")
-    venue = BacktestVenue(cfg.home_venue, market, seed=3, session="s")
+    venue = HomeBook(cfg.home_venue, market, seed=3, session="s")
     feed = SimulatedFeed(
         reference,
         market.base,

@@ -1,16 +1,17 @@
-"""`BacktestVenue`: the home venue of one market, synchronous, for runs on simulated time.
+"""`HomeBook`: one market of the home exchange as a synchronous book.
 
-It does what `engine.venues.sim_venue.HomeSimVenue` does (same `MatchingEngine`,
-same post-only quotes, same lot rounding of takers, same user makers), with two
-differences a backtest needs: plain methods instead of coroutines (nothing
-here waits on I/O, so an event loop would only cost time), and takers come
-from outside (`execute`), so the same venue serves simulated flow and flow
-replayed from a recorded run. `tests/unit/engine/backtest/test_venue.py`
-checks it fill for fill against `HomeSimVenue` on the same seed.
+The bot's post-only quotes, synthetic users' orders and takers hitting both,
+on the same `MatchingEngine`. Plain methods, no clock and no taker flow of
+its own: takers come from outside (`execute`), so the live in-process venue
+(`engine.venues.sim_venue.HomeSimVenue`, which adds the taker flow and the
+async venue interface) and the backtest (simulated or replayed flow) share
+this one book. `tests/unit/engine/backtest/test_venue.py` checks the two
+fill for fill on the same seed.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
@@ -21,10 +22,15 @@ from engine.sim.makers import UserMakerFlow
 from engine.sim.matching import MatchingEngine, OrderRejected
 from engine.sim.takers import TakerOrder
 from engine.types import Fill, Liquidity, MarketSpec, QuoteLevel, Side, market_id
-from engine.venues.sim_venue import BOT, TAKERS, USERS
+
+log = logging.getLogger(__name__)
+
+BOT = "marketmesh"
+TAKERS = "sim-takers"
+USERS = "sim-users"
 
 
-class BacktestVenue:
+class HomeBook:
     """One market of the home exchange: the bot's quotes, users' orders, takers hitting both."""
 
     def __init__(
@@ -68,8 +74,9 @@ class BacktestVenue:
             cid = f"{self._prefix}-q{self._seq}"
             try:
                 self.engine.submit_limit(BOT, cid, side, price, amount, now_ns, post_only=True)
-            except OrderRejected:
+            except OrderRejected as exc:
                 self.rejected += 1
+                log.debug("%s quote rejected: %s", self.market.symbol, exc)
                 continue
             self._live[cid] = [self._seq, side, price, amount]
             placed.append(cid)

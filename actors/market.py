@@ -25,6 +25,7 @@ from actors.context import RunContext
 from analytics.writer import PartWriters
 from engine.book_metrics import book_sample
 from engine.config import AppConfig, MarketConfig
+from engine.quote_records import cancel_all_row, placed_rows, sample_row
 from engine.quoting import (
     ExternalBook,
     IntensityEstimator,
@@ -389,37 +390,10 @@ class MarketActor:
         if self._tick_due_ns:  # ticking on its own timer (not driven by a test)
             self._quote_cycles += 1
             self._quote_lags_ms.append((time.time_ns() - self._tick_due_ns) / 1e6)
-        self._writers["quotes"].append(
-            [
-                {
-                    "ts": now,
-                    "market": self._market.symbol,
-                    "side": side.value,
-                    "level": i,
-                    "price": float(price),
-                    "amount": float(amount),
-                    "client_order_id": cid,
-                    "action": "place",
-                }
-                for i, ((side, price, amount), cid) in enumerate(zip(rounded, cids, strict=False))
-            ]
-        )
+        self._writers["quotes"].append(placed_rows(self._market.symbol, now, rounded, cids))
 
     def _record_cancel_all(self, now: int) -> None:
-        self._writers["quotes"].append(
-            [
-                {
-                    "ts": now,
-                    "market": self._market.symbol,
-                    "side": None,
-                    "level": None,
-                    "price": None,
-                    "amount": None,
-                    "client_order_id": None,
-                    "action": "cancel_all",
-                }
-            ]
-        )
+        self._writers["quotes"].append([cancel_all_row(self._market.symbol, now)])
 
     def _sample(self, now: int) -> None:
         bids, asks = self._venue.levels()
@@ -433,15 +407,7 @@ class MarketActor:
             reference_mid=self._reference_mid or 0.0,
             band_bps=float(m.depth_band_bps or 0),
         )
-        self._last_sample = row
-        row.update(
-            ts=now,
-            market=m.symbol,
-            target_spread_bps=m.target_spread_bps,
-            max_spread_bps=m.max_spread_bps,
-            depth_band_bps=m.depth_band_bps,
-            depth_target_quote=m.depth_target_quote,
-        )
+        self._last_sample = row = sample_row(row, m, now)
         self._writers["book_samples"].append([row])
 
     def _send_fills(self) -> None:

@@ -40,6 +40,7 @@ from engine.backtest.grid import GridRounder
 from engine.book_metrics import book_sample
 from engine.config import AppConfig, HedgeMode, MarketConfig, VenueConfig
 from engine.hedging import mirror_hedge_id
+from engine.quote_records import cancel_all_row, placed_rows, sample_row
 from engine.quoting import (
     IntensityEstimator,
     QuoteContext,
@@ -345,23 +346,7 @@ class MarketBacktest:
         self._record_cancel_all(now)
         cids = venue.place(rounded, now)
         if self._writers is not None:
-            self._writers["quotes"].append(
-                [
-                    {
-                        "ts": now,
-                        "market": m.symbol,
-                        "side": side.value,
-                        "level": i,
-                        "price": float(price),
-                        "amount": float(amount),
-                        "client_order_id": cid,
-                        "action": "place",
-                    }
-                    for i, ((side, price, amount), cid) in enumerate(
-                        zip(rounded, cids, strict=False)
-                    )
-                ]
-            )
+            self._writers["quotes"].append(placed_rows(m.symbol, now, rounded, cids))
         return True
 
     def _on_fills(self, fills: list[Fill], now: int) -> None:
@@ -463,22 +448,8 @@ class MarketBacktest:
         )
 
     def _record_cancel_all(self, now: int) -> None:
-        if self._writers is None:
-            return
-        self._writers["quotes"].append(
-            [
-                {
-                    "ts": now,
-                    "market": self._market.symbol,
-                    "side": None,
-                    "level": None,
-                    "price": None,
-                    "amount": None,
-                    "client_order_id": None,
-                    "action": "cancel_all",
-                }
-            ]
-        )
+        if self._writers is not None:
+            self._writers["quotes"].append([cancel_all_row(self._market.symbol, now)])
 
     def _sample(self, now: int) -> None:
         venue, m, r = self._venue, self._market, self.result
@@ -501,19 +472,7 @@ class MarketBacktest:
         r.inventory_sumsq += inventory * inventory
         if self._writers is None:
             return
-        self._writers["book_samples"].append(
-            [
-                {
-                    **row,
-                    "ts": now,
-                    "market": m.symbol,
-                    "target_spread_bps": m.target_spread_bps,
-                    "max_spread_bps": m.max_spread_bps,
-                    "depth_band_bps": m.depth_band_bps,
-                    "depth_target_quote": m.depth_target_quote,
-                }
-            ]
-        )
+        self._writers["book_samples"].append([sample_row(row, m, now)])
 
     def _finish_totals(self, now: int, wall_start: float) -> None:
         r = self.result

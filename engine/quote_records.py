@@ -1,0 +1,64 @@
+"""The `quotes` and `book_samples` rows a market writes, built once for both writers.
+
+The live MarketActor and the backtest record the same decisions; building the
+rows here keeps the two datasets identical column for column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from engine.config import MarketConfig
+from engine.types import Side
+
+
+def placed_rows(
+    symbol: str,
+    now: int,
+    quotes: Sequence[tuple[Side, Decimal, Decimal]],
+    client_order_ids: Sequence[str],
+) -> list[dict[str, Any]]:
+    """`quotes` rows pairing the quotes sent with the ids the venue returned, in order."""
+    return [
+        {
+            "ts": now,
+            "market": symbol,
+            "side": side.value,
+            "level": i,
+            "price": float(price),
+            "amount": float(amount),
+            "client_order_id": cid,
+            "action": "place",
+        }
+        for i, ((side, price, amount), cid) in enumerate(
+            zip(quotes, client_order_ids, strict=False)
+        )
+    ]
+
+
+def cancel_all_row(symbol: str, now: int) -> dict[str, Any]:
+    return {
+        "ts": now,
+        "market": symbol,
+        "side": None,
+        "level": None,
+        "price": None,
+        "amount": None,
+        "client_order_id": None,
+        "action": "cancel_all",
+    }
+
+
+def sample_row(sample: dict[str, Any], market: MarketConfig, now: int) -> dict[str, Any]:
+    """A `book_sample` with the market's targets beside it, as `book_samples` stores it."""
+    return {
+        **sample,
+        "ts": now,
+        "market": market.symbol,
+        "target_spread_bps": market.target_spread_bps,
+        "max_spread_bps": market.max_spread_bps,
+        "depth_band_bps": market.depth_band_bps,
+        "depth_target_quote": market.depth_target_quote,
+    }

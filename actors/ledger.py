@@ -25,6 +25,7 @@ from engine.hedging import mirror_hedge_id
 from engine.journal import InflightChild, Journal, TransferRecord, journal_path
 from engine.ledger import Ledger, Posting
 from engine.netting import Exposure, exposures
+from engine.recovery import outcome_summary
 from engine.types import Fill, HedgeOutcome, split_symbol
 
 log = logging.getLogger(__name__)
@@ -326,20 +327,3 @@ class InventoryLedgerActor:
                 for p in postings
             ]
         )
-
-
-def outcome_summary(outcome: HedgeOutcome) -> dict[str, Any]:
-    """A concluded hedge in a few fields: what its `hedge_orders` rows would say."""
-    children: dict[tuple[str, str], Decimal] = {}
-    for e in outcome.executions:
-        key = (e.venue, e.client_order_id)
-        children[key] = children.get(key, Decimal(0)) + e.amount
-    return {
-        "symbol": outcome.symbol,
-        "side": outcome.side.value,
-        "requested": outcome.requested,
-        "status": outcome.status.value,
-        "reason": outcome.reason,
-        "source_fill_id": outcome.source_fill_id,
-        "children": [[v, c, str(a)] for (v, c), a in sorted(children.items())],
-    }

@@ -41,6 +41,13 @@ from engine.hedging import (
 from engine.journal import InflightChild
 from engine.quoting.base import ExternalBook
 from engine.quoting.mirror import consolidate_books
+from engine.recovery import (
+    RecordedChild,
+    abandoned_intent,
+    recovered_intent,
+    recovery_rows,
+    summarised_children,
+)
 from engine.routing.planner import VenueQuote, plan_hedge
 from engine.routing.quality import (
     DecisionBenchmarks,
@@ -127,37 +134,11 @@ class HedgeRouterActor:
         summaries = await self._ledger.outcome_summaries.remote(missing)
         now = time.time_ns()
         for hedge_id, o in summaries.items():
-            base = {
-                "ts": now,
-                "market": o["symbol"],
-                "hedge_id": hedge_id,
-                "source_fill_id": o["source_fill_id"],
-                "side": o["side"],
-            }
+            intent = HedgeIntent(
+                hedge_id, o["symbol"], Side(o["side"]), o["requested"], o["source_fill_id"]
+            )
             why = f"rebuilt after a router restart: {o['reason']}"
-            rows = [
-                {
-                    **base,
-                    "venue": venue,
-                    "client_order_id": coid,
-                    "amount": float(filled),
-                    "status": "filled",
-                    "reason": why,
-                    "filled_amount": float(filled),
-                }
-                for venue, coid, filled in o["children"]
-            ]
-            left = o["requested"] - sum(float(f) for *_, f in o["children"])
-            if left > 1e-12:
-                rows.append(
-                    {
-                        **base,
-                        "amount": left,
-                        "status": "skipped",
-                        "reason": why,
-                        "filled_amount": 0.0,
-                    }
-                )
+            rows = recovery_rows(intent, summarised_children(o), why, why, now)
             self._writers["hedge_orders"].append(rows)
         log.warning("router: rebuilt hedge_orders rows of %d hedges", len(summaries))
 
@@ -168,117 +149,53 @@ class HedgeRouterActor:
         looked up by client order id at each venue and booked from what executed;
         hedges with nothing sent are handed to the rebalancer (their exposure nets)."""
         for hedge_id, children in sorted(inflight.items()):
-            results, undetermined = [], []
-            for attempt in range(RECOVERY_ATTEMPTS):
-                undetermined = []
-                results = []
-                for child in children:
-                    found, result = await self._venues[child.venue].recover.remote(
-                        hedge_id, child.symbol, child.client_order_id
-                    )
-                    if found == "found" and result is not None:
-                        results.append(result)
-                    elif found == "undetermined":
-                        undetermined.append(child.client_order_id)
-                if not undetermined:
-                    break
-                await asyncio.sleep(0.5 * 2**attempt)
+            results, undetermined = await self._look_up(hedge_id, children)
             if undetermined:  # leave it in flight: a later restart or an operator decides
                 log.error("hedge %s: venues cannot say about %s", hedge_id, undetermined)
                 continue
-            await self._conclude_recovered(hedge_id, children, results, pending.get(hedge_id))
+            intent = recovered_intent(hedge_id, children[0].symbol, pending.get(hedge_id), results)
+            reason = f"recovered after a router restart: {len(results)}/{len(children)} found"
+            outcome = hedge_outcome(intent, results, [reason])
+            rows = recovery_rows(
+                intent,
+                [RecordedChild.of(r) for r in results],
+                reason,
+                f"{reason}; the rest is the rebalancer's",
+                time.time_ns(),
+            )
+            self._writers["hedge_orders"].append(rows)
+            await self._ledger.on_hedge_outcomes.remote([outcome])
         why = "router restarted before sending; the rebalancer nets its exposure"
-        for hedge_id, (symbol, delta) in sorted(pending.items()):
-            if hedge_id in inflight:
-                continue
-            side = Side.BUY if delta > 0 else Side.SELL
-            self._record_recovered(hedge_id, symbol, side, float(abs(delta)), [], why)
-        abandoned = [h for h in pending if h not in inflight]
+        abandoned = sorted(h for h in pending if h not in inflight)
+        now = time.time_ns()
+        for hedge_id in abandoned:
+            intent = abandoned_intent(hedge_id, *pending[hedge_id])
+            rows = recovery_rows(intent, [], why, f"{why}; the rest is the rebalancer's", now)
+            self._writers["hedge_orders"].append(rows)
         if abandoned:
             await self._ledger.abandon_hedges.remote(abandoned, why)
         return None
 
-    async def _conclude_recovered(
-        self,
-        hedge_id: str,
-        children: list[InflightChild],
-        results: list[ChildOrderResult],
-        pending: tuple[str, Decimal] | None,
-    ) -> None:
-        symbol = pending[0] if pending else children[0].symbol
-        if pending:
-            side = Side.BUY if pending[1] > 0 else Side.SELL
-            requested = float(abs(pending[1]))
-        else:
-            side = results[0].order.side if results else Side.BUY
-            requested = sum(r.order.amount for r in results)
-        executions = tuple(e for r in results for e in r.executions)
-        filled = float(sum((e.amount for e in executions), Decimal(0)))
-        status = (
-            HedgeStatus.HEDGED
-            if filled >= requested * 0.999999 and filled > 0
-            else (HedgeStatus.PARTIAL if filled > 0 else HedgeStatus.SKIPPED)
-        )
-        reason = f"recovered after a router restart: {len(results)}/{len(children)} children found"
-        outcome = HedgeOutcome(
-            hedge_id=hedge_id,
-            symbol=symbol,
-            side=side,
-            requested=requested,
-            status=status,
-            reason=reason,
-            executions=executions,
-            source_fill_id=hedge_id[2:] if hedge_id.startswith("m-") else None,
-        )
-        self._record_recovered(hedge_id, symbol, side, requested, results, reason)
-        await self._ledger.on_hedge_outcomes.remote([outcome])
-
-    def _record_recovered(
-        self,
-        hedge_id: str,
-        symbol: str,
-        side: Side,
-        requested: float,
-        results: list[ChildOrderResult],
-        reason: str,
-    ) -> None:
-        """hedge_orders rows for a recovered hedge: its children, and what stays open."""
-        now = time.time_ns()
-        source = hedge_id[2:] if hedge_id.startswith("m-") else None
-        base = {
-            "market": symbol,
-            "hedge_id": hedge_id,
-            "source_fill_id": source,
-            "side": side.value,
-        }
-        rows = [
-            {
-                **base,
-                "ts": now,
-                "venue": r.order.venue,
-                "client_order_id": r.order.client_order_id,
-                "type": r.order.order_type,
-                "amount": r.order.amount,
-                "limit_price": r.order.limit_price,
-                "status": r.status,
-                "reason": reason,
-                "filled_amount": float(r.filled),
-            }
-            for r in results
-        ]
-        left = requested - sum(float(r.filled) for r in results)
-        if left > 1e-12:
-            rows.append(
-                {
-                    **base,
-                    "ts": now,
-                    "amount": left,
-                    "status": "skipped",
-                    "reason": f"{reason}; the rest is the rebalancer's",
-                    "filled_amount": 0.0,
-                }
-            )
-        self._writers["hedge_orders"].append(rows)
+    async def _look_up(
+        self, hedge_id: str, children: list[InflightChild]
+    ) -> tuple[list[ChildOrderResult], list[str]]:
+        """Each child by client order id, retried while a venue cannot say."""
+        results: list[ChildOrderResult] = []
+        undetermined: list[str] = []
+        for attempt in range(RECOVERY_ATTEMPTS):
+            results, undetermined = [], []
+            for child in children:
+                found, result = await self._venues[child.venue].recover.remote(
+                    hedge_id, child.symbol, child.client_order_id
+                )
+                if found == "found" and result is not None:
+                    results.append(result)
+                elif found == "undetermined":
+                    undetermined.append(child.client_order_id)
+            if not undetermined:
+                break
+            await asyncio.sleep(0.5 * 2**attempt)
+        return results, undetermined
 
     async def process_info(self) -> dict[str, Any]:
         """This incarnation's worker pid: what a fault test kills."""

@@ -26,6 +26,11 @@ def mirror_hedge_id(fill_id: str) -> str:
     return f"m-{fill_id}"
 
 
+def source_fill_of(hedge_id: str) -> str | None:
+    """The fill a mirror hedge id was made from (None for rebalancer/hybrid hedges)."""
+    return hedge_id[2:] if hedge_id.startswith("m-") else None
+
+
 def mirror_intent(fill: Fill) -> HedgeIntent:
     """A home fill is hedged by trading the same amount on the opposite side."""
     return HedgeIntent(

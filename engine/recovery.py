@@ -1,0 +1,129 @@
+"""What a restarted router does with what its crashed predecessor left, decided here.
+
+Pure: the router gathers what the ledger journaled and what the venues say
+about each child order by client id; these functions turn that into the
+intent a hedge had, its `hedge_orders` rows and the summary the ledger
+journals so rows lost in a crash can be rebuilt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from engine.hedging import source_fill_of
+from engine.types import ChildOrderResult, HedgeIntent, HedgeOutcome, Side
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedChild:
+    """One child order as `hedge_orders` shows it after a recovery."""
+
+    venue: str
+    client_order_id: str
+    amount: float
+    filled: float
+    status: str
+    order_type: str | None = None
+    limit_price: float | None = None
+
+    @classmethod
+    def of(cls, r: ChildOrderResult) -> RecordedChild:
+        o = r.order
+        filled = float(r.filled)
+        return cls(
+            o.venue, o.client_order_id, o.amount, filled, r.status, o.order_type, o.limit_price
+        )
+
+
+def recovered_intent(
+    hedge_id: str,
+    symbol: str,
+    pending: tuple[str, Decimal] | None,
+    results: Sequence[ChildOrderResult],
+) -> HedgeIntent:
+    """The intent of an in-flight hedge: from the ledger's pending entry (symbol, base
+    delta) for a mirror hedge, else from what the venues say its children were."""
+    if pending is not None:
+        symbol, delta = pending
+        side = Side.BUY if delta > 0 else Side.SELL
+        amount = float(abs(delta))
+    else:
+        side = results[0].order.side if results else Side.BUY
+        amount = sum(r.order.amount for r in results)
+    return HedgeIntent(hedge_id, symbol, side, amount, source_fill_id=source_fill_of(hedge_id))
+
+
+def abandoned_intent(hedge_id: str, symbol: str, delta: Decimal) -> HedgeIntent:
+    """A mirror hedge pending in the ledger that never sent a child order."""
+    return recovered_intent(hedge_id, symbol, (symbol, delta), ())
+
+
+def recovery_rows(
+    intent: HedgeIntent,
+    children: Sequence[RecordedChild],
+    reason: str,
+    residual_reason: str,
+    now: int,
+) -> list[dict[str, Any]]:
+    """`hedge_orders` rows of a recovered hedge: its children, and what stays open."""
+    base = {
+        "ts": now,
+        "market": intent.symbol,
+        "hedge_id": intent.hedge_id,
+        "source_fill_id": intent.source_fill_id,
+        "side": intent.side.value,
+    }
+    rows = [
+        {
+            **base,
+            "venue": c.venue,
+            "client_order_id": c.client_order_id,
+            "type": c.order_type,
+            "amount": c.amount,
+            "limit_price": c.limit_price,
+            "status": c.status,
+            "reason": reason,
+            "filled_amount": c.filled,
+        }
+        for c in children
+    ]
+    left = intent.amount - sum(c.filled for c in children)
+    if left > 1e-12:
+        rows.append(
+            {
+                **base,
+                "amount": left,
+                "status": "skipped",
+                "reason": residual_reason,
+                "filled_amount": 0.0,
+            }
+        )
+    return rows
+
+
+def outcome_summary(outcome: HedgeOutcome) -> dict[str, Any]:
+    """A concluded hedge in a few fields: what its `hedge_orders` rows would say."""
+    children: dict[tuple[str, str], Decimal] = {}
+    for e in outcome.executions:
+        key = (e.venue, e.client_order_id)
+        children[key] = children.get(key, Decimal(0)) + e.amount
+    return {
+        "symbol": outcome.symbol,
+        "side": outcome.side.value,
+        "requested": outcome.requested,
+        "status": outcome.status.value,
+        "reason": outcome.reason,
+        "source_fill_id": outcome.source_fill_id,
+        "children": [[v, c, str(a)] for (v, c), a in sorted(children.items())],
+    }
+
+
+def summarised_children(summary: dict[str, Any]) -> list[RecordedChild]:
+    """The children of an `outcome_summary`, as filled rows."""
+    return [
+        RecordedChild(venue, coid, float(filled), float(filled), "filled")
+        for venue, coid, filled in summary["children"]
+    ]

@@ -1,0 +1,64 @@
+"""A restarted router's decisions, without Ray: intents, rows, rebuilt summaries."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from engine.hedging import mirror_hedge_id, source_fill_of
+from engine.recovery import (
+    RecordedChild,
+    abandoned_intent,
+    outcome_summary,
+    recovered_intent,
+    recovery_rows,
+    summarised_children,
+)
+from engine.types import ChildOrder, ChildOrderResult, Execution, HedgeOutcome, HedgeStatus, Side
+
+
+def _result(filled: str, amount: float = 0.5) -> ChildOrderResult:
+    order = ChildOrder("m-f1", "mmabc-0", "okx-sim", "BTC/USDT", Side.SELL, amount, 64_000.0)
+    ex = Execution(1, "m-f1", "mmabc-0", "okx-sim", "BTC/USDT", Side.SELL, Decimal(filled),
+                   Decimal(filled) * 64_000, Decimal(0), "USDT", "o1", "t1")  # fmt: skip
+    return ChildOrderResult(order, "partial", (ex,), "")
+
+
+def test_mirror_ids_round_trip_and_others_have_no_source_fill():
+    assert source_fill_of(mirror_hedge_id("home-7")) == "home-7"
+    assert source_fill_of("rb-run-3:BTC") is None
+
+
+def test_a_pending_mirror_hedge_keeps_its_side_and_size_the_venue_is_only_a_fallback():
+    intent = recovered_intent("m-f1", "X/Y", ("BTC/USDT", Decimal("-0.5")), [_result("0.4")])
+    assert (intent.symbol, intent.side, intent.amount) == ("BTC/USDT", Side.SELL, 0.5)
+    assert intent.source_fill_id == "f1"
+    fallback = recovered_intent("rb-1:BTC", "BTC/USDT", None, [_result("0.4", amount=0.3)])
+    assert (fallback.side, fallback.amount, fallback.source_fill_id) == (Side.SELL, 0.3, None)
+
+
+def test_rows_carry_every_child_and_the_open_rest_with_its_reason():
+    intent = recovered_intent("m-f1", "BTC/USDT", ("BTC/USDT", Decimal("-0.5")), [])
+    rows = recovery_rows(intent, [RecordedChild.of(_result("0.4"))], "found", "rest", 9)
+    assert [(r["status"], r.get("venue"), r["filled_amount"]) for r in rows] == [
+        ("partial", "okx-sim", 0.4),
+        ("skipped", None, 0.0),
+    ]
+    assert rows[1]["amount"] == 0.5 - 0.4 and rows[1]["reason"] == "rest"
+    assert all(r["source_fill_id"] == "f1" and r["side"] == "sell" for r in rows)
+    nothing_sent = recovery_rows(
+        abandoned_intent("m-f2", "BTC/USDT", Decimal("0.2")), [], "a", "b", 9
+    )
+    assert [(r["status"], r["amount"], r["side"]) for r in nothing_sent] == [
+        ("skipped", 0.2, "buy")
+    ]
+
+
+def test_a_summary_rebuilds_the_rows_of_a_concluded_hedge():
+    result = _result("0.5")
+    outcome = HedgeOutcome(
+        "m-f1", "BTC/USDT", Side.SELL, 0.5, HedgeStatus.HEDGED, "", result.executions, "f1"
+    )
+    summary = outcome_summary(outcome)
+    assert summary["children"] == [["okx-sim", "mmabc-0", "0.5"]]
+    (child,) = summarised_children(summary)
+    assert (child.venue, child.filled, child.status) == ("okx-sim", 0.5, "filled")

@@ -122,13 +122,15 @@ class Journal:
         self,
         postings: Sequence[Posting] = (),
         *,
-        pending: Iterable[tuple[str, str, Decimal] | tuple[str, str, Decimal, str]] = (),
+        pending: Iterable[tuple[str, str, Decimal, str]] = (),
         concluded: Iterable[str] = (),
         transfers: Iterable[TransferRecord] = (),
         credited: Iterable[str] = (),
         outcomes: Iterable[tuple[str, dict[str, Any]]] = (),
     ) -> None:
-        """Commit postings, hedge and transfer state as ONE transaction (all or nothing)."""
+        """Commit postings, hedge and transfer state as ONE transaction (all or nothing).
+
+        `pending`: (hedge id, asset, base delta, symbol) of mirror hedges awaited."""
         rows = [
             (p.entry_id, p.ref, p.ts_ns, p.venue, p.account.value, p.asset, str(p.amount), p.kind)
             for p in postings
@@ -144,7 +146,7 @@ class Journal:
                 )
                 self._con.executemany(
                     "insert or replace into pending values (?, ?, ?, ?)",
-                    [(p[0], p[1], str(p[2]), p[3] if len(p) > 3 else "") for p in pending],
+                    [(h, asset, str(delta), symbol) for h, asset, delta, symbol in pending],
                 )
                 self._con.executemany("insert or ignore into concluded values (?)", done)
                 self._con.executemany("delete from pending where hedge_id = ?", done)

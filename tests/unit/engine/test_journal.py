@@ -35,7 +35,7 @@ def test_postings_and_hedge_state_round_trip_exactly(tmp_path):
         "binance-sim", {"BTC": Decimal("1.5"), "USDT": Decimal("1e5")}, 1
     )
     fills = [p for i in range(3) for p in ledger.post_fill(_fill(i))]
-    journal.record(opening + fills, pending=[("h1", "BTC", Decimal("-0.00123"))])
+    journal.record(opening + fills, pending=[("h1", "BTC", Decimal("-0.00123"), "BTC/USDT")])
     journal.record_inflight("h1", 5, [InflightChild("okx-sim", "BTC/USDT", "mm-h1-0")])
     journal.close()
 
@@ -51,7 +51,7 @@ def test_postings_and_hedge_state_round_trip_exactly(tmp_path):
 
 def test_concluding_a_hedge_clears_pending_and_inflight_and_blocks_late_inflight(tmp_path):
     journal = Journal(tmp_path / "j.sqlite")
-    journal.record([], pending=[("h1", "BTC", Decimal(1))])
+    journal.record([], pending=[("h1", "BTC", Decimal(1), "BTC/USDT")])
     journal.record_inflight("h1", 1, [InflightChild("v", "BTC/USDT", "c0")])
     journal.record([], concluded=["h1"])
     journal.record_inflight("h1", 2, [InflightChild("v", "BTC/USDT", "c1")])  # too late
@@ -69,7 +69,7 @@ def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
     )
     more = Ledger("USDT").post_fill(_fill(2))
     with pytest.raises(Exception, match="write failed"):
-        journal.record(more, pending=[("h2", "BTC", Decimal(1))])
+        journal.record(more, pending=[("h2", "BTC", Decimal(1), "BTC/USDT")])
     assert [p.entry_id for p in journal.load().postings] == [p.entry_id for p in postings]
 
 

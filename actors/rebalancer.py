@@ -24,7 +24,7 @@ from actors.context import RunContext
 from engine.config import AppConfig
 from engine.journal import TransferRecord
 from engine.netting import residual_intents
-from engine.transfers import BalanceBand, TransferPlan, plan_transfers
+from engine.transfers import TransferPlan, plan_transfers
 from engine.types import HedgeOutcome
 from engine.venues.errors import VenueError
 from engine.venues.wallet import WithdrawalState, transfer_amount
@@ -107,7 +107,7 @@ class RebalancerActor:
                 log.warning("transfer %s: %s", t.transfer_id, exc)
             incoming[(t.to_venue, t.asset)] = incoming.get((t.to_venue, t.asset), _ZERO) + t.amount
         bands = {
-            v.id: {a: BalanceBand(b.low, b.target, b.high) for a, b in v.balance_bands.items()}
+            v.id: v.balance_bands
             for v in self._config.hedge_venues
             if v.balance_bands and v.id in self._venues
         }

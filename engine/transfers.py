@@ -15,8 +15,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 _ZERO = Decimal(0)
+
+
+class Band(Protocol):
+    """What the planner reads of a band: `BalanceBand`, or the config's `BalanceBandConfig`."""
+
+    @property
+    def low(self) -> Decimal: ...
+    @property
+    def target(self) -> Decimal: ...
+    @property
+    def high(self) -> Decimal: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +53,7 @@ class TransferPlan:
 
 def plan_transfers(
     balances: Mapping[tuple[str, str], Decimal],
-    bands: Mapping[str, Mapping[str, BalanceBand]],
+    bands: Mapping[str, Mapping[str, Band]],
     *,
     incoming: Mapping[tuple[str, str], Decimal] | None = None,
     min_amounts: Mapping[str, Decimal] | None = None,

@@ -335,7 +335,6 @@ class CcxtVenue:
         if send_param:
             params[send_param] = order.client_order_id
         last_error: VenueError | None = None
-        maybe_landed = False
         for attempt in range(self._max_attempts):
             try:
                 resp = await self._request(
@@ -353,18 +352,9 @@ class CcxtVenue:
                 )
             except (UnknownOutcome, DuplicateClientOrderId) as err:
                 last_error = err
-                maybe_landed = True
-                found = await self._lookup(order)
-                if isinstance(found, ChildOrderResult):
-                    return found
-                if found is not Lookup.NOT_FOUND:
-                    return ChildOrderResult(
-                        order, "unknown", reason=f"{err}; look-up {found.value}"
-                    )
-                if isinstance(err, DuplicateClientOrderId):  # there, yet not found: do not resend
-                    return ChildOrderResult(order, "unknown", reason=str(err))
-                maybe_landed = False  # the venue says it never saw it: resending is safe
-                await self._backoff(attempt)
+                if settled := await self._settle_by_lookup(order, err):
+                    return settled
+                await self._backoff(attempt)  # the venue says it never saw it: resend
             except RateLimited as err:
                 last_error = err
                 if (err.retry_after_s or 0) > self._max_wait_s:
@@ -377,29 +367,30 @@ class CcxtVenue:
                 return ChildOrderResult(order, "rejected", reason=str(err))
             except VenueError as err:  # unclassified after send: it may have landed
                 last_error = err
-                maybe_landed = True
-                found = await self._lookup(order)
-                if isinstance(found, ChildOrderResult):
-                    return found
-                if found is not Lookup.NOT_FOUND:
-                    return ChildOrderResult(
-                        order, "unknown", reason=f"{err}; look-up {found.value}"
-                    )
-                maybe_landed = False
+                if settled := await self._settle_by_lookup(order, err):
+                    return settled
                 await self._backoff(attempt)
             else:  # answered: whatever follows is never a reason to resend
                 return await self._completed(order, resp)
-        if maybe_landed:
-            found = await self._lookup(order)
-            if isinstance(found, ChildOrderResult):
-                return found
-            if found is not Lookup.NOT_FOUND:
-                return ChildOrderResult(order, "unknown", reason=f"gave up: {last_error}")
         return ChildOrderResult(
             order,
             "rejected",
             reason=f"not executed after {self._max_attempts} attempts: {last_error}",
         )
+
+    async def _settle_by_lookup(
+        self, order: ChildOrder, err: VenueError
+    ) -> ChildOrderResult | None:
+        """A create that may have landed: what the venue says by client id, or None when it
+        never saw the order (resending the same id is then safe)."""
+        found = await self._lookup(order)
+        if isinstance(found, ChildOrderResult):
+            return found
+        if found is not Lookup.NOT_FOUND:
+            return ChildOrderResult(order, "unknown", reason=f"{err}; look-up {found.value}")
+        if isinstance(err, DuplicateClientOrderId):  # there, yet not found: do not resend
+            return ChildOrderResult(order, "unknown", reason=str(err))
+        return None
 
     async def _completed(
         self, order: ChildOrder, resp: dict[str, Any], reason: str = ""

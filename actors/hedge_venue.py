@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from engine.config import VenueConfig
 from engine.types import BookSnapshot, ChildOrder, ChildOrderResult, MarketSpec
 from engine.venues import wallet
-from engine.venues.ccxt_venue import CcxtVenue
+from engine.venues.ccxt_venue import CcxtVenue, Lookup
 from engine.venues.errors import VenueError
 from engine.venues.paper import PaperVenue
 
@@ -131,7 +131,7 @@ class HedgeVenueActor:
         found = await recover(hedge_id, symbol, client_order_id)
         if isinstance(found, ChildOrderResult):
             return "found", found
-        return ("not_found" if found.name == "NOT_FOUND" else "undetermined"), None
+        return ("not_found" if found is Lookup.NOT_FOUND else "undetermined"), None
 
     async def execute(self, orders: list[ChildOrder]) -> list[ChildOrderResult]:
         results = await asyncio.gather(*(self._venue.execute(o) for o in orders))

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from engine.config import AppConfig, MarketStage
+from engine.routing.planner import HEDGE_ORDER_PREFIX
 
 
 class CheckStatus(StrEnum):
@@ -194,9 +195,6 @@ def check_freshness(
             )
         )
     return out
-
-
-HEDGE_ORDER_PREFIX = "mm"  # engine.routing.planner.client_order_id
 
 
 def check_venue(

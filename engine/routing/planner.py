@@ -64,6 +64,9 @@ class _Usable:
     levels: list[tuple[float, float]]
 
 
+HEDGE_ORDER_PREFIX = "mm"  # every hedge child order's client id starts with it
+
+
 def client_order_id(hedge_id: str, leg: int) -> str:
     """Deterministic venue-safe client id: `mm` + 24 hex of sha1(hedge id) + `-leg`.
 
@@ -73,7 +76,7 @@ def client_order_id(hedge_id: str, leg: int) -> str:
     if not 0 <= leg < _MAX_LEG:
         raise ValueError(f"leg must be in [0, {_MAX_LEG}), got {leg}")
     digest = hashlib.sha1(hedge_id.encode()).hexdigest()[:24]
-    return f"mm{digest}-{leg}"
+    return f"{HEDGE_ORDER_PREFIX}{digest}-{leg}"
 
 
 def plan_hedge(

@@ -42,7 +42,7 @@ import ccxt.async_support as ccxt_async
 
 from engine.config import MarketConfig, VenueConfig
 from engine.types import Fill, Liquidity, MarketSpec, Side, market_id
-from engine.venues.ccxt_venue import point_api_urls, quantize
+from engine.venues.ccxt_venue import market_spec, point_api_urls, quantize
 from engine.venues.errors import (
     AuthenticationFailed,
     UnknownOutcome,
@@ -73,27 +73,6 @@ class _Quote:
 
 
 TradeKey = tuple[str, int, str, str, str, str]  # order, ts_ms, side, price, size, fee
-
-
-def market_spec(market: dict[str, Any], precision_mode: int) -> MarketSpec:
-    """The rounding grid and minimums of a ccxt market (ticks or decimal places)."""
-    precision = market.get("precision") or {}
-    limits = market.get("limits") or {}
-
-    def step(p: Any) -> Decimal:
-        if p is None:
-            return Decimal(0)
-        if precision_mode == ccxt.TICK_SIZE:
-            return Decimal(str(p))
-        return Decimal(1).scaleb(-int(p))
-
-    return MarketSpec(
-        symbol=market["symbol"],
-        tick_size=step(precision.get("price")),
-        lot_size=step(precision.get("amount")),
-        min_amount=Decimal(str((limits.get("amount") or {}).get("min") or 0)),
-        min_notional=Decimal(str((limits.get("cost") or {}).get("min") or 0)),
-    )
 
 
 class CcxtHomeVenue:

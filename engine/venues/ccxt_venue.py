@@ -84,6 +84,27 @@ def point_api_urls(urls: Any, base_url: str) -> Any:
     return urls
 
 
+def market_spec(market: dict[str, Any], precision_mode: int) -> MarketSpec:
+    """The rounding grid and minimums of a ccxt market (ticks or decimal places)."""
+    precision = market.get("precision") or {}
+    limits = market.get("limits") or {}
+
+    def step(p: Any) -> Decimal:
+        if p is None:
+            return Decimal(0)
+        if precision_mode == ccxt.TICK_SIZE:
+            return Decimal(str(p))
+        return Decimal(1).scaleb(-int(p))
+
+    return MarketSpec(
+        symbol=market["symbol"],
+        tick_size=step(precision.get("price")),
+        lot_size=step(precision.get("amount")),
+        min_amount=Decimal(str((limits.get("amount") or {}).get("min") or 0)),
+        min_notional=Decimal(str((limits.get("cost") or {}).get("min") or 0)),
+    )
+
+
 def quantize(value: Decimal, step: Decimal, rounding: str) -> Decimal:
     """Round `value` onto the grid of `step` (a tick or a lot)."""
     if step <= 0:
@@ -247,27 +268,8 @@ class CcxtVenue:
             raise VenueError(
                 self.venue_id, "load_markets", f"unknown symbols: {', '.join(missing)}"
             )
-        self.specs = {s: self._spec(markets[s]) for s in self.symbols}
+        self.specs = {s: market_spec(markets[s], self.client.precisionMode) for s in self.symbols}
         return self.specs
-
-    def _spec(self, market: dict[str, Any]) -> MarketSpec:
-        precision = market.get("precision") or {}
-        limits = market.get("limits") or {}
-
-        def step(p: Any) -> Decimal:
-            if p is None:
-                return Decimal(0)
-            if self.client.precisionMode == ccxt.TICK_SIZE:
-                return Decimal(str(p))
-            return Decimal(1).scaleb(-int(p))
-
-        return MarketSpec(
-            symbol=market["symbol"],
-            tick_size=step(precision.get("price")),
-            lot_size=step(precision.get("amount")),
-            min_amount=Decimal(str((limits.get("amount") or {}).get("min") or 0)),
-            min_notional=Decimal(str((limits.get("cost") or {}).get("min") or 0)),
-        )
 
     async def fetch_book(self, symbol: str, depth: int, now_ns: int) -> BookSnapshot:
         book = await self._request(

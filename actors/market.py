@@ -25,13 +25,12 @@ from actors.context import RunContext
 from analytics.writer import PartWriters
 from engine.book_metrics import book_sample
 from engine.config import AppConfig, MarketConfig
-from engine.quote_records import cancel_all_row, placed_rows, sample_row
+from engine.quote_records import cancel_all_row, fill_row, placed_rows, sample_row
 from engine.quoting import (
     ExternalBook,
-    IntensityEstimator,
     IntensityFit,
+    MarketEstimators,
     QuoteContext,
-    SigmaEstimator,
     VolRegime,
     apply_market_rules,
     build_policy,
@@ -294,22 +293,7 @@ class MarketActor:
         rows = []
         for f in fills:
             self._position += f.side.sign * f.amount
-            rows.append(
-                {
-                    "ts": f.ts_ns,
-                    "market": f.market,
-                    "fill_id": f.fill_id,
-                    "order_id": f.order_id,
-                    "side": f.side.value,
-                    "price": float(f.price),
-                    "amount": float(f.amount),
-                    "fee": float(f.fee),
-                    "fee_currency": f.fee_currency,
-                    "liquidity": f.liquidity.value,
-                    "mid": self._reference_mid,
-                    "seen_ts": seen_ns,
-                }
-            )
+            rows.append(fill_row(f, self._reference_mid, seen_ns))
         self._fill_count += len(fills)
         self._fills_out.extend(fills)
         self._writers["fills"].append(rows)
@@ -331,14 +315,11 @@ class MarketActor:
 
     def _build_calibration(self, market: MarketConfig) -> None:
         """Sigma estimators for the volatility guard and the models; the (A, k) fit for GLFT."""
-        p, guard = market.policy_params, market.vol_guard
-        self._sigma_short = SigmaEstimator(guard.short_halflife_s)
-        self._sigma_long = SigmaEstimator(guard.long_halflife_s)
-        self._intensity = IntensityEstimator(
-            window_s=p.calibration_window_s,
-            min_trades=p.calibration_min_trades,
-            a_bounds_per_s=p.a_bounds_per_s,
-            k_bounds_per_bps=p.k_bounds_per_bps,
+        est = MarketEstimators.for_market(market)
+        self._sigma_short, self._sigma_long, self._intensity = (
+            est.sigma_short,
+            est.sigma_long,
+            est.intensity,
         )
 
     async def _requote(self, now: int) -> None:

@@ -1,4 +1,4 @@
-"""The `quotes` and `book_samples` rows a market writes, built once for both writers.
+"""The `quotes`, `fills` and `book_samples` rows a market writes, built once for both writers.
 
 The live MarketActor and the backtest record the same decisions; building the
 rows here keeps the two datasets identical column for column.
@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.config import MarketConfig
-from engine.types import Side
+from engine.types import Fill, Side
 
 
 def placed_rows(
@@ -61,4 +61,22 @@ def sample_row(sample: dict[str, Any], market: MarketConfig, now: int) -> dict[s
         "max_spread_bps": market.max_spread_bps,
         "depth_band_bps": market.depth_band_bps,
         "depth_target_quote": market.depth_target_quote,
+    }
+
+
+def fill_row(fill: Fill, mid: float | None, seen_ns: int) -> dict[str, Any]:
+    """A home fill as `fills` stores it, with the reference mid when it was seen."""
+    return {
+        "ts": fill.ts_ns,
+        "market": fill.market,
+        "fill_id": fill.fill_id,
+        "order_id": fill.order_id,
+        "side": fill.side.value,
+        "price": float(fill.price),
+        "amount": float(fill.amount),
+        "fee": float(fill.fee),
+        "fee_currency": fill.fee_currency,
+        "liquidity": fill.liquidity.value,
+        "mid": mid,
+        "seen_ts": seen_ns,
     }

@@ -40,11 +40,10 @@ from engine.backtest.grid import GridRounder
 from engine.book_metrics import book_sample
 from engine.config import AppConfig, HedgeMode, MarketConfig, VenueConfig
 from engine.hedging import mirror_hedge_id
-from engine.quote_records import cancel_all_row, placed_rows, sample_row
+from engine.quote_records import cancel_all_row, fill_row, placed_rows, sample_row
 from engine.quoting import (
-    IntensityEstimator,
+    MarketEstimators,
     QuoteContext,
-    SigmaEstimator,
     apply_market_rules,
     build_policy,
     needs_requote,
@@ -183,14 +182,11 @@ class MarketBacktest:
         self._policy = build_policy(market)
         self._grid = GridRounder(self._venue.spec)
         self._hedge_venues = hedge_venue_quotes(config.hedge_venues)
-        p, guard = market.policy_params, market.vol_guard
-        self._sigma_short = SigmaEstimator(guard.short_halflife_s)
-        self._sigma_long = SigmaEstimator(guard.long_halflife_s)
-        self._intensity = IntensityEstimator(
-            window_s=p.calibration_window_s,
-            min_trades=p.calibration_min_trades,
-            a_bounds_per_s=p.a_bounds_per_s,
-            k_bounds_per_bps=p.k_bounds_per_bps,
+        est = MarketEstimators.for_market(market)
+        self._sigma_short, self._sigma_long, self._intensity = (
+            est.sigma_short,
+            est.sigma_long,
+            est.intensity,
         )
         self._position = Decimal(0)
         self._mid: float | None = None
@@ -359,22 +355,7 @@ class MarketBacktest:
             r.fills += 1
             r.volume_quote += notional
             r.home_cash_quote -= f.side.sign * notional + float(f.fee)
-            rows.append(
-                {
-                    "ts": f.ts_ns,
-                    "market": f.market,
-                    "fill_id": f.fill_id,
-                    "order_id": f.order_id,
-                    "side": f.side.value,
-                    "price": float(f.price),
-                    "amount": float(f.amount),
-                    "fee": float(f.fee),
-                    "fee_currency": f.fee_currency,
-                    "liquidity": f.liquidity.value,
-                    "mid": self._mid,
-                    "seen_ts": now,
-                }
-            )
+            rows.append(fill_row(f, self._mid, now))
         r.home_position_base = float(self._position)
         if self._writers is not None:
             self._writers["fills"].append(rows)

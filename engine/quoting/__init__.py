@@ -12,7 +12,12 @@ from engine.quoting.base import (
     build_policy,
     needs_requote,
 )
-from engine.quoting.calibration import IntensityEstimator, IntensityFit, SigmaEstimator
+from engine.quoting.calibration import (
+    IntensityEstimator,
+    IntensityFit,
+    MarketEstimators,
+    SigmaEstimator,
+)
 from engine.quoting.glft import GLFT, GLFTPolicy
 from engine.quoting.guards import VolRegime, apply_market_rules, vol_regime
 from engine.quoting.ladder import LadderPolicy
@@ -28,6 +33,7 @@ __all__ = [
     "IntensityEstimator",
     "IntensityFit",
     "LadderPolicy",
+    "MarketEstimators",
     "MirrorPolicy",
     "QuoteContext",
     "QuotingPolicy",

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.config import MarketConfig
+
 _LN2 = math.log(2.0)
 _DISTANCE_GRID_BPS: tuple[float, ...] = tuple(2.0 * i for i in range(51))  # 0, 2, .. 100 bps
 
@@ -128,3 +130,27 @@ class IntensityEstimator:
         k = float(np.clip(-slope, *self.k_bounds_per_bps))
         a = float(np.clip(math.exp(intercept), *self.a_bounds_per_s))
         return IntensityFit(a_per_s=a, k_per_bps=k, n_trades=n)
+
+
+@dataclass(slots=True)
+class MarketEstimators:
+    """What a market calibrates online: short and long sigma (volatility guard and
+    models) and the fill-intensity fit (GLFT), from the market's config."""
+
+    sigma_short: SigmaEstimator
+    sigma_long: SigmaEstimator
+    intensity: IntensityEstimator
+
+    @classmethod
+    def for_market(cls, market: MarketConfig) -> MarketEstimators:
+        p, guard = market.policy_params, market.vol_guard
+        return cls(
+            SigmaEstimator(guard.short_halflife_s),
+            SigmaEstimator(guard.long_halflife_s),
+            IntensityEstimator(
+                window_s=p.calibration_window_s,
+                min_trades=p.calibration_min_trades,
+                a_bounds_per_s=p.a_bounds_per_s,
+                k_bounds_per_bps=p.k_bounds_per_bps,
+            ),
+        )

@@ -247,7 +247,8 @@ def _run(
     with stop:
         while not stop.requested and (elapsed := time.monotonic() - started) < duration_s:
             stop.wait(min(status_interval_s, max(0.0, duration_s - elapsed)))
-            remote_stop, version = ray.get(control.poll.remote())
+            polled = _ask_control(control.poll.remote())
+            remote_stop, version = polled if polled is not None else ("", config_version)
             if version != config_version:  # `marketmesh apply`/`rollback` changed the config
                 config_version = version
                 monitor.reconfigure(ray.get(control.current_config.remote()))
@@ -259,7 +260,7 @@ def _run(
             router_status = ray.get(router.status.remote())
             fired = monitor.tick(statuses, router_status)
             if fired:
-                ray.get(control.record_alerts.remote(fired))
+                _ask_control(control.record_alerts.remote(fired))
             if monitor.kill_switch:
                 stop.requested = f"kill switch ({monitor.kill_switch})"
             if metrics is not None:
@@ -287,7 +288,7 @@ def _run(
     router_status = ray.get(router.status.remote())
     ray.get([router.on_stop.remote(), ledger.on_stop.remote()])
     ray.get([a.on_stop.remote() for a in venues.values()])
-    ray.get(control.mark_finished.remote())
+    _ask_control(control.mark_finished.remote())
     monitor.close()
     if metrics_server is not None:
         metrics_server.shutdown()
@@ -329,6 +330,16 @@ def _placement() -> dict[str, dict[str, Any]]:
             "scheduling_strategy": NodeAffinitySchedulingStrategy(driver_node, soft=True)
         },
     }
+
+
+def _ask_control(ref: Any) -> Any:
+    """The control actor serves other processes (attach, stop, apply); losing it (its node
+    gone) must not end the run: the answer is None and trading goes on."""
+    try:
+        return ray.get(ref, timeout=10)
+    except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as exc:
+        log.warning("control actor unreachable, attach/stop/apply unavailable: %s", exc)
+        return None
 
 
 def _claim_control(ctx: RunContext) -> Any:

@@ -47,7 +47,12 @@ def main() -> int:
             if name.startswith("market:")
         }
         report["placement_before"] = where
+        # nodes share one IP here, so the driver may sit on a "worker": losing the
+        # driver's node ends the run by design, so the one killed is another
+        driver = ray.get_runtime_context().get_node_id()
         for node in workers:
+            if node.node_id == driver:
+                continue
             hosted = [m for m, n in where.items() if n == node.node_id]
             if hosted:
                 cluster.remove_node(node, allow_graceful=False)

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.ledger import Account, Ledger, Posting, UnbalancedEntryError
+from analytics.schemas import schema_for
+from engine.ledger import Account, Ledger, Posting, UnbalancedEntryError, entry_rows
 from engine.types import Execution, Fill, Side, split_symbol
 
 D = Decimal
@@ -284,3 +285,32 @@ def test_equity_change_marks_positions_at_mids_and_includes_fees():
     # +2 BTC marked at 110, -200 USDT paid, -0.5 fee; opening balances do not count
     assert ledger.equity_change({"BTC": 110.0}) == pytest.approx(2 * 110 - 200 - 0.5)
     assert ledger.equity_change({}) == pytest.approx(-200.5)  # unpriced asset left out
+
+
+def test_amounts_wider_than_the_default_decimal_context_stay_exact_on_both_sides():
+    # 31 significant digits: unary minus under Python's default context (28) would round
+    amount, price = D("1234567890.123456789012345678901"), D("0.000000000000000000001")
+    ledger = Ledger("USDT")
+    for side, fill_id in ((Side.SELL, "s"), (Side.BUY, "b")):
+        postings = ledger.post_fill(_fill(fill_id, side, str(price), str(amount), "0", "USDT"))
+        base = [p.amount for p in postings if p.asset == "BTC"]
+        assert sorted(base) == [amount.copy_negate(), amount]
+    assert ledger.balance("home", "BTC") == 0
+    assert ledger.balance("home", "USDT") == 0
+
+
+def test_postings_are_frozen_hashable_and_equal_to_hand_built_ones():
+    (first, *_) = Ledger("USDT").post_fill(_fill())
+    assert first == Posting(10, "f1:0", "f1", "home", Account.WALLET, "BTC", D("0.5"), "fill")
+    assert hash(first) == hash(replace(first))
+    with pytest.raises(AttributeError):
+        first.amount = D(1)  # type: ignore[misc]
+
+
+def test_entry_rows_carry_every_posting_exactly_in_the_ledger_entries_columns():
+    postings = Ledger("USDT").post_fill(_fill())
+    rows = entry_rows(postings)
+    assert set(rows[0]) == set(schema_for("ledger_entries").names) - {"run_id", "config_hash"}
+    assert [(r["entry_id"], r["account"], r["amount"]) for r in rows] == [
+        (p.entry_id, p.account.value, p.amount) for p in postings
+    ]

@@ -8,7 +8,7 @@ The three hedge venues have the book profiles, fees and dialect of
 `configs/local.yaml` (all served by venue-sim as Binance spot v3), with
 balances worth `BALANCE_QUOTE_PER_ASSET` per asset so a 30 s run never runs dry.
 
-One MarketActor per market: `markets_per_actor` grouping is not implemented.
+`markets_per_actor` sets how many markets share one MarketActor (1 = one each).
 """
 
 from __future__ import annotations
@@ -93,10 +93,11 @@ def scale_config(
     requote_interval_s: float = 1.0,
     num_cpus: int = 2,
     seed: int = 7,
+    markets_per_actor: int = 1,
 ) -> dict[str, Any]:
-    """The config mapping (YAML-ready) for `n_markets` markets, one MarketActor each.
+    """The config mapping (YAML-ready) for `n_markets` markets, `markets_per_actor` per actor.
 
-    Ray CPU shares are fractional so every actor fits `num_cpus`: the markets
+    Ray CPU shares are fractional so every actor fits `num_cpus`: the market actors
     share what the seven fixed actors (ledger, router, rebalancer, three hedge
     venues, headroom) leave, at most 0.1 CPU each as in the default config.
     """
@@ -164,7 +165,8 @@ def scale_config(
         for a in assets
     ]
     fixed_cpus = 0.1 * 6 + 0.2  # ledger, router, rebalancer, 3 hedge venues, headroom
-    market_cpus = min(0.1, math.floor((num_cpus - fixed_cpus) / n_markets * 1e4) / 1e4)
+    n_actors = -(-n_markets // markets_per_actor)
+    market_cpus = min(0.1, math.floor((num_cpus - fixed_cpus) / n_actors * 1e4) / 1e4)
     return {
         "quote_asset": QUOTE,
         "sim": {"seed": seed, "step_ms": 100, "assets": sim_assets},
@@ -176,6 +178,7 @@ def scale_config(
         "ray": {
             "num_cpus": num_cpus,
             "market_actor_cpus": market_cpus,
+            "markets_per_actor": markets_per_actor,
             "venue_actor_cpus": 0.1,
         },
     }

@@ -21,10 +21,11 @@ prints:
   pages) summed over every Ray worker process plus raylet and gcs_server, and
   RSS per actor class (psutil, the copy Ray ships).
 
-One MarketActor per market: grouping several markets per actor
-(`markets_per_actor`) is not implemented, so there is no grouped figure.
+Each size runs once per `--markets-per-actor` value (1 = one MarketActor per
+market, the default deployment; 10 = markets grouped ten to an actor), side
+by side in one invocation.
 
-    python bench/scale.py --sizes 10 25 50 --duration 30
+    python bench/scale.py --sizes 10 25 50 --duration 30 --markets-per-actor 1 10
     python bench/scale.py --sizes 2 --duration 5        # smoke run
 """
 
@@ -63,10 +64,6 @@ select coalesce(left(regexp_replace(reason, '[0-9.]+s\\b', '<age>', 'g'), 110), 
 from hedge_orders where run_id = $run_id and venue is null
 group by 1 order by n desc limit 3
 """
-NOT_GROUPED = (
-    "one MarketActor per market; markets_per_actor grouping is not implemented, "
-    "so no grouped figure"
-)
 
 
 @dataclass
@@ -85,6 +82,7 @@ class MemorySample:
 @dataclass
 class SizeResult:
     n_markets: int
+    markets_per_actor: int
     duration_s: float
     lags_ms: list[float]
     dropped_lags: int
@@ -204,14 +202,19 @@ def cores_per_process(samples: list[MemorySample]) -> dict[str, float]:
 
 
 def run_size(
-    n: int, *, duration_s: float, warmup_s: float, taker_rate: float, work: Path
+    n: int,
+    *,
+    per_actor: int,
+    duration_s: float,
+    warmup_s: float,
+    taker_rate: float,
+    work: Path,
 ) -> SizeResult:
     config_path = work / f"scale-{n}.yaml"
-    config_path.write_text(
-        yaml.safe_dump(
-            scale_config(n, taker_rate_per_s=taker_rate, num_cpus=NUM_CPUS), sort_keys=False
-        )
+    mapping = scale_config(
+        n, taker_rate_per_s=taker_rate, num_cpus=NUM_CPUS, markets_per_actor=per_actor
     )
+    config_path.write_text(yaml.safe_dump(mapping, sort_keys=False))
     cfg = load_config(config_path)
     data_dir = work / f"data-{n}"
     data_dir.mkdir()
@@ -253,6 +256,7 @@ def run_size(
     late = [m for m in memory if m.ray_pss] or memory
     return SizeResult(
         n_markets=n,
+        markets_per_actor=per_actor,
         duration_s=duration_s,
         lags_ms=lags.lags_ms,
         dropped_lags=lags.dropped,
@@ -283,7 +287,7 @@ def _ms(x: float | None) -> str:
 def report(r: SizeResult) -> str:
     p50, p99 = percentile(r.lags_ms, 50), percentile(r.lags_ms, 99)
     lines = [
-        f"== {r.n_markets} markets, {r.duration_s:.0f} s ({NOT_GROUPED})",
+        f"== {r.n_markets} markets, {r.markets_per_actor} per MarketActor, {r.duration_s:.0f} s",
         f"  quote-cycle lag  p50 {_ms(p50)}  p99 {_ms(p99)}  "
         f"max {_ms(max(r.lags_ms, default=None))}  ({len(r.lags_ms)} requotes"
         + (f", {r.dropped_lags} not seen" if r.dropped_lags else "")
@@ -320,16 +324,16 @@ def report(r: SizeResult) -> str:
 
 def summary(results: list[SizeResult]) -> str:
     head = (
-        "| markets | lag p50 | lag p99 | fill→hedge p99 | fills/s | Ray RSS | Ray PSS "
-        "| MarketActor RSS / PSS (mean) | MarketActor CPU |"
+        "| markets | per actor | lag p50 | lag p99 | fill→hedge p99 | fills/s | Ray RSS "
+        "| Ray PSS | MarketActor RSS / PSS (mean) | MarketActor CPU |"
     )
-    rows = [head, "|" + "---|" * 9]
+    rows = [head, "|" + "---|" * 10]
     for r in results:
         m = r.memory
         market_rss = m.per_class.get("MarketActor") if m else None
         market_pss = (m.per_class_pss.get("MarketActor") if m else None) or [0]
         rows.append(
-            f"| {r.n_markets} | {_ms(percentile(r.lags_ms, 50))} | "
+            f"| {r.n_markets} | {r.markets_per_actor} | {_ms(percentile(r.lags_ms, 50))} | "
             f"{_ms(percentile(r.lags_ms, 99))} | {_ms(r.hedge_p99_ms)} | "
             f"{r.fills_per_s:.2f} | "
             + (f"{m.ray_rss / GIB:.2f} GiB | {m.ray_pss / GIB:.2f} GiB | " if m else "n/a | n/a | ")
@@ -342,21 +346,19 @@ def summary(results: list[SizeResult]) -> str:
             + f" {r.cores.get('MarketActor', float('nan')):.3f} cores |"
         )
     goal = [r for r in results if r.n_markets == GOAL_MARKETS]
-    if goal:
-        r = goal[-1]
+    for r in goal:
         p99 = percentile(r.lags_ms, 99)
         rss = r.memory.ray_rss / GIB if r.memory else None
         lag_ok = p99 is not None and p99 <= GOAL_LAG_P99_MS
         mem_ok = rss is not None and rss <= GOAL_MEMORY_GIB
         rows.append(
-            f"goal at {GOAL_MARKETS} markets: lag p99 {_ms(p99)} "
+            f"goal at {GOAL_MARKETS} markets, {r.markets_per_actor} per actor: lag p99 {_ms(p99)} "
             f"{'MET' if lag_ok else 'MISSED'} (<= {GOAL_LAG_P99_MS:.0f} ms); "
             f"memory {'n/a' if rss is None else f'{rss:.2f} GiB'} "
             f"{'MET' if mem_ok else 'MISSED'} (<= {GOAL_MEMORY_GIB:.0f} GiB)"
         )
-    else:
+    if not goal:
         rows.append(f"goal ({GOAL_MARKETS} markets) not measured in this run")
-    rows.append(NOT_GROUPED)
     return "\n".join(rows)
 
 
@@ -367,17 +369,25 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="runs per size")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds not counted")
     parser.add_argument("--taker-rate", type=float, default=0.5, help="taker arrivals/s/market")
+    parser.add_argument(
+        "--markets-per-actor",
+        type=int,
+        nargs="+",
+        default=[1, 10],
+        help="markets hosted by one MarketActor; each value is run for every size",
+    )
     args = parser.parse_args()
     warmup_s = min(args.warmup, args.duration / 3)
-    print(f"bench/scale.py: {NOT_GROUPED}; local Ray num_cpus={NUM_CPUS}", flush=True)
+    print(f"bench/scale.py: local Ray num_cpus={NUM_CPUS}", flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="mm-scale-") as tmp:
         for n in args.sizes:
-            for i in range(args.runs):
-                work = Path(tmp) / f"{n}-{i}"
+            for per_actor, i in ((g, i) for g in args.markets_per_actor for i in range(args.runs)):
+                work = Path(tmp) / f"{n}-{per_actor}-{i}"
                 work.mkdir()
                 r = run_size(
                     n,
+                    per_actor=per_actor,
                     duration_s=args.duration,
                     warmup_s=warmup_s,
                     taker_rate=args.taker_rate,

@@ -498,6 +498,9 @@ class SimConfig(_Frozen):
 class RayConfig(_Frozen):
     num_cpus: Annotated[int, Field(ge=1)] = 2
     market_actor_cpus: Annotated[float, Field(gt=0, le=16)] = 0.1
+    # markets hosted by one MarketActor: each actor is a ~200 MB Ray worker, so
+    # deployments with many markets group them (bench/scale.py measures both)
+    markets_per_actor: Annotated[int, Field(ge=1, le=1000)] = 1
     venue_actor_cpus: Annotated[float, Field(gt=0, le=16)] = 0.1
 
 

@@ -151,7 +151,7 @@ class GraphMonitor:
             widened = ray.get(
                 [
                     self._handles[f"market:{m}"].on_widen.remote(
-                        alert.rule.widen_factor, alert.alert_id
+                        m, alert.rule.widen_factor, alert.alert_id
                     )
                     for m in markets
                 ]
@@ -160,14 +160,21 @@ class GraphMonitor:
                 f"{m} target {t:.2f} bps" for m, t in zip(markets, widened, strict=True)
             )
         if action is AlertAction.PAUSE_MARKET:
-            ray.get([self._handles[f"market:{m}"].on_pause.remote(alert.alert_id) for m in markets])
+            ray.get(
+                [self._handles[f"market:{m}"].on_pause.remote(m, alert.alert_id) for m in markets]
+            )
             return "paused " + ", ".join(markets)
         if action in (AlertAction.HEDGE_NOW, AlertAction.REBALANCE):
             self._handles["rebalancer"].on_timer.remote()
             return "rebalance cycle started"
         if action is AlertAction.KILL_SWITCH:
-            all_markets = [k for k in self._handles if k.startswith("market:")]
-            ray.get([self._handles[k].on_pause.remote(alert.alert_id) for k in all_markets])
+            every = [k for k in self._handles if k.startswith("market:")]
+            ray.get(
+                [
+                    self._handles[k].on_pause.remote(k.removeprefix("market:"), alert.alert_id)
+                    for k in every
+                ]
+            )
             self.kill_switch = alert.alert_id
             return "all quotes cancelled; graph stopping"
         return "notified" if self._config.alerts.webhook_url else "logged (no webhook configured)"

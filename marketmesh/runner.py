@@ -32,7 +32,7 @@ from actors.context import RunContext
 from actors.control import CONTROL_NAME, RunControl
 from actors.hedge_venue import HedgeVenueActor
 from actors.ledger import InventoryLedgerActor
-from actors.market import MarketActor
+from actors.market import MarketActor, market_statuses
 from actors.rebalancer import RebalancerActor
 from actors.router import HedgeRouterActor
 from engine.config import AppConfig, VenueKind
@@ -197,19 +197,23 @@ def _run(
     ).remote(config, ctx, venues, ledger)
     actors.append(router)
     ray.get(router.on_start.remote())
-    markets = {
-        # a crashed market restarts (on another node if its own is gone), cancels its
-        # predecessor's quotes and resumes its inventory from the ledger
-        s: MarketActor.options(
+    # a crashed market actor restarts (on another node if its own is gone), cancels its
+    # predecessor's quotes and resumes each market's inventory from the ledger
+    groups = market_groups(symbols, rc.markets_per_actor)
+    hosts = [
+        MarketActor.options(
             num_cpus=rc.market_actor_cpus,
             max_restarts=-1,
             max_task_retries=-1,
             **placement["market"],
-        ).remote(config, s, ctx, router, ledger, **home_access)
-        for s in symbols
-    }
-    actors.extend(markets.values())
-    _start_all({s: a.on_start.remote() for s, a in markets.items()}, "market")
+        ).remote(config, group, ctx, router, ledger, **home_access)
+        for group in groups
+    ]
+    actors.extend(hosts)
+    _start_all(
+        {", ".join(g): a.on_start.remote() for g, a in zip(groups, hosts, strict=True)}, "market"
+    )
+    markets = {s: a for group, a in zip(groups, hosts, strict=True) for s in group}
     rebalancer = RebalancerActor.options(
         num_cpus=rc.venue_actor_cpus,
         max_restarts=-1,
@@ -256,7 +260,7 @@ def _run(
                 stop.requested = f"stop requested ({remote_stop})"
             if stop.requested or (on_status is None and metrics is None and not monitor.active):
                 continue
-            statuses = ray.get([a.status.remote() for a in markets.values()])
+            statuses = market_statuses(handles)
             router_status = ray.get(router.status.remote())
             fired = monitor.tick(statuses, router_status)
             if fired:
@@ -272,7 +276,10 @@ def _run(
 
     # shutdown: the order matters (see module docstring)
     ray.get([a.on_stop.remote() for a in brokers.values()])  # no new RFQ; fills delivered
-    market_status = ray.get([a.on_stop.remote() for a in markets.values()])
+    market_status = sorted(
+        (s for group in ray.get([a.on_stop.remote() for a in hosts]) for s in group),
+        key=lambda s: s["market"],
+    )
     ray.get(router.drain.remote())
     ray.get(rebalancer.on_stop.remote())
     for _ in range(FINAL_REBALANCE_CYCLES):  # one cycle may be capped by max notional
@@ -302,6 +309,11 @@ def _run(
         reconciliation=reconciliation,
         alerts=monitor.fired,
     )
+
+
+def market_groups(symbols: list[str], per_actor: int) -> list[list[str]]:
+    """Consecutive markets share an actor, `per_actor` at a time (the last group may be short)."""
+    return [symbols[i : i + per_actor] for i in range(0, len(symbols), per_actor)]
 
 
 VENUE_ACCESS = "venue_access"

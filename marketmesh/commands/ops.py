@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
             known = ", ".join(sorted(k.removeprefix("market:") for k in handles if "market:" in k))
             _fail(f"--market {', '.join(unknown)}: not in this graph (markets: {known})")
         for m in market or []:
-            n = ray.get(handles[f"market:{m}"].on_pause.remote("marketmesh stop"))
+            n = ray.get(handles[f"market:{m}"].on_pause.remote(m, "marketmesh stop"))
             typer.echo(f"{m}: paused, {n} quotes cancelled")
 
     @app.command()
@@ -81,7 +81,7 @@ def register(app: typer.Typer) -> None:
         for m in market:
             if f"market:{m}" not in handles:
                 _fail(f"--market {m}: not in this graph")
-            ray.get(handles[f"market:{m}"].on_resume.remote())
+            ray.get(handles[f"market:{m}"].on_resume.remote(m))
             typer.echo(f"{m}: quoting resumed")
 
 
@@ -90,7 +90,12 @@ def _push_to_graph(handles: dict[str, Any], config: Any) -> list[str]:
     import ray
 
     done = []
+    pushed: set[Any] = set()  # a grouped MarketActor hosts several markets: push it once
     for name, actor in sorted(handles.items()):
+        if actor in pushed:
+            done.append(name)
+            continue
+        pushed.add(actor)
         if name.startswith("venue:"):
             venue = next(v for v in config.venues if v.id == name.removeprefix("venue:"))
             ray.get(actor.on_config.remote(venue))

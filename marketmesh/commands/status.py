@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
         import ray
         from rich.console import Console
 
+        from actors.market import market_statuses
         from marketmesh.commands.attach import NotRunning, attach
         from marketmesh.status import status_table
 
@@ -30,8 +31,7 @@ def register(app: typer.Typer) -> None:
         except NotRunning as exc:
             typer.secho(str(exc), err=True, fg=typer.colors.RED)
             raise typer.Exit(1) from None
-        markets = sorted(k for k in handles if k.startswith("market:"))
-        statuses = ray.get([handles[k].status.remote() for k in markets])
+        statuses = market_statuses(handles)
         router = ray.get(handles["router"].status.remote())
         alerts = ray.get(control.alerts.remote())
         if json_out:

@@ -1,5 +1,5 @@
 """kill -9 mid-run, under fills: the ledger restarts from its journal, a market actor
-restarts and resumes quoting, the router restarts and concludes the hedges it had in
+hosting two markets (`markets_per_actor: 2`) restarts and resumes quoting both, the router restarts and concludes the hedges it had in
 flight from the journal; nothing is lost, hedged twice or counted twice. One 40 s
 run; every assertion reads what the run wrote."""
 
@@ -25,12 +25,14 @@ KILL_LEDGER_AT_S = 10
 KILL_MARKET_AT_S = 16
 KILL_ROUTER_AT_S = 22
 MARKET = "BTC/USDT"
+GROUPED_WITH = "ETH/USDT"  # the market sharing MARKET's actor
 
 
 @pytest.fixture(scope="module")
 def crashed_run(ray_session, tmp_path_factory):
     data_dir = str(tmp_path_factory.mktemp("recovery-data"))
     cfg = load_config(LOCAL_CONFIG)
+    cfg = cfg.model_copy(update={"ray": cfg.ray.model_copy(update={"markets_per_actor": 2})})
     killed: dict[str, int] = {}
 
     def crash(elapsed_s, _markets, _router):
@@ -63,18 +65,22 @@ def test_the_ledger_was_killed_and_came_back_from_its_journal(crashed_run):
     assert result.reconciliation
 
 
-def test_the_killed_market_restarted_and_resumed_quoting(crashed_run):
+@pytest.mark.parametrize("market", [MARKET, GROUPED_WITH])
+def test_the_killed_market_actor_restarted_and_both_its_markets_resumed(crashed_run, market):
     _, result, con, killed = crashed_run
     assert f"market:{MARKET}" in killed
-    status = next(m for m in result.market_status if m["market"] == MARKET)
+    statuses = {m["market"]: m for m in result.market_status}
+    status = statuses[market]
     assert status["incarnation"].startswith("r")  # a new incarnation finished the run
+    assert status["incarnation"] == statuses[MARKET]["incarnation"]  # one actor, one restart
+    assert statuses["SOL/USDT"]["incarnation"] == ""  # the other actor was left alone
     after = con.execute(
         "select count(*) filter (where quoting), count(distinct fill_id) from "
         "(select quoting, null as fill_id from book_samples where market = $m "
         "   and ts > (select min(ts) from book_samples) + to_seconds($t::double) "
         " union all select null, fill_id from fills where market = $m "
         "   and fill_id like '%-" + status["incarnation"] + "-%')",
-        {"m": MARKET, "t": KILL_MARKET_AT_S + 6},
+        {"m": market, "t": KILL_MARKET_AT_S + 6},
     ).fetchone()
     assert after[0] > 0, "no quotes after the restart"
     assert after[1] > 0, "no fills booked from the restarted incarnation"

@@ -8,6 +8,11 @@ are never lost and never counted twice. Only files listed before step 1 are
 touched: a writer adding parts to the same partition meanwhile is safe, and
 partitions a run is writing elsewhere are not read at all.
 
+Each `book_samples` partition also gets its SLA rollup once its parts are
+merged (`analytics.sla_rollup`): rewritten only when its parts changed, so a
+second compaction does nothing, and named after the parts it covers, so the
+SLA never counts a sample both raw and rolled up.
+
 Local paths only: object stores have no atomic rename (see docs).
 """
 
@@ -17,11 +22,14 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from analytics.sla_rollup import ROLLUP_TABLE, SAMPLES_TABLE, write_rollup
 
 MANIFEST = ".compact-manifest.json"
 PENDING = ".compact-pending.parquet"
@@ -33,6 +41,7 @@ class CompactionResult:
     files_in: int
     rows: int
     file_out: str
+    rollup_rows: int | None = None  # rows of the SLA rollup (re)written, if any
 
 
 def compact(
@@ -53,19 +62,39 @@ def compact(
     if not root.is_dir():
         raise FileNotFoundError(f"{data_dir}: no such data directory")
     results = []
-    leaves = sorted({p.parent for p in root.rglob("*.parquet")} | _with_manifest(root))
+    leaves = sorted(
+        ({p.parent for p in root.rglob("*.parquet")} | _with_manifest(root))
+        - {p.parent for p in (root / ROLLUP_TABLE).rglob("*.parquet")}
+    )
+    samples = root / SAMPLES_TABLE
+    rollup_con: duckdb.DuckDBPyConnection | None = None
     for i, leaf in enumerate(leaves):
         _recover(leaf)
         parts = sorted(p for p in leaf.glob("part-*.parquet"))
-        if len(parts) < 2:
+        if not parts:
             continue
         if min_age_s and now() - max(p.stat().st_mtime for p in parts) < min_age_s:
             continue
-        results.append(_compact_leaf(leaf, parts, root))
+        merged = _compact_leaf(leaf, parts, root) if len(parts) > 1 else None
+        rollup_rows: int | None = None
+        skipped = ""
+        if leaf.is_relative_to(samples):
+            rollup_con = rollup_con or duckdb.connect()
+            try:
+                rollup_rows = write_rollup(root, leaf, rollup_con)
+            except duckdb.Error as exc:  # e.g. parts too old to carry the SLA columns
+                skipped = f", no SLA rollup ({str(exc).splitlines()[0]}): read raw"
+        if merged is None and rollup_rows is None:
+            continue
+        result = merged or CompactionResult(
+            str(leaf.relative_to(root)), 1, pq.read_metadata(parts[0]).num_rows, parts[0].name
+        )
+        results.append(replace(result, rollup_rows=rollup_rows))
         if progress is not None:
+            done = f"{result.files_in} parts -> 1" if merged else "1 part"
+            rolled = f", SLA rollup {rollup_rows} rows" if rollup_rows is not None else skipped
             progress(
-                f"[{i + 1}/{len(leaves)}] {results[-1].partition}: "
-                f"{len(parts)} parts -> 1 ({results[-1].rows} rows)"
+                f"[{i + 1}/{len(leaves)}] {result.partition}: {done} ({result.rows} rows){rolled}"
             )
     return results
 

@@ -124,8 +124,17 @@ def sla(
     by: Annotated[str | None, typer.Option(help="one row per market and minute|hour|day")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="machine-readable JSON")] = False,
     csv_out: Annotated[bool, typer.Option("--csv", help="CSV on stdout")] = False,
+    exact: Annotated[
+        bool, typer.Option(help="read every sample, not the rollups `compact` wrote")
+    ] = False,
 ) -> None:
-    """Spread/depth/uptime SLA per market (and period) over the dataset."""
+    """Spread/depth/uptime SLA per market (and period) over the dataset.
+
+    After `marketmesh compact`, sample figures come from its per-hour/per-day
+    rollups: counts and ratios are unchanged; percentiles of periods merged
+    from several rollup rows (e.g. the whole range over several days) are
+    within 0.5 % of the exact ones, which `--exact` computes from every sample.
+    """
     if by is not None and by not in ("minute", "hour", "day"):
         _fail(f"--by {by}: expected minute, hour or day")
     _print_sla(
@@ -137,6 +146,7 @@ def sla(
         end_ns=_utc_ns("--to", to),
         by=by,
         csv_out=csv_out,
+        rollups=not exact,
     )
 
 
@@ -164,6 +174,7 @@ def _print_sla(
     end_ns: int | None = None,
     by: str | None = None,
     csv_out: bool = False,
+    rollups: bool = False,
 ) -> None:
     from analytics.render import sla_json, sla_table
     from analytics.sla import sla_summary
@@ -172,7 +183,15 @@ def _print_sla(
     if not data_dir.startswith(("s3://", "gs://")) and not Path(data_dir).exists():
         _fail(f"--data-dir {data_dir}: no such directory (run `marketmesh run` first)")
     con = connect(data_dir)
-    rows = sla_summary(con, market=market, run_id=run_id, start_ns=start_ns, end_ns=end_ns, by=by)
+    rows = sla_summary(
+        con,
+        market=market,
+        run_id=run_id,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        by=by,
+        data_dir=data_dir if rollups else None,
+    )
     if json_out:
         typer.echo(sla_json(rows))
     elif csv_out:

@@ -15,7 +15,8 @@ def register(app: typer.Typer) -> None:
             float, typer.Option(help="skip partitions written to in the last N seconds")
         ] = 60.0,
     ) -> None:
-        """Merge each partition's part files into one (idempotent; safe beside a running run)."""
+        """Merge each partition's part files into one and write the SLA rollups
+        `marketmesh sla` reads (idempotent; safe beside a running run)."""
         from analytics.compaction import compact as run_compaction
 
         try:
@@ -23,5 +24,10 @@ def register(app: typer.Typer) -> None:
         except (ValueError, FileNotFoundError) as exc:
             typer.secho(f"compact: {exc}", err=True, fg=typer.colors.RED)
             raise typer.Exit(2) from None
-        files = sum(r.files_in for r in results)
-        typer.echo(f"compacted {len(results)} partitions: {files} parts -> {len(results)}")
+        merged = [r for r in results if r.files_in > 1]
+        files = sum(r.files_in for r in merged)
+        rollups = sum(r.rollup_rows is not None for r in results)
+        typer.echo(
+            f"compacted {len(merged)} partitions: {files} parts -> {len(merged)}; "
+            f"SLA rollups written for {rollups} book_samples partitions"
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal, localcontext
 from pathlib import Path
 
@@ -277,3 +279,158 @@ def test_part_writers_flush_and_retag_every_table_together(tmp_path):
         ("v1",),
         ("v2",),
     ]
+
+
+# background flushing -----------------------------------------------------------
+
+
+def _background(data_dir: Path, table: str = "fills") -> PartWriter:
+    return PartWriter(
+        str(data_dir), table, writer_id="w1", run_id="run-1", config_hash="cfg-1", background=True
+    )
+
+
+class _GatedWrite:
+    """Stands in for `pq.write_table`: holds each write until the test opens the gate."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.real = pq.write_table
+        self.gate = threading.Event()
+        self.started = threading.Event()
+        self.fail: Exception | None = None
+        monkeypatch.setattr(pq, "write_table", self)
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        self.started.set()
+        assert self.gate.wait(10)
+        if self.fail is not None:
+            raise self.fail
+        self.real(*args, **kwargs)
+
+
+def _fill_ids(data_dir: Path) -> list[str]:
+    """Every fill id on disk, parts in the order they were written (their seq)."""
+    parts = sorted(data_dir.rglob("*.parquet"), key=lambda p: p.name)
+    return [i for p in parts for i in pq.read_table(p).column("fill_id").to_pylist()]
+
+
+def test_background_flush_returns_before_the_write_and_appends_go_to_a_fresh_buffer(
+    tmp_path, monkeypatch
+):
+    gated = _GatedWrite(monkeypatch)
+    w = _background(tmp_path)
+    w.append([_fill(T0, fill_id="a")])
+    assert w.flush() == []  # handed to the worker, not written yet
+    assert gated.started.wait(10)
+    w.append([_fill(T0 + 1, fill_id="b")])  # while the write is in flight
+    assert w.pending_rows == 2
+    gated.gate.set()
+    paths = w.close()  # waits for the write in flight, then writes "b"
+    assert [Path(p).name for p in paths] == ["part-w1-000000.parquet", "part-w1-000001.parquet"]
+    assert _fill_ids(tmp_path) == ["a", "b"]
+    assert w.pending_rows == 0
+
+
+def test_a_failed_background_write_surfaces_on_the_next_call_and_loses_nothing(
+    tmp_path, monkeypatch
+):
+    gated = _GatedWrite(monkeypatch)
+    gated.fail = OSError("No space left on device")
+    gated.gate.set()
+    w = _background(tmp_path)
+    w.append([_fill(T0, fill_id="a"), _fill(T0, "ETH/USDT", fill_id="b")])
+    w.flush()
+    with pytest.raises(OSError, match="No space left"):
+        for i in range(10_000):  # the error arrives with the first append after the write
+            w.append([_fill(T0 + 1, fill_id=f"c{i}")])
+            time.sleep(0.001)
+    assert w.pending_rows == 2 + i + 1  # the failed rows are back, this call's rows kept
+    gated.fail = None
+    w.close()
+    ids = _fill_ids(tmp_path)
+    assert sorted(ids) == sorted(["a", "b", *(f"c{j}" for j in range(i + 1))])
+    assert ids.index("a") < ids.index("c0")  # the failed write's rows still go out first
+
+
+def test_close_raises_a_background_error_and_keeps_the_rows_for_a_retry(tmp_path, monkeypatch):
+    gated = _GatedWrite(monkeypatch)
+    gated.fail = OSError("disk gone")
+    w = _background(tmp_path)
+    w.append([_fill(T0, fill_id="a")])
+    w.flush()
+    gated.gate.set()
+    with pytest.raises(OSError, match="disk gone"):
+        w.close()  # waits for the failed write, retries it with the rest, fails again
+    assert w.pending_rows == 1
+    gated.fail = None
+    assert len(w.close()) == 1
+    assert _fill_ids(tmp_path) == ["a"]
+
+
+def test_a_flush_while_one_is_in_flight_waits_so_parts_keep_their_order(tmp_path, monkeypatch):
+    gated = _GatedWrite(monkeypatch)
+    w = _background(tmp_path)
+    w.append([_fill(T0, fill_id="first")])
+    w.flush()
+    assert gated.started.wait(10)
+    w.append([_fill(T0 + 1, fill_id="second")])
+    threading.Timer(0.2, gated.gate.set).start()
+    assert len(w.flush()) == 1  # waited for "first" and returns its part
+    w.close()
+    assert _fill_ids(tmp_path) == ["first", "second"]
+
+
+def test_background_retag_writes_the_rows_in_flight_under_the_old_hash(tmp_path, monkeypatch):
+    gated = _GatedWrite(monkeypatch)
+    w = _background(tmp_path)
+    w.append([_fill(T0, fill_id="old")])
+    w.retag("cfg-2")  # the write is still held at the gate
+    w.append([_fill(T0 + 1, fill_id="new")])
+    gated.gate.set()
+    w.close()
+    tagged = [
+        (r["fill_id"], r["config_hash"])
+        for p in sorted(tmp_path.rglob("*.parquet"), key=lambda p: p.name)
+        for r in pq.read_table(p, columns=["fill_id", "config_hash"]).to_pylist()
+    ]
+    assert tagged == [("old", "cfg-1"), ("new", "cfg-2")]
+
+
+def test_part_writers_close_waits_for_every_table(tmp_path):
+    from analytics.writer import PartWriters
+
+    ws = PartWriters(
+        str(tmp_path), ("fills", "ledger_entries"), writer_id="w", run_id="r", config_hash="c",
+        background=True,
+    )  # fmt: skip
+    ws["fills"].append([_fill(T0)])
+    ws["ledger_entries"].append([_entry(T0, Decimal("0.1"), "e1")])
+    ws.flush()
+    ws["fills"].append([_fill(T0 + 1, fill_id="f2")])
+    assert len(ws.close()) == 3
+    assert len(list(tmp_path.rglob("*.parquet"))) == 3
+
+
+def test_a_write_failing_midway_rebuffers_exactly_the_unwritten_partitions(tmp_path, monkeypatch):
+    real = pq.write_table
+    calls = []
+
+    def second_fails(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("flaky disk")
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", second_fails)
+    w = _writer(tmp_path, "fills")
+    day2 = T0 + DAY_NS
+    w.append(
+        [_fill(T0, "BTC/USDT", "b1"), _fill(T0, "ETH/USDT", "e1"), _fill(day2, "BTC/USDT", "b2"),
+         _fill(T0 + 1, "BTC/USDT", "b3"), _fill(T0 + 2, "ETH/USDT", "e2")]
+    )  # fmt: skip
+    with pytest.raises(OSError, match="flaky"):
+        w.flush()
+    assert _fill_ids(tmp_path) == ["b1", "b3"]  # day 1 BTC written; ETH and day 2 kept
+    assert w.pending_rows == 3
+    w.flush()
+    assert sorted(_fill_ids(tmp_path)) == ["b1", "b2", "b3", "e1", "e2"]

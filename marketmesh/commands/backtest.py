@@ -3,6 +3,13 @@
 Writes `book_samples`, `quotes`, `fills`, `hedge_orders` and `hedge_fills`
 into a dataset like a live run does, tagged with a `bt…` run id, so
 `marketmesh sla --data-dir D` (and `sql`, `report`) read it unchanged.
+
+Two engines: `exact` (default) runs the live objects tick by tick (every
+policy, simulated or replayed feed); `fast` (`engine.backtest.vectorised`)
+runs the ladder policy on the simulated feed ~40x faster with the same
+decisions, but draws its takers in bulk, so the same seed gives a different
+(equally distributed) taker stream than `exact` and the live venue: compare
+policies within one engine.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import json
 import secrets
 import sys
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -29,6 +37,11 @@ _FLUSH_EVERY_SAMPLES = 20_000
 
 class BacktestArgsError(ValueError):
     """Arguments that cannot run: the message names the flag and the reason."""
+
+
+class BacktestEngine(StrEnum):
+    EXACT = "exact"
+    FAST = "fast"
 
 
 def register(app: typer.Typer) -> None:
@@ -56,6 +69,13 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="simulated start, UTC (default: N days ago, midnight)")
         ] = None,
         no_hedge: Annotated[bool, typer.Option("--no-hedge", help="do not model hedges")] = False,
+        engine: Annotated[
+            BacktestEngine,
+            typer.Option(
+                help="exact: the live objects tick by tick, any policy; fast: vectorised, "
+                "ladder on the simulated feed only, ~40x faster, its own taker draws"
+            ),
+        ] = BacktestEngine.EXACT,
         json_out: Annotated[bool, typer.Option("--json", help="results as JSON")] = False,
     ) -> None:
         """Run a quoting policy against the simulator (or a recorded run) without Ray."""
@@ -78,6 +98,7 @@ def register(app: typer.Typer) -> None:
                 start=start,
                 hedge=not no_hedge,
                 progress=not json_out,
+                engine=engine,
             )
         except BacktestArgsError as exc:
             _fail(str(exc))
@@ -158,12 +179,21 @@ def run_backtests(
     start: str | None = None,
     hedge: bool = True,
     progress: bool = False,
+    engine: BacktestEngine = BacktestEngine.EXACT,
 ) -> tuple[list[BacktestResult], str]:
     """Run every chosen market one after the other; write its rows into `data_dir`."""
     from analytics.writer import PartWriters
     from engine.backtest import BacktestSettings, MarketBacktest, RecordedFeed, simulated_feed
+    from engine.backtest.vectorised import FastLadderBacktest, fast_path_problem
 
     chosen = resolve_markets(cfg, markets, policy)
+    if engine is BacktestEngine.FAST:
+        if from_data is not None:
+            raise BacktestArgsError("--engine fast: runs the simulated feed only, not --from-data")
+        for m in chosen:
+            problem = fast_path_problem(m)
+            if problem is not None:
+                raise BacktestArgsError(f"--engine fast: market {m.symbol}: {problem}")
     if from_data is None:
         if days is None or not days > 0:
             raise BacktestArgsError("--days: needed and positive (or replay with --from-data)")
@@ -188,6 +218,28 @@ def run_backtests(
     settings = BacktestSettings(hedge=hedge)
     results = []
     for m in chosen:
+        if engine is BacktestEngine.FAST:
+            assert days is not None
+            columns = ParquetColumnWriters(
+                data_dir,
+                writer_id=f"backtest-fast-{m.base}-{m.quote}",
+                run_id=run_id,
+                config_hash=config_hash,
+            )
+            fast = FastLadderBacktest(
+                run_cfg,
+                m,
+                seed=run_seed,
+                session=run_id,
+                start_ns=_start_ns(start, days),
+                duration_s=days * 86_400,
+                writers=columns,
+                settings=settings,
+            )
+            results.append(fast.run(progress=_progress_line if progress else None))
+            if progress:
+                sys.stderr.write("\n")
+            continue
         if from_data is None:
             assert days is not None
             start_ns = _start_ns(start, days)
@@ -218,6 +270,73 @@ def run_backtests(
             sys.stderr.write("\n")
         results.append(result)
     return results, run_id
+
+
+class ParquetColumnWriters:
+    """The fast path's columns as Parquet parts of the dataset, laid out as `PartWriter` does.
+
+    One part per (table, UTC day, market) and call, written under a temporary
+    name and renamed, so a reader never sees half a part. Float NaN is null.
+    """
+
+    def __init__(self, data_dir: str, *, writer_id: str, run_id: str, config_hash: str) -> None:
+        from analytics.writer import resolve_filesystem
+
+        self._fs, self._root = resolve_filesystem(data_dir)
+        self._local = "://" not in data_dir
+        self._writer_id, self._run_id, self._config_hash = writer_id, run_id, config_hash
+        self._seq = 0
+
+    def write_columns(self, table: str, columns: dict[str, Any]) -> None:
+        import numpy as np
+        import pyarrow as pa
+
+        from analytics.schemas import schema_for
+
+        n = len(columns["ts"])
+        if n == 0:
+            return
+        schema = schema_for(table)
+        arrays = []
+        for field in schema:
+            if field.name == "run_id":
+                arrays.append(pa.array([self._run_id] * n, type=field.type))
+            elif field.name == "config_hash":
+                arrays.append(pa.array([self._config_hash] * n, type=field.type))
+            elif field.name not in columns:
+                arrays.append(pa.nulls(n, type=field.type))
+            else:
+                values = columns[field.name]
+                if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+                    arrays.append(pa.array(values, type=field.type, mask=np.isnan(values)))
+                else:
+                    arrays.append(pa.array(values, type=field.type))
+        data = pa.Table.from_arrays(arrays, schema=schema)
+        days = np.asarray(columns["ts"], dtype=np.int64) // _NS_PER_DAY
+        for day in np.unique(days).tolist():
+            self._write(table, str(columns["market"][0]), day, data.filter(pa.array(days == day)))
+
+    def _write(self, table: str, symbol: str, day: int, data: Any) -> None:
+        import uuid
+
+        import pyarrow.parquet as pq
+
+        from analytics.schemas import DATE_PARTITION, MARKET_PARTITION
+        from engine.types import market_id
+
+        date = datetime.fromtimestamp(day * 86_400, tz=UTC).date().isoformat()
+        directory = (
+            f"{self._root}/{table}/{DATE_PARTITION}={date}/{MARKET_PARTITION}={market_id(symbol)}"
+        )
+        self._fs.create_dir(directory, recursive=True)
+        self._seq += 1
+        final = f"{directory}/part-{self._writer_id}-{self._run_id}-{self._seq:06d}.parquet"
+        if not self._local:
+            pq.write_table(data, final, filesystem=self._fs)
+            return
+        temp = f"{directory}/.{self._seq}.{uuid.uuid4().hex}.tmp"
+        pq.write_table(data, temp, filesystem=self._fs)
+        self._fs.move(temp, final)
 
 
 def load_recording(data_dir: str, symbol: str, *, run_id: str | None = None) -> Recording:

@@ -1,0 +1,246 @@
+"""The fast backtest makes the exact engine's decisions, and `marketmesh sla` reads what it writes.
+
+Both engines get the same inputs (`DrawnFeed` serves the fast path's taker
+draws to `MarketBacktest`), so they must agree fill for fill: the tolerance is
+zero, not a statistical band.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from analytics.sla import sla_summary
+from analytics.views import connect
+from engine.backtest import BacktestSettings, MarketBacktest
+from engine.backtest.vectorised import (
+    BulkTakerFlow,
+    DrawnFeed,
+    FastLadderBacktest,
+    FastPathUnsupported,
+    FixedTakers,
+    TakerDraws,
+    fast_path_problem,
+)
+from engine.config import HedgeMode, load_config
+from engine.sim.price import ReferencePrice
+from marketmesh.commands.backtest import ParquetColumnWriters
+from tests.conftest import LOCAL_CONFIG
+from tests.unit.engine.backtest.test_engine import MemoryTables
+
+S = 10**9
+T0 = 1_750_000_000 * S
+TOTALS = (
+    "book_events",
+    "taker_orders",
+    "decisions",
+    "requotes",
+    "fills",
+    "volume_quote",
+    "home_cash_quote",
+    "home_position_base",
+    "hedge_cash_quote",
+    "hedge_position_base",
+    "last_mid",
+    "samples",
+    "samples_spread_within_target",
+    "inventory_sum",
+    "inventory_sumsq",
+)
+
+
+class MemoryColumns:
+    """The fast path's columns, concatenated per table."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[dict[str, Any]]] = {}
+
+    def write_columns(self, table: str, columns: dict[str, Any]) -> None:
+        self.parts.setdefault(table, []).append(columns)
+
+    def column(self, table: str, name: str) -> list[Any]:
+        out: list[Any] = []
+        for part in self.parts.get(table, []):
+            values = part[name]
+            out.extend(values.tolist() if isinstance(values, np.ndarray) else values)
+        return out
+
+
+def _both(cfg, market, draws: TakerDraws, seconds: float, *, hedge: bool = True):
+    """(exact result, its rows, fast result, its columns) on the same reference and takers."""
+    end = T0 + int(seconds * S)
+    reference = ReferencePrice(cfg.sim.assets, seed=3, step_ms=cfg.sim.step_ms, start_ns=T0)
+    feed = DrawnFeed(reference, market.base, draws, start_ns=T0, end_ns=end, step_ms=100)
+    rows, cols = MemoryTables(), MemoryColumns()
+    settings = BacktestSettings(hedge=hedge)
+    exact = MarketBacktest(
+        cfg, market, feed, seed=3, session="t", writers=rows, settings=settings
+    ).run()
+    fast = FastLadderBacktest(
+        cfg,
+        market,
+        seed=3,
+        session="t",
+        start_ns=T0,
+        duration_s=seconds,
+        writers=cols,
+        settings=settings,
+        takers=FixedTakers(draws),
+        chunk_s=60.0,  # several chunks: state carried across chunk edges
+    ).run()
+    return exact, rows, fast, cols
+
+
+def _assert_same(exact, rows: MemoryTables, fast, cols: MemoryColumns) -> None:
+    for name in TOTALS:
+        assert getattr(fast, name) == getattr(exact, name), name
+    for name in ("ts", "fill_id", "order_id", "side", "price", "amount", "mid", "seen_ts"):
+        assert cols.column("fills", name) == [f[name] for f in rows.rows["fills"]], name
+    exact_quotes = sorted(
+        (q["ts"], q["action"], q["client_order_id"] or "", q["price"] or 0.0, q["amount"] or 0.0)
+        for q in rows.rows["quotes"]
+    )
+    fast_quotes = sorted(
+        (t, a, c or "", p if p == p and p is not None else 0.0, n if n is not None else 0.0)
+        for t, a, c, p, n in zip(
+            cols.column("quotes", "ts"),
+            cols.column("quotes", "action"),
+            cols.column("quotes", "client_order_id"),
+            cols.column("quotes", "price"),
+            cols.column("quotes", "amount"),
+            strict=True,
+        )
+    )
+    assert fast_quotes == exact_quotes
+    for name in ("best_bid", "best_ask", "spread_bps", "bid_depth_50bps", "ask_depth_band"):
+        exact_col = [np.nan if r[name] is None else r[name] for r in rows.rows["book_samples"]]
+        np.testing.assert_array_equal(cols.column("book_samples", name), exact_col, name)
+
+
+def _draws(market, seconds: float, seed: int = 11) -> TakerDraws:
+    flow = BulkTakerFlow(market.taker_flow, seed=seed, symbol=market.symbol)
+    return flow.draw(T0, T0 + int(seconds * S))
+
+
+def test_same_fills_quotes_samples_and_pnl_as_the_exact_engine():
+    cfg = load_config(LOCAL_CONFIG)
+    market = cfg.market("BTC/USDT")
+    exact, rows, fast, cols = _both(cfg, market, _draws(market, 240), 240)
+    assert exact.fills > 100 and exact.requotes > 100
+    _assert_same(exact, rows, fast, cols)
+    assert fast.pnl_quote == exact.pnl_quote
+    hedged = cols.column("hedge_orders", "source_fill_id")
+    assert hedged == cols.column("fills", "fill_id")  # mirror: one hedge per fill
+
+
+def test_same_decisions_through_vol_guard_widen_and_pause_and_net_hedging():
+    cfg = load_config(LOCAL_CONFIG)
+    jumpy = cfg.sim.assets["BTC"].model_copy(update={"jumps_per_day": 20_000, "jump_std": 0.002})
+    cfg = cfg.model_copy(
+        update={"sim": cfg.sim.model_copy(update={"assets": {**cfg.sim.assets, "BTC": jumpy}})}
+    )
+    market = cfg.market("BTC/USDT").model_copy(
+        update={
+            "hedge_mode": HedgeMode.NET,
+            "vol_guard": cfg.market("BTC/USDT").vol_guard.model_copy(
+                update={"min_samples": 5, "widen_ratio": 1.3, "pause_ratio": 2.0}
+            ),
+        }
+    )
+    exact, rows, fast, cols = _both(cfg, market, _draws(market, 300), 300)
+    spreads = [r["spread_bps"] for r in rows.rows["book_samples"]]
+    assert any(s is not None and s > 10 for s in spreads)  # widened
+    assert any(not r["quoting"] for r in rows.rows["book_samples"])  # paused
+    assert rows.rows["hedge_orders"]  # the rebalancer hedged
+    _assert_same(exact, rows, fast, cols)
+    assert cols.column("hedge_orders", "amount") == [h["amount"] for h in rows.rows["hedge_orders"]]
+
+
+def test_one_sided_at_the_inventory_limit_and_never_crossed():
+    """Takers that only buy drive the bot short past its limit: then it quotes bids only."""
+    cfg = load_config(LOCAL_CONFIG)
+    market = cfg.market("BTC/USDT").model_copy(update={"inventory_limit": 0.3})
+    n = 120
+    draws = TakerDraws(
+        ts_ns=T0 + np.arange(1, n + 1, dtype=np.int64) * S // 2,
+        notional_quote=np.full(n, 3_000.0),
+        informed=np.zeros(n, dtype=bool),
+        coin_buy=np.ones(n, dtype=bool),
+    )
+    exact, rows, fast, cols = _both(cfg, market, draws, 70)
+    _assert_same(exact, rows, fast, cols)
+    assert fast.home_position_base <= -0.3
+    fills_ts = np.asarray(cols.column("fills", "seen_ts"))  # when the book changed
+    fills_amount = np.asarray(cols.column("fills", "amount"))
+    sample_ts = np.asarray(cols.column("book_samples", "ts"))
+    short = np.array([fills_amount[fills_ts <= t].sum() for t in sample_ts])  # all sales
+    at_limit = short >= market.inventory_limit
+    assert at_limit.any()
+    asks = np.asarray(cols.column("book_samples", "ask_depth_200bps"))
+    bids = np.asarray(cols.column("book_samples", "bid_depth_200bps"))
+    assert (asks[at_limit] == 0).all() and (bids[at_limit] > 0).all()
+    best_bid = np.asarray(cols.column("book_samples", "best_bid"))
+    best_ask = np.asarray(cols.column("book_samples", "best_ask"))
+    two_sided = ~np.isnan(best_bid) & ~np.isnan(best_ask)
+    assert (best_bid[two_sided] < best_ask[two_sided]).all()
+    placed = [
+        (t, s, p)
+        for t, s, p, a in zip(
+            cols.column("quotes", "ts"),
+            cols.column("quotes", "side"),
+            cols.column("quotes", "price"),
+            cols.column("quotes", "action"),
+            strict=True,
+        )
+        if a == "place"
+    ]
+    for t in {t for t, _, _ in placed}:
+        bid = max((p for u, s, p in placed if u == t and s == "buy"), default=-np.inf)
+        ask = min((p for u, s, p in placed if u == t and s == "sell"), default=np.inf)
+        assert bid < ask
+
+
+def test_writes_parquet_that_sla_reads(tmp_path):
+    cfg = load_config(LOCAL_CONFIG)
+    market = cfg.market("BTC/USDT")
+    data = str(tmp_path / "data")
+    writers = ParquetColumnWriters(
+        data, writer_id="fast-BTC-USDT", run_id="bt-fast", config_hash="h"
+    )
+    r = FastLadderBacktest(
+        cfg, market, seed=4, session="bt-fast", start_ns=T0, duration_s=600, writers=writers
+    ).run()
+    (row,) = sla_summary(connect(data), run_id="bt-fast")
+    assert row["samples"] == r.samples == 1200
+    assert row["fills"] == r.fills > 0
+    assert row["hedged_pct"] == pytest.approx(100.0)
+    assert row["pnl_quote"] == pytest.approx(r.pnl_quote, abs=0.01)
+    assert row["spread_within_target_pct"] == pytest.approx(r.spread_sla_pct, abs=1e-3)
+
+
+def test_only_the_ladder_without_user_makers_runs_fast():
+    cfg = load_config(LOCAL_CONFIG)
+    market = cfg.market("BTC/USDT")
+    assert fast_path_problem(market) is None
+    glft = market.model_copy(update={"policy": "glft"})
+    assert "ladder" in (fast_path_problem(glft) or "")
+    with pytest.raises(FastPathUnsupported, match="glft"):
+        FastLadderBacktest(cfg, glft, seed=1, session="s", start_ns=T0, duration_s=10)
+    users = market.model_copy(
+        update={"user_makers": market.user_makers.model_copy(update={"depth_quote": 1e4})}
+    )
+    assert "user_makers" in (fast_path_problem(users) or "")
+
+
+def test_bulk_taker_draws_follow_the_configured_flow():
+    cfg = load_config(LOCAL_CONFIG)
+    flow_cfg = cfg.market("BTC/USDT").taker_flow
+    d = BulkTakerFlow(flow_cfg, seed=1, symbol="BTC/USDT").draw(T0, T0 + 20_000 * S)
+    n = len(d.ts_ns)
+    assert n == pytest.approx(flow_cfg.rate_per_s * 20_000, rel=0.03)
+    assert (np.diff(d.ts_ns) >= 0).all() and d.ts_ns[0] >= T0 and d.ts_ns[-1] < T0 + 20_000 * S
+    assert d.notional_quote.mean() == pytest.approx(flow_cfg.mean_notional_quote, rel=0.05)
+    assert d.informed.mean() == pytest.approx(flow_cfg.informed_share, abs=0.02)
+    assert d.coin_buy.mean() == pytest.approx(0.5, abs=0.02)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Any
+
+import ray
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,3 +18,17 @@ class RunContext:
     data_dir: str
     sim_start_ns: int  # start of the shared reference price path
     sim_seed: int
+
+
+async def live_config(fallback: Any) -> Any:
+    """The config version live now: `apply`, `rollback` and `scale` change it after start,
+    and an actor Ray restarts is re-built from its original arguments. Asks the run's
+    control actor; `fallback` (the constructor's config) when it cannot answer."""
+    from actors.control import CONTROL_NAME
+
+    try:
+        live = await ray.get_actor(CONTROL_NAME).current_config.remote()
+    except Exception as exc:  # no control actor (a test driving one actor) or its node gone
+        log.warning("live config unavailable, keeping the one this actor started with: %s", exc)
+        return fallback
+    return live if live is not None else fallback

@@ -30,6 +30,9 @@ class RunControl:
         self._finished = False
         self._alerts: list[dict[str, Any]] = []
         self._configs: list[Any] = []  # AppConfig versions, oldest first
+        self._scale_requests: list[tuple[int, Any, list[str], list[str]]] = []
+        self._scale_results: dict[int, dict[str, Any]] = {}
+        self._scale_seq = 0
 
     async def register(self, handles: dict[str, Any], config: Any = None) -> None:
         self._handles.update(handles)
@@ -46,6 +49,9 @@ class RunControl:
     async def push_config(self, config: Any) -> int:
         self._configs.append(config)
         return len(self._configs)
+
+    async def previous_config(self) -> Any:
+        return self._configs[-2] if len(self._configs) > 1 else None
 
     async def pop_config(self) -> Any:
         """Drop the live version; return the one that is live again (None if none is left)."""
@@ -66,9 +72,32 @@ class RunControl:
     async def stop_reason(self) -> str:
         return self._stop_reason
 
-    async def poll(self) -> tuple[str, int]:
-        """What the driver checks each second: a stop request, and the config version."""
-        return self._stop_reason, len(self._configs)
+    async def poll(self) -> tuple[str, int, bool]:
+        """What the driver checks each second: a stop request, the config version, and
+        whether a `marketmesh scale` request waits."""
+        return self._stop_reason, len(self._configs), bool(self._scale_requests)
+
+    async def unregister(self, names: list[str]) -> None:
+        for name in names:
+            self._handles.pop(name, None)
+
+    # `marketmesh scale`: the CLI files a request, the driver carries it out --------
+
+    async def request_scale(self, config: Any, add: list[str], remove: list[str]) -> int:
+        if self._stop_reason or self._finished:
+            raise RuntimeError(f"the run is stopping ({self._stop_reason or 'finished'})")
+        self._scale_seq += 1
+        self._scale_requests.append((self._scale_seq, config, add, remove))
+        return self._scale_seq
+
+    async def take_scale(self) -> tuple[int, Any, list[str], list[str]] | None:
+        return self._scale_requests.pop(0) if self._scale_requests else None
+
+    async def finish_scale(self, ticket: int, result: dict[str, Any]) -> None:
+        self._scale_results[ticket] = result
+
+    async def scale_result(self, ticket: int) -> dict[str, Any] | None:
+        return self._scale_results.get(ticket)
 
     async def record_alerts(self, alerts: list[dict[str, Any]]) -> None:
         self._alerts = (self._alerts + alerts)[-100:]

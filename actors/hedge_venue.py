@@ -104,6 +104,16 @@ class HedgeVenueActor:
         """Fees and polling change live; the client and its key stay as they are."""
         self._cfg = venue
 
+    async def on_symbols(self, symbols: list[str]) -> dict[str, Any]:
+        """Markets added or removed on a running graph (`marketmesh scale`): poll these
+        books from now on; the new ones are fetched before this returns."""
+        specs = await self._venue.set_symbols(symbols)
+        self._symbols = list(symbols)
+        for gone in set(self._books) - set(symbols):
+            del self._books[gone]
+        await self._poll_books()
+        return {"venue": self._cfg.id, "specs": specs, "healthy": self._healthy}
+
     async def on_stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

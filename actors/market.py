@@ -26,7 +26,7 @@ from typing import Any
 import ray
 from pydantic import SecretStr
 
-from actors.context import RunContext
+from actors.context import RunContext, live_config
 from analytics.writer import PartWriters
 from engine.book_metrics import book_sample
 from engine.config import AppConfig, MarketConfig
@@ -86,6 +86,7 @@ class MarketQuoter:
         self._last_sample: dict[str, Any] = {}
         self.errors: list[str] = []
         self._paused = ""
+        self._closed = False  # removed or stopping: a tick under way must not quote again
         self._started_ns = time.time_ns()
         self._external: ExternalBook | None = None
         self._regime = VolRegime.NORMAL
@@ -144,7 +145,8 @@ class MarketQuoter:
         )
 
     async def close(self, now: int) -> None:
-        """Cancel every quote and take the last fills (into `fills_out`); flush every row."""
+        """Cancel every quote and take the last fills (into `fills_out`)."""
+        self._closed = True
         await self._venue.cancel_all(now)
         self._record_cancel_all(now)
         fills = await self._venue.poll_fills(now)  # a venue behind ccxt fills until the cancel
@@ -226,6 +228,8 @@ class MarketQuoter:
     # steps (the actor's timer calls them in this order) ------------------------
 
     async def poll(self, now: int) -> None:
+        if self._closed:
+            return
         fills = await self._venue.poll_fills(now)
         if fills:
             self.on_fills(fills, now)
@@ -255,7 +259,7 @@ class MarketQuoter:
 
     async def requote(self, now: int, tick_due_ns: int = 0) -> None:
         """`tick_due_ns`: when the actor's tick was scheduled (0 when a test drives it)."""
-        if self._reference_mid is None or self._paused:
+        if self._reference_mid is None or self._paused or self._closed:
             return
         age_s = (now - self._reference_ts_ns) / 1e9
         if age_s > self._config.risk.max_book_age_s:  # stale reference: no quotes off it
@@ -393,6 +397,9 @@ class MarketActor:
                 for q, position in zip(self._quoters.values(), positions, strict=True):
                     q.position = Decimal(position)
                 await self.on_start()
+                live = await live_config(self._config)
+                if live.config_hash != self._config.config_hash:  # applied after start
+                    await self.on_config(live)
                 now = time.time_ns()
                 await asyncio.gather(*(q.cancel_stale(now) for q in self._quoters.values()))
                 log.warning(
@@ -424,6 +431,19 @@ class MarketActor:
         for q in self._quoters.values():
             q.flush()
         return await self.statuses()
+
+    async def remove_market(self, market: str) -> dict[str, Any]:
+        """Stop one hosted market for good (`marketmesh scale --remove-market`): cancel its
+        quotes, deliver its last fills, flush its rows; the others keep quoting."""
+        await self._ensure_started()
+        quoter = self._quoter(market)
+        await quoter.close(time.time_ns())
+        self._send_fills()
+        if self._deliveries:
+            await asyncio.gather(*self._deliveries, return_exceptions=True)
+        quoter.flush()
+        del self._quoters[market]
+        return quoter.status()
 
     async def process_info(self) -> dict[str, Any]:
         """This incarnation's worker pid and id tag: what a fault test kills and checks."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import ray
 
-from actors.context import RunContext
+from actors.context import RunContext, live_config
 from engine.config import AppConfig
 from engine.journal import TransferRecord
 from engine.netting import residual_intents
@@ -44,6 +44,9 @@ class RebalancerActor:
         venues: dict[str, Any] | None = None,
     ) -> None:
         self._config = config
+        # every base asset any market of the run had: a market removed by `scale` may
+        # leave exposure that must still be valued and closed
+        self._assets = {m.base for m in config.markets} - {config.quote_asset}
         self._venues = venues or {}
         self._ctx = ctx
         self._ledger = ledger
@@ -65,6 +68,7 @@ class RebalancerActor:
 
     async def on_config(self, config: AppConfig) -> str:
         self._config = config  # the next cycle uses the new interval and thresholds
+        self._assets |= {m.base for m in config.markets} - {config.quote_asset}
         return config.config_hash
 
     def _ensure_timer(self) -> None:
@@ -168,11 +172,13 @@ class RebalancerActor:
 
     async def _mids(self) -> dict[str, float]:
         quote = self._config.quote_asset
-        assets = sorted({m.base for m in self._config.markets} - {quote})
+        assets = sorted(self._assets)
         refs = await self._router.reference.remote([f"{a}/{quote}" for a in assets])
         return {s.split("/")[0]: mid for s, (mid, _) in refs.items()}
 
     async def _run(self) -> None:
+        if self._restarted:
+            await self.on_config(await live_config(self._config))
         while True:
             await asyncio.sleep(self._config.rebalancer.interval_s)
             try:

@@ -25,7 +25,7 @@ from typing import Any
 
 import ray
 
-from actors.context import RunContext
+from actors.context import RunContext, live_config
 from analytics.recovery import hedge_ids_in_dataset
 from analytics.writer import PartWriters
 from engine.config import AppConfig, HedgeMode
@@ -118,6 +118,7 @@ class HedgeRouterActor:
         self._starting = self._starting or asyncio.Lock()
         async with self._starting:
             if self._task is None:
+                self._config = await live_config(self._config)
                 state = await self._ledger.recovery_state.remote()
                 self._known_hedges = set(state["known"])
                 await self.on_start()
@@ -292,7 +293,7 @@ class HedgeRouterActor:
             ):
                 continue  # a redelivered batch (or one decided before a restart) never hedges twice
             self._seen_fills.add(fill.fill_id)
-            mode = self._config.market(fill.market).hedge_mode
+            mode = self._hedge_mode(fill.market)
             if mode is HedgeMode.MIRROR:
                 self._spawn(self._hedge(mirror_intent(fill), pended=True))
                 started += 1
@@ -337,6 +338,13 @@ class HedgeRouterActor:
         task.add_done_callback(self._inflight.discard)
         return task
 
+    def _hedge_mode(self, market: str) -> HedgeMode:
+        """A market removed by `marketmesh scale` hedges its last fills one by one."""
+        try:
+            return self._config.market(market).hedge_mode
+        except KeyError:
+            return HedgeMode.MIRROR
+
     # hybrid ------------------------------------------------------------------
 
     def _check_hybrid(self, market: str, now: int) -> int:
@@ -344,10 +352,11 @@ class HedgeRouterActor:
         waiting = self._unhedged.get(market)
         if waiting is None:
             return 0
-        cfg = self._config.market(market)
-        if cfg.hedge_mode is not HedgeMode.HYBRID:  # the mode changed: hedge what waits
-            reason: str | None = f"hybrid: mode is now {cfg.hedge_mode.value}"
+        mode = self._hedge_mode(market)
+        if mode is not HedgeMode.HYBRID:  # the mode changed, or the market left: hedge it
+            reason: str | None = f"hybrid: mode is now {mode.value}"
         else:
+            cfg = self._config.market(market)
             reason = hybrid_trigger(
                 waiting,
                 self._reference_mid(market, now),

@@ -690,7 +690,7 @@ def structural_changes(old: AppConfig, new: AppConfig) -> list[str]:
     if [v.id for v in old.venues] != [v.id for v in new.venues]:
         out.append("venues: ids differ (add/remove venues needs a restart)")
     if [m.symbol for m in old.markets] != [m.symbol for m in new.markets]:
-        out.append("markets: symbols differ (use a restart to add or remove markets)")
+        out.append("markets: symbols differ (add or remove markets with `marketmesh scale`)")
     if [(b.id, b.host, b.port) for b in old.brokers] != [
         (b.id, b.host, b.port) for b in new.brokers
     ]:
@@ -701,6 +701,61 @@ def structural_changes(old: AppConfig, new: AppConfig) -> list[str]:
     for a, b in zip(old.venues, new.venues, strict=False):
         if (a.kind, a.exchange, a.url, a.role) != (b.kind, b.exchange, b.url, b.role):
             out.append(f"venues[{a.id}]: kind/exchange/url/role changed (needs a restart)")
+    return out
+
+
+def scaled_config(
+    live: AppConfig,
+    *,
+    add: list[str],
+    remove: list[str],
+    definitions: list[MarketConfig] | None = None,
+) -> AppConfig:
+    """The live config with markets added (defined in `definitions`) and removed: what
+    `marketmesh scale` pushes; everything else stays as it is live (`apply` changes that)."""
+    symbols = [m.symbol for m in live.markets]
+    problems = [f"--remove-market {s}: not in the live graph" for s in remove if s not in symbols]
+    problems += [f"--add-market {s}: already in the live graph" for s in add if s in symbols]
+    problems += [f"{s}: both added and removed" for s in set(add) & set(remove)]
+    defined = {m.symbol: m for m in definitions or []}
+    problems += [
+        f"--add-market {s}: no definition (give --config FILE with it under `markets:`)"
+        for s in add
+        if s not in defined
+    ]
+    if not add and not remove:
+        problems.append("nothing to do: give --add-market and/or --remove-market")
+    if problems:
+        raise ConfigError("\n".join(problems))
+    markets = [m for m in live.markets if m.symbol not in remove] + [defined[s] for s in add]
+    data = live.model_dump(mode="python")
+    data["markets"] = [m.model_dump(mode="python") for m in markets]  # secrets stay SecretStr
+    try:
+        return AppConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [
+            f"scaled config: {_loc(tuple(e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors(include_input=False, include_url=False)
+        ]
+        raise ConfigError("\n".join(lines)) from None
+
+
+def market_definitions(data: Any, source: str) -> list[MarketConfig]:
+    """The `markets:` of a YAML mapping (a whole config or just that list), validated."""
+    if not isinstance(data, dict) or not isinstance(data.get("markets"), list):
+        raise ConfigError(f"{source}: (top level): expected a mapping with a `markets:` list")
+    out = []
+    for i, m in enumerate(data["markets"]):
+        try:
+            out.append(MarketConfig.model_validate(m))
+        except ValidationError as exc:
+            raise ConfigError(
+                "\n".join(
+                    f"{source}: markets[{i}].{_loc(tuple(e['loc']))}: "
+                    f"{e['msg'].removeprefix('Value error, ')}"
+                    for e in exc.errors(include_input=False, include_url=False)
+                )
+            ) from None
     return out
 
 

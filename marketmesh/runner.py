@@ -197,23 +197,10 @@ def _run(
     ).remote(config, ctx, venues, ledger)
     actors.append(router)
     ray.get(router.on_start.remote())
-    # a crashed market actor restarts (on another node if its own is gone), cancels its
-    # predecessor's quotes and resumes each market's inventory from the ledger
-    groups = market_groups(symbols, rc.markets_per_actor)
-    hosts = [
-        MarketActor.options(
-            num_cpus=rc.market_actor_cpus,
-            max_restarts=-1,
-            max_task_retries=-1,
-            **placement["market"],
-        ).remote(config, group, ctx, router, ledger, **home_access)
-        for group in groups
-    ]
-    actors.extend(hosts)
-    _start_all(
-        {", ".join(g): a.on_start.remote() for g, a in zip(groups, hosts, strict=True)}, "market"
+    hosts, markets = _start_markets(
+        config, symbols, ctx, router, ledger, home_access, placement["market"]
     )
-    markets = {s: a for group, a in zip(groups, hosts, strict=True) for s in group}
+    actors.extend(hosts)
     rebalancer = RebalancerActor.options(
         num_cpus=rc.venue_actor_cpus,
         max_restarts=-1,
@@ -243,6 +230,22 @@ def _run(
     }
     ray.get(control.register.remote(handles, config))
     monitor = GraphMonitor(config, ctx, handles)
+    graph = _Graph(
+        config=config,
+        ctx=ctx,
+        control=control,
+        router=router,
+        ledger=ledger,
+        rebalancer=rebalancer,
+        venues=venues,
+        venue_symbols=list(symbols),
+        hosts=hosts,
+        markets=markets,
+        handles=handles,
+        actors=actors,
+        home_access=home_access,
+        market_placement=placement["market"],
+    )
     metrics, metrics_server = serve_metrics(metrics_port) if metrics_port else (None, None)
 
     stop = _StopOnSignal()
@@ -252,7 +255,11 @@ def _run(
         while not stop.requested and (elapsed := time.monotonic() - started) < duration_s:
             stop.wait(min(status_interval_s, max(0.0, duration_s - elapsed)))
             polled = _ask_control(control.poll.remote())
-            remote_stop, version = polled if polled is not None else ("", config_version)
+            remote_stop, version, scale_waiting = polled or ("", config_version, False)
+            if scale_waiting and not remote_stop and not stop.requested:
+                request = _ask_control(control.take_scale.remote())
+                if request is not None:  # `marketmesh scale`: add/remove markets live
+                    _ask_control(control.finish_scale.remote(request[0], graph.scale(*request[1:])))
             if version != config_version:  # `marketmesh apply`/`rollback` changed the config
                 config_version = version
                 monitor.reconfigure(ray.get(control.current_config.remote()))
@@ -277,7 +284,8 @@ def _run(
     # shutdown: the order matters (see module docstring)
     ray.get([a.on_stop.remote() for a in brokers.values()])  # no new RFQ; fills delivered
     market_status = sorted(
-        (s for group in ray.get([a.on_stop.remote() for a in hosts]) for s in group),
+        [s for group in ray.get([a.on_stop.remote() for a in hosts]) for s in group]
+        + graph.removed_status,
         key=lambda s: s["market"],
     )
     ray.get(router.drain.remote())
@@ -309,6 +317,107 @@ def _run(
         reconciliation=reconciliation,
         alerts=monitor.fired,
     )
+
+
+def _start_markets(
+    config: AppConfig,
+    symbols: list[str],
+    ctx: RunContext,
+    router: Any,
+    ledger: Any,
+    home_access: dict[str, Any],
+    placement: dict[str, Any],
+) -> tuple[list[Any], dict[str, Any]]:
+    """MarketActors for `symbols`, `ray.markets_per_actor` to an actor, started; returns
+    the actors and each market's actor."""
+    # a crashed market actor restarts (on another node if its own is gone), cancels its
+    # predecessor's quotes and resumes each market's inventory from the ledger
+    groups = market_groups(symbols, config.ray.markets_per_actor)
+    hosts = [
+        MarketActor.options(
+            num_cpus=config.ray.market_actor_cpus,
+            max_restarts=-1,
+            max_task_retries=-1,
+            **placement,
+        ).remote(config, group, ctx, router, ledger, **home_access)
+        for group in groups
+    ]
+    _start_all(
+        {", ".join(g): a.on_start.remote() for g, a in zip(groups, hosts, strict=True)}, "market"
+    )
+    return hosts, {s: a for group, a in zip(groups, hosts, strict=True) for s in group}
+
+
+@dataclass
+class _Graph:
+    """The live actor graph as the driver holds it, and how `marketmesh scale` reshapes it."""
+
+    config: AppConfig
+    ctx: RunContext
+    control: Any
+    router: Any
+    ledger: Any
+    rebalancer: Any
+    venues: dict[str, Any]
+    venue_symbols: list[str]
+    hosts: list[Any]
+    markets: dict[str, Any]
+    handles: dict[str, Any]
+    actors: list[Any]
+    home_access: dict[str, Any]
+    market_placement: dict[str, Any]
+    removed_status: list[dict[str, Any]] = field(default_factory=list)
+
+    def scale(self, config: AppConfig, add: list[str], remove: list[str]) -> dict[str, Any]:
+        """Remove markets (quotes cancelled, last fills delivered, rows flushed), then add
+        markets on new actors; the other markets' actors are never restarted. Returns
+        what was done, or the error that stopped it (what was done before it stands)."""
+        done: dict[str, Any] = {"added": [], "removed": [], "error": ""}
+        try:
+            for symbol in remove:
+                host = self.markets.pop(symbol)
+                self.removed_status.append(ray.get(host.remove_market.remote(symbol)))
+                del self.handles[f"market:{symbol}"]
+                ray.get(self.control.unregister.remote([f"market:{symbol}"]))
+                if host not in self.markets.values():  # its last market: retire the actor
+                    ray.get(host.on_stop.remote())
+                    self.hosts.remove(host)
+                    ray.kill(host)
+                done["removed"].append(symbol)
+            # venues keep polling a removed market's book: its asset may still need a price
+            listed = list(dict.fromkeys(self.venue_symbols + [m.symbol for m in config.markets]))
+            _start_all({v: a.on_symbols.remote(listed) for v, a in self.venues.items()}, "venue")
+            self.venue_symbols = listed
+            ray.get(
+                [a.on_config.remote(config) for a in (self.router, self.ledger, self.rebalancer)]
+                + [h.on_config.remote(config) for h in self.hosts]
+            )
+            self.config = config
+            if add:
+                hosts, markets = _start_markets(
+                    config,
+                    add,
+                    self.ctx,
+                    self.router,
+                    self.ledger,
+                    self.home_access,
+                    self.market_placement,
+                )
+                self.hosts.extend(hosts)
+                self.actors.extend(hosts)
+                self.markets.update(markets)
+                new = {f"market:{s}": a for s, a in markets.items()}
+                self.handles.update(new)
+                ray.get(self.control.register.remote(new))
+                done["added"] = list(add)
+        except Exception as exc:
+            log.error("scale failed: %s", exc)
+            done["error"] = str(getattr(exc, "cause", None) or exc)
+        finally:
+            if done["added"] or done["removed"]:
+                ray.get(self.control.push_config.remote(self.config))
+        log.warning("scale: %s", done)
+        return done
 
 
 def market_groups(symbols: list[str], per_actor: int) -> list[list[str]]:

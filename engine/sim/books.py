@@ -29,7 +29,7 @@ import numpy as np
 
 from engine.config import SymbolRulesConfig, VenueConfig
 from engine.sim.price import ReferencePrice
-from engine.types import BookSnapshot, split_symbol
+from engine.types import BookSnapshot
 
 # Each level's amount is scaled by 1 + U(-j, j): enough to look organic, small
 # enough that the configured depth profile is what a router sees.
@@ -111,12 +111,7 @@ class BookGenerator:
 
     def reference_mid(self, symbol: str, bucket: int) -> float:
         """Reference price of `symbol` at the start of `bucket` (base priced in the quote)."""
-        base, quote = split_symbol(symbol)
-        ts_ns = bucket * self._refresh_ns
-        price = self._reference.price(base, ts_ns)
-        if quote in self._reference.assets:  # a cross: both legs priced in the reference quote
-            price /= self._reference.price(quote, ts_ns)
-        return price
+        return self._reference.symbol_price(symbol, bucket * self._refresh_ns)
 
     def _generate(self, symbol: str, bucket: int) -> GeneratedBook:
         profile = self._venue.book

@@ -333,10 +333,7 @@ class HomeExchange:
         self._takers_ns = max(now_ns, since)
         count = 0
         for symbol, engine in self._engines.items():
-            base, quote = split_symbol(symbol)
-            reference = self._reference.price(base, now_ns)
-            if quote in self._reference.assets:
-                reference /= self._reference.price(quote, now_ns)
+            reference = self._reference.symbol_price(symbol, now_ns)
             bid, ask = engine.best_bid(), engine.best_ask()
             home_mid = float(bid + ask) / 2 if bid is not None and ask is not None else None
             lot = engine.spec.lot_size

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from engine.config import AssetProcessConfig
+from engine.types import split_symbol
 
 _CHUNK = 4096
 _SECONDS_PER_YEAR = 365.0 * 86_400.0
@@ -60,6 +61,15 @@ class ReferencePrice:
         step = self.step_index(ts_ns)
         chunk, offset = divmod(step, _CHUNK)
         return float(math.exp(self._chunk(asset, chunk)[offset]))
+
+    def symbol_price(self, symbol: str, ts_ns: int) -> float:
+        """`symbol`'s reference price: its base in its quote (a cross such as ETH/BTC divides
+        the two legs, both priced in the reference quote)."""
+        base, quote = split_symbol(symbol)
+        price = self.price(base, ts_ns)
+        if quote in self._assets:
+            price /= self.price(quote, ts_ns)
+        return price
 
     def log_returns(self, asset: str, ts_ns: int, n_steps: int) -> np.ndarray:
         """The last `n_steps` one-step log returns ending at `ts_ns` (for volatility estimates)."""

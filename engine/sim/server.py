@@ -48,6 +48,7 @@ from engine.sim.hollaex_http import HollaExApi
 from engine.sim.home_exchange import HomeExchange
 from engine.sim.price import ReferencePrice
 from engine.sim.transfers import TransferDesk, Wallet
+from engine.types import split_symbol
 from engine.venues.ccxt_venue import point_api_urls
 
 log = logging.getLogger(__name__)
@@ -151,9 +152,11 @@ class VenueSimServer:
                 self._homes[v.id] = HomeExchange(
                     v, config.markets, self._reference, seed=config.sim.seed
                 )
-            else:
+            else:  # a venue lists the markets quoted plus any it has rules for, so
+                # `marketmesh scale --add-market` finds them on a running sim
+                listed = symbols + [s for s in v.symbol_rules if _priced(s, config)]
                 self._exchanges[v.id] = SimExchange(
-                    v, self._reference, config.sim.seed, config.quote_asset, symbols
+                    v, self._reference, config.sim.seed, config.quote_asset, listed
                 )
         self._fault_seed = faults.seed if faults is not None else config.sim.seed
         self._fault_configs: dict[str, FaultConfig] = {
@@ -301,3 +304,8 @@ async def serve_until_stopped(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await server.stop()
+
+
+def _priced(symbol: str, config: AppConfig) -> bool:
+    """Whether the sim has a price for both assets of `symbol` (so it can serve a book)."""
+    return all(a == config.quote_asset or a in config.sim.assets for a in split_symbol(symbol))

@@ -271,6 +271,23 @@ class CcxtVenue:
         self.specs = {s: market_spec(markets[s], self.client.precisionMode) for s in self.symbols}
         return self.specs
 
+    async def set_symbols(self, symbols: list[str]) -> dict[str, MarketSpec]:
+        """The symbols this venue trades from now on (`marketmesh scale`): a new one must be
+        listed (markets are reloaded once to see it); a dropped one keeps no spec."""
+        markets = self.client.markets or {}
+        if any(s not in markets for s in symbols):
+            markets = await self._request(
+                "load_markets", lambda: self.client.load_markets(reload=True)
+            )
+        missing = [s for s in symbols if s not in markets]
+        if missing:
+            raise VenueError(
+                self.venue_id, "load_markets", f"unknown symbols: {', '.join(missing)}"
+            )
+        self.symbols = list(symbols)
+        self.specs = {s: market_spec(markets[s], self.client.precisionMode) for s in self.symbols}
+        return self.specs
+
     async def fetch_book(self, symbol: str, depth: int, now_ns: int) -> BookSnapshot:
         book = await self._request(
             f"fetch_order_book {symbol}",

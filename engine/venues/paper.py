@@ -68,6 +68,9 @@ class PaperVenue:
     async def start(self) -> dict[str, MarketSpec]:
         return await self.live.start()
 
+    async def set_symbols(self, symbols: list[str]) -> dict[str, MarketSpec]:
+        return await self.live.set_symbols(symbols)
+
     async def fetch_book(self, symbol: str, depth: int, now_ns: int) -> BookSnapshot:
         return await self.live.fetch_book(symbol, depth, now_ns)
 

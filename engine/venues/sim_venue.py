@@ -71,7 +71,7 @@ class HomeSimVenue:
         if now_ns <= since:
             return []
         book = self._book
-        reference_price = self._reference.price(self.market.base, now_ns)
+        reference_price = self._reference.symbol_price(self.market.symbol, now_ns)
         if book.users_due(now_ns):
             book.refresh_users(now_ns, reference_price)
         arrivals = self._takers.arrivals(

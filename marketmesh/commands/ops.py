@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -17,6 +18,7 @@ def _fail(message: str) -> None:
 
 def register(app: typer.Typer) -> None:
     register_config_commands(app)
+    register_scale_command(app)
 
     @app.command()
     def stop(
@@ -83,6 +85,74 @@ def register(app: typer.Typer) -> None:
                 _fail(f"--market {m}: not in this graph")
             ray.get(handles[f"market:{m}"].on_resume.remote(m))
             typer.echo(f"{m}: quoting resumed")
+
+
+def register_scale_command(app: typer.Typer) -> None:
+    @app.command()
+    def scale(
+        add_market: Annotated[
+            list[str] | None,
+            typer.Option("--add-market", help="start quoting this market (repeatable)"),
+        ] = None,
+        remove_market: Annotated[
+            list[str] | None,
+            typer.Option("--remove-market", help="stop this market for good (repeatable)"),
+        ] = None,
+        config: Annotated[
+            str | None,
+            typer.Option(
+                help="YAML defining the added markets under `markets:` (a whole config or just "
+                "that list); --add-market needs it"
+            ),
+        ] = None,
+        wait: Annotated[float, typer.Option(help="seconds to wait for the graph")] = 120,
+        address: Annotated[str, ADDRESS] = "auto",
+        namespace: Annotated[str, NAMESPACE] = "marketmesh",
+    ) -> None:
+        """Add or remove markets on a running graph; the other markets keep quoting."""
+        import ray
+        import yaml
+
+        from engine.config import ConfigError, market_definitions, scaled_config
+        from marketmesh.commands.attach import NotRunning, attach
+
+        definitions = []
+        if config is not None:
+            try:
+                definitions = market_definitions(yaml.safe_load(Path(config).read_text()), config)
+            except OSError as exc:
+                _fail(f"--config {config}: {exc.strerror}")
+            except (ConfigError, yaml.YAMLError) as exc:
+                _fail(f"--config {config}: {exc}")
+        try:
+            control, info, _ = attach(address, namespace)
+        except NotRunning as exc:
+            _fail(str(exc))
+        live = ray.get(control.current_config.remote())
+        try:
+            new = scaled_config(
+                live, add=add_market or [], remove=remove_market or [], definitions=definitions
+            )
+        except ConfigError as exc:
+            _fail(f"run {info['run_id']}: cannot scale:\n  " + str(exc).replace("\n", "\n  "))
+        try:
+            ticket = ray.get(
+                control.request_scale.remote(new, add_market or [], remove_market or [])
+            )
+        except ray.exceptions.RayTaskError as exc:
+            _fail(f"run {info['run_id']}: {exc.cause}")
+        deadline = time.monotonic() + wait
+        while (done := ray.get(control.scale_result.remote(ticket))) is None:
+            if time.monotonic() > deadline:
+                _fail(f"run {info['run_id']}: the driver has not scaled after {wait:g}s")
+            time.sleep(0.25)
+        for symbol in done["removed"]:
+            typer.echo(f"{symbol}: removed (quotes cancelled, last fills hedged)")
+        for symbol in done["added"]:
+            typer.echo(f"{symbol}: added, quoting")
+        if done["error"]:
+            _fail(f"run {info['run_id']}: scale stopped: {done['error']}")
+        typer.echo(f"run {info['run_id']}: config {new.config_hash} live")
 
 
 def _push_to_graph(handles: dict[str, Any], config: Any) -> list[str]:
@@ -155,8 +225,19 @@ def register_config_commands(app: typer.Typer) -> None:
             control, info, handles = attach(address, namespace)
         except NotRunning as exc:
             _fail(str(exc))
-        previous = ray.get(control.pop_config.remote())
-        if previous is None:
+        from engine.config import structural_changes
+
+        live = ray.get(control.current_config.remote())
+        versions = ray.get(control.config_versions.remote())
+        if len(versions) < 2:
             _fail(f"run {info['run_id']}: no earlier config version to roll back to")
+        previous = ray.get(control.previous_config.remote())
+        problems = structural_changes(live, previous)
+        if problems:  # the graph's shape changed since (`marketmesh scale`)
+            _fail(
+                f"run {info['run_id']}: cannot roll back across a change of shape:\n  "
+                + "\n  ".join(problems)
+            )
+        previous = ray.get(control.pop_config.remote())
         _push_to_graph(handles, previous)
         typer.echo(f"run {info['run_id']}: rolled back; config {previous.config_hash} live")

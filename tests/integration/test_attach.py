@@ -14,6 +14,7 @@ import pytest
 from engine.config import load_config
 from marketmesh.runner import run_graph
 from tests.conftest import LOCAL_CONFIG, REPO
+from tests.integration import checks
 
 pytestmark = pytest.mark.integration
 
@@ -94,21 +95,45 @@ def test_status_pause_and_stop_from_another_process(ray_session, tmp_path):
     assert _cli(address, "rollback").returncode == 1  # nothing earlier than the first version
     time.sleep(2)
 
-    paused = _cli(address, "stop", "--market", "SOL/USDT")
-    assert paused.returncode == 0 and "SOL/USDT: paused" in paused.stdout, paused.stderr
+    # reshape the live graph: a market added on a new actor, one removed; others untouched
+    added = _cli(
+        address, "scale", "--add-market", "ETH/BTC", "--config", "configs/markets/eth-btc.yaml"
+    )
+    assert added.returncode == 0 and "ETH/BTC: added" in added.stdout, added.stderr
+    removed = _cli(address, "scale", "--remove-market", "SOL/USDT")
+    assert removed.returncode == 0 and "SOL/USDT: removed" in removed.stdout, removed.stderr
+    undefined = _cli(address, "scale", "--add-market", "ADA/USDT")
+    assert undefined.returncode == 1 and "ADA/USDT: no definition" in undefined.stderr
+    gone = _cli(address, "scale", "--remove-market", "SOL/USDT")
+    assert gone.returncode == 1 and "SOL/USDT: not in the live graph" in gone.stderr
+    across = _cli(address, "rollback")
+    assert across.returncode == 1 and "change of shape" in across.stderr, across.stderr
+    time.sleep(6)
+    state = json.loads(_cli(address, "status", "--json").stdout)
+    live = {m["market"]: m for m in state["markets"]}
+    assert sorted(live) == ["BTC/USDT", "ETH/BTC", "ETH/USDT"]
+    assert live["ETH/BTC"]["quoting"] and 0.03 < live["ETH/BTC"]["mid"] < 0.07
+    assert live["BTC/USDT"]["quoting"]
+
+    paused = _cli(address, "stop", "--market", "ETH/USDT")
+    assert paused.returncode == 0 and "ETH/USDT: paused" in paused.stdout, paused.stderr
     wrong = _cli(address, "stop", "--market", "XRP/USDT")
     assert wrong.returncode == 1 and "not in this graph" in wrong.stderr
     time.sleep(1.5)
     state = json.loads(_cli(address, "status", "--json").stdout)
-    sol = next(m for m in state["markets"] if m["market"] == "SOL/USDT")
-    assert sol["paused"] and not sol["quoting"]
+    eth = next(m for m in state["markets"] if m["market"] == "ETH/USDT")
+    assert eth["paused"] and not eth["quoting"]
 
     stopped = _cli(address, "stop", "--all")
     assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stderr
     driver.join(timeout=120)
     assert not driver.is_alive()
     assert time.monotonic() - started < 250  # stopped on request, not by its 300 s duration
-    assert outcome["result"].reconciled
+    result = outcome["result"]
+    assert result.reconciled
+    statuses = {m["market"]: m for m in result.market_status}
+    assert sorted(statuses) == ["BTC/USDT", "ETH/BTC", "ETH/USDT", "SOL/USDT"]
+    assert all(m["incarnation"] == "" for m in statuses.values())  # nothing restarted
     con = connect(str(tmp_path / "data"))
     spreads = dict(
         con.execute(
@@ -117,3 +142,16 @@ def test_status_pause_and_stop_from_another_process(ray_session, tmp_path):
         ).fetchall()
     )
     assert spreads[wider_hash] > 10.0 > 8.0 > spreads[cfg.config_hash]
+    # the added market traded and was hedged; the removed one's quotes ended at removal
+    assert statuses["ETH/BTC"]["fills"] > 0
+    assert checks.fills_not_booked_exactly_once(con) == []
+    assert checks.fills_unhedged_without_reason(con) == []
+    hedged = con.execute(
+        "select count(*) from hedge_orders where market = 'ETH/BTC' and filled_amount > 0"
+    ).fetchone()[0]
+    assert hedged > 0
+    sol_after = con.execute(
+        "select count(*) from quotes where market = 'SOL/USDT' and action = 'place' and ts > "
+        "(select max(ts) from quotes where market = 'SOL/USDT' and action = 'cancel_all')"
+    ).fetchone()[0]
+    assert sol_after == 0

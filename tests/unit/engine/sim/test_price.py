@@ -30,3 +30,15 @@ def test_volatility_matches_configuration():
     rets = r.log_returns("BTC", 20_000 * STEP_NS, 20_000)
     per_step = 0.6 * math.sqrt(0.1 / (365 * 86400))
     assert abs(np.std(rets) / per_step - 1) < 0.05
+
+
+def test_a_cross_is_priced_as_the_ratio_of_its_legs():
+    assets = {
+        **ASSETS,
+        "ETH": AssetProcessConfig(initial_price=3200, vol_annual=0.8, jumps_per_day=0),
+    }
+    r = ReferencePrice(assets, seed=5, step_ms=100, start_ns=0)
+    for t in (0, 10**11, 7 * 10**12):
+        assert r.symbol_price("ETH/BTC", t) == r.price("ETH", t) / r.price("BTC", t)
+        assert r.symbol_price("ETH/USDT", t) == r.price("ETH", t)
+    assert r.symbol_price("ETH/BTC", 0) == pytest.approx(3200 / 65000, rel=1e-12)

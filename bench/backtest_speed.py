@@ -9,6 +9,10 @@ for `--hours` simulated hours and prints, per run:
 * the same with Parquet output (PartWriters into a temporary directory);
 * the floor: the feed alone (reference price + taker draws on the 100 ms
   clock, no book, no policy), which bounds what this loop can reach;
+* the fast path (`engine.backtest.vectorised`, ladder only) beside it: over
+  the same hours and over `--fast-hours` (a day by default: its cost per
+  chunk is paid once per simulated hour), totals only and with Parquet;
+* whether the two agree on the same inputs (`--agree-hours` of `DrawnFeed`);
 * where the time goes (cProfile, grouped), and the cost of one decision's parts.
 
     python bench/backtest_speed.py --hours 1 --policy ladder
@@ -27,9 +31,18 @@ from collections import defaultdict
 from analytics.writer import PartWriters
 from engine.backtest import MarketBacktest, simulated_feed
 from engine.backtest.grid import GridRounder
+from engine.backtest.vectorised import (
+    BulkTakerFlow,
+    DrawnFeed,
+    FastLadderBacktest,
+    FixedTakers,
+    fast_path_problem,
+)
 from engine.config import load_config
 from engine.quoting import QuoteContext, apply_market_rules, build_policy, round_quotes
 from engine.sim.home_book import HomeBook
+from engine.sim.price import ReferencePrice
+from marketmesh.commands.backtest import ParquetColumnWriters
 
 T0 = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
 TABLES = ("book_samples", "quotes", "fills", "hedge_orders", "hedge_fills")
@@ -55,6 +68,53 @@ def _run(cfg, market, hours: float, seed: int, writers=None):
     if writers is not None:
         writers.flush()
     return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _run_fast(cfg, market, hours: float, seed: int, data_dir: str | None = None):
+    writers = None
+    if data_dir is not None:
+        writers = ParquetColumnWriters(
+            data_dir, writer_id="bench-fast", run_id="bench", config_hash=cfg.config_hash
+        )
+    bt = FastLadderBacktest(
+        cfg,
+        market,
+        seed=seed,
+        session="bench",
+        start_ns=T0,
+        duration_s=hours * 3600,
+        writers=writers,
+    )
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = bt.run()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _agreement(cfg, market, hours: float, seed: int) -> str:
+    """Exact and fast engines on the same reference path and taker draws: do they agree?"""
+    end = T0 + int(hours * 3600e9)
+    draws = BulkTakerFlow(market.taker_flow, seed=seed, symbol=market.symbol).draw(T0, end)
+    reference = ReferencePrice(cfg.sim.assets, seed=seed, step_ms=cfg.sim.step_ms, start_ns=T0)
+    feed = DrawnFeed(
+        reference, market.base, draws, start_ns=T0, end_ns=end, step_ms=cfg.sim.step_ms
+    )
+    exact = MarketBacktest(cfg, market, feed, seed=seed, session="bench").run()
+    fast = FastLadderBacktest(
+        cfg,
+        market,
+        seed=seed,
+        session="bench",
+        start_ns=T0,
+        duration_s=hours * 3600,
+        takers=FixedTakers(draws),
+    ).run()
+    names = ("fills", "requotes", "decisions", "samples", "home_position_base", "pnl_quote")
+    differ = [n for n in names if getattr(exact, n) != getattr(fast, n)]
+    same = "identical" if not differ else f"DIFFER in {', '.join(differ)}"
+    return (
+        f"{same}: {exact.fills:,} fills, {exact.requotes:,} requotes, "
+        f"PnL {exact.pnl_quote:,.2f} (exact) vs {fast.pnl_quote:,.2f} (fast)"
+    )
 
 
 def _feed_only(cfg, market, hours: float, seed: int) -> tuple[int, float]:
@@ -125,6 +185,8 @@ def main() -> None:
     parser.add_argument("--policy", default="ladder")
     parser.add_argument("--hours", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--fast-hours", type=float, default=24.0)
+    parser.add_argument("--agree-hours", type=float, default=0.25)
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()
 
@@ -141,6 +203,7 @@ def main() -> None:
     print(f"  wall {wall:6.2f} s  -> {ev / wall:>10,.0f} book events/s")
     print(f"  cpu  {cpu:6.2f} s  -> {ev / cpu:>10,.0f} book events/cpu-s")
     print(f"  simulated/real time: {args.hours * 3600 / wall:,.0f}x")
+    cpu_exact = cpu
 
     with tempfile.TemporaryDirectory() as tmp:
         writers = PartWriters(
@@ -150,9 +213,31 @@ def main() -> None:
     print("backtest, with Parquet:")
     print(f"  wall {wall:6.2f} s  -> {ev / wall:>10,.0f} book events/s")
     print(f"  cpu  {cpu:6.2f} s  -> {ev / cpu:>10,.0f} book events/cpu-s")
+    cpu_exact_parquet = cpu
 
     events, cpu = _feed_only(cfg, market, args.hours, args.seed)
     print(f"floor, feed alone     : {events / cpu:>10,.0f} book events/cpu-s")
+    exact_rate, exact_parquet_rate = ev / cpu_exact, ev / cpu_exact_parquet
+
+    problem = fast_path_problem(market)
+    if problem is not None:
+        print(f"fast path: not available ({problem})")
+    else:
+        rows = [("exact", args.hours, ev, exact_rate, exact_parquet_rate)]
+        for hours in dict.fromkeys((args.hours, args.fast_hours)):
+            fast, _, cpu_fast = _run_fast(cfg, market, hours, args.seed)
+            with tempfile.TemporaryDirectory() as tmp:
+                _, _, cpu_fast_parquet = _run_fast(cfg, market, hours, args.seed, tmp)
+            n = fast.book_events
+            rows.append(("fast", hours, n, n / cpu_fast, n / cpu_fast_parquet))
+        print("\nside by side (book events per CPU-s):")
+        print(
+            f"  {'engine':<6} {'hours':>6} {'events':>12} {'totals only':>14} {'with Parquet':>14}"
+        )
+        for name, hours, n, rate, rate_parquet in rows:
+            print(f"  {name:<6} {hours:>6g} {n:>12,} {rate:>14,.0f} {rate_parquet:>14,.0f}")
+        agree = _agreement(cfg, market, args.agree_hours, args.seed)
+        print(f"same inputs, {args.agree_hours:g} h: {agree}")
 
     if not args.no_profile:
         _profile(cfg, market, min(args.hours, 0.25), args.seed)

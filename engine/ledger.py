@@ -119,7 +119,10 @@ class Ledger:
 
     def __init__(self, quote_asset: str) -> None:
         self._quote_asset = quote_asset
-        self._postings: list[Posting] = []
+        # postings as plain tuples (account by value): a tuple of str, int and
+        # Decimal drops out of the garbage collector's tracking, a Posting never
+        # does, and full collections over a growing journal stalled the hot path
+        self._journal: list[_StoredPosting] = []
         self._refs: set[str] = set()
         self._wallet: dict[tuple[str, str], Decimal] = {}
         self._opening: dict[str, Decimal] = {}
@@ -131,7 +134,11 @@ class Ledger:
 
     @property
     def postings(self) -> Sequence[Posting]:
-        return tuple(self._postings)
+        make, accounts = _new_posting, _ACCOUNTS
+        return tuple(
+            make(ts, entry_id, ref, venue, accounts[account], asset, amount, kind)
+            for ts, entry_id, ref, venue, account, asset, amount, kind in self._journal
+        )
 
     # events ------------------------------------------------------------------
 
@@ -225,14 +232,9 @@ class Ledger:
         """What trading (not opening, not transfers) changed `asset` on `venue` by: the
         inventory a restarted market resumes from."""
         total = _ZERO
-        for p in self._postings:
-            if (
-                p.venue == venue
-                and p.asset == asset
-                and p.account is _WALLET
-                and p.kind in ("fill", "hedge")
-            ):
-                total = _EXACT.add(total, p.amount)
+        for _, _, _, p_venue, account, p_asset, amount, kind in self._journal:
+            if p_venue == venue and p_asset == asset and account == "wallet" and kind in _TRADES:
+                total = _EXACT.add(total, amount)
         return total
 
     def in_transit(self) -> dict[str, Decimal]:
@@ -328,7 +330,10 @@ class Ledger:
 
     def _apply(self, ref: str, entry: Sequence[Posting]) -> None:
         self._refs.add(ref)
-        self._postings.extend(entry)
+        self._journal += [
+            (p.ts_ns, p.entry_id, p.ref, p.venue, p.account.value, p.asset, p.amount, p.kind)
+            for p in entry
+        ]
         add = _EXACT.add
         wallet, opening, transit = self._wallet, self._opening, self._transit
         for p in entry:
@@ -351,6 +356,9 @@ _WALLET, _COUNTERPARTY, _FEES, _EQUITY, _TRANSIT = (
     Account.EQUITY,
     Account.TRANSIT,
 )
+_ACCOUNTS = {a.value: a for a in Account}
+_TRADES = frozenset({"fill", "hedge"})
+_StoredPosting = tuple[int, str, str, str, str, str, Decimal, str]
 _BUY = Side.BUY
 _SELL = Side.SELL
 

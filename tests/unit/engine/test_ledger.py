@@ -314,3 +314,17 @@ def test_entry_rows_carry_every_posting_exactly_in_the_ledger_entries_columns():
     assert [(r["entry_id"], r["account"], r["amount"]) for r in rows] == [
         (p.entry_id, p.account.value, p.amount) for p in postings
     ]
+
+
+def test_traded_counts_fills_and_hedges_not_opening_or_transfers_and_survives_replay():
+    ledger = Ledger("USDT")
+    ledger.open_balances("home", {"BTC": D(5), "USDT": D(1000)}, 1)
+    ledger.post_fill(_fill("f1", Side.BUY, amount="0.5"))
+    ledger.post_fill(_fill("f2", Side.SELL, amount="0.2"))
+    ledger.post_transfer_out("t1", "home", "BTC", D("1"), D("0.001"), 3)
+    ledger.post_execution(_execution(amount="3"))  # okx, not home
+    assert ledger.traded("home", "BTC") == D("0.3")
+    assert ledger.traded("okx", "BTC") == D(-3)
+    again = Ledger.replay("USDT", ledger.postings)
+    assert again.traded("home", "BTC") == D("0.3")
+    assert again.postings == ledger.postings

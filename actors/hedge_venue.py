@@ -23,11 +23,15 @@ from engine.venues import wallet
 from engine.venues.ccxt_venue import CcxtVenue, Lookup
 from engine.venues.errors import VenueError
 from engine.venues.paper import PaperVenue
+from engine.venues.rate_limit import books_due
 
 log = logging.getLogger(__name__)
 
 BOOK_DEPTH = 50
 BALANCE_REFRESH_S = 1.0
+# books may use this much of the venue's weight budget; balances (~20 %) and hedge
+# orders keep the rest (engine.venues.rate_limit.books_due)
+BOOK_BUDGET_SHARE = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,7 @@ class HedgeVenueActor:
             venue, symbols, base_url=base_url, api_key=api_key, api_secret=api_secret
         )
         self._books: dict[str, BookSnapshot] = {}
+        self._fetched_at: dict[str, float] = {}  # symbol -> monotonic time of its last book
         self._balances: dict[str, Decimal] = {}
         self._healthy = False
         self._reason = "not started"
@@ -181,7 +186,7 @@ class HedgeVenueActor:
         last_balance = time.monotonic()
         while True:
             await asyncio.sleep(self._cfg.book_poll_interval_s)
-            await self._poll_books()
+            await self._poll_books(self._books_due())
             if time.monotonic() - last_balance >= BALANCE_REFRESH_S:
                 last_balance = time.monotonic()
                 try:
@@ -189,17 +194,31 @@ class HedgeVenueActor:
                 except VenueError as exc:
                     log.warning("%s", exc)
 
-    async def _poll_books(self) -> None:
+    async def _poll_books(self, symbols: list[str] | None = None) -> None:
+        """Fetch `symbols`' books (default: all); health reflects this cycle's fetches."""
+        symbols = self._symbols if symbols is None else symbols
         now = time.time_ns()
         results = await asyncio.gather(
-            *(self._venue.fetch_book(s, BOOK_DEPTH, now) for s in self._symbols),
+            *(self._venue.fetch_book(s, BOOK_DEPTH, now) for s in symbols),
             return_exceptions=True,
         )
         failures = []
-        for symbol, res in zip(self._symbols, results, strict=True):
+        for symbol, res in zip(symbols, results, strict=True):
             if isinstance(res, BaseException):
                 failures.append(f"{symbol}: {res}")
             else:
                 self._books[symbol] = res
+                self._fetched_at[symbol] = time.monotonic()
         self._healthy = not failures
         self._reason = "; ".join(failures)
+
+    def _books_due(self) -> list[str]:
+        live = getattr(self._venue, "live", self._venue)  # a paper venue polls the live one
+        return books_due(
+            self._fetched_at,
+            self._symbols,
+            interval_s=self._cfg.book_poll_interval_s,
+            book_weight=live.book_weight(BOOK_DEPTH),
+            limit_per_minute=live.budget.limit_per_minute,
+            share=BOOK_BUDGET_SHARE,
+        )

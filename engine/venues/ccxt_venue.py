@@ -288,6 +288,10 @@ class CcxtVenue:
         self.specs = {s: market_spec(markets[s], self.client.precisionMode) for s in self.symbols}
         return self.specs
 
+    def book_weight(self, depth: int) -> float:
+        """What one `fetch_book` of `depth` levels costs this venue's budget."""
+        return depth_weight(depth) if self._weights else 1
+
     async def fetch_book(self, symbol: str, depth: int, now_ns: int) -> BookSnapshot:
         book = await self._request(
             f"fetch_order_book {symbol}",

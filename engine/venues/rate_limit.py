@@ -156,3 +156,25 @@ class WeightBudget:
         if now > started:
             self.stats.waits += 1
             self.stats.waited_s += now - started
+
+
+def books_due(
+    fetched_at: dict[str, float],
+    symbols: list[str],
+    *,
+    interval_s: float,
+    book_weight: float,
+    limit_per_minute: float,
+    share: float,
+) -> list[str]:
+    """The books to fetch this poll cycle: as many as `share` of the venue's weight budget
+    pays for in one `interval_s`, oldest first (never fetched before anything), at least one.
+
+    Polling every book every cycle regardless would queue book requests ahead of the
+    hedge orders on the same budget and leave books older than when they were asked for
+    once a venue lists many symbols; pacing keeps the rest of the budget for orders and
+    balances and spreads the ages evenly.
+    """
+    affordable = int(limit_per_minute / 60.0 * share * interval_s / max(book_weight, 1e-9))
+    n = max(1, min(len(symbols), affordable))
+    return sorted(symbols, key=lambda s: fetched_at.get(s, float("-inf")))[:n]

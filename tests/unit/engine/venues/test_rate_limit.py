@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from engine.venues.rate_limit import BudgetExhausted, WeightBudget
+from engine.venues.rate_limit import BudgetExhausted, WeightBudget, books_due
 
 
 class FakeClock:
@@ -107,3 +107,44 @@ def test_a_budget_needs_a_positive_limit():
 async def _acquire_many(b: WeightBudget, weights: list[float]) -> None:
     for w in weights:
         await b.acquire(w)
+
+
+def test_books_due_spreads_the_budget_share_over_the_oldest_books():
+    symbols = [f"A{i:02d}/USDT" for i in range(50)]
+    # 6,000/min, 60 % for books, every 0.25 s, weight 5: 3 books a cycle
+    first = books_due({}, symbols, interval_s=0.25, book_weight=5, limit_per_minute=6000, share=0.6)
+    assert first == symbols[:3]  # never fetched: in listing order
+    fetched = {s: 100.0 + i for i, s in enumerate(symbols)}
+    fetched["A40/USDT"] = 1.0  # the stalest
+    due = books_due(
+        fetched, symbols, interval_s=0.25, book_weight=5, limit_per_minute=6000, share=0.6
+    )
+    assert due == ["A40/USDT", *symbols[:2]]
+    # a few symbols on a big budget: every one, every cycle
+    assert (
+        books_due(
+            {}, symbols[:3], interval_s=0.25, book_weight=5, limit_per_minute=60_000, share=0.6
+        )
+        == symbols[:3]
+    )
+    # a budget too small for even one book a cycle still fetches one
+    assert (
+        len(books_due({}, symbols, interval_s=0.25, book_weight=50, limit_per_minute=60, share=0.6))
+        == 1
+    )
+
+
+def test_paced_polling_keeps_every_book_younger_than_the_cycle_it_affords():
+    symbols = [f"A{i:02d}/USDT" for i in range(50)]
+    fetched: dict[str, float] = {}
+    now, worst = 0.0, 0.0
+    for _ in range(400):  # 100 s of 0.25 s cycles
+        now += 0.25
+        ages = [now - fetched[s] for s in symbols if s in fetched]
+        worst = max([worst, *ages]) if len(fetched) == len(symbols) else worst
+        for s in books_due(
+            fetched, symbols, interval_s=0.25, book_weight=5, limit_per_minute=6000, share=0.6
+        ):
+            fetched[s] = now
+    # 3 books per 0.25 s: each of 50 is refreshed every ceil(50 / 3) = 17 cycles
+    assert worst == 17 * 0.25

@@ -209,8 +209,26 @@ def reference_path(reference: ReferencePrice, asset: str, steps: np.ndarray) -> 
     return [exp(x) for x in logs.tolist()]
 
 
+@dataclass(frozen=True, slots=True)
+class NumberedIds:
+    """A column of ids `prefix + str(n) + suffix`: writers format it vectorised (or `tolist`)."""
+
+    prefix: str
+    numbers: np.ndarray
+    suffix: str = ""
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def tolist(self) -> list[str]:
+        return [f"{self.prefix}{n}{self.suffix}" for n in self.numbers.tolist()]
+
+
 class ColumnWriters(Protocol):
-    """Where the fast path's rows go, as columns per table (the CLI writes Parquet parts)."""
+    """Where the fast path's rows go, as columns per table (the CLI writes Parquet parts).
+
+    A column is a numpy array (float NaN = null), a list, or `NumberedIds`.
+    """
 
     def write_columns(self, table: str, columns: dict[str, Any]) -> None: ...
 
@@ -791,19 +809,35 @@ class FastLadderBacktest:
             cur_rep = len(rep_tick) - 1
 
         def materialise() -> None:
+            """Put a lazy ladder on the grid: `on_grid` in the state it was quoted in."""
             nonlocal row, lazy, cur_nb
             assert lazy is not None
-            l_bk, l_ak, l_bf, l_af, l_inv = states[lazy[1]]  # the state it was quoted in
-            bids, asks = on_grid(lazy[0], l_bk, l_ak, l_bf, l_af)
+            mid_r, s_id = lazy
+            l_bk, l_ak, l_bf, l_af, l_inv = states[s_id]
+            size = notional / mid_r / levels_f
             new = [0] * (L4 + 1)
-            for i, (t, n) in enumerate(bids):
-                new[i] = t
-                new[L + i] = n
-            for i, (t, n) in enumerate(asks):
-                new[L2 + i] = t
-                new[L3 + i] = n
+            nb = 0
+            if l_bk:
+                n = floor(size * l_bf / lot_f)
+                if n >= min_lots:
+                    for k in l_bk:
+                        t = floor(mid_r * k / tick_f)
+                        if t > 0 and t * n >= min_units:
+                            new[nb] = t
+                            new[L + nb] = n
+                            nb += 1
+            if l_ak:
+                n = floor(size * l_af / lot_f)
+                if n >= min_lots:
+                    na = L2
+                    for k in l_ak:
+                        t = ceil(mid_r * k / tick_f)
+                        if t * n >= min_units:
+                            new[na] = t
+                            new[L + na] = n
+                            na += 1
             new[L4] = l_inv
-            row, lazy, cur_nb = new, None, len(bids)
+            row, lazy, cur_nb = new, None, nb
 
         def timer_requote(tick: int, mid: float) -> tuple[float, float]:
             """A due timer replaces the ladder; lazily when its survival interval is simple."""
@@ -1097,7 +1131,8 @@ class FastLadderBacktest:
                 np.cumsum(np.concatenate(([r.home_cash_quote], -(sign * notional + fee))))[-1]
             )
             amount = f_lots / float(lpu)
-            fill_ids = [f"{self._session}-{mid_id}-{t}" for t in cols[7]] if w is not None else []
+            trade = np.fromiter(cols[7], dtype=np.int64, count=len(fills))
+            fill_ids = NumberedIds(f"{self._session}-{mid_id}-", trade)
             if w is not None:
                 ts = np.fromiter(cols[0], dtype=np.int64, count=len(fills))
                 f_cid = seq0_ext[np.asarray(cols[5])] + 1 + np.asarray(cols[6])
@@ -1107,7 +1142,7 @@ class FastLadderBacktest:
                         "ts": ts.astype(np.int64),
                         "market": [symbol] * len(fills),
                         "fill_id": fill_ids,
-                        "order_id": [f"{prefix}-q{c}" for c in f_cid.tolist()],
+                        "order_id": NumberedIds(f"{prefix}-q", f_cid),
                         "side": np.where(maker_buy, "buy", "sell").tolist(),
                         "price": f_ticks / float(tpu),
                         "amount": amount,
@@ -1125,8 +1160,8 @@ class FastLadderBacktest:
                     hedge_buy,
                     amount,
                     f_mid.astype(float),
-                    [f"m-{f}" for f in fill_ids],
-                    list(fill_ids),
+                    NumberedIds(f"m-{fill_ids.prefix}", trade),
+                    fill_ids,
                 )
         # net mode: the rebalancer's timer hedges the net exposure over its threshold
         if self._settings.hedge and m.hedge_mode is HedgeMode.NET and self._hedge_best:
@@ -1145,7 +1180,7 @@ class FastLadderBacktest:
                         np.array([net < 0]),
                         np.array([abs(net)]),
                         np.array([mid]),
-                        [f"n-{symbol}-{self._hedge_seq}"],
+                        NumberedIds(f"n-{symbol}-", np.array([self._hedge_seq])),
                         [None],
                     )
         # book samples after each sample tick's decision
@@ -1175,7 +1210,7 @@ class FastLadderBacktest:
                     "level": level[placed].astype(np.int32),
                     "price": q_ticks[placed] / float(tpu),
                     "amount": q_lots[placed] / float(lpu),
-                    "client_order_id": [f"{prefix}-q{c}" for c in seq[placed].tolist()],
+                    "client_order_id": NumberedIds(f"{prefix}-q", seq[placed]),
                     "action": ["place"] * n,
                 },
             )
@@ -1202,8 +1237,8 @@ class FastLadderBacktest:
         buy: np.ndarray,
         amount: np.ndarray,
         mid: np.ndarray,
-        hedge_ids: list[str],
-        source_fill_ids: list[str | None],
+        hedge_ids: NumberedIds,
+        source_fill_ids: NumberedIds | list[None],
     ) -> None:
         """Hedges filled at once at the best simulated venue's touch, as `MarketBacktest._hedge`."""
         r, m = self.result, self._market
@@ -1225,7 +1260,7 @@ class FastLadderBacktest:
         n = len(ts)
         venue = np.where(buy, buy_v.venue, sell_v.venue).tolist()
         side = np.where(buy, "buy", "sell").tolist()
-        cids = [f"{h}-0" for h in hedge_ids]
+        cids = NumberedIds(hedge_ids.prefix, hedge_ids.numbers, "-0")
         common = {
             "ts": np.asarray(ts, dtype=np.int64),
             "market": [m.symbol] * n,

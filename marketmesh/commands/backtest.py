@@ -290,8 +290,10 @@ class ParquetColumnWriters:
     def write_columns(self, table: str, columns: dict[str, Any]) -> None:
         import numpy as np
         import pyarrow as pa
+        import pyarrow.compute as pc
 
         from analytics.schemas import schema_for
+        from engine.backtest.vectorised import NumberedIds
 
         n = len(columns["ts"])
         if n == 0:
@@ -307,7 +309,12 @@ class ParquetColumnWriters:
                 arrays.append(pa.nulls(n, type=field.type))
             else:
                 values = columns[field.name]
-                if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+                if isinstance(values, NumberedIds):
+                    numbers = pc.cast(pa.array(values.numbers), pa.string())
+                    arrays.append(
+                        pc.binary_join_element_wise(values.prefix, numbers, values.suffix, "")
+                    )
+                elif isinstance(values, np.ndarray) and values.dtype.kind == "f":
                     arrays.append(pa.array(values, type=field.type, mask=np.isnan(values)))
                 else:
                     arrays.append(pa.array(values, type=field.type))

@@ -64,7 +64,7 @@ class MemoryColumns:
         out: list[Any] = []
         for part in self.parts.get(table, []):
             values = part[name]
-            out.extend(values.tolist() if isinstance(values, np.ndarray) else values)
+            out.extend(values.tolist() if hasattr(values, "tolist") else values)
         return out
 
 

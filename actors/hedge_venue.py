@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,6 +18,7 @@ from typing import Any
 import ray
 from pydantic import SecretStr
 
+from actors.context import live_config
 from engine.config import VenueConfig
 from engine.types import BookSnapshot, ChildOrder, ChildOrderResult, MarketSpec
 from engine.venues import wallet
@@ -96,6 +98,26 @@ class HedgeVenueActor:
         self._healthy = False
         self._reason = "not started"
         self._task: asyncio.Task[None] | None = None
+        # after a crash Ray re-runs __init__ (max_restarts) but nobody calls on_start: the
+        # first call this incarnation gets starts it. A call in flight at the crash is
+        # retried (max_task_retries): its child orders go out under the same client ids,
+        # and the venue's duplicate-id answer makes CcxtVenue look them up, never resend
+        self._restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        self._starting: asyncio.Lock | None = None
+
+    async def _ensure_started(self) -> None:
+        if not self._restarted or self._task is not None:
+            return
+        self._starting = self._starting or asyncio.Lock()
+        async with self._starting:
+            if self._task is None:
+                await self.on_start()
+                live = await live_config(None)
+                if live is not None:  # markets added by `scale` since this actor was built
+                    listed = list(dict.fromkeys(self._symbols + [m.symbol for m in live.markets]))
+                    await self._venue.set_symbols(listed)
+                    self._symbols = listed
+                log.warning("%s: hedge venue actor restarted", self._cfg.id)
 
     async def on_start(self) -> dict[str, Any]:
         """Fail fast: markets, symbols and balances must all answer before the run starts."""
@@ -105,6 +127,10 @@ class HedgeVenueActor:
         self._task = asyncio.create_task(self._run())
         return {"venue": self._cfg.id, "specs": specs, "healthy": self._healthy}
 
+    async def process_info(self) -> dict[str, Any]:
+        """This incarnation's worker pid: what a fault test kills."""
+        return {"pid": os.getpid(), "node_id": ray.get_runtime_context().get_node_id()}
+
     async def on_config(self, venue: VenueConfig) -> None:
         """Fees and polling change live; the client and its key stay as they are."""
         self._cfg = venue
@@ -112,6 +138,7 @@ class HedgeVenueActor:
     async def on_symbols(self, symbols: list[str]) -> dict[str, Any]:
         """Markets added or removed on a running graph (`marketmesh scale`): poll these
         books from now on; the new ones are fetched before this returns."""
+        await self._ensure_started()
         specs = await self._venue.set_symbols(symbols)
         self._symbols = list(symbols)
         for gone in set(self._books) - set(symbols):
@@ -125,6 +152,7 @@ class HedgeVenueActor:
         await self._venue.close()
 
     async def snapshot(self) -> VenueSnapshot:
+        await self._ensure_started()
         return VenueSnapshot(
             venue=self._cfg.id,
             healthy=self._healthy,
@@ -140,6 +168,7 @@ class HedgeVenueActor:
     ) -> tuple[str, ChildOrderResult | None]:
         """A child order a crashed router sent: ("found", its result), ("not_found", None)
         when the venue never saw it, ("undetermined", None) when it cannot say now."""
+        await self._ensure_started()
         recover = getattr(self._venue, "recover", None)
         if recover is None:  # a paper venue keeps no orders across restarts
             return "not_found", None
@@ -149,6 +178,7 @@ class HedgeVenueActor:
         return ("not_found" if found is Lookup.NOT_FOUND else "undetermined"), None
 
     async def execute(self, orders: list[ChildOrder]) -> list[ChildOrderResult]:
+        await self._ensure_started()
         results = await asyncio.gather(*(self._venue.execute(o) for o in orders))
         try:
             self._balances = await self._venue.fetch_balances()
@@ -157,6 +187,7 @@ class HedgeVenueActor:
         return list(results)
 
     async def balances(self) -> dict[str, Decimal]:
+        await self._ensure_started()
         return await self._venue.fetch_balances()
 
     # wallet: transfers between venues (engine.venues.wallet does the work) ----------
@@ -167,19 +198,23 @@ class HedgeVenueActor:
         return self._venue.client
 
     async def deposit_address(self, asset: str) -> str:
+        await self._ensure_started()
         return await wallet.deposit_address(self._wallet_client(), self._cfg.id, asset)
 
     async def withdraw(
         self, asset: str, amount: Decimal, address: str, transfer_id: str
     ) -> wallet.WithdrawalState:
+        await self._ensure_started()
         return await wallet.withdraw(
             self._wallet_client(), self._cfg.id, asset, amount, address, transfer_id
         )
 
     async def find_withdrawal(self, asset: str, transfer_id: str) -> wallet.WithdrawalState:
+        await self._ensure_started()
         return await wallet.find_withdrawal(self._wallet_client(), self._cfg.id, asset, transfer_id)
 
     async def deposit_credited(self, asset: str, txid: str) -> bool:
+        await self._ensure_started()
         return await wallet.deposit_credited(self._wallet_client(), self._cfg.id, asset, txid)
 
     async def _run(self) -> None:

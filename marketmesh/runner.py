@@ -164,8 +164,14 @@ def _run(
     venues: dict[str, Any] = {}
     for v in config.hedge_venues:
         served = sim is not None and v.simulated
+        # a crashed venue actor restarts; the execute call it had in flight is retried
+        # under the same client order ids, which the venue answers as duplicates: looked
+        # up, never sent twice
         venues[v.id] = HedgeVenueActor.options(
-            num_cpus=rc.venue_actor_cpus, **placement["venue"]
+            num_cpus=rc.venue_actor_cpus,
+            max_restarts=-1,
+            max_task_retries=-1,
+            **placement["venue"],
         ).remote(
             v,
             symbols,

@@ -1,7 +1,9 @@
-"""kill -9 mid-run, under fills: the ledger restarts from its journal, a market actor
-hosting two markets (`markets_per_actor: 2`) restarts and resumes quoting both, the router restarts and concludes the hedges it had in
-flight from the journal; nothing is lost, hedged twice or counted twice. One 40 s
-run; every assertion reads what the run wrote."""
+"""kill -9 mid-run, under fills: the ledger restarts from its journal; a market actor
+hosting two markets (`markets_per_actor: 2`) restarts and resumes quoting both; the
+router restarts and concludes the hedges it had in flight from the journal; a hedge
+venue actor restarts and its in-flight child orders are looked up, never resent.
+Nothing is lost, hedged twice or counted twice. One 40 s run; every assertion reads
+what the run wrote."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ DURATION_S = 40
 KILL_LEDGER_AT_S = 10
 KILL_MARKET_AT_S = 16
 KILL_ROUTER_AT_S = 22
+KILL_VENUE_AT_S = 27
+VENUE = "binance-sim"  # the cheapest: it takes most child orders
 MARKET = "BTC/USDT"
 GROUPED_WITH = "ETH/USDT"  # the market sharing MARKET's actor
 
@@ -40,6 +44,7 @@ def crashed_run(ray_session, tmp_path_factory):
             ("ledger", KILL_LEDGER_AT_S),
             (f"market:{MARKET}", KILL_MARKET_AT_S),
             ("router", KILL_ROUTER_AT_S),
+            (f"venue:{VENUE}", KILL_VENUE_AT_S),
         ):
             if elapsed_s >= at and name not in killed:
                 actor = ray.get(ray.get_actor(CONTROL_NAME).handles.remote())[name]
@@ -95,6 +100,17 @@ def test_the_router_restarted_and_hedging_went_on(crashed_run):
         {"t": KILL_ROUTER_AT_S + 4},
     ).fetchone()[0]
     assert late_hedges > 0, "nothing hedged after the router restart"
+
+
+def test_the_hedge_venue_restarted_and_took_child_orders_again(crashed_run):
+    _, _, con, killed = crashed_run
+    assert f"venue:{VENUE}" in killed
+    late = con.execute(
+        "select count(*) from hedge_fills where venue = $v"
+        " and ts > (select min(ts) from fills) + to_seconds($t::double)",
+        {"v": VENUE, "t": KILL_VENUE_AT_S + 4},
+    ).fetchone()[0]
+    assert late > 0, "no child order filled on the venue after its actor restarted"
 
 
 def test_no_fill_lost_or_counted_twice_after_the_crash(crashed_run):

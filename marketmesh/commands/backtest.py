@@ -326,6 +326,7 @@ class ParquetColumnWriters:
     def _write(self, table: str, symbol: str, day: int, data: Any) -> None:
         import uuid
 
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         from analytics.schemas import DATE_PARTITION, MARKET_PARTITION
@@ -338,11 +339,15 @@ class ParquetColumnWriters:
         self._fs.create_dir(directory, recursive=True)
         self._seq += 1
         final = f"{directory}/part-{self._writer_id}-{self._run_id}-{self._seq:06d}.parquet"
+        # dictionaries for the repetitive strings only: trying them on float columns (prices,
+        # depths) cost 5x the write and saves nothing
+        strings = [f.name for f in data.schema if f.type == pa.string()]
+        options = {"filesystem": self._fs, "use_dictionary": strings}
         if not self._local:
-            pq.write_table(data, final, filesystem=self._fs)
+            pq.write_table(data, final, **options)
             return
         temp = f"{directory}/.{self._seq}.{uuid.uuid4().hex}.tmp"
-        pq.write_table(data, temp, filesystem=self._fs)
+        pq.write_table(data, temp, **options)
         self._fs.move(temp, final)
 
 

@@ -24,6 +24,11 @@ Definitions (each sample of `book_samples` is one observation of the home book):
 
 Every sample carries its market's targets, so no config is needed; the targets
 reported are the latest sample's.
+
+Sample figures can come from the rollups `marketmesh compact` writes
+(`analytics.sla_rollup`, `sla_summary(data_dir=...)`): the same counts and
+ratios, the same percentiles for a period that is one rollup row, percentiles
+within 1 % for a period merged from several (and breach flags follow them).
 """
 
 from __future__ import annotations
@@ -232,7 +237,7 @@ def sla_summary(
     With `data_dir`, sample figures come from the rollups `marketmesh compact`
     wrote there (plus the parts no rollup covers) whenever the window falls on
     hour boundaries and `by` is not `minute`: counts and ratios are the same,
-    percentiles of periods merged from several rollup rows are within 0.5 %
+    percentiles of periods merged from several rollup rows are within 1 %
     (`analytics.sla_rollup`). Without it, every sample is read (exact).
     """
     if by is not None and by not in PERIODS:

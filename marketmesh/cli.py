@@ -133,7 +133,7 @@ def sla(
     After `marketmesh compact`, sample figures come from its per-hour/per-day
     rollups: counts and ratios are unchanged; percentiles of periods merged
     from several rollup rows (e.g. the whole range over several days) are
-    within 0.5 % of the exact ones, which `--exact` computes from every sample.
+    within 1 % of the exact ones, which `--exact` computes from every sample.
     """
     if by is not None and by not in ("minute", "hour", "day"):
         _fail(f"--by {by}: expected minute, hour or day")

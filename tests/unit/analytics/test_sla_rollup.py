@@ -181,3 +181,37 @@ def test_a_partition_left_alone_by_min_age_is_still_counted(data_dir):
     con = connect(data_dir)
     rows = {r["market"]: r for r in sla_summary(con, data_dir=data_dir)}
     assert rows["SOL/USDT"] == {r["market"]: r for r in sla_summary(con)}["SOL/USDT"]
+
+
+def test_merged_percentiles_hold_the_bound_when_values_pile_up_and_zero_is_exact(tmp_path):
+    """The worst case of a histogram: every value the same (the estimate spreads
+    them over their bin); a zero depth has a bin of its own and stays exact."""
+    rng = np.random.default_rng(11)
+    for d in range(2):
+        rows = _samples(rng, "BTC/USDT", T0 + d * 24 * HOUR, 300)
+        _write(str(tmp_path), [r | {"spread_bps": 8.0, "ask_depth_band": 0.0} for r in rows])
+    compact(str(tmp_path))
+    con = connect(str(tmp_path))
+    (rolled,) = sla_summary(con, data_dir=str(tmp_path))
+    (exact,) = sla_summary(con)
+    assert exact["spread_bps_p50"] == exact["spread_bps_p95"] == 8.0
+    for name in ("spread_bps_p50", "spread_bps_p95"):
+        assert rolled[name] == pytest.approx(8.0, rel=HIST_RELATIVE_ERROR)
+    assert rolled["ask_depth_median"] == exact["ask_depth_median"] == 0.0
+    assert rolled["samples"] == exact["samples"] == 600
+
+
+def test_the_cli_prints_the_same_hourly_sla_after_compact_as_with_exact(data_dir):
+    from typer.testing import CliRunner
+
+    from marketmesh.cli import app
+
+    runner = CliRunner()
+    hourly = ["sla", "--data-dir", data_dir, "--by", "hour", "--json", "--run-id", "run-a"]
+    before = runner.invoke(app, hourly)
+    done = runner.invoke(app, ["compact", "--data-dir", data_dir, "--min-age-s", "0"])
+    assert done.exit_code == 0
+    assert "SLA rollups written for 4 book_samples partitions" in done.output
+    after, exact = runner.invoke(app, hourly), runner.invoke(app, [*hourly, "--exact"])
+    assert before.exit_code == after.exit_code == exact.exit_code == 0
+    assert after.output == exact.output == before.output

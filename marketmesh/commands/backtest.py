@@ -6,7 +6,7 @@ into a dataset like a live run does, tagged with a `bt…` run id, so
 
 Two engines: `exact` (default) runs the live objects tick by tick (every
 policy, simulated or replayed feed); `fast` (`engine.backtest.vectorised`)
-runs the ladder policy on the simulated feed ~40x faster with the same
+runs the ladder policy on the simulated feed ~30x faster with the same
 decisions, but draws its takers in bulk, so the same seed gives a different
 (equally distributed) taker stream than `exact` and the live venue: compare
 policies within one engine.
@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
             BacktestEngine,
             typer.Option(
                 help="exact: the live objects tick by tick, any policy; fast: vectorised, "
-                "ladder on the simulated feed only, ~40x faster, its own taker draws"
+                "ladder on the simulated feed only, ~30x faster, its own taker draws"
             ),
         ] = BacktestEngine.EXACT,
         json_out: Annotated[bool, typer.Option("--json", help="results as JSON")] = False,

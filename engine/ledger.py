@@ -101,7 +101,7 @@ def entry_rows(postings: Iterable[Posting]) -> list[dict[str, Any]]:
             "entry_id": p.entry_id,
             "ref": p.ref,
             "venue": p.venue,
-            "account": p.account.value,
+            "account": p.account._value_,  # `.value` is a property call, `_value_` a plain read
             "asset": p.asset,
             "amount": p.amount,
             "kind": p.kind,
@@ -331,7 +331,7 @@ class Ledger:
     def _apply(self, ref: str, entry: Sequence[Posting]) -> None:
         self._refs.add(ref)
         self._journal += [
-            (p.ts_ns, p.entry_id, p.ref, p.venue, p.account.value, p.asset, p.amount, p.kind)
+            (p.ts_ns, p.entry_id, p.ref, p.venue, p.account._value_, p.asset, p.amount, p.kind)
             for p in entry
         ]
         add = _EXACT.add

@@ -52,6 +52,7 @@ class InventoryLedgerActor:
         self._inflight = state.inflight
         self._pending_symbols: dict[str, str] = state.pending_symbols
         self._transfers: dict[str, TransferRecord] = state.transfers
+        self._carried: dict[str, Decimal] = state.carried  # left open by an earlier run
         self.restored = len(state.postings)
         if state.postings:
             unwritten = missing_from_dataset(ctx.data_dir, ctx.run_id, state.postings)
@@ -67,8 +68,23 @@ class InventoryLedgerActor:
                 len(self._inflight),
             )
 
-    async def on_start(self, opening: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
-        """Open every venue's balances (as the venue reported them, else from config)."""
+    async def on_start(
+        self,
+        opening: dict[str, dict[str, str]] | None = None,
+        carried: dict[str, str] | None = None,
+        carried_from: str = "",
+    ) -> dict[str, Any]:
+        """Open every venue's balances (as the venue reported them, else from config).
+
+        `carried`: base exposure run `carried_from` left open (its fills not hedged when
+        it stopped). The new run opens flat at the venue balances, so without it that
+        exposure would vanish; it is journaled and counted in `exposure` until hedged.
+        """
+        if carried and not self._carried:
+            amounts = {a: Decimal(v) for a, v in carried.items()}
+            self._journal.record_carried(amounts, carried_from)
+            self._carried = amounts
+            log.warning("ledger: exposure carried over from run %s: %s", carried_from, carried)
         now = time.time_ns()
         postings: list[Posting] = []
         for venue in self._config.venues:
@@ -275,8 +291,11 @@ class InventoryLedgerActor:
         for asset, delta in self._pending.values():
             pending[asset] = pending.get(asset, Decimal(0)) + delta
         rb = self._config.rebalancer
+        positions = self._ledger.positions()
+        for asset, amount in self._carried.items():
+            positions[asset] = positions.get(asset, Decimal(0)) + amount
         result = exposures(
-            self._ledger.positions(),
+            positions,
             pending,
             quote_asset=self._config.quote_asset,
             mids=mids,

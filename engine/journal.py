@@ -54,6 +54,11 @@ create table if not exists transfers (
     status text not null,
     txid text not null default ''
 );
+create table if not exists carried (
+    asset text primary key,
+    amount text not null,
+    source text not null
+);
 create table if not exists outcomes (
     hedge_id text primary key,
     summary text not null
@@ -96,6 +101,8 @@ class JournalState:
     concluded: set[str] = field(default_factory=set)
     inflight: dict[str, tuple[int, list[InflightChild]]] = field(default_factory=dict)
     transfers: dict[str, TransferRecord] = field(default_factory=dict)
+    # base exposure an earlier run left open, taken over at this run's start
+    carried: dict[str, Decimal] = field(default_factory=dict)
 
 
 class JournalError(RuntimeError):
@@ -194,6 +201,17 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
 
+    def record_carried(self, carried: dict[str, Decimal], source: str) -> None:
+        """The exposure taken over from run `source`, once: a restart keeps the first."""
+        try:
+            with _transaction(self._con):
+                self._con.executemany(
+                    "insert or ignore into carried values (?, ?, ?)",
+                    [(a, str(v), source) for a, v in sorted(carried.items())],
+                )
+        except sqlite3.Error as exc:
+            raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
+
     def outcome_summaries(self, hedge_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """What each concluded hedge did (symbol, side, requested, filled per child): enough
         to rebuild its `hedge_orders` rows if a crashed router never wrote them."""
@@ -227,6 +245,8 @@ class Journal:
                 ts_ns,
                 [InflightChild(*c) for c in json.loads(children)],
             )
+        for asset, amount, _ in con.execute("select asset, amount, source from carried"):
+            state.carried[asset] = Decimal(amount)
         for row in con.execute("select * from transfers"):
             record = TransferRecord(row[0], row[1], Decimal(row[2]), *row[3:])
             state.transfers[record.transfer_id] = record
@@ -268,3 +288,9 @@ def journal_path(data_dir: str, run_id: str, env: dict[str, str] | None = None) 
     else:
         root = Path(data_dir) / "_journal"
     return root / f"ledger-{run_id}.sqlite"
+
+
+def previous_journal(current: Path) -> Path | None:
+    """The newest journal of an earlier run beside `current` (run ids sort by start time)."""
+    earlier = sorted(p for p in current.parent.glob("ledger-*.sqlite") if p.name < current.name)
+    return earlier[-1] if earlier else None

@@ -8,13 +8,14 @@ journals so rows lost in a crash can be rebuilt.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from engine.hedging import source_fill_of
-from engine.types import ChildOrderResult, HedgeIntent, HedgeOutcome, Side
+from engine.ledger import Ledger, Posting
+from engine.types import ChildOrderResult, Fill, HedgeIntent, HedgeOutcome, Side
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,3 +128,43 @@ def summarised_children(summary: dict[str, Any]) -> list[RecordedChild]:
         RecordedChild(venue, coid, float(filled), float(filled), "filled")
         for venue, coid, filled in summary["children"]
     ]
+
+
+def carried_exposure(
+    quote_asset: str,
+    postings: Sequence[Posting],
+    carried_before: Mapping[str, Decimal],
+    landed: Sequence[ChildOrderResult],
+    late_fills: Sequence[Fill] = (),
+) -> dict[str, Decimal]:
+    """The base exposure a previous run left open, per asset (non-zero only).
+
+    Its booked position (fills and concluded hedges, from its journal), what it had
+    itself carried, and the child orders it had in flight that the venues say
+    executed after it stopped: those moved the venue balances the new run opens at,
+    but no ledger booked them. A hedge in flight is booked whole at its outcome, so
+    none of its executions is in the postings already. `late_fills`: home fills of
+    its quotes after it stopped, which no ledger booked either.
+    """
+    out: dict[str, Decimal] = dict(carried_before)
+    for asset, position in Ledger.replay(quote_asset, postings).positions().items():
+        if asset != quote_asset:
+            out[asset] = out.get(asset, Decimal(0)) + position
+    for r in landed:
+        base = r.order.symbol.split("/")[0]
+        out[base] = out.get(base, Decimal(0)) + r.order.side.sign * r.filled
+    for f in late_fills:
+        base = f.market.split("/")[0]
+        out[base] = out.get(base, Decimal(0)) + f.side.sign * f.amount
+    return {a: v for a, v in sorted(out.items()) if v != 0}
+
+
+def booked_fill_keys(postings: Sequence[Posting]) -> dict[str, int]:
+    """How many home fills a run booked per `"{client order id}@{ts_ns}"` (fill ids are
+    `{client order id}-f{n}`): what `settle_earlier_runs` must not count again."""
+    refs = {p.ref: p.ts_ns for p in postings if p.kind == "fill"}
+    out: dict[str, int] = {}
+    for ref, ts_ns in refs.items():
+        key = f"{ref.rsplit('-f', 1)[0]}@{ts_ns}"
+        out[key] = out.get(key, 0) + 1
+    return out

@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, TypeVar
@@ -62,6 +63,7 @@ BOOK_DEPTH = 50
 CANCEL_ATTEMPTS = 3
 _ERRORS_KEPT = 50
 _T = TypeVar("_T")
+_RUN_ID = re.compile(r"\d{8}T\d{6}[0-9a-f]{4}")  # marketmesh.runner.new_run_id
 
 
 @dataclass(slots=True)
@@ -149,6 +151,11 @@ class CcxtHomeVenue:
         await retrying(
             lambda: self._refresh_book(now_ns, raise_errors=True), self.venue_id, "order book"
         )
+        left = await retrying(self.cancel_left_over, self.venue_id, "cancel left-over quotes")
+        if left:
+            log.warning(
+                "%s %s: cancelled %d quotes an earlier run left", self.venue_id, self.symbol, left
+            )
         return spec
 
     async def close(self) -> None:
@@ -304,7 +311,22 @@ class CcxtHomeVenue:
             self._open[order_id] = _Quote(cid, side, price, amount - filled)
         return True
 
-    async def _cancel_own(self) -> int:
+    async def cancel_left_over(self) -> int:
+        """Quotes of this market an earlier run (another session) left resting: a run that
+        died could not cancel them, and nobody would book their fills."""
+        mine = f"-{market_id(self.symbol)}"
+
+        def left_over(note: str) -> bool:
+            session, _, rest = note.partition(mine)
+            return (
+                bool(rest) and _RUN_ID.fullmatch(session) is not None and (session != self._session)
+            )
+
+        return await self._cancel_own(left_over)
+
+    async def _cancel_own(self, own_note: Callable[[str], bool] | None = None) -> int:
+        """Cancel the orders whose note `own_note` accepts (default: this session's)."""
+        own_note = own_note or (lambda note: note.startswith(self._prefix))
         listed: list[dict[str, Any]] = []
         complete = False
         for page in range(1, MAX_PAGES + 1):  # others may trade with the same key
@@ -318,7 +340,7 @@ class CcxtHomeVenue:
             if len(orders) < PAGE_SIZE:
                 complete = True
                 break
-        own = [o for o in listed if _note(o).startswith(self._prefix)]
+        own = [o for o in listed if own_note(_note(o))]
         results = await asyncio.gather(
             *(self.client.cancel_order(o["id"], self.symbol) for o in own),
             return_exceptions=True,
@@ -449,6 +471,56 @@ def _depth(levels: list[tuple[float, float]], side: Side, mid: float, bps: float
             break
         total += price * amount
     return total
+
+
+async def settle_earlier_runs(
+    venue: VenueConfig,
+    markets: Sequence[MarketConfig],
+    *,
+    session: str,
+    earlier: str,
+    booked: Mapping[str, int],
+    since_ns: int,
+    now_ns: int,
+    base_url: str | None,
+    api_key: str | None,
+    api_secret: str | None,
+) -> tuple[int, list[Fill]]:
+    """Before a run reads the home balances it opens at: cancel every quote earlier runs
+    left resting, then return the fills run `earlier` got after `since_ns` that its ledger
+    never booked (it had stopped): they moved the balances, their exposure is carried.
+
+    `booked`: how many fills that run booked per `"{client order id}@{ts_ns}"`.
+    """
+    cancelled, late = 0, []
+    left = dict(booked)
+    for market in markets:
+        home = CcxtHomeVenue(
+            venue,
+            market,
+            session=session,
+            base_url=base_url,
+            api_key=api_key,
+            api_secret=api_secret,
+            enable_rate_limit=False,
+        )
+        try:
+            cancelled += await retrying(home.cancel_left_over, venue.id, "cancel left-over")
+            if not earlier:
+                continue
+            home._since_ms = since_ns // 1_000_000
+            ours = f"{earlier}-{market_id(market.symbol)}"
+            for fill in await home.poll_fills(now_ns):
+                key = f"{fill.order_id}@{fill.ts_ns}"
+                if not fill.order_id.startswith(ours):
+                    continue
+                if left.get(key, 0) > 0:  # booked before it stopped
+                    left[key] -= 1
+                    continue
+                late.append(fill)
+        finally:
+            await home.close()
+    return cancelled, late
 
 
 async def fetch_home_balances(

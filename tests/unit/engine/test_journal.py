@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.journal import InflightChild, Journal, journal_path
+from engine.journal import InflightChild, Journal, journal_path, previous_journal
 from engine.ledger import Ledger
 from engine.types import Fill, Side
 
@@ -107,3 +107,21 @@ def test_outcome_summaries_and_pending_symbols_survive_a_reopen(tmp_path):
     state = reopened.load()
     assert state.pending_symbols == {"h2": "BTC/USDT"}
     assert state.pending == {"h2": ("BTC", Decimal("-0.5"))}
+
+
+def test_carried_exposure_is_kept_once_and_survives_a_reopen(tmp_path):
+    path = tmp_path / "ledger-r2.sqlite"
+    j = Journal(path)
+    j.record_carried({"BTC": Decimal("0.00123"), "ETH": Decimal("-1.5")}, "r1")
+    j.record_carried({"BTC": Decimal("9")}, "r1")  # a restart re-offering it changes nothing
+    j.close()
+    assert Journal(path).load().carried == {"BTC": Decimal("0.00123"), "ETH": Decimal("-1.5")}
+
+
+def test_previous_journal_is_the_newest_earlier_run_beside_this_one(tmp_path):
+    for run in ("20261129T100000aaaa", "20261130T090000bbbb", "20261130T120000cccc"):
+        (tmp_path / f"ledger-{run}.sqlite").touch()
+    (tmp_path / "notes.txt").touch()
+    current = tmp_path / "ledger-20261130T110000dddd.sqlite"
+    assert previous_journal(current) == tmp_path / "ledger-20261130T090000bbbb.sqlite"
+    assert previous_journal(tmp_path / "ledger-20261101T000000eeee.sqlite") is None

@@ -5,15 +5,25 @@ from __future__ import annotations
 from decimal import Decimal
 
 from engine.hedging import mirror_hedge_id, source_fill_of
+from engine.ledger import Ledger
 from engine.recovery import (
     RecordedChild,
     abandoned_intent,
+    carried_exposure,
     outcome_summary,
     recovered_intent,
     recovery_rows,
     summarised_children,
 )
-from engine.types import ChildOrder, ChildOrderResult, Execution, HedgeOutcome, HedgeStatus, Side
+from engine.types import (
+    ChildOrder,
+    ChildOrderResult,
+    Execution,
+    Fill,
+    HedgeOutcome,
+    HedgeStatus,
+    Side,
+)
 
 
 def _result(filled: str, amount: float = 0.5) -> ChildOrderResult:
@@ -62,3 +72,29 @@ def test_a_summary_rebuilds_the_rows_of_a_concluded_hedge():
     assert summary["children"] == [["okx-sim", "mmabc-0", "0.5"]]
     (child,) = summarised_children(summary)
     assert (child.venue, child.filled, child.status) == ("okx-sim", 0.5, "filled")
+
+
+def test_carried_exposure_is_the_booked_position_plus_what_landed_after_the_stop():
+    ledger = Ledger("USDT")
+    postings = ledger.open_balances("home", {"BTC": Decimal(10), "USDT": Decimal(10**6)}, 0)
+    fill = Fill(
+        ts_ns=1,
+        fill_id="home:BTC/USDT:1",
+        venue="home",
+        market="BTC/USDT",
+        side=Side.BUY,  # the bot bought 0.5 BTC: +0.5 to hedge by selling
+        price=Decimal("64000"),
+        amount=Decimal("0.5"),
+        fee=Decimal(0),
+        fee_currency="BTC",
+        order_id="o1",
+    )
+    postings += ledger.post_fill(fill)
+    # nothing landed, nothing carried before: the booked position is what is left
+    assert carried_exposure("USDT", postings, {}, []) == {"BTC": Decimal("0.5")}
+    # its hedge was in flight: the venue says 0.3 of the sell executed after the stop
+    landed = [_result("0.3")]
+    assert carried_exposure("USDT", postings, {}, landed) == {"BTC": Decimal("0.2")}
+    # an earlier carry adds; assets that net to zero are dropped
+    before = {"ETH": Decimal("-2"), "BTC": Decimal("-0.2")}
+    assert carried_exposure("USDT", postings, before, landed) == {"ETH": Decimal("-2")}

@@ -266,3 +266,49 @@ def test_more_than_a_page_of_trades_and_of_open_orders():
             assert await venue.client.fetch_open_orders("BTC/USDT") == []
 
     run(scenario())
+
+
+def test_a_new_run_cancels_the_quotes_an_earlier_run_left_and_nothing_else():
+    """A run that died left quotes resting: the next run's start cancels them (nobody
+    would book their fills); another session's quotes not shaped like a run id stay."""
+    earlier, later = "20261130T120000ab12", "20261130T130000cd34"
+
+    async def scenario() -> None:
+        server = VenueSimServer(
+            CONFIG,
+            start_ns=time.time_ns(),
+            credentials=SimCredentials(api_key=KEY, api_secret=SECRET),
+            clock_ns=FrozenClock(),
+            run_takers=False,
+        )
+        url = next(v.url for v in await server.start() if v.venue_id == "home")
+
+        def home(session: str) -> CcxtHomeVenue:
+            return CcxtHomeVenue(
+                CONFIG.home_venue,
+                BTC,
+                session=session,
+                base_url=url,
+                api_key=KEY,
+                api_secret=SECRET,
+                enable_rate_limit=False,
+            )
+
+        first, other, second = home(earlier), home("desk-script"), home(later)
+        try:
+            for venue, price in ((first, "64000"), (other, "63000")):
+                await venue.start(now_ns=0)
+                await venue.place([(Side.BUY, D(price), D("0.1"))], now_ns=0)
+            await first.close()  # the earlier run dies without cancelling
+            first = None
+            await second.start(now_ns=0)  # the next run of the same market starts
+            async with hollaex(url, KEY, SECRET) as client:
+                resting = await client.fetch_open_orders("BTC/USDT")
+            assert [float(o["price"]) for o in resting] == [63000.0]
+        finally:
+            for venue in (first, other, second):
+                if venue is not None:
+                    await venue.close()
+            await server.stop()
+
+    run(scenario())

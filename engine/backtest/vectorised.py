@@ -612,7 +612,7 @@ class FastLadderBacktest:
         ver_flat: list[int] = list(self._row)
         lazy_mid: list[float] = []
         lazy_sid: list[int] = []
-        lazy_used: list[int] = []  # lots taken from the bids and the asks, interleaved
+        lazy_lots: list[int] = []  # per entry: bid, ask level size, lots taken from each
         lazy_inv: list[int] = []
         states: list[tuple[list[float], list[float], float, float, int]] = []
         rep_tick: list[int] = []
@@ -785,8 +785,7 @@ class FastLadderBacktest:
             ver_lazy.append(1)
             lazy_mid.append(lazy[0])
             lazy_sid.append(lazy[1])
-            lazy_used.append(used_b)
-            lazy_used.append(used_a)
+            lazy_lots.extend((lazy[2], lazy[3], used_b, used_a))
             lazy_inv.append(inv)
 
         def timer_requote(tick: int, mid: float) -> tuple[float, float]:
@@ -1103,7 +1102,7 @@ class FastLadderBacktest:
         self.result.decisions += int(np.count_nonzero(decided))
         self.result.requotes += len(rep_tick)
         rows = self._version_rows(
-            ver_lazy, ver_flat, lazy_mid, lazy_sid, lazy_used, lazy_inv, states
+            ver_lazy, ver_flat, lazy_mid, lazy_sid, lazy_lots, lazy_inv, states
         )
         self._cur_rep = cur_rep - len(rep_tick)  # relative to the next chunk's replacements
         self._emit(
@@ -1116,7 +1115,7 @@ class FastLadderBacktest:
         flat: list[int],
         lazy_mid: list[float],
         lazy_sid: list[int],
-        lazy_used: list[int],
+        lazy_lots: list[int],
         lazy_inv: list[int],
         states: list[tuple[Any, ...]],
     ) -> np.ndarray:
@@ -1130,41 +1129,20 @@ class FastLadderBacktest:
             return out
         mid = np.asarray(lazy_mid, dtype=float)
         sid = np.asarray(lazy_sid, dtype=np.int64)
-        nan = [math.nan] * L
-        bk = np.asarray([s[0] or nan for s in states])[sid]
-        ak = np.asarray([s[1] or nan for s in states])[sid]
-        bf = np.asarray([s[2] for s in states])[sid]
-        af = np.asarray([s[3] for s in states])[sid]
-        inv = np.asarray(lazy_inv, dtype=np.int64)
-        used = np.asarray(lazy_used, dtype=np.int64).reshape(-1, 2)
-        size = m.order_notional_quote / mid / m.levels
-        with np.errstate(invalid="ignore"):
-            b_lots = np.floor(size * bf / lad.lot_f)
-            a_lots = np.floor(size * af / lad.lot_f)
-            b_t = np.floor(mid[:, None] * bk / lad.tick_f)
-            a_t = np.ceil(mid[:, None] * ak / lad.tick_f)
-        b_lots = np.where(np.isnan(bk[:, 0]) | (b_lots < lad.min_lots), 0, b_lots)
-        a_lots = np.where(np.isnan(ak[:, 0]) | (a_lots < lad.min_lots), 0, a_lots)
-        b_t = np.nan_to_num(b_t).astype(np.int64)
-        a_t = np.nan_to_num(a_t).astype(np.int64)
-        b_n = np.broadcast_to(b_lots.astype(np.int64)[:, None], b_t.shape)
-        a_n = np.broadcast_to(a_lots.astype(np.int64)[:, None], a_t.shape)
-        b_keep = (b_n > 0) & (b_t > 0) & (b_t * b_n >= lad.min_units)
-        a_keep = (a_n > 0) & (a_t * a_n >= lad.min_units)
-        # kept levels first, in order (a filtered-out level leaves no gap)
-        b_order = np.argsort(~b_keep, axis=1, kind="stable")
-        a_order = np.argsort(~a_keep, axis=1, kind="stable")
-        b_keep = np.take_along_axis(b_keep, b_order, axis=1)
-        a_keep = np.take_along_axis(a_keep, a_order, axis=1)
-        block = np.zeros((len(mid), 4 * L + 1), dtype=np.int64)
-        block[:, 0:L] = np.where(b_keep, np.take_along_axis(b_t, b_order, axis=1), 0)
+        zeros = [0.0] * L
+        bk = np.asarray([s[0] or zeros for s in states])[sid]
+        ak = np.asarray([s[1] or zeros for s in states])[sid]
+        # per entry: lots per bid level, per ask level (0: side not quoted), lots taken from each
+        lots = np.asarray(lazy_lots, dtype=np.int64).reshape(-1, 4)
+        b_n, a_n, b_used, a_used = (lots[:, i : i + 1] for i in range(4))
         level = np.arange(L)[None, :]
-        b_taken = np.clip(used[:, :1] - level * b_n, 0, b_n)
-        a_taken = np.clip(used[:, 1:] - level * a_n, 0, a_n)
-        block[:, L : 2 * L] = np.where(b_keep, b_n - b_taken, 0)
-        block[:, 2 * L : 3 * L] = np.where(a_keep, np.take_along_axis(a_t, a_order, axis=1), 0)
-        block[:, 3 * L : 4 * L] = np.where(a_keep, a_n - a_taken, 0)
-        block[:, 4 * L] = inv
+        block = np.zeros((len(mid), 4 * L + 1), dtype=np.int64)
+        # a lazy ladder has every level of a quoted side, all one size (see `timer_requote`)
+        block[:, 0:L] = np.where(b_n > 0, np.floor(mid[:, None] * bk / lad.tick_f), 0)
+        block[:, L : 2 * L] = b_n - np.clip(b_used - level * b_n, 0, b_n)
+        block[:, 2 * L : 3 * L] = np.where(a_n > 0, np.ceil(mid[:, None] * ak / lad.tick_f), 0)
+        block[:, 3 * L : 4 * L] = a_n - np.clip(a_used - level * a_n, 0, a_n)
+        block[:, 4 * L] = lazy_inv
         out[is_lazy] = block
         return out
 

@@ -26,7 +26,12 @@ from engine.backtest.vectorised import (
 )
 from engine.config import HedgeMode, load_config
 from engine.sim.price import ReferencePrice
-from marketmesh.commands.backtest import ParquetColumnWriters
+from marketmesh.commands.backtest import (
+    BacktestArgsError,
+    BacktestEngine,
+    ParquetColumnWriters,
+    run_backtests,
+)
 from tests.conftest import LOCAL_CONFIG
 from tests.unit.engine.backtest.test_engine import MemoryTables
 
@@ -244,3 +249,17 @@ def test_bulk_taker_draws_follow_the_configured_flow():
     assert d.notional_quote.mean() == pytest.approx(flow_cfg.mean_notional_quote, rel=0.05)
     assert d.informed.mean() == pytest.approx(flow_cfg.informed_share, abs=0.02)
     assert d.coin_buy.mean() == pytest.approx(0.5, abs=0.02)
+
+
+def test_cli_runs_the_fast_engine_and_refuses_what_it_cannot_model(tmp_path):
+    cfg = load_config(LOCAL_CONFIG)
+    data = str(tmp_path / "bt")
+    common = {"markets": ["BTC/USDT"], "days": 0.002, "data_dir": data}
+    (r,), run_id = run_backtests(cfg, policy="ladder", engine=BacktestEngine.FAST, **common)
+    assert r.fills > 0 and r.samples == 346  # 172.8 s sampled every 0.5 s from 0
+    (row,) = sla_summary(connect(data), run_id=run_id)
+    assert row["fills"] == r.fills and row["pnl_quote"] == pytest.approx(r.pnl_quote, abs=0.01)
+    with pytest.raises(BacktestArgsError, match="--engine fast: market BTC/USDT: policy 'glft'"):
+        run_backtests(cfg, policy="glft", engine=BacktestEngine.FAST, **common)
+    with pytest.raises(BacktestArgsError, match="not --from-data"):
+        run_backtests(cfg, policy="ladder", engine=BacktestEngine.FAST, from_data=data, **common)

@@ -197,13 +197,14 @@ def _child(
 ) -> ChildOrder | None:
     """Round one venue's allocation to its grid inside the limits; None if nothing is left."""
     q, spec = usable.quote, usable.quote.spec
-    limit = _marginal_limit(side, usable, amount, risk)
-    if limit <= 0:
-        reasons.append(f"below venue minimum: {q.venue} limit price rounds to {limit}")
-        return None
     exact = _dec(amount)
     # float sums in the split can land a hair under a lot multiple: snap those up
     wanted = _round_down(exact * (1 + _SNAP), spec.lot_size)
+    # the limit must reach what is sent: a snapped-up size may end on the next level
+    limit = _marginal_limit(side, usable, float(max(exact, wanted)), risk)
+    if limit <= 0:
+        reasons.append(f"below venue minimum: {q.venue} limit price rounds to {limit}")
+        return None
     size = wanted
     cap = _round_down(_dec(risk.max_notional_per_trade) / limit, spec.lot_size)
     if size > cap:

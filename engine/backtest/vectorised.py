@@ -610,10 +610,9 @@ class FastLadderBacktest:
         ver_tick: list[int] = [c0 - 1]
         ver_lazy: list[int] = [0]
         ver_flat: list[int] = list(self._row)
-        lazy_mid: list[float] = []
-        lazy_sid: list[int] = []
-        lazy_lots: list[int] = []  # per entry: bid, ask level size, lots taken from each
-        lazy_inv: list[int] = []
+        # per lazy entry: mid, state id, bid and ask level size, lots taken from each, inventory
+        lazy_log: list[float] = []
+        lazy_extend = lazy_log.extend
         states: list[tuple[list[float], list[float], float, float, int]] = []
         rep_tick: list[int] = []
         rep_ver: list[int] = []
@@ -783,14 +782,23 @@ class FastLadderBacktest:
             assert lazy is not None
             ver_tick.append(tick)
             ver_lazy.append(1)
-            lazy_mid.append(lazy[0])
-            lazy_sid.append(lazy[1])
-            lazy_lots.extend((lazy[2], lazy[3], used_b, used_a))
-            lazy_inv.append(inv)
+            lazy_extend((*lazy, used_b, used_a, inv))
+
+        def lazy_place(tick: int, mid: float, nb: int, na: int) -> tuple[float, float]:
+            """Requote lazily: the ladder at `mid` in the current (linear) state, all levels."""
+            nonlocal lazy, last_quote, cur_rep, used_b, used_a
+            lazy, last_quote = (mid, sid, nb, na), tick
+            used_b = used_a = 0
+            log_lazy(tick)
+            rep_tick.append(tick)
+            rep_ver.append(len(ver_tick) - 1)
+            cur_rep = len(rep_tick) - 1
+            return (mid * kmax + margin) / (kmax + c) * up, (mid * kmax - margin) / (
+                kmax - c
+            ) * down
 
         def timer_requote(tick: int, mid: float) -> tuple[float, float]:
             """A due timer replaces the ladder; lazily when its survival interval is simple."""
-            nonlocal lazy, last_quote, cur_rep, used_b, used_a
             if linear:
                 size = notional / mid / levels_f
                 nb = floor(size * bf / lot_f) if bk else 0
@@ -800,15 +808,7 @@ class FastLadderBacktest:
                 if (not nb or (nb >= _MIN_LINEAR_LOTS and nb * units >= min_units)) and (
                     not na or (na >= _MIN_LINEAR_LOTS and na * units >= min_units)
                 ):
-                    lazy, last_quote = (mid, sid, nb, na), tick
-                    used_b = used_a = 0
-                    log_lazy(tick)
-                    rep_tick.append(tick)
-                    rep_ver.append(len(ver_tick) - 1)
-                    cur_rep = len(rep_tick) - 1
-                    return (mid * kmax + margin) / (kmax + c) * up, (mid * kmax - margin) / (
-                        kmax - c
-                    ) * down
+                    return lazy_place(tick, mid, nb, na)
             bids, asks = desired(mid, tick)
             place(tick, bids, asks)
             return check(mid, bids, asks)[1:]
@@ -892,57 +892,69 @@ class FastLadderBacktest:
             units = mid * kmin / tick_f - 1.0
             if (nb and nb * units < min_units) or (na and na * units < min_units):
                 return decide(tick, mid)  # a level may miss the minimum notional
+            # the requote, if due, can stay lazy when the new sizes are far from the lot
+            lazy_ok = (not nb or nb >= _MIN_LINEAR_LOTS) and (not na or na >= _MIN_LINEAR_LOTS)
             # counts, then sizes: filled-out levels are gone, one level may be partly taken
             first_b = used_b // pb if pb else L
             first_a = used_a // pa if pa else L
-            if (L - first_b) != (L if nb else 0) or (L - first_a) != (L if na else 0):
-                return timer_requote(tick, mid)
-            for n_have, used, n_want, first in (
-                (pb, used_b, nb, first_b),
-                (pa, used_a, na, first_a),
-            ):
-                if not n_want:
-                    continue
-                want = n_want / lpu
+            requote = (L - first_b) != (L if nb else 0) or (L - first_a) != (L if na else 0)
+            if not requote and nb:
+                want = nb / lpu
                 lim = _SIZE_CHANGE * want
-                part = n_have - used % n_have
-                if abs(part / lpu - want) > lim:
-                    return timer_requote(tick, mid)
-                if first < L - 1 and abs(n_have / lpu - want) > lim:
-                    return timer_requote(tick, mid)
+                requote = abs((pb - used_b % pb) / lpu - want) > lim or (
+                    first_b < L - 1 and abs(pb / lpu - want) > lim
+                )
+            if not requote and na:
+                want = na / lpu
+                lim = _SIZE_CHANGE * want
+                requote = abs((pa - used_a % pa) / lpu - want) > lim or (
+                    first_a < L - 1 and abs(pa / lpu - want) > lim
+                )
+            if requote:
+                return lazy_place(tick, mid, nb, na) if lazy_ok else timer_requote(tick, mid)
             tol = mid * tol_bps / 1e4
             lot_quote = mid / lpu
             lo_ = mid * (1 - _LOCAL_MOVE)
             hi_ = mid * (1 + _LOCAL_MOVE)
-            l_bk, l_ak = states[s_id][0], states[s_id][1]
-            for is_bid, ks, old, n_have, used, n_want, first in (
-                (True, bk, l_bk, pb, used_b, nb, first_b),
-                (False, ak, l_ak, pa, used_a, na, first_a),
-            ):
-                wn = n_want / lpu * mid
-                for j in range(first, L):
-                    k = ks[j]
-                    if is_bid:
-                        hp = floor(mid_r * old[j] / tick_f) / tpu
-                        wp = floor(mid * k / tick_f) / tpu
-                    else:
-                        hp = ceil(mid_r * old[j] / tick_f) / tpu
-                        wp = ceil(mid * k / tick_f) / tpu
-                    if abs(hp - wp) > tol:
-                        return timer_requote(tick, mid)
-                    x = (hp + margin) / (k + c)
-                    if x > lo_:
-                        lo_ = x
-                    x = (hp - margin) / (k - c)
-                    if x < hi_:
-                        hi_ = x
-                    ha = (n_have - used % n_have if j == first else n_have) / lpu
-                    x = 0.9 * (wn + lot_quote) / ha
-                    if x > lo_:
-                        lo_ = x
-                    x = 1.1 * wn / (ha + 1.1 / lpu)
-                    if x < hi_:
-                        hi_ = x
+            old_b, old_a = states[s_id][0], states[s_id][1]
+            wn = nb / lpu * mid
+            for j in range(first_b, L):
+                k = bk[j]
+                hp = floor(mid_r * old_b[j] / tick_f) / tpu
+                if abs(hp - floor(mid * k / tick_f) / tpu) > tol:
+                    return lazy_place(tick, mid, nb, na) if lazy_ok else timer_requote(tick, mid)
+                x = (hp + margin) / (k + c)
+                if x > lo_:
+                    lo_ = x
+                x = (hp - margin) / (k - c)
+                if x < hi_:
+                    hi_ = x
+                ha = (pb - used_b % pb if j == first_b else pb) / lpu
+                x = 0.9 * (wn + lot_quote) / ha
+                if x > lo_:
+                    lo_ = x
+                x = 1.1 * wn / (ha + 1.1 / lpu)
+                if x < hi_:
+                    hi_ = x
+            wn = na / lpu * mid
+            for j in range(first_a, L):
+                k = ak[j]
+                hp = ceil(mid_r * old_a[j] / tick_f) / tpu
+                if abs(hp - ceil(mid * k / tick_f) / tpu) > tol:
+                    return lazy_place(tick, mid, nb, na) if lazy_ok else timer_requote(tick, mid)
+                x = (hp + margin) / (k + c)
+                if x > lo_:
+                    lo_ = x
+                x = (hp - margin) / (k - c)
+                if x < hi_:
+                    hi_ = x
+                ha = (pa - used_a % pa if j == first_a else pa) / lpu
+                x = 0.9 * (wn + lot_quote) / ha
+                if x > lo_:
+                    lo_ = x
+                x = 1.1 * wn / (ha + 1.1 / lpu)
+                if x < hi_:
+                    hi_ = x
             return lo_ * up, hi_ * down
 
         set_state()
@@ -1084,7 +1096,7 @@ class FastLadderBacktest:
             if E - last_quote >= R:
                 lo, hi = timer_requote(E, mid)
             elif linear:
-                lo, hi = quick_decide(E, mid)
+                lo, hi = lazy_decide(E, mid) if lazy is not None else quick_decide(E, mid)
             else:
                 lo, hi = decide(E, mid)
         if lazy is not None:
@@ -1101,9 +1113,7 @@ class FastLadderBacktest:
         decided[np.asarray(rep_tick, dtype=np.int64) - c0] = True
         self.result.decisions += int(np.count_nonzero(decided))
         self.result.requotes += len(rep_tick)
-        rows = self._version_rows(
-            ver_lazy, ver_flat, lazy_mid, lazy_sid, lazy_lots, lazy_inv, states
-        )
+        rows = self._version_rows(ver_lazy, ver_flat, lazy_log, states)
         self._cur_rep = cur_rep - len(rep_tick)  # relative to the next chunk's replacements
         self._emit(
             c0, c1, mid_at, np.asarray(ver_tick, dtype=np.int64), rows, rep_tick, rep_ver, fills
@@ -1113,10 +1123,7 @@ class FastLadderBacktest:
         self,
         kinds: list[int],
         flat: list[int],
-        lazy_mid: list[float],
-        lazy_sid: list[int],
-        lazy_lots: list[int],
-        lazy_inv: list[int],
+        lazy_log: list[float],
         states: list[tuple[Any, ...]],
     ) -> np.ndarray:
         """Logged ladders as an int array; lazy ones put on the grid here, vectorised."""
@@ -1125,15 +1132,16 @@ class FastLadderBacktest:
         is_lazy = np.asarray(kinds, dtype=bool)
         out = np.zeros((len(kinds), 4 * L + 1), dtype=np.int64)
         out[~is_lazy] = np.fromiter(flat, dtype=np.int64, count=len(flat)).reshape(-1, 4 * L + 1)
-        if not lazy_mid:
+        if not lazy_log:
             return out
-        mid = np.asarray(lazy_mid, dtype=float)
-        sid = np.asarray(lazy_sid, dtype=np.int64)
+        log = np.asarray(lazy_log, dtype=float).reshape(-1, 7)  # ints < 2^53: exact
+        mid = log[:, 0]
+        sid = log[:, 1].astype(np.int64)
         zeros = [0.0] * L
         bk = np.asarray([s[0] or zeros for s in states])[sid]
         ak = np.asarray([s[1] or zeros for s in states])[sid]
         # per entry: lots per bid level, per ask level (0: side not quoted), lots taken from each
-        lots = np.asarray(lazy_lots, dtype=np.int64).reshape(-1, 4)
+        lots = log[:, 2:6].astype(np.int64)
         b_n, a_n, b_used, a_used = (lots[:, i : i + 1] for i in range(4))
         level = np.arange(L)[None, :]
         block = np.zeros((len(mid), 4 * L + 1), dtype=np.int64)
@@ -1142,7 +1150,7 @@ class FastLadderBacktest:
         block[:, L : 2 * L] = b_n - np.clip(b_used - level * b_n, 0, b_n)
         block[:, 2 * L : 3 * L] = np.where(a_n > 0, np.ceil(mid[:, None] * ak / lad.tick_f), 0)
         block[:, 3 * L : 4 * L] = a_n - np.clip(a_used - level * a_n, 0, a_n)
-        block[:, 4 * L] = lazy_inv
+        block[:, 4 * L] = log[:, 6].astype(np.int64)
         out[is_lazy] = block
         return out
 
@@ -1383,6 +1391,18 @@ class FastLadderBacktest:
                 total = total + np.where(inside, p * a, 0.0)
             return np.where(mid > 0, total, 0.0)
 
+        r.samples += len(st)
+        if m.target_spread_bps is not None:
+            r.samples_spread_within_target += int(
+                np.count_nonzero(two & (spread <= m.target_spread_bps))
+            )
+        inventory = rows[:, 4 * L] / lpu
+        r.inventory_sum = float(np.cumsum(np.concatenate(([r.inventory_sum], inventory)))[-1])
+        r.inventory_sumsq = float(
+            np.cumsum(np.concatenate(([r.inventory_sumsq], inventory * inventory)))[-1]
+        )
+        if self._writers is None:
+            return  # the totals need no depth
         band = float(m.depth_band_bps or 0)
         cols: dict[str, Any] = {
             "ts": self._start + st * self._tick_ns,
@@ -1403,18 +1423,7 @@ class FastLadderBacktest:
         for key in ("target_spread_bps", "max_spread_bps", "depth_band_bps", "depth_target_quote"):
             value = getattr(m, key)
             cols[key] = np.full(len(st), np.nan if value is None else float(value))
-        r.samples += len(st)
-        if m.target_spread_bps is not None:
-            r.samples_spread_within_target += int(
-                np.count_nonzero(two & (spread <= m.target_spread_bps))
-            )
-        inventory = rows[:, 4 * L] / lpu
-        r.inventory_sum = float(np.cumsum(np.concatenate(([r.inventory_sum], inventory)))[-1])
-        r.inventory_sumsq = float(
-            np.cumsum(np.concatenate(([r.inventory_sumsq], inventory * inventory)))[-1]
-        )
-        if self._writers is not None:
-            self._writers.write_columns("book_samples", cols)
+        self._writers.write_columns("book_samples", cols)
 
     def _cancel_all_columns(self, ts: list[int]) -> dict[str, Any]:
         n = len(ts)

@@ -92,7 +92,7 @@ class BrokerActor:
         """Pull books and balances, then listen; fails fast if the port is taken."""
         self._writers = PartWriters(
             self._ctx.data_dir,
-            ("fills",),
+            ("fills", "rfq_quotes"),
             writer_id=f"broker-{self._broker.id}",
             run_id=self._ctx.run_id,
             config_hash=self._ctx.config_hash,
@@ -269,8 +269,10 @@ class BrokerActor:
         except RfqError as exc:
             self._stats["refused"] += 1
             self._last_refusal = f"{exc.code}: {exc.message}"
+            self._record(now, "refused", None, exc)
             return _error(exc)
         self._stats["quotes"] += 1
+        self._record(now, "quoted", quote)
         return web.json_response(quote.as_json())
 
     async def _http_accept(self, request: web.Request) -> web.Response:
@@ -281,10 +283,44 @@ class BrokerActor:
             )
         except RfqError as exc:
             self._stats["rejected_accepts"] += 1
+            self._record(now, "accept_rejected", None, exc, request.match_info["quote_id"])
             return _error(exc)
+        if executed:
+            self._record(now, "accepted", quote)
         return web.json_response(
             {"fill": _fill_json(fill), "quote": quote.as_json(), "already_accepted": not executed}
         )
+
+    def _record(
+        self,
+        now: int,
+        event: str,
+        quote: FirmQuote | None,
+        error: RfqError | None = None,
+        quote_id: str | None = None,
+    ) -> None:
+        """One `rfq_quotes` row: what the desk was asked, answered and executed."""
+        row: dict[str, Any] = {
+            "ts": now,
+            "market": self._broker.symbol,
+            "broker": self._broker.id,
+            "event": event,
+            "quote_id": quote_id,
+            "reason": None if error is None else f"{error.code}: {error.message}",
+        }
+        if quote is not None:
+            row.update(
+                quote_id=quote.quote_id,
+                client=quote.client,
+                side=quote.side.value,
+                size=float(quote.size),
+                price=float(quote.price),
+                mid_price=quote.mid_price,
+                walked_price=quote.walked_price,
+                deviation_bps=quote.deviation_bps,
+                expires_ts=quote.expires_ns,
+            )
+        self._writers["rfq_quotes"].append([row])
 
     async def _http_health(self, _request: web.Request) -> web.Response:
         return web.json_response(await self.status(), dumps=lambda o: json.dumps(o, default=str))

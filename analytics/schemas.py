@@ -208,6 +208,31 @@ def _alerts() -> pa.Schema:
     )
 
 
+def _rfq_quotes() -> pa.Schema:
+    """Every RFQ event of a broker (actors/broker.py): a firm quote given, a request
+    refused, a quote accepted (its fill is in `fills`), an accept rejected."""
+    f64 = pa.float64()
+    return pa.schema(
+        [
+            *_common(market=True),
+            _f("broker", pa.string(), required=True),
+            _f(
+                "event", pa.string(), required=True
+            ),  # quoted | refused | accepted | accept_rejected
+            _f("quote_id", pa.string()),
+            _f("client", pa.string()),
+            _f("side", pa.string()),  # the client's side
+            _f("size", f64),
+            _f("price", f64),
+            _f("mid_price", f64),
+            _f("walked_price", f64),
+            _f("deviation_bps", f64),
+            _f("expires_ts", TS_TYPE),
+            _f("reason", pa.string()),  # the error code and message of a refusal
+        ]
+    )
+
+
 SCHEMAS: dict[str, pa.Schema] = {
     "book_samples": _book_samples(),
     "quotes": _quotes(),
@@ -218,10 +243,11 @@ SCHEMAS: dict[str, pa.Schema] = {
     "exposure": _exposure(),
     "transfers": _transfers(),
     "alerts": _alerts(),
+    "rfq_quotes": _rfq_quotes(),
 }
 TABLES: tuple[str, ...] = tuple(SCHEMAS)
 MARKET_TABLES: frozenset[str] = frozenset(
-    {"book_samples", "quotes", "fills", "hedge_orders", "hedge_fills"}
+    {"book_samples", "quotes", "fills", "hedge_orders", "hedge_fills", "rfq_quotes"}
 )
 """Tables partitioned by `market_id` as well as by date (rows of one home market)."""
 

@@ -44,7 +44,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from engine.backtest.engine import (
-    CHECKPOINT_EVERY_S,
     PROGRESS_EVERY_S,
     BacktestResult,
     BacktestSettings,
@@ -373,9 +372,10 @@ class FastLadderBacktest:
         progress: Callable[[BacktestResult, int], None] | None = None,
         progress_every_s: float = PROGRESS_EVERY_S,
         checkpoint: Callable[[int], object] | None = None,
-        checkpoint_every_s: float = CHECKPOINT_EVERY_S,
     ) -> BacktestResult:
-        """Run start to end in chunks of `chunk_s`; `checkpoint(now_ns)` after each chunk."""
+        """Run start to end in chunks of `chunk_s` simulated seconds, writing each chunk's rows
+        as it ends; `checkpoint(now_ns)` after each chunk, `progress(result, now_ns)` at most
+        every `progress_every_s` of wall time."""
         s, cfg, m = self._settings, self._config, self._market
         tick_ns = int(s.tick_s * 1e9)
         self._tick_ns = tick_ns

@@ -39,12 +39,14 @@ def walk_book(levels: Sequence[Sequence[float]], amount: float) -> WalkResult:
     if not math.isfinite(amount) or amount < 0:
         raise ValueError(f"amount must be a finite number >= 0, got {amount!r}")
     remaining = amount
+    # float noise: 1.85 - 0.9 - 0.95 leaves 1e-16, which must not reach the next level
+    done = amount * 1e-12
     taken = 0.0
     cost = 0.0
     marginal = 0.0
     used = 0
     for level in levels:
-        if remaining <= 0:
+        if remaining <= done:
             break
         price, size = float(level[0]), float(level[1])
         if size <= 0:
@@ -55,7 +57,7 @@ def walk_book(levels: Sequence[Sequence[float]], amount: float) -> WalkResult:
         taken += take
         marginal = price
         used += 1
-    filled = amount if remaining <= 0 else taken
+    filled = amount if remaining <= done else taken
     avg = cost / filled if filled > 0 else 0.0
     return WalkResult(
         filled=filled, cost=cost, avg_price=avg, marginal_price=marginal, levels_used=used

@@ -70,3 +70,10 @@ def test_taking_side_picks_and_orders_the_side_a_taker_consumes():
     assert taking_side(book, Side.BUY) == [(100.5, 3.0), (101.0, 1.0)]
     assert taking_side(book, Side.SELL) == [(99.5, 2.0), (99.0, 1.0)]
     assert taking_side({"bids": [], "asks": []}, Side.SELL) == []
+
+
+def test_float_residue_does_not_reach_the_next_level():
+    # 1.85 - 0.9 - 0.95 is 1.1e-16 in binary floats: the amount ends on the 94.75 level
+    bids = [[94.875, 0.9], [94.75, 0.95], [94.5, 1.0]]
+    walk = walk_book(bids, 1.85)
+    assert walk.marginal_price == 94.75 and walk.levels_used == 2 and walk.filled == 1.85

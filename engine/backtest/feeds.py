@@ -44,7 +44,7 @@ class SimulatedFeed:
     def __init__(
         self,
         reference: ReferencePrice,
-        base: str,
+        symbol: str,
         takers: TakerFlow,
         *,
         start_ns: int,
@@ -54,7 +54,7 @@ class SimulatedFeed:
         if end_ns <= start_ns:
             raise ValueError(f"simulated feed: end {end_ns} is not after start {start_ns}")
         self._reference = reference
-        self._base = base
+        self._symbol = symbol
         self._flow = takers
         self._step_ns = step_ms * 1_000_000
         self.start_ns = start_ns
@@ -62,14 +62,14 @@ class SimulatedFeed:
         self._taker_orders = 0
 
     def reference(self, ts_ns: int) -> tuple[float, int]:
-        return self._reference.price(self._base, ts_ns), ts_ns
+        return self._reference.symbol_price(self._symbol, ts_ns), ts_ns
 
     def takers(self, since_ns: int, until_ns: int, home_mid: float | None) -> list[TakerOrder]:
         # priced at the window's end, like HomeSimVenue.poll_fills
         orders = self._flow.arrivals(
             since_ns,
             until_ns,
-            reference_price=self._reference.price(self._base, until_ns),
+            reference_price=self._reference.symbol_price(self._symbol, until_ns),
             home_mid=home_mid,
         )
         self._taker_orders += len(orders)
@@ -168,7 +168,7 @@ def simulated_feed(
     )
     return SimulatedFeed(
         reference,
-        market.base,
+        market.symbol,
         TakerFlow(market.taker_flow, seed=seed, symbol=market.symbol),
         start_ns=start_ns,
         end_ns=start_ns + int(duration_s * 1e9),

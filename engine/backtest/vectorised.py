@@ -76,12 +76,15 @@ class FastPathUnsupported(ValueError):
     """The market needs something the fast path does not model; run the exact engine."""
 
 
-def fast_path_problem(market: MarketConfig) -> str | None:
-    """Why `market` cannot run on the fast path, or None when it can."""
+def fast_path_problem(market: MarketConfig, *, cross: bool = False) -> str | None:
+    """Why `market` cannot run on the fast path, or None when it can (`cross`: its quote
+    asset has a simulated price of its own)."""
     if market.policy != "ladder":
         return f"policy {market.policy!r}: the fast path models the ladder policy only"
     if market.user_makers.depth_quote > 0:
         return "user_makers: the fast path models a book with the bot's quotes only"
+    if cross:
+        return f"{market.symbol}: a cross (both legs simulated); the fast path reads one price path"
     return None
 
 
@@ -326,7 +329,7 @@ class FastLadderBacktest:
         takers: TakerSource | None = None,
         chunk_s: float = CHUNK_S,
     ) -> None:
-        problem = fast_path_problem(market)
+        problem = fast_path_problem(market, cross=market.quote in config.sim.assets)
         if problem is not None:
             raise FastPathUnsupported(f"market {market.symbol}: {problem}")
         self._config, self._market = config, market

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.dataset as ds
 import pytest
+import yaml
 
 from analytics.schemas import SCHEMAS
 from analytics.sla import sla_summary
@@ -18,9 +19,10 @@ from engine.backtest import (
     simulated_feed,
     takers_from_fills,
 )
-from engine.config import load_config
+from engine.backtest.vectorised import FastLadderBacktest, FastPathUnsupported
+from engine.config import load_config, market_definitions
 from engine.types import Side
-from tests.conftest import LOCAL_CONFIG
+from tests.conftest import LOCAL_CONFIG, REPO
 
 S = 10**9
 T0 = 1_750_000_000 * S
@@ -148,3 +150,17 @@ def test_replay_of_a_tiny_recording_trades_its_takers_against_the_policy():
         i = np.searchsorted(sample_ts, f["ts"], side="right") - 1
         assert f["price"] > mids[i]
     assert r.samples == 120
+
+
+def test_a_cross_market_backtests_at_the_cross_price_and_not_on_the_fast_path():
+    cfg = load_config(LOCAL_CONFIG)
+    (market,) = market_definitions(
+        yaml.safe_load((REPO / "configs" / "markets" / "eth-btc.yaml").read_text()), "eth-btc"
+    )
+    feed = simulated_feed(cfg, market, seed=3, start_ns=T0, duration_s=600)
+    mid, _ = feed.reference(T0)
+    assert 0.03 < mid < 0.07  # ETH in BTC, not ETH in USDT
+    result = MarketBacktest(cfg, market, feed, seed=3, session="x").run()
+    assert result.fills > 0
+    with pytest.raises(FastPathUnsupported, match="a cross"):
+        FastLadderBacktest(cfg, market, seed=3, session="x", start_ns=T0, duration_s=60)

@@ -33,7 +33,7 @@ def test_fills_quotes_and_trades_equal_the_live_home_venue_fill_for_fill():
     venue = HomeBook(cfg.home_venue, market, seed=3, session="s")
     feed = SimulatedFeed(
         reference,
-        market.base,
+        market.symbol,
         TakerFlow(market.taker_flow, seed=3, symbol=market.symbol),
         start_ns=T0,
         end_ns=T0 + 60 * S,

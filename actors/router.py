@@ -107,6 +107,7 @@ class HedgeRouterActor:
             writer_id="router",
             run_id=self._ctx.run_id,
             config_hash=self._ctx.config_hash,
+            background=True,  # a part write never holds up a hedge
         )
         await self._refresh()
         self._task = asyncio.create_task(self._run())
@@ -210,7 +211,8 @@ class HedgeRouterActor:
         await self.flush()
 
     async def flush(self) -> None:
-        self._writers.flush()
+        """Every buffered row on disk before this returns."""
+        self._writers.close()
 
     async def on_config(self, config: AppConfig) -> str:
         """New risk limits apply to the next hedge planned; rows carry the new hash."""
@@ -654,7 +656,10 @@ class HedgeRouterActor:
                 self._check_hybrid(market, now)  # age triggers fire between fills too
             if time.monotonic() - last_flush >= flush_every:
                 last_flush = time.monotonic()
-                await self.flush()
+                try:
+                    self._writers.flush()  # handed to the writer thread: returns at once
+                except Exception:  # rows stay buffered for the next flush; keep routing
+                    log.exception("router: Parquet flush failed")
 
     async def _refresh(self) -> None:
         names = list(self._venues)

@@ -163,19 +163,6 @@ class HedgeVenueActor:
             specs=self._venue.specs,
         )
 
-    async def fresh_book(self, symbol: str) -> BookSnapshot | None:
-        """`symbol`'s book fetched now: the router asks when its copy is too old to hedge
-        on (paced polling leaves a book up to a few seconds old); None if the venue fails."""
-        await self._ensure_started()
-        try:
-            book = await self._venue.fetch_book(symbol, BOOK_DEPTH, time.time_ns())
-        except Exception as exc:
-            log.warning("%s: fresh book of %s failed: %s", self._cfg.id, symbol, exc)
-            return None
-        self._books[symbol] = book
-        self._fetched_at[symbol] = time.monotonic()
-        return book
-
     async def recover(
         self, hedge_id: str, symbol: str, client_order_id: str
     ) -> tuple[str, ChildOrderResult | None]:

@@ -454,7 +454,6 @@ class HedgeRouterActor:
     ) -> tuple[list[ChildOrderResult], list[str]]:
         """Plan one slice on the books of now, send it, price it against its benchmarks."""
         intent = piece.intent
-        await self._refresh_old_books(intent.symbol, time.time_ns())
         now = time.time_ns()
         quotes, excluded = self._venue_quotes(intent, now)
         plan = plan_hedge(intent, quotes, self._config.risk, now, excluded=excluded)
@@ -515,27 +514,6 @@ class HedgeRouterActor:
                 self._latency_counts[i] += 1
                 return
         self._latency_counts[-1] += 1
-
-    async def _refresh_old_books(self, symbol: str, now: int) -> None:
-        """Books older than half `max_book_age_s` are fetched again before a hedge is
-        planned on them: a venue polling many symbols within its weight budget refreshes
-        each only every few seconds, and a stale book would exclude the venue."""
-        limit_ns = self._config.risk.max_book_age_s * 1e9 / 2
-        old = [
-            v
-            for v, snap in self._snapshots.items()
-            if snap.healthy
-            and symbol in snap.specs
-            and (symbol not in snap.books or now - snap.books[symbol].ts_ns > limit_ns)
-        ]
-        if not old:
-            return
-        books = await asyncio.gather(
-            *(self._venues[v].fresh_book.remote(symbol) for v in old), return_exceptions=True
-        )
-        for venue, book in zip(old, books, strict=True):
-            if isinstance(book, BookSnapshot):
-                self._snapshots[venue].books[symbol] = book
 
     def _venue_quotes(
         self, intent: HedgeIntent, now: int

@@ -22,6 +22,7 @@ from actors.context import live_config
 from engine.config import VenueConfig
 from engine.types import BookSnapshot, ChildOrder, ChildOrderResult, MarketSpec
 from engine.venues import wallet
+from engine.venues.balance_cache import after_executions
 from engine.venues.ccxt_venue import CcxtVenue, Lookup
 from engine.venues.errors import VenueError
 from engine.venues.paper import PaperVenue
@@ -30,10 +31,10 @@ from engine.venues.rate_limit import books_due
 log = logging.getLogger(__name__)
 
 BOOK_DEPTH = 50
-BALANCE_REFRESH_S = 1.0
-# books may use this much of the venue's weight budget; balances (~20 %) and hedge
-# orders keep the rest (engine.venues.rate_limit.books_due)
-BOOK_BUDGET_SHARE = 0.6
+BALANCE_REFRESH_S = 2.0  # weight 20 on Binance: ~17 % of a 6,000/min budget
+# books may use this much of the venue's weight budget; balances and hedge orders keep
+# the rest (engine.venues.rate_limit.books_due)
+BOOK_BUDGET_SHARE = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,10 +181,11 @@ class HedgeVenueActor:
     async def execute(self, orders: list[ChildOrder]) -> list[ChildOrderResult]:
         await self._ensure_started()
         results = await asyncio.gather(*(self._venue.execute(o) for o in orders))
-        try:
-            self._balances = await self._venue.fetch_balances()
-        except VenueError as exc:
-            log.warning("%s", exc)
+        # what executed moves the cached balances; the timer's fetch corrects them (a
+        # fetch per execution would spend the weight budget the books need)
+        self._balances = after_executions(
+            self._balances, (ex for r in results for ex in r.executions)
+        )
         return list(results)
 
     async def balances(self) -> dict[str, Decimal]:

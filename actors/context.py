@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,3 +34,24 @@ async def live_config(fallback: Any) -> Any:
         log.warning("live config unavailable, keeping the one this actor started with: %s", exc)
         return fallback
     return live if live is not None else fallback
+
+
+class RestartGate:
+    """Ray re-runs an actor's `__init__` after a crash (`max_restarts`) but nobody calls
+    its `on_start` again: the first call the new incarnation gets runs `resume` once,
+    and calls arriving meanwhile wait for it. A failed `resume` is tried again by the
+    next call."""
+
+    def __init__(self) -> None:
+        self.restarted: bool = ray.get_runtime_context().was_current_actor_reconstructed
+        self._pending = self.restarted
+        self._lock: asyncio.Lock | None = None
+
+    async def ensure(self, resume: Callable[[], Awaitable[None]]) -> None:
+        if not self._pending:
+            return
+        self._lock = self._lock or asyncio.Lock()
+        async with self._lock:
+            if self._pending:
+                await resume()
+                self._pending = False

@@ -18,7 +18,7 @@ from typing import Any
 import ray
 from pydantic import SecretStr
 
-from actors.context import live_config
+from actors.context import RestartGate, live_config
 from engine.config import VenueConfig
 from engine.types import BookSnapshot, ChildOrder, ChildOrderResult, MarketSpec
 from engine.venues import wallet
@@ -103,22 +103,19 @@ class HedgeVenueActor:
         # first call this incarnation gets starts it. A call in flight at the crash is
         # retried (max_task_retries): its child orders go out under the same client ids,
         # and the venue's duplicate-id answer makes CcxtVenue look them up, never resend
-        self._restarted = ray.get_runtime_context().was_current_actor_reconstructed
-        self._starting: asyncio.Lock | None = None
+        self._gate = RestartGate()
 
     async def _ensure_started(self) -> None:
-        if not self._restarted or self._task is not None:
-            return
-        self._starting = self._starting or asyncio.Lock()
-        async with self._starting:
-            if self._task is None:
-                await self.on_start()
-                live = await live_config(None)
-                if live is not None:  # markets added by `scale` since this actor was built
-                    listed = list(dict.fromkeys(self._symbols + [m.symbol for m in live.markets]))
-                    await self._venue.set_symbols(listed)
-                    self._symbols = listed
-                log.warning("%s: hedge venue actor restarted", self._cfg.id)
+        await self._gate.ensure(self._resume_after_crash)
+
+    async def _resume_after_crash(self) -> None:
+        await self.on_start()
+        live = await live_config(None)
+        if live is not None:  # markets added by `scale` since this actor was built
+            listed = list(dict.fromkeys(self._symbols + [m.symbol for m in live.markets]))
+            await self._venue.set_symbols(listed)
+            self._symbols = listed
+        log.warning("%s: hedge venue actor restarted", self._cfg.id)
 
     async def on_start(self) -> dict[str, Any]:
         """Fail fast: markets, symbols and balances must all answer before the run starts."""

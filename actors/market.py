@@ -26,7 +26,7 @@ from typing import Any
 import ray
 from pydantic import SecretStr
 
-from actors.context import RunContext, live_config
+from actors.context import RestartGate, RunContext, live_config
 from analytics.writer import PartWriters
 from engine.book_metrics import book_sample
 from engine.config import AppConfig, MarketConfig
@@ -373,9 +373,8 @@ class MarketActor:
         # Ray re-runs __init__ after a crash (max_restarts); nobody calls on_start
         # again, so the first call this incarnation gets (the driver's status poll)
         # starts it, under ids of its own
-        self._restarted = ray.get_runtime_context().was_current_actor_reconstructed
-        self._incarnation = f"r{secrets.token_hex(3)}" if self._restarted else ""
-        self._starting: asyncio.Lock | None = None
+        self._gate = RestartGate()
+        self._incarnation = f"r{secrets.token_hex(3)}" if self._gate.restarted else ""
         access = (home_url, home_api_key, home_api_secret)
         self._quoters = {
             s: MarketQuoter(config, s, ctx, home_access=access, incarnation=self._incarnation)
@@ -385,28 +384,26 @@ class MarketActor:
     # lifecycle ---------------------------------------------------------------
 
     async def _ensure_started(self) -> None:
-        if not self._restarted or self._task is not None:
-            return
-        self._starting = self._starting or asyncio.Lock()
-        async with self._starting:
-            if self._task is None:
-                home = self._config.home_venue.id
-                positions = await asyncio.gather(
-                    *(self._ledger.traded.remote(home, q.base) for q in self._quoters.values())
-                )
-                for q, position in zip(self._quoters.values(), positions, strict=True):
-                    q.position = Decimal(position)
-                await self.on_start()
-                live = await live_config(self._config)
-                if live.config_hash != self._config.config_hash:  # applied after start
-                    await self.on_config(live)
-                now = time.time_ns()
-                await asyncio.gather(*(q.cancel_stale(now) for q in self._quoters.values()))
-                log.warning(
-                    "market actor restarted (%s), inventory from the ledger: %s",
-                    self._incarnation,
-                    {q.symbol: str(q.position) for q in self._quoters.values()},
-                )
+        await self._gate.ensure(self._resume_after_crash)
+
+    async def _resume_after_crash(self) -> None:
+        home = self._config.home_venue.id
+        positions = await asyncio.gather(
+            *(self._ledger.traded.remote(home, q.base) for q in self._quoters.values())
+        )
+        for q, position in zip(self._quoters.values(), positions, strict=True):
+            q.position = Decimal(position)
+        await self.on_start()
+        live = await live_config(self._config)
+        if live.config_hash != self._config.config_hash:  # applied after start
+            await self.on_config(live)
+        now = time.time_ns()
+        await asyncio.gather(*(q.cancel_stale(now) for q in self._quoters.values()))
+        log.warning(
+            "market actor restarted (%s), inventory from the ledger: %s",
+            self._incarnation,
+            {q.symbol: str(q.position) for q in self._quoters.values()},
+        )
 
     async def on_start(self) -> list[dict[str, Any]]:
         """Open every market's venue and pull its first reference; then start the timer."""

@@ -25,7 +25,7 @@ from typing import Any
 
 import ray
 
-from actors.context import RunContext, live_config
+from actors.context import RestartGate, RunContext, live_config
 from analytics.recovery import hedge_ids_in_dataset
 from analytics.writer import PartWriters
 from engine.config import AppConfig, HedgeMode
@@ -96,8 +96,7 @@ class HedgeRouterActor:
         # after a crash Ray re-runs __init__ (max_restarts) but nobody calls on_start:
         # the first call this incarnation gets starts it and finishes what the last
         # one had in flight, from the ledger's journal
-        self._restarted = ray.get_runtime_context().was_current_actor_reconstructed
-        self._starting: asyncio.Lock | None = None
+        self._gate = RestartGate()
         self._known_hedges: set[str] = set()  # decided before a restart: never again
 
     async def on_start(self) -> dict[str, Any]:
@@ -114,17 +113,15 @@ class HedgeRouterActor:
         return {"venues": sorted(self._snapshots)}
 
     async def _ensure_started(self) -> None:
-        if not self._restarted or self._task is not None:
-            return
-        self._starting = self._starting or asyncio.Lock()
-        async with self._starting:
-            if self._task is None:
-                self._config = await live_config(self._config)
-                state = await self._ledger.recovery_state.remote()
-                self._known_hedges = set(state["known"])
-                await self.on_start()
-                await self._rebuild_lost_rows(state["concluded"])
-                self._spawn(self._recover(state["inflight"], state["pending"]))
+        await self._gate.ensure(self._resume_after_crash)
+
+    async def _resume_after_crash(self) -> None:
+        self._config = await live_config(self._config)
+        state = await self._ledger.recovery_state.remote()
+        self._known_hedges = set(state["known"])
+        await self.on_start()
+        await self._rebuild_lost_rows(state["concluded"])
+        self._spawn(self._recover(state["inflight"], state["pending"]))
 
     async def _rebuild_lost_rows(self, concluded: set[str]) -> None:
         """Hedges the crashed incarnation concluded whose `hedge_orders` rows were still in
@@ -201,7 +198,7 @@ class HedgeRouterActor:
 
     async def process_info(self) -> dict[str, Any]:
         """This incarnation's worker pid: what a fault test kills."""
-        return {"pid": os.getpid(), "restarted": self._restarted}
+        return {"pid": os.getpid(), "restarted": self._gate.restarted}
 
     async def on_stop(self) -> None:
         await self._ensure_started()

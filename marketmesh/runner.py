@@ -38,6 +38,7 @@ from actors.router import HedgeRouterActor
 from engine.config import AppConfig, VenueKind
 from engine.journal import Journal, JournalState, journal_path, previous_journal
 from engine.recovery import booked_fill_keys, carried_exposure
+from engine.types import market_id
 from engine.venues.ccxt_home import fetch_home_balances, settle_earlier_runs
 from marketmesh.metrics import serve_metrics
 from marketmesh.monitoring import GraphMonitor
@@ -437,6 +438,7 @@ def market_groups(symbols: list[str], per_actor: int) -> list[list[str]]:
 
 VENUE_ACCESS = "venue_access"
 FINAL_REBALANCE_CYCLES = 5
+LATE_FILL_LOOKBACK_NS = 60 * 10**9
 
 
 def _placement() -> dict[str, dict[str, Any]]:
@@ -535,7 +537,14 @@ def _settle_home(
     home = config.home_venue
     key = access.get("home_api_key") or home.api_key
     secret = access.get("home_api_secret") or home.api_secret
-    fill_ts = [p.ts_ns for p in state.postings if p.kind == "fill"]
+    # fills seen but not yet booked when it stopped (a delivery in flight) may be older
+    # than its last booked fill of the market: look back a minute, booked ones are skipped
+    started = _run_start_ns(run) if run else ctx.sim_start_ns
+    since = {}
+    for m in config.markets:
+        mine = f"-{market_id(m.symbol)}-"
+        booked = [p.ts_ns for p in state.postings if p.kind == "fill" and mine in p.ref]
+        since[m.symbol] = max(started, max(booked, default=started) - LATE_FILL_LOOKBACK_NS)
     return asyncio.run(
         settle_earlier_runs(
             home,
@@ -543,7 +552,7 @@ def _settle_home(
             session=ctx.run_id,
             earlier=run,
             booked=booked_fill_keys(state.postings),
-            since_ns=max(fill_ts, default=_run_start_ns(run) if run else ctx.sim_start_ns),
+            since_ns=since,
             now_ns=time.time_ns(),
             base_url=access.get("home_url") or (home.url if home.url != "sim" else None),
             api_key=key.get_secret_value() if key else None,

@@ -480,15 +480,16 @@ async def settle_earlier_runs(
     session: str,
     earlier: str,
     booked: Mapping[str, int],
-    since_ns: int,
+    since_ns: Mapping[str, int],
     now_ns: int,
     base_url: str | None,
     api_key: str | None,
     api_secret: str | None,
 ) -> tuple[int, list[Fill]]:
     """Before a run reads the home balances it opens at: cancel every quote earlier runs
-    left resting, then return the fills run `earlier` got after `since_ns` that its ledger
-    never booked (it had stopped): they moved the balances, their exposure is carried.
+    left resting, then return the fills run `earlier` got from `since_ns[symbol]` on that
+    its ledger never booked (it had stopped): they moved the balances, their exposure is
+    carried.
 
     `booked`: how many fills that run booked per `"{client order id}@{ts_ns}"`.
     """
@@ -508,7 +509,7 @@ async def settle_earlier_runs(
             cancelled += await retrying(home.cancel_left_over, venue.id, "cancel left-over")
             if not earlier:
                 continue
-            home._since_ms = since_ns // 1_000_000
+            home._since_ms = since_ns[market.symbol] // 1_000_000
             ours = f"{earlier}-{market_id(market.symbol)}"
             for fill in await home.poll_fills(now_ns):
                 key = f"{fill.order_id}@{fill.ts_ns}"

@@ -247,12 +247,11 @@ class HedgeVenueActor:
         self._reason = "; ".join(failures)
 
     def _books_due(self) -> list[str]:
-        live = getattr(self._venue, "live", self._venue)  # a paper venue polls the live one
         return books_due(
             self._fetched_at,
             self._symbols,
             interval_s=self._cfg.book_poll_interval_s,
-            book_weight=live.book_weight(BOOK_DEPTH),
-            limit_per_minute=live.budget.limit_per_minute,
+            book_weight=self._venue.book_weight(BOOK_DEPTH),
+            limit_per_minute=self._venue.budget.limit_per_minute,
             share=BOOK_BUDGET_SHARE,
         )

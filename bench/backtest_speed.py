@@ -70,21 +70,19 @@ def _run(cfg, market, hours: float, seed: int, writers=None):
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
+def _fast(cfg, market, hours: float, seed: int, **kwargs) -> FastLadderBacktest:
+    return FastLadderBacktest(
+        cfg, market, seed=seed, session="bench", start_ns=T0, duration_s=hours * 3600, **kwargs
+    )
+
+
 def _run_fast(cfg, market, hours: float, seed: int, data_dir: str | None = None):
     writers = None
     if data_dir is not None:
         writers = ParquetColumnWriters(
             data_dir, writer_id="bench-fast", run_id="bench", config_hash=cfg.config_hash
         )
-    bt = FastLadderBacktest(
-        cfg,
-        market,
-        seed=seed,
-        session="bench",
-        start_ns=T0,
-        duration_s=hours * 3600,
-        writers=writers,
-    )
+    bt = _fast(cfg, market, hours, seed, writers=writers)
     cpu, wall = time.process_time(), time.perf_counter()
     result = bt.run()
     return result, time.perf_counter() - wall, time.process_time() - cpu
@@ -96,18 +94,10 @@ def _agreement(cfg, market, hours: float, seed: int) -> str:
     draws = BulkTakerFlow(market.taker_flow, seed=seed, symbol=market.symbol).draw(T0, end)
     reference = ReferencePrice(cfg.sim.assets, seed=seed, step_ms=cfg.sim.step_ms, start_ns=T0)
     feed = DrawnFeed(
-        reference, market.base, draws, start_ns=T0, end_ns=end, step_ms=cfg.sim.step_ms
+        reference, market.symbol, draws, start_ns=T0, end_ns=end, step_ms=cfg.sim.step_ms
     )
     exact = MarketBacktest(cfg, market, feed, seed=seed, session="bench").run()
-    fast = FastLadderBacktest(
-        cfg,
-        market,
-        seed=seed,
-        session="bench",
-        start_ns=T0,
-        duration_s=hours * 3600,
-        takers=FixedTakers(draws),
-    ).run()
+    fast = _fast(cfg, market, hours, seed, takers=FixedTakers(draws)).run()
     names = ("fills", "requotes", "decisions", "samples", "home_position_base", "pnl_quote")
     differ = [n for n in names if getattr(exact, n) != getattr(fast, n)]
     same = "identical" if not differ else f"DIFFER in {', '.join(differ)}"

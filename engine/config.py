@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from engine.types import split_symbol
+from engine.types import MarketSpec, split_symbol
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
@@ -200,6 +200,18 @@ class VenueConfig(_Frozen):
 
     def rules_for(self, symbol: str) -> SymbolRulesConfig:
         return self.symbol_rules.get(symbol, SymbolRulesConfig())
+
+    def spec_for(self, symbol: str) -> MarketSpec:
+        """`symbol`'s grid on a venue the simulator plays: its configured rules, a lot the
+        smallest amount."""
+        rules = self.rules_for(symbol)
+        return MarketSpec(
+            symbol=symbol,
+            tick_size=rules.tick_size,
+            lot_size=rules.lot_size,
+            min_amount=rules.lot_size,
+            min_notional=rules.min_notional,
+        )
 
     @model_validator(mode="after")
     def _ccxt_needs_exchange(self) -> VenueConfig:
@@ -733,11 +745,7 @@ def scaled_config(
     try:
         return AppConfig.model_validate(data)
     except ValidationError as exc:
-        lines = [
-            f"scaled config: {_loc(tuple(e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors(include_input=False, include_url=False)
-        ]
-        raise ConfigError("\n".join(lines)) from None
+        raise _invalid("scaled config", exc) from None
 
 
 def market_definitions(data: Any, source: str) -> list[MarketConfig]:
@@ -749,13 +757,7 @@ def market_definitions(data: Any, source: str) -> list[MarketConfig]:
         try:
             out.append(MarketConfig.model_validate(m))
         except ValidationError as exc:
-            raise ConfigError(
-                "\n".join(
-                    f"{source}: markets[{i}].{_loc(tuple(e['loc']))}: "
-                    f"{e['msg'].removeprefix('Value error, ')}"
-                    for e in exc.errors(include_input=False, include_url=False)
-                )
-            ) from None
+            raise _invalid(source, exc, within=("markets", i)) from None
     return out
 
 
@@ -804,11 +806,18 @@ def parse_config(data: Any, source: str = "<config>") -> AppConfig:
     try:
         return AppConfig.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors(include_input=False, include_url=False):
-            msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"{source}: {_loc(tuple(err['loc']))}: {msg}")
-        raise ConfigError("\n".join(lines)) from None
+        raise _invalid(source, exc) from None
+
+
+def _invalid(source: str, exc: ValidationError, within: tuple[Any, ...] = ()) -> ConfigError:
+    """One `source: key: reason` line per validation error; `within` prefixes the keys."""
+    return ConfigError(
+        "\n".join(
+            f"{source}: {_loc(within + tuple(err['loc']))}: "
+            f"{err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors(include_input=False, include_url=False)
+        )
+    )
 
 
 def load_config(path: str | Path) -> AppConfig:

@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.hedging import source_fill_of
 from engine.ledger import Ledger, Posting
-from engine.types import ChildOrderResult, Fill, HedgeIntent, HedgeOutcome, Side
+from engine.types import ChildOrderResult, Fill, HedgeIntent, HedgeOutcome, Side, split_symbol
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +151,10 @@ def carried_exposure(
         if asset != quote_asset:
             out[asset] = out.get(asset, Decimal(0)) + position
     for r in landed:
-        base = r.order.symbol.split("/")[0]
+        base, _ = split_symbol(r.order.symbol)
         out[base] = out.get(base, Decimal(0)) + r.order.side.sign * r.filled
     for f in late_fills:
-        base = f.market.split("/")[0]
+        base, _ = split_symbol(f.market)
         out[base] = out.get(base, Decimal(0)) + f.side.sign * f.amount
     return {a: v for a, v in sorted(out.items()) if v != 0}
 
@@ -168,3 +168,25 @@ def booked_fill_keys(postings: Sequence[Posting]) -> dict[str, int]:
         key = f"{ref.rsplit('-f', 1)[0]}@{ts_ns}"
         out[key] = out.get(key, 0) + 1
     return out
+
+
+def fill_look_back(
+    postings: Sequence[Posting], symbols: Sequence[str], *, started_ns: int, lookback_ns: int
+) -> dict[str, int]:
+    """Per market, from when to read a stopped run's home trades for fills it never
+    booked: `lookback_ns` before its last booked fill of that market (a fill it had
+    polled but not delivered may be older than a later booked one), never before
+    `started_ns`. A fill entry's market is the pair of assets its lines move."""
+    by_pair = {frozenset(split_symbol(s)): s for s in symbols}
+    assets: dict[str, set[str]] = {}
+    ts: dict[str, int] = {}
+    for p in postings:
+        if p.kind == "fill":
+            assets.setdefault(p.ref, set()).add(p.asset)
+            ts[p.ref] = p.ts_ns
+    latest: dict[str, int] = {}
+    for ref, moved in assets.items():
+        for pair, symbol in by_pair.items():
+            if pair <= moved:
+                latest[symbol] = max(latest.get(symbol, ts[ref]), ts[ref])
+    return {s: max(started_ns, latest.get(s, started_ns) - lookback_ns) for s in symbols}

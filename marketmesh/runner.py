@@ -37,8 +37,7 @@ from actors.rebalancer import RebalancerActor
 from actors.router import HedgeRouterActor
 from engine.config import AppConfig, VenueKind
 from engine.journal import Journal, JournalState, journal_path, previous_journal
-from engine.recovery import booked_fill_keys, carried_exposure
-from engine.types import market_id
+from engine.recovery import booked_fill_keys, carried_exposure, fill_look_back
 from engine.venues.ccxt_home import fetch_home_balances, settle_earlier_runs
 from marketmesh.metrics import serve_metrics
 from marketmesh.monitoring import GraphMonitor
@@ -537,14 +536,12 @@ def _settle_home(
     home = config.home_venue
     key = access.get("home_api_key") or home.api_key
     secret = access.get("home_api_secret") or home.api_secret
-    # fills seen but not yet booked when it stopped (a delivery in flight) may be older
-    # than its last booked fill of the market: look back a minute, booked ones are skipped
-    started = _run_start_ns(run) if run else ctx.sim_start_ns
-    since = {}
-    for m in config.markets:
-        mine = f"-{market_id(m.symbol)}-"
-        booked = [p.ts_ns for p in state.postings if p.kind == "fill" and mine in p.ref]
-        since[m.symbol] = max(started, max(booked, default=started) - LATE_FILL_LOOKBACK_NS)
+    since = fill_look_back(
+        state.postings,
+        [m.symbol for m in config.markets],
+        started_ns=_run_start_ns(run) if run else ctx.sim_start_ns,
+        lookback_ns=LATE_FILL_LOOKBACK_NS,
+    )
     return asyncio.run(
         settle_earlier_runs(
             home,

@@ -38,8 +38,32 @@ class MarketFeed(Protocol):
         ...
 
 
-class SimulatedFeed:
-    """The simulator's reference price (one update per grid step) and its synthetic takers."""
+class ReferenceFeed:
+    """The simulator's reference price of one market (one update per grid step); a feed
+    adds its takers."""
+
+    def __init__(
+        self, reference: ReferencePrice, symbol: str, *, start_ns: int, end_ns: int, step_ms: int
+    ) -> None:
+        if end_ns <= start_ns:
+            raise ValueError(f"simulated feed: end {end_ns} is not after start {start_ns}")
+        self._reference = reference
+        self._symbol = symbol
+        self._step_ns = step_ms * 1_000_000
+        self.start_ns = start_ns
+        self.end_ns = end_ns
+        self._taker_orders = 0
+
+    def reference(self, ts_ns: int) -> tuple[float, int]:
+        return self._reference.symbol_price(self._symbol, ts_ns), ts_ns
+
+    def book_events(self, until_ns: int) -> int:
+        steps = max(0, min(until_ns, self.end_ns) - self.start_ns) // self._step_ns
+        return int(steps) + self._taker_orders
+
+
+class SimulatedFeed(ReferenceFeed):
+    """The simulator's reference price and its synthetic takers."""
 
     def __init__(
         self,
@@ -51,18 +75,8 @@ class SimulatedFeed:
         end_ns: int,
         step_ms: int,
     ) -> None:
-        if end_ns <= start_ns:
-            raise ValueError(f"simulated feed: end {end_ns} is not after start {start_ns}")
-        self._reference = reference
-        self._symbol = symbol
+        super().__init__(reference, symbol, start_ns=start_ns, end_ns=end_ns, step_ms=step_ms)
         self._flow = takers
-        self._step_ns = step_ms * 1_000_000
-        self.start_ns = start_ns
-        self.end_ns = end_ns
-        self._taker_orders = 0
-
-    def reference(self, ts_ns: int) -> tuple[float, int]:
-        return self._reference.symbol_price(self._symbol, ts_ns), ts_ns
 
     def takers(self, since_ns: int, until_ns: int, home_mid: float | None) -> list[TakerOrder]:
         # priced at the window's end, like HomeSimVenue.poll_fills
@@ -74,10 +88,6 @@ class SimulatedFeed:
         )
         self._taker_orders += len(orders)
         return orders
-
-    def book_events(self, until_ns: int) -> int:
-        steps = max(0, min(until_ns, self.end_ns) - self.start_ns) // self._step_ns
-        return int(steps) + self._taker_orders
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ from engine.backtest.engine import (
     BacktestSettings,
     hedge_venue_quotes,
 )
+from engine.backtest.feeds import ReferenceFeed
 from engine.backtest.grid import GridRounder
 from engine.book_metrics import DEPTH_BANDS_BPS
 from engine.config import AppConfig, HedgeMode, MarketConfig, TakerFlowConfig
@@ -156,33 +157,25 @@ class TakerSource(Protocol):
     def draw(self, since_ns: int, until_ns: int) -> TakerDraws: ...
 
 
-class DrawnFeed:
+class DrawnFeed(ReferenceFeed):
     """A `MarketFeed` serving given draws: the exact engine on the fast path's inputs."""
 
     def __init__(
         self,
         reference: ReferencePrice,
-        base: str,
+        symbol: str,
         draws: TakerDraws,
         *,
         start_ns: int,
         end_ns: int,
         step_ms: int,
     ) -> None:
-        self._reference = reference
-        self._base = base
+        super().__init__(reference, symbol, start_ns=start_ns, end_ns=end_ns, step_ms=step_ms)
         self._draws = draws
-        self._step_ns = step_ms * 1_000_000
-        self.start_ns = start_ns
-        self.end_ns = end_ns
-        self._taker_orders = 0
-
-    def reference(self, ts_ns: int) -> tuple[float, int]:
-        return self._reference.price(self._base, ts_ns), ts_ns
 
     def takers(self, since_ns: int, until_ns: int, home_mid: float | None) -> list[TakerOrder]:
         d = self._draws.between(since_ns, until_ns)
-        ref = self._reference.price(self._base, until_ns)
+        ref = self.reference(until_ns)[0]
         self._taker_orders += len(d.ts_ns)
         informed_buy = None if home_mid is None else ref > home_mid
         out = []
@@ -192,11 +185,6 @@ class DrawnFeed:
             buy = informed_buy if informed and informed_buy is not None else bool(coin)
             out.append(TakerOrder(ts, Side.BUY if buy else Side.SELL, notional / ref))
         return out
-
-    def book_events(self, until_ns: int) -> int:
-        return max(0, min(until_ns, self.end_ns) - self.start_ns) // self._step_ns + (
-            self._taker_orders
-        )
 
 
 def reference_path(reference: ReferencePrice, asset: str, steps: np.ndarray) -> list[float]:
@@ -337,14 +325,7 @@ class FastLadderBacktest:
         self._writers = writers
         self._session = session
         home = config.home_venue
-        rules = home.rules_for(market.symbol)
-        self._spec = MarketSpec(
-            symbol=market.symbol,
-            tick_size=rules.tick_size,
-            lot_size=rules.lot_size,
-            min_amount=rules.lot_size,
-            min_notional=rules.min_notional,
-        )
+        self._spec = home.spec_for(market.symbol)
         self._maker_fee = Decimal(str(home.maker_fee))
         self._ladder = LadderOnGrid(market, self._spec)
         self._reference = ReferencePrice(

@@ -21,7 +21,7 @@ from engine.quoting.rounding import round_quotes
 from engine.sim.makers import UserMakerFlow
 from engine.sim.matching import MatchingEngine, OrderRejected
 from engine.sim.takers import TakerOrder
-from engine.types import Fill, Liquidity, MarketSpec, QuoteLevel, Side, market_id
+from engine.types import Fill, Liquidity, QuoteLevel, Side, market_id
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +38,7 @@ class HomeBook:
     ) -> None:
         self.venue_id = venue.id
         self.market = market
-        rules = venue.rules_for(market.symbol)
-        self.spec = MarketSpec(
-            symbol=market.symbol,
-            tick_size=rules.tick_size,
-            lot_size=rules.lot_size,
-            min_amount=rules.lot_size,
-            min_notional=rules.min_notional,
-        )
+        self.spec = venue.spec_for(market.symbol)
         self.engine = MatchingEngine(
             self.spec,
             maker_fee=Decimal(str(venue.maker_fee)),

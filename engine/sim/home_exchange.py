@@ -144,14 +144,7 @@ class HomeExchange:
         self._engines: dict[str, MatchingEngine] = {}
         self._takers: dict[str, TakerFlow] = {}
         for market in markets:
-            rules = venue.rules_for(market.symbol)
-            spec = MarketSpec(
-                symbol=market.symbol,
-                tick_size=rules.tick_size,
-                lot_size=rules.lot_size,
-                min_amount=rules.lot_size,
-                min_notional=rules.min_notional,
-            )
+            spec = venue.spec_for(market.symbol)
             self._engines[market.symbol] = MatchingEngine(
                 spec, maker_fee=self.maker_fee, taker_fee=self.taker_fee
             )

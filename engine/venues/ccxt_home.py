@@ -201,12 +201,14 @@ class CcxtHomeVenue:
             return cancelled
         return 0
 
-    async def poll_fills(self, now_ns: int) -> list[Fill]:
-        """Our trades since the last seen one, each returned exactly once.
+    async def poll_fills(self, now_ns: int, *, since_ns: int | None = None) -> list[Fill]:
+        """Our trades since the last seen one (or `since_ns`), each returned exactly once.
 
         A fill is marked seen and kept in `_unreturned` in one step, so a poll
         cancelled half-way (the actor stopping) hands it over on the next call.
         """
+        if since_ns is not None:
+            self._since_ms = since_ns // 1_000_000
         if now_ns - self._book_ns >= BOOK_REFRESH_S * 1e9:
             await self._refresh_book(now_ns)
         try:
@@ -509,9 +511,8 @@ async def settle_earlier_runs(
             cancelled += await retrying(home.cancel_left_over, venue.id, "cancel left-over")
             if not earlier:
                 continue
-            home._since_ms = since_ns[market.symbol] // 1_000_000
             ours = f"{earlier}-{market_id(market.symbol)}"
-            for fill in await home.poll_fills(now_ns):
+            for fill in await home.poll_fills(now_ns, since_ns=since_ns[market.symbol]):
                 key = f"{fill.order_id}@{fill.ts_ns}"
                 if not fill.order_id.startswith(ours):
                     continue

@@ -33,6 +33,7 @@ from engine.types import (
 )
 from engine.venues.ccxt_venue import CcxtVenue
 from engine.venues.errors import VenueError
+from engine.venues.rate_limit import WeightBudget
 
 PAPER_BOOK_DEPTH = 50
 
@@ -70,6 +71,14 @@ class PaperVenue:
 
     async def set_symbols(self, symbols: list[str]) -> dict[str, MarketSpec]:
         return await self.live.set_symbols(symbols)
+
+    @property
+    def budget(self) -> WeightBudget:
+        """The live venue's weight budget: paper orders cost none, its book reads do."""
+        return self.live.budget
+
+    def book_weight(self, depth: int) -> float:
+        return self.live.book_weight(depth)
 
     async def fetch_book(self, symbol: str, depth: int, now_ns: int) -> BookSnapshot:
         return await self.live.fetch_book(symbol, depth, now_ns)

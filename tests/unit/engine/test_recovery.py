@@ -10,6 +10,7 @@ from engine.recovery import (
     RecordedChild,
     abandoned_intent,
     carried_exposure,
+    fill_look_back,
     outcome_summary,
     recovered_intent,
     recovery_rows,
@@ -98,3 +99,30 @@ def test_carried_exposure_is_the_booked_position_plus_what_landed_after_the_stop
     # an earlier carry adds; assets that net to zero are dropped
     before = {"ETH": Decimal("-2"), "BTC": Decimal("-0.2")}
     assert carried_exposure("USDT", postings, before, landed) == {"ETH": Decimal("-2")}
+
+
+def test_fill_look_back_is_per_market_a_margin_before_its_last_booked_fill():
+    ledger = Ledger("USDT")
+    postings = []
+    for i, (market, ts) in enumerate((("BTC/USDT", 100), ("BTC/USDT", 500), ("ETH/USDT", 300))):
+        fill = Fill(
+            ts_ns=ts,
+            fill_id=f"run-{market.replace('/', '-')}-q{i}-f1",
+            venue="home",
+            market=market,
+            side=Side.BUY,
+            price=Decimal("10"),
+            amount=Decimal("1"),
+            fee=Decimal("0.001"),
+            fee_currency="BNB",  # a third asset in the entry does not hide its pair
+            order_id=f"o{i}",
+        )
+        postings += ledger.post_fill(fill)
+    since = fill_look_back(
+        postings, ["BTC/USDT", "ETH/USDT", "SOL/USDT"], started_ns=50, lookback_ns=100
+    )
+    # ETH's own last fill counts, not BTC's later one; no fill: from the run's start
+    assert since == {"BTC/USDT": 400, "ETH/USDT": 200, "SOL/USDT": 50}
+    assert fill_look_back(postings, ["ETH/USDT"], started_ns=250, lookback_ns=100) == {
+        "ETH/USDT": 250
+    }

@@ -77,7 +77,7 @@ def _both(cfg, market, draws: TakerDraws, seconds: float, *, hedge: bool = True)
     """(exact result, its rows, fast result, its columns) on the same reference and takers."""
     end = T0 + int(seconds * S)
     reference = ReferencePrice(cfg.sim.assets, seed=3, step_ms=cfg.sim.step_ms, start_ns=T0)
-    feed = DrawnFeed(reference, market.base, draws, start_ns=T0, end_ns=end, step_ms=100)
+    feed = DrawnFeed(reference, market.symbol, draws, start_ns=T0, end_ns=end, step_ms=100)
     rows, cols = MemoryTables(), MemoryColumns()
     settings = BacktestSettings(hedge=hedge)
     exact = MarketBacktest(

@@ -39,8 +39,8 @@ D = Decimal
 
 
 @contextlib.asynccontextmanager
-async def quoting(config: AppConfig = CONFIG) -> AsyncIterator[tuple[CcxtHomeVenue, Any]]:
-    """A started CcxtHomeVenue for BTC/USDT and a ccxt client of another account (the taker)."""
+async def home_served(config: AppConfig = CONFIG) -> AsyncIterator[str]:
+    """venue-sim's HollaEx home venue on a frozen clock, no takers: its URL."""
     server = VenueSimServer(
         config,
         start_ns=time.time_ns(),
@@ -48,23 +48,35 @@ async def quoting(config: AppConfig = CONFIG) -> AsyncIterator[tuple[CcxtHomeVen
         clock_ns=FrozenClock(),
         run_takers=False,
     )
-    url = next(v.url for v in await server.start() if v.venue_id == "home")
-    async with hollaex(url, KEY2, SECRET2) as taker:
-        venue = CcxtHomeVenue(
-            config.home_venue,
-            BTC,
-            session=SESSION,
-            base_url=url,
-            api_key=KEY,
-            api_secret=SECRET,
-            enable_rate_limit=False,
-        )
+    try:
+        yield next(v.url for v in await server.start() if v.venue_id == "home")
+    finally:
+        await server.stop()
+
+
+def home_at(url: str, session: str = SESSION, config: AppConfig = CONFIG) -> CcxtHomeVenue:
+    """A CcxtHomeVenue for BTC/USDT of the main account, not started."""
+    return CcxtHomeVenue(
+        config.home_venue,
+        BTC,
+        session=session,
+        base_url=url,
+        api_key=KEY,
+        api_secret=SECRET,
+        enable_rate_limit=False,
+    )
+
+
+@contextlib.asynccontextmanager
+async def quoting(config: AppConfig = CONFIG) -> AsyncIterator[tuple[CcxtHomeVenue, Any]]:
+    """A started CcxtHomeVenue for BTC/USDT and a ccxt client of another account (the taker)."""
+    async with home_served(config) as url, hollaex(url, KEY2, SECRET2) as taker:
+        venue = home_at(url, config=config)
         try:
             await venue.start(now_ns=0)
             yield venue, taker
         finally:
             await venue.close()
-            await server.stop()
 
 
 def run(coro: Any) -> Any:
@@ -274,41 +286,19 @@ def test_a_new_run_cancels_the_quotes_an_earlier_run_left_and_nothing_else():
     earlier, later = "20261130T120000ab12", "20261130T130000cd34"
 
     async def scenario() -> None:
-        server = VenueSimServer(
-            CONFIG,
-            start_ns=time.time_ns(),
-            credentials=SimCredentials(api_key=KEY, api_secret=SECRET),
-            clock_ns=FrozenClock(),
-            run_takers=False,
-        )
-        url = next(v.url for v in await server.start() if v.venue_id == "home")
-
-        def home(session: str) -> CcxtHomeVenue:
-            return CcxtHomeVenue(
-                CONFIG.home_venue,
-                BTC,
-                session=session,
-                base_url=url,
-                api_key=KEY,
-                api_secret=SECRET,
-                enable_rate_limit=False,
-            )
-
-        first, other, second = home(earlier), home("desk-script"), home(later)
-        try:
-            for venue, price in ((first, "64000"), (other, "63000")):
-                await venue.start(now_ns=0)
-                await venue.place([(Side.BUY, D(price), D("0.1"))], now_ns=0)
-            await first.close()  # the earlier run dies without cancelling
-            first = None
-            await second.start(now_ns=0)  # the next run of the same market starts
-            async with hollaex(url, KEY, SECRET) as client:
-                resting = await client.fetch_open_orders("BTC/USDT")
-            assert [float(o["price"]) for o in resting] == [63000.0]
-        finally:
-            for venue in (first, other, second):
-                if venue is not None:
+        async with home_served() as url:
+            first, other, second = (home_at(url, s) for s in (earlier, "desk-script", later))
+            try:
+                for venue, price in ((first, "64000"), (other, "63000")):
+                    await venue.start(now_ns=0)
+                    await venue.place([(Side.BUY, D(price), D("0.1"))], now_ns=0)
+                await first.close()  # the earlier run dies without cancelling
+                await second.start(now_ns=0)  # the next run of the same market starts
+                async with hollaex(url, KEY, SECRET) as client:
+                    resting = await client.fetch_open_orders("BTC/USDT")
+                assert [float(o["price"]) for o in resting] == [63000.0]
+            finally:
+                for venue in (other, second):
                     await venue.close()
-            await server.stop()
 
     run(scenario())

@@ -44,7 +44,7 @@ from engine.broker import (
     parse_formula,
     price_formula,
 )
-from engine.config import AppConfig, BrokerConfig
+from engine.config import AppConfig, BrokerConfig, HedgeMode
 from engine.types import BookSnapshot, Fill, Side, split_symbol
 
 log = logging.getLogger(__name__)
@@ -382,7 +382,7 @@ class BrokerActor:
         the quote leg is left to the rebalancer.
         """
         b = self._broker
-        hedge_pending = self._config.market(b.hedged_symbol).hedge_mode.value == "mirror"
+        hedge_pending = self._config.market(b.hedged_symbol).hedge_mode is HedgeMode.MIRROR
         routed = fill
         if b.hedged_symbol != b.symbol:
             mid = self._mid(b.hedged_symbol)

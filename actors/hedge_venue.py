@@ -30,8 +30,6 @@ from engine.venues.rate_limit import books_due
 
 log = logging.getLogger(__name__)
 
-BOOK_DEPTH = 50
-BALANCE_REFRESH_S = 2.0  # weight 20 on Binance: ~17 % of a 6,000/min budget
 # books may use this much of the venue's weight budget; balances and hedge orders keep
 # the rest (engine.venues.rate_limit.books_due)
 BOOK_BUDGET_SHARE = 0.7
@@ -221,7 +219,7 @@ class HedgeVenueActor:
         while True:
             await asyncio.sleep(self._cfg.book_poll_interval_s)
             await self._poll_books(self._books_due())
-            if time.monotonic() - last_balance >= BALANCE_REFRESH_S:
+            if time.monotonic() - last_balance >= self._cfg.balance_refresh_s:
                 last_balance = time.monotonic()
                 try:
                     self._balances = await self._venue.fetch_balances()
@@ -233,7 +231,7 @@ class HedgeVenueActor:
         symbols = self._symbols if symbols is None else symbols
         now = time.time_ns()
         results = await asyncio.gather(
-            *(self._venue.fetch_book(s, BOOK_DEPTH, now) for s in symbols),
+            *(self._venue.fetch_book(s, self._cfg.book_depth, now) for s in symbols),
             return_exceptions=True,
         )
         failures = []
@@ -251,7 +249,7 @@ class HedgeVenueActor:
             self._fetched_at,
             self._symbols,
             interval_s=self._cfg.book_poll_interval_s,
-            book_weight=self._venue.book_weight(BOOK_DEPTH),
+            book_weight=self._venue.book_weight(self._cfg.book_depth),
             limit_per_minute=self._venue.budget.limit_per_minute,
             share=BOOK_BUDGET_SHARE,
         )

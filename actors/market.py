@@ -29,7 +29,7 @@ from pydantic import SecretStr
 from actors.context import RestartGate, RunContext, live_config
 from analytics.writer import PartWriters
 from engine.book_metrics import book_sample
-from engine.config import AppConfig, MarketConfig
+from engine.config import AppConfig, HedgeMode, MarketConfig, PolicyName
 from engine.quote_records import cancel_all_row, fill_row, placed_rows, sample_row
 from engine.quoting import (
     ExternalBook,
@@ -50,8 +50,6 @@ from engine.venues.home import build_home_venue
 
 log = logging.getLogger(__name__)
 
-TICK_S = 0.1
-REFERENCE_PULL_S = 0.25
 DELIVERY_ATTEMPTS = 30  # ~45 s of retries: longer than any actor restart
 QUOTE_LAGS_KEPT = 64
 
@@ -106,12 +104,12 @@ class MarketQuoter:
 
     @property
     def mirrors_external(self) -> bool:
-        return self._market.policy == "mirror"
+        return self._market.policy is PolicyName.MIRROR
 
     @property
     def hedge_pending(self) -> bool:
         """Whether the router hedges each fill (mirror) or the rebalancer nets it later."""
-        return self._market.hedge_mode.value == "mirror"
+        return self._market.hedge_mode is HedgeMode.MIRROR
 
     # lifecycle ---------------------------------------------------------------
 
@@ -190,7 +188,6 @@ class MarketQuoter:
     def widen(self, factor: float, reason: str) -> float:
         """Alert action: widen the target spread (never past max_spread_bps); returns it."""
         m = self._market
-        assert m.target_spread_bps is not None and m.max_spread_bps is not None
         target = min(m.target_spread_bps * factor, m.max_spread_bps)
         self._market = m.model_copy(update={"target_spread_bps": target})
         self._policy = build_policy(self._market)
@@ -268,9 +265,7 @@ class MarketQuoter:
                 self._record_cancel_all(now)
             return
         m = self._market
-        user_bid, user_ask = self._venue.user_depth_within(
-            self._reference_mid, float(m.depth_band_bps or 0)
-        )
+        user_bid, user_ask = self._venue.user_depth_within(self._reference_mid, m.depth_band_bps)
         ctx = QuoteContext(
             ts_ns=now,
             mid=self._reference_mid,
@@ -279,7 +274,7 @@ class MarketQuoter:
             reference_age_s=age_s,
             elapsed_s=(now - self._started_ns) / 1e9,
             sigma_bps_per_sqrt_s=self._sigma_long.sigma_bps_per_sqrt_s,
-            intensity=self._intensity.fit(now) if m.policy == "glft" else None,
+            intensity=self._intensity.fit(now) if m.policy is PolicyName.GLFT else None,
             external=self._external,
             user_bid_depth_quote=user_bid,
             user_ask_depth_quote=user_ask,
@@ -322,7 +317,7 @@ class MarketQuoter:
             bot_bids,
             bot_asks,
             reference_mid=self._reference_mid or 0.0,
-            band_bps=float(m.depth_band_bps or 0),
+            band_bps=m.depth_band_bps,
         )
         self._last_sample = row = sample_row(row, m, now)
         self._writers["book_samples"].append([row])
@@ -509,8 +504,9 @@ class MarketActor:
                 log.exception("market actor timer failed")
                 for q in self._quoters.values():
                     q.errors.append(f"{type(exc).__name__}: {exc}")
-            self._tick_due_ns = time.time_ns() + int(TICK_S * 1e9)  # what the sleep aims at
-            await asyncio.sleep(TICK_S)
+            tick_s = self._config.timing.market_tick_s
+            self._tick_due_ns = time.time_ns() + int(tick_s * 1e9)  # what the sleep aims at
+            await asyncio.sleep(tick_s)
 
     async def on_timer(self, now: int) -> None:
         quoters = list(self._quoters.values())
@@ -518,7 +514,7 @@ class MarketActor:
             quoters, await asyncio.gather(*(q.poll(now) for q in quoters), return_exceptions=True)
         )
         self._send_fills()  # hedge first: quoting can wait a few ms, exposure cannot
-        if now - self._last_reference_pull_ns >= REFERENCE_PULL_S * 1e9:
+        if now - self._last_reference_pull_ns >= self._config.timing.reference_pull_s * 1e9:
             await self._pull_references(now)
         due = self._tick_due_ns
         self._settle(

@@ -29,6 +29,7 @@ from actors.context import RestartGate, RunContext, live_config
 from analytics.recovery import hedge_ids_in_dataset
 from analytics.writer import PartWriters
 from engine.config import AppConfig, HedgeMode
+from engine.consolidated import consolidate_books
 from engine.hedging import (
     UnhedgedFills,
     cap_to_open_gap,
@@ -40,7 +41,6 @@ from engine.hedging import (
 )
 from engine.journal import InflightChild
 from engine.quoting.base import ExternalBook
-from engine.quoting.mirror import consolidate_books
 from engine.recovery import (
     RecordedChild,
     abandoned_intent,
@@ -69,7 +69,6 @@ from engine.types import (
 
 log = logging.getLogger(__name__)
 
-REFRESH_S = 0.2
 RECOVERY_ATTEMPTS = 5  # look-ups per in-flight hedge after a restart before giving up
 # fill -> first child order sent, seconds (Prometheus histogram buckets)
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -643,7 +642,7 @@ class HedgeRouterActor:
         flush_every = self._config.analytics.flush_interval_s
         last_flush = time.monotonic()
         while True:
-            await asyncio.sleep(REFRESH_S)
+            await asyncio.sleep(self._config.timing.router_refresh_s)
             try:
                 await self._refresh()
             except Exception:

@@ -26,8 +26,6 @@ from engine.config import AlertAction, AppConfig
 
 log = logging.getLogger(__name__)
 
-EXPOSURE_EVERY_S = 5.0
-
 
 class GraphMonitor:
     def __init__(self, config: AppConfig, ctx: RunContext, handles: dict[str, Any]) -> None:
@@ -64,7 +62,7 @@ class GraphMonitor:
         if not self.active:
             return []
         now_s = time.monotonic()
-        if now_s - self._last_exposure >= EXPOSURE_EVERY_S:
+        if now_s - self._last_exposure >= self._config.timing.exposure_poll_s:
             self._last_exposure = now_s
             self._exposure = self._read_exposure()
         obs = Observation(

@@ -1,10 +1,10 @@
 """Backtest one home market: a quoting policy against a feed, on simulated time, without Ray.
 
 `MarketBacktest.run` is `actors.market.MarketActor.on_timer` on a simulated
-clock: every `tick_s` the takers that arrived since the last tick trade
+clock: every `timing.market_tick_s` the takers that arrived since the last tick trade
 against the home book (`HomeBook`, the live venue's `MatchingEngine`),
 the home trades feed the GLFT intensity fit, the reference mid is pulled every
-`reference_pull_s` (feeding the sigma estimators), the policy
+`timing.reference_pull_s` (feeding the sigma estimators), the policy
 (`engine.quoting.build_policy`) and the market rules (`apply_market_rules`)
 give the desired ladder, which is put on the grid (`GridRounder`, equal to
 `round_quotes`) and
@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from engine.backtest.feeds import MarketFeed
 from engine.backtest.grid import GridRounder
 from engine.book_metrics import book_sample
-from engine.config import AppConfig, HedgeMode, MarketConfig, VenueConfig
+from engine.config import AppConfig, HedgeMode, MarketConfig, PolicyName, VenueConfig
 from engine.hedging import mirror_hedge_id
 from engine.quote_records import cancel_all_row, fill_row, placed_rows, sample_row
 from engine.quoting import (
@@ -52,8 +52,6 @@ from engine.quoting import (
 from engine.sim.home_book import HomeBook
 from engine.types import Fill, QuoteLevel, Side
 
-TICK_S = 0.1  # actors.market.TICK_S
-REFERENCE_PULL_S = 0.25  # actors.market.REFERENCE_PULL_S
 PROGRESS_EVERY_S = 2.0
 CHECKPOINT_EVERY_S = 3_600.0
 
@@ -96,8 +94,8 @@ def hedge_venue_quotes(venues: list[VenueConfig]) -> list[HedgeVenueQuote]:
 
 @dataclass(frozen=True, slots=True)
 class BacktestSettings:
-    tick_s: float = TICK_S
-    reference_pull_s: float = REFERENCE_PULL_S
+    """Backtest-only switches; the loop timings are the live ones (`config.timing`)."""
+
     hedge: bool = True
 
 
@@ -171,13 +169,13 @@ class MarketBacktest:
         seed: int,
         session: str,
         writers: TableWriters | None = None,
-        settings: BacktestSettings = BacktestSettings(),
+        settings: BacktestSettings | None = None,
     ) -> None:
         self._config = config
         self._market = market
         self._feed = feed
         self._writers = writers
-        self._settings = settings
+        self._settings = settings or BacktestSettings()
         self._venue = HomeBook(config.home_venue, market, seed=seed, session=session)
         self._policy = build_policy(market)
         self._grid = GridRounder(self._venue.spec)
@@ -215,8 +213,8 @@ class MarketBacktest:
         `checkpoint_every_s` of simulated time.
         """
         s, cfg, m = self._settings, self._config, self._market
-        tick_ns = int(s.tick_s * 1e9)
-        pull_ns = int(s.reference_pull_s * 1e9)
+        tick_ns = int(cfg.timing.market_tick_s * 1e9)
+        pull_ns = int(cfg.timing.reference_pull_s * 1e9)
         sample_ns = int(cfg.analytics.sample_interval_s * 1e9)
         requote_ns = int(m.requote_interval_s * 1e9)
         rebalance_ns = int(cfg.rebalancer.interval_s * 1e9)
@@ -308,7 +306,7 @@ class MarketBacktest:
         assert mid is not None
         self.result.decisions += 1
         user_bid, user_ask = (
-            venue.user_depth_within(mid, float(m.depth_band_bps or 0))
+            venue.user_depth_within(mid, m.depth_band_bps)
             if m.user_makers.depth_quote > 0
             else (0.0, 0.0)
         )
@@ -320,7 +318,7 @@ class MarketBacktest:
             reference_age_s=(now - self._mid_ts_ns) / 1e9,
             elapsed_s=(now - self._feed.start_ns) / 1e9,
             sigma_bps_per_sqrt_s=self._sigma_long.sigma_bps_per_sqrt_s,
-            intensity=self._intensity.fit(now) if m.policy == "glft" else None,
+            intensity=self._intensity.fit(now) if m.policy is PolicyName.GLFT else None,
             user_bid_depth_quote=user_bid,
             user_ask_depth_quote=user_ask,
         )
@@ -442,7 +440,7 @@ class MarketBacktest:
             bot_bids,
             bot_asks,
             reference_mid=self._mid or 0.0,
-            band_bps=float(m.depth_band_bps or 0),
+            band_bps=m.depth_band_bps,
         )
         r.samples += 1
         spread = row["spread_bps"]

@@ -52,7 +52,7 @@ from engine.backtest.engine import (
 from engine.backtest.feeds import ReferenceFeed
 from engine.backtest.grid import GridRounder
 from engine.book_metrics import DEPTH_BANDS_BPS
-from engine.config import AppConfig, HedgeMode, MarketConfig, TakerFlowConfig
+from engine.config import AppConfig, HedgeMode, MarketConfig, PolicyName, TakerFlowConfig
 from engine.quoting import (
     LadderPolicy,
     MarketEstimators,
@@ -80,8 +80,8 @@ class FastPathUnsupported(ValueError):
 def fast_path_problem(market: MarketConfig, *, cross: bool = False) -> str | None:
     """Why `market` cannot run on the fast path, or None when it can (`cross`: its quote
     asset has a simulated price of its own)."""
-    if market.policy != "ladder":
-        return f"policy {market.policy!r}: the fast path models the ladder policy only"
+    if market.policy is not PolicyName.LADDER:
+        return f"policy '{market.policy}': the fast path models the ladder policy only"
     if market.user_makers.depth_quote > 0:
         return "user_makers: the fast path models a book with the bot's quotes only"
     if cross:
@@ -275,7 +275,6 @@ class LadderOnGrid:
         self.offsets = [
             self.policy.half_spread_bps + i * m.level_spacing_bps for i in range(m.levels)
         ]
-        assert m.max_spread_bps is not None
         self.max_spread = m.max_spread_bps / 1e4
 
     def live_quotes(
@@ -360,15 +359,15 @@ class FastLadderBacktest:
         """Run start to end in chunks of `chunk_s` simulated seconds, writing each chunk's rows
         as it ends; `checkpoint(now_ns)` after each chunk, `progress(result, now_ns)` at most
         every `progress_every_s` of wall time."""
-        s, cfg, m = self._settings, self._config, self._market
-        tick_ns = int(s.tick_s * 1e9)
+        cfg, m = self._config, self._market
+        tick_ns = int(cfg.timing.market_tick_s * 1e9)
         self._tick_ns = tick_ns
         n_ticks = -(-(self._end - self._start) // tick_ns)
 
         def stride(ns: float) -> int:
             return max(1, -(-int(ns) // tick_ns))
 
-        self._pull = stride(s.reference_pull_s * 1e9)
+        self._pull = stride(cfg.timing.reference_pull_s * 1e9)
         self._sample = stride(cfg.analytics.sample_interval_s * 1e9)
         self._requote = stride(m.requote_interval_s * 1e9)
         self._rebalance = stride(cfg.rebalancer.interval_s * 1e9)
@@ -1387,7 +1386,7 @@ class FastLadderBacktest:
         )
         if self._writers is None:
             return  # the totals need no depth
-        band = float(m.depth_band_bps or 0)
+        band = m.depth_band_bps
         cols: dict[str, Any] = {
             "ts": self._start + st * self._tick_ns,
             "market": [m.symbol] * len(st),

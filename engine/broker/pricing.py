@@ -30,7 +30,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from engine.broker.errors import NotQuoting
 from engine.broker.formula import PriceFormula
-from engine.quoting.mirror import consolidate_books
+from engine.consolidated import consolidate_books
 from engine.types import BookSnapshot, Side
 
 # venue id -> symbol -> book, of the healthy venues only

@@ -1,5 +1,6 @@
 """Quoting policies (what to rest on the home book) and the edge rounding onto the venue grid."""
 
+from engine.consolidated import consolidate_books
 from engine.quoting.avellaneda_stoikov import (
     AvellanedaStoikov,
     AvellanedaStoikovPolicy,
@@ -21,7 +22,7 @@ from engine.quoting.calibration import (
 from engine.quoting.glft import GLFT, GLFTPolicy
 from engine.quoting.guards import VolRegime, apply_market_rules, vol_regime
 from engine.quoting.ladder import LadderPolicy
-from engine.quoting.mirror import MirrorPolicy, consolidate_books
+from engine.quoting.mirror import MirrorPolicy
 from engine.quoting.rounding import round_quotes
 
 __all__ = [

@@ -13,16 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.config import MarketConfig
+from engine.config import MarketConfig, PolicyName
 from engine.quoting.calibration import IntensityFit
 from engine.types import BookSnapshot, QuoteLevel, Side
 
 # policy name (MarketConfig.policy) -> "module:Class"; the class takes the MarketConfig
-_POLICIES: dict[str, str] = {
-    "ladder": "engine.quoting.ladder:LadderPolicy",
-    "avellaneda_stoikov": "engine.quoting.avellaneda_stoikov:AvellanedaStoikovPolicy",
-    "glft": "engine.quoting.glft:GLFTPolicy",
-    "mirror": "engine.quoting.mirror:MirrorPolicy",
+POLICIES: dict[PolicyName, str] = {
+    PolicyName.LADDER: "engine.quoting.ladder:LadderPolicy",
+    PolicyName.AVELLANEDA_STOIKOV: "engine.quoting.avellaneda_stoikov:AvellanedaStoikovPolicy",
+    PolicyName.GLFT: "engine.quoting.glft:GLFTPolicy",
+    PolicyName.MIRROR: "engine.quoting.mirror:MirrorPolicy",
 }
 
 _REQUOTE_SIZE_CHANGE = 0.10
@@ -74,13 +74,7 @@ class QuotingPolicy(Protocol):
 
 def build_policy(market: MarketConfig) -> QuotingPolicy:
     """The policy `market.policy` names, built from the market config."""
-    target = _POLICIES.get(market.policy)
-    if target is None:
-        known = ", ".join(sorted(_POLICIES))
-        raise ValueError(
-            f"market {market.symbol}: unknown quoting policy {market.policy!r}; known: {known}"
-        )
-    module_name, _, class_name = target.partition(":")
+    module_name, _, class_name = POLICIES[market.policy].partition(":")
     policy_cls = getattr(importlib.import_module(module_name), class_name)
     policy: QuotingPolicy = policy_cls(market)
     return policy

@@ -151,7 +151,6 @@ def apply_market_rules(
     out = list(levels)
     if regime is VolRegime.WIDEN:
         out = widen(out, ctx.mid, m.vol_guard.widen_factor)
-    assert m.max_spread_bps is not None and m.depth_band_bps is not None
     out = clamp_spread(out, ctx.mid, m.max_spread_bps)
     out = one_sided_at_limit(out, ctx.inventory, m.inventory_limit)
     target = m.depth_target_quote or 0.0

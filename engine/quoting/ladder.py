@@ -42,7 +42,6 @@ class LadderPolicy:
     """`levels` bids and asks spaced `level_spacing_bps` apart, skewed and sized by inventory."""
 
     def __init__(self, market: MarketConfig) -> None:
-        assert market.target_spread_bps is not None and market.max_spread_bps is not None
         self.market = market
         # aim inside the target: rounding to the venue's tick widens the spread outward
         target = min(market.target_spread_bps, market.max_spread_bps)

@@ -19,31 +19,11 @@ tolerance cancels and reprices when the external book moves.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from engine.config import MarketConfig
 from engine.quoting.base import QuoteContext
-from engine.types import BookSnapshot, QuoteLevel, Side
-
-
-def consolidate_books(symbol: str, books: Iterable[BookSnapshot]) -> BookSnapshot:
-    """One book from many: levels merged by price, best first; ts is the oldest book's."""
-    bids: dict[float, float] = {}
-    asks: dict[float, float] = {}
-    oldest: int | None = None
-    for book in books:
-        oldest = book.ts_ns if oldest is None else min(oldest, book.ts_ns)
-        for price, amount in book.bids:
-            bids[price] = bids.get(price, 0.0) + amount
-        for price, amount in book.asks:
-            asks[price] = asks.get(price, 0.0) + amount
-    return BookSnapshot(
-        venue="consolidated",
-        symbol=symbol,
-        ts_ns=oldest or 0,
-        bids=tuple(sorted(bids.items(), reverse=True)),
-        asks=tuple(sorted(asks.items())),
-    )
+from engine.types import QuoteLevel, Side
 
 
 def _buckets(

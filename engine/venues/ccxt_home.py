@@ -58,8 +58,6 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 100  # HollaEx's maximum page size (trades, orders)
 MAX_PAGES = 20
 TRADE_LOOKBACK_MS = 2_000  # re-read this much before the last seen trade
-BOOK_REFRESH_S = 0.5  # the cached book behind levels() / user_depth_within()
-BOOK_DEPTH = 50
 CANCEL_ATTEMPTS = 3
 _ERRORS_KEPT = 50
 _T = TypeVar("_T")
@@ -96,6 +94,7 @@ class CcxtHomeVenue:
         crashed predecessor's quotes; `incarnation` keeps this one's ids apart from them.
         Keys are kept by ccxt only."""
         self.venue_id = venue.id
+        self._venue_cfg = venue
         self.market = market
         self.symbol = market.symbol
         self._venue = venue
@@ -209,7 +208,7 @@ class CcxtHomeVenue:
         """
         if since_ns is not None:
             self._since_ms = since_ns // 1_000_000
-        if now_ns - self._book_ns >= BOOK_REFRESH_S * 1e9:
+        if now_ns - self._book_ns >= self._venue_cfg.home_book_refresh_s * 1e9:
             await self._refresh_book(now_ns)
         try:
             raw = await self._fetch_trades()
@@ -240,7 +239,7 @@ class CcxtHomeVenue:
     def levels(
         self, depth: int = 200
     ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-        """The venue's book as last fetched (at most `BOOK_REFRESH_S` old), best first."""
+        """The venue's book as last fetched (at most `home_book_refresh_s` old), best first."""
         return self._bids[:depth], self._asks[:depth]
 
     def bot_levels(self) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
@@ -447,7 +446,7 @@ class CcxtHomeVenue:
 
     async def _refresh_book(self, now_ns: int, *, raise_errors: bool = False) -> None:
         try:
-            book = await self.client.fetch_order_book(self.symbol, BOOK_DEPTH)
+            book = await self.client.fetch_order_book(self.symbol, self._venue_cfg.book_depth)
         except Exception as exc:
             err = classify(exc, self.venue_id, f"fetch_order_book {self.symbol}")
             if raise_errors:

@@ -24,12 +24,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from engine.config.market import PolicyName
+
 if TYPE_CHECKING:
     from engine.backtest import BacktestResult, Recording
     from engine.config import AppConfig, MarketConfig
 
 # policies the backtest can drive: `mirror` needs the external venues' books, not simulated here
-BACKTEST_POLICIES: tuple[str, ...] = ("avellaneda_stoikov", "glft", "ladder")
+BACKTEST_POLICIES: tuple[str, ...] = tuple(
+    p.value for p in PolicyName if p is not PolicyName.MIRROR
+)
 MARKET_TABLES = ("book_samples", "quotes", "fills", "hedge_orders", "hedge_fills")
 _NS_PER_DAY = 86_400 * 1_000_000_000
 _FLUSH_EVERY_SAMPLES = 20_000
@@ -133,10 +137,10 @@ def resolve_markets(
     out = []
     for m in chosen:
         if policy is not None:
-            m = m.model_copy(update={"policy": policy})
+            m = m.model_copy(update={"policy": PolicyName(policy)})
         if m.policy not in BACKTEST_POLICIES:
             raise BacktestArgsError(
-                f"market {m.symbol}: policy {m.policy!r} cannot be backtested (it needs the "
+                f"market {m.symbol}: policy '{m.policy}' cannot be backtested (it needs the "
                 f"external venues' books); use --policy with one of {', '.join(BACKTEST_POLICIES)}"
             )
         try:

@@ -87,3 +87,24 @@ def test_config_hash_changes_with_config():
     a = parse_config(data, "x").config_hash
     data["risk"]["max_slippage_bps"] = 25
     assert parse_config(data, "x").config_hash != a
+
+
+def test_unknown_policy_is_refused_at_parse_time_with_file_and_key():
+    data = _local()
+    data["markets"][1]["policy"] = "ladderr"
+    with pytest.raises(ConfigError, match=r"x.yaml: markets\[1\].policy: Input should be 'ladder'"):
+        parse_config(data, "x.yaml")
+
+
+def test_every_policy_name_has_a_registered_class():
+    from engine.config import PolicyName
+    from engine.quoting.base import POLICIES
+
+    assert set(POLICIES) == set(PolicyName)
+
+
+def test_tier_defaults_resolve_every_band_to_a_number():
+    cfg = parse_config(_local(), "x.yaml")
+    for m in cfg.markets:
+        for key in ("target_spread_bps", "max_spread_bps", "depth_band_bps", "depth_target_quote"):
+            assert isinstance(getattr(m, key), float), (m.symbol, key)

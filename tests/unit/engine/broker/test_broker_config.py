@@ -1,4 +1,4 @@
-"""BrokerConfig (engine/config.py): HollaEx-like fields, errors as `file: key: reason`."""
+"""BrokerConfig (engine/config/broker.py): HollaEx-like fields, errors as `file: key: reason`."""
 
 from __future__ import annotations
 

@@ -102,8 +102,10 @@ def test_zero_target_spread_is_refused():
 
 def test_build_policy_by_name():
     assert isinstance(build_policy(MARKET), LadderPolicy)
-    with pytest.raises(ValueError, match=r"BTC/USDT.*'grid'.*glft, ladder, mirror"):
-        build_policy(MARKET.model_copy(update={"policy": "grid"}))
+    with pytest.raises(
+        ValueError, match=r"policy\n.*'ladder', 'avellaneda_stoikov', 'glft'.*'mirror'"
+    ):
+        MarketConfig.model_validate({**MARKET.model_dump(), "policy": "grid"})
 
 
 @st.composite

@@ -1,0 +1,100 @@
+"""Config models: YAML validated by pydantic, frozen, one model per component.
+
+A bad config fails at start-up with `file: key: reason`. Secrets come from
+environment variables (`${BINANCE_API_KEY}`), are `SecretStr`, and never reach
+a log line, an exception message or a Parquet row.
+
+One module per component: `venue`, `sim`, `market`, `risk`, `alerts`,
+`broker`, `timing`, and `app` (the whole run) with `loader` (YAML, `${ENV}`).
+"""
+
+from engine.config.alerts import AlertAction, AlertKind, AlertRuleConfig, AlertsConfig
+from engine.config.app import (
+    AnalyticsConfig,
+    AppConfig,
+    RayConfig,
+    market_definitions,
+    scaled_config,
+    structural_changes,
+)
+from engine.config.base import (
+    Bps,
+    ConfigError,
+    FeeRate,
+    NonNegDecimal,
+    NonNegFloat,
+    PositiveFloat,
+    Probability,
+)
+from engine.config.broker import BrokerConfig, ClientLimitsConfig
+from engine.config.loader import load_config, parse_config
+from engine.config.market import (
+    HedgeMode,
+    MarketConfig,
+    MarketStage,
+    MarketTier,
+    PolicyName,
+    PolicyParamsConfig,
+    VolGuardConfig,
+)
+from engine.config.risk import RebalancerConfig, RiskConfig
+from engine.config.sim import AssetProcessConfig, SimConfig, TakerFlowConfig, UserMakerConfig
+from engine.config.timing import TimingConfig
+from engine.config.venue import (
+    BalanceBandConfig,
+    BookProfileConfig,
+    FaultConfig,
+    FaultsFileConfig,
+    OutageWindowConfig,
+    SymbolRulesConfig,
+    VenueConfig,
+    VenueKind,
+    VenueRole,
+)
+
+__all__ = [
+    "AlertAction",
+    "AlertKind",
+    "AlertRuleConfig",
+    "AlertsConfig",
+    "AnalyticsConfig",
+    "AppConfig",
+    "AssetProcessConfig",
+    "BalanceBandConfig",
+    "BookProfileConfig",
+    "Bps",
+    "BrokerConfig",
+    "ClientLimitsConfig",
+    "ConfigError",
+    "FaultConfig",
+    "FaultsFileConfig",
+    "FeeRate",
+    "HedgeMode",
+    "MarketConfig",
+    "MarketStage",
+    "MarketTier",
+    "NonNegDecimal",
+    "NonNegFloat",
+    "OutageWindowConfig",
+    "PolicyName",
+    "PolicyParamsConfig",
+    "PositiveFloat",
+    "Probability",
+    "RayConfig",
+    "RebalancerConfig",
+    "RiskConfig",
+    "SimConfig",
+    "SymbolRulesConfig",
+    "TakerFlowConfig",
+    "TimingConfig",
+    "UserMakerConfig",
+    "VenueConfig",
+    "VenueKind",
+    "VenueRole",
+    "VolGuardConfig",
+    "load_config",
+    "market_definitions",
+    "parse_config",
+    "scaled_config",
+    "structural_changes",
+]

@@ -1,0 +1,41 @@
+"""Risk limits of the hedge router and the rebalancer's thresholds."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import Field
+
+from engine.config.base import Bps, NonNegDecimal, NonNegFloat, PositiveFloat, _Frozen
+
+
+class RiskConfig(_Frozen):
+    max_notional_per_trade: PositiveFloat = 10_000.0
+    max_slippage_bps: Bps = 20.0
+    limit_tolerance_bps: Bps = Field(
+        default=5.0,
+        description="IOC limit = walked marginal price plus this, capped by max_slippage_bps",
+    )
+    max_book_age_s: PositiveFloat = 5.0
+    slice_interval_s: PositiveFloat = Field(
+        default=1.0,
+        description="a hedge above max_notional_per_trade is sent in slices this far apart",
+    )
+    max_slices: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=100, description="most slices one hedge is cut into; the rest stays residual"
+    )
+
+
+class RebalancerConfig(_Frozen):
+    interval_s: PositiveFloat = 5.0
+    exposure_threshold_quote: NonNegFloat = 250.0
+    thresholds: dict[str, Decimal] = Field(
+        default_factory=dict, description="per-asset threshold in base units; overrides quote"
+    )
+    transfers: bool = Field(
+        default=True, description="move funds between venues to keep balance bands"
+    )
+    min_transfer: dict[str, NonNegDecimal] = Field(
+        default_factory=dict, description="per asset: smaller transfers wait for a later cycle"
+    )

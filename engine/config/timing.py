@@ -1,0 +1,26 @@
+"""Loop timings of the actors, in one place: the live graph and the exact backtest
+read the same numbers, so a backtest steps the clock the way the actors do.
+Per-venue pacing (book polling, balances, book depth) is on `VenueConfig`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from engine.config.base import PositiveFloat, _Frozen
+
+
+class TimingConfig(_Frozen):
+    """How often each loop runs, in seconds."""
+
+    market_tick_s: PositiveFloat = Field(
+        default=0.1, description="MarketActor timer: poll fills, requote, sample"
+    )
+    reference_pull_s: PositiveFloat = Field(
+        default=0.25, description="MarketActor pulls the consolidated reference mid this often"
+    )
+    router_refresh_s: PositiveFloat = Field(
+        default=0.2, description="router refreshes venue snapshots and checks hybrid triggers"
+    )
+    exposure_poll_s: PositiveFloat = Field(
+        default=5.0, description="the driver's alert loop reads exposure from the ledger"
+    )

@@ -19,7 +19,7 @@ from actors.control import CONTROL_NAME
 from analytics.views import connect
 from engine.config import load_config
 from marketmesh.cli import app
-from marketmesh.runner import run_graph
+from marketmesh.graph import run_graph
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration

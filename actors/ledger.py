@@ -23,7 +23,7 @@ from analytics.writer import PartWriters
 from engine.config import AppConfig
 from engine.hedging import mirror_hedge_id
 from engine.journal import InflightChild, Journal, TransferRecord, journal_path
-from engine.ledger import Ledger, Posting
+from engine.ledger import Ledger, Posting, entry_rows
 from engine.netting import Exposure, exposures
 from engine.recovery import outcome_summary
 from engine.types import Fill, HedgeOutcome, split_symbol
@@ -74,19 +74,30 @@ class InventoryLedgerActor:
         self,
         opening: dict[str, dict[str, str]] | None = None,
         carried: dict[str, str] | None = None,
-        carried_from: str = "",
+        carried_from: list[str] | None = None,
+        *,
+        venues_outlive_run: bool = True,
     ) -> dict[str, Any]:
         """Open every venue's balances (as the venue reported them, else from config).
 
-        `carried`: base exposure run `carried_from` left open (its fills not hedged when
-        it stopped). The new run opens flat at the venue balances, so without it that
-        exposure would vanish; it is journaled and counted in `exposure` until hedged.
+        `carried`: base exposure the runs `carried_from` left open (their fills not
+        hedged when they stopped). The new run opens flat at the venue balances, so
+        without it that exposure would vanish; it is journaled (with the runs it
+        settles, `engine.takeover`) and counted in `exposure` until hedged.
+        `venues_outlive_run`: False when this run's own venue-sim serves its venues, so
+        a later run knows nothing of this one outlives it.
         """
-        if carried and not self._carried:
-            amounts = {a: Decimal(v) for a, v in carried.items()}
+        self._journal.record_meta(
+            run_id=self._ctx.run_id,
+            config_hash=self._ctx.config_hash,
+            quote_asset=self._config.quote_asset,
+            venues_outlive_run="1" if venues_outlive_run else "0",
+        )
+        if carried_from and not self._carried:
+            amounts = {a: Decimal(v) for a, v in (carried or {}).items()}
             self._journal.record_carried(amounts, carried_from)
             self._carried = amounts
-            log.warning("ledger: exposure carried over from run %s: %s", carried_from, carried)
+            log.warning("ledger: exposure carried over from runs %s: %s", carried_from, carried)
         now = time.time_ns()
         postings: list[Posting] = []
         for venue in self._config.venues:
@@ -100,8 +111,13 @@ class InventoryLedgerActor:
         """This incarnation's worker pid and how many postings it replayed from the journal."""
         return {"pid": os.getpid(), "restored_postings": self.restored}
 
-    async def on_stop(self) -> None:
+    async def on_stop(self, closed: str = "") -> None:
+        """Flush and close. `closed`: the clean shutdown finished (hedges drained, final
+        rebalance, reconciliation: the detail says how it went), so no later run needs
+        to take this one over; empty when the run is stopped without it."""
         await self.flush()
+        if closed:
+            self._journal.mark_closed(time.time_ns(), closed)
         self._journal.close()
 
     async def flush(self) -> None:
@@ -118,23 +134,23 @@ class InventoryLedgerActor:
         """Book fills; journaled before this returns, so an acknowledged fill survives a crash."""
         postings: list[Posting] = []
         pending: list[tuple[str, str, Decimal]] = []
-        posted = 0
+        booked_fills: list[Fill] = []
         for fill in fills:
             booked = self._ledger.post_fill(fill)
             if not booked:
                 continue  # already booked: a redelivery never counts twice
-            posted += 1
+            booked_fills.append(fill)
             postings += booked
             hedge_id = mirror_hedge_id(fill.fill_id)
             if hedge_pending and hedge_id not in self._concluded:
                 base, _ = split_symbol(fill.market)
                 delta = fill.side.opposite.sign * fill.amount
                 pending.append((hedge_id, base, delta, fill.market))
-        self._commit(postings, pending=pending)
+        self._commit(postings, pending=pending, fills=booked_fills)
         for hedge_id, asset, delta, symbol in pending:
             self._pending[hedge_id] = (asset, delta)
             self._pending_symbols[hedge_id] = symbol
-        return posted
+        return len(booked_fills)
 
     async def on_hedge_sent(self, hedge_id: str, children: list[InflightChild]) -> None:
         """The router is about to send these child orders; journaled before it does."""
@@ -278,6 +294,7 @@ class InventoryLedgerActor:
         pending: list[tuple[str, str, Decimal, str]] | None = None,
         concluded: list[str] | None = None,
         outcomes: list[tuple[str, dict[str, Any]]] | None = None,
+        fills: list[Fill] | None = None,
     ) -> None:
         """Journal first (durable), then the Parquet buffer (flushed on a timer)."""
         if postings or pending or concluded:
@@ -286,6 +303,7 @@ class InventoryLedgerActor:
                 pending=pending or (),
                 concluded=concluded or (),
                 outcomes=outcomes or (),
+                fills=fills or (),
             )
         self._append(postings)
         if time.monotonic() - self._last_flush >= self._config.analytics.flush_interval_s:
@@ -337,18 +355,4 @@ class InventoryLedgerActor:
         return len(self._pending)
 
     def _append(self, postings: list[Posting]) -> None:
-        self._writers["ledger_entries"].append(
-            [
-                {
-                    "ts": p.ts_ns,
-                    "entry_id": p.entry_id,
-                    "ref": p.ref,
-                    "venue": p.venue,
-                    "account": p.account.value,
-                    "asset": p.asset,
-                    "amount": p.amount,
-                    "kind": p.kind,
-                }
-                for p in postings
-            ]
-        )
+        self._writers["ledger_entries"].append(entry_rows(postings))

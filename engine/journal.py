@@ -11,12 +11,23 @@ only read back by the ledger itself after a restart.
 Amounts are stored as exact decimal strings. Besides postings the journal
 keeps the hedges the ledger is waiting for (pending), the ones it has heard
 back from (concluded), and the child orders the router sent for each hedge
-(in flight), so a restarted router can look them up by client order id.
+(in flight), so a restarted router can look them up by client order id; the
+fills themselves, so rows a crash kept from Parquet can be written again; and
+how the run ended (`settlement`: closed by the clean shutdown, or abandoned by
+the operator), which runs' exposure it took over (`carried_from`), and
+whether its venues outlive it (`meta`), which the next run's take-over reads.
+
+The file is opened in SQLite's exclusive locking mode: one writer holds it
+for the run's life, so a second process can neither write it nor take a live
+run's exposure over, and the WAL index lives in the writer's heap instead of a
+memory-mapped `-shm` file (a full or vanished disk then fails a commit with
+an error instead of a SIGBUS in the ledger's worker).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.ledger import Account, Posting
+from engine.types import Fill, Liquidity, Side
 
 _SCHEMA = """
 create table if not exists postings (
@@ -68,7 +80,21 @@ create table if not exists inflight (
     ts_ns integer not null,
     children text not null
 );
+create table if not exists meta (key text primary key, value text not null);
+create table if not exists settlement (
+    kind text primary key,
+    ts_ns integer not null,
+    detail text not null
+);
+create table if not exists carried_from (run_id text primary key);
+create table if not exists fills (
+    fill_id text primary key,
+    ts_ns integer not null,
+    body text not null
+);
 """
+
+OPEN_TIMEOUT_S = 10.0  # a crashed predecessor's lock goes when its process does
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +129,17 @@ class JournalState:
     transfers: dict[str, TransferRecord] = field(default_factory=dict)
     # base exposure an earlier run left open, taken over at this run's start
     carried: dict[str, Decimal] = field(default_factory=dict)
+    carried_from: set[str] = field(default_factory=set)  # the runs it was taken from
+    meta: dict[str, str] = field(default_factory=dict)
+    settlement: dict[str, tuple[int, str]] = field(default_factory=dict)  # kind -> (ts, detail)
 
 
 class JournalError(RuntimeError):
     """The journal cannot be opened or written: the ledger must not acknowledge."""
+
+
+class JournalBusy(JournalError):
+    """Another live process holds the journal: a run still trading owns it."""
 
 
 class Journal:
@@ -118,10 +151,18 @@ class Journal:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._con = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=OPEN_TIMEOUT_S
+            )
+            # exclusive before WAL: no shared-memory wal-index (see the module docstring)
+            self._con.execute("pragma locking_mode=exclusive")
             self._con.execute("pragma journal_mode=wal")
             self._con.execute(f"pragma synchronous={synchronous}")
             self._con.executescript(_SCHEMA)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc):
+                raise JournalBusy(f"ledger journal {path}: held by a live process") from None
+            raise JournalError(f"ledger journal {path}: cannot open: {exc}") from None
         except (OSError, sqlite3.Error) as exc:
             raise JournalError(f"ledger journal {path}: cannot open: {exc}") from None
 
@@ -134,10 +175,12 @@ class Journal:
         transfers: Iterable[TransferRecord] = (),
         credited: Iterable[str] = (),
         outcomes: Iterable[tuple[str, dict[str, Any]]] = (),
+        fills: Iterable[Fill] = (),
     ) -> None:
         """Commit postings, hedge and transfer state as ONE transaction (all or nothing).
 
-        `pending`: (hedge id, asset, base delta, symbol) of mirror hedges awaited."""
+        `pending`: (hedge id, asset, base delta, symbol) of mirror hedges awaited;
+        `fills`: the fills the postings book, kept to rebuild lost `fills` rows."""
         rows = [
             (p.entry_id, p.ref, p.ts_ns, p.venue, p.account.value, p.asset, str(p.amount), p.kind)
             for p in postings
@@ -180,6 +223,10 @@ class Journal:
                     "insert or ignore into outcomes values (?, ?)",
                     [(h, json.dumps(summary)) for h, summary in outcomes],
                 )
+                self._con.executemany(
+                    "insert or ignore into fills values (?, ?, ?)",
+                    [(f.fill_id, f.ts_ns, fill_to_json(f)) for f in fills],
+                )
         except sqlite3.Error as exc:
             raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
 
@@ -201,14 +248,51 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
 
-    def record_carried(self, carried: dict[str, Decimal], source: str) -> None:
-        """The exposure taken over from run `source`, once: a restart keeps the first."""
+    def record_carried(self, carried: dict[str, Decimal], sources: Sequence[str]) -> None:
+        """The exposure taken over from runs `sources`, once: a restart keeps the first.
+        Naming the sources settles those runs' journals (`engine.takeover`), in the
+        same transaction as the amounts, so a crash can't leave one without the other."""
         try:
             with _transaction(self._con):
+                if self._con.execute("select 1 from carried_from limit 1").fetchone():
+                    return
                 self._con.executemany(
                     "insert or ignore into carried values (?, ?, ?)",
-                    [(a, str(v), source) for a, v in sorted(carried.items())],
+                    [(a, str(v), ",".join(sources)) for a, v in sorted(carried.items())],
                 )
+                self._con.executemany(
+                    "insert or ignore into carried_from values (?)", [(r,) for r in sources]
+                )
+        except sqlite3.Error as exc:
+            raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
+
+    def record_meta(self, **values: str) -> None:
+        """Facts about the run a later take-over needs (`venues_outlive_run`, `run_id`)."""
+        self._write(
+            "insert or replace into meta values (?, ?)", [(k, v) for k, v in values.items()]
+        )
+
+    def mark_closed(self, ts_ns: int, detail: str) -> None:
+        """The run ended through the clean shutdown: nothing left for a later run."""
+        self._write("insert or replace into settlement values ('closed', ?, ?)", [(ts_ns, detail)])
+
+    def mark_abandoned(self, ts_ns: int, reason: str) -> None:
+        """The operator settled this run by hand (`marketmesh recover --abandon`)."""
+        self._write(
+            "insert or replace into settlement values ('abandoned', ?, ?)", [(ts_ns, reason)]
+        )
+
+    def fills(self) -> list[Fill]:
+        """Every fill this run booked, in the order they were journaled."""
+        return [
+            fill_from_json(body)
+            for (body,) in self._con.execute("select body from fills order by rowid")
+        ]
+
+    def _write(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        try:
+            with _transaction(self._con):
+                self._con.executemany(sql, rows)
         except sqlite3.Error as exc:
             raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
 
@@ -247,6 +331,12 @@ class Journal:
             )
         for asset, amount, _ in con.execute("select asset, amount, source from carried"):
             state.carried[asset] = Decimal(amount)
+        state.carried_from = {r for (r,) in con.execute("select run_id from carried_from")}
+        state.meta = dict(con.execute("select key, value from meta"))
+        state.settlement = {
+            kind: (ts, detail)
+            for kind, ts, detail in con.execute("select kind, ts_ns, detail from settlement")
+        }
         for row in con.execute("select * from transfers"):
             record = TransferRecord(row[0], row[1], Decimal(row[2]), *row[3:])
             state.transfers[record.transfer_id] = record
@@ -254,6 +344,20 @@ class Journal:
 
     def close(self) -> None:
         self._con.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_journal(path: Path) -> JournalState:
+    """An earlier run's journal, read and closed at once. Close explicitly: sqlite3's
+    connection sits in a reference cycle, so a dropped one (and with it the exclusive
+    lock) is released only when the cyclic garbage collector runs."""
+    with Journal(path) as journal:
+        return journal.load()
 
 
 class _transaction:
@@ -278,8 +382,6 @@ def journal_path(data_dir: str, run_id: str, env: dict[str, str] | None = None) 
     An object-store `data_dir` cannot hold a transactional file, so the journal
     then goes to `$MARKETMESH_JOURNAL_DIR` (default `~/.marketmesh/journal`).
     """
-    import os
-
     env = dict(os.environ) if env is None else env
     if env.get(JOURNAL_DIR_ENV):
         root = Path(env[JOURNAL_DIR_ENV])
@@ -290,7 +392,48 @@ def journal_path(data_dir: str, run_id: str, env: dict[str, str] | None = None) 
     return root / f"ledger-{run_id}.sqlite"
 
 
-def previous_journal(current: Path) -> Path | None:
-    """The newest journal of an earlier run beside `current` (run ids sort by start time)."""
-    earlier = sorted(p for p in current.parent.glob("ledger-*.sqlite") if p.name < current.name)
-    return earlier[-1] if earlier else None
+def earlier_journals(current: Path) -> list[Path]:
+    """Every journal beside `current` but its own, oldest first (run ids sort by start
+    time). All of them, not only the newest: a run that failed to start may have left
+    a newer, empty one, which must not hide an older one with exposure open."""
+    return sorted(p for p in current.parent.glob("ledger-*.sqlite") if p != current)
+
+
+def run_id_of(path: Path) -> str:
+    return path.stem.removeprefix("ledger-")
+
+
+def fill_to_json(fill: Fill) -> str:
+    """A fill as the journal keeps it: exact decimals as strings, enums by value."""
+    return json.dumps(
+        {
+            "ts_ns": fill.ts_ns,
+            "venue": fill.venue,
+            "market": fill.market,
+            "fill_id": fill.fill_id,
+            "order_id": fill.order_id,
+            "side": fill.side.value,
+            "price": str(fill.price),
+            "amount": str(fill.amount),
+            "fee": str(fill.fee),
+            "fee_currency": fill.fee_currency,
+            "liquidity": fill.liquidity.value,
+        }
+    )
+
+
+def fill_from_json(body: str) -> Fill:
+    d = json.loads(body)
+    return Fill(
+        ts_ns=int(d["ts_ns"]),
+        venue=d["venue"],
+        market=d["market"],
+        fill_id=d["fill_id"],
+        order_id=d["order_id"],
+        side=Side(d["side"]),
+        price=Decimal(d["price"]),
+        amount=Decimal(d["amount"]),
+        fee=Decimal(d["fee"]),
+        fee_currency=d["fee_currency"],
+        liquidity=Liquidity(d["liquidity"]),
+    )

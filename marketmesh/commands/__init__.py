@@ -11,7 +11,7 @@ import importlib.util
 
 import typer
 
-MODULES = ("backtest", "compact", "check", "report", "rfq", "status", "ops")
+MODULES = ("backtest", "compact", "check", "recover", "report", "rfq", "status", "ops")
 
 
 def register_all(app: typer.Typer) -> None:

@@ -155,7 +155,8 @@ def _run(
             a: str(v) for a, v in home_balances(config, access).items()
         }
     ledger = create_ledger(config, ctx, actors)
-    ray.get(ledger.on_start.remote(opening, carried, carried_from))
+    outlive = not any(v.simulated for v in config.venues)
+    ray.get(ledger.on_start.remote(opening, carried, carried_from, venues_outlive_run=outlive))
     graph = Graph(
         config=config,
         ctx=ctx,

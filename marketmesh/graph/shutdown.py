@@ -19,6 +19,20 @@ from marketmesh.graph.reconcile import Reconciliation, home_balances, reconcile
 FINAL_REBALANCE_CYCLES = 5  # one cycle may be capped by max notional per trade
 
 
+def closing(reconciliation: Reconciliation) -> str:
+    """What the journal keeps of how the run ended (it is then settled for later runs)."""
+    off = [
+        f"{venue}/{asset}"
+        for venue, assets in reconciliation.items()
+        for asset, (ours, theirs) in assets.items()
+        if ours != theirs
+    ]
+    pairs = sum(len(a) for a in reconciliation.values())
+    if off:
+        return f"clean shutdown; ledger != venue on {', '.join(off)}"
+    return f"clean shutdown; ledger == venue balances on {pairs} venue/asset pairs"
+
+
 def shut_down(graph: Graph) -> tuple[list[dict[str, Any]], dict[str, Any], Reconciliation]:
     """Stop the graph in order; returns the markets' last status, the router's, and the
     reconciliation."""
@@ -44,7 +58,7 @@ def shut_down(graph: Graph) -> tuple[list[dict[str, Any]], dict[str, Any], Recon
     )
     reconciliation = reconcile(graph.ledger, graph.venues, home_reported)
     router_status = ray.get(graph.router.status.remote())
-    ray.get([graph.router.on_stop.remote(), graph.ledger.on_stop.remote()])
+    ray.get([graph.router.on_stop.remote(), graph.ledger.on_stop.remote(closing(reconciliation))])
     ray.get([a.on_stop.remote() for a in graph.venues.values()])
     ask_control(graph.control.mark_finished.remote())
     return market_status, router_status, reconciliation

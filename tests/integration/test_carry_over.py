@@ -3,9 +3,11 @@
 Both runs trade on one venue-sim process started here (as a real exchange would
 outlive them): the home venue in the HollaEx dialect, three hedge venues in the
 Binance one, reached by URL like any exchange. Run 1 hedges nothing (net mode, a
-threshold nobody reaches) and is cut off mid-run like a crashed driver; run 2 reads
-its journal at start, carries its open exposure, cancels the quotes it left, hedges
-the exposure and ends flat, its ledger equal to the venues' balances.
+threshold nobody reaches) and is cut off mid-run like a crashed driver; then a
+start fails (a wrong key, issue 11 case 1: it used to leave a newer, empty journal
+that hid run 1's); run 2 reads every journal at start, writes back the Parquet
+rows run 1's crash lost, carries its open exposure, cancels the quotes it left,
+hedges the exposure and ends flat, its ledger equal to the venues' balances.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import yaml
 
 from analytics.views import connect
 from engine.config import parse_config
-from engine.journal import Journal
+from engine.journal import Journal, read_journal
 from engine.ledger import Ledger
 from marketmesh.graph import run_graph
 from marketmesh.simproc import start_venue_sim
@@ -70,7 +72,7 @@ def test_a_new_run_carries_what_a_crashed_run_left_open(ray_session, tmp_path, m
             run_graph(first, config_path=LOOPBACK, duration_s=120, data_dir=data_dir,
                       on_status=crash)  # fmt: skip
         (journal_1,) = (tmp_path / "data" / "_journal").glob("ledger-*.sqlite")
-        state = Journal(journal_1).load()
+        state = read_journal(journal_1)
         left = {
             a: v
             for a, v in Ledger.replay("USDT", state.postings).positions().items()
@@ -78,16 +80,27 @@ def test_a_new_run_carries_what_a_crashed_run_left_open(ray_session, tmp_path, m
         }
         assert left and not state.inflight  # net mode: fills booked, nothing in flight
 
+        with Journal(journal_1) as j:
+            fill_ids_1 = {f.fill_id for f in j.fills()}
+        assert fill_ids_1  # run 1 traded
+
+        monkeypatch.setenv("MM_CARRY_SECRET", "not-" + secret)  # a start that fails
+        with pytest.raises(RuntimeError, match="could not start"):
+            run_graph(_config(raw, sim, hedge=True), config_path=LOOPBACK, duration_s=25,
+                      data_dir=data_dir)  # fmt: skip
+        monkeypatch.setenv("MM_CARRY_SECRET", secret)
+
         second = _config(raw, sim, hedge=True)
         result = run_graph(second, config_path=LOOPBACK, duration_s=25, data_dir=data_dir)
     finally:
         sim.stop()
 
     run_1 = journal_1.stem.removeprefix("ledger-")
-    journal_2 = next(
-        p for p in (tmp_path / "data" / "_journal").glob("ledger-*.sqlite") if p != journal_1
-    )
-    carried = Journal(journal_2).load().carried
+    journal_2 = (tmp_path / "data" / "_journal") / f"ledger-{result.run_id}.sqlite"
+    state_2 = read_journal(journal_2)
+    carried = state_2.carried
+    assert state_2.carried_from == {run_1}
+    assert "closed" in state_2.settlement  # the clean shutdown settles run 2 itself
     # what run 1 booked, plus the fills its quotes got until run 2 cancelled them
     assert set(left) <= set(carried) and run_1 != result.run_id
     assert result.reconciled  # opened at the venues' balances, ended equal to them
@@ -103,6 +116,11 @@ def test_a_new_run_carries_what_a_crashed_run_left_open(ray_session, tmp_path, m
             if a in assets:
                 now[a] += Decimal(assets[a][1])
     con = connect(data_dir)
+    # the fills run 1's crash kept from Parquet were written back from its journal
+    in_parquet = {
+        r[0] for r in con.execute("select fill_id from fills where run_id = ?", [run_1]).fetchall()
+    }
+    assert in_parquet == fill_ids_1
     mids = dict(
         con.execute(
             "select split_part(market, '/', 1), arg_max(mid, ts) from book_samples"

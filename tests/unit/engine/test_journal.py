@@ -7,7 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from engine.journal import InflightChild, Journal, journal_path, previous_journal
+from engine.journal import (
+    InflightChild,
+    Journal,
+    JournalBusy,
+    earlier_journals,
+    fill_from_json,
+    fill_to_json,
+    journal_path,
+)
 from engine.ledger import Ledger
 from engine.types import Fill, Side
 
@@ -75,7 +83,7 @@ def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
 
 def test_journal_is_in_wal_mode_and_says_where_it_failed(tmp_path):
     path = tmp_path / "j.sqlite"
-    Journal(path)
+    Journal(path).close()  # exclusive locking: a second connection waits for the first
     with sqlite3.connect(path) as con:
         assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
     blocker = tmp_path / "file"
@@ -112,16 +120,67 @@ def test_outcome_summaries_and_pending_symbols_survive_a_reopen(tmp_path):
 def test_carried_exposure_is_kept_once_and_survives_a_reopen(tmp_path):
     path = tmp_path / "ledger-r2.sqlite"
     j = Journal(path)
-    j.record_carried({"BTC": Decimal("0.00123"), "ETH": Decimal("-1.5")}, "r1")
-    j.record_carried({"BTC": Decimal("9")}, "r1")  # a restart re-offering it changes nothing
+    j.record_carried({"BTC": Decimal("0.00123"), "ETH": Decimal("-1.5")}, ["r0", "r1"])
+    j.record_carried({"BTC": Decimal("9")}, ["r1"])  # a restart re-offering it changes nothing
     j.close()
-    assert Journal(path).load().carried == {"BTC": Decimal("0.00123"), "ETH": Decimal("-1.5")}
+    state = Journal(path).load()
+    assert state.carried == {"BTC": Decimal("0.00123"), "ETH": Decimal("-1.5")}
+    assert state.carried_from == {"r0", "r1"}
 
 
-def test_previous_journal_is_the_newest_earlier_run_beside_this_one(tmp_path):
-    for run in ("20261129T100000aaaa", "20261130T090000bbbb", "20261130T120000cccc"):
+def test_every_earlier_journal_is_listed_not_only_the_newest(tmp_path):
+    """A failed start's newer, empty journal must not hide an older one with exposure."""
+    runs = ("20261129T100000aaaa", "20261130T090000bbbb", "20261130T120000cccc")
+    for run in runs:
         (tmp_path / f"ledger-{run}.sqlite").touch()
     (tmp_path / "notes.txt").touch()
     current = tmp_path / "ledger-20261130T110000dddd.sqlite"
-    assert previous_journal(current) == tmp_path / "ledger-20261130T090000bbbb.sqlite"
-    assert previous_journal(tmp_path / "ledger-20261101T000000eeee.sqlite") is None
+    current.touch()
+    assert earlier_journals(current) == [tmp_path / f"ledger-{r}.sqlite" for r in runs]
+
+
+def test_a_live_journal_cannot_be_opened_by_a_second_process(tmp_path):
+    """Exclusive locking: a run still trading owns its journal; nobody takes it over."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "ledger-live.sqlite"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from engine.journal import Journal;"
+         f"j = Journal(Path({str(path)!r})); j.record_meta(run_id='live');"
+         "print('ready', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        import engine.journal as journal_module
+
+        journal_module.OPEN_TIMEOUT_S, saved = 0.2, journal_module.OPEN_TIMEOUT_S
+        try:
+            with pytest.raises(JournalBusy, match="held by a live process"):
+                Journal(path)
+        finally:
+            journal_module.OPEN_TIMEOUT_S = saved
+    finally:
+        holder.kill()
+        holder.wait()
+    assert Journal(path).load().meta == {"run_id": "live"}  # its process gone: readable
+
+
+def test_fills_settlement_and_meta_round_trip(tmp_path):
+    path = tmp_path / "ledger-r.sqlite"
+    j = Journal(path)
+    ledger = Ledger("USDT")
+    fills = [_fill(i) for i in range(3)]
+    j.record([p for f in fills for p in ledger.post_fill(f)], fills=fills)
+    j.record([], fills=fills[:1])  # a redelivery is kept once
+    j.record_meta(run_id="r", venues_outlive_run="1")
+    j.mark_closed(7, "clean shutdown")
+    j.close()
+    again = Journal(path)
+    assert again.fills() == fills
+    state = again.load()
+    assert state.meta == {"run_id": "r", "venues_outlive_run": "1"}
+    assert state.settlement == {"closed": (7, "clean shutdown")}
+    assert fill_from_json(fill_to_json(fills[0])) == fills[0]

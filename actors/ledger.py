@@ -43,6 +43,7 @@ class InventoryLedgerActor:
             run_id=ctx.run_id,
             config_hash=ctx.config_hash,
             background=True,  # a part write never holds up a fill batch (bench/fill_throughput)
+            tolerant=True,  # a failed write never fails a booking already journaled
         )
         self._last_flush = time.monotonic()
         self._journal = Journal(journal_path(ctx.data_dir, ctx.run_id))
@@ -106,6 +107,10 @@ class InventoryLedgerActor:
             postings += self._ledger.open_balances(venue.id, balances, now)
         self._commit(postings)
         return {"venues": len(self._config.venues), "restored": self.restored}
+
+    async def storage_status(self) -> dict[str, Any]:
+        """How this actor's Parquet writes are going (the driver's storage alert)."""
+        return self._writers.storage_status()
 
     async def process_info(self) -> dict[str, int]:
         """This incarnation's worker pid and how many postings it replayed from the journal."""

@@ -40,6 +40,7 @@ from analytics.schemas import (
     SchemaError,
     schema_for,
 )
+from analytics.storage_health import MAX_BUFFERED_ROWS, StorageHealth
 from engine.types import market_id
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
@@ -65,12 +66,13 @@ def _rows_where(rows: _Rows, mask: pa.ChunkedArray) -> Callable[[], _Rows]:
 class _Outcome:
     """What one write of a swapped buffer did: parts written, rows to retry, errors."""
 
-    __slots__ = ("errors", "paths", "unwritten")
+    __slots__ = ("dropped", "errors", "paths", "unwritten")
 
     def __init__(self) -> None:
         self.paths: list[str] = []
         self.unwritten: _Rows = []  # rows of partitions an I/O error kept from disk, in order
         self.errors: list[BaseException] = []
+        self.dropped = 0  # rows that do not convert to the schema: never written
 
 
 _worker: ThreadPoolExecutor | None = None
@@ -112,6 +114,11 @@ class PartWriter:
     front of the buffer and its error is raised by the next `append`, `flush`
     or `close`, after that call has done its own work. `close` waits for the
     write in flight and writes the rest before returning.
+
+    With `health` (what actors use), errors are never raised: they are counted
+    in it, and a flush after a failed write waits out its backoff
+    (`analytics.storage_health`). Rows that do not convert are dropped one by
+    one, never with the rest of their partition.
     """
 
     def __init__(
@@ -123,6 +130,7 @@ class PartWriter:
         run_id: str,
         config_hash: str,
         background: bool = False,
+        health: StorageHealth | None = None,
     ) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", writer_id):
             raise ValueError(f"writer_id {writer_id!r} must be path-safe ([A-Za-z0-9_.-]+)")
@@ -147,6 +155,7 @@ class PartWriter:
         self._inflight: Future[_Outcome] | None = None
         self._inflight_rows = 0
         self._done_paths: list[str] = []  # written in the background, not yet returned
+        self._health = health
 
     @property
     def table(self) -> str:
@@ -175,6 +184,10 @@ class PartWriter:
                 missing = ", ".join(sorted(required - set(row)))
                 raise SchemaError(f"table {self._table}: missing required key(s) {missing}")
         self._rows.extend(batch)
+        if self._health is not None and len(self._rows) > MAX_BUFFERED_ROWS:
+            over = len(self._rows) - MAX_BUFFERED_ROWS
+            del self._rows[:over]
+            self._health.dropped(over, f"{self._table}: buffer over {MAX_BUFFERED_ROWS} rows")
         if self._inflight is not None and self._inflight.done():
             self._raise_first(self._collect(wait=False))
 
@@ -190,13 +203,16 @@ class PartWriter:
         returned are those of parts finished since the last call; errors of an
         earlier write are raised once this flush is under way.
         """
+        if self._health is not None and self._health.waiting(self._table):
+            return []  # storage failed a moment ago: keep the rows until the backoff ends
         if not self._background:
             outcome = self._write_rows(self._take(), self._run_id, self._config_hash)
+            self._note(outcome)
             self._rows[:0] = outcome.unwritten
             self._raise_first(outcome.errors)
             return outcome.paths
         errors = self._collect(wait=True) if self._inflight is not None else []
-        if self._rows:
+        if self._rows and not (self._health is not None and self._health.waiting(self._table)):
             rows = self._take()
             self._inflight_rows = len(rows)
             self._inflight = _parquet_worker().submit(
@@ -212,6 +228,7 @@ class PartWriter:
             return self.flush()
         errors = self._collect(wait=True) if self._inflight is not None else []
         outcome = self._write_rows(self._take(), self._run_id, self._config_hash)
+        self._note(outcome)
         self._rows[:0] = outcome.unwritten
         paths, self._done_paths = self._done_paths + outcome.paths, []
         self._raise_first(errors + outcome.errors)
@@ -222,6 +239,15 @@ class PartWriter:
         written = self.flush()  # a background write keeps the hash it was handed
         self._config_hash = config_hash
         return written
+
+    def _note(self, outcome: _Outcome) -> None:
+        """Health after a write: a clean one ends a failure streak; dropped rows count."""
+        if self._health is None:
+            return
+        if outcome.dropped:
+            self._health.dropped(outcome.dropped, f"{self._table}: rows do not fit the schema")
+        if outcome.paths and not outcome.unwritten:
+            self._health.succeeded(self._table)
 
     def _take(self) -> _Rows:
         rows, self._rows = self._rows, []
@@ -234,14 +260,21 @@ class PartWriter:
             return []
         outcome = self._inflight.result()
         self._inflight, self._inflight_rows = None, 0
+        self._note(outcome)
         self._done_paths += outcome.paths
         self._rows[:0] = outcome.unwritten  # older than anything appended since
         return outcome.errors
 
-    @staticmethod
-    def _raise_first(errors: list[BaseException]) -> None:
-        if errors:
+    def _raise_first(self, errors: list[BaseException]) -> None:
+        if not errors:
+            return
+        if self._health is None:
             raise errors[0]
+        for exc in errors:
+            if isinstance(exc, SchemaError):
+                self._health.dropped(0, str(exc))
+            else:
+                self._health.failed(self._table, exc)
 
     def _write_rows(self, rows: _Rows, run_id: str, config_hash: str) -> _Outcome:
         """Write `rows` as one part per partition; reports errors instead of raising.
@@ -264,7 +297,12 @@ class PartWriter:
                     table = self._to_arrow(part.rows(), run_id, config_hash)
             except SchemaError as exc:
                 outcome.errors.append(exc)
-                continue
+                if self._health is None:
+                    continue
+                table, bad = self._convertible(part.rows(), run_id, config_hash)
+                outcome.dropped += bad
+                if table is None:
+                    continue
             try:
                 outcome.paths.append(self._write(part.key, table))
             except BaseException as exc:
@@ -339,6 +377,20 @@ class PartWriter:
             bucket.append(row)
         return groups, errors
 
+    def _convertible(
+        self, rows: _Rows, run_id: str, config_hash: str
+    ) -> tuple[pa.Table | None, int]:
+        """The rows of a partition that convert, as one Table, and how many did not."""
+        good = []
+        for row in rows:
+            try:
+                self._to_arrow([row], run_id, config_hash)
+            except SchemaError:
+                continue
+            good.append(row)
+        table = self._to_arrow(good, run_id, config_hash) if good else None
+        return table, len(rows) - len(good)
+
     def _to_arrow(self, rows: list[dict[str, Any]], run_id: str, config_hash: str) -> pa.Table:
         arrays = []
         for field in self._schema:
@@ -351,7 +403,7 @@ class PartWriter:
                 values = [r.get(name) for r in rows]
             try:
                 array = pa.array(values, type=field.type)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeError) as exc:
                 raise SchemaError(f"{self._table}.{name}: {exc}") from None
             if not field.nullable and array.null_count:
                 raise SchemaError(f"{self._table}.{name}: null in a required column")
@@ -411,7 +463,11 @@ class PartWriters:
         run_id: str,
         config_hash: str,
         background: bool = False,
+        tolerant: bool = False,
     ) -> None:
+        """`tolerant`: never raise a write error (an actor's writers): count it in
+        `health` and retry with backoff (`analytics.storage_health`)."""
+        self.health: StorageHealth | None = StorageHealth() if tolerant else None
         self._writers = {
             t: PartWriter(
                 data_dir,
@@ -420,6 +476,7 @@ class PartWriters:
                 run_id=run_id,
                 config_hash=config_hash,
                 background=background,
+                health=self.health,
             )
             for t in tables
         }
@@ -447,3 +504,8 @@ class PartWriters:
     def retag(self, config_hash: str) -> None:
         for w in self._writers.values():
             w.retag(config_hash)
+
+    def storage_status(self) -> dict[str, Any]:
+        """For status and alerts: failing for how long, what was dropped, rows waiting."""
+        health = self.health or StorageHealth()
+        return health.as_status(sum(w.pending_rows for w in self._writers.values()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from engine.config import AlertKind, AlertRuleConfig
+from engine.config import AlertAction, AlertKind, AlertRuleConfig, AlertsConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,27 @@ class Observation:
     max_reference_age_s: float = 5.0
     pnl_quote: float | None = None  # equity change since the run opened, marked at mids
     pnl_peak_quote: float | None = None
+    storage_failing_s: dict[str, float] = field(default_factory=dict)  # actor: failing for
+
+
+def builtin_rules(alerts: AlertsConfig) -> list[AlertRuleConfig]:
+    """Rules every run has, whatever the config lists: storage faults are never silent
+    (an alert), and past the configured outage the graph stops cleanly (cancel quotes,
+    hedge, reconcile) instead of trading on without a record."""
+    return [
+        AlertRuleConfig(
+            rule=AlertKind.STORAGE_FAILURE,
+            for_s=alerts.storage_alert_after_s,
+            action=AlertAction.NOTIFY,
+            severity="error",
+        ),
+        AlertRuleConfig(
+            rule=AlertKind.STORAGE_FAILURE,
+            for_s=alerts.storage_max_outage_s,
+            action=AlertAction.KILL_SWITCH,
+            severity="critical",
+        ),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +199,15 @@ class AlertMonitor:
                     rule.max_drawdown_quote,
                     f"PnL {obs.pnl_quote:,.2f} is {drawdown:,.2f} below its peak "
                     f"{obs.pnl_peak_quote:,.2f}",
+                )
+        elif kind is AlertKind.STORAGE_FAILURE:
+            for actor, failing_s in sorted(obs.storage_failing_s.items()):
+                yield _Condition(
+                    actor,
+                    failing_s > 0,
+                    failing_s,
+                    rule.for_s,
+                    f"{actor}: Parquet writes failing for {failing_s:.0f}s (rows kept, retried)",
                 )
         elif kind is AlertKind.EXPOSURE_OVER_THRESHOLD:
             for asset, (gap, threshold) in sorted(obs.exposure.items()):

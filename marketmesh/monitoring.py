@@ -22,7 +22,7 @@ import ray
 
 from actors.context import RunContext
 from analytics.writer import PartWriter
-from engine.alerts import Alert, AlertMonitor, MarketObservation, Observation
+from engine.alerts import Alert, AlertMonitor, MarketObservation, Observation, builtin_rules
 from engine.config import AlertAction, AppConfig
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class GraphMonitor:
     def __init__(self, config: AppConfig, ctx: RunContext, handles: Mapping[str, Any]) -> None:
         self._config = config
         self._handles = handles
-        self._monitor = AlertMonitor(config.alerts.rules)
+        self._monitor = AlertMonitor(config.alerts.rules + builtin_rules(config.alerts))
         self._writer = PartWriter(
             ctx.data_dir,
             "alerts",
@@ -51,17 +51,15 @@ class GraphMonitor:
     def reconfigure(self, config: AppConfig) -> None:
         """A new config version: its alert rules start afresh, its hash tags the rows."""
         self._config = config
-        self._monitor = AlertMonitor(config.alerts.rules)
+        self._monitor = AlertMonitor(config.alerts.rules + builtin_rules(config.alerts))
         self._writer.retag(config.config_hash)
 
     @property
     def active(self) -> bool:
-        return bool(self._config.alerts.rules)
+        return True  # the built-in storage rules always watch
 
     def tick(self, markets: list[dict[str, Any]], router: dict[str, Any]) -> list[dict[str, Any]]:
         """One evaluation; returns the alerts fired now (as rows)."""
-        if not self.active:
-            return []
         now_s = time.monotonic()
         if now_s - self._last_exposure >= self._config.timing.exposure_poll_s:
             self._last_exposure = now_s
@@ -90,10 +88,24 @@ class GraphMonitor:
             max_reference_age_s=self._config.risk.max_book_age_s,
             pnl_quote=self._pnl,
             pnl_peak_quote=self._pnl_peak,
+            storage_failing_s=self._storage(markets, router),
         )
         rows = [self._act(a) for a in self._monitor.evaluate(obs)]
         self.fired.extend(rows)
         return rows
+
+    def _storage(self, markets: list[dict[str, Any]], router: dict[str, Any]) -> dict[str, float]:
+        """How long each actor's Parquet writes have been failing (0 when they work)."""
+        out = {f"market {m['market']}": float(m["storage"]["failing_for_s"])
+               for m in markets if "storage" in m}  # fmt: skip
+        if "storage" in router:
+            out["router"] = float(router["storage"]["failing_for_s"])
+        try:
+            ledger = ray.get(self._handles["ledger"].storage_status.remote(), timeout=5)
+            out["ledger"] = float(ledger["failing_for_s"])
+        except Exception as exc:  # the ledger restarting: judged on the next tick
+            log.debug("ledger storage status unavailable: %s", exc)
+        return out
 
     def close(self) -> None:
         self._writer.flush()
@@ -190,10 +202,11 @@ class GraphMonitor:
                     url.get_secret_value(),
                     data=json.dumps(row, default=str),
                     headers={"Content-Type": "application/json"},
+                    allow_redirects=False,  # a redirect could carry the alert elsewhere
                 ) as resp,
             ):
-                if resp.status >= 400:
-                    log.warning("alert webhook answered HTTP %s", resp.status)
+                if resp.status >= 300:
+                    log.warning("alert webhook answered HTTP %s (not followed)", resp.status)
 
         try:
             asyncio.run(post())

@@ -1,10 +1,17 @@
 """The whole loop, real parts: Ray actors, venue-sim over HTTP, unmodified ccxt,
-Parquet, DuckDB. One 40 s run; every assertion reads what the run wrote."""
+Parquet, DuckDB. One 40 s run; every assertion reads what the run wrote.
+
+Storage fails for 25 s in the middle of it (issue 11, case 5): the `fills` and
+`ledger_entries` tables can't be written (each directory replaced by a file).
+Every invariant below must still hold: nothing lost, nothing booked twice,
+ledger equal to the venues; the outage raised a `storage_failure` alert.
+"""
 
 from __future__ import annotations
 
 import socket
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +24,8 @@ from tests.integration import checks
 pytestmark = pytest.mark.integration
 
 DURATION_S = 40
+OUTAGE_S = (8, 33)  # storage down from 8 s to 33 s into the run
+OUTAGE_TABLES = ("fills", "ledger_entries")
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +36,26 @@ def core_run(ray_session, tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     scraped: list[str] = []
+    outage = {"state": "before"}
+
+    def storage(elapsed_s: float) -> None:
+        root = Path(data_dir)
+        if outage["state"] == "before" and elapsed_s >= OUTAGE_S[0]:
+            for t in OUTAGE_TABLES:
+                if (root / t).exists():
+                    (root / t).rename(root / f".{t}.away")
+                (root / t).write_text("storage is down")
+            outage["state"] = "down"
+        elif outage["state"] == "down" and elapsed_s >= OUTAGE_S[1]:
+            for t in OUTAGE_TABLES:
+                (root / t).unlink()
+                away = root / f".{t}.away"
+                if away.exists():
+                    away.rename(root / t)
+            outage["state"] = "after"
 
     def scrape_once(elapsed_s, _markets, _router):  # Prometheus, as a scraper sees it mid-run
+        storage(elapsed_s)
         if elapsed_s > 15 and not scraped:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
                 scraped.append(r.read().decode())
@@ -42,6 +69,7 @@ def core_run(ray_session, tmp_path_factory):
         metrics_port=port,
     )
     METRICS.extend(scraped)
+    assert outage["state"] == "after"
     return cfg, result, connect(data_dir)
 
 
@@ -97,3 +125,14 @@ def test_ledger_equals_venue_balances_exactly(core_run):
     assert result.reconciliation, "no hedge venue was reconciled"
     assert checks.ledger_vs_venues(con, result) == []
     assert result.reconciled
+
+
+def test_a_storage_outage_raised_an_alert_and_stopped_nothing(core_run):
+    _, result, con = core_run
+    kinds = [a["kind"] for a in result.alerts]
+    assert "storage_failure" in kinds  # after storage_alert_after_s
+    assert not any(a["action"] == "kill_switch" for a in result.alerts)  # under the limit
+    rows = con.execute(
+        "select count(*) from alerts where kind = 'storage_failure' and source = 'monitor'"
+    ).fetchone()[0]
+    assert rows >= 1

@@ -68,3 +68,49 @@ def test_pnl_drawdown_against_the_running_peak():
     (alert,) = mon.evaluate(Observation(1, pnl_quote=420.0, pnl_peak_quote=550.0))
     assert alert.value == 130.0 and "below its peak" in alert.message
     assert mon.evaluate(Observation(2)) == []  # no PnL observed: nothing to say
+
+
+def test_storage_faults_alert_then_stop_cleanly_whatever_the_rules():
+    """Issue 11, cases 5 and 6: storage failing is never silent, and past the configured
+    outage the graph stops through the clean shutdown (kill switch) instead of dying."""
+    from engine.alerts import builtin_rules
+    from engine.config import AlertAction, AlertsConfig
+
+    cfg = AlertsConfig(storage_alert_after_s=10, storage_max_outage_s=60)
+    monitor = AlertMonitor(builtin_rules(cfg))
+    fired = []
+    for t in range(0, 75, 5):
+        failing = {"ledger": float(t), "market BTC/USDT": 0.0}
+        fired += monitor.evaluate(Observation(ts_ns=t * 10**9, storage_failing_s=failing))
+    assert [(a.subject, a.rule.action, a.ts_ns // 10**9) for a in fired] == [
+        ("ledger", AlertAction.NOTIFY, 15),  # failing seen from 5 s, 10 s later
+        ("ledger", AlertAction.KILL_SWITCH, 65),
+    ]
+
+
+def test_webhook_urls_are_http_only_without_link_local_and_never_quoted():
+    import pytest
+    import yaml
+
+    from engine.config import AlertsConfig, ConfigError, parse_config
+    from tests.conftest import LOCAL_CONFIG
+
+    base = yaml.safe_load(LOCAL_CONFIG.read_text())
+    for bad, why in [
+        ("file:///etc/passwd", "only http or https"),
+        ("gopher://127.0.0.1:70/x", "only http or https"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://[fe80::1]/hook", "link-local"),
+        ("not a url", "only http or https"),
+        ("https:///no-host", "no host"),
+    ]:
+        data = {**base, "alerts": {"webhook_url": bad}}
+        with pytest.raises(ConfigError, match=f"x.yaml: alerts.webhook_url: .*{why}") as err:
+            parse_config(data, "x.yaml")
+        assert bad not in str(err.value)  # a URL may hold a token
+    ok = AlertsConfig(webhook_url="https://hooks.example.com/T0K3N")
+    assert ok.webhook_url is not None
+    hosts = {"webhook_url": "https://evil.example.net/x", "webhook_allowed_hosts": ["a.example"]}
+    with pytest.raises(ConfigError, match="not in webhook_allowed_hosts") as err:
+        parse_config({**base, "alerts": hosts}, "x.yaml")
+    assert "evil" not in str(err.value)

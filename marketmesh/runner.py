@@ -220,9 +220,9 @@ def _run(
     actors.append(rebalancer)
     ray.get(rebalancer.on_start.remote())
     brokers = {
-        b.id: BrokerActor.options(num_cpus=rc.market_actor_cpus).remote(
-            config, b.id, ctx, venues, router, ledger
-        )
+        b.id: BrokerActor.options(
+            num_cpus=rc.market_actor_cpus, max_restarts=-1, max_task_retries=-1
+        ).remote(config, b.id, ctx, venues, router, ledger)
         for b in config.brokers
     }
     actors.extend(brokers.values())

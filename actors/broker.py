@@ -23,11 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import logging
 import os
 import time
 from collections import deque
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -53,7 +53,7 @@ from engine.broker import (
     price_formula,
 )
 from engine.broker.http import RfqDesk, RfqGateway
-from engine.broker.records import fill_json, fill_row, rfq_row
+from engine.broker.records import DeskError, fill_json, fill_row, rfq_row
 from engine.broker.requests import QuoteRequest
 from engine.config import AppConfig, BrokerConfig, HedgeMode
 from engine.types import BookSnapshot, Fill, split_symbol
@@ -63,18 +63,6 @@ log = logging.getLogger(__name__)
 REFRESH_TIMEOUT_S = 5.0  # a venue or ledger that does not answer in time is skipped
 MAX_ERRORS_KEPT = 20
 TABLES = ("fills", "rfq_quotes")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _BrokerError:
-    ts_ns: int
-    where: str  # refresh | balances | flush <table> | append <table> | delivery | loop | restart
-    kind: str  # the exception's type (or "crashed")
-    message: str  # for the operator (status over Ray), never sent over HTTP
-
-    def public(self) -> str:
-        at = datetime.fromtimestamp(self.ts_ns / 1e9, UTC).isoformat(timespec="seconds")
-        return f"{at} {self.where}: {self.kind}"
 
 
 @ray.remote
@@ -108,7 +96,7 @@ class BrokerActor:
         self._paused = ""
         self._stats = {"quotes": 0, "refused": 0, "accepted": 0, "rejected_accepts": 0}
         self._last_refusal = ""
-        self._errors: deque[_BrokerError] = deque(maxlen=MAX_ERRORS_KEPT)
+        self._errors: deque[DeskError] = deque(maxlen=MAX_ERRORS_KEPT)
         self._gateway = RfqGateway(
             RfqDesk(
                 quote=self._quote,
@@ -123,8 +111,9 @@ class BrokerActor:
         # after a crash Ray re-runs __init__ (max_restarts) and nobody calls on_start, and
         # no one calls a broker until shutdown: start listening again right away
         self._gate = RestartGate()
+        self._resume_task: asyncio.Task[None] | None = None
         if self._gate.restarted:
-            asyncio.get_running_loop().create_task(self._gate.ensure(self._resume_after_crash))
+            self._resume_task = asyncio.get_running_loop().create_task(self._resume_soon())
 
     # lifecycle ---------------------------------------------------------------
 
@@ -142,6 +131,8 @@ class BrokerActor:
         self._opening = {base: self._net(base)}
         if not self._broker.clients:
             log.warning("broker %s has no clients: every request will be 401", self._broker.id)
+        if self._runner is not None:  # a start that failed half-way before this one
+            await self._runner.cleanup()
         self._runner = web.AppRunner(self._gateway.app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._broker.host, self._broker.port)
@@ -153,6 +144,16 @@ class BrokerActor:
         self._task = asyncio.create_task(self._run())
         return {"broker": self._broker.id, "symbol": self._broker.symbol, "url": self._url}
 
+    async def _resume_soon(self) -> None:
+        """Resume after a crash, trying again with back-off until the broker listens."""
+        for attempt in itertools.count():
+            try:
+                await self._gate.ensure(self._resume_after_crash)
+                return
+            except Exception as exc:
+                self._note_error("restart", exc)
+                await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
+
     async def _resume_after_crash(self) -> None:
         """The quote book is gone (an accept of an earlier quote is 404); prices, keys and
         limits come from the live config; the inventory skew restarts from the ledger."""
@@ -163,7 +164,7 @@ class BrokerActor:
             self._gateway.configure(self._broker)
         started = await self.on_start()
         self._errors.append(
-            _BrokerError(time.time_ns(), "restart", "crashed", "the worker died; quotes lost")
+            DeskError(time.time_ns(), "restart", "crashed", "the worker died; quotes lost")
         )
         log.warning("broker %s restarted after a crash: RFQ on %s", self._broker.id, started["url"])
 
@@ -441,7 +442,7 @@ class BrokerActor:
 
     def _note_error(self, where: str, exc: BaseException) -> None:
         log.error("broker %s: %s failed: %s: %s", self._broker.id, where, type(exc).__name__, exc)
-        self._errors.append(_BrokerError(time.time_ns(), where, type(exc).__name__, str(exc)[:500]))
+        self._errors.append(DeskError(time.time_ns(), where, type(exc).__name__, str(exc)[:500]))
 
     async def _refresh(self) -> None:
         """Books of every venue and the ledger's balances, each on its own: a venue or a

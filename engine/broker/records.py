@@ -8,6 +8,8 @@ such text gets this far (engine/broker/requests.py); this is the second line.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from engine.broker.errors import RfqError
@@ -15,6 +17,21 @@ from engine.broker.quotes import FirmQuote
 from engine.types import Fill
 
 MAX_ROW_TEXT_CHARS = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class DeskError:
+    """Something that failed inside the broker (not a refused request)."""
+
+    ts_ns: int
+    where: str  # refresh | balances | flush <table> | append <table> | delivery | loop | restart
+    kind: str  # the exception's type (or "crashed")
+    message: str  # for the operator (status over Ray), never sent over HTTP
+
+    def public(self) -> str:
+        """What `/rfq/health` shows anyone: when, where and what kind, no message."""
+        at = datetime.fromtimestamp(self.ts_ns / 1e9, UTC).isoformat(timespec="seconds")
+        return f"{at} {self.where}: {self.kind}"
 
 
 def safe_text(text: str) -> str:

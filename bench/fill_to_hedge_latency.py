@@ -20,7 +20,7 @@ from pathlib import Path
 
 from analytics.views import connect
 from engine.config import load_config
-from marketmesh.runner import run_graph
+from marketmesh.graph import run_graph
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -48,7 +48,7 @@ from fill_to_hedge_latency import QUERY as FILL_TO_HEDGE_QUERY
 
 from analytics.views import connect
 from engine.config import load_config
-from marketmesh.runner import run_graph
+from marketmesh.graph import run_graph
 
 GIB = 1024**3
 MIB = 1024**2

@@ -64,7 +64,7 @@ def run(
 
     from rich.console import Console
 
-    from marketmesh.runner import run_graph
+    from marketmesh.graph import run_graph
     from marketmesh.simproc import VenueSimError
     from marketmesh.status import StatusView
 

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 class GraphMonitor:
-    def __init__(self, config: AppConfig, ctx: RunContext, handles: dict[str, Any]) -> None:
+    def __init__(self, config: AppConfig, ctx: RunContext, handles: Mapping[str, Any]) -> None:
         self._config = config
         self._handles = handles
         self._monitor = AlertMonitor(config.alerts.rules)

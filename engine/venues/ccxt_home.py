@@ -61,7 +61,7 @@ TRADE_LOOKBACK_MS = 2_000  # re-read this much before the last seen trade
 CANCEL_ATTEMPTS = 3
 _ERRORS_KEPT = 50
 _T = TypeVar("_T")
-_RUN_ID = re.compile(r"\d{8}T\d{6}[0-9a-f]{4}")  # marketmesh.runner.new_run_id
+_RUN_ID = re.compile(r"\d{8}T\d{6}[0-9a-f]{4}")  # marketmesh.graph.new_run_id
 
 
 @dataclass(slots=True)

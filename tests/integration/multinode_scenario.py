@@ -17,7 +17,7 @@ from ray.cluster_utils import Cluster
 
 from actors.control import CONTROL_NAME
 from engine.config import load_config
-from marketmesh.runner import run_graph
+from marketmesh.graph import run_graph
 from tests.conftest import LOCAL_CONFIG
 
 

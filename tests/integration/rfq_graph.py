@@ -30,7 +30,7 @@ from analytics.views import connect
 from engine.broker.auth import RequestSigner
 from engine.config import AppConfig, load_config
 from marketmesh.cli import app
-from marketmesh.runner import RunResult, run_graph
+from marketmesh.graph import RunResult, run_graph
 from tests.conftest import REPO
 from tests.integration.rfq_fuzz import fuzz_broker
 

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from analytics.views import connect
 from engine.config import parse_config
-from marketmesh.runner import run_graph
+from marketmesh.graph import run_graph
 from tests.conftest import LOCAL_CONFIG
 
 pytestmark = pytest.mark.integration

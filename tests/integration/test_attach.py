@@ -12,7 +12,7 @@ import time
 import pytest
 
 from engine.config import load_config
-from marketmesh.runner import run_graph
+from marketmesh.graph import run_graph
 from tests.conftest import LOCAL_CONFIG, REPO
 from tests.integration import checks
 

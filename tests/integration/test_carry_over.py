@@ -21,7 +21,7 @@ from analytics.views import connect
 from engine.config import parse_config
 from engine.journal import Journal
 from engine.ledger import Ledger
-from marketmesh.runner import run_graph
+from marketmesh.graph import run_graph
 from marketmesh.simproc import start_venue_sim
 from tests.conftest import REPO
 

@@ -10,7 +10,7 @@ import pytest
 
 from analytics.views import connect
 from engine.config import load_config
-from marketmesh.runner import run_graph
+from marketmesh.graph import run_graph
 from tests.conftest import LOCAL_CONFIG
 from tests.integration import checks
 

@@ -14,7 +14,7 @@ import pytest
 
 from analytics.views import connect
 from engine.config import load_config
-from marketmesh.runner import run_graph
+from marketmesh.graph import run_graph
 from tests.conftest import REPO
 from tests.integration import checks
 

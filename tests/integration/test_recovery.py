@@ -16,7 +16,7 @@ import ray
 from actors.control import CONTROL_NAME
 from analytics.views import connect
 from engine.config import load_config
-from marketmesh.runner import run_graph
+from marketmesh.graph import run_graph
 from tests.conftest import LOCAL_CONFIG
 from tests.integration import checks
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.config import ConfigError, load_config
-from marketmesh.runner import market_groups
+from marketmesh.graph import market_groups
 from tests.conftest import LOCAL_CONFIG
 
 

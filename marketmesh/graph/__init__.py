@@ -1,0 +1,195 @@
+"""The driver: builds the actor graph from a config, supervises it, shuts it down.
+
+`run_graph` is the whole life of one run: its own venue-sim (when the config
+simulates venues), Ray, the actors in dependency order (`builder`), taking over
+what an earlier run left (`carry_over`), the loop (`supervisor`) and the clean
+shutdown (`shutdown`). Actor options live in one table (`options`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from actors.context import RunContext
+from engine.config import AppConfig
+from marketmesh.graph.builder import (
+    Graph,
+    LiveHandles,
+    SimAccess,
+    create_ledger,
+    home_access,
+    home_behind_ccxt,
+    market_groups,
+    start_trading,
+    start_venues,
+)
+from marketmesh.graph.carry_over import carry_from_previous_run
+from marketmesh.graph.control import claim_control
+from marketmesh.graph.reconcile import home_balances
+from marketmesh.graph.shutdown import shut_down
+from marketmesh.graph.supervisor import StatusCallback, supervise
+from marketmesh.metrics import serve_metrics
+from marketmesh.monitoring import GraphMonitor
+from marketmesh.simproc import start_venue_sim
+
+__all__ = ["RunResult", "ensure_ray", "market_groups", "new_run_id", "run_graph"]
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    data_dir: str
+    start_ns: int
+    end_ns: int
+    market_status: list[dict[str, Any]]
+    router_status: dict[str, Any]
+    reconciliation: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def reconciled(self) -> bool:
+        return all(a == b for assets in self.reconciliation.values() for a, b in assets.values())
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return now.strftime("%Y%m%dT%H%M%S") + secrets.token_hex(2)
+
+
+def ensure_ray(config: AppConfig, address: str | None) -> None:
+    if ray.is_initialized():
+        return
+    if address:
+        ray.init(address=address, namespace="marketmesh", log_to_driver=False)
+    else:
+        ray.init(
+            address="local",
+            num_cpus=config.ray.num_cpus,
+            include_dashboard=False,
+            namespace="marketmesh",
+            log_to_driver=False,
+        )
+
+
+def run_graph(
+    config: AppConfig,
+    *,
+    config_path: Path,
+    duration_s: float,
+    data_dir: str,
+    address: str | None = None,
+    on_status: StatusCallback | None = None,
+    status_interval_s: float = 1.0,
+    metrics_port: int | None = None,
+) -> RunResult:
+    """Run the whole graph for `duration_s` (or until Ctrl-C) and shut it down cleanly."""
+    run_id = new_run_id()
+    start_ns = time.time_ns()
+    ctx = RunContext(
+        run_id=run_id,
+        config_hash=config.config_hash,
+        data_dir=data_dir,
+        sim_start_ns=start_ns,
+        sim_seed=config.sim.seed,
+    )
+    sim = SimAccess(None, secrets.token_hex(16), secrets.token_hex(32))
+    home_served = home_behind_ccxt(config) and config.home_venue.simulated
+    if any(v.simulated for v in config.hedge_venues) or home_served:
+        sim = SimAccess(
+            start_venue_sim(
+                config_path,
+                start_ns=start_ns,
+                api_key=sim.api_key,
+                api_secret=sim.api_secret,
+                log_path=Path(data_dir) / "_logs" / f"venue-sim-{run_id}.log",
+            ),
+            sim.api_key,
+            sim.api_secret,
+        )
+    actors: list[Any] = []
+    try:
+        ensure_ray(config, address)
+        return _run(
+            config, ctx, sim, duration_s, on_status, status_interval_s, actors, metrics_port
+        )
+    finally:
+        for actor in actors:
+            with contextlib.suppress(Exception):  # already gone
+                ray.kill(actor)
+        if sim.process is not None:
+            sim.process.stop()
+
+
+def _run(
+    config: AppConfig,
+    ctx: RunContext,
+    sim: SimAccess,
+    duration_s: float,
+    on_status: StatusCallback | None,
+    status_interval_s: float,
+    actors: list[Any],
+    metrics_port: int | None,
+) -> RunResult:
+    control = claim_control(ctx)
+    actors.append(control)
+    venues = start_venues(config, sim, actors)
+    access = home_access(config, sim)
+    # before any balance is read: what an earlier run left (quotes resting, exposure open)
+    carried, carried_from = carry_from_previous_run(config, ctx, venues, access)
+    opening = {
+        vid: {asset: str(amount) for asset, amount in bal.items()}
+        for vid, bal in zip(
+            venues, ray.get([a.balances.remote() for a in venues.values()]), strict=True
+        )
+    }
+    if access:  # a home venue behind ccxt opens (and reconciles) at what it reports
+        opening[config.home_venue.id] = {
+            a: str(v) for a, v in home_balances(config, access).items()
+        }
+    ledger = create_ledger(config, ctx, actors)
+    ray.get(ledger.on_start.remote(opening, carried, carried_from))
+    graph = Graph(
+        config=config,
+        ctx=ctx,
+        control=control,
+        ledger=ledger,
+        venues=venues,
+        home_access=access,
+        actors=actors,
+    )
+    start_trading(graph)
+    ray.get(control.register.remote(graph.handles, config))
+    monitor = GraphMonitor(config, ctx, LiveHandles(graph))
+    metrics, metrics_server = serve_metrics(metrics_port) if metrics_port else (None, None)
+    try:
+        supervise(
+            graph,
+            monitor,
+            duration_s=duration_s,
+            status_interval_s=status_interval_s,
+            on_status=on_status,
+            metrics=metrics,
+        )
+        market_status, router_status, reconciliation = shut_down(graph)
+    finally:
+        monitor.close()
+        if metrics_server is not None:
+            metrics_server.shutdown()
+    return RunResult(
+        run_id=ctx.run_id,
+        data_dir=ctx.data_dir,
+        start_ns=ctx.sim_start_ns,
+        end_ns=time.time_ns(),
+        market_status=market_status,
+        router_status=router_status,
+        reconciliation=reconciliation,
+        alerts=monitor.fired,
+    )

@@ -1,0 +1,195 @@
+"""Builds the actor graph from a config: each actor from the options table, started in
+dependency order (venues, ledger, router, markets, rebalancer, brokers)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import ray
+from pydantic import SecretStr
+
+from actors.broker import BrokerActor
+from actors.context import RunContext
+from actors.hedge_venue import HedgeVenueActor
+from actors.ledger import InventoryLedgerActor
+from actors.market import MarketActor
+from actors.rebalancer import RebalancerActor
+from actors.router import HedgeRouterActor
+from engine.config import AppConfig, VenueKind
+from marketmesh.graph.options import ActorKind, actor_options
+from marketmesh.simproc import VenueSimProcess
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SimAccess:
+    """This run's own venue-sim (if any) and the key pair it opened its accounts with."""
+
+    process: VenueSimProcess | None
+    api_key: str
+    api_secret: str
+
+
+@dataclass
+class Graph:
+    """The live actor graph as the driver holds it."""
+
+    config: AppConfig
+    ctx: RunContext
+    control: Any
+    ledger: Any
+    venues: dict[str, Any]
+    home_access: dict[str, Any]
+    router: Any = None
+    rebalancer: Any = None
+    venue_symbols: list[str] = field(default_factory=list)
+    hosts: list[Any] = field(default_factory=list)
+    markets: dict[str, Any] = field(default_factory=dict)
+    brokers: dict[str, Any] = field(default_factory=dict)
+    actors: list[Any] = field(default_factory=list)
+    removed_status: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def handles(self) -> dict[str, Any]:
+        """Every actor by the name `marketmesh status` and the control actor use."""
+        return {
+            "ledger": self.ledger,
+            "router": self.router,
+            "rebalancer": self.rebalancer,
+            **{f"venue:{v}": a for v, a in self.venues.items()},
+            **{f"market:{s}": a for s, a in self.markets.items()},
+            **{f"broker:{b}": a for b, a in self.brokers.items()},
+        }
+
+
+class LiveHandles(Mapping[str, Any]):
+    """The graph's handles as they are now (`scale` adds and removes markets), for the
+    parts of the driver that keep a reference (the alert monitor)."""
+
+    def __init__(self, graph: Graph) -> None:
+        self._graph = graph
+
+    def __getitem__(self, name: str) -> Any:
+        return self._graph.handles[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._graph.handles)
+
+    def __len__(self) -> int:
+        return len(self._graph.handles)
+
+
+def start_venues(config: AppConfig, sim: SimAccess, actors: list[Any]) -> dict[str, Any]:
+    """One HedgeVenueActor per hedge venue, started (markets, balances, first books)."""
+    symbols = [m.symbol for m in config.markets]
+    venues: dict[str, Any] = {}
+    for v in config.hedge_venues:
+        served = sim.process is not None and v.simulated
+        venues[v.id] = HedgeVenueActor.options(**actor_options(ActorKind.VENUE, config)).remote(
+            v,
+            symbols,
+            base_url=sim.process.urls.get(v.id) if served and sim.process else None,
+            api_key=SecretStr(sim.api_key) if served and v.api_key is None else None,
+            api_secret=SecretStr(sim.api_secret) if served and v.api_secret is None else None,
+        )
+        actors.append(venues[v.id])
+    start_all({vid: a.on_start.remote() for vid, a in venues.items()}, "hedge venue")
+    return venues
+
+
+def create_ledger(config: AppConfig, ctx: RunContext, actors: list[Any]) -> Any:
+    ledger = InventoryLedgerActor.options(**actor_options(ActorKind.LEDGER, config)).remote(
+        config, ctx
+    )
+    actors.append(ledger)
+    return ledger
+
+
+def start_trading(graph: Graph) -> None:
+    """Router, market actors, rebalancer and brokers, once the ledger has opened."""
+    config, ctx = graph.config, graph.ctx
+    graph.router = HedgeRouterActor.options(**actor_options(ActorKind.ROUTER, config)).remote(
+        config, ctx, graph.venues, graph.ledger
+    )
+    graph.actors.append(graph.router)
+    ray.get(graph.router.on_start.remote())
+    symbols = [m.symbol for m in config.markets]
+    graph.venue_symbols = list(symbols)
+    hosts, markets = start_markets(graph, symbols)
+    graph.hosts.extend(hosts)
+    graph.actors.extend(hosts)
+    graph.markets.update(markets)
+    graph.rebalancer = RebalancerActor.options(
+        **actor_options(ActorKind.REBALANCER, config)
+    ).remote(config, ctx, graph.ledger, graph.router, graph.venues)
+    graph.actors.append(graph.rebalancer)
+    ray.get(graph.rebalancer.on_start.remote())
+    for b in config.brokers:
+        ref = BrokerActor.options(**actor_options(ActorKind.BROKER, config)).remote(
+            config, b.id, ctx, graph.venues, graph.router, graph.ledger
+        )
+        graph.brokers[b.id] = ref
+        graph.actors.append(ref)
+        start_all({b.id: ref.on_start.remote()}, "broker")
+        url = ray.get(ref.url.remote())
+        print(f"broker {b.id}: RFQ on {url}/rfq", file=sys.stderr, flush=True)
+
+
+def start_markets(graph: Graph, symbols: list[str]) -> tuple[list[Any], dict[str, Any]]:
+    """MarketActors for `symbols`, `ray.markets_per_actor` to an actor, started; returns
+    the actors and each market's actor. A crashed market actor restarts (on another node
+    if its own is gone), cancels its predecessor's quotes and resumes from the ledger."""
+    config = graph.config
+    groups = market_groups(symbols, config.ray.markets_per_actor)
+    hosts = [
+        MarketActor.options(**actor_options(ActorKind.MARKET, config)).remote(
+            config, group, graph.ctx, graph.router, graph.ledger, **graph.home_access
+        )
+        for group in groups
+    ]
+    start_all(
+        {", ".join(g): a.on_start.remote() for g, a in zip(groups, hosts, strict=True)}, "market"
+    )
+    return hosts, {s: a for group, a in zip(groups, hosts, strict=True) for s in group}
+
+
+def market_groups(symbols: list[str], per_actor: int) -> list[list[str]]:
+    """Consecutive markets share an actor, `per_actor` at a time (the last group may be short)."""
+    return [symbols[i : i + per_actor] for i in range(0, len(symbols), per_actor)]
+
+
+def start_all(pending: dict[str, Any], what: str) -> None:
+    """Wait for every start call; one error naming each actor that failed, and why."""
+    errors = []
+    for name, ref in pending.items():
+        try:
+            ray.get(ref)
+        except Exception as exc:
+            cause = getattr(exc, "cause", None) or exc
+            errors.append(f"{what} {name}: {cause}")
+    if errors:
+        raise RuntimeError("could not start:\n  " + "\n  ".join(errors))
+
+
+def home_behind_ccxt(config: AppConfig) -> bool:
+    return config.home_venue.kind is VenueKind.CCXT
+
+
+def home_access(config: AppConfig, sim: SimAccess) -> dict[str, Any]:
+    """MarketActor kwargs for a `kind: ccxt` home venue: URL and keys ({} for `kind: sim`)."""
+    home = config.home_venue
+    if not home_behind_ccxt(config):
+        return {}
+    served = sim.process is not None and home.simulated
+    return {
+        "home_url": sim.process.url_of(home.id, "hollaex") if served and sim.process else None,
+        "home_api_key": SecretStr(sim.api_key) if served and home.api_key is None else None,
+        "home_api_secret": SecretStr(sim.api_secret)
+        if served and home.api_secret is None
+        else None,
+    }

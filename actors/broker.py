@@ -1,14 +1,21 @@
 """BrokerActor: OTC / broker mode for one pair, over HTTP (aiohttp).
 
-    POST /rfq               {"client", "side", "size"[, "symbol"]} -> firm quote
-    POST /rfq/{id}/accept   {"client"}                             -> the fill
-    GET  /rfq/health        what the broker would do now, and why not
+    POST /rfq               {"side", "size"[, "symbol"]}  -> firm quote
+    POST /rfq/{id}/accept   {} or empty                   -> the fill
+    GET  /rfq/health        public state (and the caller's own, if signed)
 
-Thin shell: pricing, the fair-price check, sizes, limits and the quote book
-are `engine.broker`; this class pulls the hedge venues' books and the
-ledger's balances every `refresh_interval`, serves HTTP, and sends an
-accepted quote's fill to the router and the ledger exactly as a MarketActor
-does, so it is hedged and booked like any fill.
+Every request is signed with a configured client's key (engine/broker/auth.py);
+the HTTP edge, its checks and limits are `engine.broker.http.RfqGateway`.
+Thin shell: pricing, the fair-price check, sizes, limits, the quote book and
+inventory reservations are `engine.broker`; this class pulls the hedge
+venues' books and the ledger's balances every `refresh_interval`, and sends
+an accepted quote's fill to the router and the ledger exactly as a
+MarketActor does, so it is hedged and booked like any fill.
+
+Nothing a request sends can stop the refresh loop: each step (books,
+balances, Parquet flush) fails on its own, is logged, counted and shown by
+`/rfq/health`, and the loop carries on; a loop that stopped anyway is
+started again by the next request or status call.
 """
 
 from __future__ import annotations
@@ -17,39 +24,45 @@ import asyncio
 import contextlib
 import dataclasses
 import itertools
-import json
 import logging
-import secrets
+import os
 import time
-from decimal import Decimal, InvalidOperation
+from collections import deque
+from decimal import Decimal
 from typing import Any
 
 import ray
 from aiohttp import web
 
-from actors.context import RunContext
+from actors.context import RestartGate, RunContext, live_config
 from analytics.writer import PartWriters
 from engine.broker import (
     ClientLimits,
     FirmQuote,
-    MalformedRequest,
+    InventoryReservations,
     NotQuoting,
     QuoteBook,
     RfqError,
     broker_fill,
     check_size,
     firm_price,
-    inventory_shortfall,
+    inventory_needed,
     inventory_skew_bps,
+    new_quote_id,
     parse_formula,
     price_formula,
 )
+from engine.broker.http import RfqDesk, RfqGateway
+from engine.broker.records import DeskError, fill_json, fill_row, rfq_row
+from engine.broker.requests import QuoteRequest
 from engine.config import AppConfig, BrokerConfig, HedgeMode
-from engine.types import BookSnapshot, Fill, Side, split_symbol
+from engine.types import BookSnapshot, Fill, split_symbol
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 16_384
+REFRESH_TIMEOUT_S = 5.0  # a venue or ledger that does not answer in time is skipped
+MAX_ERRORS_KEPT = 20
+TABLES = ("fills", "rfq_quotes")
 
 
 @ray.remote
@@ -71,12 +84,11 @@ class BrokerActor:
         self._router = router
         self._ledger = ledger
         self._book = QuoteBook()
+        self._reservations = InventoryReservations()
         self._books: dict[str, dict[str, BookSnapshot]] = {}
         self._unhealthy: dict[str, str] = {}
         self._balances: dict[str, dict[str, Decimal]] = {}
         self._opening: dict[str, Decimal] = {}
-        self._seq = itertools.count(1)
-        self._session = secrets.token_hex(3)
         self._deliveries: set[asyncio.Future[Any]] = set()
         self._task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
@@ -84,7 +96,24 @@ class BrokerActor:
         self._paused = ""
         self._stats = {"quotes": 0, "refused": 0, "accepted": 0, "rejected_accepts": 0}
         self._last_refusal = ""
-        self._errors: list[str] = []
+        self._errors: deque[DeskError] = deque(maxlen=MAX_ERRORS_KEPT)
+        self._gateway = RfqGateway(
+            RfqDesk(
+                quote=self._quote,
+                accept=self._accept,
+                public_health=self._public_health,
+                client_state=self._client_state,
+                record=self._record,
+                fill_json=fill_json,
+            ),
+            self._broker,
+        )
+        # after a crash Ray re-runs __init__ (max_restarts) and nobody calls on_start, and
+        # no one calls a broker until shutdown: start listening again right away
+        self._gate = RestartGate()
+        self._resume_task: asyncio.Task[None] | None = None
+        if self._gate.restarted:
+            self._resume_task = asyncio.get_running_loop().create_task(self._resume_soon())
 
     # lifecycle ---------------------------------------------------------------
 
@@ -92,7 +121,7 @@ class BrokerActor:
         """Pull books and balances, then listen; fails fast if the port is taken."""
         self._writers = PartWriters(
             self._ctx.data_dir,
-            ("fills", "rfq_quotes"),
+            TABLES,
             writer_id=f"broker-{self._broker.id}",
             run_id=self._ctx.run_id,
             config_hash=self._ctx.config_hash,
@@ -100,15 +129,11 @@ class BrokerActor:
         await self._refresh()
         base, _ = split_symbol(self._broker.symbol)
         self._opening = {base: self._net(base)}
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
-        app.add_routes(
-            [
-                web.post("/rfq", self._http_quote),
-                web.post("/rfq/{quote_id}/accept", self._http_accept),
-                web.get("/rfq/health", self._http_health),
-            ]
-        )
-        self._runner = web.AppRunner(app, access_log=None)
+        if not self._broker.clients:
+            log.warning("broker %s has no clients: every request will be 401", self._broker.id)
+        if self._runner is not None:  # a start that failed half-way before this one
+            await self._runner.cleanup()
+        self._runner = web.AppRunner(self._gateway.app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._broker.host, self._broker.port)
         await site.start()
@@ -119,8 +144,33 @@ class BrokerActor:
         self._task = asyncio.create_task(self._run())
         return {"broker": self._broker.id, "symbol": self._broker.symbol, "url": self._url}
 
+    async def _resume_soon(self) -> None:
+        """Resume after a crash, trying again with back-off until the broker listens."""
+        for attempt in itertools.count():
+            try:
+                await self._gate.ensure(self._resume_after_crash)
+                return
+            except Exception as exc:
+                self._note_error("restart", exc)
+                await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
+
+    async def _resume_after_crash(self) -> None:
+        """The quote book is gone (an accept of an earlier quote is 404); prices, keys and
+        limits come from the live config; the inventory skew restarts from the ledger."""
+        self._config = await live_config(self._config)
+        mine = [b for b in self._config.brokers if b.id == self._broker.id]
+        if mine:
+            self._broker = mine[0]
+            self._gateway.configure(self._broker)
+        started = await self.on_start()
+        self._errors.append(
+            DeskError(time.time_ns(), "restart", "crashed", "the worker died; quotes lost")
+        )
+        log.warning("broker %s restarted after a crash: RFQ on %s", self._broker.id, started["url"])
+
     async def on_stop(self) -> dict[str, Any]:
         """Stop taking requests, deliver every fill, flush every row."""
+        await self._gate.ensure(self._resume_after_crash)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -129,7 +179,7 @@ class BrokerActor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.drain()
-        self._writers.flush()
+        self._flush()
         return await self.status()
 
     async def drain(self) -> int:
@@ -140,18 +190,24 @@ class BrokerActor:
         return n
 
     async def flush(self) -> None:
-        self._writers.flush()
+        await self._gate.ensure(self._resume_after_crash)
+        self._flush()
 
     async def on_config(self, config: AppConfig) -> str:
-        """New spread, sizes, limits or `paused` apply to the next request."""
+        """New spread, sizes, limits, keys or `paused` apply to the next request."""
         self._config = config
         mine = [b for b in config.brokers if b.id == self._broker.id]
         if mine:
             self._broker = mine[0]
             self._formula = parse_formula(self._broker.price_formula)
+            self._gateway.configure(self._broker)
         else:  # the graph's shape changes at restart; until then it stops quoting
             self._paused = "removed from the config"
-        self._writers.retag(config.config_hash)
+        for table in TABLES:
+            try:
+                self._writers[table].retag(config.config_hash)
+            except Exception as exc:  # its rows stay buffered for the next flush
+                self._note_error(f"flush {table}", exc)
         return config.config_hash
 
     async def on_pause(self, reason: str) -> None:
@@ -161,55 +217,48 @@ class BrokerActor:
         self._paused = ""
 
     async def url(self) -> str:
+        await self._gate.ensure(self._resume_after_crash)
         return self._url
 
+    async def process_info(self) -> dict[str, Any]:
+        return {"pid": os.getpid(), "restarted": self._gate.restarted}
+
     async def status(self) -> dict[str, Any]:
+        """The operator's view (over Ray only): counts, reasons and errors in full."""
+        await self._gate.ensure(self._resume_after_crash)
+        self._ensure_loop()
         now = time.time_ns()
-        ts = [b.ts_ns for books in self._books.values() for b in books.values()]
         return {
-            "broker": self._broker.id,
-            "symbol": self._broker.symbol,
+            **self._public_health(now),
             "url": self._url,
             "paused": self._paused or ("config" if self._broker.paused else ""),
             **self._stats,
+            **self._gateway.stats,
             "live_quotes": len(self._book),
+            "reservations": len(self._reservations),
             "last_refusal": self._last_refusal,
             "inventory": self._inventory(),
-            "oldest_book_age_s": (now - min(ts)) / 1e9 if ts else None,
             "unhealthy": dict(self._unhealthy),
-            "errors": list(self._errors[-3:]),
+            "errors": [f"{e.public()}: {e.message}" for e in self._errors],
+            "loop_alive": self._task is not None and not self._task.done(),
         }
 
-    # the two requests --------------------------------------------------------
+    # the desk: what an authenticated, well-formed request does ---------------
 
-    async def request_quote(self, body: dict[str, Any], now: int) -> FirmQuote:
+    async def _quote(self, client: str, wanted: QuoteRequest, now: int) -> FirmQuote:
         b = self._broker
-        client = _client(body)
-        unknown = set(body) - {"client", "side", "size", "symbol"}
-        if unknown:
-            raise MalformedRequest(f"unknown fields: {', '.join(sorted(unknown))}")
-        if body.get("symbol", b.symbol) != b.symbol:
-            raise MalformedRequest(
-                f"symbol {body['symbol']!r}: this broker quotes {b.symbol}", symbol=b.symbol
-            )
-        try:
-            side = Side(str(body.get("side", "")).lower())
-        except ValueError:
-            raise MalformedRequest(
-                f"side {body.get('side')!r}: expected 'buy' or 'sell' (the client's side)",
-                field="side",
-            ) from None
-        size = _decimal(body.get("size"), "size")
+        side, size = wanted.side, wanted.size
         check_size(size, min_size=b.min_size, max_size=b.max_size, increment=b.increment_size)
         if self._paused or b.paused:
             raise NotQuoting(f"broker {b.id} is paused ({self._paused or 'config'})", code="paused")
+        self._ensure_loop()
         priced = price_formula(
             self._formula,
             self._books,
             side,
             float(size),
             now,
-            max_book_age_s=b.max_book_age_s or self._config.risk.max_book_age_s,
+            max_book_age_s=self._max_book_age_s(),
             max_deviation_bps=b.max_deviation_bps,
         )
         skew = inventory_skew_bps(
@@ -220,7 +269,7 @@ class BrokerActor:
         )
         self._book.check_limits(client, size * price, _limits(b, client), now)
         quote = FirmQuote(
-            quote_id=f"{b.id}-{self._session}-{next(self._seq)}",
+            quote_id=new_quote_id(b.id),
             broker=b.id,
             client=client,
             symbol=b.symbol,
@@ -237,95 +286,127 @@ class BrokerActor:
         self._book.prune(now)
         return quote
 
-    async def accept_quote(
-        self, quote_id: str, body: dict[str, Any], now: int
-    ) -> tuple[FirmQuote, Fill, bool]:
-        """Execute `quote_id` once; (quote, fill, executed_now). Judged at arrival `now`."""
+    async def _accept(self, client: str, quote_id: str, now: int) -> tuple[FirmQuote, Fill, bool]:
+        """Execute `quote_id` once; (quote, fill, executed_now). Judged at arrival `now`.
+
+        The inventory is reserved (engine/broker/reservations.py) in the same
+        step as the final check, before any await, so concurrent accepts never
+        deliver more than the inventory account holds.
+        """
         b = self._broker
-        client = _client(body)
-        quote, fill = self._book.accept(quote_id, client, now, _limits(b, client))
+        limits = _limits(b, client)
+        quote, fill = self._book.accept(quote_id, client, now, limits)
         if fill is not None:
             return quote, fill, False
-        balances = await self._ledger.balances.remote()
-        quote, fill = self._book.accept(quote_id, client, now, _limits(b, client))
+        ticket = self._reservations.begin_read()
+        try:
+            balances = await asyncio.wait_for(
+                self._ledger.balances.remote(), timeout=REFRESH_TIMEOUT_S
+            )
+            quote, fill = self._book.accept(quote_id, client, now, limits)
+        except Exception as exc:
+            self._reservations.end_read(ticket)
+            if isinstance(exc, RfqError):
+                raise
+            self._note_error("balances", exc)
+            raise NotQuoting(
+                "the inventory account's balance is unavailable; retry the accept",
+                code="ledger_unavailable",
+            ) from None
         if fill is not None:  # a concurrent accept executed it while we awaited
+            self._reservations.end_read(ticket)
             return quote, fill, False
-        held = {a: Decimal(v) for a, v in balances.get(b.account, {}).items()}
-        inventory_shortfall(quote, held)
-        seen = time.time_ns()
-        fill = broker_fill(quote, account=b.account, fill_id=f"rfq-{quote.quote_id}", now=seen)
-        self._book.record_fill(quote_id, fill)  # no await since the check: executes once
+        asset, amount = inventory_needed(quote)
+        held = Decimal(str(balances.get(b.account, {}).get(asset, "0")))
+        self._reservations.reserve(quote_id, asset, amount, held, ticket)
+        try:
+            seen = time.time_ns()
+            fill = broker_fill(quote, account=b.account, fill_id=f"rfq-{quote.quote_id}", now=seen)
+            self._book.record_fill(quote_id, fill)  # no await since the check: executes once
+        except BaseException:
+            self._reservations.release(quote_id)
+            raise
         self._stats["accepted"] += 1
-        self._writers["fills"].append([_fill_row(fill, quote, seen)])
-        await self._send_fill(fill)
+        self._append("fills", fill_row(fill, quote, seen))
+        if await self._send_fill(fill):
+            self._reservations.settle(quote_id)
         return quote, fill, True
 
-    # HTTP --------------------------------------------------------------------
+    def _public_health(self, now: int) -> dict[str, Any]:
+        """What anyone may know: whether the desk quotes now, and if not why (no counts,
+        no client names, no inventory)."""
+        self._ensure_loop()
+        ts = [bk.ts_ns for books in self._books.values() for bk in books.values()]
+        age_s = (now - max(ts)) / 1e9 if ts else None
+        if self._paused or self._broker.paused:
+            reason = "paused"
+        elif self._task is None or self._task.done():
+            reason = "refresh_stopped"
+        elif age_s is None or age_s > self._max_book_age_s():
+            reason = "stale_books"
+        else:
+            reason = ""
+        return {
+            "broker": self._broker.id,
+            "symbol": self._broker.symbol,
+            "quoting": not reason,
+            "reason": reason,
+            "newest_book_age_s": None if age_s is None else round(age_s, 3),
+            "errors": [e.public() for e in list(self._errors)[-3:]],
+        }
 
-    async def _http_quote(self, request: web.Request) -> web.Response:
-        now = time.time_ns()
-        try:
-            quote = await self.request_quote(await _json_body(request), now)
-        except RfqError as exc:
-            self._stats["refused"] += 1
-            self._last_refusal = f"{exc.code}: {exc.message}"
-            self._record(now, "refused", None, exc)
-            return _error(exc)
-        self._stats["quotes"] += 1
-        self._record(now, "quoted", quote)
-        return web.json_response(quote.as_json())
-
-    async def _http_accept(self, request: web.Request) -> web.Response:
-        now = time.time_ns()
-        try:
-            quote, fill, executed = await self.accept_quote(
-                request.match_info["quote_id"], await _json_body(request), now
-            )
-        except RfqError as exc:
-            self._stats["rejected_accepts"] += 1
-            self._record(now, "accept_rejected", None, exc, request.match_info["quote_id"])
-            return _error(exc)
-        if executed:
-            self._record(now, "accepted", quote)
-        return web.json_response(
-            {"fill": _fill_json(fill), "quote": quote.as_json(), "already_accepted": not executed}
-        )
+    def _client_state(self, client: str, now: int) -> dict[str, Any]:
+        """The authenticated caller's own usage and limits."""
+        limits = self._broker.limits_for(client)
+        rate = self._broker.rate_limit_for(client)
+        return {
+            "client": client,
+            "used_today_quote": str(self._book.used_today(client, now)),
+            "max_notional_per_day_quote": limits.max_notional_per_day_quote,
+            "max_notional_per_request_quote": limits.max_notional_per_request_quote,
+            "rate_limit": {"per_s": rate.per_s, "burst": rate.burst},
+        }
 
     def _record(
         self,
         now: int,
         event: str,
         quote: FirmQuote | None,
-        error: RfqError | None = None,
-        quote_id: str | None = None,
+        error: RfqError | None,
+        quote_id: str | None,
+        client: str | None,
     ) -> None:
-        """One `rfq_quotes` row: what the desk was asked, answered and executed."""
-        row: dict[str, Any] = {
-            "ts": now,
-            "market": self._broker.symbol,
-            "broker": self._broker.id,
-            "event": event,
-            "quote_id": quote_id,
-            "reason": None if error is None else f"{error.code}: {error.message}",
-        }
-        if quote is not None:
-            row.update(
-                quote_id=quote.quote_id,
-                client=quote.client,
-                side=quote.side.value,
-                size=float(quote.size),
-                price=float(quote.price),
-                mid_price=quote.mid_price,
-                walked_price=quote.walked_price,
-                deviation_bps=quote.deviation_bps,
-                expires_ts=quote.expires_ns,
-            )
-        self._writers["rfq_quotes"].append([row])
-
-    async def _http_health(self, _request: web.Request) -> web.Response:
-        return web.json_response(await self.status(), dumps=lambda o: json.dumps(o, default=str))
+        if event == "quoted":
+            self._stats["quotes"] += 1
+        elif event == "refused":
+            self._stats["refused"] += 1
+        elif event == "accept_rejected":
+            self._stats["rejected_accepts"] += 1
+        if error is not None:
+            self._last_refusal = f"{error.code}: {error.message}"
+        b = self._broker
+        row = rfq_row(
+            now,
+            broker=b.id,
+            symbol=b.symbol,
+            event=event,
+            quote=quote,
+            error=error,
+            quote_id=quote_id,
+            client=client,
+        )
+        self._append("rfq_quotes", row)
 
     # timer and outputs -------------------------------------------------------
+
+    def _ensure_loop(self) -> None:
+        """Start the refresh loop again if it ever stopped (it is not supposed to)."""
+        if self._task is None or not self._task.done() or self._runner is None:
+            return
+        if not self._task.cancelled() and self._task.exception() is not None:
+            self._note_error("loop", self._task.exception())  # type: ignore[arg-type]
+        log.error("broker %s: refresh loop had stopped; starting it again", self._broker.id)
+        self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
         flush_every_ns = int(self._config.analytics.flush_interval_s * 1e9)
@@ -335,19 +416,48 @@ class BrokerActor:
             try:
                 await self._refresh()
             except Exception as exc:  # keep serving; stale books refuse quotes by themselves
-                log.exception("broker %s refresh failed", self._broker.id)
-                self._errors.append(f"{type(exc).__name__}: {exc}")
+                self._note_error("refresh", exc)
             if time.time_ns() - last_flush >= flush_every_ns:
                 last_flush = time.time_ns()
-                self._writers.flush()
+                self._flush()
+
+    def _flush(self) -> None:
+        """Write the buffered rows, table by table; a failure is logged and shown, never
+        raised, and does not keep the other table from being written.
+
+        The writer drops a partition whose rows cannot be encoded and keeps rows
+        an I/O error kept off disk for the next flush (analytics/writer.py).
+        """
+        for table in TABLES:
+            try:
+                self._writers[table].flush()
+            except Exception as exc:
+                self._note_error(f"flush {table}", exc)
+
+    def _append(self, table: str, row: dict[str, Any]) -> None:
+        try:
+            self._writers[table].append([row])
+        except Exception as exc:
+            self._note_error(f"append {table}", exc)
+
+    def _note_error(self, where: str, exc: BaseException) -> None:
+        log.error("broker %s: %s failed: %s: %s", self._broker.id, where, type(exc).__name__, exc)
+        self._errors.append(DeskError(time.time_ns(), where, type(exc).__name__, str(exc)[:500]))
 
     async def _refresh(self) -> None:
+        """Books of every venue and the ledger's balances, each on its own: a venue or a
+        ledger that fails or hangs leaves the others fresh."""
         names = list(self._venues)
         snaps, balances = await asyncio.gather(
             asyncio.gather(
-                *(self._venues[v].snapshot.remote() for v in names), return_exceptions=True
+                *(
+                    asyncio.wait_for(self._venues[v].snapshot.remote(), REFRESH_TIMEOUT_S)
+                    for v in names
+                ),
+                return_exceptions=True,
             ),
-            self._ledger.balances.remote(),
+            asyncio.wait_for(self._ledger.balances.remote(), REFRESH_TIMEOUT_S),
+            return_exceptions=True,
         )
         for venue, snap in zip(names, snaps, strict=True):
             if isinstance(snap, BaseException):
@@ -359,9 +469,15 @@ class BrokerActor:
             else:
                 self._unhealthy.pop(venue, None)
                 self._books[venue] = dict(snap.books)
+        if isinstance(balances, BaseException):  # keep the last balances; the skew waits
+            self._note_error("balances", balances)
+            return
         self._balances = {
             v: {a: Decimal(x) for a, x in assets.items()} for v, assets in balances.items()
         }
+
+    def _max_book_age_s(self) -> float:
+        return self._broker.max_book_age_s or self._config.risk.max_book_age_s
 
     def _net(self, asset: str) -> Decimal:
         return sum((bal.get(asset, Decimal(0)) for bal in self._balances.values()), Decimal(0))
@@ -371,8 +487,9 @@ class BrokerActor:
         base, _ = split_symbol(self._broker.symbol)
         return float(self._net(base) - self._opening.get(base, Decimal(0)))
 
-    async def _send_fill(self, fill: Fill) -> None:
-        """Router and ledger, as a MarketActor sends its fills; waits for the ledger only.
+    async def _send_fill(self, fill: Fill) -> bool:
+        """Router and ledger, as a MarketActor sends its fills; waits for the ledger only
+        and says whether it booked the fill.
 
         The router hedges `hedge_symbol` by the mode of that market. When it is
         not the broker's symbol (a cross such as ETH/BTC), the router gets the
@@ -396,98 +513,22 @@ class BrokerActor:
         fut = asyncio.ensure_future(self._deliver(self._router.on_fills.remote([routed])))
         self._deliveries.add(fut)
         fut.add_done_callback(self._deliveries.discard)
-        await self._deliver(ledger_ref)
+        return await self._deliver(ledger_ref)
 
     def _mid(self, symbol: str) -> float | None:
         mids = [b[symbol].mid for b in self._books.values() if symbol in b]
         known = [m for m in mids if m]
         return sum(known) / len(known) if known else None
 
-    async def _deliver(self, ref: Any) -> None:
+    async def _deliver(self, ref: Any) -> bool:
         try:
             await ref
         except Exception as exc:
-            log.error("broker %s: fill delivery failed: %s", self._broker.id, exc)
-            self._errors.append(f"fill delivery failed: {exc}")
+            self._note_error("delivery", exc)
+            return False
+        return True
 
 
 def _limits(b: BrokerConfig, client: str) -> ClientLimits:
     c = b.limits_for(client)
     return ClientLimits(c.max_notional_per_request_quote, c.max_notional_per_day_quote)
-
-
-def _client(body: dict[str, Any]) -> str:
-    client = body.get("client")
-    if not isinstance(client, str) or not client.strip() or len(client) > 64:
-        raise MalformedRequest(
-            "field 'client' is required: a non-empty string of at most 64 chars", field="client"
-        )
-    return client.strip()
-
-
-def _decimal(value: Any, name: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise MalformedRequest(f"field {name!r} is required: a decimal number", field=name)
-    try:
-        out = Decimal(str(value))
-    except InvalidOperation:
-        raise MalformedRequest(f"field {name!r}: {value!r} is not a number", field=name) from None
-    if not out.is_finite() or out <= 0:
-        raise MalformedRequest(f"field {name!r}: {value!r} must be positive", field=name)
-    return out
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw:
-        body: Any = {}
-    else:
-        try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise MalformedRequest(
-                f"body is not valid JSON: {exc}", code="malformed_json"
-            ) from None
-    if not isinstance(body, dict):
-        raise MalformedRequest("body must be a JSON object", code="malformed_json")
-    if "client" not in body and request.headers.get("X-Client-Id"):
-        body = {**body, "client": request.headers["X-Client-Id"]}
-    return body
-
-
-def _error(exc: RfqError) -> web.Response:
-    return web.json_response(
-        exc.as_json(), status=exc.status, dumps=lambda o: json.dumps(o, default=str)
-    )
-
-
-def _fill_json(fill: Fill) -> dict[str, Any]:
-    return {
-        "fill_id": fill.fill_id,
-        "quote_id": fill.order_id,
-        "ts_ns": fill.ts_ns,
-        "account": fill.venue,
-        "symbol": fill.market,
-        "broker_side": fill.side.value,
-        "price": str(fill.price),
-        "size": str(fill.amount),
-        "notional": str(fill.quote_amount),
-    }
-
-
-def _fill_row(fill: Fill, quote: FirmQuote, seen_ns: int) -> dict[str, Any]:
-    """The same `fills` row a MarketActor writes."""
-    return {
-        "ts": fill.ts_ns,
-        "market": fill.market,
-        "fill_id": fill.fill_id,
-        "order_id": fill.order_id,
-        "side": fill.side.value,
-        "price": float(fill.price),
-        "amount": float(fill.amount),
-        "fee": float(fill.fee),
-        "fee_currency": fill.fee_currency,
-        "liquidity": fill.liquidity.value,
-        "mid": quote.mid_price,
-        "seen_ts": seen_ns,
-    }

@@ -3,11 +3,14 @@
 The book is pure state driven by `now` (UTC ns). Accepting is idempotent: the
 first accept within the TTL asks the caller to execute (and then to
 `record_fill`); every later accept of the same quote returns that same fill,
-even after the TTL, so a retried accept never trades twice.
+even after the TTL, so a retried accept never trades twice. A quote id is 128
+random bits (`new_quote_id`), and a quote given to another client is refused
+exactly as an unknown id is, so ids can be neither guessed nor probed.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,9 +18,7 @@ from typing import Any
 
 from engine.broker.errors import (
     DailyLimitExceeded,
-    InsufficientInventory,
     QuoteExpired,
-    QuoteNotYours,
     RequestLimitExceeded,
     SizeRejected,
     UnknownQuote,
@@ -77,6 +78,11 @@ def _iso(ts_ns: int) -> str:
     return datetime.fromtimestamp(ts_ns / 1e9, UTC).isoformat(timespec="milliseconds")
 
 
+def new_quote_id(broker_id: str) -> str:
+    """`<broker>-<22 url-safe chars>`: 128 random bits, never sequential."""
+    return f"{broker_id}-{secrets.token_urlsafe(16)}"
+
+
 def check_size(size: Decimal, *, min_size: Decimal, max_size: Decimal, increment: Decimal) -> None:
     """Raise `SizeRejected` naming the rule `size` breaks."""
     limits = {
@@ -101,18 +107,11 @@ def check_size(size: Decimal, *, min_size: Decimal, max_size: Decimal, increment
         )
 
 
-def inventory_shortfall(quote: FirmQuote, held: dict[str, Decimal]) -> None:
-    """Raise when the inventory account cannot deliver its side of `quote`."""
+def inventory_needed(quote: FirmQuote) -> tuple[str, Decimal]:
+    """(asset, amount) the inventory account delivers if `quote` is accepted: the base
+    for a client buy, the quote asset (the notional) for a client sell."""
     base, quote_asset = split_symbol(quote.symbol)
-    asset, needed = (base, quote.size) if quote.side is Side.BUY else (quote_asset, quote.notional)
-    have = held.get(asset, Decimal(0))
-    if have < needed:
-        raise InsufficientInventory(
-            f"inventory account holds {have} {asset}, the trade needs {needed}",
-            asset=asset,
-            held=str(have),
-            needed=str(needed),
-        )
+    return (base, quote.size) if quote.side is Side.BUY else (quote_asset, quote.notional)
 
 
 def broker_fill(quote: FirmQuote, *, account: str, fill_id: str, now: int) -> Fill:
@@ -178,19 +177,18 @@ class QuoteBook:
             raise ValueError(f"quote id {quote.quote_id} already issued")
         self._quotes[quote.quote_id] = quote
 
-    def get(self, quote_id: str) -> FirmQuote:
+    def get(self, quote_id: str, client: str) -> FirmQuote:
+        """`client`'s quote `quote_id`; another client's quote is as unknown as a made-up id."""
         quote = self._quotes.get(quote_id)
-        if quote is None:
-            raise UnknownQuote(f"no quote {quote_id!r}", quote_id=quote_id)
+        if quote is None or quote.client != client:
+            raise UnknownQuote("no such quote (or it was pruned); request a new quote")
         return quote
 
     def accept(
         self, quote_id: str, client: str, now: int, limits: ClientLimits
     ) -> tuple[FirmQuote, Fill | None]:
         """(quote, its fill) if already executed; (quote, None) if the caller must execute it."""
-        quote = self.get(quote_id)
-        if quote.client != client:
-            raise QuoteNotYours(f"quote {quote_id} was given to another client", quote_id=quote_id)
+        quote = self.get(quote_id, client)
         fill = self._fills.get(quote_id)
         if fill is not None:
             return quote, fill
@@ -208,7 +206,7 @@ class QuoteBook:
         """Mark the quote executed (once) and count its notional toward the client's day."""
         if quote_id in self._fills:
             raise ValueError(f"quote {quote_id} already executed")
-        quote = self.get(quote_id)
+        quote = self._quotes[quote_id]
         self._fills[quote_id] = fill
         key = (quote.client, fill.ts_ns // NS_PER_DAY)
         self._used[key] = self._used.get(key, Decimal(0)) + quote.notional

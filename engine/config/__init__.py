@@ -26,7 +26,12 @@ from engine.config.base import (
     PositiveFloat,
     Probability,
 )
-from engine.config.broker import BrokerConfig, ClientLimitsConfig
+from engine.config.broker import (
+    BrokerConfig,
+    ClientLimitsConfig,
+    RateLimitConfig,
+    RfqClientConfig,
+)
 from engine.config.loader import load_config, parse_config
 from engine.config.market import (
     HedgeMode,
@@ -80,8 +85,10 @@ __all__ = [
     "PolicyParamsConfig",
     "PositiveFloat",
     "Probability",
+    "RateLimitConfig",
     "RayConfig",
     "RebalancerConfig",
+    "RfqClientConfig",
     "RiskConfig",
     "SimConfig",
     "SymbolRulesConfig",

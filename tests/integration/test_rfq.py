@@ -1,169 +1,47 @@
 """OTC / broker mode end to end: real Ray graph (runner), venue-sim over HTTP, ccxt hedges,
-Parquet. The RFQ client is aiohttp on 127.0.0.1; every assertion reads what the broker
-answered, what the ledger actor holds, or what the run wrote."""
+Parquet. The RFQ client signs every request (aiohttp on 127.0.0.1); every assertion reads
+what the broker answered, what the ledger actor holds, or what the run wrote. The run is
+shared with test_rfq_security.py (tests/integration/rfq_graph.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from decimal import Decimal
-from typing import Any
 
-import aiohttp
 import pytest
-import yaml
-from typer.testing import CliRunner
 
-from actors.control import CONTROL_NAME
-from analytics.views import connect
-from engine.config import load_config
-from marketmesh.cli import app
-from marketmesh.graph import run_graph
-from tests.conftest import REPO
+from tests.integration.rfq_graph import SIZE, TTL_S
 
 pytestmark = pytest.mark.integration
 
-BROKER_CONFIG = REPO / "configs" / "broker.yaml"
-DURATION_S = 6  # the scenario runs inside the loop (from 2 s), so the run outlasts it
-TTL_S = 1.5
-SIZE = "0.1"
-
-
-async def _post(session: aiohttp.ClientSession, url: str, body: Any) -> tuple[int, dict]:
-    data = body if isinstance(body, str) else None
-    kwargs = {"data": data} if data is not None else {"json": body}
-    async with session.post(url, **kwargs) as r:
-        return r.status, await r.json()
-
-
-async def _scenario(btc: str, cross: str, broker: Any, ledger: Any, router: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as s:
-        async with s.get(f"{btc}/rfq/health") as r:
-            out["health"] = (r.status, await r.json())
-        out["malformed"] = await _post(s, f"{btc}/rfq", "{not json")
-        out["no_client"] = await _post(s, f"{btc}/rfq", {"side": "buy", "size": SIZE})
-        out["oversized"] = await _post(
-            s, f"{btc}/rfq", {"client": "acme", "side": "buy", "size": "5"}
-        )
-        out["increment"] = await _post(
-            s, f"{btc}/rfq", {"client": "acme", "side": "buy", "size": "0.0015"}
-        )
-        out["over_request_limit"] = await _post(
-            s, f"{btc}/rfq", {"client": "acme", "side": "buy", "size": "1"}
-        )
-        out["quote"] = await _post(s, f"{btc}/rfq", {"client": "acme", "side": "buy", "size": SIZE})
-        out["sell_quote"] = await _post(
-            s, f"{btc}/rfq", {"client": "acme", "side": "sell", "size": SIZE}
-        )
-        out["ledger_before"] = await ledger.balances.remote()
-        qid = out["quote"][1]["quote_id"]
-        accept = f"{btc}/rfq/{qid}/accept"
-        out["accepts"] = await asyncio.gather(
-            _post(s, accept, {"client": "acme"}), _post(s, accept, {"client": "acme"})
-        )
-        out["ledger_after"] = await ledger.balances.remote()
-        out["foreign_accept"] = await _post(s, accept, {"client": "mallory"})
-        out["unknown"] = await _post(s, f"{btc}/rfq/otc-btc-nope-1/accept", {"client": "acme"})
-        short = await _post(s, f"{btc}/rfq", {"client": "acme", "side": "buy", "size": "0.01"})
-        await asyncio.sleep(TTL_S + 0.3)
-        out["expired"] = await _post(
-            s, f"{btc}/rfq/{short[1]['quote_id']}/accept", {"client": "acme"}
-        )
-        await broker.on_pause.remote("desk closed")
-        out["paused"] = await _post(
-            s, f"{btc}/rfq", {"client": "acme", "side": "buy", "size": SIZE}
-        )
-        await broker.on_resume.remote()
-        out["cross"] = await _post(
-            s, f"{cross}/rfq", {"client": "acme", "side": "buy", "size": "1"}
-        )
-        out["retry_after_ttl"] = await _post(s, accept, {"client": "acme"})
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and await ledger.pending_hedges.remote():
-        await asyncio.sleep(0.2)
-    out["pending_after"] = await ledger.pending_hedges.remote()
-    out["router"] = await router.status.remote()
-    out["ledger_hedged"] = await ledger.balances.remote()
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as s:
-        cross_id = out["cross"][1]["quote_id"]
-        out["cross_accept"] = await _post(s, f"{cross}/rfq/{cross_id}/accept", {"client": "acme"})
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and await ledger.pending_hedges.remote():
-        await asyncio.sleep(0.2)
-    out["pending_after_cross"] = await ledger.pending_hedges.remote()
-    return out
-
-
-@pytest.fixture(scope="module")
-def rfq_run(ray_session, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("rfq")
-    raw = yaml.safe_load(BROKER_CONFIG.read_text())
-    for m in raw["markets"]:  # no synthetic takers: the only home fills are the broker's
-        m["taker_flow"] = {"rate_per_s": 0}
-    for b in raw["brokers"]:
-        b["port"] = 0
-    raw["brokers"][0]["quote_expiry_time"] = TTL_S
-    path = tmp / "broker.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    cfg = load_config(path)
-    seen: dict[str, Any] = {}
-
-    def on_status(elapsed_s, _markets, _router):
-        if elapsed_s < 2 or seen:
-            return
-        ray = ray_session
-        handles = ray.get(ray.get_actor(CONTROL_NAME).handles.remote())
-        btc = ray.get(handles["broker:otc-btc"].url.remote())
-        cross = ray.get(handles["broker:otc-eth-btc"].url.remote())
-        keys = ("broker:otc-btc", "ledger", "router")
-        seen.update(asyncio.run(_scenario(btc, cross, *(handles[k] for k in keys))))
-        cli = CliRunner()  # `marketmesh rfq`, the operator's client, against the same broker
-        seen["cli_quote"] = cli.invoke(
-            app, ["rfq", "quote", btc, "--side", "sell", "--size", "0.002", "--client", "cli"]
-        )
-        seen["cli_oversized"] = cli.invoke(
-            app, ["rfq", "quote", btc, "--side", "sell", "--size", "3", "--client", "cli"]
-        )
-        seen["cli_unknown"] = cli.invoke(app, ["rfq", "accept", btc, "nope", "--client", "cli"])
-
-    result = run_graph(
-        cfg,
-        config_path=path,
-        duration_s=DURATION_S,
-        data_dir=str(tmp / "data"),
-        on_status=on_status,
-    )
-    assert seen, "the scenario never ran"
-    return cfg, result, seen, connect(str(tmp / "data"))
-
 
 def test_health_and_bad_requests_name_what_is_wrong(rfq_run):
-    _, _, seen, _ = rfq_run
+    seen = rfq_run.seen
     status, health = seen["health"]
-    assert status == 200 and health["symbol"] == "BTC/USDT" and health["paused"] == ""
-    status, body = seen["malformed"]
+    assert status == 200 and health["symbol"] == "BTC/USDT" and health["quoting"]
+    status, body, _ = seen["malformed"]
     assert status == 400 and body["error"] == "malformed_json"
-    status, body = seen["no_client"]
+    status, body, _ = seen["unsigned"]
+    assert status == 401 and body["error"] == "unauthorized"
+    status, body, _ = seen["client_field"]  # the client is the key's owner, not a field
     assert status == 400 and body["field"] == "client"
-    status, body = seen["oversized"]
+    status, body, _ = seen["oversized"]
     assert status == 422 and body["error"] == "oversized"
     assert "above max_size 2" in body["message"] and body["max_size"] == "2"
-    status, body = seen["increment"]
+    status, body, _ = seen["increment"]
     assert status == 422 and body["error"] == "bad_increment"
-    status, body = seen["paused"]
+    status, body, _ = seen["paused"]
     assert status == 503 and body["error"] == "paused" and "desk closed" in body["message"]
-    status, body = seen["over_request_limit"]  # acme: 50,000 per request; 1 BTC ~ 65,000
+    status, body, _ = seen["over_request_limit"]  # acme: 50,000 per request; 1 BTC ~ 65,000
     assert status == 403 and body["error"] == "client_request_limit"
 
 
 def test_firm_quote_walks_the_book_plus_spread(rfq_run):
-    cfg, _, seen, _ = rfq_run
-    status, q = seen["quote"]
+    cfg, seen = rfq_run.cfg, rfq_run.seen
+    status, q, _ = seen["quote"]
     assert status == 200, q
     assert {"quote_id", "side", "size", "price", "expiry"} <= set(q)
-    assert q["side"] == "buy" and q["size"] == SIZE
+    assert q["side"] == "buy" and q["size"] == SIZE and q["client"] == "acme"
     assert q["ttl_s"] == pytest.approx(TTL_S)
     spread = cfg.brokers[0].spread / 100
     sell_q = seen["sell_quote"][1]
@@ -181,12 +59,12 @@ def test_firm_quote_walks_the_book_plus_spread(rfq_run):
 
 
 def test_double_accept_is_one_fill_booked_in_the_ledger(rfq_run):
-    _, _, seen, _ = rfq_run
-    (s1, a1), (s2, a2) = seen["accepts"]
+    seen = rfq_run.seen
+    (s1, a1, _), (s2, a2, _) = seen["accepts"]
     assert s1 == s2 == 200, (a1, a2)
     assert a1["fill"] == a2["fill"]
     assert sorted([a1["already_accepted"], a2["already_accepted"]]) == [False, True]
-    status, retry = seen["retry_after_ttl"]  # an accept retried after the TTL: same fill
+    status, retry, _ = seen["retry_after_ttl"]  # an accept retried after the TTL: same fill
     assert status == 200 and retry["fill"] == a1["fill"] and retry["already_accepted"]
     fill = a1["fill"]
     assert fill["fill_id"].startswith("rfq-") and fill["broker_side"] == "sell"
@@ -197,18 +75,17 @@ def test_double_accept_is_one_fill_booked_in_the_ledger(rfq_run):
 
 
 def test_expired_unknown_and_foreign_accepts_are_refused(rfq_run):
-    _, _, seen, _ = rfq_run
-    status, body = seen["expired"]
+    seen = rfq_run.seen
+    status, body, _ = seen["expired"]
     assert status == 410 and body["error"] == "quote_expired" and "expired at" in body["message"]
-    status, body = seen["unknown"]
+    status, body, _ = seen["unknown"]
     assert status == 404 and body["error"] == "unknown_quote"
-    status, body = seen["foreign_accept"]
-    assert status == 403 and body["error"] == "quote_not_yours"
+    status, foreign, _ = seen["foreign_accept"]  # another client's quote: just as unknown
+    assert status == 404 and foreign == body
 
 
 def test_cross_is_priced_off_both_legs(rfq_run):
-    _, _, seen, _ = rfq_run
-    status, q = seen["cross"]
+    status, q, _ = rfq_run.seen["cross"]
     assert status == 200, q
     assert q["symbol"] == "ETH/BTC"
     assert 0.02 < q["mid_price"] < 0.08  # ETH ~3200 / BTC ~65000
@@ -219,7 +96,7 @@ def test_cross_is_priced_off_both_legs(rfq_run):
 
 
 def test_the_broker_fill_is_hedged_through_the_router(rfq_run):
-    _, result, seen, con = rfq_run
+    result, seen, con = rfq_run.result, rfq_run.seen, rfq_run.con
     assert seen["pending_after"] == 0
     assert seen["router"]["hedged"] >= 1
     fill_id = seen["accepts"][0][1]["fill"]["fill_id"]
@@ -249,8 +126,8 @@ def test_the_broker_fill_is_hedged_through_the_router(rfq_run):
     assert result.reconciled, result.reconciliation
 
 
-def test_rfq_cli_quotes_and_reports_refusals(rfq_run):
-    _, _, seen, _ = rfq_run
+def test_rfq_cli_signs_quotes_and_reports_refusals(rfq_run):
+    seen = rfq_run.seen
     ok = seen["cli_quote"]
     assert ok.exit_code == 0, ok.output
     quote = json.loads(ok.stdout)
@@ -259,11 +136,16 @@ def test_rfq_cli_quotes_and_reports_refusals(rfq_run):
     assert bad.exit_code == 1 and "422 oversized: size 3 is above max_size 2" in bad.output
     unknown = seen["cli_unknown"]
     assert unknown.exit_code == 1 and "404 unknown_quote" in unknown.output
+    no_secret = seen["cli_no_secret"]  # the secret only from the environment, never a flag
+    assert no_secret.exit_code == 2 and "MARKETMESH_RFQ_API_SECRET" in no_secret.output
+    health = seen["cli_health"]
+    assert health.exit_code == 0, health.output
+    assert json.loads(health.stdout)["client"]["client"] == "cli"  # signed: its own usage
 
 
 def test_cross_fill_hedges_its_base_leg_on_the_hedge_symbol(rfq_run):
-    _, _, seen, con = rfq_run
-    status, accepted = seen["cross_accept"]
+    seen, con = rfq_run.seen, rfq_run.con
+    status, accepted, _ = seen["cross_accept"]
     assert status == 200, accepted
     fill = accepted["fill"]
     assert fill["symbol"] == "ETH/BTC" and fill["broker_side"] == "sell"
@@ -287,7 +169,7 @@ def test_cross_fill_hedges_its_base_leg_on_the_hedge_symbol(rfq_run):
 def test_every_rfq_event_is_in_parquet(rfq_run):
     """Quotes given, requests refused, accepts executed or rejected: each one row in
     `rfq_quotes`, the accepted quote's price equal to its fill's."""
-    _, _, seen, con = rfq_run
+    seen, con = rfq_run.seen, rfq_run.con
     rows = con.execute(
         "select event, quote_id, price, reason from rfq_quotes where broker = 'otc-btc'"
     ).fetchall()
@@ -297,7 +179,7 @@ def test_every_rfq_event_is_in_parquet(rfq_run):
     quoted = {q for q, _, _ in by_event["quoted"]}
     assert seen["quote"][1]["quote_id"] in quoted and seen["sell_quote"][1]["quote_id"] in quoted
     reasons = " ".join(r for _, _, r in by_event["refused"])
-    for refusal in ("oversized", "increment", "paused", "no_client"):
+    for refusal in ("oversized", "increment", "paused", "unsigned", "client_field"):
         assert seen[refusal][1]["error"] in reasons
     qid = seen["quote"][1]["quote_id"]
     (accepted,) = [(q, p) for q, p, _ in by_event["accepted"] if q == qid]  # once, not twice

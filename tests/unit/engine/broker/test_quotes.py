@@ -10,16 +10,15 @@ from engine.broker import (
     ClientLimits,
     DailyLimitExceeded,
     FirmQuote,
-    InsufficientInventory,
     QuoteBook,
     QuoteExpired,
-    QuoteNotYours,
     RequestLimitExceeded,
     SizeRejected,
     UnknownQuote,
     broker_fill,
     check_size,
-    inventory_shortfall,
+    inventory_needed,
+    new_quote_id,
 )
 from engine.broker.quotes import NS_PER_DAY
 from engine.types import Side
@@ -76,9 +75,33 @@ def test_expired_unknown_and_foreign_quotes_are_refused_with_their_status():
     with pytest.raises(UnknownQuote) as exc2:
         book.accept("nope", "acme", T0, LIMITS)
     assert exc2.value.status == 404
-    with pytest.raises(QuoteNotYours) as exc3:
-        book.accept("q1", "other", T0, LIMITS)
-    assert exc3.value.status == 403
+
+
+def test_another_clients_quote_is_as_unknown_as_a_made_up_id():
+    """Issue 11: a foreign quote was 403 and an unknown one 404, so ids could be probed.
+    Now both answers are byte-identical, expired or not."""
+    book = QuoteBook()
+    book.add(quote())
+    answers = []
+    for quote_id, client, now in [
+        ("nope", "acme", T0),
+        ("q1", "mallory", T0),
+        ("q1", "mallory", T0 + 31 * S),  # expired: still not told apart
+    ]:
+        with pytest.raises(UnknownQuote) as exc:
+            book.accept(quote_id, client, now, LIMITS)
+        answers.append((exc.value.status, exc.value.as_json()))
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][0] == 404
+    assert book.accept("q1", "acme", T0, LIMITS)[1] is None  # the owner still can
+
+
+def test_quote_ids_are_unguessable():
+    ids = {new_quote_id("otc-btc") for _ in range(2_000)}
+    assert len(ids) == 2_000
+    for quote_id in list(ids)[:50]:
+        prefix, _, token = quote_id.partition("-btc-")
+        assert prefix == "otc" and len(token) >= 22  # 128 random bits, url-safe base64
 
 
 def test_per_request_and_daily_limits():
@@ -108,8 +131,8 @@ def test_prune_forgets_old_quotes_only():
     book.add(quote(qid="new", ttl_s=120))
     assert book.prune(T0 + 62 * S) == 1
     with pytest.raises(UnknownQuote):
-        book.get("old")
-    assert book.get("new").quote_id == "new"
+        book.get("old", "acme")
+    assert book.get("new", "acme").quote_id == "new"
 
 
 @pytest.mark.parametrize(
@@ -144,11 +167,6 @@ def test_fill_is_the_brokers_side_on_the_inventory_account():
     assert f.quote_amount == Decimal("600.00") and f.fee == 0 and f.fee_currency == "USDT"
 
 
-def test_inventory_must_cover_the_trade():
-    inventory_shortfall(quote(side=Side.BUY), {"BTC": Decimal("0.01")})
-    with pytest.raises(InsufficientInventory) as exc:
-        inventory_shortfall(quote(side=Side.BUY), {"BTC": Decimal("0.009")})
-    assert exc.value.fields["asset"] == "BTC"
-    with pytest.raises(InsufficientInventory) as exc2:
-        inventory_shortfall(quote(side=Side.SELL), {"USDT": Decimal("599.99")})
-    assert exc2.value.fields == {"asset": "USDT", "held": "599.99", "needed": "600.00"}
+def test_the_inventory_delivers_base_to_a_buyer_and_quote_to_a_seller():
+    assert inventory_needed(quote(side=Side.BUY)) == ("BTC", Decimal("0.01"))
+    assert inventory_needed(quote(side=Side.SELL)) == ("USDT", Decimal("600.00"))

@@ -194,7 +194,9 @@ class BrokerActor:
         self._flush()
 
     async def on_config(self, config: AppConfig) -> str:
-        """New spread, sizes, limits, keys or `paused` apply to the next request."""
+        """New spread, sizes, limits, keys or `paused` apply to the next request. A version
+        without the clients' keys (a rollback, from the control actor) keeps the ones held."""
+        config = config.with_secrets_from(self._config)
         self._config = config
         mine = [b for b in config.brokers if b.id == self._broker.id]
         if mine:

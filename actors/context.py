@@ -25,7 +25,8 @@ class RunContext:
 async def live_config(fallback: Any) -> Any:
     """The config version live now: `apply`, `rollback` and `scale` change it after start,
     and an actor Ray restarts is re-built from its original arguments. Asks the run's
-    control actor; `fallback` (the constructor's config) when it cannot answer."""
+    control actor; `fallback` (the constructor's config) when it cannot answer. The
+    control actor's copy holds no secrets; those of `fallback` are put back."""
     from actors.control import CONTROL_NAME
 
     try:
@@ -33,7 +34,10 @@ async def live_config(fallback: Any) -> Any:
     except Exception as exc:  # no control actor (a test driving one actor) or its node gone
         log.warning("live config unavailable, keeping the one this actor started with: %s", exc)
         return fallback
-    return live if live is not None else fallback
+    if live is None:
+        return fallback
+    # the control actor keeps a redacted config: keep the secrets this actor was given
+    return live.with_secrets_from(fallback) if fallback is not None else live
 
 
 class RestartGate:

@@ -32,7 +32,7 @@ from engine.config.broker import (
     RateLimitConfig,
     RfqClientConfig,
 )
-from engine.config.loader import load_config, parse_config
+from engine.config.loader import env_references, load_config, parse_config
 from engine.config.market import (
     HedgeMode,
     MarketConfig,
@@ -99,6 +99,7 @@ __all__ = [
     "VenueKind",
     "VenueRole",
     "VolGuardConfig",
+    "env_references",
     "load_config",
     "market_definitions",
     "parse_config",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -117,6 +118,47 @@ class AppConfig(_Frozen):
             if m.symbol == symbol:
                 return m
         raise KeyError(f"no market {symbol!r} in config")
+
+    def redacted(
+        self, *, keep_venues: Collection[str] = (), keep_brokers: Collection[str] = ()
+    ) -> AppConfig:
+        """This config with the secrets no holder of it needs taken out: every venue's
+        key pair but `keep_venues`', the RFQ clients of every broker but `keep_brokers`,
+        and the alert webhook (only the driver posts it). What actors, the control
+        actor and `status` get: a process that can reach the graph learns no secret
+        it does not need (issue 11). Built with `model_copy`: no validator reruns."""
+        venues = [
+            v if v.id in keep_venues else v.model_copy(update={"api_key": None, "api_secret": None})
+            for v in self.venues
+        ]
+        brokers = [
+            b if b.id in keep_brokers else b.model_copy(update={"clients": {}})
+            for b in self.brokers
+        ]
+        alerts = self.alerts.model_copy(update={"webhook_url": None})
+        return self.model_copy(update={"venues": venues, "brokers": brokers, "alerts": alerts})
+
+    def with_secrets_from(self, other: AppConfig) -> AppConfig:
+        """A redacted version (from the control actor, `apply`) with the secrets this
+        holder already had put back: an actor restarted or reconfigured keeps its own."""
+        theirs = {v.id: v for v in other.venues}
+        venues = [
+            v.model_copy(update={"api_key": t.api_key, "api_secret": t.api_secret})
+            if v.api_key is None and (t := theirs.get(v.id)) is not None and t.api_key is not None
+            else v
+            for v in self.venues
+        ]
+        clients = {b.id: b.clients for b in other.brokers}
+        brokers = [
+            b.model_copy(update={"clients": clients[b.id]})
+            if not b.clients and clients.get(b.id)
+            else b
+            for b in self.brokers
+        ]
+        alerts = self.alerts
+        if alerts.webhook_url is None and other.alerts.webhook_url is not None:
+            alerts = alerts.model_copy(update={"webhook_url": other.alerts.webhook_url})
+        return self.model_copy(update={"venues": venues, "brokers": brokers, "alerts": alerts})
 
     @property
     def config_hash(self) -> str:

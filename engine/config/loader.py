@@ -68,3 +68,12 @@ def load_config(path: str | Path) -> AppConfig:
             f"{p}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})"
         ) from None
     return parse_config(data, str(p))
+
+
+def env_references(path: str | Path) -> set[str]:
+    """The environment variables a config file names (`${NAME}`): the driver keeps them
+    from the processes it starts that do not need them (Ray's workers)."""
+    try:
+        return {m.group(1) for m in _ENV_REF.finditer(Path(path).read_text())}
+    except OSError:
+        return set()

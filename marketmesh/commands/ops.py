@@ -155,6 +155,18 @@ def register_scale_command(app: typer.Typer) -> None:
         typer.echo(f"run {info['run_id']}: config {new.config_hash} live")
 
 
+def config_for(name: str, config: Any) -> Any:
+    """What actor `name` gets of a config: its venue's own settings for a hedge venue,
+    the home venue's keys for a market, its clients for a broker, no secret otherwise."""
+    if name.startswith("venue:"):
+        return next(v for v in config.venues if v.id == name.removeprefix("venue:"))
+    if name.startswith("market:"):
+        return config.redacted(keep_venues={config.home_venue.id})
+    if name.startswith("broker:"):
+        return config.redacted(keep_brokers={name.removeprefix("broker:")})
+    return config.redacted()
+
+
 def _push_to_graph(handles: dict[str, Any], config: Any) -> list[str]:
     """Hand a config version to every actor; returns one line per actor that took it."""
     import ray
@@ -166,11 +178,7 @@ def _push_to_graph(handles: dict[str, Any], config: Any) -> list[str]:
             done.append(name)
             continue
         pushed.add(actor)
-        if name.startswith("venue:"):
-            venue = next(v for v in config.venues if v.id == name.removeprefix("venue:"))
-            ray.get(actor.on_config.remote(venue))
-        else:
-            ray.get(actor.on_config.remote(config))
+        ray.get(actor.on_config.remote(config_for(name, config)))
         done.append(name)
     return done
 
@@ -204,7 +212,7 @@ def register_config_commands(app: typer.Typer) -> None:
         problems = structural_changes(live, new) if live is not None else []
         if problems:
             _fail("cannot apply to a running graph:\n  " + "\n  ".join(problems))
-        version = ray.get(control.push_config.remote(new))
+        version = ray.get(control.push_config.remote(new.redacted()))
         _push_to_graph(handles, new)
         typer.echo(
             f"run {info['run_id']}: config {new.config_hash} live (version {version}; "

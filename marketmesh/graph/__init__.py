@@ -9,8 +9,10 @@ shutdown (`shutdown`). Actor options live in one table (`options`).
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 import ray
 
 from actors.context import RunContext
-from engine.config import AppConfig
+from engine.config import AppConfig, env_references
 from marketmesh.graph.builder import (
     Graph,
     LiveHandles,
@@ -64,19 +66,33 @@ def new_run_id(now: datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%S") + secrets.token_hex(2)
 
 
-def ensure_ray(config: AppConfig, address: str | None) -> None:
+def ensure_ray(config: AppConfig, address: str | None, hide_env: Iterable[str] = ()) -> None:
+    """Start (or join) Ray. `hide_env`: variables holding secrets; a local Ray's raylet,
+    and every worker it forks, inherits the driver's environment, so they are out of
+    it while Ray starts (the actors get the secrets they need as arguments)."""
     if ray.is_initialized():
         return
-    if address:
-        ray.init(address=address, namespace="marketmesh", log_to_driver=False)
-    else:
-        ray.init(
-            address="local",
-            num_cpus=config.ray.num_cpus,
-            include_dashboard=False,
-            namespace="marketmesh",
-            log_to_driver=False,
-        )
+    with without_env(hide_env):
+        if address:
+            ray.init(address=address, namespace="marketmesh", log_to_driver=False)
+        else:
+            ray.init(
+                address="local",
+                num_cpus=config.ray.num_cpus,
+                include_dashboard=False,
+                namespace="marketmesh",
+                log_to_driver=False,
+            )
+
+
+@contextlib.contextmanager
+def without_env(names: Iterable[str]) -> Iterator[None]:
+    """The process environment without `names`, restored afterwards."""
+    saved = {n: os.environ.pop(n) for n in list(names) if n in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 def run_graph(
@@ -116,7 +132,7 @@ def run_graph(
         )
     actors: list[Any] = []
     try:
-        ensure_ray(config, address)
+        ensure_ray(config, address, hide_env=env_references(config_path))
         return _run(
             config, ctx, sim, duration_s, on_status, status_interval_s, actors, metrics_port
         )
@@ -167,7 +183,7 @@ def _run(
         actors=actors,
     )
     start_trading(graph)
-    ray.get(control.register.remote(graph.handles, config))
+    ray.get(control.register.remote(graph.handles, config.redacted()))
     monitor = GraphMonitor(config, ctx, LiveHandles(graph))
     metrics, metrics_server = serve_metrics(metrics_port) if metrics_port else (None, None)
     try:

@@ -104,7 +104,7 @@ def start_venues(config: AppConfig, sim: SimAccess, actors: list[Any]) -> dict[s
 
 def create_ledger(config: AppConfig, ctx: RunContext, actors: list[Any]) -> Any:
     ledger = InventoryLedgerActor.options(**actor_options(ActorKind.LEDGER, config)).remote(
-        config, ctx
+        config.redacted(), ctx
     )
     actors.append(ledger)
     return ledger
@@ -114,7 +114,7 @@ def start_trading(graph: Graph) -> None:
     """Router, market actors, rebalancer and brokers, once the ledger has opened."""
     config, ctx = graph.config, graph.ctx
     graph.router = HedgeRouterActor.options(**actor_options(ActorKind.ROUTER, config)).remote(
-        config, ctx, graph.venues, graph.ledger
+        config.redacted(), ctx, graph.venues, graph.ledger
     )
     graph.actors.append(graph.router)
     ray.get(graph.router.on_start.remote())
@@ -126,12 +126,17 @@ def start_trading(graph: Graph) -> None:
     graph.markets.update(markets)
     graph.rebalancer = RebalancerActor.options(
         **actor_options(ActorKind.REBALANCER, config)
-    ).remote(config, ctx, graph.ledger, graph.router, graph.venues)
+    ).remote(config.redacted(), ctx, graph.ledger, graph.router, graph.venues)
     graph.actors.append(graph.rebalancer)
     ray.get(graph.rebalancer.on_start.remote())
     for b in config.brokers:
         ref = BrokerActor.options(**actor_options(ActorKind.BROKER, config)).remote(
-            config, b.id, ctx, graph.venues, graph.router, graph.ledger
+            config.redacted(keep_brokers={b.id}),
+            b.id,
+            ctx,
+            graph.venues,
+            graph.router,
+            graph.ledger,
         )
         graph.brokers[b.id] = ref
         graph.actors.append(ref)
@@ -148,7 +153,12 @@ def start_markets(graph: Graph, symbols: list[str]) -> tuple[list[Any], dict[str
     groups = market_groups(symbols, config.ray.markets_per_actor)
     hosts = [
         MarketActor.options(**actor_options(ActorKind.MARKET, config)).remote(
-            config, group, graph.ctx, graph.router, graph.ledger, **graph.home_access
+            config.redacted(keep_venues={config.home_venue.id}),
+            group,
+            graph.ctx,
+            graph.router,
+            graph.ledger,
+            **graph.home_access,
         )
         for group in groups
     ]

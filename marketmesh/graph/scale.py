@@ -19,6 +19,7 @@ def scale_graph(
     """Remove markets (quotes cancelled, last fills delivered, rows flushed), then add
     markets on new actors; the other markets' actors are never restarted. Returns
     what was done, or the error that stopped it (what was done before it stands)."""
+    config = config.with_secrets_from(graph.config)  # the CLI built it from a redacted copy
     done: dict[str, Any] = {"added": [], "removed": [], "error": ""}
     try:
         for symbol in remove:
@@ -35,8 +36,14 @@ def scale_graph(
         start_all({v: a.on_symbols.remote(listed) for v, a in graph.venues.items()}, "venue")
         graph.venue_symbols = listed
         ray.get(
-            [a.on_config.remote(config) for a in (graph.router, graph.ledger, graph.rebalancer)]
-            + [h.on_config.remote(config) for h in graph.hosts]
+            [
+                a.on_config.remote(config.redacted())
+                for a in (graph.router, graph.ledger, graph.rebalancer)
+            ]
+            + [
+                h.on_config.remote(config.redacted(keep_venues={config.home_venue.id}))
+                for h in graph.hosts
+            ]
         )
         graph.config = config
         if add:
@@ -52,6 +59,6 @@ def scale_graph(
         done["error"] = str(getattr(exc, "cause", None) or exc)
     finally:
         if done["added"] or done["removed"]:
-            ray.get(graph.control.push_config.remote(graph.config))
+            ray.get(graph.control.push_config.remote(graph.config.redacted()))
     log.warning("scale: %s", done)
     return done

@@ -80,7 +80,8 @@ def supervise(
                     ask_control(control.finish_scale.remote(request[0], done))
             if version != config_version:  # `marketmesh apply`/`rollback` changed the config
                 config_version = version
-                monitor.reconfigure(ray.get(control.current_config.remote()))
+                live = ray.get(control.current_config.remote())
+                monitor.reconfigure(live.with_secrets_from(graph.config))
             if remote_stop:
                 stop.requested = f"stop requested ({remote_stop})"
             if stop.requested or (on_status is None and metrics is None and not monitor.active):

@@ -108,3 +108,19 @@ def test_tier_defaults_resolve_every_band_to_a_number():
     for m in cfg.markets:
         for key in ("target_spread_bps", "max_spread_bps", "depth_band_bps", "depth_target_quote"):
             assert isinstance(getattr(m, key), float), (m.symbol, key)
+
+
+def test_the_driver_keeps_a_configs_secret_variables_from_ray(tmp_path, monkeypatch):
+    """Ray's raylet and its workers inherit the environment ray.init runs in."""
+    import os
+
+    from engine.config import env_references
+    from marketmesh.graph import without_env
+
+    path = tmp_path / "c.yaml"
+    path.write_text("venues:\n  - api_key: ${MM_K}\n    api_secret: ${MM_S:-x}\n")
+    assert env_references(path) == {"MM_K", "MM_S"}
+    monkeypatch.setenv("MM_K", "k")
+    with without_env(env_references(path)):
+        assert "MM_K" not in os.environ
+    assert os.environ["MM_K"] == "k"

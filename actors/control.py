@@ -18,11 +18,15 @@ CONTROL_NAME = "marketmesh-control"
 
 @ray.remote(num_cpus=0)
 class RunControl:
-    def __init__(self, run_id: str, config_hash: str, data_dir: str) -> None:
+    def __init__(
+        self, run_id: str, config_hash: str, data_dir: str, *, config: str = "", host: str = ""
+    ) -> None:
         self._info = {
             "run_id": run_id,
             "config_hash": config_hash,
             "data_dir": data_dir,
+            "config": config,
+            "host": host,
             "started_ns": time.time_ns(),
         }
         self._handles: dict[str, Any] = {}

@@ -1,7 +1,13 @@
-"""Reaching a running graph from another process (status, stop, resume)."""
+"""Reaching a running graph from another process (status, stop, resume, apply, scale).
+
+Which graph: `--address` (a cluster, e.g. `auto` on a cluster node) or, on this
+host, the one live run (`marketmesh.graph.registry`); with several live runs the
+command must be told `--run-id`, and every command says which run it attached to.
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -9,12 +15,43 @@ class NotRunning(RuntimeError):
     pass
 
 
-def attach(address: str, namespace: str) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    """Connect to the cluster; return the control actor, its description and the handles."""
+class WhichRun(RuntimeError):
+    """Several graphs run here and the command was not told which (a usage error)."""
+
+
+def resolve(address: str | None, namespace: str, run_id: str | None) -> tuple[str, str]:
+    """(Ray address, namespace) of the graph to attach to."""
+    if address:
+        return address, namespace
+    from marketmesh.graph.registry import live_runs
+
+    runs = live_runs()
+    if run_id:
+        runs = [r for r in runs if r.run_id == run_id]
+        if not runs:
+            raise NotRunning(f"--run-id {run_id}: no such run is live on this host")
+    if not runs:
+        raise NotRunning(
+            "no marketmesh run is live on this host (on a cluster, give --address auto)"
+        )
+    if len(runs) > 1:
+        listed = "\n  ".join(r.describe() for r in runs)
+        raise WhichRun(
+            f"{len(runs)} runs are live on this host; name one with --run-id:\n  {listed}"
+        )
+    return runs[0].address, runs[0].namespace
+
+
+def attach(
+    address: str | None, namespace: str, run_id: str | None = None
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Connect to the graph; return the control actor, its description and the handles.
+    Says on stderr which run it attached to."""
     import ray
 
     from actors.control import CONTROL_NAME
 
+    address, namespace = resolve(address, namespace, run_id)
     if not ray.is_initialized():
         try:
             ray.init(address=address, namespace=namespace, log_to_driver=False)
@@ -27,4 +64,11 @@ def attach(address: str, namespace: str) -> tuple[Any, dict[str, Any], dict[str,
             f"no marketmesh graph is running in namespace {namespace!r} at {address}"
         ) from None
     info = ray.get(control.describe.remote())
+    if run_id and info["run_id"] != run_id:
+        raise NotRunning(f"--run-id {run_id}: the graph at {address} is run {info['run_id']}")
+    print(
+        f"attached to run {info['run_id']} (config {info.get('config', '?')} "
+        f"{info['config_hash']}, host {info.get('host', '?')}, data {info['data_dir']})",
+        file=sys.stderr,
+    )
     return control, info, ray.get(control.handles.remote())

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from marketmesh.commands.status import ADDRESS, NAMESPACE
+from marketmesh.commands.status import ADDRESS, NAMESPACE, RUN_ID, attach_or_exit
 
 
 def _fail(message: str) -> None:
@@ -29,62 +29,80 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--all", help="stop the whole graph with a clean shutdown")
         ] = False,
         wait: Annotated[float, typer.Option(help="seconds to wait for --all to finish")] = 120,
-        address: Annotated[str, ADDRESS] = "auto",
+        yes: Annotated[
+            bool, typer.Option("--yes", help="stop --all without asking (scripts)")
+        ] = False,
+        address: Annotated[str | None, ADDRESS] = None,
         namespace: Annotated[str, NAMESPACE] = "marketmesh",
+        run_id: Annotated[str | None, RUN_ID] = None,
     ) -> None:
         """Cancel quotes safely: per market (fills still hedge) or the whole graph."""
-        import ray
+        import sys
 
-        from marketmesh.commands.attach import NotRunning, attach
+        import ray
 
         if not market and not all_:
             _fail("say what to stop: --market SYMBOL (repeatable) or --all")
-        try:
-            control, info, handles = attach(address, namespace)
-        except NotRunning as exc:
-            _fail(str(exc))
+        control, info, handles = attach_or_exit(address, namespace, run_id)
         if all_:
+            if not yes:
+                if not sys.stdin.isatty():
+                    typer.secho(
+                        f"stop --all: would stop run {info['run_id']}; not on a terminal, so "
+                        "nobody can confirm: add --yes",
+                        err=True,
+                        fg=typer.colors.RED,
+                    )
+                    raise typer.Exit(2)
+                typer.confirm(f"stop run {info['run_id']} ({info['data_dir']})?", abort=True)
             ray.get(control.request_stop.remote("marketmesh stop --all"))
             typer.echo(f"run {info['run_id']}: stop requested; the driver shuts down cleanly")
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline:
-                try:
-                    if ray.get(control.describe.remote(), timeout=5)["finished"]:
-                        typer.echo(f"run {info['run_id']}: stopped")
-                        return
-                except Exception:  # the driver already tore the graph down
-                    typer.echo(f"run {info['run_id']}: stopped")
-                    return
-                time.sleep(0.5)
-            _fail(f"run {info['run_id']}: still stopping after {wait:g}s")
+            _wait_until_stopped(control, info["run_id"], wait)
+            return
         unknown = [m for m in market or [] if f"market:{m}" not in handles]
         if unknown:
             known = ", ".join(sorted(k.removeprefix("market:") for k in handles if "market:" in k))
             _fail(f"--market {', '.join(unknown)}: not in this graph (markets: {known})")
         for m in market or []:
             n = ray.get(handles[f"market:{m}"].on_pause.remote(m, "marketmesh stop"))
-            typer.echo(f"{m}: paused, {n} quotes cancelled")
+            typer.echo(f"run {info['run_id']}: {m}: paused, {n} quotes cancelled")
 
     @app.command()
     def resume(
         market: Annotated[list[str], typer.Option(help="resume quoting this market")],
-        address: Annotated[str, ADDRESS] = "auto",
+        address: Annotated[str | None, ADDRESS] = None,
         namespace: Annotated[str, NAMESPACE] = "marketmesh",
+        run_id: Annotated[str | None, RUN_ID] = None,
     ) -> None:
         """Resume quoting a market paused by `marketmesh stop --market`."""
         import ray
 
-        from marketmesh.commands.attach import NotRunning, attach
-
-        try:
-            _, _, handles = attach(address, namespace)
-        except NotRunning as exc:
-            _fail(str(exc))
+        _, info, handles = attach_or_exit(address, namespace, run_id)
         for m in market:
             if f"market:{m}" not in handles:
-                _fail(f"--market {m}: not in this graph")
+                _fail(f"--market {m}: not in run {info['run_id']}")
             ray.get(handles[f"market:{m}"].on_resume.remote(m))
-            typer.echo(f"{m}: quoting resumed")
+            typer.echo(f"run {info['run_id']}: {m}: quoting resumed")
+
+
+def _wait_until_stopped(control: Any, run_id: str, wait: float) -> None:
+    """Until the driver says the run finished. The control actor going away is the driver
+    tearing the graph down; a look-up that merely times out proves nothing."""
+    import ray
+
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            if ray.get(control.describe.remote(), timeout=5)["finished"]:
+                typer.echo(f"run {run_id}: stopped")
+                return
+        except ray.exceptions.RayActorError:
+            typer.echo(f"run {run_id}: stopped (the driver tore the graph down)")
+            return
+        except ray.exceptions.GetTimeoutError:
+            typer.echo(f"run {run_id}: no answer yet, still waiting", err=True)
+        time.sleep(0.5)
+    _fail(f"run {run_id}: still stopping after {wait:g}s")
 
 
 def register_scale_command(app: typer.Typer) -> None:
@@ -106,15 +124,15 @@ def register_scale_command(app: typer.Typer) -> None:
             ),
         ] = None,
         wait: Annotated[float, typer.Option(help="seconds to wait for the graph")] = 120,
-        address: Annotated[str, ADDRESS] = "auto",
+        address: Annotated[str | None, ADDRESS] = None,
         namespace: Annotated[str, NAMESPACE] = "marketmesh",
+        run_id: Annotated[str | None, RUN_ID] = None,
     ) -> None:
         """Add or remove markets on a running graph; the other markets keep quoting."""
         import ray
         import yaml
 
         from engine.config import ConfigError, market_definitions, scaled_config
-        from marketmesh.commands.attach import NotRunning, attach
 
         definitions = []
         if config is not None:
@@ -124,10 +142,7 @@ def register_scale_command(app: typer.Typer) -> None:
                 _fail(f"--config {config}: {exc.strerror}")
             except (ConfigError, yaml.YAMLError) as exc:
                 _fail(f"--config {config}: {exc}")
-        try:
-            control, info, _ = attach(address, namespace)
-        except NotRunning as exc:
-            _fail(str(exc))
+        control, info, _ = attach_or_exit(address, namespace, run_id)
         live = ray.get(control.current_config.remote())
         try:
             new = scaled_config(
@@ -187,24 +202,21 @@ def register_config_commands(app: typer.Typer) -> None:
     @app.command("apply")
     def apply_config(
         config: Annotated[str, typer.Argument(help="the new YAML config")],
-        address: Annotated[str, ADDRESS] = "auto",
+        address: Annotated[str | None, ADDRESS] = None,
         namespace: Annotated[str, NAMESPACE] = "marketmesh",
+        run_id: Annotated[str | None, RUN_ID] = None,
     ) -> None:
         """Apply a new config version to the running graph (quoting, risk, alert parameters)."""
         import ray
 
         from engine.config import ConfigError, load_config, structural_changes
-        from marketmesh.commands.attach import NotRunning, attach
 
         try:
             new = load_config(config)
         except ConfigError as exc:
             typer.secho(f"config error:\n{exc}", err=True, fg=typer.colors.RED)
             raise typer.Exit(2) from None
-        try:
-            control, info, handles = attach(address, namespace)
-        except NotRunning as exc:
-            _fail(str(exc))
+        control, info, handles = attach_or_exit(address, namespace, run_id)
         live = ray.get(control.current_config.remote())
         if live is not None and live.config_hash == new.config_hash:
             typer.echo(f"run {info['run_id']}: config {new.config_hash} is already live")
@@ -221,18 +233,14 @@ def register_config_commands(app: typer.Typer) -> None:
 
     @app.command()
     def rollback(
-        address: Annotated[str, ADDRESS] = "auto",
+        address: Annotated[str | None, ADDRESS] = None,
         namespace: Annotated[str, NAMESPACE] = "marketmesh",
+        run_id: Annotated[str | None, RUN_ID] = None,
     ) -> None:
         """Restore the previous config version on the running graph."""
         import ray
 
-        from marketmesh.commands.attach import NotRunning, attach
-
-        try:
-            control, info, handles = attach(address, namespace)
-        except NotRunning as exc:
-            _fail(str(exc))
+        control, info, handles = attach_or_exit(address, namespace, run_id)
         from engine.config import structural_changes
 
         live = ray.get(control.current_config.remote())

@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-ADDRESS = typer.Option(help="Ray cluster to attach to (auto = the local one)")
-NAMESPACE = typer.Option(help="Ray namespace of the graph")
+ADDRESS = typer.Option(
+    help="Ray cluster to attach to (e.g. auto on a cluster node); default: this host's run"
+)
+NAMESPACE = typer.Option(help="Ray namespace of the graph (with --address)")
+RUN_ID = typer.Option(help="which run, when several are live on this host")
+
+
+def attach_or_exit(
+    address: str | None, namespace: str, run_id: str | None
+) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """`attach`, with the CLI's answers: exit 2 when the run must be named, 1 when none runs."""
+    from marketmesh.commands.attach import NotRunning, WhichRun, attach
+
+    try:
+        return attach(address, namespace, run_id)
+    except WhichRun as exc:
+        typer.secho(str(exc), err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    except NotRunning as exc:
+        typer.secho(str(exc), err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def status(
-        address: Annotated[str, ADDRESS] = "auto",
+        address: Annotated[str | None, ADDRESS] = None,
         namespace: Annotated[str, NAMESPACE] = "marketmesh",
+        run_id: Annotated[str | None, RUN_ID] = None,
         json_out: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
     ) -> None:
         """Markets, quotes, spread, fills, positions and venue health of the running graph."""
@@ -23,14 +43,9 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from actors.market import market_statuses
-        from marketmesh.commands.attach import NotRunning, attach
         from marketmesh.status import status_table
 
-        try:
-            control, info, handles = attach(address, namespace)
-        except NotRunning as exc:
-            typer.secho(str(exc), err=True, fg=typer.colors.RED)
-            raise typer.Exit(1) from None
+        control, info, handles = attach_or_exit(address, namespace, run_id)
         statuses = market_statuses(handles)
         router = ray.get(handles["router"].status.remote())
         alerts = ray.get(control.alerts.remote())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import socket
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from marketmesh.graph.builder import (
 from marketmesh.graph.carry_over import carry_from_previous_run
 from marketmesh.graph.control import claim_control
 from marketmesh.graph.reconcile import home_balances
+from marketmesh.graph.registry import RunEntry, register_run, unregister_run
 from marketmesh.graph.shutdown import shut_down
 from marketmesh.graph.supervisor import StatusCallback, supervise
 from marketmesh.metrics import serve_metrics
@@ -134,9 +136,18 @@ def run_graph(
     try:
         ensure_ray(config, address, hide_env=env_references(config_path))
         return _run(
-            config, ctx, sim, duration_s, on_status, status_interval_s, actors, metrics_port
+            config,
+            ctx,
+            sim,
+            duration_s,
+            on_status,
+            status_interval_s,
+            actors,
+            metrics_port,
+            str(config_path),
         )
     finally:
+        unregister_run(run_id)
         for actor in actors:
             with contextlib.suppress(Exception):  # already gone
                 ray.kill(actor)
@@ -153,9 +164,23 @@ def _run(
     status_interval_s: float,
     actors: list[Any],
     metrics_port: int | None,
+    config_path: str,
 ) -> RunResult:
-    control = claim_control(ctx)
+    control = claim_control(ctx, config_path)
     actors.append(control)
+    register_run(
+        RunEntry(
+            run_id=ctx.run_id,
+            address=ray.get_runtime_context().gcs_address,
+            namespace=ray.get_runtime_context().namespace,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            config=config_path,
+            config_hash=ctx.config_hash,
+            data_dir=ctx.data_dir,
+            started_ns=ctx.sim_start_ns,
+        )
+    )
     venues = start_venues(config, sim, actors)
     access = home_access(config, sim)
     # before any balance is read: what an earlier run left (quotes resting, exposure open)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from typing import Any
 
@@ -25,7 +26,7 @@ def ask_control(ref: Any) -> Any:
         return None
 
 
-def claim_control(ctx: RunContext) -> Any:
+def claim_control(ctx: RunContext, config_path: str = "") -> Any:
     """Create the named control actor; refuse if another graph is live in this namespace."""
     deadline = time.monotonic() + 15
     while True:
@@ -34,7 +35,13 @@ def claim_control(ctx: RunContext) -> Any:
             return RunControl.options(  # type: ignore[attr-defined]
                 name=CONTROL_NAME,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=True),
-            ).remote(ctx.run_id, ctx.config_hash, ctx.data_dir)
+            ).remote(
+                ctx.run_id,
+                ctx.config_hash,
+                ctx.data_dir,
+                config=config_path,
+                host=socket.gethostname(),
+            )
         except ValueError:  # the name is taken: a live graph, or one being torn down
             info: dict[str, Any] | None
             try:

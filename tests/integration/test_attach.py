@@ -124,7 +124,9 @@ def test_status_pause_and_stop_from_another_process(ray_session, tmp_path):
     eth = next(m for m in state["markets"] if m["market"] == "ETH/USDT")
     assert eth["paused"] and not eth["quoting"]
 
-    stopped = _cli(address, "stop", "--all")
+    not_confirmed = _cli(address, "stop", "--all")  # no terminal to ask on, no --yes
+    assert not_confirmed.returncode == 2 and "--yes" in not_confirmed.stderr
+    stopped = _cli(address, "stop", "--all", "--yes")
     assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stderr
     driver.join(timeout=120)
     assert not driver.is_alive()

@@ -109,8 +109,15 @@ class InventoryLedgerActor:
         return {"venues": len(self._config.venues), "restored": self.restored}
 
     async def storage_status(self) -> dict[str, Any]:
-        """How this actor's Parquet writes are going (the driver's storage alert)."""
-        return self._writers.storage_status()
+        """How this actor's Parquet writes and journal commits are going (the driver's
+        storage alert): a journal that cannot commit means no fill or hedge outcome can
+        be acknowledged, so the clean stop follows past the configured outage."""
+        status = self._writers.storage_status()
+        since = self._journal.failing_since_ns
+        if since:
+            status["failing_for_s"] = max(status["failing_for_s"], (time.time_ns() - since) / 1e9)
+            status["journal_failing"] = True
+        return status
 
     async def process_info(self) -> dict[str, int]:
         """This incarnation's worker pid and how many postings it replayed from the journal."""

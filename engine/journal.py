@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -149,6 +150,7 @@ class Journal:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"journal synchronous must be FULL or NORMAL, got {synchronous!r}")
         self.path = path
+        self.failing_since_ns = 0  # when commits started failing (0: they work)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._con = sqlite3.connect(
@@ -187,7 +189,7 @@ class Journal:
         ]
         done = [(h,) for h in concluded]
         try:
-            with _transaction(self._con):
+            with _transaction(self):
                 self._con.executemany(
                     "insert or ignore into postings"
                     " (entry_id, ref, ts_ns, venue, account, asset, amount, kind)"
@@ -228,7 +230,7 @@ class Journal:
                     [(f.fill_id, f.ts_ns, fill_to_json(f)) for f in fills],
                 )
         except sqlite3.Error as exc:
-            raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
+            raise self._write_failed(exc) from None
 
     def record_inflight(self, hedge_id: str, ts_ns: int, children: Sequence[InflightChild]) -> None:
         """Before the router sends a hedge's child orders: what to look up after a crash.
@@ -236,7 +238,7 @@ class Journal:
         `children` is every child sent so far for the hedge (slices add up)."""
         payload = json.dumps([[c.venue, c.symbol, c.client_order_id] for c in children])
         try:
-            with _transaction(self._con):
+            with _transaction(self):
                 done = self._con.execute(
                     "select 1 from concluded where hedge_id = ?", (hedge_id,)
                 ).fetchone()
@@ -246,14 +248,14 @@ class Journal:
                         (hedge_id, ts_ns, payload),
                     )
         except sqlite3.Error as exc:
-            raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
+            raise self._write_failed(exc) from None
 
     def record_carried(self, carried: dict[str, Decimal], sources: Sequence[str]) -> None:
         """The exposure taken over from runs `sources`, once: a restart keeps the first.
         Naming the sources settles those runs' journals (`engine.takeover`), in the
         same transaction as the amounts, so a crash can't leave one without the other."""
         try:
-            with _transaction(self._con):
+            with _transaction(self):
                 if self._con.execute("select 1 from carried_from limit 1").fetchone():
                     return
                 self._con.executemany(
@@ -264,7 +266,7 @@ class Journal:
                     "insert or ignore into carried_from values (?)", [(r,) for r in sources]
                 )
         except sqlite3.Error as exc:
-            raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
+            raise self._write_failed(exc) from None
 
     def record_meta(self, **values: str) -> None:
         """Facts about the run a later take-over needs (`venues_outlive_run`, `run_id`)."""
@@ -291,10 +293,10 @@ class Journal:
 
     def _write(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         try:
-            with _transaction(self._con):
+            with _transaction(self):
                 self._con.executemany(sql, rows)
         except sqlite3.Error as exc:
-            raise JournalError(f"ledger journal {self.path}: write failed: {exc}") from None
+            raise self._write_failed(exc) from None
 
     def outcome_summaries(self, hedge_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """What each concluded hedge did (symbol, side, requested, filled per child): enough
@@ -345,6 +347,11 @@ class Journal:
     def close(self) -> None:
         self._con.close()
 
+    def _write_failed(self, exc: sqlite3.Error) -> JournalError:
+        if not self.failing_since_ns:
+            self.failing_since_ns = time.time_ns()
+        return JournalError(f"ledger journal {self.path}: write failed: {exc}")
+
     def __enter__(self) -> Journal:
         return self
 
@@ -361,16 +368,20 @@ def read_journal(path: Path) -> JournalState:
 
 
 class _transaction:
-    """`begin immediate` ... `commit`, rolled back on any error."""
+    """`begin immediate` ... `commit`, rolled back on any error; a commit ends the
+    journal's failure streak."""
 
-    def __init__(self, con: sqlite3.Connection) -> None:
-        self._con = con
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        self._con = journal._con
 
     def __enter__(self) -> None:
         self._con.execute("begin immediate")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._con.execute("rollback" if exc_type else "commit")
+        if not exc_type:
+            self._journal.failing_since_ns = 0
 
 
 JOURNAL_DIR_ENV = "MARKETMESH_JOURNAL_DIR"

@@ -11,6 +11,7 @@ from engine.journal import (
     InflightChild,
     Journal,
     JournalBusy,
+    JournalError,
     earlier_journals,
     fill_from_json,
     fill_to_json,
@@ -184,3 +185,32 @@ def test_fills_settlement_and_meta_round_trip(tmp_path):
     assert state.meta == {"run_id": "r", "venues_outlive_run": "1"}
     assert state.settlement == {"closed": (7, "clean shutdown")}
     assert fill_from_json(fill_to_json(fills[0])) == fills[0]
+
+
+def test_a_failed_commit_is_timed_until_one_succeeds(tmp_path):
+    """Issue 11, case 6: the ledger reports how long its journal has failed (the
+    storage alert, then the clean stop), and the streak ends with the next commit."""
+    journal = Journal(tmp_path / "j.sqlite")
+    real = journal._con
+    journal._con = _Failing(real)  # every statement fails, as on a full or vanished disk
+    with pytest.raises(JournalError, match="write failed"):
+        journal.record([], concluded=["h1"])
+    assert journal.failing_since_ns > 0
+    journal._con = real
+    journal.record([], concluded=["h1"])
+    assert journal.failing_since_ns == 0
+
+
+class _Failing:
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self._con = con
+
+    def execute(self, sql: str, *args: object) -> object:
+        if sql.startswith("begin"):
+            return self._con.execute(sql, *args)
+        if sql in ("rollback", "commit"):
+            return self._con.execute(sql)
+        raise sqlite3.OperationalError("disk I/O error")
+
+    def executemany(self, sql: str, *args: object) -> object:
+        raise sqlite3.OperationalError("disk I/O error")

@@ -45,6 +45,7 @@ from engine.broker import (
     price_formula,
 )
 from engine.config import AppConfig, BrokerConfig, HedgeMode
+from engine.consolidated import consolidated_mid
 from engine.types import BookSnapshot, Fill, Side, split_symbol
 
 log = logging.getLogger(__name__)
@@ -399,9 +400,11 @@ class BrokerActor:
         await self._deliver(ledger_ref)
 
     def _mid(self, symbol: str) -> float | None:
-        mids = [b[symbol].mid for b in self._books.values() if symbol in b]
-        known = [m for m in mids if m]
-        return sum(known) / len(known) if known else None
+        """The reference mid every actor uses: best bid and ask across fresh books."""
+        books = [b[symbol] for b in self._books.values() if symbol in b]
+        max_age_s = self._broker.max_book_age_s or self._config.risk.max_book_age_s
+        ref = consolidated_mid(books, time.time_ns(), max_age_s * 1e9)
+        return ref[0] if ref is not None else None
 
     async def _deliver(self, ref: Any) -> None:
         try:

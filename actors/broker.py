@@ -56,6 +56,7 @@ from engine.broker.http import RfqDesk, RfqGateway
 from engine.broker.records import DeskError, fill_json, fill_row, rfq_row
 from engine.broker.requests import QuoteRequest
 from engine.config import AppConfig, BrokerConfig, HedgeMode
+from engine.consolidated import consolidated_mid
 from engine.types import BookSnapshot, Fill, split_symbol
 
 log = logging.getLogger(__name__)
@@ -518,9 +519,11 @@ class BrokerActor:
         return await self._deliver(ledger_ref)
 
     def _mid(self, symbol: str) -> float | None:
-        mids = [b[symbol].mid for b in self._books.values() if symbol in b]
-        known = [m for m in mids if m]
-        return sum(known) / len(known) if known else None
+        """The reference mid every actor uses: best bid and ask across fresh books."""
+        books = [b[symbol] for b in self._books.values() if symbol in b]
+        max_age_s = self._broker.max_book_age_s or self._config.risk.max_book_age_s
+        ref = consolidated_mid(books, time.time_ns(), max_age_s * 1e9)
+        return ref[0] if ref is not None else None
 
     async def _deliver(self, ref: Any) -> bool:
         try:

@@ -1,15 +1,17 @@
 """Fill throughput of the hedge path, and fill -> hedge-order-ready latency at 100 fills/s.
 
-Measured in process on the code the actors run, without Ray or venue I/O:
-for each fill, `engine.ledger.Ledger.post_fill`, `mirror_intent` and
-`engine.routing.plan_hedge` over the three hedge venues of
-`configs/local.yaml` (their generated books, 25 levels a side, refreshed
-every 250 ms as the venues refresh them), the child orders' executions posted
-to the ledger as if filled at their limit, and every row the router and the
-ledger write (fills, hedge_orders, hedge_fills, ledger_entries) buffered in
-`analytics.writer.PartWriter`s and flushed to Parquet. The decision
-benchmarks (`engine.routing.quality`) are priced too, as the router prices
-them while the orders travel.
+Measured in process on the code the router actor runs, without Ray or venue
+I/O: for each fill batch, `engine.ledger.Ledger.post_fill`, the
+`engine.hedging.HedgingDesk` (mirror: a hedge per fill; netted: hybrid at a
+zero threshold, a hedge per market per batch), the consolidated mid that
+sizes TWAP slices, `engine.hedging.execution.plan_slice` over the three hedge
+venues of `configs/local.yaml` (their generated books, 25 levels a side,
+refreshed every 250 ms as the venues refresh them, and their balances), the
+child orders' executions posted to the ledger as if filled at their limit,
+and every row the router and the ledger write (fills, hedge_orders,
+hedge_fills, ledger_entries; `engine.hedging.records`, with each slice's
+decision benchmarks and achieved price) buffered in
+`analytics.writer.PartWriter`s and flushed to Parquet.
 
 * throughput: fills arrive in batches (`--batch`, as MarketActors batch
   them every 50 ms); figures for one process, and for `--procs` processes
@@ -46,19 +48,24 @@ from typing import Any
 import numpy as np
 
 from analytics.writer import PartWriter
-from engine.config import AppConfig, load_config
-from engine.hedging import UnhedgedFills, hybrid_intent, mirror_intent
+from engine.config import AppConfig, HedgeMode, load_config
+from engine.hedging import HedgingDesk
+from engine.hedging.execution import VenueState, plan_slice, reference_mid, slice_benchmarks
+from engine.hedging.modes import with_hedge_mode
+from engine.hedging.records import execution_rows, slice_rows
 from engine.ledger import Ledger, entry_rows
-from engine.routing.planner import VenueQuote, plan_hedge
-from engine.routing.quality import decision_benchmarks
+from engine.quote_records import fill_row
+from engine.routing.planner import VenueQuote
+from engine.routing.slicing import slice_schedule
 from engine.sim.books import BookGenerator
 from engine.sim.price import ReferencePrice
-from engine.types import Execution, Fill, MarketSpec, Side, split_symbol
+from engine.types import ChildOrderResult, Execution, Fill, MarketSpec, Side, split_symbol
 
 REPO = Path(__file__).resolve().parents[1]
 START_NS = 1_767_225_600 * 10**9
 DEPTH = 25
 BOOK_REFRESH_NS = 250_000_000
+MAX_BOOK_AGE_S = 5.0  # books are re-stamped at each fill: always fresh
 
 
 class HedgePath:
@@ -97,6 +104,15 @@ class HedgePath:
             for t in ("fills", "hedge_orders", "hedge_fills", "ledger_entries")
         }
         self._quotes: dict[tuple[str, int], list[VenueQuote]] = {}
+        self.balances = {
+            v.id: {a: Decimal(x) for a, x in v.balances.items()} for v in cfg.hedge_venues
+        }
+        # the router's desk: mirror hedges each fill; hybrid at threshold 0 hedges each
+        # market's net as soon as a batch arrives
+        self.desk = HedgingDesk(with_hedge_mode(cfg, HedgeMode.MIRROR))
+        self.netting_desk = HedgingDesk(
+            with_hedge_mode(cfg, HedgeMode.HYBRID, threshold_quote=0.0, max_age_s=1.0)
+        )
 
     def refresh_books(self, ts_ns: int) -> None:
         """Every market's books for the refresh bucket of `ts_ns`: the snapshots the
@@ -124,6 +140,21 @@ class HedgePath:
             for q in cached
         ]
 
+    def views(self, symbol: str, ts_ns: int) -> list[VenueState]:
+        """Every venue as the router's snapshot shows it: book, balances, fee, grid."""
+        return [
+            VenueState(
+                q.venue,
+                True,
+                "",
+                {symbol: q.book},
+                self.balances[q.venue],
+                q.taker_fee,
+                {symbol: q.spec},
+            )
+            for q in self.quotes(symbol, ts_ns)
+        ]
+
     def on_fills(self, fills: list[Fill], on_ready: Any = None, *, netted: bool = False) -> int:
         """The whole path for a batch; returns the number of child orders planned.
 
@@ -134,60 +165,43 @@ class HedgePath:
         postings = []
         fill_rows, order_rows, exec_rows = [], [], []
         children = 0
-        waiting: dict[str, list[Fill]] = {}
+        desk = self.netting_desk if netted else self.desk
+        ts = fills[-1].ts_ns
+        by_id = {f.fill_id: f for f in fills}
         for fill in fills:
             postings += self.ledger.post_fill(fill)
-            fill_rows.append(
-                {"ts": fill.ts_ns, "market": fill.market, "fill_id": fill.fill_id,
-                 "side": fill.side.value, "price": float(fill.price), "amount": float(fill.amount),
-                 "fee": 0.0, "seen_ts": fill.ts_ns}
-            )  # fmt: skip
-            if netted:
-                waiting.setdefault(fill.market, []).append(fill)
-        if netted:
-            hedges = [
-                (fs[-1], hybrid_intent(UnhedgedFills(m, tuple(fs)), "batch"))
-                for m, fs in waiting.items()
-            ]
-        else:
-            hedges = [(f, mirror_intent(f)) for f in fills]
-        for fill, intent in hedges:
-            if intent is None:
-                continue
-            quotes = self.quotes(fill.market, fill.ts_ns)
-            plan = plan_hedge(intent, quotes, self.cfg.risk, fill.ts_ns)
-            children += len(plan.children)
-            if on_ready is not None:
-                on_ready(fill)
-            bench = decision_benchmarks(
-                intent.side,
-                intent.amount,
-                {q.venue: q.book.as_ccxt() for q in quotes},
-                {q.venue: q.taker_fee for q in quotes},
-            )
-            for c in plan.children:
-                amount = Decimal(repr(c.amount))
-                cost = amount * Decimal(repr(c.limit_price))
-                ex = Execution(fill.ts_ns, c.hedge_id, c.client_order_id, c.venue, c.symbol,
-                               c.side, amount, cost, Decimal(0), self.cfg.quote_asset,
-                               trade_id=c.client_order_id)  # fmt: skip
-                postings += self.ledger.post_execution(ex)
-                order_rows.append(
-                    {"ts": fill.ts_ns, "market": c.symbol, "hedge_id": c.hedge_id,
-                     "source_fill_id": fill.fill_id, "venue": c.venue,
-                     "client_order_id": c.client_order_id, "side": c.side.value, "type": "limit",
-                     "amount": c.amount, "limit_price": c.limit_price,
-                     "decision_mid": c.decision_mid, "status": "filled", "reason": "mirror",
-                     "filled_amount": c.amount,
-                     "best_single_all_in_price": bench.best_single_all_in_price,
-                     "optimum_all_in_price": bench.optimum_all_in_price}
-                )  # fmt: skip
-                exec_rows.append(
-                    {"ts": fill.ts_ns, "market": c.symbol, "hedge_id": c.hedge_id,
-                     "client_order_id": c.client_order_id, "venue": c.venue,
-                     "side": c.side.value, "price": c.limit_price, "amount": c.amount,
-                     "cost": float(cost), "fee": 0.0, "fee_currency": self.cfg.quote_asset}
-                )  # fmt: skip
+            fill_rows.append(fill_row(fill, None, fill.ts_ns))
+        for hedge in desk.on_fills(fills, ts, lambda s: _mid(self.views(s, ts), s, ts)):
+            if hedge.cut_to_ledger_gap:
+                base = split_symbol(hedge.intent.symbol)[0]
+                gap = self.ledger.position(base)
+                hedge = desk.cut_to_gap(hedge, gap)
+            intent = hedge.to_send
+            at = ts if netted else by_id[intent.source_fill_id or ""].ts_ns
+            views = self.views(intent.symbol, at)
+            mid = _mid(views, intent.symbol, at)
+            for piece in slice_schedule(intent, mid, self.cfg.risk, at):
+                planned = plan_slice(intent, piece, views, self.cfg.risk, at)
+                children += len(planned.children)
+                if on_ready is not None:
+                    on_ready(intent)
+                bench = slice_benchmarks(
+                    piece.intent, planned.quotes, at, self.cfg.risk.max_book_age_s
+                )
+                results = []
+                for c in planned.children:
+                    amount = Decimal(repr(c.amount))
+                    cost = amount * Decimal(repr(c.limit_price))
+                    ex = Execution(at, c.hedge_id, c.client_order_id, c.venue, c.symbol, c.side,
+                                   amount, cost, Decimal(0), self.cfg.quote_asset,
+                                   trade_id=c.client_order_id)  # fmt: skip
+                    postings += self.ledger.post_execution(ex)
+                    results.append(ChildOrderResult(c, "filled", (ex,)))
+                plan = planned.plan
+                order_rows += slice_rows(
+                    intent, piece.intent.reason, results, plan.residual, plan.reasons, at, bench
+                )
+                exec_rows += execution_rows((e for r in results for e in r.executions), at)
         self.writers["fills"].append(fill_rows)
         self.writers["hedge_orders"].append(order_rows)
         self.writers["hedge_fills"].append(exec_rows)
@@ -203,6 +217,12 @@ class HedgePath:
         """Write what is left and wait for every write in flight."""
         for w in self.writers.values():
             w.close()
+
+
+def _mid(views: list[VenueState], symbol: str, ts_ns: int) -> float | None:
+    """The consolidated mid the router sizes slices and triggers by."""
+    ref = reference_mid({v.venue: v for v in views}, symbol, ts_ns, MAX_BOOK_AGE_S)
+    return ref[0] if ref is not None else None
 
 
 def _at(book: Any, ts_ns: int) -> Any:

@@ -1,22 +1,21 @@
-"""Hedge cost replay: one seeded tape of home fills hedged the naive way and by the router.
+"""Hedge cost replay: one seeded tape of home fills hedged the naive way and by the desk.
 
 The tape is `--fills` home fills (default 1,000) drawn from the markets of
 `configs/local.yaml`: Poisson arrivals at each market's `taker_flow.rate_per_s`,
 lognormal notionals around its `mean_notional_quote` (sigma `size_sigma`),
 buy or sell at even odds. Every fill is hedged on the same in-process venue
 simulators (`engine.sim.exchange.SimExchange`, the books and fees of the
-config's three hedge venues, unmodified), in simulated time, three ways:
+config's three hedge venues, unmodified), in simulated time:
 
 * naive: one fixed venue, one market order per fill, sent at the fill. Run
   once per venue; the headline uses the venue that was cheapest in hindsight
   (the hardest baseline, not a strawman);
-* router, mirror: one hedge per fill, `engine.routing.plan_hedge` (best_split
-  over the three venues, IOC limits inside max_slippage_bps), TWAP slices
-  above max_notional_per_trade;
-* router, hybrid: the same, but a market's fills wait and net out until
-  their net is worth `--hybrid-threshold` quote or `--hybrid-age` s old
-  (`engine.hedging.hybrid_trigger`), checked at each fill and on the router's
-  200 ms timer.
+* router, mirror / hybrid: the code the router actor runs, on a simulated
+  clock: `engine.hedging.HedgingDesk` decides (mode per market, hybrid
+  triggers on each fill batch and on the router's 200 ms timer, the cut to
+  the open gap), `engine.hedging.execution.plan_slice` plans each TWAP slice
+  on the venues' books (`best_split`, IOC limits inside max_slippage_bps),
+  and the children are sent as IOC limits to the simulated venues.
 
 Cost is the implementation shortfall of the whole hedge program against
 hedging each fill at the reference mid at the fill's time with no fee
@@ -40,17 +39,13 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.config import AppConfig, MarketConfig, load_config
-from engine.hedging import UnhedgedFills, hybrid_intent, hybrid_trigger, mirror_intent
-from engine.routing.planner import VenueQuote, plan_hedge
-from engine.routing.slicing import slice_schedule
-from engine.sim.exchange import (
-    OrderRequest,
-    OrderType,
-    SimError,
-    SimExchange,
-    TimeInForce,
-)
+from engine.config import AppConfig, HedgeMode, MarketConfig, load_config
+from engine.hedging import DeskHedge, HedgingDesk
+from engine.hedging.desk import MidOf
+from engine.hedging.execution import VenueState, plan_slice, reference_mid
+from engine.hedging.modes import with_hedge_mode
+from engine.routing.slicing import HedgeSlice, slice_schedule
+from engine.sim.exchange import OrderRequest, OrderType, SimError, SimExchange, TimeInForce
 from engine.sim.price import ReferencePrice
 from engine.types import BookSnapshot, Fill, HedgeIntent, MarketSpec, Side, split_symbol
 
@@ -86,6 +81,10 @@ class Ledger:
         self.cash -= fee
         self.fees += fee
         self.position[base] = self.position.get(base, 0.0) + side.sign * qty
+
+    def gap(self, base: str) -> Decimal:
+        """The asset's exposure as the ledger sees it (fills and hedges booked; > 0 long)."""
+        return Decimal(repr(self.position.get(base, 0.0) - self.target.get(base, 0.0)))
 
     def shortfall(self, final_mids: dict[str, float]) -> tuple[float, float]:
         """(total cost, of which fees) in quote; leftover positions closed at the final mid."""
@@ -139,30 +138,28 @@ class Venues:
             v.id: SimExchange(v, self.reference, cfg.sim.seed, cfg.quote_asset, symbols)
             for v in cfg.hedge_venues
         }
-        self.fees = {v.id: v.taker_fee for v in cfg.hedge_venues}
 
     def mid(self, symbol: str, ts_ns: int) -> float:
         return self.reference.price(split_symbol(symbol)[0], ts_ns)
 
-    def quotes(self, intent: HedgeIntent, ts_ns: int) -> list[VenueQuote]:
-        base, quote = split_symbol(intent.symbol)
-        out = []
+    def views(self, symbol: str, ts_ns: int) -> dict[str, VenueState]:
+        """Every venue's book of `symbol` at `ts_ns`, its balances, fee and grid."""
+        out = {}
         for venue, ex in self.exchanges.items():
-            bids, asks, _ = ex.depth(intent.symbol, ts_ns, DEPTH)
+            bids, asks, _ = ex.depth(symbol, ts_ns, DEPTH)
             book = BookSnapshot(
                 venue,
-                intent.symbol,
+                symbol,
                 ts_ns,
                 tuple((float(lv.price), float(lv.amount)) for lv in bids),
                 tuple((float(lv.price), float(lv.amount)) for lv in asks),
             )
-            rules = ex.rules(intent.symbol)
-            spec = MarketSpec(
-                intent.symbol, rules.tick_size, rules.lot_size, rules.lot_size, rules.min_notional
-            )
-            free = ex.balances(ACCOUNT)
-            held = free.get(quote if intent.side is Side.BUY else base, (Decimal(0), 0))[0]
-            out.append(VenueQuote(venue, book, float(ex.taker_fee), spec, float(held)))
+            rules = ex.rules(symbol)
+            spec = MarketSpec(symbol, rules.tick_size, rules.lot_size, rules.lot_size,
+                              rules.min_notional)  # fmt: skip
+            free = {a: v[0] for a, v in ex.balances(ACCOUNT).items()}
+            out[venue] = VenueState(venue, True, "", {symbol: book}, free, float(ex.taker_fee),
+                                 {symbol: spec})  # fmt: skip
         return out
 
     def send(
@@ -193,73 +190,97 @@ def run_naive(cfg: AppConfig, fills: list[Fill], venue: str) -> Ledger:
     return ledger
 
 
-def run_router(cfg: AppConfig, fills: list[Fill], *, hybrid: tuple[float, float] | None) -> Ledger:
-    """The router's decisions in simulated time: events are fills, timer ticks, slices."""
-    venues, ledger = Venues(cfg), Ledger()
-    events: list[tuple[int, int, str, object]] = []
-    seq = 0
+@dataclass(frozen=True, slots=True)
+class SliceDue:
+    """A TWAP slice of a hedge the desk started, due at its event's time."""
 
-    def push(ts: int, kind: str, payload: object) -> None:
-        nonlocal seq
-        heapq.heappush(events, (ts, seq, kind, payload))
-        seq += 1
+    parent: HedgeIntent
+    piece: HedgeSlice
+    pended: bool
 
-    for fill in fills:
-        push(fill.ts_ns, "fill", fill)
-    if hybrid is not None:
+
+class DeskReplay:
+    """The router's loop on a simulated clock: events are fills, timer ticks, slices due."""
+
+    def __init__(self, cfg: AppConfig) -> None:
+        self.cfg = cfg
+        self.venues, self.ledger = Venues(cfg), Ledger()
+        self.desk = HedgingDesk(cfg)
+        self._events: list[tuple[int, int, str, object]] = []
+        self._seq = 0
+        self._slices_left: dict[str, int] = {}
+
+    def push(self, ts: int, kind: str, payload: object) -> None:
+        heapq.heappush(self._events, (ts, self._seq, kind, payload))
+        self._seq += 1
+
+    def mid_of(self, ts: int) -> MidOf:
+        def mid(symbol: str) -> float | None:
+            ref = reference_mid(
+                self.venues.views(symbol, ts), symbol, ts, self.cfg.risk.max_book_age_s
+            )
+            return ref[0] if ref is not None else None
+
+        return mid
+
+    def run(self, fills: list[Fill]) -> Ledger:
+        for fill in fills:
+            self.push(fill.ts_ns, "fill", fill)
         end = fills[-1].ts_ns + int(10 * 1e9)
         for k in range(int((end - START_NS) / (TIMER_S * 1e9)) + 1):
-            push(START_NS + int(k * TIMER_S * 1e9), "timer", None)
-    waiting: dict[str, UnhedgedFills] = {}
-
-    def start_hedge(intent: HedgeIntent, ts: int) -> None:
-        for piece in slice_schedule(intent, venues.mid(intent.symbol, ts), cfg.risk, ts):
-            push(piece.due_ns, "slice", piece.intent)
-
-    def check(market: str, ts: int) -> None:
-        assert hybrid is not None
-        u = waiting.get(market)
-        if u is None:
-            return
-        reason = hybrid_trigger(
-            u, venues.mid(market, ts), threshold_quote=hybrid[0], max_age_s=hybrid[1], now_ns=ts
-        )
-        if reason is not None:
-            del waiting[market]
-            intent = hybrid_intent(u, reason)
-            if intent is not None:
-                start_hedge(intent, ts)
-
-    while events:
-        ts, _, kind, payload = heapq.heappop(events)
-        if kind == "fill":
-            assert isinstance(payload, Fill)
-            ledger.on_fill(payload, venues.mid(payload.market, ts))
-            if hybrid is None:
-                start_hedge(mirror_intent(payload), ts)
+            self.push(START_NS + int(k * TIMER_S * 1e9), "timer", None)
+        while self._events:
+            ts, _, kind, payload = heapq.heappop(self._events)
+            if kind == "fill":
+                assert isinstance(payload, Fill)
+                self.ledger.on_fill(payload, self.venues.mid(payload.market, ts))
+                self.start(self.desk.on_fills([payload], ts, self.mid_of(ts)), ts)
+            elif kind == "timer":
+                self.start(self.desk.on_timer(ts, self.mid_of(ts)), ts)
             else:
-                waiting[payload.market] = waiting.get(
-                    payload.market, UnhedgedFills(payload.market)
-                ).add(payload)
-                check(payload.market, ts)
-        elif kind == "timer":
-            for market in sorted(waiting):
-                check(market, ts)
-        else:
-            assert isinstance(payload, HedgeIntent)
-            plan = plan_hedge(payload, venues.quotes(payload, ts), cfg.risk, ts)
-            for child in plan.children:
-                request = OrderRequest(
-                    child.symbol,
-                    child.side,
-                    OrderType.LIMIT,
-                    quantity=Decimal(repr(child.amount)),
-                    price=Decimal(repr(child.limit_price)),
-                    time_in_force=TimeInForce.IOC,
-                    client_order_id=child.client_order_id,
-                )
-                venues.send(ledger, child.venue, child.symbol, child.side, request, ts)
-    return ledger
+                assert isinstance(payload, SliceDue)
+                self.execute(payload, ts)
+        self.start(self.desk.drain(), end)
+        while self._events:
+            ts, _, _, payload = heapq.heappop(self._events)
+            assert isinstance(payload, SliceDue)
+            self.execute(payload, ts)
+        return self.ledger
+
+    def start(self, hedges: list[DeskHedge], ts: int) -> None:
+        """What `HedgeRouterActor._carry_out` does with each decision, then its slices."""
+        for hedge in hedges:
+            if hedge.cut_to_ledger_gap:
+                base = split_symbol(hedge.intent.symbol)[0]
+                hedge = self.desk.cut_to_gap(hedge, self.ledger.gap(base))
+            intent = hedge.to_send
+            if intent.amount <= 0:
+                continue
+            self.desk.started(intent, pended=hedge.pended)
+            mid = self.mid_of(ts)(intent.symbol)
+            slices = slice_schedule(intent, mid, self.cfg.risk, ts)
+            self._slices_left[intent.hedge_id] = len(slices)
+            for piece in slices:
+                self.push(piece.due_ns, "slice", SliceDue(intent, piece, hedge.pended))
+
+    def execute(self, due: SliceDue, ts: int) -> None:
+        parent, piece = due.parent, due.piece
+        views = self.venues.views(parent.symbol, ts)
+        planned = plan_slice(parent, piece, views.values(), self.cfg.risk, ts)
+        for child in planned.children:
+            request = OrderRequest(
+                child.symbol,
+                child.side,
+                OrderType.LIMIT,
+                quantity=Decimal(repr(child.amount)),
+                price=Decimal(repr(child.limit_price)),
+                time_in_force=TimeInForce.IOC,
+                client_order_id=child.client_order_id,
+            )
+            self.venues.send(self.ledger, child.venue, child.symbol, child.side, request, ts)
+        self._slices_left[parent.hedge_id] -= 1
+        if self._slices_left[parent.hedge_id] == 0:
+            self.desk.booked(parent, pended=due.pended)
 
 
 def saving(router_bps: float, naive_bps: float) -> float:
@@ -304,10 +325,14 @@ def main() -> None:
         naive[venue.id] = report(
             f"naive market @ {venue.id}", run_naive(cfg, fills, venue.id), final_mids
         )
-    mirror = report("router mirror", run_router(cfg, fills, hybrid=None), final_mids)
+    mirror_cfg = with_hedge_mode(cfg, HedgeMode.MIRROR)
+    mirror = report("router mirror", DeskReplay(mirror_cfg).run(fills), final_mids)
+    hybrid_cfg = with_hedge_mode(
+        cfg, HedgeMode.HYBRID, threshold_quote=args.hybrid_threshold, max_age_s=args.hybrid_age
+    )
     hybrid = report(
         f"router hybrid {args.hybrid_threshold:g}q/{args.hybrid_age:g}s",
-        run_router(cfg, fills, hybrid=(args.hybrid_threshold, args.hybrid_age)),
+        DeskReplay(hybrid_cfg).run(fills),
         final_mids,
     )
     best_venue = min(naive, key=lambda v: naive[v])

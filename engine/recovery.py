@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from engine.hedging import source_fill_of
+from engine.hedging.intents import hedge_outcome, source_fill_of
+from engine.hedging.records import order_row, skip_row
 from engine.ledger import Ledger, Posting
 from engine.types import ChildOrderResult, Fill, HedgeIntent, HedgeOutcome, Side, split_symbol
 
@@ -70,39 +71,74 @@ def recovery_rows(
     now: int,
 ) -> list[dict[str, Any]]:
     """`hedge_orders` rows of a recovered hedge: its children, and what stays open."""
-    base = {
-        "ts": now,
-        "market": intent.symbol,
-        "hedge_id": intent.hedge_id,
-        "source_fill_id": intent.source_fill_id,
-        "side": intent.side.value,
-    }
     rows = [
-        {
-            **base,
-            "venue": c.venue,
-            "client_order_id": c.client_order_id,
-            "type": c.order_type,
-            "amount": c.amount,
-            "limit_price": c.limit_price,
-            "status": c.status,
-            "reason": reason,
-            "filled_amount": c.filled,
-        }
+        order_row(
+            intent,
+            now,
+            venue=c.venue,
+            client_order_id=c.client_order_id,
+            order_type=c.order_type,
+            amount=c.amount,
+            limit_price=c.limit_price,
+            status=c.status,
+            reason=reason,
+            filled_amount=c.filled,
+        )
         for c in children
     ]
     left = intent.amount - sum(c.filled for c in children)
     if left > 1e-12:
-        rows.append(
-            {
-                **base,
-                "amount": left,
-                "status": "skipped",
-                "reason": residual_reason,
-                "filled_amount": 0.0,
-            }
-        )
+        rows.append(skip_row(intent, left, residual_reason, now))
     return rows
+
+
+def recovered_hedge(
+    hedge_id: str,
+    symbol: str,
+    sent: int,
+    pending: tuple[str, Decimal] | None,
+    results: Sequence[ChildOrderResult],
+    now: int,
+) -> tuple[HedgeOutcome, list[dict[str, Any]]]:
+    """A hedge the crashed router had in flight, concluded from what the venues say its
+    `sent` children did: its outcome for the ledger and its `hedge_orders` rows."""
+    intent = recovered_intent(hedge_id, symbol, pending, results)
+    reason = f"recovered after a router restart: {len(results)}/{sent} found"
+    outcome = hedge_outcome(intent, results, [reason])
+    rows = recovery_rows(
+        intent,
+        [RecordedChild.of(r) for r in results],
+        reason,
+        f"{reason}; the rest is the rebalancer's",
+        now,
+    )
+    return outcome, rows
+
+
+ABANDONED_REASON = "router restarted before sending; the rebalancer nets its exposure"
+
+
+def abandoned_rows(hedge_id: str, symbol: str, delta: Decimal, now: int) -> list[dict[str, Any]]:
+    """The row of a pending mirror hedge that never sent a child order before a crash."""
+    why = ABANDONED_REASON
+    return recovery_rows(
+        abandoned_intent(hedge_id, symbol, delta),
+        [],
+        why,
+        f"{why}; the rest is the rebalancer's",
+        now,
+    )
+
+
+def rebuilt_rows(hedge_id: str, summary: dict[str, Any], now: int) -> list[dict[str, Any]]:
+    """The rows of a hedge the crashed router concluded but never wrote, from the
+    ledger's journaled `outcome_summary`."""
+    intent = HedgeIntent(
+        hedge_id, summary["symbol"], Side(summary["side"]), summary["requested"],
+        summary["source_fill_id"],
+    )  # fmt: skip
+    why = f"rebuilt after a router restart: {summary['reason']}"
+    return recovery_rows(intent, summarised_children(summary), why, why, now)
 
 
 def outcome_summary(outcome: HedgeOutcome) -> dict[str, Any]:

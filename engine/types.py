@@ -40,6 +40,28 @@ class HedgeStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+# --- hedging desk statuses (engine/hedging) -------------------------------------------------
+
+
+class ChildLookup(StrEnum):
+    """What a hedge venue says about a child order asked for by its client order id
+    (after a router restart): found (with its result), never seen, or it cannot say now."""
+
+    FOUND = "found"
+    NOT_FOUND = "not_found"
+    UNDETERMINED = "undetermined"
+
+
+class InflightState(StrEnum):
+    """Whether a hedge a crashed router left in flight can be concluded from the look-ups."""
+
+    CONCLUDED = "concluded"  # every child found or never seen: book what executed
+    UNDETERMINED = "undetermined"  # a venue cannot say yet: leave it in flight, never resend
+
+
+# --- end of hedging desk statuses --------------------------------------------------------
+
+
 def split_symbol(symbol: str) -> tuple[str, str]:
     """`BTC/USDT` -> (`BTC`, `USDT`)."""
     base, _, quote = symbol.partition("/")

@@ -40,6 +40,7 @@ from engine.backtest.grid import GridRounder
 from engine.book_metrics import book_sample
 from engine.config import AppConfig, HedgeMode, MarketConfig, PolicyName, VenueConfig
 from engine.hedging import mirror_hedge_id
+from engine.hedging.records import modelled_hedge_columns, rows_of
 from engine.quote_records import cancel_all_row, fill_row, placed_rows, sample_row
 from engine.quoting import (
     MarketEstimators,
@@ -389,42 +390,24 @@ class MarketBacktest:
         r.hedge_position_base += side.sign * amount
         if self._writers is None:
             return
-        common = {"ts": now, "market": self._market.symbol, "hedge_id": hedge_id}
-        client_order_id = f"{hedge_id}-0"
-        self._writers["hedge_orders"].append(
-            [
-                {
-                    **common,
-                    "source_fill_id": fill_id,
-                    "venue": best.venue,
-                    "client_order_id": client_order_id,
-                    "side": side.value,
-                    "type": "market",
-                    "amount": amount,
-                    "limit_price": None,
-                    "decision_mid": mid,
-                    "status": "filled",
-                    "reason": "backtest: filled at once at the venue's touch",
-                    "filled_amount": amount,
-                }
-            ]
+        orders, fills = modelled_hedge_columns(
+            1,
+            ts=[now],
+            market=self._market.symbol,
+            hedge_ids=[hedge_id],
+            client_order_ids=[f"{hedge_id}-0"],
+            source_fill_ids=[fill_id],
+            venue=[best.venue],
+            side=[side.value],
+            amount=[amount],
+            decision_mid=[mid],
+            price=[price],
+            cost=[cost],
+            fee=[fee],
+            fee_currency=self._market.quote,
         )
-        self._writers["hedge_fills"].append(
-            [
-                {
-                    **common,
-                    "client_order_id": client_order_id,
-                    "order_id": client_order_id,
-                    "venue": best.venue,
-                    "side": side.value,
-                    "price": price,
-                    "amount": amount,
-                    "cost": cost,
-                    "fee": fee,
-                    "fee_currency": self._market.quote,
-                }
-            ]
-        )
+        self._writers["hedge_orders"].append(rows_of(orders))
+        self._writers["hedge_fills"].append(rows_of(fills))
 
     def _record_cancel_all(self, now: int) -> None:
         if self._writers is not None:

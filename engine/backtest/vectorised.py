@@ -53,6 +53,7 @@ from engine.backtest.feeds import ReferenceFeed
 from engine.backtest.grid import GridRounder
 from engine.book_metrics import DEPTH_BANDS_BPS
 from engine.config import AppConfig, HedgeMode, MarketConfig, PolicyName, TakerFlowConfig
+from engine.hedging.records import modelled_hedge_columns
 from engine.quoting import (
     LadderPolicy,
     MarketEstimators,
@@ -1313,43 +1314,24 @@ class FastLadderBacktest:
         venue = np.where(buy, buy_v.venue, sell_v.venue).tolist()
         side = np.where(buy, "buy", "sell").tolist()
         cids = NumberedIds(hedge_ids.prefix, hedge_ids.numbers, "-0")
-        common = {
-            "ts": np.asarray(ts, dtype=np.int64),
-            "market": [m.symbol] * n,
-            "hedge_id": hedge_ids,
-        }
-        self._writers.write_columns(
-            "hedge_orders",
-            {
-                **common,
-                "source_fill_id": source_fill_ids,
-                "venue": venue,
-                "client_order_id": cids,
-                "side": side,
-                "type": ["market"] * n,
-                "amount": amount,
-                "limit_price": [None] * n,
-                "decision_mid": mid,
-                "status": ["filled"] * n,
-                "reason": ["backtest: filled at once at the venue's touch"] * n,
-                "filled_amount": amount,
-            },
+        orders, fills = modelled_hedge_columns(
+            n,
+            ts=np.asarray(ts, dtype=np.int64),
+            market=m.symbol,
+            hedge_ids=hedge_ids,
+            client_order_ids=cids,
+            source_fill_ids=source_fill_ids,
+            venue=venue,
+            side=side,
+            amount=amount,
+            decision_mid=mid,
+            price=price,
+            cost=cost,
+            fee=fee,
+            fee_currency=m.quote,
         )
-        self._writers.write_columns(
-            "hedge_fills",
-            {
-                **common,
-                "client_order_id": cids,
-                "order_id": cids,
-                "venue": venue,
-                "side": side,
-                "price": price,
-                "amount": amount,
-                "cost": cost,
-                "fee": fee,
-                "fee_currency": [m.quote] * n,
-            },
-        )
+        self._writers.write_columns("hedge_orders", orders)
+        self._writers.write_columns("hedge_fills", fills)
 
     def _samples(self, st: np.ndarray, rows: np.ndarray, ref_mid: np.ndarray) -> None:
         """`book_sample` for many ticks at once (levels best first, absent ones zero)."""

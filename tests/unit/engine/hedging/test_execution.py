@@ -1,0 +1,71 @@
+"""A hedge slice planned on the venues' snapshots (engine/hedging/execution.py)."""
+
+from decimal import Decimal
+
+from engine.config import RiskConfig
+from engine.hedging.execution import (
+    VenueState,
+    fresh_books,
+    plan_slice,
+    reference_mid,
+    slice_benchmarks,
+    venue_quotes,
+)
+from engine.routing.slicing import slice_schedule
+from engine.types import BookSnapshot, HedgeIntent, MarketSpec, Side
+
+SYMBOL = "BTC/USDT"
+NOW = 1_700_000_000 * 10**9
+SPEC = MarketSpec(SYMBOL, Decimal("0.01"), Decimal("0.001"), Decimal("0.001"), Decimal("5"))
+RISK = RiskConfig(max_notional_per_trade=1_000.0, max_slippage_bps=50.0, max_book_age_s=5.0,
+                  limit_tolerance_bps=0.0, slice_interval_s=1.0)  # fmt: skip
+
+
+def _view(venue, bid, ask, *, age_s=0.0, healthy=True, balances=None, symbol=SYMBOL):
+    book = BookSnapshot(venue, symbol, NOW - int(age_s * 1e9), ((bid, 10.0),), ((ask, 10.0),))
+    held = balances or {"BTC": Decimal(3), "USDT": Decimal(1_000)}
+    return VenueState(venue, healthy, "" if healthy else "down", {symbol: book}, held, 0.001,
+                      {symbol: SPEC})  # fmt: skip
+
+
+def test_the_reference_mid_is_the_best_bid_and_ask_of_healthy_fresh_books():
+    views = {
+        "a": _view("a", 99.0, 101.0),
+        "b": _view("b", 99.5, 102.0, age_s=1.0),
+        "stale": _view("stale", 100.5, 100.6, age_s=9.0),
+        "down": _view("down", 100.2, 100.3, healthy=False),
+    }
+    assert reference_mid(views, SYMBOL, NOW, 5.0) == ((99.5 + 101.0) / 2, NOW - 10**9)
+    assert sorted(fresh_books(views, SYMBOL, NOW, 5.0)) == ["a", "b"]
+    assert reference_mid(views, "ETH/USDT", NOW, 5.0) is None
+
+
+def test_venue_quotes_leave_out_unhealthy_and_unlisted_venues_and_offer_the_side_balance():
+    views = [_view("a", 99.0, 101.0), _view("down", 99.0, 101.0, healthy=False),
+             _view("eth", 9.0, 11.0, symbol="ETH/USDT")]  # fmt: skip
+    buy = HedgeIntent("h", SYMBOL, Side.BUY, 1.0)
+    quotes, excluded = venue_quotes(views, buy)
+    assert [(q.venue, q.available) for q in quotes] == [("a", 1_000.0)]  # quote to spend
+    assert excluded == {"down": "unhealthy: down", "eth": "unknown symbol BTC/USDT"}
+    sell_quotes, _ = venue_quotes(views, HedgeIntent("h", SYMBOL, Side.SELL, 1.0))
+    assert sell_quotes[0].available == 3.0  # base to sell
+
+
+def test_slices_are_planned_under_the_parent_id_with_their_own_client_ids():
+    views = [_view("a", 99.9, 100.1, balances={"BTC": Decimal(9), "USDT": Decimal(10**6)})]
+    parent = HedgeIntent("m-f1", SYMBOL, Side.SELL, 25.0, source_fill_id="f1")
+    slices = slice_schedule(parent, 100.0, RISK, NOW)
+    plans = [plan_slice(parent, piece, views, RISK, NOW) for piece in slices[:2]]
+    children = [c for p in plans for c in p.children]
+    assert children and all(c.hedge_id == "m-f1" for c in children)
+    assert len({c.client_order_id for c in children}) == len(children)
+    assert plans[0].by_venue == {"a": list(plans[0].children)}
+
+
+def test_benchmarks_only_price_the_books_fresh_at_the_decision():
+    views = [_view("a", 99.0, 101.0), _view("b", 99.5, 100.5, age_s=9.0)]
+    intent = HedgeIntent("h", SYMBOL, Side.BUY, 1.0)
+    quotes, _ = venue_quotes(views, intent)
+    bench = slice_benchmarks(intent, quotes, NOW, 5.0)
+    assert bench.best_single_venue == "a"
+    assert bench.best_single_all_in_price == 101.0 * 1.001

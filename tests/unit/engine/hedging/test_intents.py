@@ -1,0 +1,63 @@
+"""Mirror intents and how a hedge ends (engine/hedging/intents.py)."""
+
+from decimal import Decimal
+
+from engine.hedging import hedge_outcome, mirror_hedge_id, mirror_intent, skipped_outcome
+from engine.types import ChildOrder, ChildOrderResult, Execution, Fill, HedgeStatus, Side
+
+
+def _fill(side=Side.BUY, amount="0.5"):
+    return Fill(
+        0,
+        "home",
+        "BTC/USDT",
+        "f1",
+        "o1",
+        side,
+        Decimal("100"),
+        Decimal(amount),
+        Decimal("0"),
+        "USDT",
+    )
+
+
+def _result(amount: str, status="filled"):
+    child = ChildOrder("m-f1", "c1", "v1", "BTC/USDT", Side.SELL, 0.5, 99.0)
+    ex = Execution(
+        0,
+        "m-f1",
+        "c1",
+        "v1",
+        "BTC/USDT",
+        Side.SELL,
+        Decimal(amount),
+        Decimal(amount) * 99,
+        Decimal("0.01"),
+        "USDT",
+    )
+    return ChildOrderResult(child, status, (ex,) if Decimal(amount) else ())
+
+
+def test_mirror_intent_trades_opposite_side_same_amount():
+    intent = mirror_intent(_fill(Side.BUY, "0.5"))
+    assert intent.side is Side.SELL and intent.amount == 0.5
+    assert intent.hedge_id == mirror_hedge_id("f1") and intent.source_fill_id == "f1"
+
+
+def test_outcome_status_and_reasons():
+    intent = mirror_intent(_fill())
+    assert hedge_outcome(intent, [_result("0.5")], []).status is HedgeStatus.HEDGED
+    partial = hedge_outcome(intent, [_result("0.2", "partial")], ["max_notional_per_trade"])
+    assert partial.status is HedgeStatus.PARTIAL
+    assert partial.filled == Decimal("0.2")
+    assert "max_notional_per_trade" in partial.reason and "v1: partial" in partial.reason
+    skipped = hedge_outcome(intent, [], ["stale book: v1 9.0s"])
+    assert skipped.status is HedgeStatus.SKIPPED and "stale book" in skipped.reason
+
+
+def test_a_hedge_not_sent_is_skipped_for_its_whole_amount_with_its_reason():
+    intent = mirror_intent(_fill(Side.SELL, "0.3"))
+    outcome = skipped_outcome(intent, "not needed: open gap 0")
+    assert outcome.status is HedgeStatus.SKIPPED and outcome.filled == 0
+    assert (outcome.requested, outcome.side, outcome.source_fill_id) == (0.3, Side.BUY, "f1")
+    assert outcome.reason == "not needed: open gap 0"

@@ -1,7 +1,8 @@
 """MarketActor: quotes one or several home markets and reports their fills.
 
-Thin shell: every decision is made by `engine/` (policy, rounding, requote
-rule, book metrics). `MarketQuoter` holds one market's state and steps; the
+Thin shell: every decision is made by `engine/` (the `engine.market.Quoter`:
+policy, market rules, rounding, requote rule; book metrics). `HostedMarket`
+gathers one market's inputs and carries out its quoter's decisions; the
 `MarketActor` hosts a dict of them (`ray.markets_per_actor`, default 1) and
 drives them on one timer, so a deployment with hundreds of markets pays the
 ~200 MB of a Ray worker per group, not per market. Per tick the actor polls
@@ -19,7 +20,6 @@ import logging
 import os
 import secrets
 import time
-from collections import deque
 from decimal import Decimal
 from typing import Any
 
@@ -27,321 +27,18 @@ import ray
 from pydantic import SecretStr
 
 from actors.context import RestartGate, RunContext, live_config
-from analytics.writer import PartWriters
-from engine.book_metrics import book_sample
-from engine.config import AppConfig, HedgeMode, MarketConfig, PolicyName
-from engine.quote_records import cancel_all_row, fill_row, placed_rows, sample_row
-from engine.quoting import (
-    ExternalBook,
-    IntensityFit,
-    MarketEstimators,
-    QuoteContext,
-    VolRegime,
-    apply_market_rules,
-    build_policy,
-    needs_requote,
-    round_quotes,
-    vol_regime,
-)
-from engine.sim.price import ReferencePrice
-from engine.types import Fill, QuoteLevel
-from engine.venues.ccxt_home import CcxtHomeVenue
-from engine.venues.home import build_home_venue
+from actors.market_host import HostedMarket
+from engine.config import AppConfig
+from engine.types import Fill
 
 log = logging.getLogger(__name__)
 
 DELIVERY_ATTEMPTS = 30  # ~45 s of retries: longer than any actor restart
-QUOTE_LAGS_KEPT = 64
-
-
-HomeAccess = tuple[str | None, SecretStr | None, SecretStr | None]
-
-
-class MarketQuoter:
-    """One home market's quoting state and steps; a `MarketActor` hosts and drives it."""
-
-    def __init__(
-        self,
-        config: AppConfig,
-        symbol: str,
-        ctx: RunContext,
-        *,
-        home_access: HomeAccess,
-        incarnation: str,
-    ) -> None:
-        self._home_access = home_access
-        self._incarnation = incarnation
-        self._config = config
-        self._market = config.market(symbol)
-        self._ctx = ctx
-        self.fills_out: list[Fill] = []
-        self._reference_mid: float | None = None
-        self._reference_ts_ns = 0
-        self.position = Decimal(0)
-        self._fill_count = 0
-        self._last_quote_ns = 0
-        self._last_sample_ns = 0
-        self._last_sample: dict[str, Any] = {}
-        self.errors: list[str] = []
-        self._paused = ""
-        self._closed = False  # removed or stopping: a tick under way must not quote again
-        self._started_ns = time.time_ns()
-        self._external: ExternalBook | None = None
-        self._regime = VolRegime.NORMAL
-        self._intensity_fit: IntensityFit | None = None
-        # quote-cycle lag: quotes placed vs. the tick's scheduled start (bench/scale.py)
-        self._quote_cycles = 0
-        self._quote_lags_ms: deque[float] = deque(maxlen=QUOTE_LAGS_KEPT)
-        self._build_calibration(self._market)
-
-    @property
-    def symbol(self) -> str:
-        return self._market.symbol
-
-    @property
-    def base(self) -> str:
-        return self._market.base
-
-    @property
-    def mirrors_external(self) -> bool:
-        return self._market.policy is PolicyName.MIRROR
-
-    @property
-    def hedge_pending(self) -> bool:
-        """Whether the router hedges each fill (mirror) or the rebalancer nets it later."""
-        return self._market.hedge_mode is HedgeMode.MIRROR
-
-    # lifecycle ---------------------------------------------------------------
-
-    async def open(self, now: int) -> None:
-        """Resolve every dependency now, so a missing one stops the run at start."""
-        cfg, ctx = self._config, self._ctx
-        reference = ReferencePrice(
-            cfg.sim.assets, seed=ctx.sim_seed, step_ms=cfg.sim.step_ms, start_ns=ctx.sim_start_ns
-        )
-        home_url, home_key, home_secret = self._home_access
-        self._venue = await build_home_venue(
-            cfg.home_venue,
-            self._market,
-            reference,
-            seed=ctx.sim_seed,
-            session=ctx.run_id,
-            now_ns=now,
-            base_url=home_url,
-            api_key=home_key,
-            api_secret=home_secret,
-            incarnation=self._incarnation,
-        )
-        self._policy = build_policy(self._market)
-        self._started_ns = now
-        self._writers = PartWriters(
-            ctx.data_dir,
-            ("book_samples", "quotes", "fills"),
-            writer_id=f"market-{self._market.base}-{self._market.quote}{self._incarnation}",
-            run_id=ctx.run_id,
-            config_hash=ctx.config_hash,
-        )
-
-    async def close(self, now: int) -> None:
-        """Cancel every quote and take the last fills (into `fills_out`)."""
-        self._closed = True
-        await self._venue.cancel_all(now)
-        self._record_cancel_all(now)
-        fills = await self._venue.poll_fills(now)  # a venue behind ccxt fills until the cancel
-        if fills:
-            self.on_fills(fills, now)
-        if isinstance(self._venue, CcxtHomeVenue):
-            await self._venue.close()
-
-    async def cancel_stale(self, now: int) -> None:
-        """A predecessor's quotes (this actor restarted): cancel before quoting again."""
-        await self._venue.cancel_all(now)
-
-    def flush(self) -> None:
-        self._writers.flush()
-
-    async def pause(self, reason: str) -> int:
-        """Kill switch for this market: cancel every quote and stop quoting (fills still hedge)."""
-        self._paused = reason
-        now = time.time_ns()
-        cancelled = await self._venue.cancel_all(now)
-        self._record_cancel_all(now)
-        return cancelled
-
-    def resume(self) -> None:
-        self._paused = ""
-
-    def reconfigure(self, config: AppConfig) -> None:
-        """A new config version is live: requote under it and tag rows with its hash."""
-        self._config = config
-        old = self._market
-        self._market = config.market(self._market.symbol)
-        if (old.policy_params, old.vol_guard) != (
-            self._market.policy_params,
-            self._market.vol_guard,
-        ):
-            self._build_calibration(self._market)
-        self._policy = build_policy(self._market)
-        self._writers.retag(config.config_hash)
-        self._last_quote_ns = 0
-
-    def widen(self, factor: float, reason: str) -> float:
-        """Alert action: widen the target spread (never past max_spread_bps); returns it."""
-        m = self._market
-        target = min(m.target_spread_bps * factor, m.max_spread_bps)
-        self._market = m.model_copy(update={"target_spread_bps": target})
-        self._policy = build_policy(self._market)
-        self._last_quote_ns = 0  # requote now
-        log.warning("%s: target spread widened to %.2f bps (%s)", m.symbol, target, reason)
-        return target
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "market": self._market.symbol,
-            "mid": self._reference_mid,
-            "spread_bps": self._last_sample.get("spread_bps"),
-            "quoting": bool(self._last_sample.get("quoting")),
-            "fills": self._fill_count,
-            "position": str(self.position),
-            "errors": list(self.errors[-3:]),
-            "paused": self._paused,
-            "target_spread_bps": self._market.target_spread_bps,
-            "depth_target_quote": self._market.depth_target_quote,
-            "bid_depth_band": self._last_sample.get("bid_depth_band", 0.0),
-            "ask_depth_band": self._last_sample.get("ask_depth_band", 0.0),
-            "reference_age_s": (time.time_ns() - self._reference_ts_ns) / 1e9
-            if self._reference_ts_ns
-            else None,
-            "policy": self._market.policy,
-            "vol_regime": self._regime.value,
-            "sigma_short_bps_per_sqrt_s": self._sigma_short.sigma_bps_per_sqrt_s,
-            "bot_share_target": self._market.bot_share_target,
-            "intensity": None if self._intensity_fit is None else repr(self._intensity_fit),
-            "quote_cycles": self._quote_cycles,
-            "quote_lag_ms_recent": list(self._quote_lags_ms),
-            "incarnation": self._incarnation,
-        }
-
-    # steps (the actor's timer calls them in this order) ------------------------
-
-    async def poll(self, now: int) -> None:
-        if self._closed:
-            return
-        fills = await self._venue.poll_fills(now)
-        if fills:
-            self.on_fills(fills, now)
-        if self._reference_mid is not None:
-            for ts_ns, price, _ in self._venue.take_trades():
-                self._intensity.observe(ts_ns, price, self._reference_mid)
-
-    def on_fills(self, fills: list[Fill], seen_ns: int) -> None:
-        rows = []
-        for f in fills:
-            self.position += f.side.sign * f.amount
-            rows.append(fill_row(f, self._reference_mid, seen_ns))
-        self._fill_count += len(fills)
-        self.fills_out.extend(fills)
-        self._writers["fills"].append(rows)
-
-    def on_reference(
-        self, now: int, ref: tuple[float, int] | None, external: ExternalBook | None
-    ) -> None:
-        if ref is not None:
-            if ref[1] != self._reference_ts_ns:
-                for estimator in (self._sigma_short, self._sigma_long):
-                    estimator.observe(now, ref[0])
-            self._reference_mid, self._reference_ts_ns = ref
-        if self.mirrors_external:
-            self._external = external
-
-    async def requote(self, now: int, tick_due_ns: int = 0) -> None:
-        """`tick_due_ns`: when the actor's tick was scheduled (0 when a test drives it)."""
-        if self._reference_mid is None or self._paused or self._closed:
-            return
-        age_s = (now - self._reference_ts_ns) / 1e9
-        if age_s > self._config.risk.max_book_age_s:  # stale reference: no quotes off it
-            if await self._venue.open_quotes():
-                await self._venue.cancel_all(now)
-                self._record_cancel_all(now)
-            return
-        m = self._market
-        user_bid, user_ask = self._venue.user_depth_within(self._reference_mid, m.depth_band_bps)
-        ctx = QuoteContext(
-            ts_ns=now,
-            mid=self._reference_mid,
-            inventory=float(self.position) - m.inventory_target,
-            market=m,
-            reference_age_s=age_s,
-            elapsed_s=(now - self._started_ns) / 1e9,
-            sigma_bps_per_sqrt_s=self._sigma_long.sigma_bps_per_sqrt_s,
-            intensity=self._intensity.fit(now) if m.policy is PolicyName.GLFT else None,
-            external=self._external,
-            user_bid_depth_quote=user_bid,
-            user_ask_depth_quote=user_ask,
-        )
-        self._intensity_fit = ctx.intensity
-        self._regime = vol_regime(
-            self._sigma_short.sigma_bps_per_sqrt_s,
-            self._sigma_long.sigma_bps_per_sqrt_s,
-            self._sigma_long.samples,
-            m.vol_guard,
-        )
-        wanted = apply_market_rules(self._policy.desired_quotes(ctx), ctx, self._regime)
-        # compare like with like: what would be placed (on the grid) vs. what rests
-        rounded = round_quotes(wanted, self._venue.spec)
-        desired = [QuoteLevel(s, float(p), float(a)) for s, p, a in rounded]
-        live = [QuoteLevel(s, float(p), float(a)) for s, p, a in await self._venue.open_quotes()]
-        timer_due = now - self._last_quote_ns >= self._market.requote_interval_s * 1e9
-        moved = needs_requote(live, desired, self._market.requote_tolerance_bps, ctx.mid)
-        if not (timer_due or moved):
-            return
-        self._last_quote_ns = now
-        await self._venue.cancel_all(now)
-        self._record_cancel_all(now)
-        cids = await self._venue.place(rounded, now)
-        if tick_due_ns:
-            self._quote_cycles += 1
-            self._quote_lags_ms.append((time.time_ns() - tick_due_ns) / 1e6)
-        self._writers["quotes"].append(placed_rows(self._market.symbol, now, rounded, cids))
-
-    def sample_if_due(self, now: int) -> None:
-        if now - self._last_sample_ns < self._config.analytics.sample_interval_s * 1e9:
-            return
-        self._last_sample_ns = now
-        bids, asks = self._venue.levels()
-        bot_bids, bot_asks = self._venue.bot_levels()
-        m = self._market
-        row = book_sample(
-            bids,
-            asks,
-            bot_bids,
-            bot_asks,
-            reference_mid=self._reference_mid or 0.0,
-            band_bps=m.depth_band_bps,
-        )
-        self._last_sample = row = sample_row(row, m, now)
-        self._writers["book_samples"].append([row])
-
-    def take_fills(self) -> list[Fill]:
-        batch, self.fills_out = self.fills_out, []
-        return batch
-
-    def _build_calibration(self, market: MarketConfig) -> None:
-        """Sigma estimators for the volatility guard and the models; the (A, k) fit for GLFT."""
-        est = MarketEstimators.for_market(market)
-        self._sigma_short, self._sigma_long, self._intensity = (
-            est.sigma_short,
-            est.sigma_long,
-            est.intensity,
-        )
-
-    def _record_cancel_all(self, now: int) -> None:
-        self._writers["quotes"].append([cancel_all_row(self._market.symbol, now)])
 
 
 @ray.remote
 class MarketActor:
-    """Hosts the `MarketQuoter`s of one group of markets (one market by default)."""
+    """Hosts the `HostedMarket`s of one group of markets (one market by default)."""
 
     def __init__(
         self,
@@ -372,7 +69,7 @@ class MarketActor:
         self._incarnation = f"r{secrets.token_hex(3)}" if self._gate.restarted else ""
         access = (home_url, home_api_key, home_api_secret)
         self._quoters = {
-            s: MarketQuoter(config, s, ctx, home_access=access, incarnation=self._incarnation)
+            s: HostedMarket(config, s, ctx, home_access=access, incarnation=self._incarnation)
             for s in symbols
         }
 
@@ -387,7 +84,7 @@ class MarketActor:
             *(self._ledger.traded.remote(home, q.base) for q in self._quoters.values())
         )
         for q, position in zip(self._quoters.values(), positions, strict=True):
-            q.position = Decimal(position)
+            q.resume_position(Decimal(position))
         await self.on_start()
         live = await live_config(self._config)
         if live.config_hash != self._config.config_hash:  # applied after start
@@ -397,7 +94,7 @@ class MarketActor:
         log.warning(
             "market actor restarted (%s), inventory from the ledger: %s",
             self._incarnation,
-            {q.symbol: str(q.position) for q in self._quoters.values()},
+            {q.symbol: str(q.quoter.position) for q in self._quoters.values()},
         )
 
     async def on_start(self) -> list[dict[str, Any]]:
@@ -476,7 +173,7 @@ class MarketActor:
         await self._ensure_started()
         return [q.status() for q in self._quoters.values()]
 
-    def _quoter(self, market: str) -> MarketQuoter:
+    def _quoter(self, market: str) -> HostedMarket:
         try:
             return self._quoters[market]
         except KeyError:
@@ -529,7 +226,7 @@ class MarketActor:
         self._send_fills()
 
     @staticmethod
-    def _settle(quoters: list[MarketQuoter], results: list[Any]) -> None:
+    def _settle(quoters: list[HostedMarket], results: list[Any]) -> None:
         """One market's failure stays its own: logged, shown in its status, others go on."""
         for q, res in zip(quoters, results, strict=True):
             if isinstance(res, Exception):

@@ -30,7 +30,6 @@ from collections import defaultdict
 
 from analytics.writer import PartWriters
 from engine.backtest import MarketBacktest, simulated_feed
-from engine.backtest.grid import GridRounder
 from engine.backtest.vectorised import (
     BulkTakerFlow,
     DrawnFeed,
@@ -38,8 +37,9 @@ from engine.backtest.vectorised import (
     FixedTakers,
     fast_path_problem,
 )
-from engine.config import load_config
+from engine.config import PolicyName, load_config
 from engine.quoting import QuoteContext, apply_market_rules, build_policy, round_quotes
+from engine.quoting.grid import GridRounder
 from engine.sim.home_book import HomeBook
 from engine.sim.price import ReferencePrice
 from marketmesh.commands.backtest import ParquetColumnWriters
@@ -48,7 +48,7 @@ T0 = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
 TABLES = ("book_samples", "quotes", "fills", "hedge_orders", "hedge_fills")
 GROUPS = {
     "engine/quoting/": "policy + market rules",
-    "engine/backtest/grid.py": "grid rounding",
+    "engine/quoting/grid.py": "grid rounding",
     "engine/sim/matching.py": "matching engine",
     "engine/sim/takers.py": "taker draws",
     "engine/sim/price.py": "reference price",
@@ -181,7 +181,7 @@ def main() -> None:
     args = parser.parse_args()
 
     cfg = load_config(args.config)
-    market = cfg.market(args.market).model_copy(update={"policy": args.policy})
+    market = cfg.market(args.market).model_copy(update={"policy": PolicyName(args.policy)})
     print(f"{args.market} [{args.policy}], {args.hours:g} simulated hours, seed {args.seed}")
 
     result, wall, cpu = _run(cfg, market, args.hours, args.seed)

@@ -1,17 +1,13 @@
 """Backtest one home market: a quoting policy against a feed, on simulated time, without Ray.
 
-`MarketBacktest.run` is `actors.market.MarketActor.on_timer` on a simulated
-clock: every `timing.market_tick_s` the takers that arrived since the last tick trade
-against the home book (`HomeBook`, the live venue's `MatchingEngine`),
-the home trades feed the GLFT intensity fit, the reference mid is pulled every
-`timing.reference_pull_s` (feeding the sigma estimators), the policy
-(`engine.quoting.build_policy`) and the market rules (`apply_market_rules`)
-give the desired ladder, which is put on the grid (`GridRounder`, equal to
-`round_quotes`) and
-replaces the live one when the requote timer is due or `needs_requote` says
-it drifted; the book is sampled every `sample_interval_s` (`book_sample`).
-Rows go to the same tables with the same columns as a live run, so
-`marketmesh sla` reads a backtest like any run.
+`MarketBacktest.run` steps the live MarketActor's loop on a simulated clock
+with the live objects: every `timing.market_tick_s` the takers that arrived
+since the last tick trade against the home book (`HomeBook`, the live venue's
+`MatchingEngine`), the reference mid is pulled every `timing.reference_pull_s`,
+and the market's `engine.market.Quoter` (the object the MarketActor drives)
+decides: policy, market rules, venue grid, requote rule. The book is sampled
+every `sample_interval_s`. Rows go to the same tables with the same columns as
+a live run, so `marketmesh sla` reads a backtest like any run.
 
 Two differences from the live loop, both to go fast:
 
@@ -32,26 +28,16 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Protocol
 
 from engine.backtest.feeds import MarketFeed
-from engine.backtest.grid import GridRounder
-from engine.book_metrics import book_sample
-from engine.config import AppConfig, HedgeMode, MarketConfig, PolicyName, VenueConfig
+from engine.config import AppConfig, HedgeMode, MarketConfig, VenueConfig
 from engine.hedging import mirror_hedge_id
 from engine.hedging.records import modelled_hedge_columns, rows_of
-from engine.quote_records import cancel_all_row, fill_row, placed_rows, sample_row
-from engine.quoting import (
-    MarketEstimators,
-    QuoteContext,
-    apply_market_rules,
-    build_policy,
-    needs_requote,
-    vol_regime,
-)
+from engine.market import QuoteAction, Quoter
+from engine.quote_records import cancel_all_row, placed_rows
 from engine.sim.home_book import HomeBook
-from engine.types import Fill, QuoteLevel, Side
+from engine.types import Fill, Side
 
 PROGRESS_EVERY_S = 2.0
 CHECKPOINT_EVERY_S = 3_600.0
@@ -178,18 +164,14 @@ class MarketBacktest:
         self._writers = writers
         self._settings = settings or BacktestSettings()
         self._venue = HomeBook(config.home_venue, market, seed=seed, session=session)
-        self._policy = build_policy(market)
-        self._grid = GridRounder(self._venue.spec)
-        self._hedge_venues = hedge_venue_quotes(config.hedge_venues)
-        est = MarketEstimators.for_market(market)
-        self._sigma_short, self._sigma_long, self._intensity = (
-            est.sigma_short,
-            est.sigma_long,
-            est.intensity,
+        self._quoter = Quoter(
+            market,
+            self._venue.spec,
+            max_book_age_s=config.risk.max_book_age_s,
+            started_ns=feed.start_ns,
+            read_user_depth=market.user_makers.depth_quote > 0,
         )
-        self._position = Decimal(0)
-        self._mid: float | None = None
-        self._mid_ts_ns = 0
+        self._hedge_venues = hedge_venue_quotes(config.hedge_venues)
         self._hedge_seq = 0
         self.result = BacktestResult(
             market=market.symbol, policy=market.policy, start_ns=feed.start_ns, end_ns=feed.end_ns
@@ -219,12 +201,11 @@ class MarketBacktest:
         sample_ns = int(cfg.analytics.sample_interval_s * 1e9)
         requote_ns = int(m.requote_interval_s * 1e9)
         rebalance_ns = int(cfg.rebalancer.interval_s * 1e9)
-        max_age_ns = int(cfg.risk.max_book_age_s * 1e9)
         net_hedge = s.hedge and m.hedge_mode is HedgeMode.NET
-        feed, venue, r = self._feed, self._venue, self.result
+        feed, venue, r, quoter = self._feed, self._venue, self.result, self._quoter
         start, end = feed.start_ns, feed.end_ns
         # every timer is due on the first tick; takers are counted from the start
-        last_pull = last_sample = last_quote = last_rebalance = start - max(
+        last_pull = last_sample = last_rebalance = start - max(
             pull_ns, sample_ns, requote_ns, rebalance_ns
         )
         last_poll = start
@@ -241,32 +222,16 @@ class MarketBacktest:
                 if ref is not None:
                     venue.refresh_users(now, ref[0])
             if now > last_poll:
-                arrivals = feed.takers(last_poll, now, venue.home_mid())
+                news = self._poll(last_poll, now)
                 last_poll = now
-                if arrivals:
-                    news = True
-                    fills = venue.execute(arrivals)
-                    if fills:
-                        self._on_fills(fills, now)
-                    if venue.trades and self._mid is not None:
-                        for ts_ns, price, _ in venue.trades:
-                            self._intensity.observe(ts_ns, price, self._mid)
-                    venue.trades.clear()
             if now - last_pull >= pull_ns:
                 last_pull = now
                 news = self._pull_reference(now) or news
             if net_hedge and now - last_rebalance >= rebalance_ns:
                 last_rebalance = now
                 self._net_hedge(now)
-            if self._mid is not None:
-                if now - self._mid_ts_ns > max_age_ns:
-                    if venue.open_quotes():  # stale reference: no quotes off it
-                        venue.cancel_all()
-                        self._record_cancel_all(now)
-                elif (news or now - last_quote >= requote_ns) and self._decide(
-                    now, now - last_quote >= requote_ns
-                ):
-                    last_quote = now
+            if news or quoter.timer_due(now) or quoter.is_stale(now):
+                self._decide(now)
             if now - last_sample >= sample_ns:
                 last_sample = now
                 self._sample(now)
@@ -288,89 +253,74 @@ class MarketBacktest:
 
     # steps ---------------------------------------------------------------------
 
-    def _pull_reference(self, now: int) -> bool:
-        """Take the feed's reference; True when it is a new observation."""
-        ref = self._feed.reference(now)
-        if ref is None or (self._mid is not None and ref[1] == self._mid_ts_ns):
+    def _poll(self, since: int, now: int) -> bool:
+        """The takers that arrived in [since, now) trade; True when any arrived."""
+        venue = self._venue
+        arrivals = self._feed.takers(since, now, venue.home_mid())
+        if not arrivals:
             return False
-        mid, ts_ns = ref
-        for estimator in (self._sigma_short, self._sigma_long):
-            estimator.observe(now, mid)
-        self._mid, self._mid_ts_ns = mid, ts_ns
-        self.result.last_mid = mid
+        fills = venue.execute(arrivals)
+        if fills:
+            self._on_fills(fills, now)
+        if venue.trades:
+            self._quoter.on_trades(venue.trades)
+            venue.trades.clear()
         return True
 
-    def _decide(self, now: int, timer_due: bool) -> bool:
-        """One policy decision; True when the ladder was replaced."""
-        m, venue = self._market, self._venue
-        mid = self._mid
-        assert mid is not None
+    def _pull_reference(self, now: int) -> bool:
+        """Take the feed's reference; True when it is a new observation."""
+        if not self._quoter.on_reference(now, self._feed.reference(now)):
+            return False
+        self.result.last_mid = self._quoter.reference_mid or 0.0
+        return True
+
+    def _decide(self, now: int) -> None:
+        """One quoter decision (`engine.market.Quoter.decide`), carried out on the book."""
+        quoter, venue = self._quoter, self._venue
+        decision = quoter.decide(now, venue)
+        if decision.action is QuoteAction.IDLE:
+            return
+        if decision.action is QuoteAction.CANCEL:
+            venue.cancel_all()
+            self._record_cancel_all(now)
+            return
         self.result.decisions += 1
-        user_bid, user_ask = (
-            venue.user_depth_within(mid, m.depth_band_bps)
-            if m.user_makers.depth_quote > 0
-            else (0.0, 0.0)
-        )
-        ctx = QuoteContext(
-            ts_ns=now,
-            mid=mid,
-            inventory=float(self._position) - m.inventory_target,
-            market=m,
-            reference_age_s=(now - self._mid_ts_ns) / 1e9,
-            elapsed_s=(now - self._feed.start_ns) / 1e9,
-            sigma_bps_per_sqrt_s=self._sigma_long.sigma_bps_per_sqrt_s,
-            intensity=self._intensity.fit(now) if m.policy is PolicyName.GLFT else None,
-            user_bid_depth_quote=user_bid,
-            user_ask_depth_quote=user_ask,
-        )
-        regime = vol_regime(
-            self._sigma_short.sigma_bps_per_sqrt_s,
-            self._sigma_long.sigma_bps_per_sqrt_s,
-            self._sigma_long.samples,
-            m.vol_guard,
-        )
-        wanted = apply_market_rules(self._policy.desired_quotes(ctx), ctx, regime)
-        rounded = self._grid.round(wanted)
-        if not timer_due:
-            desired = [QuoteLevel(sd, float(p), float(a)) for sd, p, a in rounded]
-            live = [QuoteLevel(sd, float(p), float(a)) for sd, p, a in venue.open_quotes()]
-            if not needs_requote(live, desired, m.requote_tolerance_bps, mid):
-                return False
+        if decision.action is QuoteAction.HOLD:
+            return
         self.result.requotes += 1
         venue.cancel_all()
         self._record_cancel_all(now)
-        cids = venue.place(rounded, now)
+        cids = venue.place(decision.quotes, now)
         if self._writers is not None:
-            self._writers["quotes"].append(placed_rows(m.symbol, now, rounded, cids))
-        return True
+            self._writers["quotes"].append(
+                placed_rows(self._market.symbol, now, decision.quotes, cids)
+            )
 
     def _on_fills(self, fills: list[Fill], now: int) -> None:
-        r, m = self.result, self._market
-        rows = []
+        r, m, quoter = self.result, self._market, self._quoter
+        quoter.on_fills(fills)
         for f in fills:
-            signed = f.side.sign * f.amount
-            self._position += signed
             notional = float(f.price * f.amount)
             r.fills += 1
             r.volume_quote += notional
             r.home_cash_quote -= f.side.sign * notional + float(f.fee)
-            rows.append(fill_row(f, self._mid, now))
-        r.home_position_base = float(self._position)
+        r.home_position_base = float(quoter.position)
         if self._writers is not None:
-            self._writers["fills"].append(rows)
-        if self._settings.hedge and m.hedge_mode is HedgeMode.MIRROR and self._mid is not None:
+            self._writers["fills"].append(quoter.fill_rows(fills, now))
+        mid = quoter.reference_mid
+        if self._settings.hedge and m.hedge_mode is HedgeMode.MIRROR and mid is not None:
             for f in fills:
                 self._hedge(
                     mirror_hedge_id(f.fill_id), f.fill_id, f.side.opposite, float(f.amount), now
                 )
 
     def _net_hedge(self, now: int) -> None:
-        r = self.result
-        if self._mid is None:
+        r, mid = self.result, self._quoter.reference_mid
+        if mid is None:
             return
         net = r.home_position_base + r.hedge_position_base
         threshold = self._config.rebalancer.exposure_threshold_quote
-        if abs(net) * self._mid > threshold:
+        if abs(net) * mid > threshold:
             self._hedge_seq += 1
             side = Side.SELL if net > 0 else Side.BUY
             self._hedge(f"n-{self._market.symbol}-{self._hedge_seq}", None, side, abs(net), now)
@@ -378,7 +328,7 @@ class MarketBacktest:
     def _hedge(
         self, hedge_id: str, fill_id: str | None, side: Side, amount: float, now: int
     ) -> None:
-        mid = self._mid
+        mid = self._quoter.reference_mid
         if not self._hedge_venues or mid is None or amount <= 0:
             return
         best = min(self._hedge_venues, key=lambda v: v.all_in_bps(side))
@@ -417,14 +367,7 @@ class MarketBacktest:
         venue, m, r = self._venue, self._market, self.result
         bids, asks = venue.levels()
         bot_bids, bot_asks = venue.bot_levels()
-        row = book_sample(
-            bids,
-            asks,
-            bot_bids,
-            bot_asks,
-            reference_mid=self._mid or 0.0,
-            band_bps=m.depth_band_bps,
-        )
+        row = self._quoter.sample_row(now, bids, asks, bot_bids, bot_asks)
         r.samples += 1
         spread = row["spread_bps"]
         if isinstance(spread, float) and m.target_spread_bps is not None:
@@ -434,7 +377,7 @@ class MarketBacktest:
         r.inventory_sumsq += inventory * inventory
         if self._writers is None:
             return
-        self._writers["book_samples"].append([sample_row(row, m, now)])
+        self._writers["book_samples"].append([row])
 
     def _finish_totals(self, now: int, wall_start: float) -> None:
         r = self.result

@@ -20,6 +20,7 @@ from engine.quoting.calibration import (
     SigmaEstimator,
 )
 from engine.quoting.glft import GLFT, GLFTPolicy
+from engine.quoting.grid import GridRounder
 from engine.quoting.guards import VolRegime, apply_market_rules, vol_regime
 from engine.quoting.ladder import LadderPolicy
 from engine.quoting.mirror import MirrorPolicy
@@ -31,6 +32,7 @@ __all__ = [
     "AvellanedaStoikovPolicy",
     "ExternalBook",
     "GLFTPolicy",
+    "GridRounder",
     "IntensityEstimator",
     "IntensityFit",
     "LadderPolicy",

@@ -25,7 +25,8 @@ POLICIES: dict[PolicyName, str] = {
     PolicyName.MIRROR: "engine.quoting.mirror:MirrorPolicy",
 }
 
-_REQUOTE_SIZE_CHANGE = 0.10
+REQUOTE_SIZE_CHANGE = 0.10
+"""A live level whose size differs from the desired one by more than this share is replaced."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,6 @@ def needs_requote(
         for h, w in zip(have, want, strict=True):
             if abs(h.price - w.price) > tolerance_price:
                 return True
-            if abs(h.amount - w.amount) > _REQUOTE_SIZE_CHANGE * abs(w.amount):
+            if abs(h.amount - w.amount) > REQUOTE_SIZE_CHANGE * abs(w.amount):
                 return True
     return False

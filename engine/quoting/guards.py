@@ -98,15 +98,19 @@ def clamp_spread(
     ]
 
 
+def quoted_sides(inventory: float, limit: float) -> tuple[bool, bool]:
+    """(bids, asks) allowed at `inventory`: long at the limit sells only, short buys only."""
+    return inventory < limit, inventory > -limit
+
+
 def one_sided_at_limit(
     levels: Sequence[QuoteLevel], inventory: float, limit: float
 ) -> list[QuoteLevel]:
     """Long at the limit: asks only; short at the limit: bids only."""
-    if inventory >= limit:
-        return [q for q in levels if q.side is Side.SELL]
-    if inventory <= -limit:
-        return [q for q in levels if q.side is Side.BUY]
-    return list(levels)
+    bids, asks = quoted_sides(inventory, limit)
+    if bids and asks:
+        return list(levels)
+    return [q for q in levels if (q.side is Side.BUY and bids) or (q.side is Side.SELL and asks)]
 
 
 def step_back_scale(

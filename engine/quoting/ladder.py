@@ -35,7 +35,7 @@ _MAX_SKEW_SHARE_OF_HALF = 0.75
 
 
 def _clamp(x: float, lo: float, hi: float) -> float:
-    return max(lo, min(hi, x))
+    return lo if x < lo else (hi if x > hi else x)
 
 
 class LadderPolicy:
@@ -52,32 +52,48 @@ class LadderPolicy:
                 f"market {market.symbol}: the ladder policy needs target_spread_bps > 0, "
                 "or its bid and ask would meet at mid"
             )
+        spacing = market.level_spacing_bps
+        self._offsets_bps = tuple(self.half_spread_bps + i * spacing for i in range(market.levels))
+
+    @property
+    def max_skew_bps(self) -> float:
+        """The largest shift `skew_bps` gives: 3/4 of the half spread."""
+        return _MAX_SKEW_SHARE_OF_HALF * self.half_spread_bps
+
+    @property
+    def offsets_bps(self) -> tuple[float, ...]:
+        """Each level's distance from mid before the skew, best first."""
+        return self._offsets_bps
 
     def skew_bps(self, inventory: float) -> float:
         """Shift of both sides in bps, positive (down) when long, clamped to keep the touch."""
         q = _clamp(inventory / self.market.inventory_limit, -1.0, 1.0)
-        limit = _MAX_SKEW_SHARE_OF_HALF * self.half_spread_bps
+        limit = self.max_skew_bps
         return _clamp(self.market.skew_bps_at_limit * q, -limit, limit)
+
+    def size_factors(self, inventory: float) -> tuple[float, float]:
+        """(bid, ask) size as a multiple of `level_size`: (1 - q, 1 + q) clamped to [0, 2]."""
+        q = inventory / self.market.inventory_limit
+        return _clamp(1.0 - q, 0.0, 2.0), _clamp(1.0 + q, 0.0, 2.0)
+
+    def price_factors(self, inventory: float) -> tuple[list[float], list[float]]:
+        """(bid, ask) prices as multiples of mid, best first: the ladder is `mid * k`."""
+        skew = self.skew_bps(inventory)
+        offsets = self._offsets_bps
+        return [1 - (o + skew) / 1e4 for o in offsets], [1 + (o - skew) / 1e4 for o in offsets]
+
+    def level_size(self, mid: float) -> float:
+        """Base units per level before the inventory factor: the side's notional shared."""
+        return self.market.order_notional_quote / mid / self.market.levels
 
     def desired_quotes(self, ctx: QuoteContext) -> list[QuoteLevel]:
         """Bids best first, then asks best first; levels with zero size are left out."""
         if not (ctx.mid > 0 and math.isfinite(ctx.mid)):
             raise ValueError(f"market {self.market.symbol}: mid {ctx.mid} must be positive")
-        m = self.market
-        q = ctx.inventory / m.inventory_limit
-        skew = self.skew_bps(ctx.inventory)
-        size = m.order_notional_quote / ctx.mid / m.levels
-        bid_size = size * _clamp(1.0 - q, 0.0, 2.0)
-        ask_size = size * _clamp(1.0 + q, 0.0, 2.0)
-        offsets_bps = [self.half_spread_bps + i * m.level_spacing_bps for i in range(m.levels)]
-        bids = (
-            [QuoteLevel(Side.BUY, ctx.mid * (1 - (o + skew) / 1e4), bid_size) for o in offsets_bps]
-            if bid_size > 0
-            else []
-        )
-        asks = (
-            [QuoteLevel(Side.SELL, ctx.mid * (1 + (o - skew) / 1e4), ask_size) for o in offsets_bps]
-            if ask_size > 0
-            else []
-        )
+        size = self.level_size(ctx.mid)
+        bid_factor, ask_factor = self.size_factors(ctx.inventory)
+        bid_size, ask_size = size * bid_factor, size * ask_factor
+        bid_k, ask_k = self.price_factors(ctx.inventory)
+        bids = [QuoteLevel(Side.BUY, ctx.mid * k, bid_size) for k in bid_k] if bid_size > 0 else []
+        asks = [QuoteLevel(Side.SELL, ctx.mid * k, ask_size) for k in ask_k] if ask_size > 0 else []
         return [b for b in bids if b.price > 0] + asks

@@ -7,8 +7,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.backtest.grid import GridRounder
 from engine.quoting import round_quotes
+from engine.quoting.grid import GridRounder
 from engine.types import MarketSpec, QuoteLevel, Side
 
 SPECS = [

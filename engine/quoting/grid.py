@@ -1,4 +1,4 @@
-"""`round_quotes` without most of its Decimal arithmetic, for the backtest's hot loop.
+"""`round_quotes` without most of its Decimal arithmetic: the quoter rounds every decision.
 
 `engine.quoting.rounding.round_quotes` puts each float on the grid with exact
 Decimal arithmetic (about two thirds of a backtest decision's time). Here the
@@ -8,7 +8,7 @@ could put it on the wrong side. The float quotient is within a few ulps of the
 exact one (the float and its shortest repr differ by at most half an ulp, the
 tick's float by less), so away from integers floor and ceiling agree.
 Results are the same `(side, price, amount)` Decimals, in the same order;
-`tests/unit/engine/backtest/test_grid.py` checks that against `round_quotes`.
+`tests/unit/engine/quoting/test_grid.py` checks that against `round_quotes`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,226 @@
+"""The ladder policy reduced to integers on one market's grid, for the fast backtest.
+
+The ladder's quotes are `mid * k` with sizes `level_size(mid) * factor`, where
+the multiples `k` and the factors depend only on the inventory (and the vol
+guard's regime): `LadderState` holds them for one (inventory, regime), read
+from the policy itself (`LadderPolicy.price_factors`, `size_factors`) and the
+market rules (`quoted_sides`), so the fast path copies no coefficient.
+`LadderOnGrid.live_quotes` runs the policy, the rules and `GridRounder` for
+the states that are not `mid * k` (vol guard widening or pausing, the spread
+clamp). `SigmaRegimes` computes the vol guard's regime per tick with numpy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.config import MarketConfig
+from engine.quoting import GridRounder, LadderPolicy, QuoteContext, VolRegime, apply_market_rules
+from engine.quoting.guards import quoted_sides
+from engine.types import MarketSpec, Side
+
+NORMAL, WIDEN, PAUSE = 0, 1, 2
+REGIMES = (VolRegime.NORMAL, VolRegime.WIDEN, VolRegime.PAUSE)
+_EPS = 1e-9  # a ladder this close to the spread clamp's bounds is handed to the live code
+
+
+class FastPathUnsupported(ValueError):
+    """The market needs something the fast path does not model; run the exact engine."""
+
+
+class LadderState:
+    """The ladder at one inventory (in lots) and regime, as multiples of mid.
+
+    `bk`/`ak`: bid/ask price multiples, best first (empty: side not quoted);
+    `bf`/`af`: size factors; `linear`: every price is exactly `mid * k` (no
+    widening, pausing or spread clamp), so the fast loop may price it itself;
+    `kmax`/`kmin`: the widest multiples quoted.
+    """
+
+    __slots__ = ("af", "ak", "bf", "bk", "inv", "kmax", "kmin", "linear")
+
+    def __init__(
+        self, bk: list[float], ak: list[float], bf: float, af: float, inv: int, linear: bool
+    ) -> None:
+        self.bk, self.ak, self.bf, self.af, self.inv, self.linear = bk, ak, bf, af, inv, linear
+        self.kmax = ak[-1] if ak else (bk[0] if bk else 1.0)
+        self.kmin = bk[-1] if bk else (ak[0] if ak else 1.0)
+
+
+class LadderOnGrid:
+    """The ladder's constants on one market's grid, and the live code for the rare cases.
+
+    Prices and sizes are integers: ticks and lots.
+    """
+
+    def __init__(self, market: MarketConfig, spec: MarketSpec) -> None:
+        self.market = market
+        self.policy = LadderPolicy(market)
+        self.level_size = self.policy.level_size
+        self.grid = GridRounder(spec)
+        self.tick_f = float(spec.tick_size)
+        self.lot_f = float(spec.lot_size)
+        tpu, lpu = 1 / spec.tick_size, 1 / spec.lot_size
+        if tpu != tpu.to_integral_value() or lpu != lpu.to_integral_value():
+            raise FastPathUnsupported("tick and lot sizes must be 1/integer for the fast path")
+        self.tpu, self.lpu = int(tpu), int(lpu)  # ticks (lots) per unit: float(Decimal) exactly
+        self.spec = spec
+        self.min_units = int(
+            (spec.min_notional / (spec.tick_size * spec.lot_size)).to_integral_value(
+                rounding="ROUND_CEILING"
+            )
+        )
+        self.min_lots = int((spec.min_amount / spec.lot_size).to_integral_value("ROUND_CEILING"))
+        self.max_spread = market.max_spread_bps / 1e4
+        half, skew = self.policy.half_spread_bps / 1e4, self.policy.max_skew_bps / 1e4
+        # both sides move together with the skew, so a two-sided touch spread is 2 half, a
+        # one-sided touch at most half + max skew from mid: when both fit under the clamp
+        # with room, the clamp never moves a price (checked per inventory otherwise)
+        self.clamp_never = (
+            half > 0
+            and 2 * half < self.max_spread * (1 - 1e-6)
+            and half + skew < self.max_spread / 2 * (1 - 1e-6)
+        )
+
+    def state(self, inv_lots: int, regime: int) -> LadderState:
+        """The ladder's multiples at `inv_lots` and `regime` (see `LadderState`)."""
+        inventory = inv_lots / self.lpu - self.market.inventory_target
+        bf, af = self.policy.size_factors(inventory)
+        bids_ok, asks_ok = quoted_sides(inventory, self.market.inventory_limit)
+        bid_k, ask_k = self.policy.price_factors(inventory)
+        bk = bid_k if bf > 0 and bids_ok else []
+        ak = ask_k if af > 0 and asks_ok else []
+        linear = regime == NORMAL and (self.clamp_never or self._clamp_free(bk, ak))
+        return LadderState(bk, ak, bf, af, inv_lots, linear)
+
+    def _clamp_free(self, bk: list[float], ak: list[float]) -> bool:
+        """The spread clamp moves nothing: touches off mid and inside the cap, with room."""
+        max_spread = self.max_spread
+        if bk and ak:
+            return bk[0] < 1 - _EPS and ak[0] > 1 + _EPS and ak[0] - bk[0] < max_spread * (1 - _EPS)
+        if bk:
+            return bk[0] < 1 - _EPS and 1 - bk[0] < max_spread / 2 * (1 - _EPS)
+        if ak:
+            return ak[0] > 1 + _EPS and ak[0] - 1 < max_spread / 2 * (1 - _EPS)
+        return True
+
+    def live_quotes(
+        self, mid: float, now_ns: int, inv_lots: int, regime: int
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """(bids, asks) best first as (ticks, lots), exactly as the exact engine rounds."""
+        inventory = inv_lots / self.lpu - self.market.inventory_target
+        ctx = QuoteContext(ts_ns=now_ns, mid=mid, inventory=inventory, market=self.market)
+        wanted = apply_market_rules(self.policy.desired_quotes(ctx), ctx, REGIMES[regime])
+        bids: list[tuple[int, int]] = []
+        asks: list[tuple[int, int]] = []
+        for side, price, amount in self.grid.round(wanted):
+            level = (int(price * self.tpu), int(amount * self.lpu))
+            (bids if side is Side.BUY else asks).append(level)
+        return bids, asks
+
+    def on_grid(
+        self, mid: float, st: LadderState
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """A linear ladder at `mid` on the grid (`GridRounder` without its Decimal edge)."""
+        size = self.level_size(mid)
+        tick_f, lot_f, min_units = self.tick_f, self.lot_f, self.min_units
+        bids: list[tuple[int, int]] = []
+        asks: list[tuple[int, int]] = []
+        if st.bk:
+            n = math.floor(size * st.bf / lot_f)
+            if n >= self.min_lots:
+                for k in st.bk:
+                    t = math.floor(mid * k / tick_f)
+                    if t > 0 and t * n >= min_units:
+                        bids.append((t, n))
+        if st.ak:
+            n = math.floor(size * st.af / lot_f)
+            if n >= self.min_lots:
+                for k in st.ak:
+                    t = math.ceil(mid * k / tick_f)
+                    if t * n >= min_units:
+                        asks.append((t, n))
+        return bids, asks
+
+
+def ewma(x: np.ndarray, w: float, v0: float) -> np.ndarray:
+    """v_k = v_{k-1} + w (x_k - v_{k-1}) from v0, in blocks short enough that a^-B stays finite."""
+    a = 1.0 - w
+    out = np.empty(len(x), dtype=float)
+    if a <= 0.0:
+        out[:] = x
+        return out
+    block = 256 if a >= 1.0 else max(1, min(256, int(16.0 / -math.log10(a))))
+    powers = a ** np.arange(1, block + 1, dtype=float)
+    for s in range(0, len(x), block):
+        xb = x[s : s + block]
+        p = powers[: len(xb)]
+        out[s : s + len(xb)] = p * (v0 + w * np.cumsum(xb / p))
+        v0 = float(out[s + len(xb) - 1])
+    return out
+
+
+class SigmaRegimes:
+    """The vol guard's EWMA sigmas and regime, one observation every `obs` ticks, as arrays.
+
+    `engine.quoting.calibration.SigmaEstimator` and `vol_regime` on the pulled mids,
+    vectorised: a regime can flip one observation apart only in a last-bit tie
+    (numpy's `log`).
+    """
+
+    def __init__(self, market: MarketConfig, *, obs_ticks: int, tick_ns: int) -> None:
+        self.guard = market.vol_guard
+        self.obs = obs_ticks
+        self.dt_s = obs_ticks * tick_ns / 1e9
+        ln2 = math.log(2.0)
+        self.w_short = 1.0 - math.exp(-self.dt_s * ln2 / self.guard.short_halflife_s)
+        self.w_long = 1.0 - math.exp(-self.dt_s * ln2 / self.guard.long_halflife_s)
+        # (variance short, variance long, returns seen, last observed mid)
+        self.state: tuple[float | None, float | None, int, float | None] = (None, None, 0, None)
+
+    def per_tick(self, c0: int, c1: int, mid_at: np.ndarray, current: int) -> np.ndarray:
+        """Regime code per tick in [c0, c1) (`current` before the chunk's first observation)."""
+        obs_ticks = np.arange(-(-c0 // self.obs) * self.obs, c1, self.obs)
+        codes = self._codes(mid_at[obs_ticks - c0])
+        per_tick = np.empty(c1 - c0, dtype=np.int8)
+        if len(obs_ticks) == 0:
+            per_tick[:] = current
+            return per_tick
+        idx = np.searchsorted(obs_ticks, np.arange(c0, c1), side="right") - 1
+        per_tick[:] = np.where(idx >= 0, codes[np.maximum(idx, 0)], current)
+        return per_tick
+
+    def _codes(self, mids: np.ndarray) -> np.ndarray:
+        guard = self.guard
+        vs, vl, seen, last = self.state
+        codes = np.empty(len(mids), dtype=np.int8)
+        if not len(mids):
+            return codes
+        prev = np.concatenate(([last if last is not None else np.nan], mids[:-1]))
+        x = (np.log(mids / prev) * 1e4) ** 2 / self.dt_s
+        valid = ~np.isnan(x)  # the very first observation only sets the last mid
+        xs = x[valid]
+        out_s = np.full(len(x), np.nan)
+        out_l = np.full(len(x), np.nan)
+        if len(xs):
+            if vs is None or vl is None:
+                v0s, v0l = float(xs[0]), float(xs[0])
+                es = np.concatenate(([v0s], ewma(xs[1:], self.w_short, v0s)))
+                el = np.concatenate(([v0l], ewma(xs[1:], self.w_long, v0l)))
+            else:
+                es, el = ewma(xs, self.w_short, vs), ewma(xs, self.w_long, vl)
+            out_s[valid], out_l[valid] = es, el
+            vs, vl = float(es[-1]), float(el[-1])
+        counts = seen + np.cumsum(valid)
+        self.state = (vs, vl, int(counts[-1]), float(mids[-1]))
+        ratio = np.sqrt(out_s) / np.sqrt(out_l)
+        with np.errstate(invalid="ignore"):
+            codes[:] = NORMAL
+            codes[ratio >= guard.widen_ratio] = WIDEN
+            codes[ratio >= guard.pause_ratio] = PAUSE
+            zero_long = out_l <= 0
+            codes[zero_long] = np.where(out_s[zero_long] > 0, PAUSE, NORMAL)
+        codes[(counts < guard.min_samples) | np.isnan(out_l)] = NORMAL
+        return codes

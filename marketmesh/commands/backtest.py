@@ -131,7 +131,7 @@ def resolve_markets(
             )
     if policy is not None and policy not in BACKTEST_POLICIES:
         raise BacktestArgsError(
-            f"--policy {policy}: unknown policy; known: {', '.join(BACKTEST_POLICIES)}"
+            f"--policy {policy}: unknown policy; known: {', '.join(sorted(BACKTEST_POLICIES))}"
         )
     chosen = [m for m in cfg.markets if symbols is None or m.symbol in symbols]
     out = []
@@ -141,7 +141,7 @@ def resolve_markets(
         if m.policy not in BACKTEST_POLICIES:
             raise BacktestArgsError(
                 f"market {m.symbol}: policy '{m.policy}' cannot be backtested (it needs the "
-                f"external venues' books); use --policy with one of {', '.join(BACKTEST_POLICIES)}"
+                f"external venues' books); use --policy with one of {', '.join(sorted(BACKTEST_POLICIES))}"
             )
         try:
             build_policy(m)

@@ -58,6 +58,11 @@ class _Part(NamedTuple):
     rows: Callable[[], _Rows]
 
 
+def _rows_of(rows: _Rows) -> Callable[[], _Rows]:
+    """Rows of one group, kept for a retry without building its Table again."""
+    return lambda: rows
+
+
 def _rows_where(rows: _Rows, mask: pa.ChunkedArray) -> Callable[[], _Rows]:
     """The rows a mask selects, looked up only if the part must go back to the buffer."""
     return lambda: [rows[i] for i in pc.indices_nonzero(mask).to_pylist()]
@@ -331,14 +336,14 @@ class PartWriter:
                 return self._split(table, rows, min(ts), max(ts)), []
         groups, errors = self._group(rows)
         keys = sorted(groups, key=lambda k: (k[0], k[1] or ""))
-        return [_Part(k, None, lambda g=groups[k]: g) for k in keys], list(errors)
+        return [_Part(k, None, _rows_of(groups[k])) for k in keys], list(errors)
 
     def _split(self, table: pa.Table, rows: _Rows, ts_min: int, ts_max: int) -> list[_Part]:
         first_day, last_day = ts_min // _NS_PER_DAY, ts_max // _NS_PER_DAY
         markets: list[str | None] = [None]
         if self._by_market:
             symbols = pc.unique(table.column("market")).to_pylist()
-            markets = sorted({market_id(m) for m in symbols})
+            markets = [*sorted({market_id(m) for m in symbols})]
         if first_day == last_day and len(markets) == 1:
             return [_Part((first_day, markets[0]), table, lambda: rows)]
         days = pc.divide(table.column("ts").cast(pa.int64()), _NS_PER_DAY)  # ts >= 0: floor

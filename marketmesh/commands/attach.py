@@ -63,7 +63,7 @@ def attach(
         raise NotRunning(
             f"no marketmesh graph is running in namespace {namespace!r} at {address}"
         ) from None
-    info = ray.get(control.describe.remote())
+    info: Any = ray.get(control.describe.remote())
     if run_id and info["run_id"] != run_id:
         raise NotRunning(f"--run-id {run_id}: the graph at {address} is run {info['run_id']}")
     print(

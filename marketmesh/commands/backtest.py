@@ -27,6 +27,9 @@ import typer
 from engine.config.market import PolicyName
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from analytics.writer import PartWriters
     from engine.backtest import BacktestResult, Recording
     from engine.config import AppConfig, MarketConfig
 
@@ -141,7 +144,8 @@ def resolve_markets(
         if m.policy not in BACKTEST_POLICIES:
             raise BacktestArgsError(
                 f"market {m.symbol}: policy '{m.policy}' cannot be backtested (it needs the "
-                f"external venues' books); use --policy with one of {', '.join(sorted(BACKTEST_POLICIES))}"
+                "external venues' books); use --policy with one of "
+                f"{', '.join(sorted(BACKTEST_POLICIES))}"
             )
         try:
             build_policy(m)
@@ -267,7 +271,7 @@ def run_backtests(
         )
         result = bt.run(
             progress=_progress_line if progress else None,
-            checkpoint=lambda _now, w=writers: w.flush(),
+            checkpoint=_flush_on_checkpoint(writers),
         )
         writers.flush()
         if progress:
@@ -405,6 +409,11 @@ def load_recording(data_dir: str, symbol: str, *, run_id: str | None = None) -> 
         taker_is_buy=taker_buy,
         taker_amount=taker_amount,
     )
+
+
+def _flush_on_checkpoint(writers: PartWriters) -> Callable[[int], object]:
+    """A backtest checkpoint flushes that market's Parquet buffers."""
+    return lambda _now: writers.flush()
 
 
 def _progress_line(r: BacktestResult, now_ns: int) -> None:

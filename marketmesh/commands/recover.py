@@ -10,7 +10,7 @@ which is recorded in that run's journal, e.g. after flattening it on the venues.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -129,6 +129,6 @@ def _abandon(root: Any, run_id: str, reason: str | None, runs: list[Any]) -> Non
     typer.secho(f"run {run_id}: abandoned ({reason.strip()})", err=True, fg=typer.colors.YELLOW)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.secho(f"recover: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(2)

@@ -20,7 +20,7 @@ from actors.market import MarketActor
 from actors.rebalancer import RebalancerActor
 from actors.router import HedgeRouterActor
 from engine.config import AppConfig, VenueKind
-from marketmesh.graph.options import ActorKind, actor_options
+from marketmesh.graph.options import ActorKind, spawn
 from marketmesh.simproc import VenueSimProcess
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def start_venues(config: AppConfig, sim: SimAccess, actors: list[Any]) -> dict[s
     venues: dict[str, Any] = {}
     for v in config.hedge_venues:
         served = sim.process is not None and v.simulated
-        venues[v.id] = HedgeVenueActor.options(**actor_options(ActorKind.VENUE, config)).remote(
+        venues[v.id] = spawn(HedgeVenueActor, ActorKind.VENUE, config).remote(
             v,
             symbols,
             base_url=sim.process.urls.get(v.id) if served and sim.process else None,
@@ -103,9 +103,7 @@ def start_venues(config: AppConfig, sim: SimAccess, actors: list[Any]) -> dict[s
 
 
 def create_ledger(config: AppConfig, ctx: RunContext, actors: list[Any]) -> Any:
-    ledger = InventoryLedgerActor.options(**actor_options(ActorKind.LEDGER, config)).remote(
-        config.redacted(), ctx
-    )
+    ledger = spawn(InventoryLedgerActor, ActorKind.LEDGER, config).remote(config.redacted(), ctx)
     actors.append(ledger)
     return ledger
 
@@ -113,7 +111,7 @@ def create_ledger(config: AppConfig, ctx: RunContext, actors: list[Any]) -> Any:
 def start_trading(graph: Graph) -> None:
     """Router, market actors, rebalancer and brokers, once the ledger has opened."""
     config, ctx = graph.config, graph.ctx
-    graph.router = HedgeRouterActor.options(**actor_options(ActorKind.ROUTER, config)).remote(
+    graph.router = spawn(HedgeRouterActor, ActorKind.ROUTER, config).remote(
         config.redacted(), ctx, graph.venues, graph.ledger
     )
     graph.actors.append(graph.router)
@@ -124,13 +122,13 @@ def start_trading(graph: Graph) -> None:
     graph.hosts.extend(hosts)
     graph.actors.extend(hosts)
     graph.markets.update(markets)
-    graph.rebalancer = RebalancerActor.options(
-        **actor_options(ActorKind.REBALANCER, config)
-    ).remote(config.redacted(), ctx, graph.ledger, graph.router, graph.venues)
+    graph.rebalancer = spawn(RebalancerActor, ActorKind.REBALANCER, config).remote(
+        config.redacted(), ctx, graph.ledger, graph.router, graph.venues
+    )
     graph.actors.append(graph.rebalancer)
     ray.get(graph.rebalancer.on_start.remote())
     for b in config.brokers:
-        ref = BrokerActor.options(**actor_options(ActorKind.BROKER, config)).remote(
+        ref = spawn(BrokerActor, ActorKind.BROKER, config).remote(
             config.redacted(keep_brokers={b.id}),
             b.id,
             ctx,
@@ -152,7 +150,7 @@ def start_markets(graph: Graph, symbols: list[str]) -> tuple[list[Any], dict[str
     config = graph.config
     groups = market_groups(symbols, config.ray.markets_per_actor)
     hosts = [
-        MarketActor.options(**actor_options(ActorKind.MARKET, config)).remote(
+        spawn(MarketActor, ActorKind.MARKET, config).remote(
             config.redacted(keep_venues={config.home_venue.id}),
             group,
             graph.ctx,

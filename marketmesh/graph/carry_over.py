@@ -87,9 +87,9 @@ def carry_from_previous_run(
 ) -> tuple[dict[str, str], list[str]]:
     """What every open earlier run left; returns (base amounts, those runs' ids)."""
     journals = read_journals(ctx.data_dir, ctx.run_id)
-    for run, state in journals.states.items():
+    for run_id, state in journals.states.items():
         if state is not None and "closed" not in state.settlement:
-            backfill_run(ctx.data_dir, run, journals.paths[run], state)
+            backfill_run(ctx.data_dir, run_id, journals.paths[run_id], state)
     if any(v.simulated for v in config.venues):
         return {}, []
     pending = open_runs(journals.runs)

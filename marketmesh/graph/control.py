@@ -43,7 +43,7 @@ def claim_control(ctx: RunContext, config_path: str = "") -> Any:
                 host=socket.gethostname(),
             )
         except ValueError:  # the name is taken: a live graph, or one being torn down
-            info: dict[str, Any] | None
+            info: Any
             try:
                 other = ray.get_actor(CONTROL_NAME)
                 info = ray.get(other.describe.remote(), timeout=5)

@@ -48,6 +48,11 @@ def actor_options(kind: ActorKind, config: AppConfig) -> dict[str, Any]:
     }
 
 
+def spawn(actor_class: Any, kind: ActorKind, config: AppConfig, **extra: Any) -> Any:
+    """`actor_class.options(...)` from the table; `extra` (a name, a node) wins."""
+    return actor_class.options(**{**actor_options(kind, config), **extra})
+
+
 def _placement(kind: ActorKind) -> dict[str, Any]:
     if kind is ActorKind.MARKET:
         return {"scheduling_strategy": "SPREAD"}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from engine import quote_records
 from engine.broker.errors import RfqError
 from engine.broker.quotes import FirmQuote
 from engine.types import Fill
@@ -67,23 +68,8 @@ def fill_json(fill: Fill) -> dict[str, Any]:
 
 
 def fill_row(fill: Fill, quote: FirmQuote, seen_ns: int) -> dict[str, Any]:
-    """The same `fills` row a MarketActor writes."""
-    return parquet_safe(
-        {
-            "ts": fill.ts_ns,
-            "market": fill.market,
-            "fill_id": fill.fill_id,
-            "order_id": fill.order_id,
-            "side": fill.side.value,
-            "price": float(fill.price),
-            "amount": float(fill.amount),
-            "fee": float(fill.fee),
-            "fee_currency": fill.fee_currency,
-            "liquidity": fill.liquidity.value,
-            "mid": quote.mid_price,
-            "seen_ts": seen_ns,
-        }
-    )
+    """The same `fills` row a MarketActor writes, priced against the quote's mid."""
+    return parquet_safe(quote_records.fill_row(fill, quote.mid_price, seen_ns))
 
 
 def rfq_row(

@@ -19,7 +19,7 @@ from typing import Any
 from engine.config import MarketConfig, VenueConfig
 from engine.quoting.rounding import round_quotes
 from engine.sim.makers import UserMakerFlow
-from engine.sim.matching import MatchingEngine, OrderRejected
+from engine.sim.matching import MatchingEngine, MatchRejected
 from engine.sim.takers import TakerOrder
 from engine.types import Fill, Liquidity, QuoteLevel, Side, market_id
 
@@ -67,7 +67,7 @@ class HomeBook:
             cid = f"{self._prefix}-q{self._seq}"
             try:
                 self.engine.submit_limit(BOT, cid, side, price, amount, now_ns, post_only=True)
-            except OrderRejected as exc:
+            except MatchRejected as exc:
                 self.rejected += 1
                 log.debug("%s quote rejected: %s", self.market.symbol, exc)
                 continue
@@ -118,7 +118,7 @@ class HomeBook:
                 self.engine.submit_limit(
                     USERS, f"user-{self._user_seq}", side, price, amount, now_ns, post_only=True
                 )
-            except OrderRejected:
+            except MatchRejected:
                 continue
 
     def execute(self, takers: Iterable[TakerOrder]) -> list[Fill]:

@@ -36,8 +36,7 @@ from engine.sim.exchange import (
     OrderRejected,
     UnknownSymbol,
 )
-from engine.sim.matching import MatchingEngine, Trade
-from engine.sim.matching import OrderRejected as MatchRejected
+from engine.sim.matching import MatchingEngine, MatchRejected, Trade
 from engine.sim.price import ReferencePrice
 from engine.sim.takers import TakerFlow
 from engine.types import MarketSpec, Side, split_symbol

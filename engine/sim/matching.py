@@ -30,7 +30,7 @@ from itertools import islice
 from engine.types import MarketSpec, Side, market_id
 
 
-class OrderRejected(Exception):
+class MatchRejected(Exception):
     """The matching engine refused an order on purpose; resending it unchanged will not help."""
 
     def __init__(self, reason: str, *, client_order_id: str | None = None) -> None:
@@ -170,7 +170,7 @@ class MatchingEngine:
     ) -> tuple[RestingOrder | None, list[Trade]]:
         """Match what crosses, rest the remainder; return (resting snapshot or None, trades).
 
-        Raises `OrderRejected` for a price off the tick grid, an amount off the lot
+        Raises `MatchRejected` for a price off the tick grid, an amount off the lot
         grid or below the minimums, a client order id the owner already has open,
         or (with `post_only`) a price that would cross the opposite touch.
         """
@@ -179,7 +179,7 @@ class MatchingEngine:
         touch = opposite.best()
         crosses = touch is not None and (price >= touch if side is Side.BUY else price <= touch)
         if post_only and crosses:
-            raise OrderRejected(
+            raise MatchRejected(
                 f"post-only {side.value} at {price} would cross the touch {touch}",
                 client_order_id=client_order_id,
             )
@@ -210,9 +210,9 @@ class MatchingEngine:
     def submit_market(self, owner: str, side: Side, amount: Decimal, ts_ns: int) -> list[Trade]:
         """Walk the opposite side best price first, FIFO within a price; drop what is unfilled."""
         if amount <= 0:
-            raise OrderRejected(f"amount {amount} must be positive")
+            raise MatchRejected(f"amount {amount} must be positive")
         if amount % self.spec.lot_size != 0:
-            raise OrderRejected(f"amount {amount} is off the lot size {self.spec.lot_size}")
+            raise MatchRejected(f"amount {amount} is off the lot size {self.spec.lot_size}")
         trades: list[Trade] = []
         self._take(owner, side, amount, ts_ns, None, trades)
         return trades
@@ -278,8 +278,8 @@ class MatchingEngine:
     ) -> None:
         spec = self.spec
 
-        def reject(reason: str) -> OrderRejected:
-            return OrderRejected(reason, client_order_id=client_order_id)
+        def reject(reason: str) -> MatchRejected:
+            return MatchRejected(reason, client_order_id=client_order_id)
 
         if (owner, client_order_id) in self._open:
             raise reject("duplicate client order id: an open order already uses it")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.sim.matching import MatchingEngine, OrderRejected, Trade
+from engine.sim.matching import MatchingEngine, MatchRejected, Trade
 from engine.types import MarketSpec, Side
 
 D = Decimal
@@ -62,7 +62,7 @@ def test_crossing_limit_fills_at_maker_prices_and_rests_the_remainder():
 def test_post_only_that_would_cross_is_rejected_and_leaves_the_book_alone():
     e = engine()
     e.submit_limit("mm", "a1", Side.SELL, D("100.00"), D("1"), ts_ns=1)
-    with pytest.raises(OrderRejected, match="post-only") as info:
+    with pytest.raises(MatchRejected, match="post-only") as info:
         e.submit_limit("mm", "b1", Side.BUY, D("100.00"), D("1"), ts_ns=2, post_only=True)
     assert info.value.client_order_id == "b1"
     resting, trades = e.submit_limit(
@@ -83,17 +83,17 @@ def test_post_only_that_would_cross_is_rejected_and_leaves_the_book_alone():
     ],
 )
 def test_orders_off_the_grid_or_below_minimums_are_rejected(price, amount, reason):
-    with pytest.raises(OrderRejected, match=reason):
+    with pytest.raises(MatchRejected, match=reason):
         engine().submit_limit("mm", "x", Side.BUY, D(price), D(amount), ts_ns=1)
 
 
 def test_min_amount_and_duplicate_open_client_id_are_rejected():
     spec = MarketSpec("BTC/USDT", tick_size=D("0.01"), lot_size=D("0.001"), min_amount=D("0.01"))
     e = engine(spec=spec)
-    with pytest.raises(OrderRejected, match="minimum amount"):
+    with pytest.raises(MatchRejected, match="minimum amount"):
         e.submit_limit("mm", "x", Side.BUY, D("100.00"), D("0.009"), ts_ns=1)
     e.submit_limit("mm", "x", Side.BUY, D("100.00"), D("1"), ts_ns=1)
-    with pytest.raises(OrderRejected, match="duplicate"):
+    with pytest.raises(MatchRejected, match="duplicate"):
         e.submit_limit("mm", "x", Side.SELL, D("101.00"), D("1"), ts_ns=2)
     e.submit_limit("other", "x", Side.SELL, D("101.00"), D("1"), ts_ns=2)  # ids are per owner
 
@@ -251,7 +251,7 @@ def test_random_flow_matches_a_reference_book_and_conserves_amounts(ops):
                 o.side is side.opposite and sign * (price - o.price) >= 0 for o in ref
             )
             if post_only and would_cross:
-                with pytest.raises(OrderRejected):
+                with pytest.raises(MatchRejected):
                     e.submit_limit(owner, cid, side, price, amount, ts, post_only=True)
                 continue
             resting, trades = e.submit_limit(owner, cid, side, price, amount, ts)

@@ -21,7 +21,6 @@ started again by the next request or status call.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import itertools
 import logging
@@ -35,6 +34,7 @@ import ray
 from aiohttp import web
 
 from actors.context import RestartGate, RunContext, live_config
+from actors.lifecycle import FlushCadence, Timer
 from analytics.writer import PartWriters
 from engine.broker import (
     ClientLimits,
@@ -91,7 +91,16 @@ class BrokerActor:
         self._balances: dict[str, dict[str, Decimal]] = {}
         self._opening: dict[str, Decimal] = {}
         self._deliveries: set[asyncio.Future[Any]] = set()
-        self._task: asyncio.Task[None] | None = None
+        # the refresh loop: books and balances, then the Parquet flush on its cadence
+        self._timer = Timer(
+            f"broker {self._broker.id}",
+            lambda: self._broker.refresh_interval,
+            self._timer_cycle,
+            on_error=lambda exc: self._note_error("refresh", exc),
+        )
+        self._flush_cadence = FlushCadence(
+            lambda: self._config.analytics.flush_interval_s, time.time_ns()
+        )
         self._runner: web.AppRunner | None = None
         self._url = ""
         self._paused = ""
@@ -142,7 +151,7 @@ class BrokerActor:
         assert server is not None
         port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         self._url = f"http://{self._broker.host}:{port}"
-        self._task = asyncio.create_task(self._run())
+        self._timer.start()
         return {"broker": self._broker.id, "symbol": self._broker.symbol, "url": self._url}
 
     async def _resume_soon(self) -> None:
@@ -175,10 +184,7 @@ class BrokerActor:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._timer.stop()
         await self.drain()
         self._flush()
         return await self.status()
@@ -243,7 +249,7 @@ class BrokerActor:
             "inventory": self._inventory(),
             "unhealthy": dict(self._unhealthy),
             "errors": [f"{e.public()}: {e.message}" for e in self._errors],
-            "loop_alive": self._task is not None and not self._task.done(),
+            "loop_alive": self._timer.running,
         }
 
     # the desk: what an authenticated, well-formed request does ---------------
@@ -343,7 +349,7 @@ class BrokerActor:
         age_s = (now - max(ts)) / 1e9 if ts else None
         if self._paused or self._broker.paused:
             reason = "paused"
-        elif self._task is None or self._task.done():
+        elif not self._timer.running:
             reason = "refresh_stopped"
         elif age_s is None or age_s > self._max_book_age_s():
             reason = "stale_books"
@@ -404,25 +410,16 @@ class BrokerActor:
 
     def _ensure_loop(self) -> None:
         """Start the refresh loop again if it ever stopped (it is not supposed to)."""
-        if self._task is None or not self._task.done() or self._runner is None:
-            return
-        if not self._task.cancelled() and self._task.exception() is not None:
-            self._note_error("loop", self._task.exception())  # type: ignore[arg-type]
-        log.error("broker %s: refresh loop had stopped; starting it again", self._broker.id)
-        self._task = asyncio.create_task(self._run())
+        if self._runner is not None:
+            self._timer.ensure()
 
-    async def _run(self) -> None:
-        flush_every_ns = int(self._config.analytics.flush_interval_s * 1e9)
-        last_flush = time.time_ns()
-        while True:
-            await asyncio.sleep(self._broker.refresh_interval)
-            try:
-                await self._refresh()
-            except Exception as exc:  # keep serving; stale books refuse quotes by themselves
-                self._note_error("refresh", exc)
-            if time.time_ns() - last_flush >= flush_every_ns:
-                last_flush = time.time_ns()
-                self._flush()
+    async def _timer_cycle(self) -> None:
+        try:
+            await self._refresh()
+        except Exception as exc:  # keep serving; stale books refuse quotes by themselves
+            self._note_error("refresh", exc)
+        if self._flush_cadence.due(time.time_ns()):
+            self._flush()
 
     def _flush(self) -> None:
         """Write the buffered rows, table by table; a failure is logged and shown, never

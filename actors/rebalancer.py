@@ -21,6 +21,7 @@ from typing import Any
 import ray
 
 from actors.context import RunContext, live_config
+from actors.lifecycle import Timer
 from engine.config import AppConfig
 from engine.journal import TransferRecord
 from engine.netting import residual_intents
@@ -52,7 +53,9 @@ class RebalancerActor:
         self._ledger = ledger
         self._router = router
         self._cycle = 0
-        self._task: asyncio.Task[None] | None = None
+        self._timer = Timer(
+            "rebalancer", lambda: self._config.rebalancer.interval_s, self._timer_cycle
+        )
         self._lock = asyncio.Lock()
         self._first_seen: dict[str, float] = {}  # transfer id -> when this incarnation saw it
         # after a crash Ray re-runs __init__; the timer restarts with the first call and
@@ -60,10 +63,11 @@ class RebalancerActor:
         restarted = ray.get_runtime_context().was_current_actor_reconstructed
         self._tag = f"r{secrets.token_hex(3)}-" if restarted else ""
         self._restarted = restarted
+        self._resumed = False
         self.outcomes: list[HedgeOutcome] = []
 
     async def on_start(self) -> dict[str, Any]:
-        self._task = asyncio.create_task(self._run())
+        self._timer.start()
         return {"interval_s": self._config.rebalancer.interval_s}
 
     async def on_config(self, config: AppConfig) -> str:
@@ -72,14 +76,13 @@ class RebalancerActor:
         return config.config_hash
 
     def _ensure_timer(self) -> None:
-        if self._restarted and self._task is None:
-            self._task = asyncio.create_task(self._run())
+        if self._restarted and not self._timer.running:
+            self._timer.start()  # a restarted incarnation's timer starts with its first call
 
     async def on_stop(self) -> None:
         """Stop the timer; a cycle under way finishes first (cancelling it mid-hedge
         would let the next cycle read exposure before that hedge is booked)."""
-        if self._task is not None:
-            self._task.cancel()
+        await self._timer.stop()
         async with self._lock:
             pass
 
@@ -176,12 +179,8 @@ class RebalancerActor:
         refs = await self._router.reference.remote([f"{a}/{quote}" for a in assets])
         return {s.split("/")[0]: mid for s, (mid, _) in refs.items()}
 
-    async def _run(self) -> None:
-        if self._restarted:
+    async def _timer_cycle(self) -> None:
+        if self._restarted and not self._resumed:
             await self.on_config(await live_config(self._config))
-        while True:
-            await asyncio.sleep(self._config.rebalancer.interval_s)
-            try:
-                await asyncio.shield(self.on_timer())
-            except Exception:
-                log.exception("rebalance cycle failed")
+            self._resumed = True
+        await self.on_timer()

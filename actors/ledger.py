@@ -18,6 +18,7 @@ from typing import Any
 import ray
 
 from actors.context import RunContext
+from actors.lifecycle import FlushCadence
 from analytics.recovery import missing_from_dataset
 from analytics.writer import PartWriters
 from engine.config import AppConfig
@@ -45,7 +46,9 @@ class InventoryLedgerActor:
             background=True,  # a part write never holds up a fill batch (bench/fill_throughput)
             tolerant=True,  # a failed write never fails a booking already journaled
         )
-        self._last_flush = time.monotonic()
+        self._flush_cadence = FlushCadence(
+            lambda: self._config.analytics.flush_interval_s, time.monotonic_ns()
+        )
         self._journal = Journal(journal_path(ctx.data_dir, ctx.run_id))
         state = self._journal.load()
         # a restart (Ray re-runs __init__ after a crash) picks up where the journal ends
@@ -318,8 +321,7 @@ class InventoryLedgerActor:
                 fills=fills or (),
             )
         self._append(postings)
-        if time.monotonic() - self._last_flush >= self._config.analytics.flush_interval_s:
-            self._last_flush = time.monotonic()
+        if self._flush_cadence.due(time.monotonic_ns()):
             self._writers.flush()  # handed to the writer thread: returns at once
 
     async def exposure(self, mids: dict[str, float]) -> list[Exposure]:

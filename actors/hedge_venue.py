@@ -67,7 +67,7 @@ def build_hedge_venue(
         symbols,
         api_key=key.get_secret_value() if key else None,
         api_secret=secret.get_secret_value() if secret else None,
-        base_url=base_url or (venue.url if venue.url not in (None, "sim") else None),
+        base_url=venue.base_url(base_url),
         timeout_s=venue.timeout_s,
     )
     if not paper:

@@ -154,6 +154,14 @@ class VenueConfig(_Frozen):
         """True when marketmesh's own venue-sim serves this venue."""
         return self.kind is VenueKind.SIM or self.url == "sim"
 
+    def base_url(self, served_at: str | None = None) -> str | None:
+        """Where ccxt reaches this venue: the venue-sim serving it (`served_at`), the
+        configured URL, or None for ccxt's own production URL. The one place `url: sim`
+        is resolved."""
+        if served_at:
+            return served_at
+        return None if self.url in (None, "sim") else self.url
+
     def rules_for(self, symbol: str) -> SymbolRulesConfig:
         return self.symbol_rules.get(symbol, SymbolRulesConfig())
 

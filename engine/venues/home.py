@@ -45,7 +45,7 @@ async def build_home_venue(
             venue,
             market,
             session=session,
-            base_url=base_url or (venue.url if venue.url != "sim" else None),
+            base_url=venue.base_url(base_url),
             api_key=key.get_secret_value() if key else None,
             api_secret=secret.get_secret_value() if secret else None,
             enable_rate_limit=not venue.simulated,  # loopback venue-sim: no budget to keep

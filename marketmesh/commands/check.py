@@ -170,7 +170,7 @@ def _venue_checks(cfg: Any) -> list[Any]:
                     symbols,
                     api_key=key,
                     api_secret=secret,
-                    base_url=urls.get(v.id) or (v.url if v.url not in (None, "sim") else None),
+                    base_url=v.base_url(urls.get(v.id)),
                     timeout_s=v.timeout_s,
                     max_attempts=1,
                 )

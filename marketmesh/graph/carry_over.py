@@ -201,7 +201,7 @@ def _settle_home(
             booked=booked_fill_keys(state.postings),
             since_ns=since,
             now_ns=time.time_ns(),
-            base_url=access.get("home_url") or (home.url if home.url != "sim" else None),
+            base_url=home.base_url(access.get("home_url")),
             api_key=key.get_secret_value() if key else None,
             api_secret=secret.get_secret_value() if secret else None,
         )

@@ -43,7 +43,7 @@ def home_balances(config: AppConfig, access: dict[str, Any]) -> dict[str, Decima
     home = config.home_venue
     key = access["home_api_key"] or home.api_key
     secret = access["home_api_secret"] or home.api_secret
-    url = access["home_url"] or (home.url if home.url != "sim" else None)
+    url = home.base_url(access["home_url"])
     return asyncio.run(
         fetch_home_balances(
             home,

@@ -18,7 +18,7 @@ from typing import Any
 import ray
 
 from actors.context import RunContext
-from actors.lifecycle import FlushCadence
+from actors.lifecycle import FlushCadence, settle_process
 from analytics.recovery import missing_from_dataset
 from analytics.writer import PartWriters
 from engine.config import AppConfig
@@ -109,6 +109,7 @@ class InventoryLedgerActor:
             balances = {a: Decimal(v) for a, v in given.items()} if given else venue.balances
             postings += self._ledger.open_balances(venue.id, balances, now)
         self._commit(postings)
+        settle_process(self._config)
         return {"venues": len(self._config.venues), "restored": self.restored}
 
     async def storage_status(self) -> dict[str, Any]:

@@ -22,6 +22,9 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from engine.config import AppConfig
+from engine.gc_policy import GcPolicy
+
 log = logging.getLogger(__name__)
 
 
@@ -119,3 +122,9 @@ class FlushCadence:
             return False
         self._last_ns = now_ns
         return True
+
+
+def settle_process(config: AppConfig) -> None:
+    """Once an actor has started: its collector set for a hot path (engine/gc_policy)."""
+    rc = config.ray
+    GcPolicy(freeze=rc.gc_freeze, gen0_threshold=rc.gc_gen0_threshold).apply()

@@ -24,6 +24,7 @@ from typing import Any
 import ray
 
 from actors.context import RestartGate, RunContext, live_config
+from actors.lifecycle import settle_process
 from analytics.recovery import hedge_ids_in_dataset
 from analytics.writer import PartWriters
 from engine.config import AppConfig
@@ -86,6 +87,7 @@ class HedgeRouterActor:
         )
         await self._refresh()
         self._task = asyncio.create_task(self._run())
+        settle_process(self._config)
         return {"venues": sorted(self._snapshots)}
 
     async def _ensure_started(self) -> None:

@@ -32,6 +32,14 @@ flush costs the path only the swap and the worker's share of the GIL.
 compare the two in one run.
 
     python bench/fill_throughput.py --fills 20000 --procs 2 --rate 100 --seconds 20
+
+`--gc-compare` measures only the latency, CPython's default collector against
+the hot-path policy the router and ledger actors apply after start-up
+(`engine.gc_policy.GcPolicy`: freeze, larger young generation), alternating
+`--rounds` times in one process; `--load-procs N` keeps N busy processes
+running meanwhile (a loaded machine), stopped at the end.
+
+    python bench/fill_throughput.py --gc-compare --rounds 3 --rate 100 --seconds 20 --load-procs 2
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ import numpy as np
 
 from analytics.writer import PartWriter
 from engine.config import AppConfig, HedgeMode, load_config
+from engine.gc_policy import GcPolicy, restore
 from engine.hedging import HedgingDesk
 from engine.hedging.execution import VenueState, plan_slice, reference_mid, slice_benchmarks
 from engine.hedging.modes import with_hedge_mode
@@ -337,6 +346,58 @@ def latency(
     return out, flushes
 
 
+def _burn(stop_at: float) -> None:
+    x = 0
+    while time.monotonic() < stop_at:
+        x = (x * 31 + 7) % 1_000_003
+
+
+def gc_compare(args: argparse.Namespace) -> None:
+    """p50/p99 fill -> hedge orders ready, default GC vs GcPolicy, alternating rounds."""
+    policy = GcPolicy()
+    budget = args.rounds * 2 * (args.seconds + 30) + 60
+    ctx = mp.get_context("spawn")
+    burners = [
+        ctx.Process(target=_burn, args=(time.monotonic() + budget,), daemon=True)
+        for _ in range(args.load_procs)
+    ]
+    for b in burners:
+        b.start()
+    results: dict[str, list[tuple[float, float]]] = {"default": [], "policy": []}
+    try:
+        for r in range(args.rounds):
+            for label in ("default", "policy"):
+                state = policy.apply() if label == "policy" else None
+                try:
+                    lat, _ = latency(args.config, args.rate, args.seconds, args.flush_s, True)
+                finally:
+                    if state is not None:
+                        restore(state)
+                q = statistics.quantiles(lat, n=100)
+                results[label].append((statistics.median(lat), q[98]))
+                print(
+                    f"round {r + 1} {label:>7}: p50 {results[label][-1][0]:.3f} ms, "
+                    f"p99 {q[98]:.3f} ms over {len(lat)} fills",
+                    flush=True,
+                )
+    finally:
+        for b in burners:
+            b.terminate()
+    print(
+        f"side by side, median of {args.rounds} rounds at {args.rate:g} fills/s, "
+        f"{args.load_procs} busy processes:"
+    )
+    for label, rows in results.items():
+        p50 = statistics.median(x for x, _ in rows)
+        p99 = statistics.median(y for _, y in rows)
+        print(f"  {label:>7} GC: p50 {p50:.3f} ms, p99 {p99:.3f} ms")
+    p99_policy = statistics.median(y for _, y in results["policy"])
+    print(
+        f"goal p99 <= 5 ms at {args.rate:g} fills/s with the policy: "
+        f"{'met' if p99_policy <= 5.0 else 'MISSED'}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(REPO / "configs" / "local.yaml"))
@@ -356,7 +417,17 @@ def main() -> None:
         action="store_true",
         help="charge generating the venues' books of a new 250 ms bucket to its first fill",
     )
+    parser.add_argument(
+        "--gc-compare",
+        action="store_true",
+        help="latency only: default collector vs the actors' GcPolicy, side by side",
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--load-procs", type=int, default=0, help="busy processes meanwhile")
     args = parser.parse_args()
+    if args.gc_compare:
+        gc_compare(args)
+        return
     background = not args.inline_flush
     flush_mode = "background flush" if background else "inline flush"
     netted_single = 0.0

@@ -32,6 +32,10 @@ class RayConfig(_Frozen):
     # deployments with many markets group them (bench/scale.py measures both)
     markets_per_actor: Annotated[int, Field(ge=1, le=1000)] = 1
     venue_actor_cpus: Annotated[float, Field(gt=0, le=16)] = 0.1
+    # the hot-path actors' collector (engine/gc_policy.py; bench/fill_throughput.py
+    # --gc-compare): freeze what start-up built, and run young passes less often
+    gc_freeze: bool = True
+    gc_gen0_threshold: Annotated[int, Field(ge=100, le=10_000_000)] = 50_000
 
 
 class AppConfig(_Frozen):

@@ -136,12 +136,15 @@ async def _events(request: web.Request) -> web.StreamResponse:
     await resp.prepare(request)
     await resp.write(f"retry: {int(feed.refresh_s * 1000)}\n\n".encode())
     seen = 0
-    while True:
-        if feed.version > seen and feed.state is not None:
-            seen = feed.version
-            state = {**feed.state, "error": feed.error}
-            await resp.write(f"data: {json.dumps(state, default=str)}\n\n".encode())
-        await feed.next_after(seen)
+    try:
+        while True:
+            if feed.version > seen and feed.state is not None:
+                seen = feed.version
+                state = {**feed.state, "error": feed.error}
+                await resp.write(f"data: {json.dumps(state, default=str)}\n\n".encode())
+            await feed.next_after(seen)
+    except ConnectionResetError:  # the page was closed
+        return resp
 
 
 def check_token(expected: str, given: str | None) -> bool:

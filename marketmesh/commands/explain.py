@@ -11,6 +11,8 @@ import typer
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
+    if value == "":
+        return "(none)"
     if isinstance(value, float):
         return f"{value:,.6g}"
     return str(value)

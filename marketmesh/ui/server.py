@@ -31,8 +31,7 @@ async def start(
     await runner.setup()
     site = web.TCPSite(runner, HOST, port)
     await site.start()
-    server = site._server
-    bound = server.sockets[0].getsockname()[1] if server is not None else port  # type: ignore[union-attr]
+    bound = int(runner.addresses[0][1])
     return runner, bound
 
 

@@ -119,8 +119,8 @@ class _Assembler:
         rows = _table(
             self.con,
             "quotes",
-            "action = 'place' and market = ? and client_order_id = ?",
-            [fill["market"], fill["order_id"]],
+            "action = 'place' and run_id = ? and market = ? and client_order_id = ?",
+            [fill["run_id"], fill["market"], fill["order_id"]],
         )
         if not rows:
             self.missing.append(
@@ -263,8 +263,10 @@ class _Assembler:
             if rows:
                 first = rows[0]["hedge_id"]
                 hedge = self.hedge(first, [r for r in rows if r["hedge_id"] == first])
-                found.append(
-                    {"kind": kind, "after_fill_s": (rows[0]["ts_ns"] - seen) / 1e9, **hedge}
+                after_s = (rows[0]["ts_ns"] - seen) / 1e9
+                found.append({"kind": kind, "after_fill_s": after_s, **hedge})
+                self.missing.append(
+                    f"netting: which fills {kind} hedge {first} covered is not recorded"
                 )
         if not found:
             self.missing.append(
@@ -349,6 +351,8 @@ def explain_fill(con: duckdb.DuckDBPyConnection, fill_id: str) -> Story:
         raise NotInDataset(f"fill {fill_id!r}: not in the fills table")
     fill = fills[0]
     a = _Assembler(con)
+    if len(fills) > 1:
+        a.missing.append(f"fill: {len(fills)} fills rows with this id (redelivered); first shown")
     rfq = a.rfq_quote(fill["order_id"]) if fill.get("order_id") else None
     quote = None if rfq is not None else a.home_quote(fill)
     hedges = a.hedges(fill_id)

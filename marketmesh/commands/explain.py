@@ -87,7 +87,10 @@ def render_story(story: dict[str, Any]) -> str:
         for h in story["hedges"]:
             out += _hedge_lines(h)
     for n in story.get("netting", []):
-        out.append(f"netted by the first {n['kind']} hedge {_fmt(n['after_fill_s'])} s after:")
+        out.append(
+            f"netting: the first {n['kind']} hedge after the fill ({_fmt(n['after_fill_s'])} s "
+            "later; which fills it covered is not recorded):"
+        )
         out += _hedge_lines(n)
     if story.get("ledger"):
         out.append("ledger postings:")

@@ -452,6 +452,10 @@ def test_a_netted_fill_names_the_rebalance_that_took_it(con):
     assert netted["after_fill_s"] == pytest.approx(6 - 2.51)
     assert netted["children"][0]["client_order_id"] == "mmP-0"
     assert any("ledger" in m for m in story["missing"])  # no postings were written for fB
+    assert (
+        "netting: which fills rebalance hedge plan7-BTC covered is not recorded"
+        in (story["missing"])
+    )
 
 
 def test_a_skipped_hedge_keeps_its_reason_and_missing_inputs_are_named(con):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import threading
 import time
@@ -14,6 +15,8 @@ from aiohttp import web
 
 from marketmesh.ui.app import build_app
 from marketmesh.ui.source import GraphSource
+
+log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"  # never another interface: the page can stop the graph
 
@@ -54,6 +57,10 @@ class UiThread:
             self._loop.call_soon_threadsafe(self._stopped.set)
         self._thread.join(timeout=5)
 
+    def join(self, timeout_s: float) -> None:
+        """Until the page stopped serving (or never could: `error` says why)."""
+        self._thread.join(timeout=timeout_s)
+
     def _main(self) -> None:
         self._loop.run_until_complete(self._serve())
 
@@ -66,7 +73,12 @@ class UiThread:
                 await asyncio.sleep(0.5)
         if source is None:
             return
-        runner, _ = await start(source, self._port, self._token)
+        try:
+            runner, _ = await start(source, self._port, self._token)
+        except OSError as exc:  # the port is taken: the run goes on without its page
+            self.error = f"operations page not served on port {self._port}: {exc.strerror}"
+            log.error("%s", self.error)
+            return
         try:
             await self._stopped.wait()
         finally:

@@ -134,3 +134,17 @@ def test_token_compare():
     assert check_token("abc", "abc")
     assert not check_token("abc", "abd") and not check_token("abc", None)
     assert not check_token("abc", "abcd")
+
+
+def test_a_taken_port_leaves_the_run_alone():
+    import socket
+
+    from marketmesh.ui.server import UiThread
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        thread = UiThread(FakeGraph, taken.getsockname()[1], TOKEN)
+        thread.start()
+        thread.join(10)
+        assert "not served on port" in thread.error

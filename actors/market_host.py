@@ -20,7 +20,7 @@ from actors.context import RunContext
 from analytics.writer import PartWriters
 from engine.config import AppConfig, HedgeMode, PolicyName
 from engine.market import GridQuote, QuoteAction, Quoter
-from engine.quote_records import cancel_all_row, placed_rows
+from engine.quote_records import cancel_all_row, decision_inputs, placed_rows
 from engine.quoting import ExternalBook
 from engine.sim.price import ReferencePrice
 from engine.types import Fill
@@ -258,7 +258,8 @@ class HostedMarket:
         if tick_due_ns:
             self._quote_cycles += 1
             self._quote_lags_ms.append((time.time_ns() - tick_due_ns) / 1e6)
-        self._writers["quotes"].append(placed_rows(self.symbol, now, decision.quotes, cids))
+        inputs = decision_inputs(self.quoter, now)
+        self._writers["quotes"].append(placed_rows(self.symbol, now, decision.quotes, cids, inputs))
 
     def sample_if_due(self, now: int) -> None:
         if now - self._last_sample_ns < self._config.analytics.sample_interval_s * 1e9:

@@ -33,7 +33,7 @@ from engine.hedging import DeskHedge, HedgingDesk, fold_lookups, hedge_outcome, 
 from engine.hedging.desk import MidOf
 from engine.hedging.execution import fresh_books, plan_slice, reference_mid, slice_benchmarks
 from engine.hedging.inflight import InflightLookup
-from engine.hedging.records import execution_rows, skip_row, slice_rows
+from engine.hedging.records import decision_fields, execution_rows, skip_row, slice_rows
 from engine.journal import InflightChild
 from engine.quoting.base import ExternalBook
 from engine.recovery import ABANDONED_REASON, abandoned_rows, rebuilt_rows, recovered_hedge
@@ -373,7 +373,14 @@ class HedgeRouterActor:
         plan = planned.plan
         self._writers["hedge_orders"].append(
             slice_rows(
-                parent, piece.intent.reason, results, plan.residual, plan.reasons, sent_ns, bench
+                parent,
+                piece.intent.reason,
+                results,
+                plan.residual,
+                plan.reasons,
+                sent_ns,
+                bench,
+                decision_fields(planned.quotes, plan.reasons, now),
             )
         )
         self._writers["hedge_fills"].append(

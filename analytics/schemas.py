@@ -74,6 +74,19 @@ def _quotes() -> pa.Schema:
             _f("amount", pa.float64()),
             _f("client_order_id", pa.string()),
             _f("action", pa.string(), required=True),
+            # why a placed ladder stood where it did (engine/quote_records.decision_inputs)
+            _f("decision_id", pa.string()),
+            _f("policy", pa.string()),
+            _f("hedge_mode", pa.string()),
+            _f("decision_mid", pa.float64()),
+            _f("reference_age_s", pa.float64()),
+            _f("inventory", pa.float64()),
+            _f("inventory_limit", pa.float64()),
+            _f("vol_regime", pa.string()),
+            _f("sigma_bps_per_sqrt_s", pa.float64()),
+            _f("target_spread_bps", pa.float64()),
+            _f("max_spread_bps", pa.float64()),
+            _f("guards", pa.string()),
         ]
     )
 
@@ -119,6 +132,10 @@ def _hedge_orders() -> pa.Schema:
             _f("best_single_all_in_price", pa.float64()),
             _f("optimum_all_in_price", pa.float64()),
             _f("saving_bps", pa.float64()),  # vs the best single venue, > 0 when cheaper
+            # the slice's decision: every venue's book as planned on (JSON list: venue,
+            # best_bid, best_ask, age_ms, taker_fee, available) and why venues were left out
+            _f("decision_books", pa.string()),
+            _f("plan_reasons", pa.string()),  # JSON list of strings
         ]
     )
 

@@ -6,12 +6,15 @@ rows here keeps the two datasets identical column for column.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.config import MarketConfig
 from engine.types import Fill, Side
+
+if TYPE_CHECKING:
+    from engine.market.quoter import Quoter
 
 
 def placed_rows(
@@ -19,10 +22,13 @@ def placed_rows(
     now: int,
     quotes: Sequence[tuple[Side, Decimal, Decimal]],
     client_order_ids: Sequence[str],
+    inputs: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """`quotes` rows pairing the quotes sent with the ids the venue returned, in order."""
+    """`quotes` rows pairing the quotes sent with the ids the venue returned, in order;
+    each row carries the decision's `inputs` (`decision_inputs`) when given."""
     return [
         {
+            **(inputs or {}),
             "ts": now,
             "market": symbol,
             "side": side.value,
@@ -36,6 +42,36 @@ def placed_rows(
             zip(quotes, client_order_ids, strict=False)
         )
     ]
+
+
+def decision_inputs(quoter: Quoter, now: int) -> dict[str, Any]:
+    """Why a placed ladder stood where it did: the decision id and what drove it, read off
+    the quoter right after its decision (`marketmesh explain` shows them for a fill).
+
+    `guards` names the market rules the inputs engaged (`engine.quoting.guards`): the
+    volatility regime when not normal, and the inventory limit when only one side quotes.
+    """
+    m = quoter.market
+    inventory = float(quoter.position) - m.inventory_target
+    guards = [] if quoter.regime.value == "normal" else [f"vol_guard:{quoter.regime.value}"]
+    if inventory >= m.inventory_limit:
+        guards.append("inventory_limit:asks_only")
+    elif inventory <= -m.inventory_limit:
+        guards.append("inventory_limit:bids_only")
+    return {
+        "decision_id": f"{m.symbol}@{now}",
+        "policy": str(m.policy),
+        "hedge_mode": str(m.hedge_mode),
+        "decision_mid": quoter.reference_mid,
+        "reference_age_s": (now - quoter.reference_ts_ns) / 1e9,
+        "inventory": inventory,
+        "inventory_limit": m.inventory_limit,
+        "vol_regime": quoter.regime.value,
+        "sigma_bps_per_sqrt_s": quoter.sigma_long.sigma_bps_per_sqrt_s,
+        "target_spread_bps": m.target_spread_bps,
+        "max_spread_bps": m.max_spread_bps,
+        "guards": ",".join(guards),
+    }
 
 
 def cancel_all_row(symbol: str, now: int) -> dict[str, Any]:

@@ -58,6 +58,9 @@ def run(
     metrics_port: Annotated[
         int | None, typer.Option(min=1, max=65535, help="serve Prometheus metrics on 127.0.0.1")
     ] = None,
+    ui_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="serve the operations page on 127.0.0.1")
+    ] = None,
 ) -> None:
     """Run the graph (default: simulated venues on loopback), then print the SLA summary."""
     import logging
@@ -81,6 +84,7 @@ def run(
         f"venues, config {cfg.config_hash}) for {duration:g}s -> {data_dir}"
     )
     view = StatusView(console, duration)
+    ui = _ui_beside_run(ui_port) if ui_port else None
     try:
         with view:
             result = run_graph(
@@ -96,6 +100,9 @@ def run(
         _fail(f"venue simulator failed: {exc}")
     except RuntimeError as exc:
         _fail(str(exc))
+    finally:
+        if ui is not None:
+            ui.stop()
     console.print(
         f"run {result.run_id} done in {(result.end_ns - result.start_ns) / 1e9:.1f}s: "
         f"hedges {result.router_status.get('hedges', 0)} "
@@ -312,6 +319,12 @@ def venue_sim(
         _fail(f"venue-sim: {exc}")
     except KeyboardInterrupt:
         pass
+
+
+def _ui_beside_run(port: int) -> Any:
+    from marketmesh.commands.ui import ui_beside_run
+
+    return ui_beside_run(port)
 
 
 def _register_subcommands() -> None:

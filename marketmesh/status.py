@@ -82,5 +82,46 @@ def status_table(title: str, markets: list[dict[str, Any]], router: dict[str, An
     return t
 
 
+def status_payload(control: Any, info: dict[str, Any], handles: dict[str, Any]) -> dict[str, Any]:
+    """What `marketmesh status --json` prints and the operations page shows: the run, every
+    market's status, the router's, the last alerts, and exposure per asset against limits."""
+    import ray
+
+    from actors.market import market_statuses
+
+    markets = market_statuses(handles)
+    router, alerts, config = ray.get(
+        [
+            handles["router"].status.remote(),
+            control.alerts.remote(),
+            control.current_config.remote(),
+        ]
+    )
+    return {
+        "run": info,
+        "markets": markets,
+        "router": router,
+        "alerts": alerts,
+        "exposure": exposure_vs_limits(markets, config),
+    }
+
+
+def exposure_vs_limits(markets: list[dict[str, Any]], config: Any) -> list[dict[str, Any]]:
+    """Per base asset: the position the markets hold and the sum of their inventory limits
+    (None when the config is unknown), so an operator sees how close each asset is."""
+    limits = {m.symbol: m.inventory_limit for m in config.markets} if config is not None else {}
+    out: dict[str, dict[str, Any]] = {}
+    for m in markets:
+        asset = m["market"].split("/")[0]
+        row = out.setdefault(asset, {"asset": asset, "position": 0.0, "limit": None})
+        row["position"] += float(m["position"])
+        if m["market"] in limits:
+            row["limit"] = (row["limit"] or 0.0) + limits[m["market"]]
+    for row in out.values():
+        limit = row["limit"]
+        row["used"] = abs(row["position"]) / limit if limit else None
+    return sorted(out.values(), key=lambda r: r["asset"])
+
+
 def _num(x: Any) -> str:
     return "-" if x is None else f"{x:,.2f}"

@@ -35,7 +35,7 @@ from engine.config import AppConfig, HedgeMode, MarketConfig, VenueConfig
 from engine.hedging import mirror_hedge_id
 from engine.hedging.records import modelled_hedge_columns, rows_of
 from engine.market import QuoteAction, Quoter
-from engine.quote_records import cancel_all_row, placed_rows
+from engine.quote_records import cancel_all_row, decision_inputs, placed_rows
 from engine.sim.home_book import HomeBook
 from engine.types import Fill, Side
 
@@ -293,7 +293,9 @@ class MarketBacktest:
         cids = venue.place(decision.quotes, now)
         if self._writers is not None:
             self._writers["quotes"].append(
-                placed_rows(self._market.symbol, now, decision.quotes, cids)
+                placed_rows(
+                    self._market.symbol, now, decision.quotes, cids, decision_inputs(quoter, now)
+                )
             )
 
     def _on_fills(self, fills: list[Fill], now: int) -> None:

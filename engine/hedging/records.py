@@ -13,9 +13,11 @@ and `sla` can weigh the saving by executed amount.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from engine.routing.planner import VenueQuote
 from engine.routing.quality import DecisionBenchmarks, achieved_all_in_price, saving_bps
 from engine.types import ChildOrderResult, Execution, HedgeIntent, Side
 
@@ -77,6 +79,25 @@ def quality_fields(side: Side, executions: Sequence[Execution], bench: DecisionB
     }
 
 
+def decision_fields(
+    quotes: Iterable[VenueQuote], plan_reasons: Sequence[str], decided_ns: int
+) -> Row:
+    """The books a slice was planned on (touch, age at the decision, fee, what the balance
+    could pay) and the plan's reasons (venues left out, shortfalls), as JSON columns."""
+    books = [
+        {
+            "venue": q.venue,
+            "best_bid": q.book.best_bid,
+            "best_ask": q.book.best_ask,
+            "age_ms": (decided_ns - q.book.ts_ns) / 1e6,
+            "taker_fee": q.taker_fee,
+            "available": q.available,
+        }
+        for q in sorted(quotes, key=lambda q: q.venue)
+    ]
+    return {"decision_books": json.dumps(books), "plan_reasons": json.dumps(list(plan_reasons))}
+
+
 def slice_rows(
     parent: HedgeIntent,
     slice_reason: str,
@@ -85,10 +106,12 @@ def slice_rows(
     plan_reasons: Sequence[str],
     ts_ns: int,
     bench: DecisionBenchmarks,
+    decision: Row | None = None,
 ) -> list[Row]:
-    """One row per child of a slice, and one for what its plan left unplanned."""
+    """One row per child of a slice, and one for what its plan left unplanned; every row
+    carries the slice's `decision` (`decision_fields`) when given."""
     executions = [e for r in results for e in r.executions]
-    quality = quality_fields(parent.side, executions, bench)
+    quality = {**quality_fields(parent.side, executions, bench), **(decision or {})}
     rows = [
         order_row(
             parent,

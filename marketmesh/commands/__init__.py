@@ -11,7 +11,18 @@ import importlib.util
 
 import typer
 
-MODULES = ("backtest", "compact", "check", "recover", "report", "rfq", "status", "ops")
+MODULES = (
+    "backtest",
+    "compact",
+    "check",
+    "explain",
+    "recover",
+    "report",
+    "rfq",
+    "status",
+    "ops",
+    "ui",
+)
 
 
 def register_all(app: typer.Typer) -> None:

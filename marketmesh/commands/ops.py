@@ -238,22 +238,35 @@ def register_config_commands(app: typer.Typer) -> None:
         run_id: Annotated[str | None, RUN_ID] = None,
     ) -> None:
         """Restore the previous config version on the running graph."""
-        import ray
-
         control, info, handles = attach_or_exit(address, namespace, run_id)
-        from engine.config import structural_changes
+        try:
+            live_hash = roll_back(control, handles)
+        except RollbackRefused as exc:
+            _fail(f"run {info['run_id']}: {exc}")
+        typer.echo(f"run {info['run_id']}: rolled back; config {live_hash} live")
 
-        live = ray.get(control.current_config.remote())
-        versions = ray.get(control.config_versions.remote())
-        if len(versions) < 2:
-            _fail(f"run {info['run_id']}: no earlier config version to roll back to")
-        previous = ray.get(control.previous_config.remote())
-        problems = structural_changes(live, previous)
-        if problems:  # the graph's shape changed since (`marketmesh scale`)
-            _fail(
-                f"run {info['run_id']}: cannot roll back across a change of shape:\n  "
-                + "\n  ".join(problems)
-            )
-        previous = ray.get(control.pop_config.remote())
-        _push_to_graph(handles, previous)
-        typer.echo(f"run {info['run_id']}: rolled back; config {previous.config_hash} live")
+
+class RollbackRefused(RuntimeError):
+    """No earlier version, or one the graph's shape no longer fits."""
+
+
+def roll_back(control: Any, handles: dict[str, Any]) -> str:
+    """Restore the previous config version on the graph (the CLI and the operations page);
+    returns the hash live again."""
+    import ray
+
+    from engine.config import structural_changes
+
+    live = ray.get(control.current_config.remote())
+    versions = ray.get(control.config_versions.remote())
+    if len(versions) < 2:
+        raise RollbackRefused("no earlier config version to roll back to")
+    previous = ray.get(control.previous_config.remote())
+    problems = structural_changes(live, previous)
+    if problems:  # the graph's shape changed since (`marketmesh scale`)
+        raise RollbackRefused(
+            "cannot roll back across a change of shape:\n  " + "\n  ".join(problems)
+        )
+    previous = ray.get(control.pop_config.remote())
+    _push_to_graph(handles, previous)
+    return str(previous.config_hash)

@@ -39,18 +39,14 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
     ) -> None:
         """Markets, quotes, spread, fills, positions and venue health of the running graph."""
-        import ray
         from rich.console import Console
 
-        from actors.market import market_statuses
-        from marketmesh.status import status_table
+        from marketmesh.status import status_payload, status_table
 
         control, info, handles = attach_or_exit(address, namespace, run_id)
-        statuses = market_statuses(handles)
-        router = ray.get(handles["router"].status.remote())
-        alerts = ray.get(control.alerts.remote())
+        payload = status_payload(control, info, handles)
+        statuses, router, alerts = payload["markets"], payload["router"], payload["alerts"]
         if json_out:
-            payload = {"run": info, "markets": statuses, "router": router, "alerts": alerts}
             typer.echo(json.dumps(payload, default=str))
             return
         title = f"run {info['run_id']} (config {info['config_hash']}, data {info['data_dir']})"

@@ -39,6 +39,66 @@ def _cli(address: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _operations_page_resumes(address: str, market: str) -> None:
+    """`marketmesh ui` attached from another process: its status is the status payload, a
+    wrong token is refused, the right one resumes `market`."""
+    import re
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "marketmesh", "ui", "--port", str(port), "--address", address]
+    ui = subprocess.Popen(
+        [*cmd, "--namespace", "marketmesh-tests"],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "RAY_ADDRESS": ""},
+    )
+    try:
+        assert ui.stderr is not None
+        token = None
+        while token is None:
+            line = ui.stderr.readline()
+            assert line, "marketmesh ui exited before serving"
+            if found := re.search(r"action token: (\S+)\)", line):
+                token = found.group(1)
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"{url}/api/status", timeout=10) as resp:
+                    payload = json.loads(resp.read())
+                break
+            except urllib.error.HTTPError:  # 503 until the first read
+                time.sleep(0.2)
+        assert {m["market"] for m in payload["markets"]} >= {market}
+        assert {e["asset"] for e in payload["exposure"]} >= {market.split("/")[0]}
+
+        def act(given: str) -> tuple[int, dict]:
+            body = json.dumps({"action": "resume", "market": market, "confirm": True}).encode()
+            request = urllib.request.Request(
+                f"{url}/api/action",
+                data=body,
+                headers={"Content-Type": "application/json", "X-Marketmesh-Token": given},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as resp:
+                    return resp.status, json.loads(resp.read())
+            except urllib.error.HTTPError as exc:
+                return exc.code, json.loads(exc.read())
+
+        assert act("not-the-token")[0] == 403
+        status, answer = act(token)
+        assert status == 200 and market in answer["result"], answer
+    finally:
+        ui.terminate()
+        ui.wait(timeout=30)
+
+
 def test_status_pause_and_stop_from_another_process(ray_session, tmp_path):
     import ray
 
@@ -123,6 +183,12 @@ def test_status_pause_and_stop_from_another_process(ray_session, tmp_path):
     state = json.loads(_cli(address, "status", "--json").stdout)
     eth = next(m for m in state["markets"] if m["market"] == "ETH/USDT")
     assert eth["paused"] and not eth["quoting"]
+
+    _operations_page_resumes(address, "ETH/USDT")
+    time.sleep(1.5)
+    state = json.loads(_cli(address, "status", "--json").stdout)
+    eth = next(m for m in state["markets"] if m["market"] == "ETH/USDT")
+    assert not eth["paused"]
 
     not_confirmed = _cli(address, "stop", "--all")  # no terminal to ask on, no --yes
     assert not_confirmed.returncode == 2 and "--yes" in not_confirmed.stderr

@@ -82,3 +82,24 @@ def test_every_row_the_desk_builds_fits_the_tables_and_reads_back(tmp_path):
         ("h2", "filled", "backtest: filled at once at the venue's touch", 2.0),
     ]
     assert con.execute("select sum(amount), count(*) from hedge_fills").fetchone() == (3.5, 3)
+
+
+def test_every_row_of_a_slice_carries_the_books_it_was_planned_on():
+    import json
+
+    from engine.hedging.records import decision_fields
+    from engine.routing.planner import VenueQuote
+    from engine.types import BookSnapshot, MarketSpec
+
+    spec = MarketSpec("BTC/USDT", Decimal("0.01"), Decimal("0.0001"))
+    book = BookSnapshot("b", "BTC/USDT", 1_000_000_000, ((99.9, 1.0),), ((100.1, 1.0),))
+    quotes = [VenueQuote("b", book, 0.001, spec, 5.0)]
+    decision = decision_fields(quotes, ["a: unhealthy: down"], 1_250_000_000)
+    results = [_result("b", "c0", 0.3, "0.3", "filled")]
+    rows = slice_rows(PARENT, "mirror", results, 0.1, ("a: unhealthy: down",), 5, BENCH, decision)
+    assert [json.loads(r["decision_books"]) for r in rows] == [
+        [{"venue": "b", "best_bid": 99.9, "best_ask": 100.1, "age_ms": 250.0,
+          "taker_fee": 0.001, "available": 5.0}]
+    ] * 2  # fmt: skip
+    assert all(json.loads(r["plan_reasons"]) == ["a: unhealthy: down"] for r in rows)
+    schema_for("hedge_orders").field("decision_books")  # a column analysts can query

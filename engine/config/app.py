@@ -92,8 +92,9 @@ class AppConfig(_Frozen):
         if not self.hedge_venues:
             raise ValueError("at least one venue needs role 'hedge'")
         symbols = [m.symbol for m in self.markets]
-        if len(set(symbols)) != len(symbols):
-            raise ValueError("market symbols must be unique")
+        repeated = sorted({s for s in symbols if symbols.count(s) > 1})
+        if repeated:
+            raise ValueError(f"market symbols must be unique; repeated: {', '.join(repeated)}")
         if not self.markets:
             raise ValueError("at least one market is needed")
         for m in self.markets:

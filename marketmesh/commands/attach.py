@@ -19,6 +19,15 @@ class WhichRun(RuntimeError):
     """Several graphs run here and the command was not told which (a usage error)."""
 
 
+class StillStarting(RuntimeError):
+    """The run's control actor answers but the graph has not finished starting."""
+
+
+# the actors every command relies on, registered by the driver once the graph is up
+STARTED_WITH = ("ledger", "router")
+START_WAIT_S = 20.0
+
+
 def resolve(address: str | None, namespace: str, run_id: str | None) -> tuple[str, str]:
     """(Ray address, namespace) of the graph to attach to."""
     if address:
@@ -43,10 +52,17 @@ def resolve(address: str | None, namespace: str, run_id: str | None) -> tuple[st
 
 
 def attach(
-    address: str | None, namespace: str, run_id: str | None = None
+    address: str | None,
+    namespace: str,
+    run_id: str | None = None,
+    *,
+    start_wait_s: float = START_WAIT_S,
 ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """Connect to the graph; return the control actor, its description and the handles.
-    Says on stderr which run it attached to."""
+    Says on stderr which run it attached to. A run still starting (its ~12 s before
+    the actors are up) is waited for up to `start_wait_s`, then `StillStarting`."""
+    import logging
+
     import ray
 
     from actors.control import CONTROL_NAME
@@ -54,7 +70,12 @@ def attach(
     address, namespace = resolve(address, namespace, run_id)
     if not ray.is_initialized():
         try:
-            ray.init(address=address, namespace=namespace, log_to_driver=False)
+            ray.init(
+                address=address,
+                namespace=namespace,
+                log_to_driver=False,
+                logging_level=logging.ERROR,  # not Ray's "Connecting to existing cluster"
+            )
         except ConnectionError as exc:
             raise NotRunning(f"--address {address}: no Ray cluster to attach to ({exc})") from None
     try:
@@ -71,4 +92,26 @@ def attach(
         f"{info['config_hash']}, host {info.get('host', '?')}, data {info['data_dir']})",
         file=sys.stderr,
     )
-    return control, info, ray.get(control.handles.remote())
+    return control, info, _started_handles(control, info, start_wait_s)
+
+
+def _started_handles(control: Any, info: dict[str, Any], wait_s: float) -> dict[str, Any]:
+    import time
+
+    import ray
+
+    deadline = time.monotonic() + wait_s
+    said = False
+    while True:
+        handles: dict[str, Any] = ray.get(control.handles.remote())
+        if all(name in handles for name in STARTED_WITH):
+            return handles
+        if time.monotonic() >= deadline:
+            raise StillStarting(
+                f"run {info['run_id']} is still starting (its actors are not all up after "
+                f"{wait_s:g}s); try again in a few seconds"
+            )
+        if not said:
+            print(f"run {info['run_id']} is starting: waiting for its actors", file=sys.stderr)
+            said = True
+        time.sleep(0.5)

@@ -42,7 +42,7 @@ def sla_table(
         collapse_padding=True,
     )
     if period:
-        table.add_column("period (UTC)", no_wrap=True)
+        table.add_column("period\n(UTC)", no_wrap=True)
     if wide or not period:
         table.add_column("market", no_wrap=True)
     for header, _ in _columns(wide):

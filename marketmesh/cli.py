@@ -80,6 +80,8 @@ def run(
     from marketmesh.status import StatusView
 
     console = Console(stderr=True)
+    if not console.is_terminal:  # CI logs and pipes: one plain line per status, unwrapped
+        console = Console(stderr=True, width=180)
     console.print(
         f"marketmesh run: {path} ({len(cfg.markets)} markets, {len(cfg.hedge_venues)} hedge "
         f"venues, config {cfg.config_hash}) for {duration:g}s -> {data_dir}"

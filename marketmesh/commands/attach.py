@@ -51,6 +51,27 @@ def resolve(address: str | None, namespace: str, run_id: str | None) -> tuple[st
     return runs[0].address, runs[0].namespace
 
 
+def use_run_auth(address: str) -> None:
+    """Authenticate as the run's cluster expects. Ray turns token auth on by itself for
+    the local cluster a driver starts, but not for a client given that cluster's address:
+    without `RAY_AUTH_MODE=token` the client sends no token and is refused. The run
+    recorded its mode; an explicit RAY_AUTH_MODE in the environment wins."""
+    import os
+
+    from marketmesh.graph.registry import live_runs
+
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    for run in live_runs():
+        if run.address == address and run.ray_auth_mode:
+            os.environ["RAY_AUTH_MODE"] = run.ray_auth_mode
+            if "ray" in sys.modules:  # Ray caches its config: re-read it, as ray.init does
+                from ray._raylet import Config
+
+                Config.initialize("")
+            return
+
+
 def attach(
     address: str | None,
     namespace: str,
@@ -67,7 +88,10 @@ def attach(
 
     from actors.control import CONTROL_NAME
 
+    from_registry = not address
     address, namespace = resolve(address, namespace, run_id)
+    if from_registry:
+        use_run_auth(address)
     if not ray.is_initialized():
         try:
             ray.init(

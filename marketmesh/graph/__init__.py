@@ -203,6 +203,7 @@ def _run(
             config_hash=ctx.config_hash,
             data_dir=ctx.data_dir,
             started_ns=ctx.sim_start_ns,
+            ray_auth_mode=os.environ.get("RAY_AUTH_MODE", ""),
         )
     )
     progress(f"{len(config.hedge_venues)} hedge venues")

@@ -52,3 +52,33 @@ def test_status_on_a_starting_run_exits_2_without_a_traceback(monkeypatch):
     assert result.exit_code == 2
     assert "run r1 is still starting" in result.output
     assert "Traceback" not in result.output and "KeyError" not in result.output
+
+
+def test_a_run_with_token_auth_is_attached_with_a_token(tmp_path, monkeypatch):
+    """Ray enables token auth by itself for a driver's local cluster, not for a client
+    given that cluster's address: `status` was refused ("token missing") without it."""
+    import os
+    import socket
+
+    from marketmesh.graph.registry import RunEntry, register_run
+
+    monkeypatch.setenv("MARKETMESH_HOME", str(tmp_path))
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    register_run(
+        RunEntry(
+            "r1",
+            "127.0.0.1:6379",
+            "marketmesh",
+            os.getpid(),
+            socket.gethostname(),
+            "c.yaml",
+            "abc",
+            "/data",
+            0,
+            ray_auth_mode="token",
+        )
+    )
+    attach_module.use_run_auth("127.0.0.1:9999")  # another cluster: left alone
+    assert "RAY_AUTH_MODE" not in os.environ
+    attach_module.use_run_auth("127.0.0.1:6379")
+    assert os.environ["RAY_AUTH_MODE"] == "token"

@@ -63,7 +63,8 @@ def test_a_run_with_token_auth_is_attached_with_a_token(tmp_path, monkeypatch):
     from marketmesh.graph.registry import RunEntry, register_run
 
     monkeypatch.setenv("MARKETMESH_HOME", str(tmp_path))
-    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    monkeypatch.setenv("RAY_AUTH_MODE", "")  # recorded, so the test's change is undone
+    monkeypatch.delenv("RAY_AUTH_MODE")
     register_run(
         RunEntry(
             "r1",

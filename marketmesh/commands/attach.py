@@ -66,7 +66,7 @@ def use_run_auth(address: str) -> None:
         if run.address == address and run.ray_auth_mode:
             os.environ["RAY_AUTH_MODE"] = run.ray_auth_mode
             if "ray" in sys.modules:  # Ray caches its config: re-read it, as ray.init does
-                from ray._raylet import Config
+                from ray._raylet import Config  # type: ignore[attr-defined]
 
                 Config.initialize("")
             return
@@ -108,7 +108,7 @@ def attach(
         raise NotRunning(
             f"no marketmesh graph is running in namespace {namespace!r} at {address}"
         ) from None
-    info = ray.get(control.describe.remote())
+    info: dict[str, Any] = ray.get(control.describe.remote())
     if run_id and info["run_id"] != run_id:
         raise NotRunning(f"--run-id {run_id}: the graph at {address} is run {info['run_id']}")
     print(

@@ -8,7 +8,7 @@ command must be told `--run-id`, and every command says which run it attached to
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, cast
 
 
 class NotRunning(RuntimeError):
@@ -108,7 +108,7 @@ def attach(
         raise NotRunning(
             f"no marketmesh graph is running in namespace {namespace!r} at {address}"
         ) from None
-    info: dict[str, Any] = ray.get(control.describe.remote())
+    info = cast("dict[str, Any]", ray.get(control.describe.remote()))
     if run_id and info["run_id"] != run_id:
         raise NotRunning(f"--run-id {run_id}: the graph at {address} is run {info['run_id']}")
     print(

@@ -47,9 +47,7 @@ def test_the_end_of_run_summary_fits_80_columns_with_no_cut_cell():
 
 
 def test_sla_by_period_has_a_period_column_and_fits_80_columns():
-    rows = [
-        {**r, "period": f"2026-12-05T{h:02d}:00:00+00:00"} for r in ROWS for h in (9, 10)
-    ]
+    rows = [{**r, "period": f"2026-12-05T{h:02d}:00:00+00:00"} for r in ROWS for h in (9, 10)]
     for table in sla_tables(rows, by="hour"):
         text = _render(table)
         assert "period" in text and "09:00" in text and "10:00" in text

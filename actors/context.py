@@ -22,6 +22,47 @@ class RunContext:
     sim_seed: int
 
 
+def actor_name(run_id: str, role: str) -> str:
+    """The Ray name of the run's actor playing `role` (`ledger`, `router`, `venue:<id>`)."""
+    return f"marketmesh-{run_id}-{role}"
+
+
+class Peer:
+    """Another actor of the run, reached by its Ray name: what an actor's constructor gets
+    instead of that actor's handle.
+
+    Ray keeps a constructor argument that holds an actor handle in the object store, and
+    an actor with `max_restarts` needs it back from there to restart (the driver logged
+    a `core_worker.cc` error about it on every run, ray-project/ray#53727). A name is a
+    plain string: the actor looks the peer up on first use (`ray.get_actor`) and the
+    `Peer` then stands for its handle (`peer.on_fill.remote(...)`), so the actors' code
+    reads as with a handle. A restarted peer keeps its name and its handle stays valid.
+    """
+
+    __slots__ = ("_handle", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._handle: Any = None
+
+    @property
+    def handle(self) -> Any:
+        if self._handle is None:
+            self._handle = ray.get_actor(self.name)
+        return self._handle
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_"):  # pickling and copy probe dunders: not the peer's methods
+            raise AttributeError(attr)
+        return getattr(self.handle, attr)
+
+    def __reduce__(self) -> tuple[type[Peer], tuple[str]]:
+        return (Peer, (self.name,))
+
+    def __repr__(self) -> str:
+        return f"Peer({self.name!r})"
+
+
 async def live_config(fallback: Any) -> Any:
     """The config version live now: `apply`, `rollback` and `scale` change it after start,
     and an actor Ray restarts is re-built from its original arguments. Asks the run's

@@ -9,9 +9,12 @@ exchange typically promises its market makers; a hedge ratio under
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -20,49 +23,122 @@ HEDGED_MIN_PCT = 99.0
 _BREACH = "bold red"
 
 
-def sla_table(rows: Sequence[dict[str, Any]]) -> Table:
-    """One line per market; a cell that breaches its SLA is red."""
-    table = Table(title="Liquidity SLA", header_style="bold")
-    table.add_column("market")
-    for header in (
-        "samples",
-        "uptime %",
-        "spread p50/p95 bps (target)",
-        "within target %",
-        "depth bid/ask (target)",
-        "depth ok %",
-        "fills",
-        "hedged %",
-        "slippage bps",
-        "PnL quote",
-    ):
-        table.add_column(header, justify="right")
+def sla_table(
+    rows: Sequence[dict[str, Any]],
+    *,
+    wide: bool = False,
+    period: bool = False,
+    title: str = "Liquidity SLA",
+) -> Table:
+    """One line per market, or per market and period with `period` (a `period` column
+    first); a cell that breaches its SLA is red. The default columns fit an 80-column
+    terminal; `wide` adds samples, depth medians and slippage (~165 columns)."""
+    table = Table(
+        title=title,
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    if period:
+        table.add_column("period\n(UTC)", no_wrap=True)
+    if wide or not period:
+        table.add_column("market", no_wrap=True)
+    for header, _ in _columns(wide):
+        table.add_column(header, justify="right", no_wrap=True)
     for r in rows:
-        target = r.get("target_spread_bps")
-        p50, p95 = r.get("spread_bps_p50"), r.get("spread_bps_p95")
-        depth_target = r.get("depth_target_quote")
-        bid, ask = r.get("bid_depth_median"), r.get("ask_depth_median")
-        pnl = r.get("pnl_quote")
-        table.add_row(
-            str(r["market"]),
-            str(r.get("samples", 0)),
-            _pct(r.get("uptime_pct"), SLA_MIN_PCT),
-            _cell(
-                f"{_num(p50, 2)} / {_num(p95, 2)} ({_num(target, 1)})",
-                breach=_above(p50, target),
-            ),
-            _pct(r.get("spread_within_target_pct"), SLA_MIN_PCT),
-            _cell(
-                f"{_num(bid, 0)} / {_num(ask, 0)} ({_num(depth_target, 0)})",
-                breach=_below(bid, depth_target) or _below(ask, depth_target),
-            ),
-            _pct(r.get("depth_within_target_pct"), SLA_MIN_PCT),
-            str(r.get("fills", 0)),
-            _pct(r.get("hedged_pct"), HEDGED_MIN_PCT),
-            _num(r.get("hedge_slippage_bps"), 2),
-            _cell(_num(pnl, 2), breach=pnl is not None and pnl < 0),
-        )
+        cells: list[str | Text] = []
+        if period:
+            cells.append(r.get("period_label") or _period(r.get("period")))
+        if wide or not period:
+            cells.append(str(r["market"]))
+        table.add_row(*cells, *(cell(r) for _, cell in _columns(wide)))
     return table
+
+
+def sla_tables(rows: Sequence[dict[str, Any]], *, by: str, wide: bool = False) -> list[Table]:
+    """Rows per market and period (`sla --by minute|hour|day`): one table per market (and
+    UTC day, for minutes and hours: the period column then shows the time of day), so
+    the period fits beside the figures in 80 columns; `wide`: one table, every column."""
+    if wide:
+        return [sla_table(rows, wide=True, period=True)]
+    blocks: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        start = _period_start(r.get("period"))
+        day = start.strftime("%Y-%m-%d") if start is not None and by != "day" else ""
+        shown = start.strftime("%H:%M" if day else "%Y-%m-%d") if start is not None else "-"
+        blocks.setdefault((str(r["market"]), day), []).append({**r, "period_label": shown})
+    return [
+        sla_table(
+            block, period=True, title=f"Liquidity SLA: {market}" + (f", {day}" if day else "")
+        )
+        for (market, day), block in blocks.items()
+    ]
+
+
+def _period_start(value: Any) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, datetime) else None
+
+
+def _columns(wide: bool) -> list[tuple[str, Callable[[dict[str, Any]], str | Text]]]:
+    """(header, cell) per column after the market; the short set unless `wide`."""
+    spread = (
+        ("spread p50/p95 bps (target)", _spread_p50_p95)
+        if wide
+        else ("spread\np50 (target)", _spread_p50)
+    )
+    columns: list[tuple[str, Callable[[dict[str, Any]], str | Text]]] = [
+        ("uptime\n%", lambda r: _pct(r.get("uptime_pct"), SLA_MIN_PCT)),
+        spread,
+        ("in target\n%", lambda r: _pct(r.get("spread_within_target_pct"), SLA_MIN_PCT)),
+        ("depth ok\n%", lambda r: _pct(r.get("depth_within_target_pct"), SLA_MIN_PCT)),
+        ("fills", lambda r: str(r.get("fills", 0))),
+        ("hedged\n%", lambda r: _pct(r.get("hedged_pct"), HEDGED_MIN_PCT)),
+        ("PnL\nquote", _pnl),
+    ]
+    if wide:
+        columns.insert(0, ("samples", lambda r: str(r.get("samples", 0))))
+        columns.insert(4, ("depth bid/ask (target)", _depth))
+        columns.insert(-1, ("slippage bps", lambda r: _num(r.get("hedge_slippage_bps"), 2)))
+    return columns
+
+
+def _spread_p50(r: dict[str, Any]) -> Text:
+    p50, target = r.get("spread_bps_p50"), r.get("target_spread_bps")
+    return _cell(f"{_num(p50, 2)} ({_num(target, 1)})", breach=_above(p50, target))
+
+
+def _spread_p50_p95(r: dict[str, Any]) -> Text:
+    p50, p95, target = r.get("spread_bps_p50"), r.get("spread_bps_p95"), r.get("target_spread_bps")
+    return _cell(f"{_num(p50, 2)} / {_num(p95, 2)} ({_num(target, 1)})", breach=_above(p50, target))
+
+
+def _depth(r: dict[str, Any]) -> Text:
+    target = r.get("depth_target_quote")
+    bid, ask = r.get("bid_depth_median"), r.get("ask_depth_median")
+    return _cell(
+        f"{_num(bid, 0)} / {_num(ask, 0)} ({_num(target, 0)})",
+        breach=_below(bid, target) or _below(ask, target),
+    )
+
+
+def _pnl(r: dict[str, Any]) -> Text:
+    pnl = r.get("pnl_quote")
+    return _cell(_num(pnl, 2), breach=pnl is not None and pnl < 0)
+
+
+def _period(value: Any) -> str:
+    """The period's start, UTC, to the minute (the rows carry it as ISO text)."""
+    start = _period_start(value)
+    if start is not None:
+        return start.strftime("%Y-%m-%d %H:%M")
+    return "-" if value is None else str(value)
 
 
 def sla_json(rows: Sequence[dict[str, Any]]) -> str:
@@ -79,7 +155,18 @@ def _cell(text: str, *, breach: bool) -> Text:
 
 
 def _pct(value: float | None, minimum: float) -> Text:
-    return _cell(_num(value, 1), breach=_below(value, minimum))
+    return _cell(pct_text(value), breach=_below(value, minimum))
+
+
+def pct_text(value: float | None) -> str:
+    """A percentage to one place, but never rounded up to 100: 99.98 reads 99.98 (an
+    SLA kept 99.98 % of the time was breached for a while), 100 reads 100.0."""
+    if value is None:
+        return "-"
+    text = f"{value:,.1f}"
+    if value < 100 and text == "100.0":
+        text = f"{math.floor(value * 100) / 100:.2f}"
+    return text
 
 
 def _below(value: float | None, bound: float | None) -> bool:

@@ -89,11 +89,28 @@ def _series(con: duckdb.DuckDBPyConnection, market: str) -> list[tuple[Any, ...]
     return con.execute(_SERIES, {"m": market, "bucket_ns": bucket_ns}).fetchall()
 
 
-def _lines(go: Any, title: str, t: Any, series: dict[str, Any], dashed: str = "") -> Any:
+def _lines(
+    go: Any,
+    title: str,
+    t: Any,
+    series: dict[str, Any],
+    dashed: str = "",
+    styles: dict[str, dict[str, Any]] | None = None,
+) -> Any:
     fig = go.Figure()
     for name, ys in series.items():
-        fig.add_scatter(x=t, y=ys, name=name, line={"dash": "dash"} if name == dashed else {})
+        line = (styles or {}).get(name) or ({"dash": "dash"} if name == dashed else {})
+        fig.add_scatter(x=t, y=ys, name=name, line=line)
     return fig.update_layout(title=title, height=320)
+
+
+# uptime and the two compliance shares are often all 100 %: uptime is a wide pale band
+# under two thin patterned lines, so each stays visible where they coincide
+_COMPLIANCE_STYLES: dict[str, dict[str, Any]] = {
+    "uptime": {"width": 8, "color": "rgba(44, 160, 44, 0.35)"},
+    "spread within target": {"width": 2, "dash": "dash"},
+    "depth within target": {"width": 2, "dash": "dot"},
+}
 
 
 def _time_figures(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> list[Any]:
@@ -121,7 +138,8 @@ def _time_figures(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> list[
             "Uptime and SLA compliance (%)",
             t,
             {"uptime": up, "spread within target": spread_ok, "depth within target": depth_ok},
-        ),
+            styles=_COMPLIANCE_STYLES,
+        ).update_yaxes(range=[-2, 102]),
     ]
 
 
@@ -135,7 +153,15 @@ def _markout_figure(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> Any
     if row is None or not row[4]:
         return None
     labels = ["effective", "realised +1 s", "realised +5 s", "realised +60 s"]
-    fig = go.Figure(go.Bar(x=labels, y=[v if v is not None else 0 for v in row[:4]]))
+    values = row[:4]  # None: no fill old enough for that horizon yet
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=[v if v is not None else 0 for v in values],
+            text=[f"{v:.2f}" if v is not None else "n/a" for v in values],
+            textposition="outside",
+        )
+    )
     return fig.update_layout(title=f"Markouts over {row[4]} fills (bps)", height=300)
 
 
@@ -174,7 +200,12 @@ def _hedge_figure(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> Any:
     fig.add_histogram(
         x=[s for s in slippage if s is not None], name="slippage (bps)", visible="legendonly"
     )
-    return fig.update_layout(title=f"Hedge quality over {len(rows)} hedges", height=300)
+    return fig.update_layout(
+        title=f"Hedge quality over {len(rows)} hedges",
+        height=300,
+        xaxis_title="fill -> hedge sent (ms); slippage (bps) when shown",
+        yaxis_title="hedges",
+    )
 
 
 def _summary_table(con: duckdb.DuckDBPyConnection, market: str) -> str:

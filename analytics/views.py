@@ -4,7 +4,8 @@ Each view reads `{data_dir}/{table}/**/*.parquet` with hive partitioning, so the
 `date` partition (a DATE) prunes files in `where date >= ...`; the `market_id`
 partition is left out of the view, because the file's own `market` column
 (`BTC/USDT`) is the one analysts join on. `union_by_name` lets parts written
-by older versions (fewer columns) sit next to newer ones.
+by older versions (fewer columns) sit next to newer ones, and a column no part
+has yet reads as nulls (`analytics.compat`).
 
 A table with no part yet gets an empty view with the schema's columns and
 types, so a query on a fresh dataset returns no rows instead of failing. Views
@@ -21,6 +22,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow.fs as pafs
 
+from analytics.compat import fill_missing_columns
 from analytics.schemas import DATE_PARTITION, MARKET_PARTITION, MARKET_TABLES, SCHEMAS, TABLES
 from analytics.writer import resolve_filesystem
 
@@ -51,6 +53,8 @@ def create_views(con: duckdb.DuckDBPyConnection, data_dir: str) -> None:
             if _has_parts(fs, f"{root}/{table}"):
                 raise  # parts exist but cannot be read: that is not a fresh table
             con.execute(f"create or replace view {table} as {_empty_select(con, table)}")
+            continue
+        fill_missing_columns(con, table, select)  # parts older than some columns
     from analytics.derived import create_derived_views
 
     create_derived_views(con)

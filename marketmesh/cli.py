@@ -61,23 +61,29 @@ def run(
     ui_port: Annotated[
         int | None, typer.Option(min=1, max=65535, help="serve the operations page on 127.0.0.1")
     ] = None,
+    wide: Annotated[bool, typer.Option(help="every SLA column (needs ~165 columns)")] = False,
+    verbose: Annotated[bool, typer.Option(help="show Ray's own log lines too")] = False,
 ) -> None:
     """Run the graph (default: simulated venues on loopback), then print the SLA summary."""
     import logging
 
     from rich.console import Console
 
-    from marketmesh.graph import run_graph
-    from marketmesh.simproc import VenueSimError
-    from marketmesh.status import StatusView
+    from marketmesh.data_dir import prepare_output_dir
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     path = config or _default_config()
     cfg = _load(path)
-    if not data_dir.startswith(("s3://", "gs://", "hdfs://")):
-        Path(data_dir).mkdir(parents=True, exist_ok=True)
+    problem = prepare_output_dir(data_dir)
+    if problem is not None:
+        _fail(problem)
+
+    from marketmesh.graph import run_graph  # Ray: only once the config and data dir are fine
+    from marketmesh.simproc import VenueSimError
+    from marketmesh.status import StatusView
+
     console = Console(stderr=True)
-    if not console.is_terminal:
+    if not console.is_terminal:  # CI logs and pipes: one plain line per status, unwrapped
         console = Console(stderr=True, width=180)
     console.print(
         f"marketmesh run: {path} ({len(cfg.markets)} markets, {len(cfg.hedge_venues)} hedge "
@@ -95,6 +101,8 @@ def run(
                 address=address,
                 on_status=view.update,
                 metrics_port=metrics_port,
+                on_progress=view.progress,
+                verbose=verbose,
             )
     except VenueSimError as exc:
         _fail(f"venue simulator failed: {exc}")
@@ -110,11 +118,15 @@ def run(
         f"partial {result.router_status.get('partial', 0)}, "
         f"skipped {result.router_status.get('skipped', 0)})"
     )
+    pairs = 0
     for venue, assets in result.reconciliation.items():
+        pairs += len(assets)
         bad = {a: v for a, v in assets.items() if v[0] != v[1]}
         if bad:
             console.print(f"[red]reconciliation {venue}: ledger != venue for {bad}[/red]")
-    _print_sla(data_dir, json_out, run_id=result.run_id)
+    if result.reconciled:
+        console.print(f"reconciled: ledger == venue balances on {pairs} venue/asset pairs")
+    _print_sla(data_dir, json_out, run_id=result.run_id, wide=wide)
     if not result.reconciled:
         raise typer.Exit(3)
 
@@ -134,6 +146,7 @@ def sla(
     exact: Annotated[
         bool, typer.Option(help="read every sample, not the rollups `compact` wrote")
     ] = False,
+    wide: Annotated[bool, typer.Option(help="every column (needs ~165 columns)")] = False,
 ) -> None:
     """Spread/depth/uptime SLA per market (and period) over the dataset.
 
@@ -154,6 +167,7 @@ def sla(
         by=by,
         csv_out=csv_out,
         rollups=not exact,
+        wide=wide,
     )
 
 
@@ -182,14 +196,16 @@ def _print_sla(
     by: str | None = None,
     csv_out: bool = False,
     rollups: bool = False,
+    wide: bool = False,
 ) -> None:
-    from analytics.render import sla_json, sla_table
+    from analytics.compat import missing_columns_note
+    from analytics.render import sla_json, sla_table, sla_tables
     from analytics.sla import sla_summary
-    from analytics.views import connect
 
-    if not data_dir.startswith(("s3://", "gs://")) and not Path(data_dir).exists():
-        _fail(f"--data-dir {data_dir}: no such directory (run `marketmesh run` first)")
-    con = connect(data_dir)
+    con = _dataset(data_dir)
+    note = missing_columns_note(con, ("book_samples", "fills", "hedge_orders", "hedge_fills"))
+    if note is not None:
+        typer.secho(note, err=True, fg=typer.colors.YELLOW)
     rows = sla_summary(
         con,
         market=market,
@@ -211,13 +227,13 @@ def _print_sla(
         from rich.console import Console
 
         console = Console()
-        if not console.is_terminal:  # pipes and CI logs: wide enough to read every column
+        if wide and not console.is_terminal:  # pipes and CI logs: wide enough for each column
             console = Console(width=180)
         if by is None:
-            console.print(sla_table(rows))
+            console.print(sla_table(rows, wide=wide))
         else:
-            for period in sorted({r["period"] for r in rows}):
-                console.print(sla_table([r for r in rows if r["period"] == period]), period)
+            for table in sla_tables(rows, by=by, wide=wide):
+                console.print(table)
 
 
 @app.command()
@@ -228,9 +244,7 @@ def sql(
     """Query the dataset with DuckDB (views: book_samples, fills, hedge_orders, ...)."""
     import duckdb
 
-    from analytics.views import connect
-
-    con = connect(data_dir)
+    con = _dataset(data_dir)
     if query is None:
         _repl(con)
         return
@@ -240,6 +254,22 @@ def sql(
         _fail(f"sql: {exc}")
     if rel is not None:
         rel.show(max_rows=200, max_width=200)
+
+
+def _dataset(data_dir: str) -> Any:
+    """A DuckDB connection over the dataset at `data_dir`; exit 2 when there is none."""
+    import duckdb
+
+    from analytics.views import connect
+    from marketmesh.data_dir import dataset_problem
+
+    problem = dataset_problem(data_dir)
+    if problem is not None:
+        _fail(problem)
+    try:
+        return connect(data_dir)
+    except duckdb.Error as exc:
+        _fail(f"--data-dir {data_dir}: the dataset cannot be read ({exc})")
 
 
 def _repl(con: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 PLAIN_EVERY_S = 5.0
 
@@ -19,6 +20,8 @@ class StatusView:
         self._duration = duration_s
         self._live: Live | None = None
         self._last_plain = 0.0
+        self._steps: list[str] = []
+        self._started = time.monotonic()
 
     def __enter__(self) -> StatusView:
         if self._console.is_terminal:
@@ -29,6 +32,16 @@ class StatusView:
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.__exit__(None, None, None)
+
+    def progress(self, step: str) -> None:
+        """A start-up step begins (`run_graph`'s `on_progress`): the ~12 s before the first
+        status frame say what is starting instead of staying silent."""
+        self._steps.append(step)
+        line = f"starting {'… '.join(self._steps)}… ({time.monotonic() - self._started:.0f}s)"
+        if self._live is not None:
+            self._live.update(Text(line))
+        else:
+            self._console.print(f"starting {step}…", highlight=False)
 
     def update(
         self, elapsed_s: float, markets: list[dict[str, Any]], router: dict[str, Any]

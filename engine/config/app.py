@@ -89,23 +89,25 @@ class AppConfig(_Frozen):
         ids = [v.id for v in self.venues]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
-            raise ValueError(f"venue ids must be unique; repeated: {', '.join(dupes)}")
+            raise ValueError(f"venues: ids must be unique; repeated: {', '.join(dupes)}")
         homes = [v.id for v in self.venues if v.role is VenueRole.HOME]
         if len(homes) != 1:
-            raise ValueError(f"exactly one venue needs role 'home'; found {len(homes)}")
+            raise ValueError(f"venues: exactly one venue needs role 'home'; found {len(homes)}")
         if not self.hedge_venues:
-            raise ValueError("at least one venue needs role 'hedge'")
+            raise ValueError("venues: at least one venue needs role 'hedge'")
         symbols = [m.symbol for m in self.markets]
-        if len(set(symbols)) != len(symbols):
-            raise ValueError("market symbols must be unique")
+        repeated = sorted({s for s in symbols if symbols.count(s) > 1})
+        if repeated:
+            raise ValueError(f"markets: symbols must be unique; repeated: {', '.join(repeated)}")
         if not self.markets:
-            raise ValueError("at least one market is needed")
-        for m in self.markets:
+            raise ValueError("markets: at least one market is needed")
+        for i, m in enumerate(self.markets):
             for asset in (m.base, m.quote):
                 simulated = any(v.simulated for v in self.venues)
                 if simulated and asset != self.quote_asset and asset not in self.sim.assets:
                     raise ValueError(
-                        f"market {m.symbol}: sim.assets has no price process for {asset}"
+                        f"markets[{i}]: market {m.symbol}: "
+                        f"sim.assets has no price process for {asset}"
                     )
         return self
 

@@ -36,11 +36,15 @@ def _loc(loc: tuple[int | str, ...]) -> str:
 
 
 def _invalid(source: str, exc: ValidationError, within: tuple[Any, ...] = ()) -> ConfigError:
-    """One `source: key: reason` line per validation error; `within` prefixes the keys."""
-    return ConfigError(
-        "\n".join(
-            f"{source}: {_loc(within + tuple(err['loc']))}: "
-            f"{err['msg'].removeprefix('Value error, ')}"
-            for err in exc.errors(include_input=False, include_url=False)
-        )
-    )
+    """One `source: key: reason` line per validation error; `within` prefixes the keys.
+    A check across the whole config names its own keys (`markets: symbols must be
+    unique; repeated: ...`), so it gets no `(top level)`."""
+    lines = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = within + tuple(err["loc"])
+        reason = err["msg"].removeprefix("Value error, ")
+        if not loc and err["type"] == "value_error":
+            lines.append(f"{source}: {reason}")
+        else:
+            lines.append(f"{source}: {_loc(loc)}: {reason}")
+    return ConfigError("\n".join(lines))

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from engine.config.app import AppConfig
 from engine.config.base import ConfigError, _invalid
+from engine.config.validation import run_problems
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -41,7 +42,8 @@ def _interpolate_env(node: Any, path: str, missing: list[str]) -> Any:
 
 
 def parse_config(data: Any, source: str = "<config>") -> AppConfig:
-    """Validate a config mapping; raise `ConfigError` with `source: key: reason` lines."""
+    """Validate a config mapping, then judge the whole run (`validation`); raise
+    `ConfigError` with `source: key: reason` lines."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: (top level): expected a mapping, got {type(data).__name__}")
     missing: list[str] = []
@@ -49,9 +51,13 @@ def parse_config(data: Any, source: str = "<config>") -> AppConfig:
     if missing:
         raise ConfigError("\n".join(f"{source}: {m}" for m in missing))
     try:
-        return AppConfig.model_validate(data)
+        config = AppConfig.model_validate(data)
     except ValidationError as exc:
         raise _invalid(source, exc) from None
+    problems = run_problems(config)
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {p}" for p in problems))
+    return config
 
 
 def load_config(path: str | Path) -> AppConfig:
@@ -59,15 +65,38 @@ def load_config(path: str | Path) -> AppConfig:
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"{p}: (file): no such file")
+    if p.is_dir():
+        raise ConfigError(f"{p}: (file): is a directory, not a YAML file")
     try:
-        data = yaml.safe_load(p.read_text())
+        text = p.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: (file): cannot be read ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "(file)"
-        raise ConfigError(
-            f"{p}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})"
-        ) from None
+        raise ConfigError(f"{p}: {_yaml_problem(exc)}") from None
     return parse_config(data, str(p))
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """`line N: not valid YAML (...)`, N the line to fix. An unclosed bracket or quote is
+    only noticed on a later line (or at the end of the file): the line that opened it is
+    the one to fix, so that one is named, with where the parser gave up."""
+    problem = getattr(exc, "problem", None) or str(exc)
+    mark = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context", None) or ""
+    opened = getattr(exc, "context_mark", None)
+    if mark is None:
+        return f"(file): not valid YAML ({problem})"
+    if opened is not None and opened.line < mark.line and context.startswith(_OPENERS):
+        return (
+            f"line {opened.line + 1}: not valid YAML ({context.removeprefix('while ')} that "
+            f"starts here; on line {mark.line + 1}: {problem})"
+        )
+    return f"line {mark.line + 1}: not valid YAML ({problem})"
+
+
+_OPENERS = ("while parsing a flow", "while scanning a quoted", "while scanning a block scalar")
 
 
 def env_references(path: str | Path) -> set[str]:

@@ -127,7 +127,7 @@ class VenueConfig(_Frozen):
     maker_fee: FeeRate = 0.0
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
-    balances: dict[str, Decimal] = Field(default_factory=dict)
+    balances: dict[str, NonNegDecimal] = Field(default_factory=dict)
     book: BookProfileConfig = BookProfileConfig()
     symbol_rules: dict[str, SymbolRulesConfig] = Field(default_factory=dict)
     book_poll_interval_s: PositiveFloat = 0.25

@@ -17,9 +17,11 @@ def register(app: typer.Typer) -> None:
         """Spread and depth vs target, uptime, markouts, PnL decomposition, hedge quality."""
         from analytics.report import build_report
         from analytics.views import connect
+        from marketmesh.data_dir import dataset_problem
 
-        if "://" not in data_dir and not Path(data_dir).exists():
-            typer.secho(f"--data-dir {data_dir}: no such directory", err=True, fg=typer.colors.RED)
+        problem = dataset_problem(data_dir)
+        if problem is not None:
+            typer.secho(problem, err=True, fg=typer.colors.RED)
             raise typer.Exit(2)
         page = build_report(connect(data_dir))
         out.write_text(page, encoding="utf-8")

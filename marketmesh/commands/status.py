@@ -17,12 +17,13 @@ RUN_ID = typer.Option(help="which run, when several are live on this host")
 def attach_or_exit(
     address: str | None, namespace: str, run_id: str | None
 ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    """`attach`, with the CLI's answers: exit 2 when the run must be named, 1 when none runs."""
-    from marketmesh.commands.attach import NotRunning, WhichRun, attach
+    """`attach`, with the CLI's answers: exit 2 when the run must be named or is still
+    starting, 1 when none runs."""
+    from marketmesh.commands.attach import NotRunning, StillStarting, WhichRun, attach
 
     try:
         return attach(address, namespace, run_id)
-    except WhichRun as exc:
+    except (WhichRun, StillStarting) as exc:
         typer.secho(str(exc), err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from None
     except NotRunning as exc:

@@ -9,11 +9,12 @@ shutdown (`shutdown`). Actor options live in one table (`options`).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import socket
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,15 +69,29 @@ def new_run_id(now: datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%S") + secrets.token_hex(2)
 
 
-def ensure_ray(config: AppConfig, address: str | None, hide_env: Iterable[str] = ()) -> None:
+ProgressCallback = Callable[[str], None]
+
+
+def ray_logging_level(verbose: bool) -> int:
+    """Ray's own lines (its token-auth notice, "Started a local Ray instance") are for
+    whoever debugs Ray: a run shows them with `--verbose` only; errors always show."""
+    return logging.INFO if verbose else logging.ERROR
+
+
+def ensure_ray(
+    config: AppConfig, address: str | None, hide_env: Iterable[str] = (), *, verbose: bool = False
+) -> None:
     """Start (or join) Ray. `hide_env`: variables holding secrets; a local Ray's raylet,
     and every worker it forks, inherits the driver's environment, so they are out of
     it while Ray starts (the actors get the secrets they need as arguments)."""
     if ray.is_initialized():
         return
+    quiet = ray_logging_level(verbose)
     with without_env(hide_env):
         if address:
-            ray.init(address=address, namespace="marketmesh", log_to_driver=False)
+            ray.init(
+                address=address, namespace="marketmesh", log_to_driver=False, logging_level=quiet
+            )
         else:
             ray.init(
                 address="local",
@@ -84,6 +99,7 @@ def ensure_ray(config: AppConfig, address: str | None, hide_env: Iterable[str] =
                 include_dashboard=False,
                 namespace="marketmesh",
                 log_to_driver=False,
+                logging_level=quiet,
             )
 
 
@@ -107,8 +123,12 @@ def run_graph(
     on_status: StatusCallback | None = None,
     status_interval_s: float = 1.0,
     metrics_port: int | None = None,
+    on_progress: ProgressCallback | None = None,
+    verbose: bool = False,
 ) -> RunResult:
-    """Run the whole graph for `duration_s` (or until Ctrl-C) and shut it down cleanly."""
+    """Run the whole graph for `duration_s` (or until Ctrl-C) and shut it down cleanly.
+    `on_progress` hears each start-up step ("Ray", "hedge venues", ...) as it begins."""
+    progress = on_progress or (lambda _step: None)
     run_id = new_run_id()
     start_ns = time.time_ns()
     ctx = RunContext(
@@ -121,6 +141,7 @@ def run_graph(
     sim = SimAccess(None, secrets.token_hex(16), secrets.token_hex(32))
     home_served = home_behind_ccxt(config) and config.home_venue.simulated
     if any(v.simulated for v in config.hedge_venues) or home_served:
+        progress("venue simulator")
         sim = SimAccess(
             start_venue_sim(
                 config_path,
@@ -134,7 +155,8 @@ def run_graph(
         )
     actors: list[Any] = []
     try:
-        ensure_ray(config, address, hide_env=env_references(config_path))
+        progress("Ray")
+        ensure_ray(config, address, hide_env=env_references(config_path), verbose=verbose)
         return _run(
             config,
             ctx,
@@ -145,6 +167,7 @@ def run_graph(
             actors,
             metrics_port,
             str(config_path),
+            progress,
         )
     finally:
         unregister_run(run_id)
@@ -165,6 +188,7 @@ def _run(
     actors: list[Any],
     metrics_port: int | None,
     config_path: str,
+    progress: ProgressCallback,
 ) -> RunResult:
     control = claim_control(ctx, config_path)
     actors.append(control)
@@ -179,9 +203,11 @@ def _run(
             config_hash=ctx.config_hash,
             data_dir=ctx.data_dir,
             started_ns=ctx.sim_start_ns,
+            ray_auth_mode=os.environ.get("RAY_AUTH_MODE", ""),
         )
     )
-    venues = start_venues(config, sim, actors)
+    progress(f"{len(config.hedge_venues)} hedge venues")
+    venues = start_venues(config, sim, actors, ctx.run_id)
     access = home_access(config, sim)
     # before any balance is read: what an earlier run left (quotes resting, exposure open)
     carried, carried_from = carry_from_previous_run(config, ctx, venues, access)
@@ -195,6 +221,7 @@ def _run(
         opening[config.home_venue.id] = {
             a: str(v) for a, v in home_balances(config, access).items()
         }
+    progress("ledger")
     ledger = create_ledger(config, ctx, actors)
     outlive = not any(v.simulated for v in config.venues)
     ray.get(ledger.on_start.remote(opening, carried, carried_from, venues_outlive_run=outlive))
@@ -207,6 +234,7 @@ def _run(
         home_access=access,
         actors=actors,
     )
+    progress(f"router, {len(config.markets)} markets, rebalancer")
     start_trading(graph)
     ray.get(control.register.remote(graph.handles, config.redacted()))
     monitor = GraphMonitor(config, ctx, LiveHandles(graph))

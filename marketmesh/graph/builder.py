@@ -13,7 +13,7 @@ import ray
 from pydantic import SecretStr
 
 from actors.broker import BrokerActor
-from actors.context import RunContext
+from actors.context import Peer, RunContext, actor_name
 from actors.hedge_venue import HedgeVenueActor
 from actors.ledger import InventoryLedgerActor
 from actors.market import MarketActor
@@ -84,13 +84,42 @@ class LiveHandles(Mapping[str, Any]):
         return len(self._graph.handles)
 
 
-def start_venues(config: AppConfig, sim: SimAccess, actors: list[Any]) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Peers:
+    """The actors other actors call, by name (`actors.context.Peer`): constructors get
+    these, never handles, so no actor's restart depends on the object store."""
+
+    run_id: str
+    venue_ids: list[str]
+
+    @property
+    def ledger(self) -> Peer:
+        return Peer(actor_name(self.run_id, "ledger"))
+
+    @property
+    def router(self) -> Peer:
+        return Peer(actor_name(self.run_id, "router"))
+
+    @property
+    def venues(self) -> dict[str, Peer]:
+        return {v: Peer(actor_name(self.run_id, f"venue:{v}")) for v in self.venue_ids}
+
+
+def start_venues(
+    config: AppConfig, sim: SimAccess, actors: list[Any], run_id: str
+) -> dict[str, Any]:
     """One HedgeVenueActor per hedge venue, started (markets, balances, first books)."""
+
+    def venue_name(venue_id: str) -> str:
+        return actor_name(run_id, f"venue:{venue_id}")
+
     symbols = [m.symbol for m in config.markets]
     venues: dict[str, Any] = {}
     for v in config.hedge_venues:
         served = sim.process is not None and v.simulated
-        venues[v.id] = spawn(HedgeVenueActor, ActorKind.VENUE, config).remote(
+        venues[v.id] = spawn(
+            HedgeVenueActor, ActorKind.VENUE, config, name=venue_name(v.id)
+        ).remote(
             v,
             symbols,
             base_url=sim.process.urls.get(v.id) if served and sim.process else None,
@@ -103,7 +132,9 @@ def start_venues(config: AppConfig, sim: SimAccess, actors: list[Any]) -> dict[s
 
 
 def create_ledger(config: AppConfig, ctx: RunContext, actors: list[Any]) -> Any:
-    ledger = spawn(InventoryLedgerActor, ActorKind.LEDGER, config).remote(config.redacted(), ctx)
+    ledger = spawn(
+        InventoryLedgerActor, ActorKind.LEDGER, config, name=actor_name(ctx.run_id, "ledger")
+    ).remote(config.redacted(), ctx)
     actors.append(ledger)
     return ledger
 
@@ -111,8 +142,9 @@ def create_ledger(config: AppConfig, ctx: RunContext, actors: list[Any]) -> Any:
 def start_trading(graph: Graph) -> None:
     """Router, market actors, rebalancer and brokers, once the ledger has opened."""
     config, ctx = graph.config, graph.ctx
-    graph.router = spawn(HedgeRouterActor, ActorKind.ROUTER, config).remote(
-        config.redacted(), ctx, graph.venues, graph.ledger
+    peers = Peers(ctx.run_id, list(graph.venues))
+    graph.router = spawn(HedgeRouterActor, ActorKind.ROUTER, config, name=peers.router.name).remote(
+        config.redacted(), ctx, peers.venues, peers.ledger
     )
     graph.actors.append(graph.router)
     ray.get(graph.router.on_start.remote())
@@ -123,7 +155,7 @@ def start_trading(graph: Graph) -> None:
     graph.actors.extend(hosts)
     graph.markets.update(markets)
     graph.rebalancer = spawn(RebalancerActor, ActorKind.REBALANCER, config).remote(
-        config.redacted(), ctx, graph.ledger, graph.router, graph.venues
+        config.redacted(), ctx, peers.ledger, peers.router, peers.venues
     )
     graph.actors.append(graph.rebalancer)
     ray.get(graph.rebalancer.on_start.remote())
@@ -132,9 +164,9 @@ def start_trading(graph: Graph) -> None:
             config.redacted(keep_brokers={b.id}),
             b.id,
             ctx,
-            graph.venues,
-            graph.router,
-            graph.ledger,
+            peers.venues,
+            peers.router,
+            peers.ledger,
         )
         graph.brokers[b.id] = ref
         graph.actors.append(ref)
@@ -149,13 +181,14 @@ def start_markets(graph: Graph, symbols: list[str]) -> tuple[list[Any], dict[str
     if its own is gone), cancels its predecessor's quotes and resumes from the ledger."""
     config = graph.config
     groups = market_groups(symbols, config.ray.markets_per_actor)
+    peers = Peers(graph.ctx.run_id, list(graph.venues))
     hosts = [
         spawn(MarketActor, ActorKind.MARKET, config).remote(
             config.redacted(keep_venues={config.home_venue.id}),
             group,
             graph.ctx,
-            graph.router,
-            graph.ledger,
+            peers.router,
+            peers.ledger,
             **graph.home_access,
         )
         for group in groups

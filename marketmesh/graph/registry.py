@@ -30,6 +30,9 @@ class RunEntry:
     config_hash: str
     data_dir: str
     started_ns: int
+    # Ray's RAY_AUTH_MODE of the run's cluster: a local cluster turns token auth on by
+    # itself, but a client given its address explicitly must be told (Ray >= 2.5x)
+    ray_auth_mode: str = ""
 
     def describe(self) -> str:
         return (

@@ -33,6 +33,10 @@ def test_run_then_sla_json_lists_the_three_markets(tmp_path):
     run = _cli("run", "--duration", "20", "--data-dir", str(data))
     assert run.returncode == 0, run.stderr[-3000:]
     assert "BTC/USDT" in run.stdout  # the SLA summary printed at the end
+    assert_no_ray_lines(run.stderr + run.stdout)
+    assert "starting Ray…" in run.stderr  # the start-up is not silent
+    assert re.search(r"reconciled: ledger == venue balances on \d+ venue/asset pairs", run.stderr)
+    assert max(len(line) for line in run.stdout.splitlines()) <= 80  # the summary fits
     sla = _cli("sla", "--data-dir", str(data), "--json", timeout=60)
     assert sla.returncode == 0, sla.stderr
     rows = json.loads(sla.stdout)
@@ -64,6 +68,23 @@ def test_run_then_sla_json_lists_the_three_markets(tmp_path):
     assert by[("sla.hedged_pct", "BTC/USDT")] == "pass"
     assert by[("data.freshness", "fills")] == "pass"
     assert {by[("exposure", a)] for a in ("BTC", "ETH", "SOL")} == {"pass"}
+
+
+RAY_LINES = ("Started a local Ray instance", "Token authentication", "core_worker.cc")
+
+
+def assert_no_ray_lines(output: str) -> None:
+    """`marketmesh run` prints no Ray line by default: not its token-auth notice, not its
+    start line, and no `core_worker.cc` error (actors get peers by name, not handles)."""
+    for line in RAY_LINES:
+        assert line not in output, output[-3000:]
+
+
+def test_verbose_run_shows_rays_own_lines(tmp_path):
+    run = _cli("run", "--duration", "1", "--verbose", "--data-dir", str(tmp_path / "data"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Started a local Ray instance" in run.stderr
+    assert "core_worker.cc" not in run.stderr  # fixed at its cause, not hidden
 
 
 def test_bad_config_fails_at_start_with_file_key_reason(tmp_path):

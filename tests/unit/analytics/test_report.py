@@ -14,6 +14,11 @@ T0 = 1_767_225_600 * 10**9
 S = 10**9
 
 
+def _dataset_of(_page: str, tmp_path):
+    """The dataset the `page` fixture wrote (same tmp_path)."""
+    return tmp_path
+
+
 @pytest.fixture
 def page(tmp_path):
     w = PartWriter(str(tmp_path), "book_samples", writer_id="t", run_id="r", config_hash="c")
@@ -68,13 +73,21 @@ def test_plots_carry_the_data(page):
     assert re.search(r'"y":\[10\.0,11\.0,12\.0', page) or "AAAAAAAAJEA" in page
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="chromium is not installed: the report's browser check did not run "
+    "(.ci/run installs it with apt-get when it can)",
+)
 def test_renders_in_headless_chromium_with_drawn_traces(page, tmp_path):
+    assert CHROMIUM is not None
     html = tmp_path / "report.html"
     html.write_text(page)
     dom = subprocess.run(
         [
-            "chromium",
+            CHROMIUM,
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
@@ -97,3 +110,38 @@ def test_renders_in_headless_chromium_with_drawn_traces(page, tmp_path):
     assert len(traces) >= 2 * 3 * 3  # 2 markets x 3 time charts x 3 lines, all drawn
     points = sorted(t.count("L") + 1 for t in traces)
     assert points[-1] >= 10  # the wiggling spread series is drawn, not just its axes
+
+
+def test_uptime_stays_visible_where_the_compliance_lines_coincide(tmp_path, page):
+    import plotly.graph_objects as go
+
+    from analytics.report import _time_figures
+
+    con = connect(str(_dataset_of(page, tmp_path)))
+    compliance = _time_figures(go, con, "BTC/USDT")[2]
+    by_name = {t.name: t for t in compliance.data}
+    assert list(by_name["uptime"].y)[:3] == [100.0, 100.0, 100.0]  # all three at 100 %
+    uptime, spread = by_name["uptime"].line, by_name["spread within target"].line
+    assert uptime.width > 2 * spread.width  # a band under the thin line, not hidden by it
+    assert spread.dash == "dash" and by_name["depth within target"].line.dash == "dot"
+
+
+def test_an_empty_markout_bar_says_na(page):
+    # one fill 3 s into a 30 s recording: no +60 s markout yet
+    assert '"n/a"' in page or '"n\\u002fa"' in page  # plotly's JSON may escape the slash
+
+
+def test_the_latency_histogram_has_a_labelled_x_axis():
+    import duckdb
+    import plotly.graph_objects as go
+
+    from analytics.report import _hedge_figure
+
+    con = duckdb.connect()
+    con.execute(
+        "create table hedge_quality as select 'BTC/USDT' as market, "
+        "unnest([12.0, 30.0, 55.0]) as fill_to_hedge_ms, unnest([1.0, null, 2.5]) as slippage_bps"
+    )
+    fig = _hedge_figure(go, con, "BTC/USDT")
+    assert "fill -> hedge sent (ms)" in fig.layout.xaxis.title.text
+    assert fig.layout.yaxis.title.text == "hedges"

@@ -235,11 +235,11 @@ def test_sla_on_an_empty_dataset_is_empty(tmp_path):
 def test_json_and_table_render_the_summary_with_breaches_in_red(con):
     summary = sla_summary(con, run_id=RUN)
     assert json.loads(sla_json(summary)) == summary
-    table = sla_table(summary)
+    table = sla_table(summary, wide=True)
     console = Console(record=True, width=250)
     console.print(table)
     assert "BTC/USDT" in console.export_text()
-    cells = {c.header: list(c.cells) for c in table.columns}
+    cells = {str(c.header).replace("\n", " "): list(c.cells) for c in table.columns}
     btc_uptime, btc_spread = cells["uptime %"][0], cells["spread p50/p95 bps (target)"][0]
     assert (str(btc_uptime), btc_uptime.style) == ("70.0", "bold red")  # under 95 %
     assert str(btc_spread) == "7.50 / 17.20 (8.0)"

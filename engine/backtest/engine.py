@@ -171,6 +171,7 @@ class MarketBacktest:
             started_ns=feed.start_ns,
             read_user_depth=market.user_makers.depth_quote > 0,
         )
+        self._quoter.home_taker_fee = config.home_venue.taker_fee
         self._hedge_venues = hedge_venue_quotes(config.hedge_venues)
         self._hedge_seq = 0
         self.result = BacktestResult(

@@ -110,6 +110,7 @@ class FastRows:
         self.session, self.start, self.strides = session, start_ns, strides
         self.settings, self.hedge_best, self.writers = settings, hedge_best, writers
         self.maker_fee = Decimal(str(config.home_venue.maker_fee))
+        self.taker_fee = float(config.home_venue.taker_fee)
         self.cid_seq = 0  # client order ids placed so far
         self.carry_seq0 = 0  # the first id of the previous chunk's last replacement, minus 1
         self.hedge_seq = 0
@@ -179,6 +180,8 @@ class FastRows:
                     "liquidity": ["maker"] * n,
                     "mid": f_mid,
                     "seen_ts": seen,
+                    # price * amount as `fill_row` computes it: the exchange's taker fee
+                    "taker_fee_quote": (f_ticks / float(lad.tpu)) * amount * self.taker_fee,
                 },
             )
         if self.settings.hedge and m.hedge_mode is HedgeMode.MIRROR and self.hedge_best:
@@ -327,6 +330,7 @@ class FastRows:
             return  # the totals need no depth
         cols = self.sample_columns(st, mid, spread, best_bid, best_ask, (bp, ba, ap, aa))
         cols["quoting"] = two
+        cols["reference_mid"] = np.where(ref_mid > 0, ref_mid, np.nan)
         self.writers.write_columns("book_samples", cols)
 
     def sample_columns(
@@ -368,6 +372,10 @@ class FastRows:
         cols["ask_depth_band"] = cols["bot_ask_depth_band"] = depth(ap, aa, band, False)
         for key in ("target_spread_bps", "max_spread_bps", "depth_band_bps", "depth_target_quote"):
             cols[key] = np.full(len(st), float(getattr(m, key)))
+        # no alert widens a backtest's target: configured and effective are the same
+        cols["configured_target_spread_bps"] = cols["target_spread_bps"]
+        cols["configured_depth_target_quote"] = cols["depth_target_quote"]
+        cols["effective_target_spread_bps"] = cols["target_spread_bps"]
         return cols
 
     def cancel_all_columns(self, ts: list[int]) -> dict[str, Any]:

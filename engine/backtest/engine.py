@@ -372,7 +372,8 @@ class MarketBacktest:
         r.samples += 1
         spread = row["spread_bps"]
         if isinstance(spread, float) and m.target_spread_bps is not None:
-            r.samples_spread_within_target += spread <= m.target_spread_bps
+            # the SLA's rule (analytics.sla_samples): the bot's own two-sided quotes
+            r.samples_spread_within_target += bool(row["quoting"]) and spread <= m.target_spread_bps
         inventory = r.home_position_base
         r.inventory_sum += inventory
         r.inventory_sumsq += inventory * inventory

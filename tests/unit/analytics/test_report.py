@@ -97,3 +97,12 @@ def test_renders_in_headless_chromium_with_drawn_traces(page, tmp_path):
     assert len(traces) >= 2 * 3 * 3  # 2 markets x 3 time charts x 3 lines, all drawn
     points = sorted(t.count("L") + 1 for t in traces)
     assert points[-1] >= 10  # the wiggling spread series is drawn, not just its axes
+
+
+def test_the_operators_economics_and_breach_reasons_are_in_the_report(page):
+    """Issue 13: per market and day, spread capture, hedge cost, desk PnL and the exchange's
+    taker fees; the SLA's misses broken down by reason."""
+    assert page.count("<h3>Economics (quote asset)</h3>") == 1  # only BTC/USDT has fills
+    assert "exchange taker fees" in page and "desk PnL bps" in page
+    assert "SLA met %" in page
+    assert "SLA breaches by reason" not in page  # every sample met its target: no chart

@@ -36,14 +36,14 @@ def sla_table(rows: Sequence[dict[str, Any]]) -> Table:
         "depth bid/ask (target)",
         "depth ok %",
         "SLA met %",
-        "breaches (share of samples)",
+        "breaches % of samples",
         "fills",
         "hedged %",
         "netted %",
         "slippage bps",
         "PnL quote",
     ):
-        table.add_column(header, justify="right")
+        table.add_column(header, justify="right", overflow="fold")
     for r in rows:
         target = r.get("target_spread_bps")
         effective = r.get("effective_target_spread_bps")

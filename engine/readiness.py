@@ -111,7 +111,7 @@ def check_sla(
                     f"this config's target is {m.target_spread_bps:g} bps",
                 )
             )
-        reasons = _reasons(row)
+        grades = []
         for key in ("uptime_pct", "spread_within_target_pct", "depth_within_target_pct"):
             warn, fail = getattr(limits, key)
             value = row.get(key)
@@ -124,13 +124,25 @@ def check_sla(
                     else ""
                 )
             )
+            grades.append(_grade(value, warn, fail))
             out.append(
                 CheckResult(
                     f"sla.{key}",
                     m.symbol,
-                    _grade(value, warn, fail),
-                    f"{value}%{target} over {period} (warn < {warn:g}, fail < {fail:g})"
-                    + (reasons if key != "uptime_pct" else ""),
+                    grades[-1],
+                    f"{value}%{target} over {period} (warn < {warn:g}, fail < {fail:g})",
+                )
+            )
+        reasons = _reasons(row)
+        if reasons:  # why, graded as the worst of the figures above
+            worst = max(grades, key=[CheckStatus.PASS, CheckStatus.WARN, CheckStatus.FAIL].index)
+            met = row.get("sla_met_pct")
+            out.append(
+                CheckResult(
+                    "sla.breaches",
+                    m.symbol,
+                    worst,
+                    ("" if met is None else f"SLA met {met:.2f}%; ") + reasons,
                 )
             )
         if row.get("fills"):
@@ -151,15 +163,15 @@ def check_sla(
 
 
 def _reasons(row: Mapping[str, Any]) -> str:
-    """'; breaches: vol_widen 1.2%, ...; excluded: volatility_halt 0.5%' (or '')."""
+    """'breaches: vol_widen 1.20%, ...; excluded: volatility_halt 0.50%' (or '')."""
     parts = []
     reasons = row.get("breach_reasons") or {}
     if reasons:
-        parts.append("breaches: " + ", ".join(f"{k} {v:g}%" for k, v in reasons.items()))
+        parts.append("breaches: " + ", ".join(f"{k} {v:.2f}%" for k, v in reasons.items()))
     excluded = row.get("exclusions") or {}
     if excluded:
-        parts.append("excluded: " + ", ".join(f"{k} {v:g}%" for k, v in excluded.items()))
-    return "".join(f"; {p}" for p in parts)
+        parts.append("excluded: " + ", ".join(f"{k} {v:.2f}%" for k, v in excluded.items()))
+    return "; ".join(parts)
 
 
 def check_economics(rows: Sequence[Mapping[str, Any]]) -> list[CheckResult]:

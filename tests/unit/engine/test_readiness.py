@@ -172,9 +172,11 @@ def test_check_grades_the_configured_target_names_breaches_and_counts_netting():
     by = {(r.check, r.subject): r for r in results}
     assert by[("sla.target", "BTC/USDT")].status is CheckStatus.WARN
     assert "config's target is 8 bps" in by[("sla.target", "BTC/USDT")].detail
-    spread = by[("sla.spread_within_target_pct", "BTC/USDT")]
-    assert "of 8 bps" in spread.detail and "vol_widen 1.5%" in spread.detail
-    assert "volatility_halt 0.2%" in spread.detail
+    assert "of 8 bps" in by[("sla.spread_within_target_pct", "BTC/USDT")].detail
+    breaches = by[("sla.breaches", "BTC/USDT")]
+    assert breaches.status is CheckStatus.WARN  # as the spread figure it explains
+    assert "vol_widen 1.50%, one_sided 0.50%" in breaches.detail
+    assert "excluded: volatility_halt 0.20%" in breaches.detail
     assert by[("sla.hedged_pct", "BTC/USDT")].status is CheckStatus.PASS  # 70 + 30
     assert ("sla.target", "ETH/USDT") not in by
     econ = check_economics(

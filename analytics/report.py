@@ -5,7 +5,9 @@ mailed or archived as the record of a day's liquidity. Per market: spread and
 depth over time against the configured target (the effective, widened target
 dotted beside it), uptime, SLA compliance and its breach reasons, markouts,
 the operator's economics per day (spread capture, hedge cost, desk PnL, the
-home exchange's taker-fee revenue), PnL decomposition and hedge quality; the
+home exchange's taker-fee revenue), SLA met against desk PnL per config version
+when the dataset holds several (a sweep of target spreads: the frontier), PnL
+decomposition and hedge quality; the
 figures come from `book_samples` graded as the SLA grades them
 (`analytics.sla_samples`, bucketed to at most ~600 points per chart),
 `markouts`, `pnl` and `hedge_quality`.
@@ -38,6 +40,7 @@ def build_report(con: duckdb.DuckDBPyConnection, *, title: str = "marketmesh liq
         figures = [
             *_time_figures(go, con, market),
             _breach_figure(go, con, market),
+            _frontier_figure(go, con, market),
             _markout_figure(go, con, market),
             _pnl_figure(go, con, market),
             _hedge_figure(go, con, market),
@@ -147,6 +150,55 @@ def _breach_figure(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> Any:
         return None
     fig = go.Figure(go.Bar(x=list(reasons), y=list(reasons.values())))
     return fig.update_layout(title="SLA breaches by reason (% of samples)", height=300)
+
+
+_MAX_CONFIGS = 50
+
+
+def _frontier_figure(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> Any:
+    """SLA met against desk PnL (bps of notional), one point per config version of the
+    market in the dataset (e.g. a sweep of target spreads): the price of the SLA.
+    Drawn only when the dataset holds at least two configs of the market."""
+    from analytics.sla import sla_summary
+
+    hashes = [
+        r[0]
+        for r in con.execute(
+            "select config_hash from book_samples where market = $m group by 1 "
+            "order by min(ts) limit $n",
+            {"m": market, "n": _MAX_CONFIGS},
+        ).fetchall()
+    ]
+    if len(hashes) < 2:
+        return None
+    points = []
+    for h in hashes:
+        rows = sla_summary(con, market=market, config_hash=h)
+        if rows and rows[0]["sla_met_pct"] is not None and rows[0]["desk_pnl_bps"] is not None:
+            r = rows[0]
+            points.append((r["sla_met_pct"], r["desk_pnl_bps"], r["target_spread_bps"], h))
+    if len(points) < 2:
+        return None
+    points.sort(key=lambda p: (p[2] or 0.0, p[3]))
+    sla_met, pnl_bps, target, hashes = zip(*points, strict=True)
+    fig = go.Figure(
+        go.Scatter(
+            x=sla_met,
+            y=pnl_bps,
+            mode="markers+text",
+            text=[f"{t:g} bps" for t in target],
+            textposition="top center",
+            customdata=hashes,
+            hovertemplate="config %{customdata}<br>SLA met %{x:.1f}%<br>"
+            "desk PnL %{y:.2f} bps<extra></extra>",
+        )
+    )
+    return fig.update_layout(
+        title="SLA met vs desk PnL per config (target spread labelled)",
+        xaxis_title="SLA met (% of samples)",
+        yaxis_title="desk PnL (bps of notional)",
+        height=340,
+    )
 
 
 def _economics_table(con: duckdb.DuckDBPyConnection, market: str) -> str:

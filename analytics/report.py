@@ -180,7 +180,7 @@ def _frontier_figure(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> An
     if len(points) < 2:
         return None
     points.sort(key=lambda p: (p[2] or 0.0, p[3]))
-    sla_met, pnl_bps, target, hashes = zip(*points, strict=True)
+    sla_met, pnl_bps, target, config_ids = zip(*points, strict=True)
     fig = go.Figure(
         go.Scatter(
             x=sla_met,
@@ -188,7 +188,7 @@ def _frontier_figure(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> An
             mode="markers+text",
             text=[f"{t:g} bps" for t in target],
             textposition="top center",
-            customdata=hashes,
+            customdata=config_ids,
             hovertemplate="config %{customdata}<br>SLA met %{x:.1f}%<br>"
             "desk PnL %{y:.2f} bps<extra></extra>",
         )

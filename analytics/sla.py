@@ -4,11 +4,23 @@ Definitions (each sample of `book_samples` is one observation of the home book):
 
 * uptime: share of samples in which the bot had live two-sided quotes.
 * spread: percentiles (`quantile_cont`, linear interpolation) over samples with
-  a two-sided book; "within target" is `spread_bps <= target_spread_bps` of that
-  sample, and a sample without a two-sided book (or without a target) is a breach.
+  a two-sided book; "within target" needs the bot's own two-sided quotes and
+  `spread_bps` at or under the sample's configured target
+  (`analytics.sla_samples`): a paused, one-sided or widened bot breaches
+  whatever the rest of the book shows, and a widened target never grades.
 * depth: quote notional resting within the market's own band (`depth_band_bps`)
-  of mid; "within target" needs both sides at or above `depth_target_quote`.
-* hedged: hedge volume over fill volume in base, capped at 100 %.
+  of mid; "within target" needs both sides at or above the configured
+  `depth_target_quote`.
+* SLA met: both; `breach_reasons` gives each reason's share of the samples,
+  `exclusions` each named rule's (`AnalyticsConfig.sla_exclusions`): excluded
+  samples leave the graded shares (uptime, within target, SLA met) only.
+* hedged: hedge volume over fill volume in base, capped at 100 %; netted: fill
+  volume neither hedged nor left open, i.e. offset by opposite fills
+  (hedged + netted + open = 100 %).
+* economics: spread capture (fills against the reference mid at the fill),
+  hedge cost (hedge fees in the quote asset plus slippage against the decision
+  mid), desk PnL in bps of the fill notional, and the home exchange's taker-fee
+  revenue on the fills against the bot (`fills.taker_fee_quote`).
 * hedge slippage: execution price against the mid the router decided on, in bps,
   positive when worse (Perold 1988, "The implementation shortfall"),
   weighted by executed base amount.
@@ -22,8 +34,9 @@ Definitions (each sample of `book_samples` is one observation of the home book):
   cash, fees in the base asset reduce the position; fees in a third asset (e.g.
   a venue token) are not priced here.
 
-Every sample carries its market's targets, so no config is needed; the targets
-reported are the latest sample's.
+Every sample carries its market's configured targets, so no config is needed;
+the targets reported are the latest sample's (`effective_target_spread_bps`
+beside them: what the engine quoted to).
 
 Sample figures can come from the rollups `marketmesh compact` writes
 (`analytics.sla_rollup`, `sla_summary(data_dir=...)`): the same counts and

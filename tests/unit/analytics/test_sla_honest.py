@@ -292,3 +292,39 @@ def test_exclusions_are_configured_by_name_over_known_reasons_only():
     assert AnalyticsConfig().exclusions() == {}  # nothing is excluded unless named
     with pytest.raises(ValidationError, match="unknown breach reason"):
         AnalyticsConfig.model_validate({"sla_exclusions": [{"name": "x", "reasons": ["bad"]}]})
+
+
+def test_the_cli_applies_the_configs_named_exclusions_and_prints_them(data_dir, tmp_path):
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from marketmesh.cli import app
+    from tests.conftest import LOCAL_CONFIG
+
+    data = yaml.safe_load(LOCAL_CONFIG.read_text())
+    data.setdefault("analytics", {})["sla_exclusions"] = [
+        {"name": "volatility_halt", "reasons": ["vol_pause"]}
+    ]
+    config = tmp_path / "excl.yaml"
+    config.write_text(yaml.safe_dump(data))
+    runner = CliRunner()
+    plain = runner.invoke(app, ["sla", "--data-dir", data_dir, "--json"])
+    excluded = runner.invoke(
+        app, ["sla", "--data-dir", data_dir, "--json", "--config", str(config)]
+    )
+    assert plain.exit_code == 0 and excluded.exit_code == 0, excluded.output
+    (before,), (after,) = json.loads(plain.stdout), json.loads(excluded.stdout)
+    assert before["exclusions"] == {} and before["spread_within_target_pct"] == 20.0
+    assert after["exclusions"] == {"volatility_halt": 20.0}
+    assert after["spread_within_target_pct"] == 25.0
+    table = runner.invoke(app, ["sla", "--data-dir", data_dir, "--config", str(config)])
+    assert table.exit_code == 0 and "Economics" in table.stdout
+    from analytics.render import breaches_text
+
+    assert breaches_text(after) == (
+        "target_widened 20.0, vol_pause 20.0, one_sided 10.0, +3 more; excl volatility_halt 20.0"
+    )
+    csv_out = runner.invoke(app, ["sla", "--data-dir", data_dir, "--csv"])
+    assert '"{""target_widened"": 20.0' in csv_out.stdout  # maps as JSON in one cell

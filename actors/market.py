@@ -164,6 +164,9 @@ class MarketActor:
     async def on_widen(self, market: str, factor: float, reason: str) -> float:
         return self._quoter(market).widen(factor, reason)
 
+    async def on_restore_target(self, market: str, reason: str) -> float:
+        return self._quoter(market).restore_target(reason)
+
     async def status(self, market: str) -> dict[str, Any]:
         await self._ensure_started()
         return self._quoter(market).status()

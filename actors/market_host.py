@@ -138,6 +138,7 @@ class HostedMarket:
             started_ns=now,
         )
         self._quoter.position = self._resumed_position
+        self._quoter.home_taker_fee = cfg.home_venue.taker_fee
         self._writers = PartWriters(
             ctx.data_dir,
             ("book_samples", "quotes", "fills"),
@@ -188,6 +189,12 @@ class HostedMarket:
         log.warning("%s: target spread widened to %.2f bps (%s)", self.symbol, target, reason)
         return target
 
+    def restore_target(self, reason: str) -> float:
+        """An alert's widening reverted (its condition cleared): the configured target."""
+        target = self.quoter.restore_target()
+        log.warning("%s: target spread back to %.2f bps (%s)", self.symbol, target, reason)
+        return target
+
     def status(self) -> dict[str, Any]:
         q = self._quoter
         market = q.market if q is not None else self._market
@@ -201,6 +208,9 @@ class HostedMarket:
             "errors": list(self.errors[-3:]),
             "paused": self._paused,
             "target_spread_bps": market.target_spread_bps,
+            "configured_target_spread_bps": q.configured_market.target_spread_bps
+            if q
+            else market.target_spread_bps,
             "depth_target_quote": market.depth_target_quote,
             "bid_depth_band": self._last_sample.get("bid_depth_band", 0.0),
             "ask_depth_band": self._last_sample.get("ask_depth_band", 0.0),
@@ -267,7 +277,7 @@ class HostedMarket:
         self._last_sample_ns = now
         bids, asks = self._venue.levels()
         bot_bids, bot_asks = self._venue.bot_levels()
-        row = self.quoter.sample_row(now, bids, asks, bot_bids, bot_asks)
+        row = self.quoter.sample_row(now, bids, asks, bot_bids, bot_asks, paused=bool(self._paused))
         self._last_sample = row
         self._writers["book_samples"].append([row])
 

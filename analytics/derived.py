@@ -2,13 +2,21 @@
 
 * `sla_minutely` / `sla_hourly` / `sla_daily`: the SLA summary per market and
   UTC period, target, actual and breach flags side by side (`analytics.sla`).
-* `markouts`: each fill against the mid 1 s, 5 s and 60 s later: effective
-  spread (what the fill earned against the mid at the time) and realised
-  spread (what was left once the mid moved); their difference is adverse
-  selection (Glosten & Harris 1988; see also Hasbrouck 2007, ch. 5).
-* `pnl`: per market and day: spread capture, hedge cost (slippage against the
-  decision mid, and fees), home fees, and inventory PnL as the rest of the
-  mark-to-market total.
+* `markouts`: each fill against the reference mid 1 s, 5 s and 60 s later:
+  effective spread (what the fill earned against the reference mid at the fill)
+  and realised spread (what was left once that mid moved); adverse selection is
+  their difference, effective - realised, so a positive value is what the
+  informed side took from the bot (Glosten & Harris 1988; see also Hasbrouck
+  2007, ch. 5). Both ends use the same basis, the reference mid (the fill's
+  `mid` and the sample's `reference_mid`): the home book's own mid is skewed
+  by the bot's quotes. Samples written before `reference_mid` existed fall back
+  to their book mid.
+* `pnl`: per market and day, the operator's economics: spread capture, hedge
+  cost (slippage against the decision mid, and fees), home fees, inventory PnL
+  as the rest of the mark-to-market total (the desk's PnL, `total_pnl_quote`,
+  also in bps of the fill notional), and the home exchange's taker-fee revenue
+  on the fills against the bot (`home_taker_fee_revenue_quote`): what the
+  market's liquidity costs the desk against what it earns the exchange.
 * `hedge_quality`: per hedge: fill -> first child order latency, executed
   amount, slippage against the decision mid, and execution quality: the all-in
   price achieved against the best single venue and the optimum split at
@@ -21,23 +29,28 @@ from __future__ import annotations
 
 import duckdb
 
-from analytics.sla import PERIODS, hedge_orders_relation, sla_sql
+from analytics.sla import FILL_ADDED_COLUMNS, PERIODS, hedge_orders_relation, sla_sql
+from analytics.sla_samples import relation_with, samples_relation
 
 MARKOUTS = """
 create or replace view markouts as
 with f as (
     select *, case when side = 'buy' then 1 else -1 end as sgn from fills
 ),
+b as (
+    select market, ts, coalesce(reference_mid, mid) as ref_mid from {samples}
+    where coalesce(reference_mid, mid) > 0
+),
 m1 as (
-    select f.fill_id, b.mid as mid_1s from f asof left join book_samples b
+    select f.fill_id, b.ref_mid as mid_1s from f asof left join b
     on b.market = f.market and b.ts >= f.ts + interval 1 second
 ),
 m5 as (
-    select f.fill_id, b.mid as mid_5s from f asof left join book_samples b
+    select f.fill_id, b.ref_mid as mid_5s from f asof left join b
     on b.market = f.market and b.ts >= f.ts + interval 5 second
 ),
 m60 as (
-    select f.fill_id, b.mid as mid_60s from f asof left join book_samples b
+    select f.fill_id, b.ref_mid as mid_60s from f asof left join b
     on b.market = f.market and b.ts >= f.ts + interval 60 second
 )
 select
@@ -47,7 +60,8 @@ select
     f.sgn * (m1.mid_1s - f.price) / f.mid * 1e4 as realised_spread_1s_bps,
     f.sgn * (m5.mid_5s - f.price) / f.mid * 1e4 as realised_spread_5s_bps,
     f.sgn * (m60.mid_60s - f.price) / f.mid * 1e4 as realised_spread_60s_bps,
-    f.sgn * (m5.mid_5s - f.mid) / f.mid * 1e4 as adverse_selection_5s_bps
+    -- effective - realised_5s: > 0 when the mid moved against the bot after the fill
+    f.sgn * (f.mid - m5.mid_5s) / f.mid * 1e4 as adverse_selection_5s_bps
 from f
 left join m1 using (fill_id)
 left join m5 using (fill_id)
@@ -66,9 +80,11 @@ fill_day as (
         sum(case when side = 'buy' then (mid - price) else (price - mid) end * amount)
             filter (where mid > 0) as spread_capture_quote,
         sum(coalesce(fee, 0)) as home_fees_quote,
+        sum(price * amount) as notional_quote,
+        sum(taker_fee_quote) as home_taker_fee_revenue_quote,
         sum(case when side = 'buy' then -price * amount else price * amount end) as cash,
         sum(case when side = 'buy' then amount else -amount end) as position
-    from fills group by all
+    from {fills} group by all
 ),
 decisions as (
     select run_id, client_order_id, any_value(decision_mid) as decision_mid
@@ -101,7 +117,11 @@ select
         + (coalesce(f.position, 0) + coalesce(h.position, 0)) * coalesce(mk.last_mid, 0)
         as total_pnl_quote,
     total_pnl_quote - spread_capture_quote + hedge_slippage_quote + hedge_fees_quote
-        + home_fees_quote as inventory_pnl_quote
+        + home_fees_quote as inventory_pnl_quote,
+    hedge_slippage_quote + hedge_fees_quote as hedge_cost_quote,
+    coalesce(f.notional_quote, 0) as notional_quote,
+    total_pnl_quote / nullif(f.notional_quote, 0) * 1e4 as desk_pnl_bps,
+    coalesce(f.home_taker_fee_revenue_quote, 0) as home_taker_fee_revenue_quote
 from days d
 left join fill_day f using (market, day)
 left join hedge_day h using (market, day)
@@ -160,12 +180,20 @@ _WEIGHTED = (
 
 
 def create_derived_views(con: duckdb.DuckDBPyConnection) -> None:
+    samples = samples_relation(con)
+    fills = relation_with(con, "fills", FILL_ADDED_COLUMNS)
     for name, by in (("sla_minutely", "minute"), ("sla_hourly", "hour"), ("sla_daily", "day")):
         seconds = PERIODS[by]
+        sql = sla_sql(
+            by=by,
+            bands=True,
+            hedge_orders=hedge_orders_relation(con),
+            samples=samples,
+            fills=fills,
+        )
         con.execute(
             f"create or replace view {name} as select * replace "
-            f"(to_timestamp(period * {seconds}) as period) from "
-            f"({sla_sql(by=by, bands=True, hedge_orders=hedge_orders_relation(con))})"
+            f"(to_timestamp(period * {seconds}) as period) from ({sql})"
         )
     hedge_quality = HEDGE_QUALITY.format(
         hedge_orders=hedge_orders_relation(con),
@@ -176,5 +204,7 @@ def create_derived_views(con: duckdb.DuckDBPyConnection) -> None:
             for c in _WEIGHTED
         ),
     )
-    for ddl in (MARKOUTS, PNL, hedge_quality):
+    markouts = MARKOUTS.format(samples=samples)
+    pnl = PNL.format(fills=fills)
+    for ddl in (markouts, pnl, hedge_quality):
         con.execute(ddl)

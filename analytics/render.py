@@ -1,9 +1,13 @@
-"""SLA summary for people (a rich table) and for machines (JSON).
+"""SLA summary for people (rich tables) and for machines (JSON).
 
-Breach thresholds: the targets in each row decide spread and depth; uptime and
-the "within target" shares are held to `SLA_MIN_PCT`, the share of samples an
-exchange typically promises its market makers; a hedge ratio under
-`HEDGED_MIN_PCT` means inventory risk was left open.
+Breach thresholds: the configured targets in each row decide spread and depth
+(the effective, widened target is shown beside them when it differs); uptime
+and the "within target" shares are held to `SLA_MIN_PCT`, the share of samples
+an exchange typically promises its market makers; risk covered (hedged plus
+netted) under `HEDGED_MIN_PCT` means inventory risk was left open. The
+breaches column names the largest reasons and any exclusion's share of time.
+The economics table is the operator's view: spread capture, hedge cost, the
+desk's PnL and the home exchange's taker-fee revenue on the bot's fills.
 """
 
 from __future__ import annotations
@@ -96,27 +100,44 @@ def _columns(wide: bool) -> list[tuple[str, Callable[[dict[str, Any]], str | Tex
     columns: list[tuple[str, Callable[[dict[str, Any]], str | Text]]] = [
         ("uptime\n%", lambda r: _pct(r.get("uptime_pct"), SLA_MIN_PCT)),
         spread,
-        ("in target\n%", lambda r: _pct(r.get("spread_within_target_pct"), SLA_MIN_PCT)),
-        ("depth ok\n%", lambda r: _pct(r.get("depth_within_target_pct"), SLA_MIN_PCT)),
+        ("spread\nok %", lambda r: _pct(r.get("spread_within_target_pct"), SLA_MIN_PCT)),
+        ("depth\nok %", lambda r: _pct(r.get("depth_within_target_pct"), SLA_MIN_PCT)),
+        ("SLA\nmet %", lambda r: _pct(r.get("sla_met_pct"), SLA_MIN_PCT)),
         ("fills", lambda r: str(r.get("fills", 0))),
-        ("hedged\n%", lambda r: _pct(r.get("hedged_pct"), HEDGED_MIN_PCT)),
+        ("hedged\n%", _hedged),
         ("PnL\nquote", _pnl),
     ]
     if wide:
         columns.insert(0, ("samples", lambda r: str(r.get("samples", 0))))
         columns.insert(4, ("depth bid/ask (target)", _depth))
+        columns.insert(-2, ("breaches % of samples", lambda r: breaches_text(r)))
+        columns.insert(-1, ("netted %", lambda r: _num(r.get("netted_pct") or 0.0, 1)))
         columns.insert(-1, ("slippage bps", lambda r: _num(r.get("hedge_slippage_bps"), 2)))
     return columns
 
 
+def _hedged(r: dict[str, Any]) -> Text:
+    """Hedged share; red only when hedged and netted together leave risk open."""
+    hedged, netted = r.get("hedged_pct"), r.get("netted_pct") or 0.0
+    covered = None if hedged is None else min(100.0, hedged + netted)
+    return _cell(_num(hedged, 1), breach=_below(covered, HEDGED_MIN_PCT))
+
+
+def _target(r: dict[str, Any]) -> str:
+    """The configured target, and the effective one beside it when an action widened it."""
+    target, effective = r.get("target_spread_bps"), r.get("effective_target_spread_bps")
+    widened = effective is not None and target is not None and effective != target
+    return _num(target, 1) + (f", eff {_num(effective, 1)}" if widened else "")
+
+
 def _spread_p50(r: dict[str, Any]) -> Text:
     p50, target = r.get("spread_bps_p50"), r.get("target_spread_bps")
-    return _cell(f"{_num(p50, 2)} ({_num(target, 1)})", breach=_above(p50, target))
+    return _cell(f"{_num(p50, 2)} ({_target(r)})", breach=_above(p50, target))
 
 
 def _spread_p50_p95(r: dict[str, Any]) -> Text:
     p50, p95, target = r.get("spread_bps_p50"), r.get("spread_bps_p95"), r.get("target_spread_bps")
-    return _cell(f"{_num(p50, 2)} / {_num(p95, 2)} ({_num(target, 1)})", breach=_above(p50, target))
+    return _cell(f"{_num(p50, 2)} / {_num(p95, 2)} ({_target(r)})", breach=_above(p50, target))
 
 
 def _depth(r: dict[str, Any]) -> Text:
@@ -139,6 +160,54 @@ def _period(value: Any) -> str:
     if start is not None:
         return start.strftime("%Y-%m-%d %H:%M")
     return "-" if value is None else str(value)
+
+
+def breaches_text(row: dict[str, Any], top: int = 3) -> str:
+    """'vol_widen 1.2, one_sided 0.4; excl volatility_halt 0.3' (percent of samples)."""
+    reasons = list((row.get("breach_reasons") or {}).items())
+    text = ", ".join(f"{k} {v:.1f}" for k, v in reasons[:top])
+    if len(reasons) > top:
+        text += f", +{len(reasons) - top} more"
+    excluded = row.get("exclusions") or {}
+    if excluded:
+        text += ("; " if text else "") + ", ".join(f"excl {k} {v:.1f}" for k, v in excluded.items())
+    return text or "-"
+
+
+def economics_table(rows: Sequence[dict[str, Any]]) -> Table:
+    """The operator's economics per market (and period): what the liquidity cost the
+    desk against what it earned the home exchange, in the quote asset."""
+    table = Table(
+        title="Economics (quote asset)",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("market", no_wrap=True)
+    for header in (
+        "notional",
+        "spread\ncapture",
+        "hedge\ncost",
+        "desk\nPnL",
+        "desk PnL\nbps",
+        "exchange\ntaker fees",
+    ):
+        table.add_column(header, justify="right", no_wrap=True)
+    for r in rows:
+        pnl, bps = r.get("pnl_quote"), r.get("desk_pnl_bps")
+        capture, hedge = r.get("spread_capture_quote"), r.get("hedge_cost_quote")
+        table.add_row(
+            str(r["market"]),
+            _num(r.get("volume_quote"), 0),
+            _num(capture, 2),
+            _cell(_num(hedge, 2), breach=_above(hedge, capture)),
+            _cell(_num(pnl, 2), breach=pnl is not None and pnl < 0),
+            _cell(_num(bps, 2), breach=bps is not None and bps < 0),
+            _num(r.get("home_taker_fee_revenue_quote"), 2),
+        )
+    return table
 
 
 def sla_json(rows: Sequence[dict[str, Any]]) -> str:

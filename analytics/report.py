@@ -2,9 +2,15 @@
 
 One file, plotly.js inlined, no network at view time: the report can be
 mailed or archived as the record of a day's liquidity. Per market: spread and
-depth over time against target, uptime, markouts, PnL decomposition and hedge
-quality; the figures come from `book_samples` (bucketed to at most ~600
-points per chart), `markouts`, `pnl` and `hedge_quality`.
+depth over time against the configured target (the effective, widened target
+dotted beside it), uptime, SLA compliance and its breach reasons, markouts,
+the operator's economics per day (spread capture, hedge cost, desk PnL, the
+home exchange's taker-fee revenue), SLA met against desk PnL per config version
+when the dataset holds several (a sweep of target spreads: the frontier), PnL
+decomposition and hedge quality; the
+figures come from `book_samples` graded as the SLA grades them
+(`analytics.sla_samples`, bucketed to at most ~600 points per chart),
+`markouts`, `pnl` and `hedge_quality`.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+
+from analytics.sla_samples import graded_sql, samples_relation
 
 
 def build_report(con: duckdb.DuckDBPyConnection, *, title: str = "marketmesh liquidity") -> str:
@@ -31,11 +39,13 @@ def build_report(con: duckdb.DuckDBPyConnection, *, title: str = "marketmesh liq
     for market in markets:
         figures = [
             *_time_figures(go, con, market),
+            _breach_figure(go, con, market),
+            _frontier_figure(go, con, market),
             _markout_figure(go, con, market),
             _pnl_figure(go, con, market),
             _hedge_figure(go, con, market),
         ]
-        summary = _summary_table(con, market)
+        summary = _summary_table(con, market) + _economics_table(con, market)
         body = "".join(
             f.to_html(full_html=False, include_plotlyjs=False, config={"responsive": True})
             for f in figures
@@ -60,17 +70,16 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, market: str) -> list[tuple[A
 
 _SERIES = """
 with b as (
-    select * from book_samples where market = $m
-),
-span as (select min(epoch_ns(ts)) as t0, max(epoch_ns(ts)) as t1 from b)
+    select * from ({graded}) where market = $m
+)
 select
     to_timestamp((epoch_ns(ts) // $bucket_ns) * $bucket_ns / 1e9) as t,
-    quantile_cont(spread_bps, 0.5), quantile_cont(spread_bps, 0.95), max(target_spread_bps),
-    median(bid_depth_band), median(ask_depth_band), max(depth_target_quote),
+    quantile_cont(spread_bps, 0.5), quantile_cont(spread_bps, 0.95),
+    max(sla_target_spread_bps), max(sla_effective_target_spread_bps),
+    median(bid_depth_band), median(ask_depth_band), max(sla_depth_target_quote),
     100.0 * count_if(quoting) / count(*),
-    100.0 * count_if(spread_bps <= target_spread_bps) / count(*),
-    100.0 * count_if(bid_depth_band >= depth_target_quote
-                     and ask_depth_band >= depth_target_quote) / count(*)
+    100.0 * count_if(spread_ok) / count(*),
+    100.0 * count_if(depth_ok) / count(*)
 from b group by 1 order by 1
 """
 _MAX_POINTS = 600
@@ -86,7 +95,8 @@ def _series(con: duckdb.DuckDBPyConnection, market: str) -> list[tuple[Any, ...]
         return []
     span_ns = max(1, row[1] - row[0])
     bucket_ns = max(10**9, span_ns // _MAX_POINTS)  # never finer than a second
-    return con.execute(_SERIES, {"m": market, "bucket_ns": bucket_ns}).fetchall()
+    sql = _SERIES.format(graded=graded_sql(samples_relation(con)))
+    return con.execute(sql, {"m": market, "bucket_ns": bucket_ns}).fetchall()
 
 
 def _lines(
@@ -117,15 +127,20 @@ def _time_figures(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> list[
     rows = _series(con, market)
     if not rows:
         return []
-    t, p50, p95, target, bid, ask, depth_target, up, spread_ok, depth_ok = zip(*rows, strict=True)
+    t, p50, p95, target, effective, bid, ask, depth_target, up, spread_ok, depth_ok = zip(
+        *rows, strict=True
+    )
+    spread = _lines(
+        go,
+        "Spread vs target (bps; the configured target, the effective one dotted)",
+        t,
+        {"spread p50": p50, "spread p95": p95, "target": target},
+        dashed="target",
+    )
+    if any(e != c for e, c in zip(effective, target, strict=True)):
+        spread.add_scatter(x=t, y=effective, name="effective target", line={"dash": "dot"})
     return [
-        _lines(
-            go,
-            "Spread vs target (bps)",
-            t,
-            {"spread p50": p50, "spread p95": p95, "target": target},
-            dashed="target",
-        ),
+        spread,
         _lines(
             go,
             "Depth in band vs target (quote)",
@@ -141,6 +156,104 @@ def _time_figures(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> list[
             styles=_COMPLIANCE_STYLES,
         ).update_yaxes(range=[-2, 102]),
     ]
+
+
+def _breach_figure(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> Any:
+    """Share of samples per breach reason: why the SLA was missed, not only how often."""
+    from analytics.sla import sla_summary
+
+    rows = sla_summary(con, market=market)
+    reasons = rows[0]["breach_reasons"] if rows else {}
+    if not reasons:
+        return None
+    fig = go.Figure(go.Bar(x=list(reasons), y=list(reasons.values())))
+    return fig.update_layout(title="SLA breaches by reason (% of samples)", height=300)
+
+
+_MAX_CONFIGS = 50
+
+
+def _frontier_figure(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> Any:
+    """SLA met against desk PnL (bps of notional), one point per config version of the
+    market in the dataset (e.g. a sweep of target spreads): the price of the SLA.
+    Drawn only when the dataset holds at least two configs of the market."""
+    from analytics.sla import sla_summary
+
+    hashes = [
+        r[0]
+        for r in con.execute(
+            "select config_hash from book_samples where market = $m group by 1 "
+            "order by min(ts) limit $n",
+            {"m": market, "n": _MAX_CONFIGS},
+        ).fetchall()
+    ]
+    if len(hashes) < 2:
+        return None
+    points = []
+    for h in hashes:
+        rows = sla_summary(con, market=market, config_hash=h)
+        if rows and rows[0]["sla_met_pct"] is not None and rows[0]["desk_pnl_bps"] is not None:
+            r = rows[0]
+            points.append((r["sla_met_pct"], r["desk_pnl_bps"], r["target_spread_bps"], h))
+    if len(points) < 2:
+        return None
+    points.sort(key=lambda p: (p[2] or 0.0, p[3]))
+    sla_met, pnl_bps, target, config_ids = zip(*points, strict=True)
+    fig = go.Figure(
+        go.Scatter(
+            x=sla_met,
+            y=pnl_bps,
+            mode="markers+text",
+            text=[f"{t:g} bps" for t in target],
+            textposition="top center",
+            customdata=config_ids,
+            hovertemplate="config %{customdata}<br>SLA met %{x:.1f}%<br>"
+            "desk PnL %{y:.2f} bps<extra></extra>",
+        )
+    )
+    return fig.update_layout(
+        title="SLA met vs desk PnL per config (target spread labelled)",
+        xaxis_title="SLA met (% of samples)",
+        yaxis_title="desk PnL (bps of notional)",
+        height=340,
+    )
+
+
+def _economics_table(con: duckdb.DuckDBPyConnection, market: str) -> str:
+    """Per day: what the market's liquidity cost the desk against what it earned the
+    exchange (the `pnl` view)."""
+    rows = con.execute(
+        "select day, notional_quote, spread_capture_quote, hedge_cost_quote, "
+        "total_pnl_quote, desk_pnl_bps, home_taker_fee_revenue_quote "
+        "from pnl where market = $m order by day",
+        {"m": market},
+    ).fetchall()
+    if not rows:
+        return ""
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "day",
+            "notional",
+            "spread capture",
+            "hedge cost",
+            "desk PnL",
+            "desk PnL bps",
+            "exchange taker fees",
+        )
+    )
+    body = "".join(
+        "<tr>"
+        + f"<td>{html.escape(str(r[0]))}</td>"
+        + "".join(
+            f"<td class='{'breach' if i in (3, 4) and v is not None and v < 0 else ''}'>"
+            f"{'-' if v is None else f'{v:,.2f}'}</td>"
+            for i, v in enumerate(r[1:], start=1)
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<h3>Economics (quote asset)</h3><table><tr>{head}</tr>{body}</table>"
 
 
 def _markout_figure(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> Any:
@@ -209,6 +322,7 @@ def _hedge_figure(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> Any:
 
 
 def _summary_table(con: duckdb.DuckDBPyConnection, market: str) -> str:
+    from analytics.render import breaches_text
     from analytics.sla import sla_summary
 
     rows = sla_summary(con, market=market)
@@ -218,14 +332,18 @@ def _summary_table(con: duckdb.DuckDBPyConnection, market: str) -> str:
     cells = [
         ("uptime %", r["uptime_pct"], False),
         (
-            "spread p50 / target (bps)",
+            "spread p50 / configured target (bps)",
             f"{r['spread_bps_p50']} / {r['target_spread_bps']}",
             bool(r["spread_breach"]),
         ),
+        ("effective target (bps)", r["effective_target_spread_bps"], False),
         ("spread within target %", r["spread_within_target_pct"], False),
         ("depth within target %", r["depth_within_target_pct"], bool(r["depth_breach"])),
+        ("SLA met %", r["sla_met_pct"], False),
+        ("breaches (% of samples)", breaches_text(r), False),
         ("fills", r["fills"], False),
         ("hedged %", r["hedged_pct"], False),
+        ("netted %", r["netted_pct"], False),
         ("hedge slippage (bps)", r["hedge_slippage_bps"], False),
         ("PnL (quote)", r["pnl_quote"], False),
     ]

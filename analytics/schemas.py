@@ -60,6 +60,15 @@ def _book_samples() -> pa.Schema:
         _f("ask_depth_band", f64),
         _f("bot_bid_depth_band", f64),
         _f("bot_ask_depth_band", f64),
+        # since the honest-SLA version: `target_spread_bps` is the configured target
+        # (rows without `configured_target_spread_bps` may hold a widened one), the
+        # target the engine actually quoted to is `effective_target_spread_bps`, and
+        # `quote_state` says why quoting departed from normal (engine.quote_records)
+        _f("configured_target_spread_bps", f64),
+        _f("configured_depth_target_quote", f64),
+        _f("effective_target_spread_bps", f64),
+        _f("quote_state", pa.string()),
+        _f("reference_mid", f64),  # the reference mid at the sample: the markouts' basis
     ]
     return pa.schema(fields)
 
@@ -106,6 +115,9 @@ def _fills() -> pa.Schema:
             _f("mid", pa.float64()),
             # when the engine saw the fill: fill -> hedge latency without the venue's delay
             _f("seen_ts", TS_TYPE),
+            # the home venue's taker fee on this fill, charged to the counterparty when
+            # the bot was the maker: the exchange's revenue from the bot's liquidity
+            _f("taker_fee_quote", pa.float64()),
         ]
     )
 

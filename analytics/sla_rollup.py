@@ -41,12 +41,15 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
+from analytics.sla_samples import graded_sql, samples_relation
+
 ROLLUP_TABLE = "sla_rollup"
 ROLLUP_FILE = "rollup.parquet"
 SAMPLES_TABLE = "book_samples"
 # the version is part of the key: a rollup of another layout is not found, so it is
 # ignored (its partition read raw) until the next compaction rewrites it
-COVERS_KEY = b"marketmesh.sla_rollup.v2.covers"
+# v3: graded against the configured targets, with SLA-met and breach-reason counts
+COVERS_KEY = b"marketmesh.sla_rollup.v3.covers"
 ROLLUP_PERIODS: dict[str, int] = {"hour": 3_600, "day": 86_400}
 GAMMA = 1.01
 HIST_RELATIVE_ERROR = GAMMA - 1
@@ -70,9 +73,10 @@ select
     epoch_ns(ts) // {period_ns} as period,
     count(*) as samples,
     count_if(quoting) as quoting_samples,
-    count_if(spread_bps <= target_spread_bps) as spread_within,
-    count_if(bid_depth_band >= depth_target_quote and ask_depth_band >= depth_target_quote)
-        as depth_within,
+    count_if(spread_ok) as spread_within,
+    count_if(depth_ok) as depth_within,
+    count_if(spread_ok and depth_ok) as sla_met,
+    histogram(breach_reason) as breach_counts,
     sum(coalesce(bot_bid_depth_band, 0) + coalesce(bot_ask_depth_band, 0)) as bot_depth_sum,
     sum(coalesce(bid_depth_band, 0) + coalesce(ask_depth_band, 0)) as depth_sum,
     quantile_cont(spread_bps, [0.5, 0.95]) as spread_q,
@@ -80,27 +84,28 @@ select
     median(ask_depth_band) as ask_depth_median,
     max(epoch_ns(ts)) as last_ts_ns,
     arg_max(
-        {{'t': target_spread_bps, 'd': depth_target_quote, 'b': depth_band_bps,
-          'm': case when mid > 0 then mid end}},
+        {{'t': sla_target_spread_bps, 'd': sla_depth_target_quote, 'b': depth_band_bps,
+          'e': sla_effective_target_spread_bps, 'm': case when mid > 0 then mid end}},
         epoch_ns(ts)
     ) as latest,
     histogram({spread_bin}) as spread_hist,
     histogram({bid_bin}) as bid_depth_hist,
     histogram({ask_bin}) as ask_depth_hist
-from {source}
+from ({source})
 where {where}
 group by all
 """
 
 
 def partial_sql(source: str, *, period_s: int, where: str = "true") -> str:
-    """Rollup rows (see the module doc) of the samples in `source`, per `period_s`."""
+    """Rollup rows (see the module doc) of the samples in `source` (with every column of
+    `analytics.sla_samples.ADDED_COLUMNS`: `samples_relation`), per `period_s`."""
     return _PARTIAL_SQL.format(
         period_ns=period_s * 1_000_000_000,
         spread_bin=_bin("spread_bps"),
         bid_bin=_bin("bid_depth_band"),
         ask_bin=_bin("ask_depth_band"),
-        source=source,
+        source=graded_sql(source),
         where=where,
     )
 
@@ -133,7 +138,9 @@ def write_rollup(
         return None
     con = con or duckdb.connect()
     files = "[" + ", ".join(_sql_string(str(p)) for p in parts) + "]"
-    source = f"read_parquet({files}, hive_partitioning = false, union_by_name = true)"
+    source = samples_relation(
+        con, f"read_parquet({files}, hive_partitioning = false, union_by_name = true)"
+    )
     sql = " union all ".join(
         f"select {seconds} as period_s, * from ({partial_sql(source, period_s=seconds)})"
         for seconds in ROLLUP_PERIODS.values()
@@ -209,6 +216,7 @@ sample_groups as (
         sum(quoting_samples)::bigint as quoting_samples,
         sum(spread_within)::bigint as spread_within,
         sum(depth_within)::bigint as depth_within,
+        sum(sla_met)::bigint as sla_met,
         sum(bot_depth_sum) as bot_depth_sum,
         sum(depth_sum) as depth_sum,
         any_value(spread_q) as spread_q,
@@ -217,6 +225,19 @@ sample_groups as (
         arg_max(latest, last_ts_ns) as latest
     from sample_parts
     group by market, period
+),
+reason_counts as (
+    select market, period, reason, sum(n)::bigint as n
+    from (
+        select market, period, unnest(map_keys(breach_counts)) as reason,
+               unnest(map_values(breach_counts)) as n
+        from sample_parts
+    )
+    group by all
+),
+reason_maps as (
+    select market, period, map(list(reason), list(n)) as breach_counts
+    from reason_counts group by market, period
 ),
 {hist_q}
 sample_stats_flat as (
@@ -230,13 +251,18 @@ sample_stats_flat as (
         case when g.sources = 1 then g.bid_depth_median else h.b_50 end as bid_depth_median,
         case when g.sources = 1 then g.ask_depth_median else h.a_50 end as ask_depth_median,
         100.0 * g.depth_within / g.samples as depth_within_target_pct,
+        100.0 * g.sla_met / g.samples as sla_met_pct,
+        r.breach_counts,
+        0 as excluded_samples,
         100.0 * g.bot_depth_sum / nullif(g.depth_sum, 0) as bot_share_pct,
         g.latest.t as target_spread_bps,
         g.latest.d as depth_target_quote,
         g.latest.b as depth_band_bps,
+        g.latest.e as effective_target_spread_bps,
         g.latest.m as last_mid
     from sample_groups g
     left join hist_q h using (market, period)
+    left join reason_maps r using (market, period)
 )"""
 
 
@@ -305,12 +331,15 @@ def merged_sample_stats(
     rollup_where: str,
     raw_where: str,
     histograms: bool = True,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> str:
     """CTEs ending in `sample_stats_flat` (the columns `analytics.sla` reads) from the
     rollup rows of `level` plus the uncovered parts, merged per market and `by` period.
 
     `histograms=False` (no period is merged from several rows: `needs_histograms`)
-    leaves the histogram columns unread, the bulk of a rollup.
+    leaves the histogram columns unread, the bulk of a rollup. `con` describes the
+    uncovered parts, so columns they predate are read as nulls (without it, every
+    part must have them).
     """
     period = "period" if by else "0"
     seconds = ROLLUP_PERIODS[level]
@@ -322,6 +351,8 @@ def merged_sample_stats(
     if plan.raw_files:
         raw = "[" + ", ".join(_sql_string(f) for f in plan.raw_files) + "]"
         source = f"read_parquet({raw}, hive_partitioning = true, union_by_name = true)"
+        if con is not None:
+            source = samples_relation(con, source)
         partial = partial_sql(source, period_s=seconds, where=raw_where)
         exclude = f" exclude ({hists[2:]})" if hists else ""
         parts.append(f"select *{exclude} replace ({period} as period) from ({partial})")

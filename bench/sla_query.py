@@ -66,6 +66,13 @@ def generate(root: Path, rows: int, markets: int, days: int, seed: int = 1) -> N
                 "max_spread_bps": np.full(n, 15.0),
                 "depth_band_bps": np.full(n, 50.0),
                 "depth_target_quote": np.full(n, 50_000.0),
+                "configured_target_spread_bps": np.full(n, 8.0),
+                "configured_depth_target_quote": np.full(n, 50_000.0),
+                "effective_target_spread_bps": np.where(rng.random(n) < 0.03, 16.0, 8.0),
+                "quote_state": pa.array(
+                    np.where(quoting, "normal", rng.choice(["one_sided", "vol_pause"], n))
+                ),
+                "reference_mid": mid * (1 + rng.normal(0, 1e-4, n)),
             }
             depth_cols = [
                 f"{side}_depth_{band}bps"

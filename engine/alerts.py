@@ -4,6 +4,13 @@ A rule fires once its condition has held continuously for `for_s` seconds
 and re-arms when the condition clears, so a breach produces one alert and one
 action, not one per second. Pure: the driver builds `Observation`s from the
 actors' status and carries out the actions.
+
+A `widen` action is reverted: once its condition has stayed clear for the
+rule's `revert_after_s` (a breach in between restarts the wait, so a condition
+flickering around its threshold does not flip the target back and forth), the
+monitor emits a revert alert (`Alert.reverts`) and the driver restores the
+configured target. Widening is meant to ride out a condition, not to move the
+market's target for good.
 """
 
 from __future__ import annotations
@@ -72,6 +79,10 @@ class Alert:
     value: float | None
     threshold: float | None
     rule: AlertRuleConfig
+    reverts: bool = False  # the condition cleared: undo what the rule's action did
+
+
+REVERSIBLE_ACTIONS = frozenset({AlertAction.WIDEN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +103,13 @@ class AlertMonitor:
         self._fired: set[tuple[int, str]] = set()
         self._failure_baseline: dict[int, int] = {}
         self._seq = 0
+        # reversible actions taken and not yet undone: key -> when the condition cleared
+        self._active: dict[tuple[int, str], int | None] = {}
+
+    @property
+    def active_actions(self) -> list[tuple[int, str]]:
+        """(rule index, subject) of the reversible actions in force, sorted."""
+        return sorted(self._active)
 
     def evaluate(self, obs: Observation) -> list[Alert]:
         alerts = []
@@ -101,32 +119,62 @@ class AlertMonitor:
                 if not c.breached:
                     self._since.pop(key, None)
                     self._fired.discard(key)
+                    revert = self._revert_due(key, rule, obs.ts_ns)
+                    if revert:
+                        alerts.append(self._alert(obs.ts_ns, i, rule, c, reverts=True))
                     continue
+                if key in self._active:
+                    self._active[key] = None  # breached again: the revert waits afresh
                 start = self._since.setdefault(key, obs.ts_ns)
                 if key in self._fired or obs.ts_ns - start < rule.for_s * 1e9:
                     continue
                 self._fired.add(key)
-                self._seq += 1
-                alerts.append(
-                    Alert(
-                        ts_ns=obs.ts_ns,
-                        alert_id=f"a{self._seq}-{rule.rule.value}-{c.subject}",
-                        kind=rule.rule,
-                        rule_index=i,
-                        market=c.market,
-                        venue=c.venue,
-                        subject=c.subject,
-                        message=c.message,
-                        value=c.value,
-                        threshold=c.threshold,
-                        rule=rule,
-                    )
-                )
+                if rule.action in REVERSIBLE_ACTIONS and rule.revert_after_s is not None:
+                    self._active[key] = None
+                alerts.append(self._alert(obs.ts_ns, i, rule, c))
                 if rule.rule is AlertKind.HEDGE_FAILURES:  # count the next batch afresh
                     self._failure_baseline[i] = obs.hedge_failures
                     self._fired.discard(key)
                     self._since.pop(key, None)
         return alerts
+
+    def _revert_due(self, key: tuple[int, str], rule: AlertRuleConfig, now: int) -> bool:
+        """Whether the clear condition has held `revert_after_s` under an active action."""
+        if key not in self._active or rule.revert_after_s is None:
+            return False
+        cleared = self._active[key]
+        if cleared is None:
+            self._active[key] = cleared = now
+        if now - cleared < rule.revert_after_s * 1e9:
+            return False
+        del self._active[key]
+        return True
+
+    def _alert(
+        self, now: int, i: int, rule: AlertRuleConfig, c: _Condition, *, reverts: bool = False
+    ) -> Alert:
+        self._seq += 1
+        suffix = "-revert" if reverts else ""
+        message = (
+            f"{c.subject}: {rule.rule.value} clear for {rule.revert_after_s:g}s, "
+            f"{rule.action.value} reverted"
+            if reverts
+            else c.message
+        )
+        return Alert(
+            ts_ns=now,
+            alert_id=f"a{self._seq}-{rule.rule.value}-{c.subject}{suffix}",
+            kind=rule.rule,
+            rule_index=i,
+            market=c.market,
+            venue=c.venue,
+            subject=c.subject,
+            message=message,
+            value=c.value,
+            threshold=c.threshold,
+            rule=rule,
+            reverts=reverts,
+        )
 
     def _conditions(self, i: int, rule: AlertRuleConfig, obs: Observation) -> Iterator[_Condition]:
         kind = rule.rule

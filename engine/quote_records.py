@@ -8,10 +8,60 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from engine.config import MarketConfig
-from engine.types import Fill, Side
+from engine.quoting.guards import VolRegime, guarded_target_spread_bps, regime_breach_reason
+from engine.types import Fill, Liquidity, Side
+
+
+class QuoteState(StrEnum):
+    """Why a market's quotes departed from its configured target at a sample.
+
+    The SLA grades every sample against the configured target; a sample that
+    misses it is a breach whose reason is this state (or, when the state is
+    normal, what the book shows: `analytics.sla`). Listed in precedence order.
+    """
+
+    PAUSED = "paused"  # an operator or an alert action paused the market
+    STALE_REFERENCE = "stale_reference"  # no quotes off a reference older than the limit
+    VOL_PAUSE = "vol_pause"  # the volatility guard took the quotes down
+    NOT_QUOTING = "not_quoting"  # no quote on either side (before the first, or rejected)
+    ONE_SIDED = "one_sided"  # one side only: the inventory limit, or a side not placed
+    VOL_WIDEN = "vol_widen"  # the volatility guard widened the ladder
+    TARGET_WIDENED = "target_widened"  # an alert action raised the target over the config
+    NORMAL = "normal"
+
+
+def quote_state(
+    *,
+    paused: bool,
+    stale: bool,
+    regime: VolRegime,
+    configured_target_spread_bps: float,
+    effective_target_spread_bps: float,
+    bot_bids: bool,
+    bot_asks: bool,
+) -> QuoteState:
+    """The first state that holds, in `QuoteState`'s order."""
+    guard = regime_breach_reason(regime)
+    if paused:
+        return QuoteState.PAUSED
+    if stale:
+        return QuoteState.STALE_REFERENCE
+    if guard == QuoteState.VOL_PAUSE:
+        return QuoteState.VOL_PAUSE
+    if not bot_bids and not bot_asks:
+        return QuoteState.NOT_QUOTING
+    if not (bot_bids and bot_asks):
+        return QuoteState.ONE_SIDED
+    if guard == QuoteState.VOL_WIDEN:
+        return QuoteState.VOL_WIDEN
+    if effective_target_spread_bps > configured_target_spread_bps:
+        return QuoteState.TARGET_WIDENED
+    return QuoteState.NORMAL
+
 
 if TYPE_CHECKING:
     from engine.market.quoter import Quoter
@@ -87,8 +137,23 @@ def cancel_all_row(symbol: str, now: int) -> dict[str, Any]:
     }
 
 
-def sample_row(sample: dict[str, Any], market: MarketConfig, now: int) -> dict[str, Any]:
-    """A `book_sample` with the market's targets beside it, as `book_samples` stores it."""
+def sample_row(
+    sample: dict[str, Any],
+    market: MarketConfig,
+    now: int,
+    *,
+    effective: MarketConfig | None = None,
+    regime: VolRegime = VolRegime.NORMAL,
+    state: QuoteState | None = None,
+    reference_mid: float | None = None,
+) -> dict[str, Any]:
+    """A `book_sample` with the market's targets beside it, as `book_samples` stores it.
+
+    `market` is the configured market: the SLA's target, whatever the engine
+    raised since. `effective` is the market the quoter runs (an alert may have
+    widened its target); with the guard's `regime` it gives the target quoted to.
+    """
+    effective = effective or market
     return {
         **sample,
         "ts": now,
@@ -97,11 +162,25 @@ def sample_row(sample: dict[str, Any], market: MarketConfig, now: int) -> dict[s
         "max_spread_bps": market.max_spread_bps,
         "depth_band_bps": market.depth_band_bps,
         "depth_target_quote": market.depth_target_quote,
+        "configured_target_spread_bps": market.target_spread_bps,
+        "configured_depth_target_quote": market.depth_target_quote,
+        "effective_target_spread_bps": guarded_target_spread_bps(effective, regime),
+        "quote_state": None if state is None else state.value,
+        "reference_mid": reference_mid,
     }
 
 
-def fill_row(fill: Fill, mid: float | None, seen_ns: int) -> dict[str, Any]:
-    """A home fill as `fills` stores it, with the reference mid when it was seen."""
+def fill_row(
+    fill: Fill, mid: float | None, seen_ns: int, *, home_taker_fee: float | None = None
+) -> dict[str, Any]:
+    """A home fill as `fills` stores it, with the reference mid when it was seen.
+
+    `home_taker_fee` (a rate) prices what the home venue charged the taker on a
+    fill where the bot was the maker: the exchange's revenue from this liquidity.
+    """
+    taker_fee = None
+    if home_taker_fee is not None and fill.liquidity is Liquidity.MAKER:
+        taker_fee = float(fill.price * fill.amount) * home_taker_fee
     return {
         "ts": fill.ts_ns,
         "market": fill.market,
@@ -115,4 +194,5 @@ def fill_row(fill: Fill, mid: float | None, seen_ns: int) -> dict[str, Any]:
         "liquidity": fill.liquidity.value,
         "mid": mid,
         "seen_ts": seen_ns,
+        "taker_fee_quote": taker_fee,
     }

@@ -79,7 +79,16 @@ def check_sla(
     limits: SlaLimits = SlaLimits(),
 ) -> list[CheckResult]:
     """Each configured market's SLA figures for `period` against its stage's limits
-    (or `limits` for a market without a stage)."""
+    (or `limits` for a market without a stage).
+
+    The figures are graded against the targets the run was configured with
+    (`analytics.sla_samples`); a dataset whose recorded target differs from this
+    config's (another config version, or rows written before the configured
+    target was recorded, which may hold a widened one) warns, naming both. A
+    breach's reasons and any exclusion are named in the detail. Risk covered is
+    hedged plus netted (fills offsetting fills): under net or hybrid hedging the
+    hedged share alone is not the risk left open.
+    """
     by_market = {r["market"]: r for r in rows}
     out: list[CheckResult] = []
     default = limits
@@ -91,28 +100,107 @@ def check_sla(
                 CheckResult("sla", m.symbol, CheckStatus.FAIL, f"no book samples for {period}")
             )
             continue
+        recorded = row.get("target_spread_bps")
+        if recorded is not None and abs(recorded - m.target_spread_bps) > 1e-9:
+            out.append(
+                CheckResult(
+                    "sla.target",
+                    m.symbol,
+                    CheckStatus.WARN,
+                    f"graded against the {recorded:g} bps the run recorded; "
+                    f"this config's target is {m.target_spread_bps:g} bps",
+                )
+            )
+        grades = []
         for key in ("uptime_pct", "spread_within_target_pct", "depth_within_target_pct"):
             warn, fail = getattr(limits, key)
             value = row.get(key)
+            target = (
+                f" of {m.target_spread_bps:g} bps"
+                if key == "spread_within_target_pct"
+                else (
+                    f" of {m.depth_target_quote:,.0f}"
+                    if key == "depth_within_target_pct" and m.depth_target_quote
+                    else ""
+                )
+            )
+            grades.append(_grade(value, warn, fail))
             out.append(
                 CheckResult(
                     f"sla.{key}",
                     m.symbol,
-                    _grade(value, warn, fail),
-                    f"{value}% over {period} (warn < {warn:g}, fail < {fail:g})",
+                    grades[-1],
+                    f"{value}%{target} over {period} (warn < {warn:g}, fail < {fail:g})",
+                )
+            )
+        reasons = _reasons(row)
+        if reasons:  # why, graded as the worst of the figures above
+            worst = max(grades, key=[CheckStatus.PASS, CheckStatus.WARN, CheckStatus.FAIL].index)
+            met = row.get("sla_met_pct")
+            out.append(
+                CheckResult(
+                    "sla.breaches",
+                    m.symbol,
+                    worst,
+                    ("" if met is None else f"SLA met {met:.2f}%; ") + reasons,
                 )
             )
         if row.get("fills"):
             warn, fail = limits.hedged_pct
-            value = row.get("hedged_pct")
+            hedged = row.get("hedged_pct")
+            netted = float(row.get("netted_pct") or 0.0)
+            value = None if hedged is None else min(100.0, hedged + netted)
             out.append(
                 CheckResult(
                     "sla.hedged_pct",
                     m.symbol,
                     _grade(value, warn, fail),
-                    f"{value}% of {row['fills']} fills hedged (warn < {warn:g}, fail < {fail:g})",
+                    f"{hedged}% hedged + {netted:g}% netted of {row['fills']} fills "
+                    f"(warn < {warn:g}, fail < {fail:g})",
                 )
             )
+    return out
+
+
+def _reasons(row: Mapping[str, Any]) -> str:
+    """'breaches: vol_widen 1.20%, ...; excluded: volatility_halt 0.50%' (or '')."""
+    parts = []
+    reasons = row.get("breach_reasons") or {}
+    if reasons:
+        parts.append("breaches: " + ", ".join(f"{k} {v:.2f}%" for k, v in reasons.items()))
+    excluded = row.get("exclusions") or {}
+    if excluded:
+        parts.append("excluded: " + ", ".join(f"{k} {v:.2f}%" for k, v in excluded.items()))
+    return "; ".join(parts)
+
+
+def check_economics(rows: Sequence[Mapping[str, Any]]) -> list[CheckResult]:
+    """What each market's liquidity cost the desk against what it earned the exchange:
+    spread capture, hedge cost, desk PnL (bps of notional) and the home exchange's
+    taker-fee revenue on the fills against the bot. Warns when hedging cost more
+    than the spread captured (the band does not pay for its hedge); the loss limit
+    itself is `check_pnl`'s."""
+    out = []
+    for row in rows:
+        if not row.get("fills"):
+            continue
+        capture = float(row.get("spread_capture_quote") or 0.0)
+        hedge = float(row.get("hedge_cost_quote") or 0.0)
+        revenue = float(row.get("home_taker_fee_revenue_quote") or 0.0)
+        bps = row.get("desk_pnl_bps")
+        status = CheckStatus.WARN if hedge > capture else CheckStatus.PASS
+        shown = "-" if bps is None else f"{bps:+.2f}"
+        out.append(
+            CheckResult(
+                "economics",
+                row["market"],
+                status,
+                f"capture {capture:,.2f}, hedge cost {hedge:,.2f}, desk PnL "
+                f"{float(row.get('pnl_quote') or 0.0):,.2f} ({shown} bps of "
+                f"{float(row.get('volume_quote') or 0.0):,.0f}), exchange taker fees "
+                f"{revenue:,.2f}",
+            )
+        )
     return out
 
 

@@ -7,6 +7,7 @@ an analyst's query is not slowed by the engine's start-up.
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from pathlib import Path
@@ -126,7 +127,13 @@ def run(
             console.print(f"[red]reconciliation {venue}: ledger != venue for {bad}[/red]")
     if result.reconciled:
         console.print(f"reconciled: ledger == venue balances on {pairs} venue/asset pairs")
-    _print_sla(data_dir, json_out, run_id=result.run_id, wide=wide)
+    _print_sla(
+        data_dir,
+        json_out,
+        run_id=result.run_id,
+        wide=wide,
+        exclusions=cfg.analytics.exclusions(),
+    )
     if not result.reconciled:
         raise typer.Exit(3)
 
@@ -147,6 +154,10 @@ def sla(
         bool, typer.Option(help="read every sample, not the rollups `compact` wrote")
     ] = False,
     wide: Annotated[bool, typer.Option(help="every column (needs ~165 columns)")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="YAML config whose analytics.sla_exclusions apply (default: none)"),
+    ] = None,
 ) -> None:
     """Spread/depth/uptime SLA per market (and period) over the dataset.
 
@@ -154,9 +165,14 @@ def sla(
     rollups: counts and ratios are unchanged; percentiles of periods merged
     from several rollup rows (e.g. the whole range over several days) are
     within 1 % of the exact ones, which `--exact` computes from every sample.
+
+    Every sample is graded against the market's configured targets; breaches are
+    broken down by reason. Samples are excluded only by the named rules of
+    `--config`'s `analytics.sla_exclusions`, each shown with its share of time.
     """
     if by is not None and by not in ("minute", "hour", "day"):
         _fail(f"--by {by}: expected minute, hour or day")
+    exclusions = _load(config).analytics.exclusions() if config is not None else {}
     _print_sla(
         data_dir,
         json_out,
@@ -168,6 +184,7 @@ def sla(
         csv_out=csv_out,
         rollups=not exact,
         wide=wide,
+        exclusions=exclusions,
     )
 
 
@@ -197,9 +214,10 @@ def _print_sla(
     csv_out: bool = False,
     rollups: bool = False,
     wide: bool = False,
+    exclusions: dict[str, tuple[str, ...]] | None = None,
 ) -> None:
     from analytics.compat import missing_columns_note
-    from analytics.render import sla_json, sla_table, sla_tables
+    from analytics.render import economics_table, sla_json, sla_table, sla_tables
     from analytics.sla import sla_summary
 
     con = _dataset(data_dir)
@@ -214,6 +232,7 @@ def _print_sla(
         end_ns=end_ns,
         by=by,
         data_dir=data_dir if rollups else None,
+        exclusions=exclusions,
     )
     if json_out:
         typer.echo(sla_json(rows))
@@ -222,7 +241,9 @@ def _print_sla(
 
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["market"])
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(
+            {k: json.dumps(v) if isinstance(v, dict) else v for k, v in r.items()} for r in rows
+        )
     else:
         from rich.console import Console
 
@@ -231,6 +252,7 @@ def _print_sla(
             console = Console(width=180)
         if by is None:
             console.print(sla_table(rows, wide=wide))
+            console.print(economics_table(rows))
         else:
             for table in sla_tables(rows, by=by, wide=wide):
                 console.print(table)

@@ -128,6 +128,7 @@ class GraphMonitor:
 
     def _act(self, alert: Alert) -> dict[str, Any]:
         action = alert.rule.action
+        action_name = f"{action.value}_revert" if alert.reverts else action.value
         try:
             result = self._dispatch(action, alert)
         except Exception as exc:  # an action that fails is itself worth an alert row
@@ -135,7 +136,7 @@ class GraphMonitor:
         row = {
             "ts": alert.ts_ns,
             "alert_id": alert.alert_id,
-            "severity": alert.rule.severity,
+            "severity": "info" if alert.reverts else alert.rule.severity,
             "source": "monitor",
             "kind": alert.kind.value,
             "market": alert.market,
@@ -143,11 +144,11 @@ class GraphMonitor:
             "message": alert.message,
             "value": alert.value,
             "threshold": alert.threshold,
-            "action": action.value,
+            "action": action_name,
             "action_result": result,
         }
         self._writer.append([row])
-        log.warning("ALERT %s -> %s: %s", alert.message, action.value, result)
+        log.warning("ALERT %s -> %s: %s", alert.message, action_name, result)
         if self._config.alerts.webhook_url is not None:
             self._pool.submit(self._post, row)
         return row
@@ -158,6 +159,16 @@ class GraphMonitor:
             if alert.market
             else sorted(k.removeprefix("market:") for k in self._handles if k.startswith("market:"))
         )
+        if action is AlertAction.WIDEN and alert.reverts:
+            restored = ray.get(
+                [
+                    self._handles[f"market:{m}"].on_restore_target.remote(m, alert.alert_id)
+                    for m in markets
+                ]
+            )
+            return ", ".join(
+                f"{m} target back to {t:.2f} bps" for m, t in zip(markets, restored, strict=True)
+            )
         if action is AlertAction.WIDEN:
             widened = ray.get(
                 [

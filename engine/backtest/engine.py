@@ -171,6 +171,7 @@ class MarketBacktest:
             started_ns=feed.start_ns,
             read_user_depth=market.user_makers.depth_quote > 0,
         )
+        self._quoter.home_taker_fee = config.home_venue.taker_fee
         self._hedge_venues = hedge_venue_quotes(config.hedge_venues)
         self._hedge_seq = 0
         self.result = BacktestResult(
@@ -373,7 +374,8 @@ class MarketBacktest:
         r.samples += 1
         spread = row["spread_bps"]
         if isinstance(spread, float) and m.target_spread_bps is not None:
-            r.samples_spread_within_target += spread <= m.target_spread_bps
+            # the SLA's rule (analytics.sla_samples): the bot's own two-sided quotes
+            r.samples_spread_within_target += bool(row["quoting"]) and spread <= m.target_spread_bps
         inventory = r.home_position_base
         r.inventory_sum += inventory
         r.inventory_sumsq += inventory * inventory

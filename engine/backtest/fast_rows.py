@@ -18,10 +18,14 @@ import numpy as np
 
 from engine.backtest.chunk import ChunkLog
 from engine.backtest.engine import BacktestResult, BacktestSettings, HedgeVenueQuote
+from engine.backtest.ladder_grid import PAUSE as _PAUSE
+from engine.backtest.ladder_grid import WIDEN as _WIDEN
 from engine.backtest.ladder_grid import LadderOnGrid, LadderState
 from engine.book_metrics import DEPTH_BANDS_BPS
 from engine.config import AppConfig, HedgeMode
 from engine.hedging.records import modelled_hedge_columns
+from engine.quote_records import QuoteState
+from engine.quoting.guards import VolRegime, guarded_target_spread_bps
 from engine.types import Side, market_id
 
 
@@ -110,12 +114,21 @@ class FastRows:
         self.session, self.start, self.strides = session, start_ns, strides
         self.settings, self.hedge_best, self.writers = settings, hedge_best, writers
         self.maker_fee = Decimal(str(config.home_venue.maker_fee))
+        self.taker_fee = float(config.home_venue.taker_fee)
         self.cid_seq = 0  # client order ids placed so far
         self.carry_seq0 = 0  # the first id of the previous chunk's last replacement, minus 1
         self.hedge_seq = 0
 
-    def emit(self, c0: int, c1: int, mid_at: np.ndarray, log: ChunkLog) -> None:
-        """Totals and rows of one chunk, as columns, from its logged versions and fills."""
+    def emit(
+        self,
+        c0: int,
+        c1: int,
+        mid_at: np.ndarray,
+        log: ChunkLog,
+        regime_at: np.ndarray | None = None,
+    ) -> None:
+        """Totals and rows of one chunk, as columns, from its logged versions and fills;
+        `regime_at` (the vol guard's regime code per tick) names the samples' quote state."""
         L = self.market.levels
         ver_tick = np.asarray(log.ver_tick, dtype=np.int64)
         ver_rows = version_rows(self.lad, log)
@@ -136,7 +149,8 @@ class FastRows:
         st = np.arange(-(-c0 // self.strides.sample) * self.strides.sample, c1, self.strides.sample)
         if len(st):  # book samples after each sample tick's decision
             rows = ver_rows[np.searchsorted(ver_tick, st, side="right") - 1]
-            self.samples(st, rows, mid_at[st - c0])
+            regimes = None if regime_at is None else np.asarray(regime_at)[st - c0]
+            self.samples(st, rows, mid_at[st - c0], regimes)
         if self.writers is not None and log.rep_tick:
             self.quotes(log.rep_tick, rep_rows, seq0)
 
@@ -179,6 +193,8 @@ class FastRows:
                     "liquidity": ["maker"] * n,
                     "mid": f_mid,
                     "seen_ts": seen,
+                    # price * amount as `fill_row` computes it: the exchange's taker fee
+                    "taker_fee_quote": (f_ticks / float(lad.tpu)) * amount * self.taker_fee,
                 },
             )
         if self.settings.hedge and m.hedge_mode is HedgeMode.MIRROR and self.hedge_best:
@@ -301,7 +317,13 @@ class FastRows:
         self.writers.write_columns("hedge_orders", orders)
         self.writers.write_columns("hedge_fills", fills)
 
-    def samples(self, st: np.ndarray, rows: np.ndarray, ref_mid: np.ndarray) -> None:
+    def samples(
+        self,
+        st: np.ndarray,
+        rows: np.ndarray,
+        ref_mid: np.ndarray,
+        regimes: np.ndarray | None = None,
+    ) -> None:
         """`book_sample` for many ticks at once (levels best first, absent ones zero)."""
         m, lad, r = self.market, self.lad, self.result
         L, tpu, lpu = m.levels, float(lad.tpu), float(lad.lpu)
@@ -327,7 +349,27 @@ class FastRows:
             return  # the totals need no depth
         cols = self.sample_columns(st, mid, spread, best_bid, best_ask, (bp, ba, ap, aa))
         cols["quoting"] = two
+        cols["reference_mid"] = np.where(ref_mid > 0, ref_mid, np.nan)
+        if regimes is not None:
+            cols |= self.sample_states(regimes, has_b, has_a)
         self.writers.write_columns("book_samples", cols)
+
+    def sample_states(
+        self, regimes: np.ndarray, has_b: np.ndarray, has_a: np.ndarray
+    ) -> dict[str, Any]:
+        """`quote_state` and `effective_target_spread_bps` as `engine.quote_records` gives
+        them (a backtest has no pause, stale reference or alert widening)."""
+        m = self.market
+        widen, pause = regimes == _WIDEN, regimes == _PAUSE
+        state = np.where(widen, QuoteState.VOL_WIDEN.value, QuoteState.NORMAL.value)
+        state = np.where(has_b != has_a, QuoteState.ONE_SIDED.value, state)
+        state = np.where(~has_b & ~has_a, QuoteState.NOT_QUOTING.value, state)
+        state = np.where(pause, QuoteState.VOL_PAUSE.value, state)
+        widened = guarded_target_spread_bps(m, VolRegime.WIDEN)
+        return {
+            "quote_state": state.tolist(),
+            "effective_target_spread_bps": np.where(widen, widened, m.target_spread_bps),
+        }
 
     def sample_columns(
         self,
@@ -368,6 +410,10 @@ class FastRows:
         cols["ask_depth_band"] = cols["bot_ask_depth_band"] = depth(ap, aa, band, False)
         for key in ("target_spread_bps", "max_spread_bps", "depth_band_bps", "depth_target_quote"):
             cols[key] = np.full(len(st), float(getattr(m, key)))
+        # no alert widens a backtest's target: configured and effective are the same
+        cols["configured_target_spread_bps"] = cols["target_spread_bps"]
+        cols["configured_depth_target_quote"] = cols["depth_target_quote"]
+        cols["effective_target_spread_bps"] = cols["target_spread_bps"]
         return cols
 
     def cancel_all_columns(self, ts: list[int]) -> dict[str, Any]:

@@ -253,7 +253,7 @@ class FastLadderBacktest:
         self.result.decisions += int(np.count_nonzero(decided))
         self.result.requotes += len(loop.log.rep_tick)
         state.cur_rep -= len(loop.log.rep_tick)  # relative to the next chunk's replacements
-        self._rows.emit(c0, c1, mid_at, loop.log)
+        self._rows.emit(c0, c1, mid_at, loop.log, regime_at)
 
     def _chunk_takers(self, c0: int, c1: int, mid: list[float], regime: list[int]) -> ChunkInputs:
         """The chunk's takers: tick T executes arrivals in [t(T-1), t(T)), priced at the

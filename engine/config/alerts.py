@@ -41,6 +41,11 @@ class AlertRuleConfig(_Frozen):
     for_s: NonNegFloat = 60.0
     action: AlertAction = AlertAction.NOTIFY
     widen_factor: Annotated[float, Field(gt=1, le=10)] = 1.5
+    revert_after_s: NonNegFloat | None = Field(
+        default=60.0,
+        description="widen: the condition clear this long reverts to the configured target "
+        "(hysteresis: a breach in between restarts the wait); null never reverts",
+    )
     max_failures: Annotated[int, Field(ge=1)] = 3
     max_drawdown_quote: PositiveFloat = 1_000.0
     severity: str = "warning"

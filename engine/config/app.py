@@ -19,10 +19,59 @@ from engine.config.sim import SimConfig
 from engine.config.timing import TimingConfig
 from engine.config.venue import VenueConfig, VenueRole
 
+SLA_BREACH_REASONS: tuple[str, ...] = (
+    "paused",
+    "stale_reference",
+    "vol_pause",
+    "not_quoting",
+    "one_sided",
+    "vol_widen",
+    "target_widened",
+    "spread_over_target",
+    "depth_below_target",
+)
+"""Why a book sample missed its configured targets (`analytics.sla_samples`)."""
+
+
+class SlaExclusion(_Frozen):
+    """A named rule leaving samples out of the SLA's graded shares, e.g. a volatility
+    halt: `{name: volatility_halt, reasons: [vol_pause]}`. The SLA output shows each
+    rule's share of time, so an exclusion is never silent."""
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")]
+    reasons: Annotated[list[str], Field(min_length=1)]
+
+    @field_validator("reasons")
+    @classmethod
+    def _known(cls, reasons: list[str]) -> list[str]:
+        unknown = sorted(set(reasons) - set(SLA_BREACH_REASONS))
+        if unknown:
+            raise ValueError(
+                f"unknown breach reason(s) {', '.join(unknown)}; known: "
+                + ", ".join(SLA_BREACH_REASONS)
+            )
+        return reasons
+
 
 class AnalyticsConfig(_Frozen):
     flush_interval_s: PositiveFloat = 5.0
     sample_interval_s: PositiveFloat = 0.5
+    sla_exclusions: list[SlaExclusion] = Field(
+        default_factory=list,
+        description="samples left out of the SLA, by breach reason; none by default",
+    )
+
+    @field_validator("sla_exclusions")
+    @classmethod
+    def _unique_names(cls, rules: list[SlaExclusion]) -> list[SlaExclusion]:
+        names = [r.name for r in rules]
+        if len(set(names)) != len(names):
+            raise ValueError(f"sla_exclusions: duplicate names in {names}")
+        return rules
+
+    def exclusions(self) -> dict[str, tuple[str, ...]]:
+        """name -> reasons, as `analytics.sla.sla_summary` takes them."""
+        return {r.name: tuple(r.reasons) for r in self.sla_exclusions}
 
 
 class RayConfig(_Frozen):

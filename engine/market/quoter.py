@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from engine.book_metrics import book_sample
 from engine.config import MarketConfig, PolicyName
-from engine.quote_records import fill_row, sample_row
+from engine.quote_records import fill_row, quote_state, sample_row
 from engine.quoting import (
     ExternalBook,
     GridRounder,
@@ -118,6 +118,10 @@ class Quoter:
         self.last_quote_ns: int | None = None
         self.regime = VolRegime.NORMAL
         self.intensity_fit: IntensityFit | None = None
+        self.home_taker_fee: float | None = None
+        """The home venue's taker fee rate, for `fills.taker_fee_quote` (None: unknown)."""
+        self.configured_market = market
+        """The market as configured: the SLA's targets, whatever an alert widened."""
         self._set_market(market, calibrate=True)
 
     # configuration -----------------------------------------------------------
@@ -139,6 +143,7 @@ class Quoter:
         start over only when what they estimate changed."""
         old = self.market
         recalibrate = (old.policy_params, old.vol_guard) != (market.policy_params, market.vol_guard)
+        self.configured_market = market
         self._set_market(market, calibrate=recalibrate)
         self.last_quote_ns = None
 
@@ -148,6 +153,15 @@ class Quoter:
         target = min(m.target_spread_bps * factor, m.max_spread_bps)
         self._set_market(m.model_copy(update={"target_spread_bps": target}), calibrate=False)
         self.last_quote_ns = None  # requote now
+        return target
+
+    def restore_target(self) -> float:
+        """Alert action reverted: back to the configured target spread; returns it."""
+        target = self.configured_market.target_spread_bps
+        if self.market.target_spread_bps != target:
+            update = {"target_spread_bps": target}
+            self._set_market(self.market.model_copy(update=update), calibrate=False)
+            self.last_quote_ns = None
         return target
 
     # inputs ------------------------------------------------------------------
@@ -232,12 +246,21 @@ class Quoter:
 
     def fill_rows(self, fills: Iterable[Fill], seen_ns: int) -> list[dict[str, Any]]:
         """`fills` rows, each with the reference mid when the fill was seen."""
-        return [fill_row(f, self.reference_mid, seen_ns) for f in fills]
+        fee = self.home_taker_fee
+        return [fill_row(f, self.reference_mid, seen_ns, home_taker_fee=fee) for f in fills]
 
     def sample_row(
-        self, now: int, bids: Levels, asks: Levels, bot_bids: Levels, bot_asks: Levels
+        self,
+        now: int,
+        bids: Levels,
+        asks: Levels,
+        bot_bids: Levels,
+        bot_asks: Levels,
+        *,
+        paused: bool = False,
     ) -> dict[str, Any]:
-        """A `book_samples` row of the home book as it rests now."""
+        """A `book_samples` row of the home book as it rests now, graded against the
+        configured targets, with the effective target and the quote state beside them."""
         sample = book_sample(
             bids,
             asks,
@@ -246,4 +269,22 @@ class Quoter:
             reference_mid=self.reference_mid or 0.0,
             band_bps=self.market.depth_band_bps,
         )
-        return sample_row(sample, self.market, now)
+        configured = self.configured_market
+        state = quote_state(
+            paused=paused,
+            stale=self.reference_mid is None or self.is_stale(now),
+            regime=self.regime,
+            configured_target_spread_bps=configured.target_spread_bps,
+            effective_target_spread_bps=self.market.target_spread_bps,
+            bot_bids=bool(bot_bids),
+            bot_asks=bool(bot_asks),
+        )
+        return sample_row(
+            sample,
+            configured,
+            now,
+            effective=self.market,
+            regime=self.regime,
+            state=state,
+            reference_mid=self.reference_mid,
+        )

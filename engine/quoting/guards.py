@@ -53,6 +53,20 @@ def vol_regime(
     return VolRegime.NORMAL
 
 
+def regime_breach_reason(regime: VolRegime) -> str | None:
+    """Why the guard moved quotes off the configured target, as the SLA names it:
+    its widening pushes the spread out of the target, its pause takes quotes down."""
+    return {VolRegime.WIDEN: "vol_widen", VolRegime.PAUSE: "vol_pause"}.get(regime)
+
+
+def guarded_target_spread_bps(market: MarketConfig, regime: VolRegime) -> float:
+    """The spread the market quotes to under `regime`: the target, times the guard's
+    `widen_factor` while it widens (capped like the ladder by `max_spread_bps`)."""
+    if regime is VolRegime.WIDEN:
+        return min(market.target_spread_bps * market.vol_guard.widen_factor, market.max_spread_bps)
+    return market.target_spread_bps
+
+
 def widen(levels: Sequence[QuoteLevel], mid: float, factor: float) -> list[QuoteLevel]:
     """Every level's distance from mid multiplied by `factor`."""
     return [replace(q, price=mid + (q.price - mid) * factor) for q in levels]

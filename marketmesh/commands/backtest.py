@@ -366,6 +366,7 @@ def load_recording(data_dir: str, symbol: str, *, run_id: str | None = None) -> 
     """
     import numpy as np
 
+    from analytics.sla_samples import samples_relation
     from analytics.views import connect
     from engine.backtest import Recording, takers_from_fills
 
@@ -380,9 +381,12 @@ def load_recording(data_dir: str, symbol: str, *, run_id: str | None = None) -> 
             raise BacktestArgsError(f"--from-data {data_dir}: no book_samples of {symbol}")
         run_id = row[0][0]
     params = {"m": symbol, "r": run_id}
+    # the reference mid the run quoted around (the home book's own mid is skewed by the
+    # bot's quotes); parts older than `reference_mid` replay their book mid
+    source = samples_relation(con)
     samples = con.execute(
-        "select epoch_ns(ts), mid from book_samples "
-        "where market = $m and run_id = $r and mid > 0 order by ts",
+        f"select epoch_ns(ts), coalesce(reference_mid, mid) as ref from {source} "
+        "where market = $m and run_id = $r and coalesce(reference_mid, mid) > 0 order by ts",
         params,
     ).fetchall()
     if not samples:

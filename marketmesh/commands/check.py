@@ -230,6 +230,7 @@ def _data_checks(
     from engine.readiness import (
         CheckResult,
         CheckStatus,
+        check_economics,
         check_exposure,
         check_freshness,
         check_hedge_slippage,
@@ -245,7 +246,8 @@ def _data_checks(
     start_ns = int(start.timestamp() * 1e9)
     end_ns = start_ns + 86_400 * 10**9
     period = graded_day.isoformat()
-    rows = sla_summary(con, start_ns=start_ns, end_ns=end_ns)
+    exclusions = cfg.analytics.exclusions()  # named rules only; none by default
+    rows = sla_summary(con, start_ns=start_ns, end_ns=end_ns, exclusions=exclusions)
     if not any(r.get("samples") for r in rows):
         latest = con.execute("select max(date) from book_samples").fetchone()
         if latest and latest[0] is not None:
@@ -260,10 +262,11 @@ def _data_checks(
             period = str(latest[0])
             start_ns = int(datetime.combine(latest[0], datetime.min.time(), UTC).timestamp() * 1e9)
             end_ns = start_ns + 86_400 * 10**9
-            rows = sla_summary(con, start_ns=start_ns, end_ns=end_ns)
+            rows = sla_summary(con, start_ns=start_ns, end_ns=end_ns, exclusions=exclusions)
     out += check_sla(rows, cfg, period)
     out += check_hedge_slippage(rows, cfg.risk.max_slippage_bps)
     out += check_pnl(rows, max_loss_quote)
+    out += check_economics(rows)
     exposure = con.execute(
         "select asset, arg_max(net, ts), arg_max(pending, ts), arg_max(target, ts), "
         "arg_max(threshold, ts) from exposure where epoch_ns(ts) >= $s and epoch_ns(ts) < $e "

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from aiohttp import web
 
+from analytics.sla import sla_summary
 from analytics.views import connect
 from engine.config import parse_config
 from marketmesh.graph import run_graph
@@ -102,6 +103,23 @@ def test_widen_pause_kill_switch_and_webhook(ray_session, tmp_path):
         {"t": widened_at},
     ).fetchone()
     assert before < 8.0 < after  # quotes widened: inside the 8 bps target before, ~12 after
+    # issue 13: the samples keep the configured 8 bps beside the effective 12, and name it
+    targets = con.execute(
+        "select distinct target_spread_bps, configured_target_spread_bps, "
+        "effective_target_spread_bps, quote_state from book_samples "
+        "where market = 'BTC/USDT' and epoch_ns(ts) > $t + 1.5e9 and quote_state <> 'vol_widen'",
+        {"t": widened_at},
+    ).fetchall()
+    assert (8.0, 8.0, 12.0, "target_widened") in targets
+    assert all(t[:2] == (8.0, 8.0) for t in targets)
+    paused = con.execute(
+        "select bool_and(quote_state = 'paused') from book_samples where market = 'SOL/USDT' "
+        "and epoch_ns(ts) > $t + 1e9",
+        {"t": alerts["SOL/USDT"][2]},
+    ).fetchone()[0]
+    assert paused is True
+    (sol,) = sla_summary(con, market="SOL/USDT")
+    assert sol["breach_reasons"].get("paused", 0) > 0
     sol_quoting_after = con.execute(
         "select bool_or(quoting) from book_samples where market = 'SOL/USDT' "
         "and epoch_ns(ts) > $t + 1e9",

@@ -104,7 +104,10 @@ def test_markouts(con):
     assert (mid_1s, mid_5s, mid_60s) == (100.2, 100.5, 99.0)
     assert eff == pytest.approx((100.0 - 99.9) / 100.0 * 1e4)  # bought 10 bps under mid
     assert real5 == pytest.approx((100.5 - 99.9) / 100.0 * 1e4)
-    assert adv5 == pytest.approx((100.5 - 100.0) / 100.0 * 1e4)
+    # issue 13: adverse selection is effective - realised, as documented: the mid rose
+    # 50 bps after the bot bought, in its favour, so -50 (it was +50, the opposite sign)
+    assert adv5 == pytest.approx(eff - real5)
+    assert adv5 == pytest.approx(-(100.5 - 100.0) / 100.0 * 1e4)
 
 
 def test_pnl_decomposes_the_mark_to_market_total(con):

@@ -145,3 +145,46 @@ def test_the_latency_histogram_has_a_labelled_x_axis():
     fig = _hedge_figure(go, con, "BTC/USDT")
     assert "fill -> hedge sent (ms)" in fig.layout.xaxis.title.text
     assert fig.layout.yaxis.title.text == "hedges"
+
+
+def test_the_operators_economics_and_breach_reasons_are_in_the_report(page):
+    """Issue 13: per market and day, spread capture, hedge cost, desk PnL and the exchange's
+    taker fees; the SLA's misses broken down by reason."""
+    assert page.count("<h3>Economics (quote asset)</h3>") == 1  # only BTC/USDT has fills
+    assert "exchange taker fees" in page and "desk PnL bps" in page
+    assert "SLA met %" in page
+    assert "SLA breaches by reason" not in page  # every sample met its target: no chart
+
+
+def test_a_sweep_of_configs_is_plotted_as_sla_against_desk_pnl(tmp_path):
+    """Issue 13's frontier: one point per config version (target spread labelled)."""
+    for cfg, target, spread in (("c1", 8.0, 7.0), ("c2", 15.0, 14.0)):
+        w = PartWriter(str(tmp_path), "book_samples", writer_id=cfg, run_id=cfg, config_hash=cfg)
+        w.append(
+            [
+                {
+                    "ts": T0 + i * S,
+                    "market": "BTC/USDT",
+                    "mid": 100.0,
+                    "spread_bps": spread if i % 2 else 20.0,
+                    "quoting": True,
+                    "target_spread_bps": target,
+                    "depth_target_quote": 1.0,
+                    "bid_depth_band": 10.0,
+                    "ask_depth_band": 10.0,
+                }
+                for i in range(10)
+            ]
+        )
+        w.flush()
+        f = PartWriter(str(tmp_path), "fills", writer_id=cfg, run_id=cfg, config_hash=cfg)
+        f.append(
+            [
+                {"ts": T0 + S, "market": "BTC/USDT", "fill_id": f"{cfg}-1", "side": "buy",
+                 "price": 100.0 - spread / 200, "amount": 1.0, "mid": 100.0},
+            ]
+        )  # fmt: skip
+        f.flush()
+    page = build_report(connect(str(tmp_path)))
+    assert "SLA met vs desk PnL per config" in page
+    assert '"8 bps","15 bps"' in page

@@ -114,3 +114,36 @@ def test_webhook_urls_are_http_only_without_link_local_and_never_quoted():
     with pytest.raises(ConfigError, match="not in webhook_allowed_hosts") as err:
         parse_config({**base, "alerts": hosts}, "x.yaml")
     assert "evil" not in str(err.value)
+
+
+def test_a_widening_reverts_once_the_breach_stays_clear_for_the_hysteresis_time():
+    """Issue 13: `spread_breach -> widen` raised the target and never lowered it."""
+    rule = AlertRuleConfig(
+        rule=AlertKind.SPREAD_BREACH, for_s=3, action=AlertAction.WIDEN, revert_after_s=10
+    )
+    mon = AlertMonitor([rule])
+    mon.evaluate(Observation(0, [_m(spread=9.0)]))
+    (widen,) = mon.evaluate(Observation(3 * S, [_m(spread=9.0)]))
+    assert not widen.reverts and mon.active_actions == [(0, "BTC/USDT")]
+    assert mon.evaluate(Observation(4 * S, [_m(spread=5.0)])) == []  # clear: the wait starts
+    assert mon.evaluate(Observation(13 * S, [_m(spread=5.0)])) == []  # 9 s: not yet
+    assert mon.evaluate(Observation(13 * S + S // 2, [_m(spread=9.0)])) == []  # flicker
+    assert mon.evaluate(Observation(14 * S, [_m(spread=5.0)])) == []  # the wait restarts
+    assert mon.evaluate(Observation(23 * S, [_m(spread=5.0)])) == []
+    (revert,) = mon.evaluate(Observation(24 * S, [_m(spread=5.0)]))
+    assert revert.reverts and revert.market == "BTC/USDT" and "reverted" in revert.message
+    assert mon.active_actions == []
+    assert mon.evaluate(Observation(60 * S, [_m(spread=5.0)])) == []  # reverted once
+
+
+def test_actions_that_are_not_widening_or_opt_out_never_revert():
+    rules = [
+        AlertRuleConfig(rule=AlertKind.NOT_QUOTING, for_s=0, action=AlertAction.PAUSE_MARKET),
+        AlertRuleConfig(
+            rule=AlertKind.SPREAD_BREACH, for_s=0, action=AlertAction.WIDEN, revert_after_s=None
+        ),
+    ]
+    mon = AlertMonitor(rules)
+    assert len(mon.evaluate(Observation(0, [_m(spread=None, quoting=False)]))) == 2
+    assert mon.active_actions == []
+    assert mon.evaluate(Observation(1000 * S, [_m()])) == []

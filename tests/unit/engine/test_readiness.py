@@ -152,3 +152,38 @@ def test_balances_outside_their_bands_and_our_orders_left_open_are_flagged():
         open_orders=["user-1"],
     )
     assert {r.check: r.status for r in clean}["venue.open_orders"] is CheckStatus.PASS
+
+
+def test_check_grades_the_configured_target_names_breaches_and_counts_netting():
+    """Issue 13: graded against the config's target, reasons named, netted risk covered."""
+    from engine.readiness import check_economics
+
+    rows = [_row(m.symbol, target_spread_bps=m.target_spread_bps) for m in CFG.markets]
+    rows[0] = _row(
+        "BTC/USDT",
+        target_spread_bps=10.0,  # a widened target recorded by an older run
+        spread_within_target_pct=98.0,
+        breach_reasons={"vol_widen": 1.5, "one_sided": 0.5},
+        exclusions={"volatility_halt": 0.2},
+        hedged_pct=70.0,
+        netted_pct=30.0,
+    )
+    results = check_sla(rows, CFG, "d")
+    by = {(r.check, r.subject): r for r in results}
+    assert by[("sla.target", "BTC/USDT")].status is CheckStatus.WARN
+    assert "config's target is 8 bps" in by[("sla.target", "BTC/USDT")].detail
+    assert "of 8 bps" in by[("sla.spread_within_target_pct", "BTC/USDT")].detail
+    breaches = by[("sla.breaches", "BTC/USDT")]
+    assert breaches.status is CheckStatus.WARN  # as the spread figure it explains
+    assert "vol_widen 1.50%, one_sided 0.50%" in breaches.detail
+    assert "excluded: volatility_halt 0.20%" in breaches.detail
+    assert by[("sla.hedged_pct", "BTC/USDT")].status is CheckStatus.PASS  # 70 + 30
+    assert ("sla.target", "ETH/USDT") not in by
+    econ = check_economics(
+        [
+            {"market": "X", "fills": 3, "spread_capture_quote": 1.0, "hedge_cost_quote": 2.0,
+             "pnl_quote": -1.0, "volume_quote": 1e4, "desk_pnl_bps": -1.0,
+             "home_taker_fee_revenue_quote": 10.0},
+        ]
+    )  # fmt: skip
+    assert econ[0].status is CheckStatus.WARN and "exchange taker fees 10.00" in econ[0].detail

@@ -122,6 +122,10 @@ def _assert_same(exact, rows: MemoryTables, fast, cols: MemoryColumns) -> None:
     for name in ("best_bid", "best_ask", "spread_bps", "bid_depth_50bps", "ask_depth_band"):
         exact_col = [np.nan if r[name] is None else r[name] for r in rows.rows["book_samples"]]
         np.testing.assert_array_equal(cols.column("book_samples", name), exact_col, name)
+    # issue 13: both engines name the same quote state and effective target per sample
+    for name in ("quote_state", "effective_target_spread_bps", "configured_target_spread_bps"):
+        exact_col = [r[name] for r in rows.rows["book_samples"]]
+        assert cols.column("book_samples", name) == exact_col, name
 
 
 def _draws(market, seconds: float, seed: int = 11) -> TakerDraws:

@@ -163,3 +163,37 @@ def test_rows_carry_the_reference_mid_and_the_configured_targets():
     sample = q.sample_row(T0, [(64_990.0, 0.5)], [(65_010.0, 0.5)], [], [])
     assert sample["target_spread_bps"] == MARKET.target_spread_bps
     assert sample["spread_bps"] == pytest.approx(20 / 65_000 * 1e4)
+
+
+def test_a_widened_target_is_sampled_beside_the_configured_one_and_restores():
+    """Issue 13: the SLA grades the configured target; the widened one is its own column."""
+    q = quoter()
+    q.on_reference(T0, (65_000.0, T0))
+    quotes = q.decide(T0, Book()).quotes
+    bids = [(float(p), float(a)) for s, p, a in quotes if s is Side.BUY]
+    asks = [(float(p), float(a)) for s, p, a in quotes if s is Side.SELL]
+    normal = q.sample_row(T0, bids, asks, bids, asks)
+    assert normal["quote_state"] == "normal" and normal["reference_mid"] == 65_000.0
+    assert normal["effective_target_spread_bps"] == MARKET.target_spread_bps
+    q.widen(1.5)
+    row = q.sample_row(T0, bids, asks, bids, asks)
+    assert row["target_spread_bps"] == row["configured_target_spread_bps"] == 8.0
+    assert row["effective_target_spread_bps"] == pytest.approx(12.0)
+    assert row["quote_state"] == "target_widened"
+    assert q.sample_row(T0, bids, [], bids, [])["quote_state"] == "one_sided"
+    assert q.sample_row(T0, bids, asks, bids, asks, paused=True)["quote_state"] == "paused"
+    assert q.restore_target() == MARKET.target_spread_bps
+    assert q.timer_due(T0 + 1)  # requotes at the configured target now
+    assert q.sample_row(T0, bids, asks, bids, asks)["effective_target_spread_bps"] == 8.0
+    stale = q.sample_row(T0 + 6 * S, bids, asks, bids, asks)
+    assert stale["quote_state"] == "stale_reference"
+
+
+def test_fill_rows_price_the_home_taker_fee_on_maker_fills_only():
+    q = quoter()
+    q.home_taker_fee = 0.001
+    (maker,) = q.fill_rows([fill(Side.BUY, "0.1")], T0)
+    assert maker["taker_fee_quote"] == pytest.approx(6.5)
+    taker = fill(Side.SELL, "0.1", n=2)
+    object.__setattr__(taker, "liquidity", Liquidity.TAKER)
+    assert q.fill_rows([taker], T0)[0]["taker_fee_quote"] is None

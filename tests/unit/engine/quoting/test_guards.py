@@ -170,3 +170,28 @@ def test_every_policy_after_the_rules_never_crosses_and_is_one_sided_at_the_limi
     r_asks = [p for s, p, _ in rounded if s is S]
     if r_bids and r_asks:
         assert max(r_bids) < min(r_asks)
+
+
+def test_the_vol_guard_widening_names_its_breach_and_its_target():
+    """Issue 13: the guard's x2 widening must show as a breach with its reason."""
+    from engine.config import MarketConfig
+    from engine.quote_records import QuoteState, quote_state
+    from engine.quoting.guards import guarded_target_spread_bps, regime_breach_reason
+
+    m = MarketConfig(symbol="BTC/USDT", tier="flagship")
+    assert guarded_target_spread_bps(m, VolRegime.NORMAL) == m.target_spread_bps
+    widened = guarded_target_spread_bps(m, VolRegime.WIDEN)
+    assert widened == min(m.target_spread_bps * m.vol_guard.widen_factor, m.max_spread_bps)
+    assert regime_breach_reason(VolRegime.NORMAL) is None
+    common = {
+        "paused": False,
+        "stale": False,
+        "configured_target_spread_bps": 8.0,
+        "effective_target_spread_bps": 8.0,
+        "bot_bids": True,
+        "bot_asks": True,
+    }
+    assert quote_state(regime=VolRegime.WIDEN, **common) is QuoteState.VOL_WIDEN
+    assert quote_state(regime=VolRegime.PAUSE, **common) is QuoteState.VOL_PAUSE
+    assert quote_state(regime=VolRegime.NORMAL, **common) is QuoteState.NORMAL
+    assert quote_state(regime=VolRegime.WIDEN, **common | {"paused": True}) is QuoteState.PAUSED

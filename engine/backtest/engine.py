@@ -169,7 +169,7 @@ class MarketBacktest:
             self._venue.spec,
             max_book_age_s=config.risk.max_book_age_s,
             started_ns=feed.start_ns,
-            read_user_depth=market.user_makers.depth_quote > 0,
+            read_user_depth=market.user_makers.active,
         )
         self._hedge_venues = hedge_venue_quotes(config.hedge_venues)
         self._hedge_seq = 0

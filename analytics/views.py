@@ -52,8 +52,10 @@ def create_views(con: duckdb.DuckDBPyConnection, data_dir: str) -> None:
                 raise  # parts exist but cannot be read: that is not a fresh table
             con.execute(f"create or replace view {table} as {_empty_select(con, table)}")
     from analytics.derived import create_derived_views
+    from analytics.handover import create_handover_view
 
     create_derived_views(con)
+    create_handover_view(con)
 
 
 def _has_parts(fs: pafs.FileSystem, directory: str) -> bool:

@@ -11,7 +11,17 @@ import importlib.util
 
 import typer
 
-MODULES = ("backtest", "compact", "check", "recover", "report", "rfq", "status", "ops")
+MODULES = (
+    "backtest",
+    "compact",
+    "check",
+    "recover",
+    "report",
+    "rfq",
+    "status",
+    "ops",
+    "incentives",
+)
 
 
 def register_all(app: typer.Typer) -> None:

@@ -3,8 +3,10 @@
 One file, plotly.js inlined, no network at view time: the report can be
 mailed or archived as the record of a day's liquidity. Per market: spread and
 depth over time against target, uptime, markouts, PnL decomposition and hedge
-quality; the figures come from `book_samples` (bucketed to at most ~600
-points per chart), `markouts`, `pnl` and `hedge_quality`.
+quality, and the handover curve (the bot's share of the band's depth and the
+SLA per day, `analytics.handover`); the figures come from `book_samples`
+(bucketed to at most ~600 points per chart), `markouts`, `pnl`,
+`hedge_quality` and `handover`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def build_report(con: duckdb.DuckDBPyConnection, *, title: str = "marketmesh liq
             _markout_figure(go, con, market),
             _pnl_figure(go, con, market),
             _hedge_figure(go, con, market),
+            _handover_figure(go, con, market),
         ]
         summary = _summary_table(con, market)
         body = "".join(
@@ -175,6 +178,15 @@ def _hedge_figure(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> Any:
         x=[s for s in slippage if s is not None], name="slippage (bps)", visible="legendonly"
     )
     return fig.update_layout(title=f"Hedge quality over {len(rows)} hedges", height=300)
+
+
+def _handover_figure(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> Any:
+    """The latest run's handover curve, once it spans more than one day."""
+    from analytics.handover import handover_curve, handover_figure, latest_run
+
+    run = latest_run(con, market)
+    rows = handover_curve(con, market=market, run_id=run) if run else []
+    return handover_figure(go, rows, None) if len(rows) > 1 else None
 
 
 def _summary_table(con: duckdb.DuckDBPyConnection, market: str) -> str:

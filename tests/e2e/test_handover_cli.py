@@ -164,3 +164,19 @@ def test_check_market_verifies_the_handover_stage_on_a_backtest(run):
     # one day under the 30 % level of the 2 the stage needs: progressing, not reached
     share = checks[("handover.bot_share", "BTC/USDT")]
     assert share["status"] == "warn" and share["detail"].startswith("1/2 consecutive days")
+
+
+def test_workers_run_markets_in_parallel_with_the_same_results(tmp_path):
+    from engine.config import load_config
+    from marketmesh.commands.backtest import run_backtests
+
+    cfg = load_config(REPO / "configs" / "handover.yaml")
+    kw = {"policy": None, "markets": None, "days": 0.003, "start": "2026-11-01"}
+    serial, _ = run_backtests(cfg, data_dir=str(tmp_path / "a"), workers=1, **kw)
+    parallel, _ = run_backtests(cfg, data_dir=str(tmp_path / "b"), workers=2, **kw)
+    assert [r.market for r in parallel] == ["BTC/USDT", "SOL/USDT"]
+    for a, b in zip(serial, parallel, strict=True):
+        assert (a.fills, a.samples, a.requotes) == (b.fills, b.samples, b.requotes)
+        assert a.pnl_quote == pytest.approx(b.pnl_quote)
+    con = connect(str(tmp_path / "b"))
+    assert con.execute("select count(distinct market) from book_samples").fetchone() == (2,)

@@ -145,9 +145,10 @@ def resolve_markets(
         if policy is not None:
             m = m.model_copy(update={"policy": PolicyName(policy)})
         if m.policy not in BACKTEST_POLICIES:
+            known = ", ".join(sorted(BACKTEST_POLICIES))
             raise BacktestArgsError(
                 f"market {m.symbol}: policy '{m.policy}' cannot be backtested (it needs the "
-                f"external venues' books); use --policy with one of {', '.join(sorted(BACKTEST_POLICIES))}"
+                f"external venues' books); use --policy with one of {known}"
             )
         try:
             build_policy(m)

@@ -112,6 +112,7 @@ def _columns(wide: bool) -> list[tuple[str, Callable[[dict[str, Any]], str | Tex
         columns.insert(4, ("depth bid/ask (target)", _depth))
         columns.insert(-2, ("breaches % of samples", lambda r: breaches_text(r)))
         columns.insert(-1, ("netted %", lambda r: _num(r.get("netted_pct") or 0.0, 1)))
+        columns.insert(-3, ("bot share %", lambda r: _num(r.get("bot_share_pct"), 1)))
         columns.insert(-1, ("slippage bps", lambda r: _num(r.get("hedge_slippage_bps"), 2)))
     return columns
 

@@ -7,10 +7,11 @@ dotted beside it), uptime, SLA compliance and its breach reasons, markouts,
 the operator's economics per day (spread capture, hedge cost, desk PnL, the
 home exchange's taker-fee revenue), SLA met against desk PnL per config version
 when the dataset holds several (a sweep of target spreads: the frontier), PnL
-decomposition and hedge quality; the
+decomposition, hedge quality and the handover curve (the bot's share of the
+band's depth and the SLA per day, `analytics.handover`); the
 figures come from `book_samples` graded as the SLA grades them
 (`analytics.sla_samples`, bucketed to at most ~600 points per chart),
-`markouts`, `pnl` and `hedge_quality`.
+`markouts`, `pnl`, `hedge_quality` and `handover`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def build_report(con: duckdb.DuckDBPyConnection, *, title: str = "marketmesh liq
             _markout_figure(go, con, market),
             _pnl_figure(go, con, market),
             _hedge_figure(go, con, market),
+            _handover_figure(go, con, market),
         ]
         summary = _summary_table(con, market) + _economics_table(con, market)
         body = "".join(
@@ -319,6 +321,15 @@ def _hedge_figure(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> Any:
         xaxis_title="fill -> hedge sent (ms); slippage (bps) when shown",
         yaxis_title="hedges",
     )
+
+
+def _handover_figure(go: Any, con: duckdb.DuckDBPyConnection, market: str) -> Any:
+    """The latest run's handover curve, once it spans more than one day."""
+    from analytics.handover import handover_curve, handover_figure, latest_run
+
+    run = latest_run(con, market)
+    rows = handover_curve(con, market=market, run_id=run) if run else []
+    return handover_figure(go, rows, None) if len(rows) > 1 else None
 
 
 def _summary_table(con: duckdb.DuckDBPyConnection, market: str) -> str:

@@ -262,6 +262,43 @@ def _rfq_quotes() -> pa.Schema:
     )
 
 
+def _maker_orders() -> pa.Schema:
+    """Each user maker's resting orders at each book sample (the home venue's per-owner
+    order feed: the simulator's makers, or a live exchange's admin feed or export); the
+    incentive program scores them. `mid` is the sample's mid."""
+    return pa.schema(
+        [
+            *_common(market=True),
+            _f("owner", pa.string(), required=True),
+            _f("side", pa.string(), required=True),
+            _f("price", pa.float64(), required=True),
+            _f("amount", pa.float64(), required=True),
+            _f("mid", pa.float64()),
+        ]
+    )
+
+
+def _incentives() -> pa.Schema:
+    """One user maker's incentive score and payout for one market and period (`ts` is
+    the period's start); written by `marketmesh incentives` (`analytics.incentives`)."""
+    f64 = pa.float64()
+    return pa.schema(
+        [
+            *_common(market=True),
+            _f("period", pa.string(), required=True),
+            _f("owner", pa.string(), required=True),
+            _f("samples", pa.int64()),
+            _f("uptime_pct", f64),
+            _f("bid_score_quote", f64),
+            _f("ask_score_quote", f64),
+            _f("score_quote", f64),
+            _f("share_pct", f64),
+            _f("payout_quote", f64),
+            _f("budget_quote", f64),
+        ]
+    )
+
+
 SCHEMAS: dict[str, pa.Schema] = {
     "book_samples": _book_samples(),
     "quotes": _quotes(),
@@ -273,10 +310,21 @@ SCHEMAS: dict[str, pa.Schema] = {
     "transfers": _transfers(),
     "alerts": _alerts(),
     "rfq_quotes": _rfq_quotes(),
+    "maker_orders": _maker_orders(),
+    "incentives": _incentives(),
 }
 TABLES: tuple[str, ...] = tuple(SCHEMAS)
 MARKET_TABLES: frozenset[str] = frozenset(
-    {"book_samples", "quotes", "fills", "hedge_orders", "hedge_fills", "rfq_quotes"}
+    {
+        "book_samples",
+        "quotes",
+        "fills",
+        "hedge_orders",
+        "hedge_fills",
+        "rfq_quotes",
+        "maker_orders",
+        "incentives",
+    }
 )
 """Tables partitioned by `market_id` as well as by date (rows of one home market)."""
 

@@ -56,8 +56,10 @@ def create_views(con: duckdb.DuckDBPyConnection, data_dir: str) -> None:
             continue
         fill_missing_columns(con, table, select)  # parts older than some columns
     from analytics.derived import create_derived_views
+    from analytics.handover import create_handover_view
 
     create_derived_views(con)
+    create_handover_view(con)
 
 
 def _has_parts(fs: pafs.FileSystem, directory: str) -> bool:

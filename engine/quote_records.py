@@ -196,3 +196,30 @@ def fill_row(
         "seen_ts": seen_ns,
         "taker_fee_quote": taker_fee,
     }
+
+
+def maker_order_rows(
+    symbol: str,
+    now: int,
+    orders: Sequence[tuple[str, Side, float, float]],
+    mid: float | None,
+    band_bps: float,
+) -> list[dict[str, Any]]:
+    """`maker_orders` rows: users' resting (owner, side, price, remaining) within `band_bps`
+    of the sample's `mid` (orders farther out score nothing in the incentive program)."""
+    if mid is None or mid <= 0:
+        return []
+    low, high = mid * (1 - band_bps / 1e4), mid * (1 + band_bps / 1e4)
+    return [
+        {
+            "ts": now,
+            "market": symbol,
+            "owner": owner,
+            "side": side.value,
+            "price": price,
+            "amount": amount,
+            "mid": mid,
+        }
+        for owner, side, price, amount in orders
+        if amount > 0 and (price >= low if side is Side.BUY else price <= high)
+    ]

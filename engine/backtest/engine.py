@@ -6,8 +6,9 @@ since the last tick trade against the home book (`HomeBook`, the live venue's
 `MatchingEngine`), the reference mid is pulled every `timing.reference_pull_s`,
 and the market's `engine.market.Quoter` (the object the MarketActor drives)
 decides: policy, market rules, venue grid, requote rule. The book is sampled
-every `sample_interval_s`. Rows go to the same tables with the same columns as
-a live run, so `marketmesh sla` reads a backtest like any run.
+every `sample_interval_s` (with synthetic user makers, their resting orders
+within the incentive band go to `maker_orders` at each sample). Rows go to the
+same tables with the same columns as a live run, so `marketmesh sla` reads a backtest like any run.
 
 Two differences from the live loop, both to go fast:
 
@@ -35,7 +36,7 @@ from engine.config import AppConfig, HedgeMode, MarketConfig, VenueConfig
 from engine.hedging import mirror_hedge_id
 from engine.hedging.records import modelled_hedge_columns, rows_of
 from engine.market import QuoteAction, Quoter
-from engine.quote_records import cancel_all_row, decision_inputs, placed_rows
+from engine.quote_records import cancel_all_row, decision_inputs, maker_order_rows, placed_rows
 from engine.sim.home_book import HomeBook
 from engine.types import Fill, Side
 
@@ -169,10 +170,12 @@ class MarketBacktest:
             self._venue.spec,
             max_book_age_s=config.risk.max_book_age_s,
             started_ns=feed.start_ns,
-            read_user_depth=market.user_makers.depth_quote > 0,
+            read_user_depth=market.user_makers.active,
         )
         self._quoter.home_taker_fee = config.home_venue.taker_fee
         self._hedge_venues = hedge_venue_quotes(config.hedge_venues)
+        self._record_makers = market.user_makers.active
+        self._maker_band_bps = market.incentives.band_bps or market.depth_band_bps
         self._hedge_seq = 0
         self.result = BacktestResult(
             market=market.symbol, policy=market.policy, start_ns=feed.start_ns, end_ns=feed.end_ns
@@ -382,6 +385,12 @@ class MarketBacktest:
         if self._writers is None:
             return
         self._writers["book_samples"].append([row])
+        if self._record_makers:
+            maker_rows = maker_order_rows(
+                m.symbol, now, venue.user_orders(), row["mid"], self._maker_band_bps
+            )
+            if maker_rows:
+                self._writers["maker_orders"].append(maker_rows)
 
     def _finish_totals(self, now: int, wall_start: float) -> None:
         r = self.result

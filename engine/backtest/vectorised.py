@@ -89,7 +89,7 @@ def fast_path_problem(market: MarketConfig, *, cross: bool = False) -> str | Non
     asset has a simulated price of its own)."""
     if market.policy is not PolicyName.LADDER:
         return f"policy '{market.policy}': the fast path models the ladder policy only"
-    if market.user_makers.depth_quote > 0:
+    if market.user_makers.active:
         return "user_makers: the fast path models a book with the bot's quotes only"
     if cross:
         return f"{market.symbol}: a cross (both legs simulated); the fast path reads one price path"

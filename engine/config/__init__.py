@@ -5,7 +5,8 @@ environment variables (`${BINANCE_API_KEY}`), are `SecretStr`, and never reach
 a log line, an exception message or a Parquet row.
 
 One module per component: `venue`, `sim`, `market`, `risk`, `alerts`,
-`broker`, `timing`, and `app` (the whole run) with `loader` (YAML, `${ENV}`).
+`broker`, `timing`, `handover` (user makers, step-back, incentives), and
+`app` (the whole run) with `loader` (YAML, `${ENV}`).
 """
 
 from engine.config.alerts import AlertAction, AlertKind, AlertRuleConfig, AlertsConfig
@@ -32,6 +33,12 @@ from engine.config.broker import (
     ClientLimitsConfig,
     RateLimitConfig,
     RfqClientConfig,
+)
+from engine.config.handover import (
+    HandoverConfig,
+    IncentiveConfig,
+    ScheduledMakerConfig,
+    StepBackMode,
 )
 from engine.config.loader import env_references, load_config, parse_config
 from engine.config.market import (
@@ -75,7 +82,9 @@ __all__ = [
     "FaultConfig",
     "FaultsFileConfig",
     "FeeRate",
+    "HandoverConfig",
     "HedgeMode",
+    "IncentiveConfig",
     "MarketConfig",
     "MarketStage",
     "MarketTier",
@@ -91,8 +100,10 @@ __all__ = [
     "RebalancerConfig",
     "RfqClientConfig",
     "RiskConfig",
+    "ScheduledMakerConfig",
     "SimConfig",
     "SlaExclusion",
+    "StepBackMode",
     "SymbolRulesConfig",
     "TakerFlowConfig",
     "TimingConfig",

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 
 from engine.config.base import Bps, NonNegFloat, PositiveFloat, _Frozen
+from engine.config.handover import HandoverConfig, IncentiveConfig
 from engine.config.sim import TakerFlowConfig, UserMakerConfig
 from engine.types import split_symbol
 
@@ -167,6 +168,8 @@ class MarketConfig(_Frozen):
         description="bot's share of band depth once users' own depth meets the target",
     )
     user_makers: UserMakerConfig = UserMakerConfig()
+    handover: HandoverConfig = HandoverConfig()
+    incentives: IncentiveConfig = IncentiveConfig()
 
     @field_validator("symbol")
     @classmethod

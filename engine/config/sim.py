@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from engine.config.base import NonNegFloat, PositiveFloat, _Frozen
+from engine.config.handover import ScheduledMakerConfig
 
 
 class AssetProcessConfig(_Frozen):
@@ -32,7 +33,8 @@ class UserMakerConfig(_Frozen):
 
     Each `refresh_s` they replace their orders: `levels` per side at random
     distances in [min_offset_bps, max_offset_bps] from the reference price,
-    `depth_quote` of notional per side in total.
+    `depth_quote` of notional per side in total. `schedule` adds named makers
+    who arrive, grow and withdraw over simulated days (a maturing market).
     """
 
     depth_quote: NonNegFloat = 0.0
@@ -40,9 +42,18 @@ class UserMakerConfig(_Frozen):
     min_offset_bps: NonNegFloat = 2.0
     max_offset_bps: PositiveFloat = 40.0
     refresh_s: PositiveFloat = 5.0
+    schedule: tuple[ScheduledMakerConfig, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        """True when any synthetic user rests orders (the anonymous ones or a schedule)."""
+        return self.depth_quote > 0 or bool(self.schedule)
 
     @model_validator(mode="after")
     def _offsets_ordered(self) -> UserMakerConfig:
+        names = [m.name for m in self.schedule]
+        if len(set(names)) != len(names):
+            raise ValueError("schedule: maker names must be unique")
         if self.min_offset_bps > self.max_offset_bps:
             raise ValueError(
                 f"min_offset_bps {self.min_offset_bps} is above max_offset_bps "

@@ -15,6 +15,8 @@
    band meets `depth_target_quote` on a side, the bot scales that side down
    so its share of the band's depth is `bot_share_target`
    (bot = share / (1 - share) * users); below the target it quotes in full.
+   With `handover.step_back: fill_missing` it quotes only the depth users
+   leave missing against the target instead (`engine.quoting.step_back`).
 
 The stale-reference guard lives in the MarketActor (no quotes off a book
 older than `risk.max_book_age_s`), since it decides whether to call a policy at all.
@@ -26,8 +28,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from enum import StrEnum
 
-from engine.config import MarketConfig, VolGuardConfig
+from engine.config import MarketConfig, StepBackMode, VolGuardConfig
 from engine.quoting.base import QuoteContext
+from engine.quoting.step_back import fill_missing
 from engine.types import QuoteLevel, Side
 
 
@@ -172,6 +175,18 @@ def apply_market_rules(
     out = clamp_spread(out, ctx.mid, m.max_spread_bps)
     out = one_sided_at_limit(out, ctx.inventory, m.inventory_limit)
     target = m.depth_target_quote or 0.0
+    if m.handover.step_back is StepBackMode.FILL_MISSING:
+        out = fill_missing(
+            out,
+            mid=ctx.mid,
+            band_bps=m.depth_band_bps,
+            user_bid_depth_quote=ctx.user_bid_depth_quote,
+            user_ask_depth_quote=ctx.user_ask_depth_quote,
+            target_quote=target,
+            headroom=m.handover.headroom,
+            min_touch_quote=m.handover.min_touch_quote,
+        )
+        return [q for q in out if q.price > 0 and q.amount > 0]
     scales = {
         side: step_back_scale(
             user,

@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.config import MarketConfig, VenueConfig
 from engine.quoting.rounding import round_quotes
-from engine.sim.makers import UserMakerFlow
+from engine.sim.makers import UserMakers
 from engine.sim.matching import MatchingEngine, MatchRejected
 from engine.sim.takers import TakerOrder
 from engine.types import Fill, Liquidity, QuoteLevel, Side, market_id
@@ -44,7 +44,11 @@ class HomeBook:
             maker_fee=Decimal(str(venue.maker_fee)),
             taker_fee=Decimal(str(venue.taker_fee)),
         )
-        self._makers = UserMakerFlow(market.user_makers, seed=seed, symbol=market.symbol)
+        self._makers = UserMakers(
+            market.user_makers, seed=seed, symbol=market.symbol, anonymous_owner=USERS
+        )
+        # each user maker's resting client order ids: replaced as a whole at its refresh
+        self._user_cids: dict[str, list[str]] = {}
         self._session = session
         self._prefix = f"{session}-{market_id(market.symbol)}"
         self._seq = 0
@@ -105,21 +109,34 @@ class HomeBook:
         return self._makers.due(now_ns)
 
     def refresh_users(self, now_ns: int, reference_price: float) -> None:
-        """Users replace their resting orders; ones that would cross the book are dropped."""
-        for order in self.engine.open_orders(USERS):
-            self.engine.cancel(USERS, order.client_order_id)
-        wanted = [
-            QuoteLevel(o.side, o.price, o.amount)
-            for o in self._makers.refresh(now_ns, reference_price)
-        ]
-        for side, price, amount in round_quotes(wanted, self.spec):
-            self._user_seq += 1
-            try:
-                self.engine.submit_limit(
-                    USERS, f"user-{self._user_seq}", side, price, amount, now_ns, post_only=True
-                )
-            except MatchRejected:
-                continue
+        """Every user maker due replaces its resting orders (a withdrawing one just cancels
+        them); orders that would cross the book are dropped."""
+        for owner, orders in self._makers.refresh(now_ns, reference_price):
+            for cid in self._user_cids.pop(owner, ()):
+                self.engine.cancel(owner, cid)
+            wanted = [QuoteLevel(o.side, o.price, o.amount) for o in orders]
+            cids = self._user_cids.setdefault(owner, [])
+            for side, price, amount in round_quotes(wanted, self.spec):
+                self._user_seq += 1
+                cid = f"user-{self._user_seq}"
+                try:
+                    self.engine.submit_limit(
+                        owner, cid, side, price, amount, now_ns, post_only=True
+                    )
+                except MatchRejected:
+                    continue
+                cids.append(cid)
+
+    def user_orders(self) -> list[tuple[str, Side, float, float]]:
+        """Every user maker's resting orders as (owner, side, price, remaining): what an
+        exchange's per-owner order feed gives its incentive program."""
+        out = []
+        for owner, cids in self._user_cids.items():
+            for cid in cids:
+                order = self.engine.order(owner, cid)
+                if order is not None:
+                    out.append((owner, order.side, float(order.price), float(order.remaining)))
+        return out
 
     def execute(self, takers: Iterable[TakerOrder]) -> list[Fill]:
         """Market orders walk the book in time order; returns the bot's fills.
@@ -163,13 +180,24 @@ class HomeBook:
     # book views ----------------------------------------------------------------
 
     def user_depth_within(self, mid: float, bps: float) -> tuple[float, float]:
-        """(bid, ask) quote notional within `bps` of `mid` resting from anyone but the bot."""
-        bid = self.engine.depth_within(Side.BUY, mid, bps) - self.engine.depth_within(
-            Side.BUY, mid, bps, owner=BOT
-        )
-        ask = self.engine.depth_within(Side.SELL, mid, bps) - self.engine.depth_within(
-            Side.SELL, mid, bps, owner=BOT
-        )
+        """(bid, ask) quote notional within `bps` of `mid` resting from anyone but the bot.
+
+        Summed over the users' own orders (a few dozen) rather than by walking every
+        price level of the book twice: the quoter asks at every decision."""
+        low, high = mid * (1 - bps / 1e4), mid * (1 + bps / 1e4)
+        bid = ask = 0.0
+        order = self.engine.order
+        for owner, cids in self._user_cids.items():
+            for cid in cids:
+                o = order(owner, cid)
+                if o is None:
+                    continue
+                price = float(o.price)
+                if o.side is Side.BUY:
+                    if price >= low:
+                        bid += price * float(o.remaining)
+                elif price <= high:
+                    ask += price * float(o.remaining)
         return bid, ask
 
     def levels(

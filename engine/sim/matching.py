@@ -227,6 +227,10 @@ class MatchingEngine:
 
     # book views --------------------------------------------------------------
 
+    def order(self, owner: str, client_order_id: str) -> RestingOrder | None:
+        """The open order itself (not a copy: read it, do not change it); None once gone."""
+        return self._open.get((owner, client_order_id))
+
     def open_orders(self, owner: str | None = None) -> list[RestingOrder]:
         """Open orders (of `owner` if given): bids best first, then asks best first, FIFO."""
         out: list[RestingOrder] = []

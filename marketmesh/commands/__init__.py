@@ -22,6 +22,7 @@ MODULES = (
     "status",
     "ops",
     "ui",
+    "incentives",
 )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -30,14 +31,14 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from analytics.writer import PartWriters
-    from engine.backtest import BacktestResult, Recording
+    from engine.backtest import BacktestResult, BacktestSettings, Recording
     from engine.config import AppConfig, MarketConfig
 
 # policies the backtest can drive: `mirror` needs the external venues' books, not simulated here
 BACKTEST_POLICIES: tuple[str, ...] = tuple(
     p.value for p in PolicyName if p is not PolicyName.MIRROR
 )
-MARKET_TABLES = ("book_samples", "quotes", "fills", "hedge_orders", "hedge_fills")
+MARKET_TABLES = ("book_samples", "quotes", "fills", "hedge_orders", "hedge_fills", "maker_orders")
 _NS_PER_DAY = 86_400 * 1_000_000_000
 _FLUSH_EVERY_SAMPLES = 20_000
 
@@ -83,6 +84,10 @@ def register(app: typer.Typer) -> None:
                 "ladder on the simulated feed only, ~30x faster, its own taker draws"
             ),
         ] = BacktestEngine.EXACT,
+        workers: Annotated[
+            int,
+            typer.Option(min=1, help="exact engine: run up to this many markets in parallel"),
+        ] = 1,
         json_out: Annotated[bool, typer.Option("--json", help="results as JSON")] = False,
     ) -> None:
         """Run a quoting policy against the simulator (or a recorded run) without Ray."""
@@ -106,6 +111,7 @@ def register(app: typer.Typer) -> None:
                 hedge=not no_hedge,
                 progress=not json_out,
                 engine=engine,
+                workers=workers,
             )
         except BacktestArgsError as exc:
             _fail(str(exc))
@@ -188,10 +194,11 @@ def run_backtests(
     hedge: bool = True,
     progress: bool = False,
     engine: BacktestEngine = BacktestEngine.EXACT,
+    workers: int = 1,
 ) -> tuple[list[BacktestResult], str]:
-    """Run every chosen market one after the other; write its rows into `data_dir`."""
-    from analytics.writer import PartWriters
-    from engine.backtest import BacktestSettings, MarketBacktest, RecordedFeed, simulated_feed
+    """Run every chosen market (one after the other, or exact-engine markets in up to
+    `workers` processes at once); write its rows into `data_dir`."""
+    from engine.backtest import BacktestSettings
     from engine.backtest.vectorised import FastLadderBacktest, fast_path_problem
 
     chosen = resolve_markets(cfg, markets, policy)
@@ -224,7 +231,8 @@ def run_backtests(
     run_id = new_backtest_run_id()
     run_seed = cfg.sim.seed if seed is None else seed
     settings = BacktestSettings(hedge=hedge)
-    results = []
+    results: list[BacktestResult | None] = []
+    exact_jobs: list[tuple[int, _ExactJob]] = []
     for m in chosen:
         if engine is BacktestEngine.FAST:
             assert days is not None
@@ -248,36 +256,94 @@ def run_backtests(
             if progress:
                 sys.stderr.write("\n")
             continue
-        if from_data is None:
-            assert days is not None
-            start_ns = _start_ns(start, days)
-            feed: Any = simulated_feed(
-                run_cfg, m, seed=run_seed, start_ns=start_ns, duration_s=days * 86_400
-            )
-        else:
-            recording = load_recording(from_data, m.symbol, run_id=from_run)
-            feed = RecordedFeed(recording)
-            if days is not None:
-                feed.end_ns = min(feed.end_ns, feed.start_ns + int(days * _NS_PER_DAY))
-        writers = PartWriters(
-            data_dir,
-            MARKET_TABLES,
-            writer_id=f"backtest-{m.base}-{m.quote}",
+        job = _ExactJob(
+            run_cfg=run_cfg,
+            market=m,
+            days=days,
+            start_ns=_start_ns(start, days) if from_data is None and days is not None else None,
+            data_dir=data_dir,
+            from_data=from_data,
+            from_run=from_run,
+            seed=run_seed,
             run_id=run_id,
             config_hash=config_hash,
+            settings=settings,
+            progress=progress and workers <= 1,
         )
-        bt = MarketBacktest(
-            run_cfg, m, feed, seed=run_seed, session=run_id, writers=writers, settings=settings
+        exact_jobs.append((len(results), job))
+        results.append(None)
+    if workers > 1 and len(exact_jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(workers, len(exact_jobs))) as pool:
+            for (i, _), result in zip(
+                exact_jobs, pool.map(_run_exact, [j for _, j in exact_jobs]), strict=True
+            ):
+                results[i] = result
+    else:
+        for i, job in exact_jobs:
+            results[i] = _run_exact(job)
+    return [r for r in results if r is not None], run_id
+
+
+@dataclass(frozen=True)
+class _ExactJob:
+    """One market's exact backtest: what a worker process needs to run it."""
+
+    run_cfg: AppConfig
+    market: MarketConfig
+    days: float | None
+    start_ns: int | None
+    data_dir: str
+    from_data: str | None
+    from_run: str | None
+    seed: int
+    run_id: str
+    config_hash: str
+    settings: BacktestSettings
+    progress: bool
+
+
+def _run_exact(job: _ExactJob) -> BacktestResult:
+    """Run one market on the exact engine and write its rows (in this or a worker process)."""
+    from analytics.writer import PartWriters
+    from engine.backtest import MarketBacktest, RecordedFeed, simulated_feed
+
+    m = job.market
+    if job.from_data is None:
+        assert job.days is not None and job.start_ns is not None
+        feed: Any = simulated_feed(
+            job.run_cfg, m, seed=job.seed, start_ns=job.start_ns, duration_s=job.days * 86_400
         )
-        result = bt.run(
-            progress=_progress_line if progress else None,
-            checkpoint=_flush_on_checkpoint(writers),
-        )
-        writers.flush()
-        if progress:
-            sys.stderr.write("\n")
-        results.append(result)
-    return results, run_id
+    else:
+        recording = load_recording(job.from_data, m.symbol, run_id=job.from_run)
+        feed = RecordedFeed(recording)
+        if job.days is not None:
+            feed.end_ns = min(feed.end_ns, feed.start_ns + int(job.days * _NS_PER_DAY))
+    writers = PartWriters(
+        job.data_dir,
+        MARKET_TABLES,
+        writer_id=f"backtest-{m.base}-{m.quote}",
+        run_id=job.run_id,
+        config_hash=job.config_hash,
+    )
+    bt = MarketBacktest(
+        job.run_cfg,
+        m,
+        feed,
+        seed=job.seed,
+        session=job.run_id,
+        writers=writers,
+        settings=job.settings,
+    )
+    result = bt.run(
+        progress=_progress_line if job.progress else None,
+        checkpoint=_flush_on_checkpoint(writers),
+    )
+    writers.flush()
+    if job.progress:
+        sys.stderr.write("\n")
+    return result
 
 
 class ParquetColumnWriters:

@@ -64,6 +64,7 @@ def register(app: typer.Typer) -> None:
                     f"--market {market}: not in {config} ({known})", err=True, fg=typer.colors.RED
                 )
                 raise typer.Exit(2) from None
+            from engine.config import MarketStage
             from engine.readiness import NEXT_STAGE
 
             nxt = NEXT_STAGE[m.stage] if m.stage else None
@@ -84,6 +85,8 @@ def register(app: typer.Typer) -> None:
                 or r.check in ("data.freshness", "sla.period")
                 or r.subject == market.split("/")[0]
             ]
+            if not skip_data and m.stage is MarketStage.HANDOVER:
+                results += _handover_checks(m, data_dir)
         verdict = overall(results)
         if json_out:
             typer.echo(
@@ -236,6 +239,7 @@ def _data_checks(
         check_hedge_slippage,
         check_pnl,
         check_sla,
+        is_backtest,
     )
 
     if not data_dir.startswith(("s3://", "gs://")) and not Path(data_dir).exists():
@@ -283,5 +287,33 @@ def _data_checks(
     for table in ("book_samples", "fills", "hedge_orders", "ledger_entries"):
         row = con.execute(f"select max(epoch_ns(ts)) from {table}").fetchone()
         latest_ts[table] = int(row[0]) if row and row[0] is not None else None
-    out += check_freshness(latest_ts, time.time_ns(), max_age_s)
+    runs = [str(r[0]) for r in con.execute("select distinct run_id from book_samples").fetchall()]
+    out += check_freshness(
+        latest_ts, time.time_ns(), max_age_s, backtest=bool(runs) and all(map(is_backtest, runs))
+    )
     return out
+
+
+def _handover_checks(market: Any, data_dir: str) -> list[Any]:
+    """The handover stage's verification over the market's latest run, day by day."""
+    from analytics.handover import handover_curve, latest_run
+    from analytics.views import connect
+    from engine.handover import HandoverDay, verify_handover
+
+    if "://" not in data_dir and not Path(data_dir).exists():
+        return []
+    con = connect(data_dir)
+    run = latest_run(con, market.symbol)
+    rows = handover_curve(con, market=market.symbol, run_id=run) if run else []
+    days = [
+        HandoverDay(
+            day=r["day"],
+            samples=r["samples"],
+            bot_share_pct=r["bot_share_pct"],
+            spread_within_target_pct=r["spread_within_target_pct"] or 0.0,
+            depth_within_target_pct=r["depth_within_target_pct"] or 0.0,
+            longest_depth_gap_samples=r["longest_depth_gap_samples"],
+        )
+        for r in rows
+    ]
+    return verify_handover(market.symbol, days, market.handover)

@@ -247,6 +247,9 @@ def test_json_and_table_render_the_summary_with_breaches_in_red(con):
     assert str(btc_spread) == "7.50 / 17.20 (8.0)"
     assert btc_spread.style == ""  # the median spread is inside the 8 bps target
     assert cells["hedged %"][2].style == ""  # SOL: no fills, fully hedged
+    assert cells["bot share %"][0] == (
+        "-" if summary[0]["bot_share_pct"] is None else f"{summary[0]['bot_share_pct']:,.1f}"
+    )
 
 
 def test_by_hour_splits_periods_with_independent_figures(tmp_path):

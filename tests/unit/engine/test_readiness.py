@@ -65,6 +65,13 @@ def test_slippage_pnl_exposure_freshness():
     assert [r.status for r in fresh] == [CheckStatus.PASS, CheckStatus.FAIL]
 
 
+def test_a_backtest_dataset_needs_no_ledger_and_runs_on_simulated_time():
+    latest = {"book_samples": 10**9, "fills": None, "ledger_entries": None}
+    fresh = check_freshness(latest, 10**9 * 86_400 * 30, 3600, backtest=True)
+    assert [r.status for r in fresh] == [CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.PASS]
+    assert fresh[2].detail == "backtest: no ledger"
+
+
 def test_venue_rules():
     down = check_venue(
         "v",

@@ -74,6 +74,8 @@ def _quotes() -> pa.Schema:
             _f("amount", pa.float64()),
             _f("client_order_id", pa.string()),
             _f("action", pa.string(), required=True),
+            # all-in cost of hedging this level (and the levels before it) when quoted, bps of mid
+            _f("hedge_cost_bps", pa.float64()),
         ]
     )
 
@@ -93,6 +95,8 @@ def _fills() -> pa.Schema:
             _f("mid", pa.float64()),
             # when the engine saw the fill: fill -> hedge latency without the venue's delay
             _f("seen_ts", TS_TYPE),
+            # the quote's all-in hedge cost when it was placed (bps of mid): subsidy = cost - edge
+            _f("expected_hedge_cost_bps", pa.float64()),
         ]
     )
 

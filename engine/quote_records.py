@@ -19,8 +19,11 @@ def placed_rows(
     now: int,
     quotes: Sequence[tuple[Side, Decimal, Decimal]],
     client_order_ids: Sequence[str],
+    hedge_costs_bps: Sequence[float | None] = (),
 ) -> list[dict[str, Any]]:
-    """`quotes` rows pairing the quotes sent with the ids the venue returned, in order."""
+    """`quotes` rows pairing the quotes sent with the ids the venue returned, in order,
+    with each quote's hedge cost when known."""
+    costs = list(hedge_costs_bps) + [None] * (len(quotes) - len(hedge_costs_bps))
     return [
         {
             "ts": now,
@@ -31,9 +34,10 @@ def placed_rows(
             "amount": float(amount),
             "client_order_id": cid,
             "action": "place",
+            "hedge_cost_bps": cost,
         }
-        for i, ((side, price, amount), cid) in enumerate(
-            zip(quotes, client_order_ids, strict=False)
+        for i, ((side, price, amount), cid, cost) in enumerate(
+            zip(quotes, client_order_ids, costs, strict=False)
         )
     ]
 
@@ -48,6 +52,7 @@ def cancel_all_row(symbol: str, now: int) -> dict[str, Any]:
         "amount": None,
         "client_order_id": None,
         "action": "cancel_all",
+        "hedge_cost_bps": None,
     }
 
 
@@ -64,8 +69,11 @@ def sample_row(sample: dict[str, Any], market: MarketConfig, now: int) -> dict[s
     }
 
 
-def fill_row(fill: Fill, mid: float | None, seen_ns: int) -> dict[str, Any]:
-    """A home fill as `fills` stores it, with the reference mid when it was seen."""
+def fill_row(
+    fill: Fill, mid: float | None, seen_ns: int, expected_hedge_cost_bps: float | None = None
+) -> dict[str, Any]:
+    """A home fill as `fills` stores it, with the reference mid when it was seen and the
+    hedge cost its quote expected (None: not known)."""
     return {
         "ts": fill.ts_ns,
         "market": fill.market,
@@ -79,4 +87,5 @@ def fill_row(fill: Fill, mid: float | None, seen_ns: int) -> dict[str, Any]:
         "liquidity": fill.liquidity.value,
         "mid": mid,
         "seen_ts": seen_ns,
+        "expected_hedge_cost_bps": expected_hedge_cost_bps,
     }

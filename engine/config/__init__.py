@@ -40,6 +40,7 @@ from engine.config.market import (
     MarketTier,
     PolicyName,
     PolicyParamsConfig,
+    QuotePriority,
     VolGuardConfig,
 )
 from engine.config.risk import RebalancerConfig, RiskConfig
@@ -85,6 +86,7 @@ __all__ = [
     "PolicyParamsConfig",
     "PositiveFloat",
     "Probability",
+    "QuotePriority",
     "RateLimitConfig",
     "RayConfig",
     "RebalancerConfig",

@@ -1,4 +1,4 @@
-"""The hedge venues as the exact backtest models them: profile books, an all-in walk, a netting pool.
+"""The hedge venues as the exact backtest models them: profile books, all-in walk, netting.
 
 The simulated external venues (`engine.sim.books`) lay their books out from a
 profile around the reference price: level i sits `half_spread_bps + i *

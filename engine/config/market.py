@@ -122,7 +122,14 @@ class MarketStage(StrEnum):
 _STAGE_DEFAULTS: dict[MarketStage, dict[str, Any]] = {
     MarketStage.BOOTSTRAP: {"tier": "long_tail", "hedge_mode": "mirror"},
     MarketStage.ROUTING: {"hedge_mode": "mirror", "levels": 5},
-    MarketStage.FLAGSHIP: {"tier": "flagship", "hedge_mode": "mirror"},
+    # flagship flow nets: opposite fills cancel before anything crosses a spread; 10,000
+    # quote or 5 s keeps the risk held small (bench/desk.py, BENCHMARKS.md "Desk")
+    MarketStage.FLAGSHIP: {
+        "tier": "flagship",
+        "hedge_mode": "hybrid",
+        "hybrid_threshold_quote": 10_000.0,
+        "hybrid_max_age_s": 5.0,
+    },
     MarketStage.AGGREGATION: {"tier": "flagship", "hedge_mode": "net"},
     MarketStage.HANDOVER: {"hedge_mode": "net"},
 }

@@ -123,7 +123,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ]
     config = config.model_copy(
         update={
-            "markets": [next((o for o in markets if o.symbol == m.symbol), m) for m in config.markets]
+            "markets": [
+                next((o for o in markets if o.symbol == m.symbol), m) for m in config.markets
+            ]
         }
     )
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))

@@ -219,8 +219,9 @@ class HedgeRouterActor:
         return out
 
     async def reference_books(self, symbols: list[str]) -> dict[str, ExternalBook]:
-        """Read-only, for `policy: mirror`: the healthy venues' fresh books as one, and
-        the base they can sell, the quote they can spend and their highest taker fee."""
+        """Read-only, for `policy: mirror` and hedge-aware pricing: the healthy venues'
+        fresh books as one and each with its taker fee, the base they can sell, the quote
+        they can spend and their highest taker fee."""
         await self._ensure_started()
         out: dict[str, ExternalBook] = {}
         now = time.time_ns()
@@ -235,6 +236,7 @@ class HedgeRouterActor:
                 base_available=float(sum(s.balances.get(base, Decimal(0)) for s in snaps)),
                 quote_available=float(sum(s.balances.get(quote, Decimal(0)) for s in snaps)),
                 taker_fee=max(s.taker_fee for s in snaps),
+                venue_books=tuple((books[v], self._snapshots[v].taker_fee) for v in books),
             )
         return out
 

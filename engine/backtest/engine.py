@@ -128,7 +128,7 @@ class BacktestResult:
     hedge_slippage_quote: float = 0.0
     """What the hedges paid against the reference mid at their decision (before fees)."""
     subsidy_quote: float = 0.0
-    """Hedge cost the fills' quotes expected beyond their edge (priority: sla gives it)."""
+    """Hedge cost the fills' quotes expected beyond their edge when placed (sla gives it)."""
     hedges: int = 0
     hedged_base: float = 0.0
 
@@ -356,18 +356,17 @@ class MarketBacktest:
         quoter.on_fills(fills)
         rows = quoter.fill_rows(fills, now)
         mid = quoter.reference_mid
-        for f, row in zip(fills, rows, strict=True):
+        for f in fills:
             notional = float(f.price * f.amount)
             r.fills += 1
             r.volume_quote += notional
             r.home_cash_quote -= f.side.sign * notional + float(f.fee)
             r.home_fee_quote += float(f.fee)
             if mid is not None:
-                edge = f.side.sign * (mid - float(f.price)) * float(f.amount)
-                r.capture_quote += edge
-                expected = row["expected_hedge_cost_bps"]
-                if expected is not None:
-                    r.subsidy_quote += max(0.0, expected * mid * float(f.amount) / 1e4 - edge)
+                r.capture_quote += f.side.sign * (mid - float(f.price)) * float(f.amount)
+            subsidy = quoter.subsidy_bps(f)
+            if subsidy is not None:
+                r.subsidy_quote += subsidy * notional / 1e4
         r.home_position_base = float(quoter.position)
         if self._writers is not None:
             self._writers["fills"].append(rows)

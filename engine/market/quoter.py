@@ -137,7 +137,8 @@ class Quoter:
         """The desk's net unhedged exposure in the base asset, set by the shell."""
         self.home_available: tuple[float, float] | None = None
         """(base, quote) the home account can settle; None: not known, no cap."""
-        self._quoted_costs: dict[tuple[Side, Decimal], float | None] = {}
+        self._quoted_costs: dict[tuple[Side, Decimal], tuple[float | None, float]] = {}
+        """(side, price) of a placed quote -> (its hedge cost, its edge from mid), in bps."""
         self.last_quote_ns: int | None = None
         self.regime = VolRegime.NORMAL
         self.intensity_fit: IntensityFit | None = None
@@ -234,8 +235,15 @@ class Quoter:
         if len(self._quoted_costs) > KEPT_QUOTE_COSTS:  # old ladders' fills have arrived
             self._quoted_costs.clear()
         for (side, price, _), cost in zip(quotes, costs, strict=True):
-            self._quoted_costs[(side, price)] = cost
+            edge = side.sign * (mid - float(price)) / mid * 1e4
+            self._quoted_costs[(side, price)] = (cost, edge)
         return costs
+
+    def subsidy_bps(self, fill: Fill) -> float | None:
+        """The hedge cost the fill's quote did not cover when placed (>= 0, bps of mid):
+        what `priority: sla` pays for its spread; None when the quote is not known."""
+        cost, edge = self._quoted_costs.get((fill.side, fill.price), (None, 0.0))
+        return None if cost is None else max(0.0, cost - edge)
 
     def desired_levels(self, now: int, mid: float, book: HomeBookView) -> list[QuoteLevel]:
         """The policy's ladder after the market rules, in floats (before the grid)."""
@@ -277,7 +285,8 @@ class Quoter:
         cost expected when its quote was placed."""
         costs = self._quoted_costs
         return [
-            fill_row(f, self.reference_mid, seen_ns, costs.get((f.side, f.price))) for f in fills
+            fill_row(f, self.reference_mid, seen_ns, costs.get((f.side, f.price), (None, 0.0))[0])
+            for f in fills
         ]
 
     def sample_row(

@@ -155,7 +155,9 @@ def test_hedged_backtests_run_on_the_exact_engine_only():
 
 def test_same_decisions_through_vol_guard_widen_and_pause():
     cfg = load_config(LOCAL_CONFIG)
-    jumpy = cfg.sim.assets["BTC"].model_copy(update={"jumps_per_day": 20_000, "jump_std": 0.002})
+    # jumps often enough to lift short-term sigma over a long-run level that has settled
+    # (the estimators average their first returns, so steady noise alone does not widen)
+    jumpy = cfg.sim.assets["BTC"].model_copy(update={"jumps_per_day": 1_000, "jump_std": 0.002})
     cfg = cfg.model_copy(
         update={"sim": cfg.sim.model_copy(update={"assets": {**cfg.sim.assets, "BTC": jumpy}})}
     )
@@ -163,7 +165,7 @@ def test_same_decisions_through_vol_guard_widen_and_pause():
         update={
             "hedge_mode": HedgeMode.NET,
             "vol_guard": cfg.market("BTC/USDT").vol_guard.model_copy(
-                update={"min_samples": 5, "widen_ratio": 1.3, "pause_ratio": 2.0}
+                update={"min_samples": 5, "widen_ratio": 1.2, "pause_ratio": 1.5}
             ),
         }
     )

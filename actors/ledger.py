@@ -145,7 +145,7 @@ class InventoryLedgerActor:
     async def on_fills(self, fills: list[Fill], hedge_pending: bool) -> int:
         """Book fills; journaled before this returns, so an acknowledged fill survives a crash."""
         postings: list[Posting] = []
-        pending: list[tuple[str, str, Decimal]] = []
+        pending: list[tuple[str, str, Decimal, str]] = []
         booked_fills: list[Fill] = []
         for fill in fills:
             booked = self._ledger.post_fill(fill)

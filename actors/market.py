@@ -38,6 +38,7 @@ from pydantic import SecretStr
 from actors.context import RestartGate, RunContext, live_config
 from actors.market_host import HostedMarket
 from engine.config import AppConfig
+from engine.market.exposure import DeskExposure
 from engine.types import Fill
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,7 @@ class MarketActor:
         self._task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Future[Any]] = set()
         self._last_reference_pull_ns = 0
-        self._last_exposure_pull_ns = 0
-        self._asset_exposure: dict[str, float] = {}  # ledger's net + own unhedged fills since
-        self._home_balances: dict[str, float] = {}
+        self._exposure = DeskExposure()
         self._tick_due_ns = 0
         # Ray re-runs __init__ after a crash (max_restarts); nobody calls on_start
         # again, so the first call this incarnation gets (the driver's status poll)
@@ -225,7 +224,7 @@ class MarketActor:
         self._send_fills()  # hedge first: quoting can wait a few ms, exposure cannot
         if now - self._last_reference_pull_ns >= self._config.timing.reference_pull_s * 1e9:
             await self._pull_references(now)
-        if now - self._last_exposure_pull_ns >= self._config.timing.net_exposure_pull_s * 1e9:
+        if now - self._exposure.answered_ns >= self._config.timing.net_exposure_pull_s * 1e9:
             await self._pull_exposure(now)
         self._push_exposure()
         due = self._tick_due_ns
@@ -271,19 +270,16 @@ class MarketActor:
         except Exception as exc:
             log.warning("net exposure pull failed, quoting on the last one: %s", exc)
             return
-        self._asset_exposure = {a: net for a, (net, _) in answer.items()}
-        self._home_balances = {a: balance for a, (_, balance) in answer.items()}
-        self._last_exposure_pull_ns = now
+        self._exposure.on_answer(now, answer)
 
     def _push_exposure(self) -> None:
         """Each quoter's inputs: its base asset's net exposure, what home can settle."""
+        exposure = self._exposure
+        if not exposure.known:
+            return  # nothing known yet: the quoters stand in with their home fills
         for q in self._quoters.values():
-            if not self._last_exposure_pull_ns:
-                continue  # nothing known yet: the quoter stands in with its home fills
-            home = self._home_balances
-            q.quoter.net_exposure = self._asset_exposure.get(q.base, 0.0)
-            if q.base in home and q.quote in home:
-                q.quoter.home_available = (home[q.base], home[q.quote])
+            q.quoter.net_exposure = exposure.net(q.base)
+            q.quoter.home_available = exposure.home_available(q.base, q.quote)
 
     def _send_fills(self) -> None:
         """One batch per hedge treatment for every hosted market's new fills."""
@@ -292,10 +288,7 @@ class MarketActor:
             if q.fills_out:
                 fills = q.take_fills()
                 if not q.hedge_pending:  # no hedge covers them yet: the desk's risk now
-                    for f in fills:
-                        base = q.base
-                        delta = float(f.side.sign * f.amount)
-                        self._asset_exposure[base] = self._asset_exposure.get(base, 0.0) + delta
+                    self._exposure.on_unhedged_fills(fills)
                 by_pending.setdefault(q.hedge_pending, []).extend(fills)
         for hedge_pending, batch in by_pending.items():
             for send in (

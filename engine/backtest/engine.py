@@ -293,6 +293,8 @@ class MarketBacktest:
                     self._finish_totals(now, wall_start)
                     progress(r, now)
             now += tick_ns
+        if hybrid:
+            self._drain(end)
         venue.cancel_all()
         self._record_cancel_all(end)
         self._finish_totals(end, wall_start)
@@ -381,6 +383,16 @@ class MarketBacktest:
             for f in fills:
                 self._pool.add(f.side.sign * float(f.amount), f.ts_ns, f.fill_id)
             self._hybrid_check(now)
+
+    def _drain(self, now: int) -> None:
+        """At the end, hedge what the netting pool still holds (the router drains at stop)."""
+        pool = self._pool
+        if pool.net_base != 0:
+            self._hedge_seq += 1
+            side = Side.SELL if pool.net_base > 0 else Side.BUY
+            hedge_id = f"h-{self._market.symbol}-{self._hedge_seq}"
+            self._hedge(hedge_id, pool.first_fill_id, side, abs(pool.net_base), now)
+        pool.clear()
 
     def _hybrid_check(self, now: int) -> None:
         """Hedge the netting pool once its net is big or old enough (hybrid mode)."""

@@ -14,7 +14,8 @@ awaited at stop so none is lost.
 Risk is the desk's, not the home venue's: every `timing.net_exposure_pull_s`
 the actor asks the ledger, in one call for all its markets, for the net
 unhedged exposure of each base asset and the home account's balances
-(`InventoryLedgerActor.desk_exposure`); the fills sent before the call are in
+(`InventoryLedgerActor.desk_exposure`), and the router for its netted hedges
+in flight (`engine.market.DeskExposure`); the fills sent before the call are in
 the answer, and the fills of its own markets that no hedge covers yet (hybrid
 or net mode) are added on top until the next pull. Markets sharing an asset
 skew on the same number. The external venues' books come with the reference
@@ -266,11 +267,14 @@ class MarketActor:
         home = self._config.home_venue.id
         await asyncio.sleep(0)  # the fill deliveries just scheduled go out first
         try:
-            answer = await self._ledger.desk_exposure.remote(assets, home)
+            answer, inflight = await asyncio.gather(
+                self._ledger.desk_exposure.remote(assets, home),
+                self._router.inflight_exposure.remote(assets),
+            )
         except Exception as exc:
             log.warning("net exposure pull failed, quoting on the last one: %s", exc)
             return
-        self._exposure.on_answer(now, answer)
+        self._exposure.on_answer(now, answer, inflight)
 
     def _push_exposure(self) -> None:
         """Each quoter's inputs: its base asset's net exposure, what home can settle."""

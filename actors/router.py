@@ -240,6 +240,12 @@ class HedgeRouterActor:
             )
         return out
 
+    async def inflight_exposure(self, assets: list[str]) -> dict[str, float]:
+        """Per asset, the base this router's started, not yet booked hedges will add (mirror
+        hedges are pending in the ledger already): the MarketActors' net exposure adds it."""
+        await self._ensure_started()
+        return {a: float(self._desk.inflight.of(a)) for a in assets}
+
     async def on_fills(self, fills: list[Fill]) -> int:
         """Hedge new fills by their market's mode; returns at once (hedges run in the
         background) with the number of hedges started."""

@@ -30,3 +30,10 @@ def test_unknown_until_the_ledger_answers_then_its_answer_plus_own_unhedged_fill
     assert desk.net("BTC") == 0.01  # a cross's quote leg is the rebalancer's, not its skew
     desk.on_answer(10, {"ETH": (1.0, 139.0)})  # the next answer includes them: replaced
     assert desk.net("ETH") == 1.0 and desk.net("SOL") == 0.0
+
+
+def test_a_net_hedge_in_flight_counts_before_the_ledger_books_it():
+    # a 6.6 ETH sale netted into one hedge going out in TWAP slices: flat from the start
+    desk = DeskExposure()
+    desk.on_answer(1, {"ETH": (-6.6, 150.0), "USDT": (0.0, 2e6)}, {"ETH": 6.6, "USDT": 0.0})
+    assert desk.net("ETH") == pytest.approx(0.0)

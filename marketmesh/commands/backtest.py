@@ -141,7 +141,8 @@ def resolve_markets(
         if m.policy not in BACKTEST_POLICIES:
             raise BacktestArgsError(
                 f"market {m.symbol}: policy '{m.policy}' cannot be backtested (it needs the "
-                f"external venues' books); use --policy with one of {', '.join(sorted(BACKTEST_POLICIES))}"
+                "external venues' books); use --policy with one of "
+                + ", ".join(sorted(BACKTEST_POLICIES))
             )
         try:
             build_policy(m)

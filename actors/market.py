@@ -10,6 +10,16 @@ every market's fills and sends them in one batch (hedge first), pulls every
 due reference price in one router call, then requotes and samples each market.
 Fills go to the router and the ledger fire-and-forget, and every delivery is
 awaited at stop so none is lost.
+
+Risk is the desk's, not the home venue's: every `timing.net_exposure_pull_s`
+the actor asks the ledger, in one call for all its markets, for the net
+unhedged exposure of each base asset and the home account's balances
+(`InventoryLedgerActor.desk_exposure`), and the router for its netted hedges
+in flight (`engine.market.DeskExposure`); the fills sent before the call are in
+the answer, and the fills of its own markets that no hedge covers yet (hybrid
+or net mode) are added on top until the next pull. Markets sharing an asset
+skew on the same number. The external venues' books come with the reference
+pull for every market, so each quoter prices its levels against the hedge.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from pydantic import SecretStr
 from actors.context import RestartGate, RunContext, live_config
 from actors.market_host import HostedMarket
 from engine.config import AppConfig
+from engine.market.exposure import DeskExposure
 from engine.types import Fill
 
 log = logging.getLogger(__name__)
@@ -61,6 +72,7 @@ class MarketActor:
         self._task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Future[Any]] = set()
         self._last_reference_pull_ns = 0
+        self._exposure = DeskExposure()
         self._tick_due_ns = 0
         # Ray re-runs __init__ after a crash (max_restarts); nobody calls on_start
         # again, so the first call this incarnation gets (the driver's status poll)
@@ -216,6 +228,9 @@ class MarketActor:
         self._send_fills()  # hedge first: quoting can wait a few ms, exposure cannot
         if now - self._last_reference_pull_ns >= self._config.timing.reference_pull_s * 1e9:
             await self._pull_references(now)
+        if now - self._exposure.answered_ns >= self._config.timing.net_exposure_pull_s * 1e9:
+            await self._pull_exposure(now)
+        self._push_exposure()
         due = self._tick_due_ns
         self._settle(
             quoters,
@@ -237,21 +252,51 @@ class MarketActor:
                 q.errors.append(f"{type(res).__name__}: {res}")
 
     async def _pull_references(self, now: int) -> None:
-        """Every hosted market's reference mid (and external book if it mirrors) in one call."""
+        """Every hosted market's reference mid and external books, one call each."""
         symbols = list(self._quoters)
-        refs = await self._router.reference.remote(symbols)
-        mirrored = [q.symbol for q in self._quoters.values() if q.mirrors_external]
-        books = await self._router.reference_books.remote(mirrored) if mirrored else {}
+        refs, books = await asyncio.gather(
+            self._router.reference.remote(symbols), self._router.reference_books.remote(symbols)
+        )
         for s, q in self._quoters.items():
             q.on_reference(now, refs.get(s), books.get(s))
         self._last_reference_pull_ns = now
+
+    async def _pull_exposure(self, now: int) -> None:
+        """The desk's net exposure per base asset and the home balances, one ledger call.
+
+        A failed pull keeps the last answer (and the fills added since): quoting goes on.
+        """
+        assets = sorted({a for q in self._quoters.values() for a in (q.base, q.quote)})
+        home = self._config.home_venue.id
+        await asyncio.sleep(0)  # the fill deliveries just scheduled go out first
+        try:
+            answer, inflight = await asyncio.gather(
+                self._ledger.desk_exposure.remote(assets, home),
+                self._router.inflight_exposure.remote(assets),
+            )
+        except Exception as exc:
+            log.warning("net exposure pull failed, quoting on the last one: %s", exc)
+            return
+        self._exposure.on_answer(now, answer, inflight)
+
+    def _push_exposure(self) -> None:
+        """Each quoter's inputs: its base asset's net exposure, what home can settle."""
+        exposure = self._exposure
+        if not exposure.known:
+            return  # nothing known yet: the quoters stand in with their home fills
+        for q in self._quoters.values():
+            q.quoter.net_exposure = exposure.net(q.base)
+            q.quoter.home_available = exposure.home_available(q.base, q.quote)
 
     def _send_fills(self) -> None:
         """One batch per hedge treatment for every hosted market's new fills."""
         by_pending: dict[bool, list[Fill]] = {}
         for q in self._quoters.values():
             if q.fills_out:
-                by_pending.setdefault(q.hedge_pending, []).extend(q.take_fills())
+                fills = q.take_fills()
+                if not q.hedge_pending:  # no hedge covers them yet: the desk's risk now
+                    self._exposure.on_unhedged_fills(fills)
+                by_pending.setdefault(q.hedge_pending, []).extend(fills)
         for hedge_pending, batch in by_pending.items():
             for send in (
                 lambda b=batch: self._router.on_fills.remote(b),

@@ -92,6 +92,10 @@ class HostedMarket:
         return self._market.base
 
     @property
+    def quote(self) -> str:
+        return self._market.quote
+
+    @property
     def mirrors_external(self) -> bool:
         return self._market.policy is PolicyName.MIRROR
 
@@ -205,6 +209,7 @@ class HostedMarket:
             "quoting": bool(self._last_sample.get("quoting")),
             "fills": self._fill_count,
             "position": str(q.position if q else self._resumed_position),
+            "net_exposure": q.net_exposure if q else None,
             "errors": list(self.errors[-3:]),
             "paused": self._paused,
             "target_spread_bps": market.target_spread_bps,
@@ -248,8 +253,7 @@ class HostedMarket:
         self, now: int, ref: tuple[float, int] | None, external: ExternalBook | None
     ) -> None:
         self.quoter.on_reference(now, ref)
-        if self.mirrors_external:
-            self.quoter.external = external
+        self.quoter.external = external  # mirror quotes off it; every policy prices the hedge
 
     async def requote(self, now: int, tick_due_ns: int = 0) -> None:
         """`tick_due_ns`: when the actor's tick was scheduled (0 when a test drives it)."""
@@ -269,7 +273,9 @@ class HostedMarket:
             self._quote_cycles += 1
             self._quote_lags_ms.append((time.time_ns() - tick_due_ns) / 1e6)
         inputs = decision_inputs(self.quoter, now)
-        self._writers["quotes"].append(placed_rows(self.symbol, now, decision.quotes, cids, inputs))
+        self._writers["quotes"].append(
+            placed_rows(self.symbol, now, decision.quotes, cids, inputs, decision.hedge_costs_bps)
+        )
 
     def sample_if_due(self, now: int) -> None:
         if now - self._last_sample_ns < self._config.analytics.sample_interval_s * 1e9:

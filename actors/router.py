@@ -221,8 +221,9 @@ class HedgeRouterActor:
         return out
 
     async def reference_books(self, symbols: list[str]) -> dict[str, ExternalBook]:
-        """Read-only, for `policy: mirror`: the healthy venues' fresh books as one, and
-        the base they can sell, the quote they can spend and their highest taker fee."""
+        """Read-only, for `policy: mirror` and hedge-aware pricing: the healthy venues'
+        fresh books as one and each with its taker fee, the base they can sell, the quote
+        they can spend and their highest taker fee."""
         await self._ensure_started()
         out: dict[str, ExternalBook] = {}
         now = time.time_ns()
@@ -237,8 +238,15 @@ class HedgeRouterActor:
                 base_available=float(sum(s.balances.get(base, Decimal(0)) for s in snaps)),
                 quote_available=float(sum(s.balances.get(quote, Decimal(0)) for s in snaps)),
                 taker_fee=max(s.taker_fee for s in snaps),
+                venue_books=tuple((books[v], self._snapshots[v].taker_fee) for v in books),
             )
         return out
+
+    async def inflight_exposure(self, assets: list[str]) -> dict[str, float]:
+        """Per asset, the base this router's started, not yet booked hedges will add (mirror
+        hedges are pending in the ledger already): the MarketActors' net exposure adds it."""
+        await self._ensure_started()
+        return {a: float(self._desk.inflight.of(a)) for a in assets}
 
     async def on_fills(self, fills: list[Fill]) -> int:
         """Hedge new fills by their market's mode; returns at once (hedges run in the

@@ -96,6 +96,8 @@ def _quotes() -> pa.Schema:
             _f("target_spread_bps", pa.float64()),
             _f("max_spread_bps", pa.float64()),
             _f("guards", pa.string()),
+            # all-in cost of hedging this level (and the levels before it) when quoted, bps of mid
+            _f("hedge_cost_bps", pa.float64()),
         ]
     )
 
@@ -118,6 +120,8 @@ def _fills() -> pa.Schema:
             # the home venue's taker fee on this fill, charged to the counterparty when
             # the bot was the maker: the exchange's revenue from the bot's liquidity
             _f("taker_fee_quote", pa.float64()),
+            # the quote's all-in hedge cost when it was placed (bps of mid): subsidy = cost - edge
+            _f("expected_hedge_cost_bps", pa.float64()),
         ]
     )
 

@@ -73,9 +73,12 @@ def placed_rows(
     quotes: Sequence[tuple[Side, Decimal, Decimal]],
     client_order_ids: Sequence[str],
     inputs: Mapping[str, Any] | None = None,
+    hedge_costs_bps: Sequence[float | None] = (),
 ) -> list[dict[str, Any]]:
     """`quotes` rows pairing the quotes sent with the ids the venue returned, in order;
-    each row carries the decision's `inputs` (`decision_inputs`) when given."""
+    each row carries the decision's `inputs` (`decision_inputs`) when given and each
+    quote's hedge cost when known."""
+    costs = list(hedge_costs_bps) + [None] * (len(quotes) - len(hedge_costs_bps))
     return [
         {
             **(inputs or {}),
@@ -87,9 +90,10 @@ def placed_rows(
             "amount": float(amount),
             "client_order_id": cid,
             "action": "place",
+            "hedge_cost_bps": cost,
         }
-        for i, ((side, price, amount), cid) in enumerate(
-            zip(quotes, client_order_ids, strict=False)
+        for i, ((side, price, amount), cid, cost) in enumerate(
+            zip(quotes, client_order_ids, costs, strict=False)
         )
     ]
 
@@ -134,6 +138,7 @@ def cancel_all_row(symbol: str, now: int) -> dict[str, Any]:
         "amount": None,
         "client_order_id": None,
         "action": "cancel_all",
+        "hedge_cost_bps": None,
     }
 
 
@@ -171,9 +176,15 @@ def sample_row(
 
 
 def fill_row(
-    fill: Fill, mid: float | None, seen_ns: int, *, home_taker_fee: float | None = None
+    fill: Fill,
+    mid: float | None,
+    seen_ns: int,
+    expected_hedge_cost_bps: float | None = None,
+    *,
+    home_taker_fee: float | None = None,
 ) -> dict[str, Any]:
-    """A home fill as `fills` stores it, with the reference mid when it was seen.
+    """A home fill as `fills` stores it, with the reference mid when it was seen and the
+    hedge cost its quote expected (None: not known).
 
     `home_taker_fee` (a rate) prices what the home venue charged the taker on a
     fill where the bot was the maker: the exchange's revenue from this liquidity.
@@ -195,6 +206,7 @@ def fill_row(
         "mid": mid,
         "seen_ts": seen_ns,
         "taker_fee_quote": taker_fee,
+        "expected_hedge_cost_bps": expected_hedge_cost_bps,
     }
 
 

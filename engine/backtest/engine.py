@@ -17,10 +17,17 @@ Two differences from the live loop, both to go fast:
   its ladder would be too. The clock-driven inputs (the elapsed time of a
   finite-horizon A-S, the GLFT window sliding) then move at the next decision,
   at most one reference interval later.
-* Hedging is modelled, not routed: each fill (mirror mode) or the net
-  exposure over the rebalancer's threshold (net mode) is hedged at once on
-  the simulated external venue with the lowest all-in price (its mid offset,
-  half spread and taker fee from the config), without depth or latency.
+* Hedging is modelled, not routed: each fill (mirror mode), the market's
+  netted fills once big or old enough (hybrid mode, checked on fills and on
+  the router's timer) or the net exposure over the rebalancer's threshold
+  (net mode) is hedged at once across the simulated external venues' profile
+  books, best all-in price first (`engine.backtest.hedge_model`): depth and
+  taker fees, no latency.
+
+The quoter sees what the live MarketActor gives it: the desk's net unhedged
+exposure (home fills plus hedges plus nothing in flight, since hedges here
+fill at once) and, when hedges are modelled, the external venues' books to
+price its levels against.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine.backtest.feeds import MarketFeed
+from engine.backtest.hedge_model import NettingPool, profile_external, walk_all_in
 from engine.config import AppConfig, HedgeMode, MarketConfig, VenueConfig
 from engine.hedging import mirror_hedge_id
 from engine.hedging.records import modelled_hedge_columns, rows_of
@@ -112,6 +120,18 @@ class BacktestResult:
     inventory_sumsq: float = 0.0
     wall_s: float = 0.0
     rejected_quotes: int = 0
+    samples_depth_within_target: int = 0
+    samples_two_sided: int = 0
+    capture_quote: float = 0.0
+    """Edge of the home fills against the reference mid when they were seen."""
+    home_fee_quote: float = 0.0
+    hedge_fee_quote: float = 0.0
+    hedge_slippage_quote: float = 0.0
+    """What the hedges paid against the reference mid at their decision (before fees)."""
+    subsidy_quote: float = 0.0
+    """Hedge cost the fills' quotes expected beyond their edge when placed (sla gives it)."""
+    hedges: int = 0
+    hedged_base: float = 0.0
 
     @property
     def pnl_unhedged_quote(self) -> float:
@@ -136,6 +156,27 @@ class BacktestResult:
     def spread_sla_pct(self) -> float:
         """Samples with a two-sided book within the target spread, as `marketmesh sla` counts."""
         return 100.0 * self.samples_spread_within_target / self.samples if self.samples else 0.0
+
+    @property
+    def depth_sla_pct(self) -> float:
+        """Samples with both sides' band depth at or above the configured target."""
+        return 100.0 * self.samples_depth_within_target / self.samples if self.samples else 0.0
+
+    @property
+    def uptime_pct(self) -> float:
+        """Samples with the bot quoting both sides."""
+        return 100.0 * self.samples_two_sided / self.samples if self.samples else 0.0
+
+    @property
+    def inventory_pnl_quote(self) -> float:
+        """What is left of the PnL once capture, fees and slippage are counted: the price
+        moving while exposure was held (the waiting of netting, the end position)."""
+        return self.pnl_quote - (
+            self.capture_quote
+            - self.home_fee_quote
+            - self.hedge_fee_quote
+            - self.hedge_slippage_quote
+        )
 
     @property
     def book_events_per_s(self) -> float:
@@ -177,6 +218,7 @@ class MarketBacktest:
         self._record_makers = market.user_makers.active
         self._maker_band_bps = market.incentives.band_bps or market.depth_band_bps
         self._hedge_seq = 0
+        self._pool = NettingPool()
         self.result = BacktestResult(
             market=market.symbol, policy=market.policy, start_ns=feed.start_ns, end_ns=feed.end_ns
         )
@@ -206,13 +248,15 @@ class MarketBacktest:
         requote_ns = int(m.requote_interval_s * 1e9)
         rebalance_ns = int(cfg.rebalancer.interval_s * 1e9)
         net_hedge = s.hedge and m.hedge_mode is HedgeMode.NET
+        hybrid = s.hedge and m.hedge_mode is HedgeMode.HYBRID
+        router_ns = int(cfg.timing.router_refresh_s * 1e9)
         feed, venue, r, quoter = self._feed, self._venue, self.result, self._quoter
         start, end = feed.start_ns, feed.end_ns
         # every timer is due on the first tick; takers are counted from the start
         last_pull = last_sample = last_rebalance = start - max(
             pull_ns, sample_ns, requote_ns, rebalance_ns
         )
-        last_poll = start
+        last_poll = last_router = start
         ticks = 0
         checkpoint_ns = int(checkpoint_every_s * 1e9)
         next_checkpoint = start + checkpoint_ns
@@ -234,6 +278,9 @@ class MarketBacktest:
             if net_hedge and now - last_rebalance >= rebalance_ns:
                 last_rebalance = now
                 self._net_hedge(now)
+            if hybrid and now - last_router >= router_ns:
+                last_router = now
+                self._hybrid_check(now)
             if news or quoter.timer_due(now) or quoter.is_stale(now):
                 self._decide(now)
             if now - last_sample >= sample_ns:
@@ -250,6 +297,8 @@ class MarketBacktest:
                     self._finish_totals(now, wall_start)
                     progress(r, now)
             now += tick_ns
+        if hybrid:
+            self._drain(end)
         venue.cancel_all()
         self._record_cancel_all(end)
         self._finish_totals(end, wall_start)
@@ -273,14 +322,20 @@ class MarketBacktest:
 
     def _pull_reference(self, now: int) -> bool:
         """Take the feed's reference; True when it is a new observation."""
-        if not self._quoter.on_reference(now, self._feed.reference(now)):
+        quoter = self._quoter
+        if not quoter.on_reference(now, self._feed.reference(now)):
             return False
-        self.result.last_mid = self._quoter.reference_mid or 0.0
+        self.result.last_mid = quoter.reference_mid or 0.0
+        if self._settings.hedge and quoter.reference_mid is not None:
+            quoter.external = profile_external(
+                self._config.hedge_venues, self._market.symbol, quoter.reference_mid, now
+            )
         return True
 
     def _decide(self, now: int) -> None:
         """One quoter decision (`engine.market.Quoter.decide`), carried out on the book."""
-        quoter, venue = self._quoter, self._venue
+        quoter, venue, r = self._quoter, self._venue, self.result
+        quoter.net_exposure = r.home_position_base + r.hedge_position_base
         decision = quoter.decide(now, venue)
         if decision.action is QuoteAction.IDLE:
             return
@@ -298,27 +353,66 @@ class MarketBacktest:
         if self._writers is not None:
             self._writers["quotes"].append(
                 placed_rows(
-                    self._market.symbol, now, decision.quotes, cids, decision_inputs(quoter, now)
+                    self._market.symbol,
+                    now,
+                    decision.quotes,
+                    cids,
+                    decision_inputs(quoter, now),
+                    decision.hedge_costs_bps,
                 )
             )
 
     def _on_fills(self, fills: list[Fill], now: int) -> None:
         r, m, quoter = self.result, self._market, self._quoter
         quoter.on_fills(fills)
+        rows = quoter.fill_rows(fills, now)
+        mid = quoter.reference_mid
         for f in fills:
             notional = float(f.price * f.amount)
             r.fills += 1
             r.volume_quote += notional
             r.home_cash_quote -= f.side.sign * notional + float(f.fee)
+            r.home_fee_quote += float(f.fee)
+            if mid is not None:
+                r.capture_quote += f.side.sign * (mid - float(f.price)) * float(f.amount)
+            subsidy = quoter.subsidy_bps(f)
+            if subsidy is not None:
+                r.subsidy_quote += subsidy * notional / 1e4
         r.home_position_base = float(quoter.position)
         if self._writers is not None:
-            self._writers["fills"].append(quoter.fill_rows(fills, now))
-        mid = quoter.reference_mid
-        if self._settings.hedge and m.hedge_mode is HedgeMode.MIRROR and mid is not None:
+            self._writers["fills"].append(rows)
+        if not self._settings.hedge or mid is None:
+            return
+        if m.hedge_mode is HedgeMode.MIRROR:
             for f in fills:
                 self._hedge(
                     mirror_hedge_id(f.fill_id), f.fill_id, f.side.opposite, float(f.amount), now
                 )
+        elif m.hedge_mode is HedgeMode.HYBRID:
+            for f in fills:
+                self._pool.add(f.side.sign * float(f.amount), f.ts_ns, f.fill_id)
+            self._hybrid_check(now)
+
+    def _drain(self, now: int) -> None:
+        """At the end, hedge what the netting pool still holds (the router drains at stop)."""
+        pool = self._pool
+        if pool.net_base != 0:
+            self._hedge_seq += 1
+            side = Side.SELL if pool.net_base > 0 else Side.BUY
+            hedge_id = f"h-{self._market.symbol}-{self._hedge_seq}"
+            self._hedge(hedge_id, pool.first_fill_id, side, abs(pool.net_base), now)
+        pool.clear()
+
+    def _hybrid_check(self, now: int) -> None:
+        """Hedge the netting pool once its net is big or old enough (hybrid mode)."""
+        pool, m, mid = self._pool, self._market, self._quoter.reference_mid
+        if mid is None or not pool.due(mid, now, m.hybrid_threshold_quote, m.hybrid_max_age_s):
+            return
+        self._hedge_seq += 1
+        side = Side.SELL if pool.net_base > 0 else Side.BUY
+        hedge_id = f"h-{m.symbol}-{self._hedge_seq}"
+        self._hedge(hedge_id, pool.first_fill_id, side, abs(pool.net_base), now)
+        pool.clear()
 
     def _net_hedge(self, now: int) -> None:
         r, mid = self.result, self._quoter.reference_mid
@@ -334,32 +428,42 @@ class MarketBacktest:
     def _hedge(
         self, hedge_id: str, fill_id: str | None, side: Side, amount: float, now: int
     ) -> None:
-        mid = self._quoter.reference_mid
+        """Fill a hedge at once across the venues' profile books, best all-in first."""
+        quoter = self._quoter
+        mid = quoter.reference_mid
         if not self._hedge_venues or mid is None or amount <= 0:
             return
-        best = min(self._hedge_venues, key=lambda v: v.all_in_bps(side))
-        price = best.price(side, mid)
-        cost = price * amount
-        fee = cost * best.taker_fee
-        r = self.result
-        r.hedge_cash_quote += (-cost if side is Side.BUY else cost) - fee
-        r.hedge_position_base += side.sign * amount
-        if self._writers is None:
+        external = quoter.external or profile_external(
+            self._config.hedge_venues, self._market.symbol, mid, now
+        )
+        if external is None:
             return
+        legs = walk_all_in(external, side, amount)
+        r = self.result
+        r.hedges += 1
+        for leg in legs:
+            r.hedge_cash_quote += (-leg.cost if side is Side.BUY else leg.cost) - leg.fee
+            r.hedge_position_base += side.sign * leg.amount
+            r.hedge_fee_quote += leg.fee
+            r.hedge_slippage_quote += side.sign * (leg.cost - mid * leg.amount)
+            r.hedged_base += leg.amount
+        if self._writers is None or not legs:
+            return
+        n = len(legs)
         orders, fills = modelled_hedge_columns(
-            1,
-            ts=[now],
+            n,
+            ts=[now] * n,
             market=self._market.symbol,
-            hedge_ids=[hedge_id],
-            client_order_ids=[f"{hedge_id}-0"],
-            source_fill_ids=[fill_id],
-            venue=[best.venue],
-            side=[side.value],
-            amount=[amount],
-            decision_mid=[mid],
-            price=[price],
-            cost=[cost],
-            fee=[fee],
+            hedge_ids=[hedge_id] * n,
+            client_order_ids=[f"{hedge_id}-{i}" for i in range(n)],
+            source_fill_ids=[fill_id] * n,
+            venue=[leg.venue for leg in legs],
+            side=[side.value] * n,
+            amount=[leg.amount for leg in legs],
+            decision_mid=[mid] * n,
+            price=[leg.price for leg in legs],
+            cost=[leg.cost for leg in legs],
+            fee=[leg.fee for leg in legs],
             fee_currency=self._market.quote,
         )
         self._writers["hedge_orders"].append(rows_of(orders))
@@ -379,6 +483,11 @@ class MarketBacktest:
         if isinstance(spread, float) and m.target_spread_bps is not None:
             # the SLA's rule (analytics.sla_samples): the bot's own two-sided quotes
             r.samples_spread_within_target += bool(row["quoting"]) and spread <= m.target_spread_bps
+        r.samples_two_sided += bool(row["quoting"])
+        target = m.depth_target_quote
+        r.samples_depth_within_target += (
+            row["bid_depth_band"] >= target and row["ask_depth_band"] >= target
+        )
         inventory = r.home_position_base
         r.inventory_sum += inventory
         r.inventory_sumsq += inventory * inventory

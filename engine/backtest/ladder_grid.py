@@ -162,6 +162,22 @@ def ewma(x: np.ndarray, w: float, v0: float) -> np.ndarray:
     return out
 
 
+def warm_ewma(x: np.ndarray, w: float, v0: float | None, seen: int) -> np.ndarray:
+    """`SigmaEstimator`'s update over `x`, `seen` returns already in `v0` (None: none):
+    the k-th return weighs max(w, 1/k), a plain mean until the half-life fills, then `ewma`."""
+    out = np.empty(len(x), dtype=float)
+    v, k, i = v0, seen, 0
+    while i < len(x) and (v is None or 1.0 / (k + 1) > w):
+        k += 1
+        v = float(x[i]) if v is None else v + max(w, 1.0 / k) * (float(x[i]) - v)
+        out[i] = v
+        i += 1
+    if i < len(x):
+        assert v is not None
+        out[i:] = ewma(x[i:], w, v)
+    return out
+
+
 class SigmaRegimes:
     """The vol guard's EWMA sigmas and regime, one observation every `obs` ticks, as arrays.
 
@@ -205,12 +221,8 @@ class SigmaRegimes:
         out_s = np.full(len(x), np.nan)
         out_l = np.full(len(x), np.nan)
         if len(xs):
-            if vs is None or vl is None:
-                v0s, v0l = float(xs[0]), float(xs[0])
-                es = np.concatenate(([v0s], ewma(xs[1:], self.w_short, v0s)))
-                el = np.concatenate(([v0l], ewma(xs[1:], self.w_long, v0l)))
-            else:
-                es, el = ewma(xs, self.w_short, vs), ewma(xs, self.w_long, vl)
+            es = warm_ewma(xs, self.w_short, vs, seen)
+            el = warm_ewma(xs, self.w_long, vl, seen)
             out_s[valid], out_l[valid] = es, el
             vs, vl = float(es[-1]), float(el[-1])
         counts = seen + np.cumsum(valid)

@@ -84,15 +84,22 @@ __all__ = [
 CHUNK_S = 3_600.0
 
 
-def fast_path_problem(market: MarketConfig, *, cross: bool = False) -> str | None:
+def fast_path_problem(
+    market: MarketConfig, *, cross: bool = False, hedge: bool = False
+) -> str | None:
     """Why `market` cannot run on the fast path, or None when it can (`cross`: its quote
-    asset has a simulated price of its own)."""
+    asset has a simulated price of its own; `hedge`: hedges are modelled)."""
     if market.policy is not PolicyName.LADDER:
         return f"policy '{market.policy}': the fast path models the ladder policy only"
     if market.user_makers.active:
         return "user_makers: the fast path models a book with the bot's quotes only"
     if cross:
         return f"{market.symbol}: a cross (both legs simulated); the fast path reads one price path"
+    if hedge:
+        return (
+            "hedges modelled: the desk quotes on its net exposure and prices each level "
+            "against the hedge venues; the fast path models the unhedged book (--no-hedge)"
+        )
     return None
 
 
@@ -117,7 +124,11 @@ class FastLadderBacktest:
         takers: TakerSource | None = None,
         chunk_s: float = CHUNK_S,
     ) -> None:
-        problem = fast_path_problem(market, cross=market.quote in config.sim.assets)
+        problem = fast_path_problem(
+            market,
+            cross=market.quote in config.sim.assets,
+            hedge=(settings or BacktestSettings()).hedge,
+        )
         if problem is not None:
             raise FastPathUnsupported(f"market {market.symbol}: {problem}")
         self._config, self._market = config, market

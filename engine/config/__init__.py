@@ -48,6 +48,7 @@ from engine.config.market import (
     MarketTier,
     PolicyName,
     PolicyParamsConfig,
+    QuotePriority,
     VolGuardConfig,
 )
 from engine.config.risk import RebalancerConfig, RiskConfig
@@ -95,6 +96,7 @@ __all__ = [
     "PolicyParamsConfig",
     "PositiveFloat",
     "Probability",
+    "QuotePriority",
     "RateLimitConfig",
     "RayConfig",
     "RebalancerConfig",

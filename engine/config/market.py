@@ -26,6 +26,18 @@ class HedgeMode(StrEnum):
     HYBRID = "hybrid"
 
 
+class QuotePriority(StrEnum):
+    """What a market gives up when its target spread does not pay for the hedge.
+
+    `sla`: keep the target spread and record the subsidy (the hedge cost the
+    quote does not cover); `profit`: never quote a level inside the all-in cost
+    of hedging it plus `min_profit_bps`, even if the spread leaves its target.
+    """
+
+    SLA = "sla"
+    PROFIT = "profit"
+
+
 class PolicyName(StrEnum):
     """The quoting policies a market can name (`engine.quoting.base.POLICIES` maps each
     to its class); validated when the config is parsed, not when the graph starts."""
@@ -111,7 +123,14 @@ class MarketStage(StrEnum):
 _STAGE_DEFAULTS: dict[MarketStage, dict[str, Any]] = {
     MarketStage.BOOTSTRAP: {"tier": "long_tail", "hedge_mode": "mirror"},
     MarketStage.ROUTING: {"hedge_mode": "mirror", "levels": 5},
-    MarketStage.FLAGSHIP: {"tier": "flagship", "hedge_mode": "mirror"},
+    # flagship flow nets: opposite fills cancel before anything crosses a spread; 10,000
+    # quote or 5 s keeps the risk held small (bench/desk.py, BENCHMARKS.md "Desk")
+    MarketStage.FLAGSHIP: {
+        "tier": "flagship",
+        "hedge_mode": "hybrid",
+        "hybrid_threshold_quote": 10_000.0,
+        "hybrid_max_age_s": 5.0,
+    },
     MarketStage.AGGREGATION: {"tier": "flagship", "hedge_mode": "net"},
     MarketStage.HANDOVER: {"hedge_mode": "net"},
 }
@@ -157,6 +176,18 @@ class MarketConfig(_Frozen):
     )
     hybrid_max_age_s: PositiveFloat = Field(
         default=2.0, description="hybrid: or once its oldest unhedged fill is this old"
+    )
+    priority: QuotePriority = QuotePriority.SLA
+    min_profit_bps: Annotated[float, Field(ge=-100, le=1_000)] = Field(
+        default=0.0, description="edge each level must keep over its all-in hedge cost"
+    )
+    hedge_slippage_bps: NonNegFloat = Field(
+        default=0.5, description="buffer on the walked hedge price: the book moves before the IOC"
+    )
+    depth_headroom: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.1,
+        description="in-band levels are sized for depth_target_quote * (1 + this): lot rounding, "
+        "mid moves and partial fills between requotes",
     )
     requote_interval_s: PositiveFloat = 1.0
     requote_tolerance_bps: NonNegFloat = 2.0

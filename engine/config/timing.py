@@ -18,6 +18,10 @@ class TimingConfig(_Frozen):
     reference_pull_s: PositiveFloat = Field(
         default=0.25, description="MarketActor pulls the consolidated reference mid this often"
     )
+    net_exposure_pull_s: PositiveFloat = Field(
+        default=0.5,
+        description="MarketActor pulls the desk's net exposure per asset from the ledger",
+    )
     router_refresh_s: PositiveFloat = Field(
         default=0.2, description="router refreshes venue snapshots and checks hybrid triggers"
     )

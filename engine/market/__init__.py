@@ -1,6 +1,7 @@
 """One home market's quoting, decided without I/O: `Quoter` (the live MarketActor and the
 exact backtest drive the same object; see `engine.market.quoter`)."""
 
+from engine.market.exposure import DeskExposure
 from engine.market.quoter import (
     GridQuote,
     HomeBookView,
@@ -9,4 +10,4 @@ from engine.market.quoter import (
     Quoter,
 )
 
-__all__ = ["GridQuote", "HomeBookView", "QuoteAction", "QuoteDecision", "Quoter"]
+__all__ = ["DeskExposure", "GridQuote", "HomeBookView", "QuoteAction", "QuoteDecision", "Quoter"]

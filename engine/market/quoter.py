@@ -2,24 +2,34 @@
 both drive this object.
 
 A decision takes what a shell gathered (the reference mid and when it was
-seen, the desk's exposure, the home venue's open quotes and users' resting
-depth) and says what to do with the home book:
+seen, the desk's net exposure, the external venues' books, what the home
+account can settle, the home venue's open quotes and users' resting depth) and
+says what to do with the home book:
 
     reference missing             -> IDLE     nothing to decide on yet
     reference older than the risk limit -> CANCEL if anything rests, else IDLE
-    otherwise: policy -> market rules (vol guard, spread clamp, inventory
-    limit, step-back) -> venue grid; then
+    otherwise: policy -> market rules (vol guard, spread clamp, exposure
+    limit, step-back) -> hedge-aware pricing (`engine.quoting.hedge_cost`)
+    -> what the home account can settle -> venue grid; then
     requote timer due, or the live ladder drifted (`needs_requote`)
                                   -> REPLACE  cancel every quote, place `quotes`
     else                          -> HOLD
 
 The quoter keeps the state a decision needs across ticks: the reference and
-the sigma / fill-intensity estimators it feeds, the inventory the policy
-skews on, and when it last quoted. Time is always passed in (`now`, UTC ns).
+the sigma / fill-intensity estimators it feeds, the exposure the policy skews
+on, and when it last quoted. Time is always passed in (`now`, UTC ns).
+
+Risk is the desk's net unhedged exposure in the market's base asset (home and
+hedge venues plus hedges in flight, across every market sharing the asset):
+the shell sets `net_exposure` from the ledger (live) or its hedge model
+(backtest). The home fills (`position`) only stand in until it does; a fill
+that is hedged at once adds no risk, so quoting on the home fills would skew
+and one-side a desk that is flat.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,14 +49,20 @@ from engine.quoting import (
     apply_market_rules,
     build_policy,
     needs_requote,
+    price_for_hedge,
     vol_regime,
+    within_settlement,
 )
+from engine.quoting.hedge_cost import level_hedge_costs
 from engine.types import Fill, MarketSpec, QuoteLevel, Side
 
 GridQuote = tuple[Side, Decimal, Decimal]
 """A quote on the venue's grid: (side, price, amount), as venues take and report them."""
 
 Levels = Sequence[tuple[float, float]]
+
+KEPT_QUOTE_COSTS = 256
+"""Quotes whose hedge cost is remembered for their fills (a few ladders' worth)."""
 
 
 class QuoteAction(StrEnum):
@@ -65,6 +81,8 @@ class QuoteDecision:
 
     action: QuoteAction
     quotes: tuple[GridQuote, ...] = ()
+    hedge_costs_bps: tuple[float | None, ...] = ()
+    """Per quote, the all-in cost of hedging it (and the better levels) when placed."""
 
 
 IDLE = QuoteDecision(QuoteAction.IDLE)
@@ -114,7 +132,13 @@ class Quoter:
         self.reference_ts_ns = 0
         self.external: ExternalBook | None = None
         self.position = Decimal(0)
-        """Base units the home fills added: the inventory the policy skews on."""
+        """Base units the home fills added (status, restart); not what the policy skews on."""
+        self.net_exposure: float | None = None
+        """The desk's net unhedged exposure in the base asset, set by the shell."""
+        self.home_available: tuple[float, float] | None = None
+        """(base, quote) the home account can settle; None: not known, no cap."""
+        self._quoted_costs: dict[tuple[Side, Decimal], tuple[float | None, float]] = {}
+        """(side, price) of a placed quote -> (its hedge cost, its edge from mid), in bps."""
         self.last_quote_ns: int | None = None
         self.regime = VolRegime.NORMAL
         self.intensity_fit: IntensityFit | None = None
@@ -212,7 +236,28 @@ class Quoter:
             if not needs_requote(live, _as_levels(rounded), tolerance, mid):
                 return HOLD
         self.last_quote_ns = now
-        return QuoteDecision(QuoteAction.REPLACE, tuple(rounded))
+        costs = self._hedge_costs(rounded, mid)
+        return QuoteDecision(QuoteAction.REPLACE, tuple(rounded), costs)
+
+    def _hedge_costs(self, quotes: Sequence[GridQuote], mid: float) -> tuple[float | None, ...]:
+        """Each placed quote's hedge cost (on the grid), remembered for the fills it gets."""
+        if self.external is None or not quotes:
+            return (None,) * len(quotes)
+        slippage = self.market.hedge_slippage_bps
+        raw = level_hedge_costs(_as_levels(quotes), mid, self.external, slippage)
+        costs = tuple(c if math.isfinite(c) else None for c in raw)
+        if len(self._quoted_costs) > KEPT_QUOTE_COSTS:  # old ladders' fills have arrived
+            self._quoted_costs.clear()
+        for (side, price, _), cost in zip(quotes, costs, strict=True):
+            edge = side.sign * (mid - float(price)) / mid * 1e4
+            self._quoted_costs[(side, price)] = (cost, edge)
+        return costs
+
+    def subsidy_bps(self, fill: Fill) -> float | None:
+        """The hedge cost the fill's quote did not cover when placed (>= 0, bps of mid):
+        what `priority: sla` pays for its spread; None when the quote is not known."""
+        cost, edge = self._quoted_costs.get((fill.side, fill.price), (None, 0.0))
+        return None if cost is None else max(0.0, cost - edge)
 
     def desired_levels(self, now: int, mid: float, book: HomeBookView) -> list[QuoteLevel]:
         """The policy's ladder after the market rules, in floats (before the grid)."""
@@ -221,10 +266,11 @@ class Quoter:
             book.user_depth_within(mid, m.depth_band_bps) if self.read_user_depth else (0.0, 0.0)
         )
         self.intensity_fit = self.intensity.fit(now) if m.policy is PolicyName.GLFT else None
+        exposure = self.net_exposure if self.net_exposure is not None else float(self.position)
         ctx = QuoteContext(
             ts_ns=now,
             mid=mid,
-            inventory=float(self.position) - m.inventory_target,
+            inventory=exposure - m.inventory_target,
             market=m,
             reference_age_s=(now - self.reference_ts_ns) / 1e9,
             elapsed_s=(now - self.started_ns) / 1e9,
@@ -240,14 +286,28 @@ class Quoter:
             self.sigma_long.samples,
             m.vol_guard,
         )
-        return apply_market_rules(self._policy.desired_quotes(ctx), ctx, self.regime)
+        levels = apply_market_rules(self._policy.desired_quotes(ctx), ctx, self.regime)
+        levels, _ = price_for_hedge(levels, mid, self.external, m)
+        if self.home_available is not None:
+            levels = within_settlement(levels, *self.home_available)
+        return levels
 
     # rows ----------------------------------------------------------------------
 
     def fill_rows(self, fills: Iterable[Fill], seen_ns: int) -> list[dict[str, Any]]:
-        """`fills` rows, each with the reference mid when the fill was seen."""
-        fee = self.home_taker_fee
-        return [fill_row(f, self.reference_mid, seen_ns, home_taker_fee=fee) for f in fills]
+        """`fills` rows, each with the reference mid when the fill was seen, the hedge cost
+        expected when its quote was placed and the home venue's taker fee on it."""
+        costs, fee = self._quoted_costs, self.home_taker_fee
+        return [
+            fill_row(
+                f,
+                self.reference_mid,
+                seen_ns,
+                costs.get((f.side, f.price), (None, 0.0))[0],
+                home_taker_fee=fee,
+            )
+            for f in fills
+        ]
 
     def sample_row(
         self,

@@ -21,7 +21,8 @@ from engine.quoting.calibration import (
 )
 from engine.quoting.glft import GLFT, GLFTPolicy
 from engine.quoting.grid import GridRounder
-from engine.quoting.guards import VolRegime, apply_market_rules, vol_regime
+from engine.quoting.guards import VolRegime, apply_market_rules, vol_regime, within_settlement
+from engine.quoting.hedge_cost import price_for_hedge
 from engine.quoting.ladder import LadderPolicy
 from engine.quoting.mirror import MirrorPolicy
 from engine.quoting.rounding import round_quotes
@@ -47,6 +48,8 @@ __all__ = [
     "build_policy",
     "consolidate_books",
     "needs_requote",
+    "price_for_hedge",
     "round_quotes",
     "vol_regime",
+    "within_settlement",
 ]

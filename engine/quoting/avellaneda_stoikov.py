@@ -85,14 +85,30 @@ class RollingAvellanedaStoikov:
         )
 
 
+def depth_floor_notional(market: MarketConfig, levels_in_band: int) -> float:
+    """Quote notional (at mid) each of `levels_in_band` levels needs for the side's depth in
+    the band to reach `depth_target_quote * (1 + depth_headroom)`, priced at the band's edge."""
+    return (
+        market.depth_target_quote
+        * (1.0 + market.depth_headroom)
+        / max(levels_in_band, 1)
+        / max(1.0 - market.depth_band_bps / 1e4, 1e-9)
+    )
+
+
 def ladder_around(
     mid: float, bid_bps: float, ask_bps: float, market: MarketConfig
 ) -> list[QuoteLevel]:
     """`market.levels` bids below `bid_bps` and asks above `ask_bps` (offsets from mid, in bps).
 
-    Levels are `level_spacing_bps` apart and share `order_notional_quote` per side.
+    Levels are `level_spacing_bps` apart and share `order_notional_quote` per side, or
+    more: each holds at least its share of the depth target (`depth_floor_notional`),
+    so the side meets it whenever the model keeps its levels inside the band.
     """
-    size = market.order_notional_quote / mid / market.levels
+    per_level = max(
+        market.order_notional_quote / market.levels, depth_floor_notional(market, market.levels)
+    )
+    size = per_level / mid
     bids = [
         QuoteLevel(Side.BUY, mid * (1 + (bid_bps - i * market.level_spacing_bps) / 1e4), size)
         for i in range(market.levels)

@@ -34,13 +34,16 @@ class ExternalBook:
     """The router's venues as one book, and what they can absorb when a fill is hedged.
 
     `base_available` can be sold and `quote_available` spent on the healthy
-    venues; `taker_fee` is the highest taker fee rate among them.
+    venues; `taker_fee` is the highest taker fee rate among them. `venue_books`
+    are the venues' own books with their taker fees, when known, so hedge-aware
+    pricing walks each level at the fee of the venue that holds it.
     """
 
     book: BookSnapshot
     base_available: float
     quote_available: float
     taker_fee: float
+    venue_books: tuple[tuple[BookSnapshot, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,7 +70,10 @@ class SigmaEstimator:
         if self._var_per_s is None:
             self._var_per_s = var_per_s
         else:
-            w = 1.0 - math.exp(-dt_s * _LN2 / self.halflife_s)
+            # until the half-life holds enough returns, the plain mean of those seen: an
+            # EWMA seeded with one squared return keeps its noise for a half-life (a long
+            # estimate seeded small made the vol guard widen on ordinary moves)
+            w = max(1.0 - math.exp(-dt_s * _LN2 / self.halflife_s), 1.0 / (self.samples + 1))
             self._var_per_s += w * (var_per_s - self._var_per_s)
         self.samples += 1
 

@@ -202,3 +202,28 @@ def apply_market_rules(
     if scales[Side.BUY] < 1.0 or scales[Side.SELL] < 1.0:
         out = [replace(q, amount=q.amount * scales[q.side]) for q in out]
     return [q for q in out if q.price > 0 and q.amount > 0]
+
+
+def within_settlement(
+    levels: Sequence[QuoteLevel], base_available: float, quote_available: float
+) -> list[QuoteLevel]:
+    """The ladder cut to what the home account can settle: the bids' total quote at most
+    `quote_available`, the asks' total base at most `base_available`.
+
+    A hard guard, independent of the exposure the policy quotes on: the desk's net
+    exposure can be flat while the home account has sold its base (hedged elsewhere);
+    the rebalancer moves funds back, and until then no quote promises what the home
+    account lacks. Levels are filled best first, so the deepest are cut first.
+    """
+    left = {Side.BUY: max(quote_available, 0.0), Side.SELL: max(base_available, 0.0)}
+    out: list[QuoteLevel] = []
+    for q in levels:
+        need = q.price * q.amount if q.side is Side.BUY else q.amount
+        take = min(need, left[q.side])
+        left[q.side] -= take
+        if take <= 0:
+            continue
+        if take < need:
+            q = replace(q, amount=take / q.price if q.side is Side.BUY else take)
+        out.append(q)
+    return out

@@ -87,6 +87,8 @@ def loopback_run(ray_session, tmp_path_factory):
             keys[f"{v['id']} key"] = os.environ[f"MM_LOOP_{env}_KEY"] = secrets.token_hex(16)
             keys[f"{v['id']} secret"] = os.environ[f"MM_LOOP_{env}_SECRET"] = secrets.token_hex(32)
             v["api_key"], v["api_secret"] = f"${{MM_LOOP_{env}_KEY}}", f"${{MM_LOOP_{env}_SECRET}}"
+    for m in raw["markets"]:  # each fill hedged on its own: the checks follow it to its hedge
+        m["hedge_mode"] = "mirror"
     path = tmp / "loopback.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     cfg = load_config(path)

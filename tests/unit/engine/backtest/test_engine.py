@@ -20,7 +20,7 @@ from engine.backtest import (
     takers_from_fills,
 )
 from engine.backtest.vectorised import FastLadderBacktest, FastPathUnsupported
-from engine.config import load_config, market_definitions
+from engine.config import HedgeMode, load_config, market_definitions
 from engine.types import Side
 from tests.conftest import LOCAL_CONFIG, REPO
 
@@ -47,9 +47,20 @@ class _Table:
         self._target.extend(rows)
 
 
-def _backtest(policy: str, *, seconds: float = 120, seed: int = 5, writers=None, hedge=True):
+def _backtest(
+    policy: str,
+    *,
+    seconds: float = 120,
+    seed: int = 5,
+    writers=None,
+    hedge=True,
+    hedge_mode: str = "mirror",
+    **market_keys,
+):
     cfg = load_config(LOCAL_CONFIG)
-    market = cfg.market("BTC/USDT").model_copy(update={"policy": policy})
+    market = cfg.market("BTC/USDT").model_copy(
+        update={"policy": policy, "hedge_mode": HedgeMode(hedge_mode), **market_keys}
+    )
     feed = simulated_feed(cfg, market, seed=seed, start_ns=T0, duration_s=seconds)
     bt = MarketBacktest(
         cfg,
@@ -164,3 +175,47 @@ def test_a_cross_market_backtests_at_the_cross_price_and_not_on_the_fast_path():
     assert result.fills > 0
     with pytest.raises(FastPathUnsupported, match="a cross"):
         FastLadderBacktest(cfg, market, seed=3, session="x", start_ns=T0, duration_s=60)
+
+
+def test_netting_hedges_less_than_it_fills_and_the_pnl_decomposes():
+    mirror = _backtest("ladder", seconds=600)
+    netted = _backtest("ladder", seconds=600, hedge_mode="hybrid")
+    assert netted.fills == mirror.fills > 100
+    assert netted.hedged_base < 0.7 * mirror.hedged_base  # opposite fills cancelled
+    assert netted.hedge_fee_quote < 0.7 * mirror.hedge_fee_quote
+    for r in (mirror, netted):
+        parts = r.capture_quote - r.home_fee_quote - r.hedge_fee_quote - r.hedge_slippage_quote
+        assert parts + r.inventory_pnl_quote == pytest.approx(r.pnl_quote)
+        assert r.depth_sla_pct == 100.0 and r.uptime_pct == 100.0
+
+
+def test_hedged_fills_leave_the_desk_flat_so_one_way_flow_never_one_sides_the_book():
+    """Issue 13: quoting on home fills went one-sided at the limit while the desk was flat.
+    Takers that only buy sell the home venue far past the limit; every fill is hedged, so
+    the desk's net exposure stays flat and both sides stay quoted at full depth."""
+    cfg = load_config(LOCAL_CONFIG)
+    market = cfg.market("BTC/USDT").model_copy(
+        update={
+            "hedge_mode": HedgeMode.MIRROR,
+            "inventory_limit": 0.2,
+            "taker_flow": cfg.market("BTC/USDT").taker_flow.model_copy(
+                update={"informed_share": 1.0}  # informed: one way while the price trends
+            ),
+        }
+    )
+    feed = simulated_feed(cfg, market, seed=3, start_ns=T0, duration_s=600)
+    r = MarketBacktest(cfg, market, feed, seed=3, session="t").run()
+    assert abs(r.home_position_base) > market.inventory_limit  # home drifted past the limit
+    assert r.uptime_pct == 100.0 and r.depth_sla_pct == 100.0
+
+
+def test_profit_priority_never_fills_inside_the_hedge_cost():
+    rows = MemoryTables()
+    r = _backtest("ladder", seconds=300, writers=rows, priority="profit", min_profit_bps=0.5)
+    # each quote kept 0.5 bps over its hedge cost when placed: nothing was subsidised
+    assert r.fills > 10 and r.subsidy_quote == 0.0
+    assert all(f["expected_hedge_cost_bps"] > 0 for f in rows.rows["fills"])
+    placed = [q for q in rows.rows["quotes"] if q["action"] == "place"]
+    assert all(q["hedge_cost_bps"] is not None for q in placed)
+    sla = _backtest("ladder", seconds=300)
+    assert sla.subsidy_quote > 0  # the 8 bps target does not pay for crossing to hedge

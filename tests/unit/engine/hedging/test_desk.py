@@ -9,7 +9,7 @@ from engine.types import Fill, HedgeIntent, Side
 from tests.conftest import LOCAL_CONFIG
 
 S = 10**9
-CFG = load_config(LOCAL_CONFIG)
+CFG = with_hedge_mode(load_config(LOCAL_CONFIG), HedgeMode.MIRROR)  # the default flagship nets
 
 
 def _fill(fill_id, side, amount, ts_s=0, market="BTC/USDT"):

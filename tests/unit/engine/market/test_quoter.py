@@ -197,3 +197,53 @@ def test_fill_rows_price_the_home_taker_fee_on_maker_fills_only():
     taker = fill(Side.SELL, "0.1", n=2)
     object.__setattr__(taker, "liquidity", Liquidity.TAKER)
     assert q.fill_rows([taker], T0)[0]["taker_fee_quote"] is None
+
+
+def test_the_desk_net_exposure_not_the_home_fills_drives_the_skew():
+    # the home fills are long 0.3 BTC, but the hedge sold it: the desk is flat, quotes flat
+    flat, hedged = quoter(), quoter()
+    for q in (flat, hedged):
+        q.on_reference(T0, (65_000.0, T0))
+    hedged.on_fills([fill(Side.BUY, "0.3")])
+    hedged.net_exposure = 0.0
+    assert hedged.decide(T0, Book()).quotes == flat.decide(T0, Book()).quotes
+    # long on net (a hybrid hedge still waiting): skewed down as before
+    hedged.net_exposure = 0.3
+    long = hedged.decide(T0 + 2 * S, Book()).quotes
+    assert long[0][1] < flat.decide(T0 + 2 * S, Book()).quotes[0][1]
+
+
+def test_no_quote_exceeds_what_the_home_account_can_settle():
+    q = quoter()
+    q.on_reference(T0, (65_000.0, T0))
+    q.home_available = (0.4, 30_000.0)  # 0.4 BTC to sell, 30000 USDT to buy with
+    quotes = q.decide(T0, Book()).quotes
+    bids = [(p, a) for s, p, a in quotes if s is Side.BUY]
+    asks = [(p, a) for s, p, a in quotes if s is Side.SELL]
+    assert sum(p * a for p, a in bids) <= Decimal(30_000)
+    assert sum(a for _, a in asks) <= Decimal("0.4")
+    assert bids[0][1] >= asks[0][1] * Decimal("0.9")  # the touch kept, the deepest cut
+
+
+def test_fills_carry_the_hedge_cost_expected_when_their_quote_was_placed():
+    from engine.quoting import ExternalBook
+    from engine.types import BookSnapshot
+
+    book = BookSnapshot(
+        "binance", "BTC/USDT", T0, bids=((64_995.0, 10.0),), asks=((65_005.0, 10.0),)
+    )
+    q = quoter()
+    q.external = ExternalBook(book, 10.0, 1e6, 0.0004, venue_books=((book, 0.0004),))
+    q.on_reference(T0, (65_000.0, T0))
+    decision = q.decide(T0, Book())
+    # a hedge sells at 64995 less 4 bps fee, plus the 0.5 bps buffer: ~5.27 bps of mid
+    expected = (65_000 - 64_995 * (1 - 0.0004)) / 65_000 * 1e4 + 0.5
+    assert decision.hedge_costs_bps[0] == pytest.approx(expected)
+    side, price, _ = decision.quotes[0]
+    hit = Fill(
+        ts_ns=T0, venue="home", market="BTC/USDT", fill_id="h1", order_id="o1", side=side,
+        price=price, amount=Decimal("0.01"), fee=Decimal(0), fee_currency="USDT",
+        liquidity=Liquidity.MAKER,
+    )  # fmt: skip
+    (row,) = q.fill_rows([hit], T0)
+    assert row["expected_hedge_cost_bps"] == pytest.approx(expected)

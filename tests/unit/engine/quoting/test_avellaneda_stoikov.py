@@ -84,6 +84,7 @@ MARKET = MarketConfig(
     levels=2,
     level_spacing_bps=3,
     order_notional_quote=10_000,
+    depth_target_quote=5_000,  # its floor (5000 * 1.1 / 2 / 0.995 per level) is below 5000
     policy_params={"gamma": 0.05, "k_per_bps": 0.5, "sigma_bps_per_sqrt_s": 1.0, "horizon_s": 60},
 )
 
@@ -105,6 +106,15 @@ def test_policy_in_bps_of_mid_with_inventory_in_order_sizes():
         [100 * (1 + (-1.5 + half) / 1e4), 100 * (1 + (-1.5 + half + 3) / 1e4)]
     )
     assert {q.amount for q in levels} == {50.0}  # 10000 / 100 / 2 levels
+
+
+def test_levels_hold_the_depth_target_when_the_nominal_size_is_short_of_it():
+    # 2 levels must hold 50000 * 1.1 / 0.995 of quote in the 50 bps band: 27638.19 each
+    thin = MARKET.model_copy(update={"depth_target_quote": 50_000.0})
+    levels = build_policy(thin).desired_quotes(
+        QuoteContext(ts_ns=0, mid=100.0, inventory=0.0, market=thin)
+    )
+    assert {round(q.amount, 6) for q in levels} == {round(50_000 * 1.1 / 2 / 0.995 / 100, 6)}
 
 
 def test_policy_uses_online_sigma_then_fallback():

@@ -14,7 +14,8 @@ from engine.quoting import (
 )
 from engine.types import MarketSpec, QuoteLevel, Side
 
-# target 8 bps (half 4), 3 levels 4 bps apart, 15000 quote per side, limit 0.5 base
+# target 8 bps (half 4), 3 levels 4 bps apart, 15000 quote per side, limit 0.5 base;
+# depth floor 11940 / 3 / (1 - 50 bps) = 4000 quote per level: 40 base at mid 100
 MARKET = MarketConfig(
     symbol="BTC/USDT",
     tier="flagship",
@@ -24,6 +25,8 @@ MARKET = MarketConfig(
     inventory_limit=0.5,
     skew_bps_at_limit=10,
     spread_buffer_bps=0,
+    depth_target_quote=11_940,
+    depth_headroom=0,
 )
 
 
@@ -49,14 +52,15 @@ def test_flat_inventory_hand_computed():
 
 
 def test_long_inventory_hand_computed():
-    # q = 0.1 / 0.5 = 0.2: skew 10 * 0.2 = 2 bps down; bids x0.8, asks x1.2
+    # q = 0.1 / 0.5 = 0.2: skew 10 * 0.2 = 2 bps down; bids shrink 20 % of the way from
+    # 50 to the 40 floor (48), asks keep 50: the skew moves prices, sizes stay >= target
     assert table(quotes(0.1)) == [
-        (Side.BUY, 99.94, 40.0),
-        (Side.BUY, 99.90, 40.0),
-        (Side.BUY, 99.86, 40.0),
-        (Side.SELL, 100.02, 60.0),
-        (Side.SELL, 100.06, 60.0),
-        (Side.SELL, 100.10, 60.0),
+        (Side.BUY, 99.94, 48.0),
+        (Side.BUY, 99.90, 48.0),
+        (Side.BUY, 99.86, 48.0),
+        (Side.SELL, 100.02, 50.0),
+        (Side.SELL, 100.06, 50.0),
+        (Side.SELL, 100.10, 50.0),
     ]
 
 
@@ -68,24 +72,24 @@ def test_skew_is_clamped_to_keep_the_touch_a_quarter_half_spread_from_mid():
 
 
 @pytest.mark.parametrize("inventory", [0.05, 0.2, 0.4])
-def test_long_inventory_lowers_both_sides_and_enlarges_asks(inventory):
+def test_long_inventory_lowers_both_sides_and_shrinks_bids_toward_the_floor(inventory):
     flat, long = quotes(0.0), quotes(inventory)
     short = quotes(-inventory)
     for f, lo, sh in zip(flat, long, short, strict=True):
         assert lo.price < f.price < sh.price
         if f.side is Side.SELL:
-            assert lo.amount > f.amount > sh.amount
+            assert lo.amount == f.amount > sh.amount >= 40.0
         else:
-            assert lo.amount < f.amount < sh.amount
+            assert sh.amount == f.amount > lo.amount >= 40.0
 
 
 def test_one_sided_at_the_inventory_limit():
     at_long_limit = quotes(0.5)
     assert {q.side for q in at_long_limit} == {Side.SELL}
-    assert [q.amount for q in at_long_limit] == pytest.approx([100.0] * 3)  # 2x
+    assert [q.amount for q in at_long_limit] == pytest.approx([50.0] * 3)
     beyond_short = quotes(-0.9)
     assert {q.side for q in beyond_short} == {Side.BUY}
-    assert [q.amount for q in beyond_short] == pytest.approx([100.0] * 3)
+    assert [q.amount for q in beyond_short] == pytest.approx([50.0] * 3)
 
 
 def test_spread_is_clamped_to_max_spread():
@@ -120,6 +124,8 @@ def markets(draw: st.DrawFn) -> MarketConfig:
         order_notional_quote=draw(st.floats(1, 1e6)),
         inventory_limit=draw(st.floats(1e-3, 1e4)),
         skew_bps_at_limit=draw(st.floats(0, 1000)),
+        depth_band_bps=5_000,  # every touch fits at full skew: the depth floor is defined
+        depth_target_quote=draw(st.floats(0, 1e6)),
     )
 
 
@@ -175,3 +181,52 @@ def test_spread_buffer_quotes_inside_the_target():
     best_bid = max(q.price for q in levels if q.side is Side.BUY)
     best_ask = min(q.price for q in levels if q.side is Side.SELL)
     assert (best_ask - best_bid) / 100.0 * 1e4 == pytest.approx(7.5)
+
+
+@st.composite
+def depth_markets(draw: st.DrawFn) -> MarketConfig:
+    target = draw(st.floats(1, 60))
+    band = draw(st.floats(target, 300))
+    market = MarketConfig(
+        symbol="X/USDT",
+        target_spread_bps=target,
+        max_spread_bps=draw(st.floats(target, 2 * target)),
+        depth_band_bps=band,
+        depth_target_quote=draw(st.floats(100, 1e6)),
+        levels=draw(st.integers(1, 6)),
+        level_spacing_bps=draw(st.floats(0.5, 30)),
+        order_notional_quote=draw(st.floats(1, 1e6)),
+        inventory_limit=draw(st.floats(1e-3, 1e4)),
+        skew_bps_at_limit=draw(st.floats(0, 100)),
+    )
+    try:
+        LadderPolicy(market)
+    except ValueError:  # no level fits in the band: refused at start, not quoted
+        from hypothesis import assume
+
+        assume(False)
+    return market
+
+
+@settings(max_examples=300, deadline=None)
+@given(depth_markets(), st.floats(1e-2, 1e5), st.floats(-0.999, 0.999))
+def test_depth_in_band_meets_the_target_on_both_sides_inside_the_limit(market, mid, q):
+    """Depth by construction: at any exposure inside the limit, after the market rules and
+    the venue grid, each side's quote notional within the band is >= the depth target."""
+    from engine.quoting import apply_market_rules
+
+    inventory = q * market.inventory_limit
+    ctx = QuoteContext(ts_ns=0, mid=mid, inventory=inventory, market=market)
+    levels = apply_market_rules(LadderPolicy(market).desired_quotes(ctx), ctx)
+    size_quote = market.depth_target_quote / market.levels
+    # a grid finer than the headroom: tick 1e-6 of mid, lot 1e-4 of a level's size
+    tick = Decimal(repr(mid * 1e-6))
+    lot = Decimal(repr(size_quote / mid * 1e-4))
+    rounded = round_quotes(levels, MarketSpec("X/USDT", tick_size=tick, lot_size=lot))
+    for side in (Side.BUY, Side.SELL):
+        depth = sum(
+            float(p) * float(a)
+            for s, p, a in rounded
+            if s is side and abs(float(p) - mid) <= mid * market.depth_band_bps / 1e4
+        )
+        assert depth >= market.depth_target_quote

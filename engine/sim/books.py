@@ -130,6 +130,11 @@ class BookGenerator:
         """Reference price of `symbol` at the start of `bucket` (base priced in the quote)."""
         return self._reference.symbol_price(symbol, bucket * self._refresh_ns)
 
+    def fair_mid(self, symbol: str, ts_ns: int) -> float:
+        """The reference price shifted by the venue's offset, without the bucket's noise."""
+        bucket = self.bucket(ts_ns)
+        return self.reference_mid(symbol, bucket) * (1.0 + self._venue.book.offset_bps / 1e4)
+
     def _generate(self, symbol: str, bucket: int, min_levels: int = 0) -> GeneratedBook:
         profile = self._venue.book
         rules = self._venue.rules_for(symbol)

@@ -30,6 +30,7 @@ refresh bucket, so two orders in one bucket cannot both take the same level.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -43,6 +44,7 @@ from engine.types import Side, split_symbol
 FEE_QUANTUM = Decimal("0.00000001")
 _ZERO = Decimal(0)
 _KEEP_BUCKETS = 4  # consumption of older books is forgotten: they never come back
+TAPE_LENGTH = 1_000  # public trades kept per symbol (Binance's recent-trades maximum)
 MAX_OPEN_ORDERS = 200  # per account and symbol, Binance's MAX_NUM_ORDERS filter
 
 
@@ -334,6 +336,10 @@ class SimExchange:
         self._resting: dict[str, list[_Order]] = {s: [] for s in self._symbols}
         # symbol -> refresh bucket -> what takers consumed in that bucket's book
         self._consumed: dict[str, dict[int, _BucketUse]] = {s: {} for s in self._symbols}
+        # every account's fills per symbol, newest last: the venue's public trade tape
+        self._tape: dict[str, deque[SimTrade]] = {
+            s: deque(maxlen=TAPE_LENGTH) for s in self._symbols
+        }
         self._next_order_id = 1
         self._next_trade_id = 1
 
@@ -361,6 +367,21 @@ class SimExchange:
         if rules is None:
             raise UnknownSymbol(symbol)
         return rules
+
+    def mid_price(self, symbol: str, ts_ns: int) -> float:
+        """The venue's fair mid at `ts_ns` without the per-refresh noise (cheap: no book).
+
+        For candles and average prices over long windows, where building every
+        bucket's book would cost far more than it tells.
+        """
+        self.rules(symbol)
+        return self._books.fair_mid(symbol, ts_ns)
+
+    def market_trades(self, symbol: str, ts_ns: int) -> list[SimTrade]:
+        """The last `TAPE_LENGTH` fills of every account on `symbol`, oldest first."""
+        self.rules(symbol)
+        self._match_resting(symbol, ts_ns)
+        return list(self._tape[symbol])
 
     def depth(
         self, symbol: str, ts_ns: int, limit: int
@@ -475,6 +496,16 @@ class SimExchange:
         self.rules(symbol)
         self._match_resting(symbol, ts_ns)
         return self._find(self._account(account), symbol, order_id, client_order_id).state()
+
+    def orders(self, account: str, symbol: str, ts_ns: int) -> list[OrderState]:
+        """Every order of the account on `symbol`, open or not, oldest first."""
+        self.rules(symbol)
+        self._match_resting(symbol, ts_ns)
+        return [o.state() for o in self._account(account).orders.values() if o.symbol == symbol]
+
+    def check_order(self, request: OrderRequest) -> None:
+        """Validate an order as `place_order` would, without funds or matching (test orders)."""
+        self._validate(request, self.rules(request.symbol))
 
     def cancel_order(
         self,
@@ -789,6 +820,7 @@ class SimExchange:
         order.updated_ns = ts_ns
         order.fills.append(trade)
         acct.trades.append(trade)
+        self._tape[order.symbol].append(trade)
 
     @staticmethod
     def _debit(acct: _Account, order: _Order, asset: str, amount: Decimal) -> None:

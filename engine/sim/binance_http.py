@@ -280,7 +280,7 @@ class BinanceSpotApi:
         app.router.add_route(
             "*",
             "/{tail:.*}",
-            self._endpoint(self._unknown, fixed(1), False, RequestClass.OTHER, "", ""),
+            self._endpoint(self._unknown, fixed(0), False, RequestClass.OTHER, "", ""),
         )
         return app
 

@@ -117,7 +117,7 @@ class BinanceRateLimits:
         """Add `weight` to the IP's minute; the header is set even when this answers 429."""
         used = self._weight.add(ip, weight, now_ns)
         headers[WEIGHT_HEADER] = str(used)
-        if used > self.weight_limit_1m:
+        if weight > 0 and used > self.weight_limit_1m:  # weightless paths always answer
             raise TooMuchWeight(self.weight_limit_1m, self._weight.retry_after_s(now_ns))
 
     def injected_429(self, now_ns: int) -> TooMuchWeight:

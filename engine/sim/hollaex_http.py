@@ -403,7 +403,7 @@ class HollaExApi:
         return {"count": len(trades), "data": [_trade_json(t) for t in data]}
 
     def _order_json(self, order: HomeOrder) -> dict[str, Any]:
-        _, quote = split_symbol(order.symbol)
+        base, quote = split_symbol(order.symbol)
         meta: dict[str, Any] = {}
         if order.post_only:
             meta["post_only"] = True
@@ -417,7 +417,7 @@ class HollaExApi:
             "filled": _num(order.filled),
             "stop": None,
             "fee": _num(order.fee),
-            "fee_coin": quote.lower(),
+            "fee_coin": (base if order.side is Side.BUY else quote).lower(),  # coin received
             "type": order.order_type.value,
             "price": _num(order.price) if order.order_type is HomeOrderType.LIMIT else None,
             "status": order.status.value,

@@ -318,6 +318,10 @@ class HomeExchange:
             self._engine(symbol)
         return [t for t in self._account(account).trades if symbol is None or t.symbol == symbol]
 
+    def account_number(self, account: str) -> int:
+        """The venue's user id of `account` (opened on first use)."""
+        return self._account(account).number
+
     def balances(self, account: str) -> dict[str, tuple[Decimal, Decimal]]:
         """(free, locked) per asset."""
         acct = self._account(account)

@@ -145,10 +145,11 @@ class BookGenerator:
         jitter = rng.uniform(-AMOUNT_JITTER, AMOUNT_JITTER, size=(2, profile.levels))
         n_levels = max(profile.levels, min_levels)
         if n_levels > profile.levels:  # the extension draws from its own stream
+            # drawn level by level (rows), so a deeper book keeps the shallower one's levels
             deeper = np.random.default_rng([*seed, 1]).uniform(
-                -AMOUNT_JITTER, AMOUNT_JITTER, size=(2, n_levels - profile.levels)
+                -AMOUNT_JITTER, AMOUNT_JITTER, size=(n_levels - profile.levels, 2)
             )
-            jitter = np.concatenate([jitter, deeper], axis=1)
+            jitter = np.concatenate([jitter, deeper.T], axis=1)
         bids: list[BookLevel] = []
         asks: list[BookLevel] = []
         for i in range(n_levels):

@@ -78,7 +78,7 @@ def page(items: list[_T], params: dict[str, Any]) -> list[_T]:
 
 def js_json(value: Any) -> str:
     """`JSON.stringify(value)` as Node.js writes it: compact, non-ASCII kept, numbers in
-    JavaScript's shortest form (1e-7, 0.00001, 1e+21). HollaEx Kit signs the body it
+    JavaScript's shortest form (1e-7, 0.000001, 1e+21). HollaEx Kit signs the body it
     re-serialises this way, not the bytes the client sent."""
     if isinstance(value, dict):
         return "{" + ",".join(f"{js_json(str(k))}:{js_json(v)}" for k, v in value.items()) + "}"
@@ -94,13 +94,13 @@ def js_json(value: Any) -> str:
 
 
 def _js_number(x: float) -> str:
-    """ECMAScript Number::toString: fixed between 1e-7 and 1e21, else d.ddde±n."""
+    """ECMAScript Number::toString: fixed from 1e-6 up to 1e21, else d.ddde±n."""
     if x != x or x in (float("inf"), float("-inf")):
         return "null"
     if x == 0:
         return "0"
     digits = Decimal(repr(x))
-    if 1e-7 <= abs(x) < 1e21:
+    if 1e-6 <= abs(x) < 1e21:
         text = format(digits, "f")
         return text.rstrip("0").rstrip(".") if "." in text else text
     mantissa, _, exponent = f"{digits:e}".partition("e")

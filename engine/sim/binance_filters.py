@@ -17,6 +17,7 @@ https://developers.binance.com/docs/binance-spot-api-docs/errors):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -131,7 +132,7 @@ def check_order_filters(
     side: Side,
     price: Decimal | None,
     quantity: Decimal | None,
-    avg_price: Decimal,
+    avg_price: Callable[[], Decimal],
 ) -> None:
     """PRICE_FILTER maxPrice, LOT_SIZE / MARKET_LOT_SIZE maxQty, PERCENT_PRICE_BY_SIDE."""
     if price is not None and price > MAX_PRICE:
@@ -141,12 +142,15 @@ def check_order_filters(
             raise FilterFailure("MARKET_LOT_SIZE", f"quantity {quantity} > {MARKET_MAX_QTY}")
         if quantity > MAX_QTY:
             raise FilterFailure("LOT_SIZE", f"quantity {quantity} > maxQty {MAX_QTY}")
-    if price is None or order_type is OrderType.MARKET or avg_price <= 0:
+    if price is None or order_type is OrderType.MARKET:
+        return
+    avg = avg_price()  # only a priced order needs it
+    if avg <= 0:
         return
     up, down = (BID_UP, BID_DOWN) if side is Side.BUY else (ASK_UP, ASK_DOWN)
-    if not avg_price * down <= price <= avg_price * up:
+    if not avg * down <= price <= avg * up:
         raise FilterFailure(
-            "PERCENT_PRICE_BY_SIDE", f"price {price} outside {down}x-{up}x of {avg_price}"
+            "PERCENT_PRICE_BY_SIDE", f"price {price} outside {down}x-{up}x of {avg}"
         )
 
 

@@ -91,6 +91,7 @@ class BinanceMarketData:
         """`resolve(params, required=...)` turns a request's `symbol` into ours (-1121)."""
         self._exchange = exchange
         self._resolve = resolve
+        self._avg_cache: dict[str, tuple[tuple[str, int], Decimal]] = {}
 
     def routes(self) -> list[Route]:
         """(method, path, handler, weight, signed), weights as Binance documents them."""
@@ -112,7 +113,20 @@ class BinanceMarketData:
         )
 
     def avg_price(self, symbol: str, ts_ns: int) -> Decimal:
-        """The 5-minute average price: VWAP of the tape's trades, else the mean fair mid."""
+        """The 5-minute average price: VWAP of the tape's trades, else the mean fair mid.
+
+        Kept for one second per symbol: every priced order checks it (PERCENT_PRICE_BY_SIDE)
+        and a 5-minute average barely moves within a second.
+        """
+        key = (symbol, ts_ns // _S)
+        cached = self._avg_cache.get(symbol)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        value = self._average(symbol, ts_ns)
+        self._avg_cache[symbol] = (key, value)
+        return value
+
+    def _average(self, symbol: str, ts_ns: int) -> Decimal:
         start_ns = ts_ns - AVG_PRICE_MINS * 60 * _S
         trades = [t for t in self._exchange.market_trades(symbol, ts_ns) if t.ts_ns >= start_ns]
         qty = sum((t.qty for t in trades), Decimal(0))

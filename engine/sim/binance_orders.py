@@ -154,7 +154,11 @@ class BinanceOrders:
         )
         self._exchange.check_order(request)
         check_order_filters(
-            order_type, side, request.price, request.quantity, self._avg_price(symbol, req.ts_ns)
+            order_type,
+            side,
+            request.price,
+            request.quantity,
+            lambda: self._avg_price(symbol, req.ts_ns),
         )
         return request, resp_type
 

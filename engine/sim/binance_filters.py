@@ -75,6 +75,8 @@ _HISTORY = frozenset({"symbol", "orderId", "startTime", "endTime", "limit"})
 PARAMETERS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v3/depth"): frozenset({"symbol", "limit"}),
     ("GET", "/api/v3/trades"): frozenset({"symbol", "limit"}),
+    ("GET", "/api/v3/historicalTrades"): frozenset({"symbol", "limit", "fromId"}),
+    ("GET", "/api/v3/aggTrades"): frozenset({"symbol", "fromId", "startTime", "endTime", "limit"}),
     ("GET", "/api/v3/klines"): frozenset(
         {"symbol", "interval", "startTime", "endTime", "timeZone", "limit"}
     ),

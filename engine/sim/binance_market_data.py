@@ -1,5 +1,5 @@
 """Binance spot market-data endpoints of a simulated venue: tickers, average price, candles,
-recent trades (https://developers.binance.com/docs/binance-spot-api-docs/rest-api/
+recent, historical and aggregate trades (https://developers.binance.com/docs/binance-spot-api-docs/rest-api/
 market-data-endpoints).
 
 What the simulator knows of a market is its generated book and the fills of
@@ -102,6 +102,8 @@ class BinanceMarketData:
             ("GET", "/api/v3/klines", self._klines, fixed(2), False),
             ("GET", "/api/v3/uiKlines", self._klines, fixed(2), False),
             ("GET", "/api/v3/trades", self._trades, fixed(25), False),
+            ("GET", "/api/v3/historicalTrades", self._trades, fixed(25), False),
+            ("GET", "/api/v3/aggTrades", self._agg_trades, fixed(4), False),
         ]
 
     # --- prices ------------------------------------------------------------------------
@@ -252,9 +254,14 @@ class BinanceMarketData:
         }
 
     async def _trades(self, req: BinanceRequest) -> list[dict[str, Any]]:
+        """Recent trades, and `historicalTrades` (the same tape, from `fromId` if given)."""
         symbol = self._resolve(req.params)
         assert symbol is not None
         limit = max(1, min(int_param(req.params, "limit", 500), 1_000))
+        tape = self._exchange.market_trades(symbol, req.ts_ns)
+        if req.params.get("fromId"):
+            from_id = int_param(req.params, "fromId")
+            tape = [t for t in tape if t.trade_id >= from_id][:limit]
         return [
             {
                 "id": t.trade_id,
@@ -265,7 +272,37 @@ class BinanceMarketData:
                 "isBuyerMaker": is_buyer_maker(t),
                 "isBestMatch": True,
             }
-            for t in self._exchange.market_trades(symbol, req.ts_ns)[-limit:]
+            for t in tape[-limit:]
+        ]
+
+    async def _agg_trades(self, req: BinanceRequest) -> list[dict[str, Any]]:
+        """Compressed trades (ccxt's default `fetch_trades`): one per fill here, as every
+        fill of the tape is its own taker order's match at one price."""
+        p = req.params
+        symbol = self._resolve(p)
+        assert symbol is not None
+        limit = max(1, min(int_param(p, "limit", 500), 1_000))
+        tape = self._exchange.market_trades(symbol, req.ts_ns)
+        if p.get("fromId"):
+            tape = [t for t in tape if t.trade_id >= int_param(p, "fromId")]
+        if p.get("startTime"):
+            tape = [t for t in tape if ms(t.ts_ns) >= int_param(p, "startTime")]
+        if p.get("endTime"):
+            tape = [t for t in tape if ms(t.ts_ns) <= int_param(p, "endTime")]
+        oldest_first = bool(p.get("fromId") or p.get("startTime"))
+        tape = tape[:limit] if oldest_first else tape[-limit:]
+        return [
+            {
+                "a": t.trade_id,
+                "p": wire_decimal(t.price),
+                "q": wire_decimal(t.qty),
+                "f": t.trade_id,
+                "l": t.trade_id,
+                "T": ms(t.ts_ns),
+                "m": is_buyer_maker(t),
+                "M": True,
+            }
+            for t in tape
         ]
 
     async def _klines(self, req: BinanceRequest) -> list[list[Any]]:

@@ -585,3 +585,26 @@ def test_withdrawals_travel_between_venues_and_arrive_after_the_delay():
             await server.stop()
 
     run(scenario)
+
+
+def test_ccxts_market_data_history_and_cancel_all_calls_are_served():
+    """The unified calls a ccxt bot makes beyond the hedging path (issue 16): ticker,
+    candles, public trades (ccxt reads aggTrades), all orders, cancel-all."""
+
+    async def scenario() -> None:
+        async with sim_venues() as (_, urls), binance(urls[VENUE]) as ex:
+            await ex.load_markets()
+            ticker = await ex.fetch_ticker("BTC/USDT")
+            assert ticker["bid"] < ticker["ask"] and ticker["last"] > 0
+            candles = await ex.fetch_ohlcv("BTC/USDT", "1m", limit=5)
+            assert len(candles) == 5 and all(c[3] <= c[1] <= c[2] for c in candles)
+            bought = await ex.create_order("BTC/USDT", "market", "buy", 0.01)
+            trades = await ex.fetch_trades("BTC/USDT")
+            assert trades and sum(t["amount"] for t in trades) == pytest.approx(0.01)
+            bid = (await ex.fetch_order_book("BTC/USDT", 5))["bids"][0][0]
+            resting = await ex.create_order("BTC/USDT", "limit", "buy", 0.01, round(bid * 0.97, 2))
+            await ex.cancel_all_orders("BTC/USDT")
+            orders = {o["id"]: o["status"] for o in await ex.fetch_orders("BTC/USDT")}
+            assert orders == {bought["id"]: "closed", resting["id"]: "canceled"}
+
+    run(scenario)

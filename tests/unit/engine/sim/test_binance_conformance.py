@@ -248,7 +248,8 @@ def test_tickers_average_price_and_candles():
 
 def test_recent_trades_show_the_venues_fills():
     """REST market data, recent trades: [{id, price, qty, quoteQty, time, isBuyerMaker,
-    isBestMatch}]; a taker buy hits a resting seller, so isBuyerMaker is false."""
+    isBestMatch}]; a taker buy hits a resting seller, so isBuyerMaker is false; aggregate
+    trades: [{a, p, q, f, l, T, m, M}]."""
 
     async def scenario(v: Venue) -> None:
         _, before, _ = await v.public("/api/v3/trades", symbol="BTCUSDT")
@@ -267,6 +268,10 @@ def test_recent_trades_show_the_venues_fills():
         }
         assert all(t["isBuyerMaker"] is False for t in trades)
         assert sum(Decimal(t["qty"]) for t in trades) == Decimal("0.01")
+        _, agg, _ = await v.public("/api/v3/aggTrades", symbol="BTCUSDT")
+        assert [(a["a"], a["p"], a["q"], a["m"]) for a in agg] == [
+            (t["id"], t["price"], t["qty"], False) for t in trades
+        ]
 
     run(scenario)
 

@@ -503,9 +503,9 @@ class BinanceSpotApi:
         return encoded
 
     async def _book_ticker(self, req: BinanceRequest) -> Any:
-        symbol = self._symbol(req.params, required=False)
+        symbols, single = self._market_data.requested_symbols(req)
         tickers = []
-        for s in [symbol] if symbol else list(self._symbols.values()):
+        for s in symbols:
             bids, asks, _ = self._exchange.depth(
                 s, req.ts_ns - req.fault.book_age_ms * 1_000_000, 1
             )
@@ -518,7 +518,7 @@ class BinanceSpotApi:
                     "askQty": wire_decimal(asks[0].amount if asks else Decimal(0)),
                 }
             )
-        return tickers[0] if symbol else tickers
+        return tickers[0] if single else tickers
 
     # --- signed endpoints -------------------------------------------------------------------
 

@@ -149,7 +149,7 @@ class BinanceMarketData:
             return tape[-1].price, tape[-1].qty
         return self.on_tick(symbol, self._exchange.mid_price(symbol, ts_ns)), Decimal(0)
 
-    def _symbols(self, req: BinanceRequest) -> tuple[list[str], bool]:
+    def requested_symbols(self, req: BinanceRequest) -> tuple[list[str], bool]:
         """The symbols a ticker request names, and whether it named exactly one."""
         p = req.params
         if p.get("symbol") and p.get("symbols"):
@@ -177,7 +177,7 @@ class BinanceMarketData:
     # --- endpoints ----------------------------------------------------------------------
 
     async def _ticker_price(self, req: BinanceRequest) -> Any:
-        symbols, single = self._symbols(req)
+        symbols, single = self.requested_symbols(req)
         out = [
             {"symbol": market_id(s), "price": wire_decimal(self._last_price(s, req.ts_ns)[0])}
             for s in symbols
@@ -188,7 +188,7 @@ class BinanceMarketData:
         kind = req.params.get("type", "FULL").upper()
         if kind not in ("FULL", "MINI"):
             raise InvalidRequest("Invalid ticker type.")
-        symbols, single = self._symbols(req)
+        symbols, single = self.requested_symbols(req)
         out = [self._day(s, req.ts_ns, full=kind == "FULL") for s in symbols]
         return out[0] if single else out
 

@@ -199,6 +199,7 @@ def test_tickers_average_price_and_candles():
     (priceChange ... count) and with `symbols` a list; `avgPrice` {mins: 5, price,
     closeTime}; `klines` rows of 12 fields [open time, o, h, l, c, volume, close time,
     quote volume, trades, taker buy base, taker buy quote, ignore], `limit` default 500,
+    `bookTicker` with `symbols` only those symbols,
     open times aligned to the interval, oldest first."""
 
     async def scenario(v: Venue) -> None:
@@ -229,6 +230,8 @@ def test_tickers_average_price_and_candles():
         assert Decimal(day["lowPrice"]) <= Decimal(day["lastPrice"]) <= Decimal(day["highPrice"])
         _, days, _ = await v.public("/api/v3/ticker/24hr", symbols='["BTCUSDT","ETHUSDT"]')
         assert [d["symbol"] for d in days] == ["BTCUSDT", "ETHUSDT"]
+        _, books, _ = await v.public("/api/v3/ticker/bookTicker", symbols='["ETHUSDT"]')
+        assert [b["symbol"] for b in books] == ["ETHUSDT"]
         status, bad, _ = await v.public("/api/v3/ticker/24hr", symbols='["NOPE"]')
         assert status == 400 and bad["code"] == -1121
         _, avg, _ = await v.public("/api/v3/avgPrice", symbol="BTCUSDT")

@@ -8,7 +8,10 @@ weight budget high enough never to answer 429; the unmodified ccxt clients run
 in this process (the other core). Per phase, `--clients` concurrent clients
 loop for `--seconds`:
 
-* binance depth: `fetch_order_book(limit=100)`;
+* binance depth: `fetch_order_book(limit=100)`: 100 levels a side, as Binance
+  answers (before issue 16 venue-sim answered the profile's 30 levels whatever
+  the limit), and `limit=30`: the same 30-level answer the old limit-100 phase
+  got, so simulator cost is comparable across versions at equal bytes;
 * binance order: alternating MARKET buy/sell of 0.001 BTC (signed);
 * hollaex book:  `fetch_order_book`;
 * hollaex order: post-only limit buy, then its cancel (2 requests; the synthetic
@@ -91,6 +94,11 @@ Step = Callable[[Any, int], Awaitable[int]]  # (client, i) -> requests made
 
 async def binance_depth(ex: Any, i: int) -> int:
     await ex.fetch_order_book("BTC/USDT", 100)
+    return 1
+
+
+async def binance_depth_30(ex: Any, i: int) -> int:
+    await ex.fetch_order_book("BTC/USDT", 30)
     return 1
 
 
@@ -177,6 +185,7 @@ async def bench(seconds: float, clients: int, urls: dict[str, str]) -> None:
     hedge, home = urls["binance-sim"], urls["home"]
     phases: list[tuple[str, str, str, Step]] = [
         ("binance depth (limit 100)", "binance", hedge, binance_depth),
+        ("binance depth (limit 30)", "binance", hedge, binance_depth_30),
         ("binance MARKET order", "binance", hedge, binance_order),
         ("hollaex orderbook", "hollaex", home, hollaex_book),
         ("hollaex limit + cancel", "hollaex", home, hollaex_order),

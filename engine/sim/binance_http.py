@@ -1,7 +1,7 @@
 """A `SimExchange` served over HTTP in the Binance spot v3 REST dialect.
 
-Only what marketmesh's hedging path uses, but wire-exact, so the unmodified
-`ccxt.binance` client talks to it as to the real venue: the same paths, the
+Wire-exact, so an unmodified client (`ccxt.binance`, Binance's own
+`binance-connector`) talks to it as to the real venue: the same paths, the
 same HMAC-SHA256 request signing (`X-MBX-APIKEY` header, hex signature of the
 query string concatenated with the form body, without the trailing
 `&signature=`), the same `timestamp`/`recvWindow` rule, the same JSON shapes
@@ -9,9 +9,12 @@ with decimal strings, and the same `{"code": ..., "msg": ...}` errors with
 the HTTP status Binance uses. Reference:
 https://developers.binance.com/docs/binance-spot-api-docs/rest-api
 
-Rate limits as Binance enforces them: a per-minute REQUEST_WEIGHT budget per
-caller (`X-MBX-USED-WEIGHT-1M` on every answer), -1003 with HTTP 429 and
-`Retry-After` beyond it, and an HTTP 418 ban after repeated 429s in a minute.
+This module holds the request plumbing (signing, recvWindow, weights, faults,
+the error table, JSON for unknown paths) and the general, market and account
+endpoints; the order endpoints are in `binance_orders.py`, tickers, candles and
+trades in `binance_market_data.py`, pre-trade checks in `binance_filters.py`,
+rate limits (REQUEST_WEIGHT per IP, ORDERS per account, 429/418) in
+`binance_limits.py`, shared wire formats in `binance_wire.py`.
 A `FaultModel` adds seeded latency, timeouts, 5xx, 429 bursts, rejects, partial
 fills, stale books and outages (`engine/sim/faults.py`); a `TransferDesk`
 serves the wallet endpoints (`/sapi/v1/capital/...`).
@@ -26,17 +29,52 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 
+from engine.sim.binance_filters import read_only, symbol_filters
+from engine.sim.binance_limits import (
+    DEFAULT_WEIGHT_LIMIT_1M,
+    BinanceRateLimits,
+    IpBanned,
+    RequestRejected,
+    TooMuchWeight,
+)
+from engine.sim.binance_market_data import BinanceMarketData
+from engine.sim.binance_orders import (
+    BinanceOrders,
+    CancelReplaceFailed,
+    InvalidOrderType,
+    InvalidSide,
+    InvalidTimeInForce,
+)
+from engine.sim.binance_wire import (
+    BadInterval,
+    BadPrecision,
+    BadRecvWindow,
+    BinanceRequest,
+    Handler,
+    TooManyOrders,
+    UnknownEndpoint,
+    UnreadParameters,
+    UnsupportedOrder,
+    WeightRule,
+    decimal_param,
+    fixed,
+    int_param,
+    is_integer,
+    market_id,
+    ms,
+    symbol_weight,
+    wire_decimal,
+)
 from engine.sim.exchange import (
     CancelRejected,
     DuplicateOrder,
@@ -48,40 +86,37 @@ from engine.sim.exchange import (
     OrderNotFound,
     OrderRefused,
     OrderRejected,
-    OrderRequest,
-    OrderState,
     OrderType,
+    OrderWouldTake,
     SimError,
     SimExchange,
-    SimTrade,
-    TimeInForce,
     UnexpectedParameter,
     UnknownSymbol,
 )
 from engine.sim.faults import NO_FAULT, Failure, FaultDecision, FaultModel, RequestClass
 from engine.sim.transfers import Transfer, TransferDesk
-from engine.types import Side, split_symbol
+from engine.types import split_symbol
+
+__all__ = [
+    "DEFAULT_WEIGHT_LIMIT_1M",
+    "BinanceSpotApi",
+    "binance_error",
+    "market_id",
+    "wire_decimal",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RECV_WINDOW_MS = 5_000
 MAX_RECV_WINDOW_MS = 60_000
-DEFAULT_WEIGHT_LIMIT_1M = 6_000
 # Binance: "repeatedly violating rate limits and/or failing to back off after receiving
 # 429s will result in an automated IP ban (HTTP status 418)"; bans last 2 minutes to 3 days.
 DEFAULT_BAN_AFTER_429S = 5
 DEFAULT_BAN_S = 120
-WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
-_DECIMAL = re.compile(r"^\d{1,20}(\.\d{1,20})?$")
-_CLIENT_ORDER_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
-_INTEGER = re.compile(r"^-?\d{1,19}$")
+_DEPTH_CACHE = 64  # encoded depth answers kept (symbol, book version, limit)
 
 
 # --- errors only the HTTP edge raises --------------------------------------------------------
-
-
-class RequestRejected(SimError):
-    """Refused at the HTTP edge before the exchange saw the request."""
 
 
 class MissingApiKey(RequestRejected):
@@ -103,41 +138,6 @@ class TimestampOutsideRecvWindow(RequestRejected):
     pass
 
 
-class TooMuchWeight(RequestRejected):
-    def __init__(self, limit: int, retry_after_s: int, *, injected: bool = False) -> None:
-        """`injected`: a fault-model 429, which does not count towards a 418 ban."""
-        self.retry_after_s = retry_after_s
-        self.injected = injected
-        super().__init__(
-            f"Too much request weight used; current limit is {limit} request weight per "
-            "1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."
-        )
-
-
-class IpBanned(RequestRejected):
-    def __init__(self, until_ms: int, retry_after_s: int) -> None:
-        self.retry_after_s = retry_after_s
-        super().__init__(
-            f"Way too much request weight used; IP banned until {until_ms}. "
-            "Please use WebSocket Streams for live updates to avoid bans."
-        )
-
-
-class InvalidSide(InvalidRequest):
-    def __init__(self) -> None:
-        super().__init__("Invalid side.")
-
-
-class InvalidOrderType(InvalidRequest):
-    def __init__(self) -> None:
-        super().__init__("Invalid orderType.")
-
-
-class InvalidTimeInForce(InvalidRequest):
-    def __init__(self) -> None:
-        super().__init__("Invalid timeInForce.")
-
-
 # THE table from our error types to Binance's (code, HTTP status); first match wins, so
 # subclasses come before their parents. ccxt's binance `exceptions` map turns these into:
 # -1003 (429) DDoSProtection, -2014/-2015/-1022 AuthenticationError, -1021 InvalidNonce,
@@ -146,6 +146,8 @@ class InvalidTimeInForce(InvalidRequest):
 # -2011/-2013 OrderNotFound, -11xx BadRequest.
 BINANCE_ERRORS: tuple[tuple[type[SimError], int, int], ...] = (
     (TooMuchWeight, -1003, 429),
+    (TooManyOrders, -1015, 429),
+    (UnknownEndpoint, -1020, 404),
     (IpBanned, -1003, 418),
     (MissingApiKey, -2014, 401),
     (InvalidApiKey, -2015, 401),
@@ -153,6 +155,8 @@ BINANCE_ERRORS: tuple[tuple[type[SimError], int, int], ...] = (
     (TimestampOutsideRecvWindow, -1021, 400),
     (InsufficientBalance, -2010, 400),
     (OrderRefused, -2010, 400),
+    (OrderWouldTake, -2010, 400),
+    (UnsupportedOrder, -2010, 400),
     (DuplicateOrder, -2010, 400),
     (FilterFailure, -1013, 400),
     (OrderRejected, -2010, 400),
@@ -162,6 +166,10 @@ BINANCE_ERRORS: tuple[tuple[type[SimError], int, int], ...] = (
     (MalformedParameter, -1100, 400),
     (MissingParameter, -1102, 400),
     (UnexpectedParameter, -1106, 400),
+    (UnreadParameters, -1104, 400),
+    (BadPrecision, -1111, 400),
+    (BadInterval, -1120, 400),
+    (BadRecvWindow, -1131, 400),
     (InvalidTimeInForce, -1115, 400),
     (InvalidOrderType, -1116, 400),
     (InvalidSide, -1117, 400),
@@ -172,41 +180,12 @@ BINANCE_ERRORS: tuple[tuple[type[SimError], int, int], ...] = (
 
 def binance_error(exc: SimError) -> tuple[int, int]:
     """(Binance error code, HTTP status) of one of our errors."""
+    if isinstance(exc, CancelReplaceFailed):
+        return exc.code, 400
     for error_type, code, status in BINANCE_ERRORS:
         if isinstance(exc, error_type):
             return code, status
     return -1000, 500
-
-
-# --- wire formats -----------------------------------------------------------------------------
-
-
-def wire_decimal(value: Decimal) -> str:
-    """Binance's decimal strings: 8 decimals, or more when that is what it takes to be exact."""
-    if value == 0:
-        value = Decimal(0)
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -8:
-        return format(value, "f")
-    return f"{value:.8f}"
-
-
-def market_id(symbol: str) -> str:
-    """`BTC/USDT` -> `BTCUSDT`, the Binance symbol."""
-    base, quote = split_symbol(symbol)
-    return base + quote
-
-
-def _ms(ts_ns: int) -> int:
-    return ts_ns // 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class _Request:
-    params: dict[str, str]
-    account: str  # the API key for signed requests, "" otherwise
-    ts_ns: int
-    fault: FaultDecision = NO_FAULT
 
 
 # Answers of the fault kinds that replace the venue's own: a gateway's HTML page for
@@ -222,11 +201,12 @@ _TIMEOUT_BODY = {
     "msg": "Timeout waiting for response from backend server. Send status unknown; "
     "execution status unknown.",
 }
+# Paths that place an order: counted against the account's ORDERS limits.
+_ORDER_PATHS = frozenset({("POST", "/api/v3/order"), ("POST", "/api/v3/order/cancelReplace")})
 
 
-Handler = Callable[[_Request], Awaitable[Any]]
-WeightRule = Callable[[dict[str, str]], int]
-_Enum = TypeVar("_Enum")
+class _Encoded(bytes):
+    """A handler's answer already encoded as JSON (the depth cache)."""
 
 
 class BinanceSpotApi:
@@ -247,17 +227,18 @@ class BinanceSpotApi:
         """`faults` injects seeded faults; `transfers` (a `TransferDesk`) serves the wallet."""
         self._exchange = exchange
         self._faults = faults
-        self._ban_after_429s = ban_after_429s
-        self._ban_ns = ban_s * 1_000_000_000
-        self._rejections: dict[str, int] = {}  # caller -> 429s answered this minute
-        self._banned_until_ns: dict[str, int] = {}
+        self._limits = BinanceRateLimits(
+            weight_limit_1m, ban_after_429s=ban_after_429s, ban_s=ban_s
+        )
         self._transfers = transfers
         self._secrets = dict(credentials)  # api key -> secret
         self._clock_ns = clock_ns
-        self._weight_limit = weight_limit_1m
-        self._weight_window = -1
-        self._weight_used: dict[str, int] = {}
         self._symbols = {market_id(s): s for s in exchange.symbols}
+        self._market_data = BinanceMarketData(exchange, self._symbol)
+        self._orders = BinanceOrders(
+            exchange, self._symbol, self._market_data.avg_price, self._limits, binance_error
+        )
+        self._depth_cache: dict[tuple[str, int, int], _Encoded] = {}
 
     def __repr__(self) -> str:  # never show the key table
         return f"BinanceSpotApi(venue={self._exchange.venue_id!r})"
@@ -265,20 +246,17 @@ class BinanceSpotApi:
     def app(self) -> web.Application:
         app = web.Application()
         routes: list[tuple[str, str, Handler, WeightRule, bool]] = [
-            ("GET", "/api/v3/ping", self._ping, _fixed(1), False),
-            ("GET", "/api/v3/time", self._time, _fixed(1), False),
-            ("GET", "/api/v3/exchangeInfo", self._exchange_info, _fixed(20), False),
+            ("GET", "/api/v3/ping", self._ping, fixed(1), False),
+            ("GET", "/api/v3/time", self._time, fixed(1), False),
+            ("GET", "/api/v3/exchangeInfo", self._exchange_info, fixed(20), False),
             ("GET", "/api/v3/depth", self._depth, _depth_weight, False),
-            ("GET", "/api/v3/ticker/bookTicker", self._book_ticker, _symbol_weight(2, 4), False),
-            ("GET", "/api/v3/account", self._account, _fixed(20), True),
-            ("POST", "/api/v3/order", self._new_order, _fixed(1), True),
-            ("GET", "/api/v3/order", self._query_order, _fixed(4), True),
-            ("DELETE", "/api/v3/order", self._cancel_order, _fixed(1), True),
-            ("GET", "/api/v3/openOrders", self._open_orders, _symbol_weight(6, 80), True),
-            ("GET", "/api/v3/myTrades", self._my_trades, _fixed(20), True),
+            ("GET", "/api/v3/ticker/bookTicker", self._book_ticker, symbol_weight(2, 4), False),
+            ("GET", "/api/v3/account", self._account, fixed(20), True),
+            *self._market_data.routes(),
+            *self._orders.routes(),
             # ccxt's load_markets asks for margin pairs when it holds a key: none here
-            ("GET", "/sapi/v1/margin/allPairs", self._no_margin, _fixed(1), True),
-            ("GET", "/sapi/v1/margin/isolated/allPairs", self._no_margin, _fixed(10), True),
+            ("GET", "/sapi/v1/margin/allPairs", self._no_margin, fixed(1), True),
+            ("GET", "/sapi/v1/margin/isolated/allPairs", self._no_margin, fixed(10), True),
         ]
         if self._transfers is not None:  # the wallet: transfers between simulated venues
             routes += [
@@ -286,42 +264,58 @@ class BinanceSpotApi:
                     "GET",
                     "/sapi/v1/capital/deposit/address",
                     self._deposit_address,
-                    _fixed(10),
+                    fixed(10),
                     True,
                 ),
-                ("POST", "/sapi/v1/capital/withdraw/apply", self._withdraw, _fixed(10), True),
-                ("GET", "/sapi/v1/capital/withdraw/history", self._withdrawals, _fixed(10), True),
-                ("GET", "/sapi/v1/capital/deposit/hisrec", self._deposits, _fixed(10), True),
+                ("POST", "/sapi/v1/capital/withdraw/apply", self._withdraw, fixed(10), True),
+                ("GET", "/sapi/v1/capital/withdraw/history", self._withdrawals, fixed(10), True),
+                ("GET", "/sapi/v1/capital/deposit/hisrec", self._deposits, fixed(10), True),
             ]
         for method, path, handler, weight, signed in routes:
             request_class = _request_class(method, path)
             app.router.add_route(
-                method, path, self._endpoint(handler, weight, signed, request_class)
+                method, path, self._endpoint(handler, weight, signed, request_class, method, path)
             )
+        # any other path or method: Binance's JSON error, never aiohttp's text/plain page
+        app.router.add_route(
+            "*",
+            "/{tail:.*}",
+            self._endpoint(self._unknown, fixed(0), False, RequestClass.OTHER, "", ""),
+        )
         return app
+
+    async def _unknown(self, req: BinanceRequest) -> Any:
+        raise UnknownEndpoint()
 
     # --- request plumbing -------------------------------------------------------------------
 
     def _endpoint(
-        self, handler: Handler, weight: WeightRule, signed: bool, request_class: RequestClass
+        self,
+        handler: Handler,
+        weight: WeightRule,
+        signed: bool,
+        request_class: RequestClass,
+        method: str,
+        path: str,
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        counts_orders = (method, path) in _ORDER_PATHS
+
         async def serve(request: web.Request) -> web.Response:
             now_ns = self._clock_ns()
             raw_query = request.rel_url.raw_query_string
             raw_body = (await request.text()) if request.can_read_body else ""
             headers: dict[str, str] = {}
             api_key = request.headers.get("X-MBX-APIKEY", "")
-            who = api_key or (request.remote or "")
+            ip = request.remote or ""  # REQUEST_WEIGHT is counted per IP
             try:
                 if self._transfers is not None:
                     self._transfers.settle(now_ns)
-                self._check_ban(who, now_ns)
+                self._limits.check_ban(ip, now_ns)
                 query, query_sig = _split_signature(raw_query)
                 body, body_sig = _split_signature(raw_body)
                 params = dict(parse_qsl(query, keep_blank_values=True))
                 params.update(parse_qsl(body, keep_blank_values=True))
-                used = self._charge(who, weight(params), now_ns)
-                headers[WEIGHT_HEADER] = str(used)
+                self._limits.charge(ip, weight(params), now_ns, headers)
                 fault = self._faults.decide(request_class, now_ns) if self._faults else NO_FAULT
                 if fault.latency_s > 0:
                     await asyncio.sleep(fault.latency_s)
@@ -332,20 +326,28 @@ class BinanceSpotApi:
                 if signed:
                     signature = query_sig if query_sig is not None else body_sig
                     account = self._authenticate(api_key, query + body, signature, params, now_ns)
-                payload = await handler(_Request(params, account, now_ns, fault))
+                if counts_orders:  # ORDERS are counted per account
+                    self._limits.count_order(account, now_ns, headers)
+                read_only(method, path, params)
+                payload = await handler(BinanceRequest(params, account, now_ns, fault))
                 if fault.failure is Failure.TIMEOUT_AFTER:  # executed; the answer never comes
                     await asyncio.sleep(fault.hang_s)
                     return _fault_response(504, headers)
+                if isinstance(payload, _Encoded):
+                    return web.Response(
+                        body=payload, content_type="application/json", headers=headers
+                    )
                 return web.json_response(payload, headers=headers)
             except SimError as exc:
                 code, status = binance_error(exc)
-                if isinstance(exc, TooMuchWeight | IpBanned):
+                if isinstance(exc, TooMuchWeight | IpBanned | TooManyOrders):
                     headers["Retry-After"] = str(exc.retry_after_s)
                 if isinstance(exc, TooMuchWeight) and not exc.injected:
-                    self._count_429(who, now_ns)
-                return web.json_response(
-                    {"code": code, "msg": str(exc)}, status=status, headers=headers
-                )
+                    self._limits.count_429(ip, now_ns)
+                answer: dict[str, Any] = {"code": code, "msg": str(exc)}
+                if isinstance(exc, CancelReplaceFailed):
+                    answer["data"] = exc.data
+                return web.json_response(answer, status=status, headers=headers)
             except Exception:
                 log.exception("%s %s failed", request.method, request.path)
                 return web.json_response(
@@ -366,45 +368,13 @@ class BinanceSpotApi:
         if fault.failure in (Failure.OUTAGE, Failure.ERROR_5XX):
             return _fault_response(fault.http_status, headers)
         if fault.failure is Failure.RATE_LIMITED:
-            retry_after_s = max(1, -(-(60_000_000_000 - now_ns % 60_000_000_000) // 10**9))
-            raise TooMuchWeight(self._weight_limit, min(retry_after_s, 5), injected=True)
+            raise self._limits.injected_429(now_ns)
         if fault.failure is Failure.TIMEOUT_BEFORE:
             await asyncio.sleep(fault.hang_s)
             return _fault_response(504, headers)
         if fault.failure is Failure.REJECT:
             raise OrderRefused()
         return None
-
-    def _check_ban(self, who: str, now_ns: int) -> None:
-        until_ns = self._banned_until_ns.get(who)
-        if until_ns is None:
-            return
-        if now_ns >= until_ns:
-            del self._banned_until_ns[who]
-            return
-        raise IpBanned(_ms(until_ns), max(1, -(-(until_ns - now_ns) // 1_000_000_000)))
-
-    def _count_429(self, who: str, now_ns: int) -> None:
-        """One more 429 for `who` this minute; past the allowance, ban it (HTTP 418)."""
-        count = self._rejections.get(who, 0) + 1
-        self._rejections[who] = count
-        if count >= self._ban_after_429s:
-            self._banned_until_ns[who] = now_ns + self._ban_ns
-            self._rejections[who] = 0
-
-    def _charge(self, who: str, weight: int, now_ns: int) -> int:
-        """Add `weight` to the caller's use in this minute; 429 once over the limit."""
-        window = now_ns // 60_000_000_000
-        if window != self._weight_window:
-            self._weight_window = window
-            self._weight_used.clear()
-            self._rejections.clear()
-        used = self._weight_used.get(who, 0) + weight
-        self._weight_used[who] = used
-        if used > self._weight_limit:
-            retry_after_s = -(-((window + 1) * 60_000_000_000 - now_ns) // 1_000_000_000)
-            raise TooMuchWeight(self._weight_limit, max(1, retry_after_s))
-        return used
 
     def _authenticate(
         self,
@@ -427,11 +397,11 @@ class BinanceSpotApi:
         expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, signature.lower()):
             raise InvalidSignature()
-        timestamp_ms = _int_param(params, "timestamp")
-        recv_window_ms = _int_param(params, "recvWindow", DEFAULT_RECV_WINDOW_MS)
+        timestamp_ms = int_param(params, "timestamp")
+        recv_window_ms = int_param(params, "recvWindow", DEFAULT_RECV_WINDOW_MS)
         if recv_window_ms > MAX_RECV_WINDOW_MS or recv_window_ms <= 0:
-            raise InvalidRequest(f"recvWindow must be less than {MAX_RECV_WINDOW_MS}")
-        server_ms = _ms(now_ns)
+            raise BadRecvWindow(MAX_RECV_WINDOW_MS)
+        server_ms = ms(now_ns)
         if timestamp_ms >= server_ms + 1_000:
             raise TimestampOutsideRecvWindow(
                 "Timestamp for this request was 1000ms ahead of the server's time."
@@ -455,35 +425,26 @@ class BinanceSpotApi:
 
     # --- public endpoints -------------------------------------------------------------------
 
-    async def _ping(self, req: _Request) -> dict[str, Any]:
+    async def _ping(self, req: BinanceRequest) -> dict[str, Any]:
         return {}
 
-    async def _time(self, req: _Request) -> dict[str, Any]:
-        return {"serverTime": _ms(req.ts_ns)}
+    async def _time(self, req: BinanceRequest) -> dict[str, Any]:
+        return {"serverTime": ms(req.ts_ns)}
 
-    async def _exchange_info(self, req: _Request) -> dict[str, Any]:
+    async def _exchange_info(self, req: BinanceRequest) -> dict[str, Any]:
         symbols = list(self._symbols.values())
         if "symbol" in req.params:
             symbols = [self._symbol(req.params) or ""]
         return {
             "timezone": "UTC",
-            "serverTime": _ms(req.ts_ns),
-            "rateLimits": [
-                {
-                    "rateLimitType": "REQUEST_WEIGHT",
-                    "interval": "MINUTE",
-                    "intervalNum": 1,
-                    "limit": self._weight_limit,
-                }
-            ],
+            "serverTime": ms(req.ts_ns),
+            "rateLimits": self._limits.exchange_info(),
             "exchangeFilters": [],
             "symbols": [self._symbol_info(s) for s in symbols],
         }
 
     def _symbol_info(self, symbol: str) -> dict[str, Any]:
         base, quote = split_symbol(symbol)
-        rules = self._exchange.rules(symbol)
-        tick, lot = rules.tick_size, rules.lot_size
         return {
             "symbol": market_id(symbol),
             "status": "TRADING",
@@ -500,62 +461,51 @@ class BinanceSpotApi:
             "otoAllowed": False,
             "quoteOrderQtyMarketAllowed": True,
             "allowTrailingStop": False,
-            "cancelReplaceAllowed": False,
+            "cancelReplaceAllowed": True,
             "isSpotTradingAllowed": True,
             "isMarginTradingAllowed": False,
-            "filters": [
-                {
-                    "filterType": "PRICE_FILTER",
-                    "minPrice": wire_decimal(tick),
-                    "maxPrice": wire_decimal(Decimal(1_000_000_000)),
-                    "tickSize": wire_decimal(tick),
-                },
-                {
-                    "filterType": "LOT_SIZE",
-                    "minQty": wire_decimal(lot),
-                    "maxQty": wire_decimal(Decimal(9_000_000_000)),
-                    "stepSize": wire_decimal(lot),
-                },
-                {
-                    "filterType": "MIN_NOTIONAL",
-                    "minNotional": wire_decimal(rules.min_notional),
-                    "applyToMarket": True,
-                    "avgPriceMins": 5,
-                },
-                {
-                    "filterType": "NOTIONAL",
-                    "minNotional": wire_decimal(rules.min_notional),
-                    "applyMinToMarket": True,
-                    "maxNotional": wire_decimal(Decimal(9_000_000_000)),
-                    "applyMaxToMarket": False,
-                    "avgPriceMins": 5,
-                },
-                {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
-            ],
+            "filters": symbol_filters(self._exchange.rules(symbol)),
             "permissions": ["SPOT"],
             "permissionSets": [["SPOT"]],
             "defaultSelfTradePreventionMode": "NONE",
             "allowedSelfTradePreventionModes": ["NONE"],
         }
 
-    async def _depth(self, req: _Request) -> dict[str, Any]:
+    async def _depth(self, req: BinanceRequest) -> _Encoded:
+        """Up to `limit` levels a side ("If limit > 5000, the response will truncate to
+        5000"); the encoded answer is kept per book version, as the book only changes
+        with a refresh or a fill."""
         symbol = self._symbol(req.params)
         assert symbol is not None
-        limit = _int_param(req.params, "limit", 100)
+        limit = int_param(req.params, "limit", 100)
         if limit <= 0:
             raise MalformedParameter("limit", "legal range is '1' to '5000'.")
+        limit = min(limit, 5_000)
         book_ns = req.ts_ns - req.fault.book_age_ms * 1_000_000
-        bids, asks, update_id = self._exchange.depth(symbol, book_ns, min(limit, 5_000))
-        return {
-            "lastUpdateId": update_id,
-            "bids": [[wire_decimal(lv.price), wire_decimal(lv.amount)] for lv in bids],
-            "asks": [[wire_decimal(lv.price), wire_decimal(lv.amount)] for lv in asks],
-        }
+        bids, asks, update_id = self._exchange.depth(symbol, book_ns, limit)
+        key = (symbol, update_id, limit)
+        cached = self._depth_cache.get(key)
+        if cached is not None:
+            return cached
+        encoded = _Encoded(
+            json.dumps(
+                {
+                    "lastUpdateId": update_id,
+                    "bids": [[wire_decimal(lv.price), wire_decimal(lv.amount)] for lv in bids],
+                    "asks": [[wire_decimal(lv.price), wire_decimal(lv.amount)] for lv in asks],
+                },
+                separators=(",", ":"),
+            ).encode()
+        )
+        if len(self._depth_cache) >= _DEPTH_CACHE:
+            del self._depth_cache[next(iter(self._depth_cache))]
+        self._depth_cache[key] = encoded
+        return encoded
 
-    async def _book_ticker(self, req: _Request) -> Any:
-        symbol = self._symbol(req.params, required=False)
+    async def _book_ticker(self, req: BinanceRequest) -> Any:
+        symbols, single = self._market_data.requested_symbols(req)
         tickers = []
-        for s in [symbol] if symbol else list(self._symbols.values()):
+        for s in symbols:
             bids, asks, _ = self._exchange.depth(
                 s, req.ts_ns - req.fault.book_age_ms * 1_000_000, 1
             )
@@ -568,11 +518,11 @@ class BinanceSpotApi:
                     "askQty": wire_decimal(asks[0].amount if asks else Decimal(0)),
                 }
             )
-        return tickers[0] if symbol else tickers
+        return tickers[0] if single else tickers
 
     # --- signed endpoints -------------------------------------------------------------------
 
-    async def _account(self, req: _Request) -> dict[str, Any]:
+    async def _account(self, req: BinanceRequest) -> dict[str, Any]:
         balances = self._exchange.balances(req.account, req.ts_ns)
         omit_zero = req.params.get("omitZeroBalances", "false").lower() == "true"
         taker, maker = self._exchange.taker_fee, self._exchange.maker_fee
@@ -593,7 +543,7 @@ class BinanceSpotApi:
             "brokered": False,
             "requireSelfTradePrevention": False,
             "preventSor": False,
-            "updateTime": _ms(req.ts_ns),
+            "updateTime": ms(req.ts_ns),
             "accountType": "SPOT",
             "balances": [
                 {"asset": asset, "free": wire_decimal(free), "locked": wire_decimal(locked)}
@@ -604,130 +554,7 @@ class BinanceSpotApi:
             "uid": 0,
         }
 
-    async def _new_order(self, req: _Request) -> dict[str, Any]:
-        p = req.params
-        symbol = self._symbol(p)
-        assert symbol is not None
-        side = _enum_param(p, "side", {"BUY": Side.BUY, "SELL": Side.SELL}, InvalidSide)
-        order_type = _enum_param(p, "type", {t.value: t for t in OrderType}, InvalidOrderType)
-        tif = None
-        if p.get("timeInForce"):
-            tif = _enum_param(
-                p, "timeInForce", {t.value: t for t in TimeInForce}, InvalidTimeInForce
-            )
-        client_id = p.get("newClientOrderId")
-        if client_id is not None and not _CLIENT_ORDER_ID.match(client_id):
-            raise MalformedParameter(
-                "newClientOrderId", "legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$'."
-            )
-        resp_type = p.get("newOrderRespType", "FULL").upper()
-        if resp_type not in ("ACK", "RESULT", "FULL"):
-            raise InvalidRequest("Invalid newOrderRespType.")
-        order = self._exchange.place_order(
-            req.account,
-            OrderRequest(
-                symbol=symbol,
-                side=side,
-                order_type=order_type,
-                quantity=_decimal_param(p, "quantity"),
-                quote_order_qty=_decimal_param(p, "quoteOrderQty"),
-                price=_decimal_param(p, "price"),
-                time_in_force=tif,
-                client_order_id=client_id,
-            ),
-            req.ts_ns,
-            fill_share=req.fault.fill_share,
-        )
-        ack = {
-            "symbol": market_id(order.symbol),
-            "orderId": order.order_id,
-            "orderListId": -1,
-            "clientOrderId": order.client_order_id,
-            "transactTime": _ms(req.ts_ns),
-        }
-        if resp_type == "ACK":
-            return ack
-        result = {
-            **ack,
-            **_order_fields(order),
-            "workingTime": _ms(order.created_ns),
-            "selfTradePreventionMode": "NONE",
-        }
-        if resp_type == "FULL":
-            result["fills"] = [
-                {
-                    "price": wire_decimal(t.price),
-                    "qty": wire_decimal(t.qty),
-                    "commission": wire_decimal(t.fee),
-                    "commissionAsset": t.fee_asset,
-                    "tradeId": t.trade_id,
-                }
-                for t in order.fills
-            ]
-        return result
-
-    def _order_ref(self, p: dict[str, str], name: str) -> tuple[int | None, str | None]:
-        order_id = _int_param(p, "orderId") if p.get("orderId") else None
-        client_id = p.get(name) or None
-        if order_id is None and client_id is None:
-            raise MissingParameter("orderId")
-        return order_id, client_id
-
-    async def _query_order(self, req: _Request) -> dict[str, Any]:
-        symbol = self._symbol(req.params)
-        assert symbol is not None
-        order_id, client_id = self._order_ref(req.params, "origClientOrderId")
-        order = self._exchange.order(
-            req.account, symbol, req.ts_ns, order_id=order_id, client_order_id=client_id
-        )
-        return _order_json(order)
-
-    async def _cancel_order(self, req: _Request) -> dict[str, Any]:
-        symbol = self._symbol(req.params)
-        assert symbol is not None
-        order_id, client_id = self._order_ref(req.params, "origClientOrderId")
-        order = self._exchange.cancel_order(
-            req.account, symbol, req.ts_ns, order_id=order_id, client_order_id=client_id
-        )
-        return {
-            "symbol": market_id(order.symbol),
-            "origClientOrderId": order.client_order_id,
-            "orderId": order.order_id,
-            "orderListId": -1,
-            "clientOrderId": req.params.get("newClientOrderId") or f"cancel-{order.order_id}",
-            "transactTime": _ms(req.ts_ns),
-            **_order_fields(order),
-            "selfTradePreventionMode": "NONE",
-        }
-
-    async def _open_orders(self, req: _Request) -> list[dict[str, Any]]:
-        symbol = self._symbol(req.params, required=False)
-        orders = self._exchange.open_orders(req.account, symbol, req.ts_ns)
-        return [_order_json(o) for o in orders]
-
-    async def _my_trades(self, req: _Request) -> list[dict[str, Any]]:
-        p = req.params
-        symbol = self._symbol(p)
-        assert symbol is not None
-        trades = self._exchange.trades(req.account, symbol, req.ts_ns)
-        if p.get("orderId"):
-            order_id = _int_param(p, "orderId")
-            trades = [t for t in trades if t.order_id == order_id]
-        if p.get("startTime"):
-            start_ms = _int_param(p, "startTime")
-            trades = [t for t in trades if _ms(t.ts_ns) >= start_ms]
-        if p.get("endTime"):
-            end_ms = _int_param(p, "endTime")
-            trades = [t for t in trades if _ms(t.ts_ns) <= end_ms]
-        if p.get("fromId"):
-            from_id = _int_param(p, "fromId")
-            trades = [t for t in trades if t.trade_id >= from_id]
-        limit = max(1, min(_int_param(p, "limit", 500), 1_000))
-        oldest_first = bool(p.get("fromId") or p.get("startTime"))
-        trades = trades[:limit] if oldest_first else trades[-limit:]
-        return [_trade_json(t) for t in trades]
-
-    async def _no_margin(self, req: _Request) -> list[Any]:
+    async def _no_margin(self, req: BinanceRequest) -> list[Any]:
         return []
 
     # --- wallet (transfers between simulated venues) ----------------------------------------
@@ -736,19 +563,19 @@ class BinanceSpotApi:
         assert self._transfers is not None  # the routes exist only with a desk
         return self._transfers
 
-    async def _deposit_address(self, req: _Request) -> dict[str, Any]:
+    async def _deposit_address(self, req: BinanceRequest) -> dict[str, Any]:
         coin = req.params.get("coin") or ""
         if not coin:
             raise MissingParameter("coin")
         address = self._desk().deposit_address(self._exchange.venue_id, req.account, coin)
         return {"address": address, "coin": coin.upper(), "tag": "", "url": ""}
 
-    async def _withdraw(self, req: _Request) -> dict[str, Any]:
+    async def _withdraw(self, req: BinanceRequest) -> dict[str, Any]:
         p = req.params
         for name in ("coin", "address", "amount"):
             if not p.get(name):
                 raise MissingParameter(name)
-        amount = _decimal_param(p, "amount")
+        amount = decimal_param(p, "amount")
         assert amount is not None
         transfer = self._desk().withdraw(
             self._exchange.venue_id,
@@ -761,7 +588,7 @@ class BinanceSpotApi:
         )
         return {"id": transfer.transfer_id}
 
-    async def _withdrawals(self, req: _Request) -> list[dict[str, Any]]:
+    async def _withdrawals(self, req: BinanceRequest) -> list[dict[str, Any]]:
         p = req.params
         transfers = _in_window(
             self._desk().withdrawals(self._exchange.venue_id, req.account), p, req.ts_ns
@@ -770,7 +597,7 @@ class BinanceSpotApi:
             transfers = [t for t in transfers if t.withdraw_order_id == p["withdrawOrderId"]]
         return [_withdrawal_json(t, req.ts_ns) for t in transfers]
 
-    async def _deposits(self, req: _Request) -> list[dict[str, Any]]:
+    async def _deposits(self, req: BinanceRequest) -> list[dict[str, Any]]:
         transfers = _in_window(
             self._desk().deposits(self._exchange.venue_id, req.account), req.params, req.ts_ns
         )
@@ -790,10 +617,10 @@ def _in_window(transfers: list[Transfer], p: dict[str, str], now_ns: int) -> lis
     """Binance's history filters: coin, startTime/endTime (ms), status, limit."""
     if p.get("coin"):
         transfers = [t for t in transfers if t.coin == p["coin"].upper()]
-    start_ms = _int_param(p, "startTime", 0)
-    end_ms = _int_param(p, "endTime", _ms(now_ns))
-    transfers = [t for t in transfers if start_ms <= _ms(t.created_ns) <= end_ms]
-    return transfers[-max(1, min(_int_param(p, "limit", 1_000), 1_000)) :]
+    start_ms = int_param(p, "startTime", 0)
+    end_ms = int_param(p, "endTime", ms(now_ns))
+    transfers = [t for t in transfers if start_ms <= ms(t.created_ns) <= end_ms]
+    return transfers[-max(1, min(int_param(p, "limit", 1_000), 1_000)) :]
 
 
 def _utc(ts_ns: int) -> str:
@@ -836,8 +663,8 @@ def _deposit_json(t: Transfer, now_ns: int) -> dict[str, Any]:
         "address": t.address,
         "addressTag": "",
         "txId": t.tx_id,
-        "insertTime": _ms(t.created_ns),
-        "completeTime": _ms(t.completed_ns) if done and t.completed_ns is not None else None,
+        "insertTime": ms(t.created_ns),
+        "completeTime": ms(t.completed_ns) if done and t.completed_ns is not None else None,
         "transferType": 0,
         "confirmTimes": "1/1" if done else "0/1",
         "unlockConfirm": 0,
@@ -861,17 +688,9 @@ def _fault_response(status: int, headers: dict[str, str]) -> web.Response:
     return web.Response(text=page, status=status, content_type="text/html", headers=headers)
 
 
-def _fixed(weight: int) -> WeightRule:
-    return lambda params: weight
-
-
-def _symbol_weight(with_symbol: int, without_symbol: int) -> WeightRule:
-    return lambda params: with_symbol if params.get("symbol") else without_symbol
-
-
 def _depth_weight(params: dict[str, str]) -> int:
     raw = params.get("limit", "100")
-    limit = int(raw) if _INTEGER.match(raw) else 100
+    limit = int(raw) if is_integer(raw) else 100
     for bound, weight in ((100, 5), (500, 25), (1_000, 50)):
         if limit <= bound:
             return weight
@@ -888,84 +707,3 @@ def _split_signature(raw: str) -> tuple[str, str | None]:
         else:
             kept.append(part)
     return "&".join(kept), signature
-
-
-def _int_param(params: dict[str, str], name: str, default: int | None = None) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        if default is None:
-            raise MissingParameter(name)
-        return default
-    if not _INTEGER.match(raw):
-        raise MalformedParameter(name, "legal range is '^-?[0-9]{1,19}$'.")
-    return int(raw)
-
-
-def _decimal_param(params: dict[str, str], name: str) -> Decimal | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    if not _DECIMAL.match(raw):
-        raise MalformedParameter(name, "legal range is '^([0-9]{1,20})(\\.[0-9]{1,20})?$'.")
-    return Decimal(raw)
-
-
-def _enum_param(
-    params: dict[str, str], name: str, values: dict[str, _Enum], error: type[InvalidRequest]
-) -> _Enum:
-    raw = params.get(name)
-    if not raw:
-        raise MissingParameter(name)
-    value = values.get(raw.upper())
-    if value is None:
-        raise error()
-    return value
-
-
-def _order_fields(order: OrderState) -> dict[str, Any]:
-    return {
-        "price": wire_decimal(order.price),
-        "origQty": wire_decimal(order.orig_qty),
-        "executedQty": wire_decimal(order.executed_qty),
-        "origQuoteOrderQty": wire_decimal(order.orig_quote_order_qty),
-        "cummulativeQuoteQty": wire_decimal(order.cumulative_quote_qty),
-        "status": order.status.value,
-        "timeInForce": order.time_in_force.value,
-        "type": order.order_type.value,
-        "side": order.side.value.upper(),
-    }
-
-
-def _order_json(order: OrderState) -> dict[str, Any]:
-    return {
-        "symbol": market_id(order.symbol),
-        "orderId": order.order_id,
-        "orderListId": -1,
-        "clientOrderId": order.client_order_id,
-        **_order_fields(order),
-        "stopPrice": wire_decimal(Decimal(0)),
-        "icebergQty": wire_decimal(Decimal(0)),
-        "time": _ms(order.created_ns),
-        "updateTime": _ms(order.updated_ns),
-        "isWorking": True,
-        "workingTime": _ms(order.created_ns),
-        "selfTradePreventionMode": "NONE",
-    }
-
-
-def _trade_json(trade: SimTrade) -> dict[str, Any]:
-    return {
-        "symbol": market_id(trade.symbol),
-        "id": trade.trade_id,
-        "orderId": trade.order_id,
-        "orderListId": -1,
-        "price": wire_decimal(trade.price),
-        "qty": wire_decimal(trade.qty),
-        "quoteQty": wire_decimal(trade.quote_qty),
-        "commission": wire_decimal(trade.fee),
-        "commissionAsset": trade.fee_asset,
-        "time": _ms(trade.ts_ns),
-        "isBuyer": trade.side is Side.BUY,
-        "isMaker": trade.is_maker,
-        "isBestMatch": True,
-    }

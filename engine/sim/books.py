@@ -16,6 +16,12 @@ tracked until the next refresh.
 
 Prices and amounts are exact `Decimal` on the symbol's tick/lot grid; the
 `BookSnapshot` view is floats for the engine.
+
+Deeper than the profile: a depth request may ask for up to `MAX_LEVELS` levels
+(Binance serves up to 5000). Levels past the profile's `levels` continue the
+ladder at the same spacing with the last profile level's notional, jittered
+from a second seeded stream, so the profile's own levels never change and every
+process still sees the same (extended) book.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from engine.types import BookSnapshot
 # Each level's amount is scaled by 1 + U(-j, j): enough to look organic, small
 # enough that the configured depth profile is what a router sees.
 AMOUNT_JITTER = 0.1
+MAX_LEVELS = 5_000
 _CACHE_SIZE = 256
 
 
@@ -62,6 +69,7 @@ class GeneratedBook:
     mid: float
     bids: tuple[BookLevel, ...]
     asks: tuple[BookLevel, ...]
+    levels: int = 0  # how many levels a side were generated (fewer bids if prices hit 0)
 
     def snapshot(self, ts_ns: int, depth: int) -> BookSnapshot:
         return BookSnapshot(
@@ -92,18 +100,27 @@ class BookGenerator:
         """Index of the refresh bucket holding `ts_ns`; the book is constant within it."""
         return max(0, ts_ns // self._refresh_ns)
 
-    def book(self, symbol: str, ts_ns: int) -> GeneratedBook:
-        """The exact (Decimal) book of `symbol` at `ts_ns`."""
+    def book(self, symbol: str, ts_ns: int, min_levels: int = 0) -> GeneratedBook:
+        """The exact (Decimal) book of `symbol` at `ts_ns`, at least `min_levels` deep
+        (at most `MAX_LEVELS`); the profile's own depth when that is deeper."""
         key = (symbol, self.bucket(ts_ns))
         cached = self._cache.get(key)
-        if cached is not None:
+        if cached is not None and cached.levels >= min(min_levels, MAX_LEVELS):
             self._cache.move_to_end(key)
             return cached
-        book = self._generate(symbol, key[1])
+        book = self._generate(symbol, key[1], min(max(min_levels, 0), MAX_LEVELS))
         self._cache[key] = book
         if len(self._cache) > _CACHE_SIZE:
             self._cache.popitem(last=False)
         return book
+
+    def deepest(self, book: GeneratedBook) -> GeneratedBook:
+        """`book` extended to `MAX_LEVELS` a side (a taker walked past its levels)."""
+        if book.levels >= MAX_LEVELS:
+            return book
+        deeper = self._generate(book.symbol, book.bucket, MAX_LEVELS)
+        self._cache[(book.symbol, book.bucket)] = deeper
+        return deeper
 
     def snapshot(self, symbol: str, ts_ns: int, depth: int) -> BookSnapshot:
         """The book at `ts_ns` as floats, at most `depth` levels a side."""
@@ -113,20 +130,33 @@ class BookGenerator:
         """Reference price of `symbol` at the start of `bucket` (base priced in the quote)."""
         return self._reference.symbol_price(symbol, bucket * self._refresh_ns)
 
-    def _generate(self, symbol: str, bucket: int) -> GeneratedBook:
+    def fair_mid(self, symbol: str, ts_ns: int) -> float:
+        """The reference price shifted by the venue's offset, without the bucket's noise."""
+        bucket = self.bucket(ts_ns)
+        return self.reference_mid(symbol, bucket) * (1.0 + self._venue.book.offset_bps / 1e4)
+
+    def _generate(self, symbol: str, bucket: int, min_levels: int = 0) -> GeneratedBook:
         profile = self._venue.book
         rules = self._venue.rules_for(symbol)
-        rng = np.random.default_rng(
-            [self._seed, self._venue_key, zlib.crc32(symbol.encode()), bucket]
-        )
+        seed = [self._seed, self._venue_key, zlib.crc32(symbol.encode()), bucket]
+        rng = np.random.default_rng(seed)
         noise_bps = float(rng.normal(0.0, profile.noise_bps)) if profile.noise_bps else 0.0
         mid = self.reference_mid(symbol, bucket) * (1.0 + (profile.offset_bps + noise_bps) / 1e4)
         jitter = rng.uniform(-AMOUNT_JITTER, AMOUNT_JITTER, size=(2, profile.levels))
+        n_levels = max(profile.levels, min_levels)
+        if n_levels > profile.levels:  # the extension draws from its own stream
+            # drawn level by level (rows), so a deeper book keeps the shallower one's levels
+            deeper = np.random.default_rng([*seed, 1]).uniform(
+                -AMOUNT_JITTER, AMOUNT_JITTER, size=(n_levels - profile.levels, 2)
+            )
+            jitter = np.concatenate([jitter, deeper.T], axis=1)
         bids: list[BookLevel] = []
         asks: list[BookLevel] = []
-        for i in range(profile.levels):
+        for i in range(n_levels):
             distance = (profile.half_spread_bps + i * profile.level_spacing_bps) / 1e4
-            notional = profile.level_notional_quote * profile.depth_growth**i
+            notional = profile.level_notional_quote * profile.depth_growth ** min(
+                i, profile.levels - 1
+            )
             bid = on_grid(Decimal(repr(mid * (1.0 - distance))), rules.tick_size, ROUND_FLOOR)
             if bids and bid >= bids[-1].price:  # coarse tick: keep prices distinct
                 bid = bids[-1].price - rules.tick_size
@@ -136,7 +166,9 @@ class BookGenerator:
             if asks and ask <= asks[-1].price:
                 ask = asks[-1].price + rules.tick_size
             asks.append(BookLevel(ask, self._amount(notional, ask, float(jitter[1, i]), rules)))
-        return GeneratedBook(self._venue.id, symbol, bucket, mid, tuple(bids), tuple(asks))
+        return GeneratedBook(
+            self._venue.id, symbol, bucket, mid, tuple(bids), tuple(asks), n_levels
+        )
 
     @staticmethod
     def _amount(

@@ -7,15 +7,21 @@ top and maps this module's error tree onto the venue's wire errors.
 Accounting is exact (`Decimal`). One account per API key, opened on first use
 with the venue's configured balances, split into free and locked funds.
 
-Fees: every fill pays `rate * price * qty` rounded to 8 decimals (ROUND_HALF_UP)
-in the symbol's QUOTE asset, whatever the side. Binance charges a buyer in the
-base asset it receives; charging quote instead keeps the base amount a hedge
-moves exactly equal to the executed quantity, so the hedged base exposure is
-exact and all fee cost lands in one asset. Per fill the account changes by
-exactly: base +qty (buy) / -qty (sell), quote -price*qty (buy) / +price*qty
-(sell), and quote -fee. Taker fills pay `venue.taker_fee`; fills of a resting
-GTC order (the book moved through its price) are maker fills at the order's own
-price and pay `venue.maker_fee`.
+Fees are charged in the asset the fill RECEIVES, as Binance does ("commission"
+in the received asset unless paid in BNB; https://www.binance.com/en/fee/trading):
+a buy pays `rate * qty` in the base asset, a sell `rate * price * qty` in the
+quote asset, rounded to 8 decimals (ROUND_HALF_UP). Per fill the account
+changes by exactly: buy base +qty-fee, quote -price*qty; sell base -qty,
+quote +price*qty-fee. So a buy needs (and a resting buy locks) exactly
+`price * qty` of quote: "spend the whole free balance" orders pass. Taker fills
+pay `venue.taker_fee`; fills of a resting GTC order (the book moved through its
+price) are maker fills at the order's own price and pay `venue.maker_fee`.
+
+Order types: LIMIT, MARKET and LIMIT_MAKER (a limit order refused with
+`OrderWouldTake` if any part of it would match on arrival: post-only). A
+client order id is refused as a duplicate only while an order carrying it is
+still open on the symbol; once it is closed the id may be used again and
+lookups by it find the newest order (Binance's rule).
 
 Liquidity: a taker walks the generated book of the request's refresh bucket.
 What it consumed stays consumed (per price level) until the book's next
@@ -24,24 +30,28 @@ refresh bucket, so two orders in one bucket cannot both take the same level.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from engine.config import SymbolRulesConfig, VenueConfig
-from engine.sim.books import BookGenerator, BookLevel, GeneratedBook, on_grid
+from engine.sim.books import MAX_LEVELS, BookGenerator, BookLevel, GeneratedBook, on_grid
 from engine.sim.price import ReferencePrice
 from engine.types import Side, split_symbol
 
 FEE_QUANTUM = Decimal("0.00000001")
 _ZERO = Decimal(0)
 _KEEP_BUCKETS = 4  # consumption of older books is forgotten: they never come back
+TAPE_LENGTH = 1_000  # public trades kept per symbol (Binance's recent-trades maximum)
+MAX_OPEN_ORDERS = 200  # per account and symbol, Binance's MAX_NUM_ORDERS filter
 
 
 class OrderType(StrEnum):
     LIMIT = "LIMIT"
     MARKET = "MARKET"
+    LIMIT_MAKER = "LIMIT_MAKER"
 
 
 class TimeInForce(StrEnum):
@@ -94,6 +104,13 @@ class DuplicateOrder(OrderRejected):
     def __init__(self, client_order_id: str) -> None:
         self.client_order_id = client_order_id
         super().__init__("Duplicate order sent.")
+
+
+class OrderWouldTake(OrderRejected):
+    """A LIMIT_MAKER order that would match on arrival (post-only refused)."""
+
+    def __init__(self) -> None:
+        super().__init__("Order would immediately match and take.")
 
 
 class OrderRefused(OrderRejected):
@@ -293,10 +310,6 @@ def _capped(plan: list[_Take], share: float, lot: Decimal) -> list[_Take]:
     return out
 
 
-def _fee_reserve(cost: Decimal, rate: Decimal) -> Decimal:
-    return (cost * max(rate, _ZERO)).quantize(FEE_QUANTUM, rounding=ROUND_CEILING)
-
-
 class SimExchange:
     """A simulated external venue: exact balances, LIMIT/MARKET orders, a generated book."""
 
@@ -323,6 +336,10 @@ class SimExchange:
         self._resting: dict[str, list[_Order]] = {s: [] for s in self._symbols}
         # symbol -> refresh bucket -> what takers consumed in that bucket's book
         self._consumed: dict[str, dict[int, _BucketUse]] = {s: {} for s in self._symbols}
+        # every account's fills per symbol, newest last: the venue's public trade tape
+        self._tape: dict[str, deque[SimTrade]] = {
+            s: deque(maxlen=TAPE_LENGTH) for s in self._symbols
+        }
         self._next_order_id = 1
         self._next_trade_id = 1
 
@@ -351,6 +368,21 @@ class SimExchange:
             raise UnknownSymbol(symbol)
         return rules
 
+    def mid_price(self, symbol: str, ts_ns: int) -> float:
+        """The venue's fair mid at `ts_ns` without the per-refresh noise (cheap: no book).
+
+        For candles and average prices over long windows, where building every
+        bucket's book would cost far more than it tells.
+        """
+        self.rules(symbol)
+        return self._books.fair_mid(symbol, ts_ns)
+
+    def market_trades(self, symbol: str, ts_ns: int) -> list[SimTrade]:
+        """The last `TAPE_LENGTH` fills of every account on `symbol`, oldest first."""
+        self.rules(symbol)
+        self._match_resting(symbol, ts_ns)
+        return list(self._tape[symbol])
+
     def depth(
         self, symbol: str, ts_ns: int, limit: int
     ) -> tuple[tuple[BookLevel, ...], tuple[BookLevel, ...], int]:
@@ -361,7 +393,7 @@ class SimExchange:
         """
         self.rules(symbol)
         self._match_resting(symbol, ts_ns)
-        book = self._books.book(symbol, ts_ns)
+        book = self._books.book(symbol, ts_ns, limit)
         bids = self._remaining(book, Side.SELL, book.bids)[:limit]
         asks = self._remaining(book, Side.BUY, book.asks)[:limit]
         use = self._consumed[symbol].get(book.bucket)
@@ -389,8 +421,10 @@ class SimExchange:
         client_id = request.client_order_id
         if client_id is None:
             client_id = self._generated_client_id(acct, request.symbol)
-        elif (request.symbol, client_id) in acct.by_client_id:
-            raise DuplicateOrder(client_id)
+        else:
+            previous = acct.by_client_id.get((request.symbol, client_id))
+            if previous is not None and previous.status.is_open:
+                raise DuplicateOrder(client_id)
 
         book = self._books.book(request.symbol, ts_ns)
         plan, exhausted = self._plan(book, request.side, price, qty, budget, rules)
@@ -398,11 +432,20 @@ class SimExchange:
             plan = _capped(plan, fill_share, rules.lot_size)
             exhausted = True
         planned_qty = sum((t.qty for t in plan), _ZERO)
+        if request.order_type is OrderType.LIMIT_MAKER and plan:
+            raise OrderWouldTake()
         if request.order_type is OrderType.MARKET:
             self._check_market_notional(book, request, qty, budget, rules)
         if tif is TimeInForce.FOK and qty is not None and planned_qty < qty:
             plan, planned_qty = [], _ZERO
-        rests = tif is TimeInForce.GTC and qty is not None and planned_qty < qty
+        rests = (
+            tif is TimeInForce.GTC
+            and request.order_type is not OrderType.MARKET
+            and qty is not None
+            and planned_qty < qty
+        )
+        if rests and self._open_count(acct, request.symbol) >= MAX_OPEN_ORDERS:
+            raise FilterFailure("MAX_NUM_ORDERS", f"{MAX_OPEN_ORDERS} open orders on the symbol")
         self._check_funds(acct, request, plan, price, qty, budget, rests)
 
         order = _Order(
@@ -453,6 +496,16 @@ class SimExchange:
         self.rules(symbol)
         self._match_resting(symbol, ts_ns)
         return self._find(self._account(account), symbol, order_id, client_order_id).state()
+
+    def orders(self, account: str, symbol: str, ts_ns: int) -> list[OrderState]:
+        """Every order of the account on `symbol`, open or not, oldest first."""
+        self.rules(symbol)
+        self._match_resting(symbol, ts_ns)
+        return [o.state() for o in self._account(account).orders.values() if o.symbol == symbol]
+
+    def check_order(self, request: OrderRequest) -> None:
+        """Validate an order as `place_order` would, without funds or matching (test orders)."""
+        self._validate(request, self.rules(request.symbol))
 
     def cancel_order(
         self,
@@ -564,8 +617,11 @@ class SimExchange:
         self, request: OrderRequest, rules: SymbolRulesConfig
     ) -> tuple[TimeInForce, Decimal | None, Decimal | None, Decimal | None]:
         qty, budget, price = request.quantity, request.quote_order_qty, request.price
-        if request.order_type is OrderType.LIMIT:
-            if request.time_in_force is None:
+        if request.order_type in (OrderType.LIMIT, OrderType.LIMIT_MAKER):
+            if request.order_type is OrderType.LIMIT_MAKER:
+                if request.time_in_force is not None:
+                    raise UnexpectedParameter("timeInForce")
+            elif request.time_in_force is None:
                 raise MissingParameter("timeInForce")
             if price is None:
                 raise MissingParameter("price")
@@ -573,7 +629,7 @@ class SimExchange:
                 raise MissingParameter("quantity")
             if budget is not None:
                 raise UnexpectedParameter("quoteOrderQty")
-            tif = request.time_in_force
+            tif = request.time_in_force or TimeInForce.GTC  # a LIMIT_MAKER rests
         else:
             if price is not None:
                 raise UnexpectedParameter("price")
@@ -583,7 +639,7 @@ class SimExchange:
                 raise MissingParameter("quantity")
             if qty is not None and budget is not None:
                 raise UnexpectedParameter("quoteOrderQty")
-            tif = TimeInForce.IOC  # a market order never rests
+            tif = TimeInForce.GTC  # what Binance echoes for MARKET; it never rests (see rests)
         if price is not None and (price <= 0 or price % rules.tick_size != 0):
             raise FilterFailure("PRICE_FILTER", f"price {price} not on tick {rules.tick_size}")
         if qty is not None and (qty < rules.lot_size or qty % rules.lot_size != 0):
@@ -622,7 +678,26 @@ class SimExchange:
         budget: Decimal | None,
         rules: SymbolRulesConfig,
     ) -> tuple[list[_Take], bool]:
-        """Walk the book for a taker; return the fills and whether liquidity ran out."""
+        """Walk the book for a taker; return the fills and whether liquidity ran out.
+
+        A walk that runs past the profile's levels continues into the deeper ladder.
+        """
+        if book.levels < MAX_LEVELS:
+            takes, exhausted = self._plan_on(book, side, limit, qty, budget, rules)
+            if not exhausted:
+                return takes, False
+            book = self._books.deepest(book)
+        return self._plan_on(book, side, limit, qty, budget, rules)
+
+    def _plan_on(
+        self,
+        book: GeneratedBook,
+        side: Side,
+        limit: Decimal | None,
+        qty: Decimal | None,
+        budget: Decimal | None,
+        rules: SymbolRulesConfig,
+    ) -> tuple[list[_Take], bool]:
         levels = self._remaining(book, side, book.asks if side is Side.BUY else book.bids)
         takes: list[_Take] = []
         left_qty, left_budget = qty, budget
@@ -663,23 +738,26 @@ class SimExchange:
             if needed > free:
                 raise InsufficientBalance(base, needed, free)
             return
-        needed = sum(
-            (t.price * t.qty + fee_for(t.price * t.qty, self._taker_rate) for t in plan), _ZERO
-        )
+        # a buy's fee is paid in the base it receives: it needs exactly the quote it spends
+        needed = sum((t.price * t.qty for t in plan), _ZERO)
         if rests:
             assert price is not None and qty is not None
             needed += self._buy_lock(price, qty - sum((t.qty for t in plan), _ZERO))
         if price is not None and qty is not None:  # a limit buy must afford its worst case
-            worst_rate = max(self._taker_rate, self._maker_rate)
-            needed = max(needed, price * qty + _fee_reserve(price * qty, worst_rate))
+            needed = max(needed, price * qty)
         if budget is not None:
-            needed = max(needed, budget + _fee_reserve(budget, self._taker_rate))
+            needed = max(needed, budget)
         free = acct.free.get(quote, _ZERO)
         if needed > free:
             raise InsufficientBalance(quote, needed, free)
 
-    def _buy_lock(self, price: Decimal, qty: Decimal) -> Decimal:
-        return price * qty + _fee_reserve(price * qty, self._maker_rate)
+    @staticmethod
+    def _buy_lock(price: Decimal, qty: Decimal) -> Decimal:
+        return price * qty
+
+    @staticmethod
+    def _open_count(acct: _Account, symbol: str) -> int:
+        return sum(1 for o in acct.orders.values() if o.symbol == symbol and o.status.is_open)
 
     def _lock(self, acct: _Account, order: _Order) -> None:
         base, quote = split_symbol(order.symbol)
@@ -712,12 +790,12 @@ class SimExchange:
     ) -> None:
         """Book one fill: exact balance moves, the trade record, the order's totals.
 
-        A resting order pays first out of what it locked, the rest (fee rounding
-        dust at most) out of free funds.
+        A resting order pays first out of what it locked, the rest out of free funds.
         """
         base, quote = split_symbol(order.symbol)
         cost = price * qty
-        fee = fee_for(cost, rate)
+        fee_asset = base if order.side is Side.BUY else quote  # the asset received
+        fee = fee_for(qty if order.side is Side.BUY else cost, rate)
         trade = SimTrade(
             trade_id=self._next_trade_id,
             order_id=order.order_id,
@@ -726,14 +804,14 @@ class SimExchange:
             price=price,
             qty=qty,
             fee=fee,
-            fee_asset=quote,
+            fee_asset=fee_asset,
             is_maker=is_maker,
             ts_ns=ts_ns,
         )
         self._next_trade_id += 1
         if order.side is Side.BUY:
-            self._debit(acct, order, quote, cost + fee)
-            acct.free[base] = acct.free.get(base, _ZERO) + qty
+            self._debit(acct, order, quote, cost)
+            acct.free[base] = acct.free.get(base, _ZERO) + qty - fee
         else:
             self._debit(acct, order, base, qty)
             acct.free[quote] = acct.free.get(quote, _ZERO) + cost - fee
@@ -742,6 +820,7 @@ class SimExchange:
         order.updated_ns = ts_ns
         order.fills.append(trade)
         acct.trades.append(trade)
+        self._tape[order.symbol].append(trade)
 
     @staticmethod
     def _debit(acct: _Account, order: _Order, asset: str, amount: Decimal) -> None:
@@ -790,8 +869,7 @@ class SimExchange:
         _, quote = split_symbol(order.symbol)
         funds = order.locked + acct.free.get(quote, _ZERO)
         while qty > 0:
-            cost = order.price * qty
-            if cost + fee_for(cost, self._maker_rate) <= funds:
+            if order.price * qty <= funds:
                 return qty
             qty -= rules.lot_size
         return _ZERO

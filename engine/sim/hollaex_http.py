@@ -1,11 +1,17 @@
 """The home venue (`HomeExchange`) served over HTTP in the HollaEx Kit v2 REST dialect.
 
-Wire-exact for what the unmodified `ccxt.hollaex` client calls: `/v2/constants`
-(markets and coins), `/v2/orderbook(s)`, `/v2/order` (POST, GET, DELETE),
-`/v2/order/all` (DELETE), `/v2/orders`, `/v2/user/balance`, `/v2/user/trades`.
-Private requests carry `api-key`, `api-expires` (unix seconds) and
-`api-signature` = hex HMAC-SHA256(secret, METHOD + path?query + expires + body),
-as ccxt's `hollaex.sign` builds it. Errors are `{"message": ...}` with the
+Wire-exact, so an unmodified client (`ccxt.hollaex`, a bot signing as the
+docs show) runs against it: `/v2/constants` (markets and coins),
+`/v2/orderbook(s)`, `/v2/order` (POST, GET, DELETE), `/v2/order/all` (DELETE),
+`/v2/orders`, `/v2/user/balance`, `/v2/user/trades` here; tickers, public
+trades, charts, the TradingView UDF, kit and tiers in `hollaex_public.py`;
+`/v2/user`, deposits and withdrawals in `hollaex_user.py`; any other path a
+JSON 404. Private requests carry `api-key`, `api-expires` (unix seconds) and
+`api-signature` = hex HMAC-SHA256(secret, METHOD + path?query + expires +
+body), where body is the JSON body RE-SERIALISED as the Kit's
+`JSON.stringify(req.body)` writes it (compact), not the bytes received: a
+client signing compact JSON may send it with any spacing, as on HollaEx.
+Errors are `{"message": ...}` with the
 HTTP status HollaEx uses; ccxt maps them by message ("Order not found",
 "Insufficient balance", "API request is expired", ...) and else by status.
 Reference: https://apidocs.hollaex.com
@@ -27,8 +33,6 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -43,7 +47,20 @@ from engine.sim.exchange import (
     SimError,
     UnknownSymbol,
 )
-from engine.sim.faults import NO_FAULT, Failure, FaultDecision, FaultModel, RequestClass
+from engine.sim.faults import NO_FAULT, Failure, FaultModel, RequestClass
+from engine.sim.hollaex_public import HollaExPublic
+from engine.sim.hollaex_user import HollaExUser
+from engine.sim.hollaex_wire import (
+    BadParameter,
+    Handler,
+    HollaExRequest,
+    iso,
+    js_json,
+    num,
+    page,
+    pair_id,
+    since,
+)
 from engine.sim.home_exchange import HomeExchange, HomeOrder, HomeOrderType, HomeTrade
 from engine.sim.transfers import TransferDesk
 from engine.types import Side, split_symbol
@@ -63,8 +80,9 @@ class ExpiredRequest(SimError):
         super().__init__("API request is expired")
 
 
-class BadParameter(SimError):
-    """A malformed or missing request field."""
+class EndpointNotFound(SimError):
+    def __init__(self) -> None:
+        super().__init__("Not Found")
 
 
 class TooManyRequests(SimError):
@@ -80,6 +98,7 @@ HOLLAEX_ERRORS: tuple[tuple[type[SimError], int], ...] = (
     (ExpiredRequest, 403),
     (AuthRejected, 403),
     (TooManyRequests, 429),
+    (EndpointNotFound, 404),
     (OrderNotFound, 404),
     (CancelRejected, 404),
     (InsufficientBalance, 400),
@@ -115,34 +134,6 @@ def hollaex_error(exc: SimError) -> tuple[int, str]:
     return 500, "Internal server error"
 
 
-def pair_id(symbol: str) -> str:
-    """`BTC/USDT` -> `btc-usdt`, the HollaEx pair name."""
-    base, quote = split_symbol(symbol)
-    return f"{base.lower()}-{quote.lower()}"
-
-
-def iso(ts_ns: int) -> str:
-    """HollaEx's timestamps: ISO 8601 UTC with milliseconds and a Z."""
-    dt = datetime.fromtimestamp(ts_ns // 1_000_000 / 1e3, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{(ts_ns // 1_000_000) % 1000:03d}Z"
-
-
-def _num(value: Decimal) -> float | int:
-    """A JSON number that prints back as the same decimal (HollaEx sends numbers, not strings)."""
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-@dataclass(frozen=True, slots=True)
-class _Request:
-    params: dict[str, Any]
-    account: str
-    ts_ns: int
-    fault: FaultDecision = NO_FAULT
-
-
-Handler = Callable[[_Request], Awaitable[Any]]
-
-
 class HollaExApi:
     """The HollaEx v2 REST endpoints of the simulated home venue."""
 
@@ -162,6 +153,8 @@ class HollaExApi:
         self._clock_ns = clock_ns
         self._faults = faults
         self._pairs = {pair_id(s): s for s in exchange.symbols}
+        self._public = HollaExPublic(exchange, self._symbol)
+        self._user = HollaExUser(exchange, transfers, self._balance_json)
 
     def __repr__(self) -> str:  # never show the key table
         return f"HollaExApi(venue={self._exchange.venue_id!r})"
@@ -180,6 +173,8 @@ class HollaExApi:
             ("DELETE", "/v2/order/all", self._cancel_all, True),
             ("GET", "/v2/orders", self._orders, True),
             ("GET", "/v2/user/trades", self._trades, True),
+            *self._public.routes(),
+            *self._user.routes(),
         ]
         for method, path, handler, signed in routes:
             request_class = (
@@ -190,7 +185,14 @@ class HollaExApi:
                 else RequestClass.OTHER
             )
             app.router.add_route(method, path, self._endpoint(handler, signed, request_class))
+        # any other path or method: a JSON 404 like the Kit's, never aiohttp's text/plain
+        app.router.add_route(
+            "*", "/{tail:.*}", self._endpoint(self._unknown, False, RequestClass.OTHER)
+        )
         return app
+
+    async def _unknown(self, req: HollaExRequest) -> Any:
+        raise EndpointNotFound()
 
     # --- request plumbing -------------------------------------------------------------------
 
@@ -216,7 +218,8 @@ class HollaExApi:
                 if fault.failure is Failure.REJECT:
                     raise OrderRefused()
                 params: dict[str, Any] = dict(request.rel_url.query)
-                if raw_body:
+                signed_body = ""
+                if raw_body.strip():
                     try:
                         body = json.loads(raw_body)
                     except ValueError:
@@ -224,10 +227,12 @@ class HollaExApi:
                     if not isinstance(body, dict):
                         raise BadParameter("Request body must be a JSON object")
                     params.update(body)
+                    # the Kit signs JSON.stringify(req.body), not the bytes received
+                    signed_body = js_json(body) if body else ""
                 account = ""
                 if signed:
-                    account = self._authenticate(request, raw_body, now_ns)
-                payload = await handler(_Request(params, account, now_ns, fault))
+                    account = self._authenticate(request, signed_body, now_ns)
+                payload = await handler(HollaExRequest(params, account, now_ns, fault))
                 if fault.failure is Failure.TIMEOUT_AFTER:
                     await asyncio.sleep(fault.hang_s)
                     return _message(504, _FAULT_MESSAGES[504])
@@ -276,10 +281,10 @@ class HollaExApi:
 
     # --- public endpoints -------------------------------------------------------------------
 
-    async def _health(self, req: _Request) -> dict[str, Any]:
+    async def _health(self, req: HollaExRequest) -> dict[str, Any]:
         return {"name": self._exchange.venue_id, "version": "2.x-sim", "status": True}
 
-    async def _constants(self, req: _Request) -> dict[str, Any]:
+    async def _constants(self, req: HollaExRequest) -> dict[str, Any]:
         coins: dict[str, Any] = {}
         pairs: dict[str, Any] = {}
         for n, symbol in enumerate(self._exchange.symbols, start=1):
@@ -293,11 +298,11 @@ class HollaExApi:
                 "pair_base": base.lower(),
                 "pair_2": quote.lower(),
                 "active": True,
-                "increment_size": _num(spec.lot_size),
-                "increment_price": _num(spec.tick_size),
-                "min_size": _num(spec.min_amount),
+                "increment_size": num(spec.lot_size),
+                "increment_price": num(spec.tick_size),
+                "min_size": num(spec.min_amount),
                 "max_size": 1_000_000_000,
-                "min_price": _num(spec.tick_size),
+                "min_price": num(spec.tick_size),
                 "max_price": 1_000_000_000,
                 "estimated_price": None,
                 "is_public": True,
@@ -305,33 +310,36 @@ class HollaExApi:
             }
         return {"coins": coins, "pairs": pairs, "info": {"name": self._exchange.venue_id}}
 
-    def _book_json(self, symbol: str, req: _Request) -> dict[str, Any]:
+    def _book_json(self, symbol: str, req: HollaExRequest) -> dict[str, Any]:
         bids, asks = self._exchange.book(symbol, 50)
         return {
-            "bids": [[_num(p), _num(s)] for p, s in bids],
-            "asks": [[_num(p), _num(s)] for p, s in asks],
+            "bids": [[num(p), num(s)] for p, s in bids],
+            "asks": [[num(p), num(s)] for p, s in asks],
             "timestamp": iso(req.ts_ns),
         }
 
-    async def _orderbook(self, req: _Request) -> dict[str, Any]:
+    async def _orderbook(self, req: HollaExRequest) -> dict[str, Any]:
         symbol = self._symbol(req.params)
         assert symbol is not None
         return {pair_id(symbol): self._book_json(symbol, req)}
 
-    async def _orderbooks(self, req: _Request) -> dict[str, Any]:
+    async def _orderbooks(self, req: HollaExRequest) -> dict[str, Any]:
         return {pair_id(s): self._book_json(s, req) for s in self._exchange.symbols}
 
     # --- private endpoints ------------------------------------------------------------------
 
-    async def _balance(self, req: _Request) -> dict[str, Any]:
-        out: dict[str, Any] = {"updated_at": iso(req.ts_ns)}
-        for asset, (free, locked) in self._exchange.balances(req.account).items():
-            out[f"{asset.lower()}_balance"] = _num(free + locked)
-            out[f"{asset.lower()}_available"] = _num(free)
+    async def _balance(self, req: HollaExRequest) -> dict[str, Any]:
+        return self._balance_json(req.account, req.ts_ns)
+
+    def _balance_json(self, account: str, ts_ns: int) -> dict[str, Any]:
+        out: dict[str, Any] = {"updated_at": iso(ts_ns)}
+        for asset, (free, locked) in self._exchange.balances(account).items():
+            out[f"{asset.lower()}_balance"] = num(free + locked)
+            out[f"{asset.lower()}_available"] = num(free)
             out[f"{asset.lower()}_pending"] = 0
         return out
 
-    async def _new_order(self, req: _Request) -> dict[str, Any]:
+    async def _new_order(self, req: HollaExRequest) -> dict[str, Any]:
         p = req.params
         symbol = self._symbol(p)
         assert symbol is not None
@@ -367,21 +375,21 @@ class HollaExApi:
             raise BadParameter("Missing required property: order_id")
         return str(order_id)
 
-    async def _get_order(self, req: _Request) -> dict[str, Any]:
+    async def _get_order(self, req: HollaExRequest) -> dict[str, Any]:
         return self._order_json(self._exchange.order(req.account, self._order_id(req.params)))
 
-    async def _cancel_order(self, req: _Request) -> dict[str, Any]:
+    async def _cancel_order(self, req: HollaExRequest) -> dict[str, Any]:
         order = self._exchange.cancel_order(req.account, self._order_id(req.params), req.ts_ns)
         return self._order_json(order)
 
-    async def _cancel_all(self, req: _Request) -> list[dict[str, Any]]:
+    async def _cancel_all(self, req: HollaExRequest) -> list[dict[str, Any]]:
         symbol = self._symbol(req.params)
         return [
             self._order_json(self._exchange.cancel_order(req.account, o.order_id, req.ts_ns))
             for o in self._exchange.orders(req.account, symbol, open_only=True)
         ]
 
-    async def _orders(self, req: _Request) -> dict[str, Any]:
+    async def _orders(self, req: HollaExRequest) -> dict[str, Any]:
         p = req.params
         symbol = self._symbol(p, required=False)
         open_raw = str(p.get("open", "")).lower()
@@ -391,19 +399,19 @@ class HollaExApi:
             orders = [o for o in orders if o.side.value == str(p["side"]).lower()]
         if p.get("status"):
             orders = [o for o in orders if o.status.value == str(p["status"]).lower()]
-        orders = _since(orders, p.get("start_date"), lambda o: o.created_ns)
-        data = _page(orders, p)
+        orders = since(orders, p.get("start_date"), lambda o: o.created_ns)
+        data = page(orders, p)
         return {"count": len(orders), "data": [self._order_json(o) for o in data]}
 
-    async def _trades(self, req: _Request) -> dict[str, Any]:
+    async def _trades(self, req: HollaExRequest) -> dict[str, Any]:
         p = req.params
         symbol = self._symbol(p, required=False)
-        trades = _since(self._exchange.trades(req.account, symbol), p.get("start_date"), _ts)
-        data = _page(trades, p)
+        trades = since(self._exchange.trades(req.account, symbol), p.get("start_date"), _ts)
+        data = page(trades, p)
         return {"count": len(trades), "data": [_trade_json(t) for t in data]}
 
     def _order_json(self, order: HomeOrder) -> dict[str, Any]:
-        _, quote = split_symbol(order.symbol)
+        base, quote = split_symbol(order.symbol)
         meta: dict[str, Any] = {}
         if order.post_only:
             meta["post_only"] = True
@@ -413,19 +421,19 @@ class HollaExApi:
             "id": order.order_id,
             "side": order.side.value,
             "symbol": pair_id(order.symbol),
-            "size": _num(order.size),
-            "filled": _num(order.filled),
+            "size": num(order.size),
+            "filled": num(order.filled),
             "stop": None,
-            "fee": _num(order.fee),
-            "fee_coin": quote.lower(),
+            "fee": num(order.fee),
+            "fee_coin": (base if order.side is Side.BUY else quote).lower(),  # coin received
             "type": order.order_type.value,
-            "price": _num(order.price) if order.order_type is HomeOrderType.LIMIT else None,
+            "price": num(order.price) if order.order_type is HomeOrderType.LIMIT else None,
             "status": order.status.value,
             "created_by": order.account_number,
             "meta": meta,
             "fee_structure": {
-                "maker": _num(self._exchange.maker_fee * 100),
-                "taker": _num(self._exchange.taker_fee * 100),
+                "maker": num(self._exchange.maker_fee * 100),
+                "taker": num(self._exchange.taker_fee * 100),
             },
             "created_at": iso(order.created_ns),
             "updated_at": iso(order.updated_ns),
@@ -473,36 +481,14 @@ def _ts(trade: HomeTrade) -> int:
     return trade.ts_ns
 
 
-def _since(items: list[_T], start_date: Any, ts_ns: Callable[[_T], int]) -> list[_T]:
-    if not start_date:
-        return items
-    try:
-        start = datetime.fromisoformat(str(start_date).replace("Z", "+00:00"))
-    except ValueError:
-        raise BadParameter(f"Invalid start_date {start_date!r}") from None
-    start_ns = int(start.timestamp() * 1e9)
-    return [i for i in items if ts_ns(i) >= start_ns]
-
-
-def _page(items: list[_T], params: dict[str, Any]) -> list[_T]:
-    """HollaEx pagination: `limit` (default 50, max 100), `page` from 1, newest first."""
-    try:
-        limit = max(1, min(int(params.get("limit", 50)), 100))
-        page = max(1, int(params.get("page", 1)))
-    except ValueError:
-        raise BadParameter("limit and page must be integers") from None
-    ordered = items if str(params.get("order", "desc")).lower() == "asc" else items[::-1]
-    return ordered[(page - 1) * limit : page * limit]
-
-
 def _trade_json(trade: HomeTrade) -> dict[str, Any]:
     return {
         "side": trade.side.value,
         "symbol": pair_id(trade.symbol),
-        "size": _num(trade.size),
-        "price": _num(trade.price),
+        "size": num(trade.size),
+        "price": num(trade.price),
         "timestamp": iso(trade.ts_ns),
         "order_id": trade.order_id,
-        "fee": _num(trade.fee),
+        "fee": num(trade.fee),
         "fee_coin": trade.fee_asset.lower(),
     }

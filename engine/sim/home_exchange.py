@@ -8,10 +8,13 @@ on a timer. This is the home venue that `HomeSimVenue` runs in-process, but
 behind an exchange API, so the bot reaches it as it will reach the real one.
 
 Accounting is exact (`Decimal`), one account per API key opened with the
-venue's configured balances. Fees are rates on the quote notional, paid in
-the quote asset (`MatchingEngine`'s `maker_fee`/`taker_fee`, negative =
-rebate). A resting buy locks `price * size` plus its worst-case fee, a
-resting sell its size; fills are paid from the lock first.
+venue's configured balances. Fees are paid in the coin a fill RECEIVES, as
+HollaEx documents (`fee_coin` "xht" on an xht-usdt buy, "usdt" on a sell:
+https://apidocs.hollaex.com/#cancel-order, #get-trades): a buy pays
+`rate * size` of the base, a sell `rate * price * size` of the quote (the
+`MatchingEngine`'s fee), 8 decimals ROUND_HALF_UP, negative = rebate. A
+resting buy locks exactly `price * size`, a resting sell its size; fills are
+paid from the lock first.
 
 Pure: every call takes the time `ts_ns`; no clock, no I/O.
 """
@@ -20,9 +23,10 @@ from __future__ import annotations
 
 import uuid
 import zlib
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from engine.config import MarketConfig, VenueConfig
@@ -44,6 +48,7 @@ from engine.types import MarketSpec, Side, split_symbol
 TAKERS = "sim-takers"
 FEE_QUANTUM = Decimal("0.00000001")
 _ZERO = Decimal(0)
+TAPE_LENGTH = 1_000  # public trades kept per market
 
 
 class HomeOrderType(StrEnum):
@@ -121,8 +126,9 @@ class _Account:
     trades: list[HomeTrade] = field(default_factory=list)
 
 
-def _fee(notional: Decimal, rate: Decimal) -> Decimal:
-    return (notional * rate).quantize(FEE_QUANTUM)
+def _base_fee(size: Decimal, rate: Decimal) -> Decimal:
+    """A buy's fee, in the base it receives."""
+    return (size * rate).quantize(FEE_QUANTUM, ROUND_HALF_UP)
 
 
 class HomeExchange:
@@ -156,6 +162,8 @@ class HomeExchange:
         self._seq = 0
         self._trade_seq = 0
         self._takers_ns: int | None = None
+        # every match of every account (synthetic takers too), newest last: the public tape
+        self._tape: dict[str, deque[Trade]] = {s: deque(maxlen=TAPE_LENGTH) for s in self._engines}
 
     def __repr__(self) -> str:
         return f"HomeExchange(venue={self._venue.id!r}, symbols={self.symbols})"
@@ -179,6 +187,16 @@ class HomeExchange:
         """Aggregated (price, size) levels, best first: bids, asks."""
         engine = self._engine(symbol)
         return engine.levels(Side.BUY, depth), engine.levels(Side.SELL, depth)
+
+    def market_trades(self, symbol: str) -> list[Trade]:
+        """The market's last `TAPE_LENGTH` matches, oldest first (taker side: not maker_side)."""
+        self._engine(symbol)
+        return list(self._tape[symbol])
+
+    def reference_price(self, symbol: str, ts_ns: int) -> float:
+        """The shared reference price the synthetic takers trade around."""
+        self._engine(symbol)
+        return self._reference.symbol_price(symbol, ts_ns)
 
     # --- orders -----------------------------------------------------------------------------
 
@@ -255,6 +273,7 @@ class HomeExchange:
             resting, trades = None, engine.submit_market(account, side, size, ts_ns)
         acct.orders.append(order)
         self._orders[order.order_id] = order
+        self._tape[symbol].extend(trades)
         for trade in trades:
             self._book_taker(acct, order, trade)
             if trade.maker_owner in self._accounts:
@@ -299,6 +318,10 @@ class HomeExchange:
             self._engine(symbol)
         return [t for t in self._account(account).trades if symbol is None or t.symbol == symbol]
 
+    def account_number(self, account: str) -> int:
+        """The venue's user id of `account` (opened on first use)."""
+        return self._account(account).number
+
     def balances(self, account: str) -> dict[str, tuple[Decimal, Decimal]]:
         """(free, locked) per asset."""
         acct = self._account(account)
@@ -337,6 +360,7 @@ class HomeExchange:
                     continue
                 for trade in engine.submit_market(TAKERS, taker.side, size, taker.ts_ns):
                     count += 1
+                    self._tape[symbol].append(trade)
                     if trade.maker_owner in self._accounts:
                         self._book_maker(trade)
         return count
@@ -366,9 +390,9 @@ class HomeExchange:
             raise OrderNotFound()
         return order
 
-    def _buy_lock(self, price: Decimal, size: Decimal) -> Decimal:
-        worst = max(self.maker_fee, self.taker_fee, _ZERO)
-        return price * size + (price * size * worst).quantize(FEE_QUANTUM, ROUND_CEILING)
+    @staticmethod
+    def _buy_lock(price: Decimal, size: Decimal) -> Decimal:
+        return price * size  # the fee comes out of the base received
 
     def _check_market_funds(
         self, acct: _Account, engine: MatchingEngine, owner: str, side: Side, size: Decimal
@@ -388,19 +412,21 @@ class HomeExchange:
                 continue
             qty = min(left, resting.remaining)
             cost = resting.price * qty
-            needed += cost + max(_fee(cost, self.taker_fee), _ZERO)
+            needed += cost
             left -= qty
         free = acct.free.get(quote, _ZERO)
         if needed > free:
             raise InsufficientBalance(quote, needed, free)
 
     def _book_taker(self, acct: _Account, order: HomeOrder, trade: Trade) -> None:
-        self._book(acct, order, trade.price, trade.amount, trade.taker_fee, False, trade.ts_ns)
+        fee = _base_fee(trade.amount, self.taker_fee) if order.side is Side.BUY else trade.taker_fee
+        self._book(acct, order, trade.price, trade.amount, fee, False, trade.ts_ns)
 
     def _book_maker(self, trade: Trade) -> None:
         order = self._orders[trade.maker_client_order_id]
         acct = self._accounts[trade.maker_owner]
-        self._book(acct, order, trade.price, trade.amount, trade.maker_fee, True, trade.ts_ns)
+        fee = _base_fee(trade.amount, self.maker_fee) if order.side is Side.BUY else trade.maker_fee
+        self._book(acct, order, trade.price, trade.amount, fee, True, trade.ts_ns)
         if order.remaining == 0:
             order.status = HomeOrderStatus.FILLED
             self._release(acct, order)
@@ -417,12 +443,13 @@ class HomeExchange:
         is_maker: bool,
         ts_ns: int,
     ) -> None:
-        """Exact balance moves of one fill: base +/-size, quote -/+price*size, quote -fee."""
+        """Exact balance moves of one fill: buy base +size-fee, quote -price*size;
+        sell base -size, quote +price*size-fee (the fee in the coin received)."""
         base, quote = split_symbol(order.symbol)
         cost = price * size
         if order.side is Side.BUY:
-            self._pay(acct, order, quote, cost + fee)
-            acct.free[base] = acct.free.get(base, _ZERO) + size
+            self._pay(acct, order, quote, cost)
+            acct.free[base] = acct.free.get(base, _ZERO) + size - fee
         else:
             self._pay(acct, order, base, size)
             acct.free[quote] = acct.free.get(quote, _ZERO) + cost - fee
@@ -436,7 +463,7 @@ class HomeExchange:
                 price=price,
                 size=size,
                 fee=fee,
-                fee_asset=quote,
+                fee_asset=base if order.side is Side.BUY else quote,
                 is_maker=is_maker,
                 ts_ns=ts_ns,
             )

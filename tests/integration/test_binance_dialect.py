@@ -158,7 +158,8 @@ def test_trading_round_trip_reconciles_to_the_unit():
             assert ioc["status"] == "closed" and ioc["clientOrderId"] == "mmabc-0"
             assert d(ioc["info"]["executedQty"]) == Decimal("0.01")
             fills = ioc["info"]["fills"]
-            assert fills and all(f["commissionAsset"] == "USDT" for f in fills)
+            # Binance charges the received asset: a buy pays its commission in BTC
+            assert fills and all(f["commissionAsset"] == "BTC" for f in fills)
 
             sold = await ex.create_order("BTC/USDT", "market", "sell", 0.01)
             assert sold["status"] == "closed" and sold["filled"] == pytest.approx(0.01)
@@ -193,7 +194,8 @@ def test_trading_round_trip_reconciles_to_the_unit():
                 assert cost == d(info["price"]) * qty
                 sign = 1 if info["isBuyer"] else -1
                 expected["BTC"] += sign * qty
-                expected["USDT"] += -sign * cost - fee
+                expected["USDT"] += -sign * cost
+                expected[info["commissionAsset"]] -= fee
             final = await ex.fetch_balance()
             got = {b["asset"]: d(b["free"]) + d(b["locked"]) for b in final["info"]["balances"]}
             assert got == expected
@@ -286,9 +288,11 @@ async def _cancel_unknown(url: str) -> None:
 
 
 async def _duplicate_id(url: str) -> None:
+    """Binance refuses a newClientOrderId only while an order carrying it is open."""
     async with binance(url) as ex:
         params = {"newClientOrderId": "mm-dup-1"}
-        await ex.create_order("BTC/USDT", "market", "buy", 0.001, None, params)
+        bid = (await ex.fetch_order_book("BTC/USDT", 5))["bids"][0][0]
+        await ex.create_order("BTC/USDT", "limit", "buy", 0.001, round(bid * 0.97, 2), params)
         await ex.create_order("BTC/USDT", "market", "buy", 0.001, None, params)
 
 
@@ -579,5 +583,28 @@ def test_withdrawals_travel_between_venues_and_arrive_after_the_delay():
             assert sum(totals) == Decimal(10)  # exact: nothing created, nothing lost
         finally:
             await server.stop()
+
+    run(scenario)
+
+
+def test_ccxts_market_data_history_and_cancel_all_calls_are_served():
+    """The unified calls a ccxt bot makes beyond the hedging path (issue 16): ticker,
+    candles, public trades (ccxt reads aggTrades), all orders, cancel-all."""
+
+    async def scenario() -> None:
+        async with sim_venues() as (_, urls), binance(urls[VENUE]) as ex:
+            await ex.load_markets()
+            ticker = await ex.fetch_ticker("BTC/USDT")
+            assert ticker["bid"] < ticker["ask"] and ticker["last"] > 0
+            candles = await ex.fetch_ohlcv("BTC/USDT", "1m", limit=5)
+            assert len(candles) == 5 and all(c[3] <= c[1] <= c[2] for c in candles)
+            bought = await ex.create_order("BTC/USDT", "market", "buy", 0.01)
+            trades = await ex.fetch_trades("BTC/USDT")
+            assert trades and sum(t["amount"] for t in trades) == pytest.approx(0.01)
+            bid = (await ex.fetch_order_book("BTC/USDT", 5))["bids"][0][0]
+            resting = await ex.create_order("BTC/USDT", "limit", "buy", 0.01, round(bid * 0.97, 2))
+            await ex.cancel_all_orders("BTC/USDT")
+            orders = {o["id"]: o["status"] for o in await ex.fetch_orders("BTC/USDT")}
+            assert orders == {bought["id"]: "closed", resting["id"]: "canceled"}
 
     run(scenario)

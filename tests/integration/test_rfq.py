@@ -106,7 +106,14 @@ def test_the_broker_fill_is_hedged_through_the_router(rfq_run):
     opening = sum(
         Decimal(v.get("BTC", "0")) for k, v in seen["ledger_before"].items() if k != "home"
     )
-    assert external_btc == opening + Decimal(SIZE)  # bought back on the hedge venues
+    # bought back on the hedge venues, less the commission Binance takes from the BTC bought
+    fee_btc = con.execute(
+        "select coalesce(sum(fee), 0) from hedge_fills where fee_currency = 'BTC' and hedge_id "
+        "in (select hedge_id from hedge_orders where source_fill_id = ?)",
+        [fill_id],
+    ).fetchone()[0]
+    assert 0 < fee_btc < float(SIZE) * 0.01
+    assert float(external_btc - opening) == pytest.approx(float(SIZE) - fee_btc, abs=1e-12)
     rows = con.execute(
         "select side, amount, liquidity from fills where fill_id = ?", [fill_id]
     ).fetchall()

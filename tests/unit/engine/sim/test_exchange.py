@@ -115,12 +115,13 @@ def test_market_buy_walks_the_levels_and_moves_balances_exactly():
         (asks[2].price, Decimal("0.0003")),
     ]
     cost = sum((f.price * f.qty for f in order.fills), Decimal(0))
-    fees = sum((fee(f.price * f.qty, TAKER) for f in order.fills), Decimal(0))
+    fees = sum((fee(f.qty, TAKER) for f in order.fills), Decimal(0))
     assert order.cumulative_quote_qty == cost
-    assert [f.fee for f in order.fills] == [fee(f.price * f.qty, TAKER) for f in order.fills]
-    assert all(f.fee_asset == "USDT" and not f.is_maker for f in order.fills)
-    assert ex.balances(KEY)["BTC"] == (Decimal(5) + qty, Decimal(0))
-    assert ex.balances(KEY)["USDT"] == (Decimal(600_000) - cost - fees, Decimal(0))
+    # Binance charges the received asset: a buy pays its fee in the base
+    assert [f.fee for f in order.fills] == [fee(f.qty, TAKER) for f in order.fills]
+    assert all(f.fee_asset == "BTC" and not f.is_maker for f in order.fills)
+    assert ex.balances(KEY)["BTC"] == (Decimal(5) + qty - fees, Decimal(0))
+    assert ex.balances(KEY)["USDT"] == (Decimal(600_000) - cost, Decimal(0))
 
 
 def test_market_sell_pays_the_fee_in_quote_and_gives_up_exactly_the_quantity():
@@ -193,7 +194,7 @@ def test_gtc_rests_locks_funds_and_cancel_releases_them():
         KEY, limit(Side.BUY, "1", price, TimeInForce.GTC, client_order_id="rest-1"), T0
     )
     assert order.status is OrderStatus.NEW and order.fills == ()
-    locked = price + fee(price, MAKER)
+    locked = price  # the fee is paid in the BTC received: nothing reserved on top
     assert ex.balances(KEY)["USDT"] == (Decimal(600_000) - locked, locked)
     assert [o.order_id for o in ex.open_orders(KEY, None, T0)] == [order.order_id]
 
@@ -220,17 +221,18 @@ def test_resting_order_fills_as_maker_when_a_later_book_crosses_it():
     done = ex.order(KEY, "BTC/USDT", crossing, order_id=order.order_id)
     assert done.executed_qty > 0
     assert all(f.price == price and f.is_maker for f in done.fills)
-    assert [f.fee for f in done.fills] == [fee(f.price * f.qty, MAKER) for f in done.fills]
+    assert [f.fee for f in done.fills] == [fee(f.qty, MAKER) for f in done.fills]
+    assert all(f.fee_asset == "BTC" for f in done.fills)
     cost = done.cumulative_quote_qty
     fees = sum((f.fee for f in done.fills), Decimal(0))
     usdt_free, usdt_locked = ex.balances(KEY)["USDT"]
     btc_free, _ = ex.balances(KEY)["BTC"]
-    assert btc_free == Decimal(5) + done.executed_qty
+    assert btc_free == Decimal(5) + done.executed_qty - fees
     if done.status is OrderStatus.FILLED:
         assert usdt_locked == 0
-        assert usdt_free == Decimal(600_000) - cost - fees
+        assert usdt_free == Decimal(600_000) - cost
     else:
-        assert usdt_free + usdt_locked == Decimal(600_000) - cost - fees
+        assert usdt_free + usdt_locked == Decimal(600_000) - cost
 
 
 def test_insufficient_balance_is_refused_and_changes_nothing():
@@ -266,15 +268,22 @@ def test_filter_failures_name_the_filter(request_, filter_name):
     assert str(err.value) == f"Filter failure: {filter_name}"
 
 
-def test_duplicate_client_order_id_is_refused_even_after_the_first_is_done():
+def test_client_order_id_is_refused_only_while_its_order_is_open():
+    """Binance: newClientOrderId "A unique id among open orders" (POST /api/v3/order,
+    https://developers.binance.com/docs/binance-spot-api-docs/rest-api/trading-endpoints)."""
     ex = make_exchange()
-    first = ex.place_order(KEY, market(Side.BUY, "0.01", client_order_id="mm-1"), T0)
-    assert first.status is OrderStatus.FILLED
+    price = book_at(T0).bids[5].price
+    resting = ex.place_order(
+        KEY, limit(Side.BUY, "0.01", price, TimeInForce.GTC, client_order_id="mm-1"), T0
+    )
     with pytest.raises(DuplicateOrder):
         ex.place_order(KEY, market(Side.BUY, "0.01", client_order_id="mm-1"), T0 + 1)
+    ex.cancel_order(KEY, "BTC/USDT", T0 + 2, order_id=resting.order_id)
+    again = ex.place_order(KEY, market(Side.BUY, "0.01", client_order_id="mm-1"), T0 + 3)
+    assert again.status is OrderStatus.FILLED and again.order_id != resting.order_id
+    assert ex.order(KEY, "BTC/USDT", T0 + 4, client_order_id="mm-1").order_id == again.order_id
     other_account = ex.place_order("key-b", market(Side.BUY, "0.01", client_order_id="mm-1"), T0)
     assert other_account.client_order_id == "mm-1"
-    assert len(ex.trades(KEY, "BTC/USDT", T0 + 2)) == len(first.fills)
 
 
 def test_unknown_symbol_and_unknown_orders():
@@ -370,9 +379,11 @@ def test_balances_move_exactly_by_the_trades_and_never_go_negative(orders):
         base, quote = symbol.split("/")
         for t in ex.trades(KEY, symbol, ts):
             sign = 1 if t.side is Side.BUY else -1
-            assert t.fee == fee(t.price * t.qty, TAKER)
+            assert t.fee == fee(t.qty if t.side is Side.BUY else t.price * t.qty, TAKER)
+            assert t.fee_asset == (base if t.side is Side.BUY else quote)
             expected[base] += sign * t.qty
-            expected[quote] += -sign * t.price * t.qty - t.fee
+            expected[quote] += -sign * t.price * t.qty
+            expected[t.fee_asset] -= t.fee
     assert {a: f for a, (f, _) in ex.balances(KEY).items()} == expected
 
 
@@ -381,7 +392,8 @@ def test_fill_share_caps_a_taker_on_the_lot_grid_and_expires_the_rest():
     order = ex.place_order(KEY, market(Side.BUY, "0.0100"), T0, fill_share=0.37)
     assert order.status is OrderStatus.EXPIRED
     assert order.executed_qty == Decimal("0.0037") and order.orig_qty == Decimal("0.0100")
-    assert ex.balances(KEY)["BTC"] == (Decimal(5) + Decimal("0.0037"), Decimal(0))
+    fees = sum((f.fee for f in order.fills), Decimal(0))
+    assert ex.balances(KEY)["BTC"] == (Decimal(5) + Decimal("0.0037") - fees, Decimal(0))
 
 
 def test_fill_share_on_a_gtc_rests_the_remainder_with_its_funds_locked():

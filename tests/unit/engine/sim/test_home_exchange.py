@@ -49,10 +49,11 @@ def bal(home: HomeExchange, asset: str, account: str = "a") -> tuple[Decimal, De
     return home.balances(account)[asset]
 
 
-def test_a_resting_buy_locks_its_worst_case_and_cancel_releases_it():
+def test_a_resting_buy_locks_its_cost_and_cancel_releases_it():
+    """A buy's fee is paid in the base it receives, so it locks exactly price * size."""
     home = make_home()
     order = home.place_order("a", BTC, Side.BUY, LIMIT, Decimal("1"), Decimal("60000"), T0)
-    lock = Decimal(60_000) + Decimal(60_000) * TAKER
+    lock = Decimal(60_000)
     assert order.status is HomeOrderStatus.NEW
     assert bal(home, "USDT") == (Decimal(200_000) - lock, lock)
     assert home.book(BTC, 5) == ([(Decimal("60000.0"), Decimal("1"))], [])
@@ -68,10 +69,13 @@ def test_a_cross_between_two_accounts_books_maker_and_taker_exactly():
     ask = home.place_order("m", BTC, Side.SELL, LIMIT, Decimal("0.5"), Decimal("65000"), T0)
     taken = home.place_order("t", BTC, Side.BUY, MARKET, Decimal("0.2"), None, T0 + 1)
     cost = Decimal("0.2") * Decimal(65_000)
-    assert taken.status is HomeOrderStatus.FILLED and taken.fee == cost * TAKER
+    # HollaEx charges the coin received (apidocs.hollaex.com: an xht-usdt buy's fee_coin
+    # is xht): the taker buy pays BTC, the maker sell USDT
+    assert taken.status is HomeOrderStatus.FILLED and taken.fee == Decimal("0.2") * TAKER
     assert ask.status is HomeOrderStatus.PARTIALLY_FILLED and ask.fee == cost * MAKER
-    assert bal(home, "BTC", "t") == (Decimal("2.2"), Decimal(0))
-    assert bal(home, "USDT", "t") == (Decimal(200_000) - cost - cost * TAKER, Decimal(0))
+    assert [t.fee_asset for t in home.trades("t", BTC)] == ["BTC"]
+    assert bal(home, "BTC", "t") == (Decimal("2.2") - Decimal("0.2") * TAKER, Decimal(0))
+    assert bal(home, "USDT", "t") == (Decimal(200_000) - cost, Decimal(0))
     assert bal(home, "BTC", "m") == (Decimal("1.5"), Decimal("0.3"))
     assert bal(home, "USDT", "m") == (Decimal(200_000) + cost - cost * MAKER, Decimal(0))
     [maker_trade] = home.trades("m", BTC)
@@ -115,8 +119,8 @@ def test_synthetic_takers_fill_resting_quotes_and_balances_reconcile():
     btc, usdt = Decimal(2), Decimal(200_000)
     for t in trades:
         sign = 1 if t.side is Side.BUY else -1
-        btc += sign * t.size
-        usdt -= sign * t.price * t.size + t.fee
+        btc += sign * t.size - (t.fee if t.fee_asset == "BTC" else 0)
+        usdt -= sign * t.price * t.size + (t.fee if t.fee_asset == "USDT" else 0)
     assert sum(bal(home, "BTC")) == btc and sum(bal(home, "USDT")) == usdt
     for order in (bid, ask):
         assert order.filled == sum(

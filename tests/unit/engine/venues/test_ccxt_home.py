@@ -159,9 +159,12 @@ def test_maker_fees_are_booked_from_the_venue_numbers():
             await taker.create_order("BTC/USDT", "market", "sell", 0.03331)
             (fill,) = await venue.poll_fills(1)
             assert fill.order_id == bid and fill.side is Side.BUY
-            assert fill.fee == (D("64000.01") * D("0.03331") * D("0.00023")).quantize(D("1e-8"))
+            # HollaEx takes the fee from the coin received: a filled bid pays BTC
+            assert fill.fee_currency == "BTC"
+            assert fill.fee == (D("0.03331") * D("0.00023")).quantize(D("1e-8"))
             end = await venue.fetch_balances()
-            assert end["USDT"] == start["USDT"] - fill.price * fill.amount - fill.fee
+            assert end["USDT"] == start["USDT"] - fill.price * fill.amount
+            assert end["BTC"] == start["BTC"] + fill.amount - fill.fee
 
     run(scenario())
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.backtest.chunk import ChunkLog
 from engine.backtest.engine import BacktestResult, BacktestSettings, HedgeVenueQuote
-from engine.backtest.ladder_grid import LadderOnGrid, LadderState
+from engine.backtest.ladder_grid import LadderOnGrid
 from engine.book_metrics import DEPTH_BANDS_BPS
 from engine.config import AppConfig, HedgeMode
 from engine.hedging.records import modelled_hedge_columns
@@ -47,37 +47,6 @@ class ColumnWriters(Protocol):
     """
 
     def write_columns(self, table: str, columns: dict[str, Any]) -> None: ...
-
-
-def version_rows(lad: LadderOnGrid, log: ChunkLog) -> np.ndarray:
-    """Logged ladders as an int array; lazy ones put on the grid here, vectorised."""
-    L = lad.market.levels
-    is_lazy = np.asarray(log.ver_lazy, dtype=bool)
-    flat = log.ver_flat
-    out = np.zeros((len(is_lazy), 4 * L + 1), dtype=np.int64)
-    out[~is_lazy] = np.fromiter(flat, dtype=np.int64, count=len(flat)).reshape(-1, 4 * L + 1)
-    if not log.lazy_log:
-        return out
-    entries = np.asarray(log.lazy_log, dtype=float).reshape(-1, 7)  # ints < 2^53: exact
-    mid = entries[:, 0]
-    sid = entries[:, 1].astype(np.int64)
-    zeros = [0.0] * L
-    states: list[LadderState] = log.states
-    bk = np.asarray([s.bk or zeros for s in states])[sid]
-    ak = np.asarray([s.ak or zeros for s in states])[sid]
-    # per entry: lots per bid level, per ask level (0: side not quoted), lots taken from each
-    lots = entries[:, 2:6].astype(np.int64)
-    b_n, a_n, b_used, a_used = (lots[:, i : i + 1] for i in range(4))
-    level = np.arange(L)[None, :]
-    block = np.zeros((len(mid), 4 * L + 1), dtype=np.int64)
-    # a lazy ladder has every level of a quoted side, all one size (see `timer_requote`)
-    block[:, 0:L] = np.where(b_n > 0, np.floor(mid[:, None] * bk / lad.tick_f), 0)
-    block[:, L : 2 * L] = b_n - np.clip(b_used - level * b_n, 0, b_n)
-    block[:, 2 * L : 3 * L] = np.where(a_n > 0, np.ceil(mid[:, None] * ak / lad.tick_f), 0)
-    block[:, 3 * L : 4 * L] = a_n - np.clip(a_used - level * a_n, 0, a_n)
-    block[:, 4 * L] = entries[:, 6].astype(np.int64)
-    out[is_lazy] = block
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +86,9 @@ class FastRows:
     def emit(self, c0: int, c1: int, mid_at: np.ndarray, log: ChunkLog) -> None:
         """Totals and rows of one chunk, as columns, from its logged versions and fills."""
         L = self.market.levels
-        ver_tick = np.asarray(log.ver_tick, dtype=np.int64)
-        ver_rows = version_rows(self.lad, log)
+        ver_tick, ver_rows = log.ver_tick, log.ver_rows
         # cids: each replacement's orders are numbered on from the last one's
-        rep_rows = ver_rows[np.asarray(log.rep_ver, dtype=np.int64)]
+        rep_rows = ver_rows[log.rep_ver]
         counts = (rep_rows[:, L : 2 * L] > 0).sum(axis=1) + (rep_rows[:, 3 * L : 4 * L] > 0).sum(
             axis=1
         )
@@ -129,45 +97,43 @@ class FastRows:
         if len(log.rep_tick):
             self.carry_seq0 = int(seq0[-1])
         self.cid_seq += int(counts.sum())
-        if log.fills:
-            self.fills(log.fills, seq0_ext)
+        if len(log.fills_i):
+            self.fills(log, seq0_ext)
         if self.settings.hedge and self.market.hedge_mode is HedgeMode.NET and self.hedge_best:
             self.net_hedges(c0, c1, mid_at, ver_tick, ver_rows)
         st = np.arange(-(-c0 // self.strides.sample) * self.strides.sample, c1, self.strides.sample)
         if len(st):  # book samples after each sample tick's decision
             rows = ver_rows[np.searchsorted(ver_tick, st, side="right") - 1]
             self.samples(st, rows, mid_at[st - c0])
-        if self.writers is not None and log.rep_tick:
+        if self.writers is not None and len(log.rep_tick):
             self.quotes(log.rep_tick, rep_rows, seq0)
 
-    def fills(self, fills: list[tuple[Any, ...]], seq0_ext: np.ndarray) -> None:
+    def fills(self, log: ChunkLog, seq0_ext: np.ndarray) -> None:
         """Fill totals in the exact engine's summation order; rows; mirror hedges."""
         r, m, w, lad = self.result, self.market, self.writers, self.lad
         tick_ns, mid_id = self.strides.tick_ns, market_id(m.symbol)
-        cols = list(zip(*fills, strict=True))
-        maker_buy = np.asarray(cols[2], dtype=bool)
-        f_ticks = np.fromiter(cols[3], dtype=np.int64, count=len(fills))
-        f_lots = np.fromiter(cols[4], dtype=np.int64, count=len(fills))
-        f_mid = np.fromiter(cols[8], dtype=float, count=len(fills))
-        seen = self.start + np.fromiter(cols[1], dtype=np.int64, count=len(fills)) * tick_ns
+        cols = log.fills_i.T
+        n = len(log.fills_i)
+        maker_buy = cols[2].astype(bool)
+        f_ticks, f_lots, f_mid = cols[3], cols[4], log.fills_mid
+        seen = self.start + cols[1] * tick_ns
         notional = (f_ticks * f_lots) / float(lad.tpu * lad.lpu)
         fee = self.fees(f_ticks, f_lots)
         sign = np.where(maker_buy, 1.0, -1.0)
-        r.fills += len(fills)
+        r.fills += n
         r.volume_quote = float(np.cumsum(np.concatenate(([r.volume_quote], notional)))[-1])
         r.home_cash_quote = float(
             np.cumsum(np.concatenate(([r.home_cash_quote], -(sign * notional + fee))))[-1]
         )
         amount = f_lots / float(lad.lpu)
-        trade = np.fromiter(cols[7], dtype=np.int64, count=len(fills))
+        trade = cols[7].copy()
         fill_ids = NumberedIds(f"{self.session}-{mid_id}-", trade)
         if w is not None:
-            f_cid = seq0_ext[np.asarray(cols[5])] + 1 + np.asarray(cols[6])
-            n = len(fills)
+            f_cid = seq0_ext[cols[5]] + 1 + cols[6]
             w.write_columns(
                 "fills",
                 {
-                    "ts": np.fromiter(cols[0], dtype=np.int64, count=n),
+                    "ts": cols[0].copy(),
                     "market": [m.symbol] * n,
                     "fill_id": fill_ids,
                     "order_id": NumberedIds(f"{self.session}-{mid_id}-q", f_cid),

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from engine.backtest import sigma_kernel
 from engine.config import MarketConfig
 from engine.quoting import GridRounder, LadderPolicy, QuoteContext, VolRegime, apply_market_rules
 from engine.quoting.guards import quoted_sides
@@ -145,45 +146,26 @@ class LadderOnGrid:
         return bids, asks
 
 
-def ewma(x: np.ndarray, w: float, v0: float) -> np.ndarray:
-    """v_k = v_{k-1} + w (x_k - v_{k-1}) from v0, in blocks short enough that a^-B stays finite."""
-    a = 1.0 - w
-    out = np.empty(len(x), dtype=float)
-    if a <= 0.0:
-        out[:] = x
-        return out
-    block = 256 if a >= 1.0 else max(1, min(256, int(16.0 / -math.log10(a))))
-    powers = a ** np.arange(1, block + 1, dtype=float)
-    for s in range(0, len(x), block):
-        xb = x[s : s + block]
-        p = powers[: len(xb)]
-        out[s : s + len(xb)] = p * (v0 + w * np.cumsum(xb / p))
-        v0 = float(out[s + len(xb) - 1])
-    return out
-
-
 class SigmaRegimes:
-    """The vol guard's EWMA sigmas and regime, one observation every `obs` ticks, as arrays.
-
+    """The vol guard's regime per tick, one observation every `obs` ticks:
     `engine.quoting.calibration.SigmaEstimator` and `vol_regime` on the pulled mids,
-    vectorised: a regime can flip one observation apart only in a last-bit tie
-    (numpy's `log`).
-    """
+    compiled (`sigma_kernel.sigma_regimes`), operation for operation."""
 
     def __init__(self, market: MarketConfig, *, obs_ticks: int, tick_ns: int) -> None:
         self.guard = market.vol_guard
         self.obs = obs_ticks
-        self.dt_s = obs_ticks * tick_ns / 1e9
-        ln2 = math.log(2.0)
-        self.w_short = 1.0 - math.exp(-self.dt_s * ln2 / self.guard.short_halflife_s)
-        self.w_long = 1.0 - math.exp(-self.dt_s * ln2 / self.guard.long_halflife_s)
-        # (variance short, variance long, returns seen, last observed mid)
-        self.state: tuple[float | None, float | None, int, float | None] = (None, None, 0, None)
+        self.dt_s = obs_ticks * tick_ns / 1e9  # as `SigmaEstimator.observe` divides
+        self.state = np.full(sigma_kernel.SIGMA_SLOTS, np.nan)
+        self.state[sigma_kernel.SG_SAMPLES] = 0.0
 
     def per_tick(self, c0: int, c1: int, mid_at: np.ndarray, current: int) -> np.ndarray:
         """Regime code per tick in [c0, c1) (`current` before the chunk's first observation)."""
         obs_ticks = np.arange(-(-c0 // self.obs) * self.obs, c1, self.obs)
-        codes = self._codes(mid_at[obs_ticks - c0])
+        g = self.guard
+        codes = sigma_kernel.sigma_regimes(
+            np.ascontiguousarray(mid_at[obs_ticks - c0]), self.dt_s, g.short_halflife_s,
+            g.long_halflife_s, g.min_samples, g.widen_ratio, g.pause_ratio, self.state,
+        )  # fmt: skip
         per_tick = np.empty(c1 - c0, dtype=np.int8)
         if len(obs_ticks) == 0:
             per_tick[:] = current
@@ -191,36 +173,3 @@ class SigmaRegimes:
         idx = np.searchsorted(obs_ticks, np.arange(c0, c1), side="right") - 1
         per_tick[:] = np.where(idx >= 0, codes[np.maximum(idx, 0)], current)
         return per_tick
-
-    def _codes(self, mids: np.ndarray) -> np.ndarray:
-        guard = self.guard
-        vs, vl, seen, last = self.state
-        codes = np.empty(len(mids), dtype=np.int8)
-        if not len(mids):
-            return codes
-        prev = np.concatenate(([last if last is not None else np.nan], mids[:-1]))
-        x = (np.log(mids / prev) * 1e4) ** 2 / self.dt_s
-        valid = ~np.isnan(x)  # the very first observation only sets the last mid
-        xs = x[valid]
-        out_s = np.full(len(x), np.nan)
-        out_l = np.full(len(x), np.nan)
-        if len(xs):
-            if vs is None or vl is None:
-                v0s, v0l = float(xs[0]), float(xs[0])
-                es = np.concatenate(([v0s], ewma(xs[1:], self.w_short, v0s)))
-                el = np.concatenate(([v0l], ewma(xs[1:], self.w_long, v0l)))
-            else:
-                es, el = ewma(xs, self.w_short, vs), ewma(xs, self.w_long, vl)
-            out_s[valid], out_l[valid] = es, el
-            vs, vl = float(es[-1]), float(el[-1])
-        counts = seen + np.cumsum(valid)
-        self.state = (vs, vl, int(counts[-1]), float(mids[-1]))
-        ratio = np.sqrt(out_s) / np.sqrt(out_l)
-        with np.errstate(invalid="ignore"):
-            codes[:] = NORMAL
-            codes[ratio >= guard.widen_ratio] = WIDEN
-            codes[ratio >= guard.pause_ratio] = PAUSE
-            zero_long = out_l <= 0
-            codes[zero_long] = np.where(out_s[zero_long] > 0, PAUSE, NORMAL)
-        codes[(counts < guard.min_samples) | np.isnan(out_l)] = NORMAL
-        return codes

@@ -44,7 +44,8 @@ from functools import partial
 
 import numpy as np
 
-from engine.backtest.chunk import ChunkInputs, LoopState
+from engine.backtest import kernel
+from engine.backtest.chunk import ChunkTakers, CompiledLoop
 from engine.backtest.draws import (
     BulkTakerFlow,
     DrawnFeed,
@@ -60,7 +61,6 @@ from engine.backtest.engine import (
     HedgeVenueQuote,
     hedge_venue_quotes,
 )
-from engine.backtest.fast_loop import ChunkLoop
 from engine.backtest.fast_rows import ColumnWriters, FastRows, NumberedIds, Strides
 from engine.backtest.ladder_grid import FastPathUnsupported, LadderOnGrid, SigmaRegimes
 from engine.config import AppConfig, MarketConfig, PolicyName
@@ -123,6 +123,7 @@ class FastLadderBacktest:
         settings: BacktestSettings | None = None,
         takers: TakerSource | None = None,
         chunk_s: float = CHUNK_S,
+        compiled: bool = True,
     ) -> None:
         problem = fast_path_problem(
             market,
@@ -147,6 +148,7 @@ class FastLadderBacktest:
         if self._end <= start_ns:
             raise ValueError(f"fast backtest: duration {duration_s} s must be positive")
         self._chunk_s = chunk_s
+        self._compiled = compiled
         self._min_obs_s = MarketEstimators.for_market(market).sigma_long.min_interval_s
         venues = hedge_venue_quotes(config.hedge_venues)
         self._hedge_best = (
@@ -223,7 +225,14 @@ class FastLadderBacktest:
             writers=self._writers,
         )
         self._sigmas = SigmaRegimes(m, obs_ticks=self._obs, tick_ns=tick_ns)
-        self._state = LoopState(row=[0] * (4 * m.levels + 1))
+        self._loop = CompiledLoop(
+            self._ladder,
+            start_ns=self._start,
+            tick_ns=tick_ns,
+            pull_ticks=self._pull,
+            requote_ticks=self._requote,
+            compiled=self._compiled,
+        )
         self._book_events = 0
 
     def _run_chunk(self, c0: int, c1: int) -> None:
@@ -238,44 +247,23 @@ class FastLadderBacktest:
         if float(pull_mid.min()) * m.level_spacing_bps / 1e4 < 2 * lad.tick_f:
             raise FastPathUnsupported(f"{m.symbol}: levels closer than two ticks would merge")
         mid_at = pull_mid[(ticks - first_pull) // S]
-        state = self._state
-        regime_at = self._sigmas.per_tick(c0, c1, mid_at, state.regime)
-        inputs = self._chunk_takers(c0, c1, mid_at.tolist(), regime_at.tolist())
-        # events: ticks with arrivals (news even when an amount floors to zero), regime changes
-        change = np.flatnonzero(np.diff(np.concatenate(([state.regime], regime_at))) != 0)
-        inputs.event_ticks = sorted(set(inputs.news_ticks) | set((change + c0).tolist()))
-        loop = ChunkLoop(
-            lad,
-            state,
-            c0,
-            c1,
-            inputs,
-            start_ns=self._start,
-            tick_ns=tick_ns,
-            pull_stride=S,
-            requote_stride=self._requote,
-        )
-        loop.run()
-        state.last_mid = self.result.last_mid = inputs.mid[-1]
-        decided = np.zeros(c1 - c0, dtype=bool)
-        decided[(-c0) % S :: S] = True
-        decided[np.asarray(inputs.news_ticks, dtype=np.int64) - c0] = True
-        decided[np.asarray(loop.log.rep_tick, dtype=np.int64) - c0] = True
-        self.result.decisions += int(np.count_nonzero(decided))
-        self.result.requotes += len(loop.log.rep_tick)
-        state.cur_rep -= len(loop.log.rep_tick)  # relative to the next chunk's replacements
-        self._rows.emit(c0, c1, mid_at, loop.log)
+        regime_at = self._sigmas.per_tick(c0, c1, mid_at, int(self._loop.st[kernel.REGIME]))
+        tk = self._chunk_takers(c0, c1, mid_at)
+        log = self._loop.run(c0, c1, mid_at, regime_at, tk)
+        self._loop.fst[kernel.LAST_MID] = self.result.last_mid = float(mid_at[-1])
+        self.result.decisions += log.decisions
+        self.result.requotes += len(log.rep_tick)
+        self._rows.emit(c0, c1, mid_at, log)
 
-    def _chunk_takers(self, c0: int, c1: int, mid: list[float], regime: list[int]) -> ChunkInputs:
+    def _chunk_takers(self, c0: int, c1: int, mid: np.ndarray) -> ChunkTakers:
         """The chunk's takers: tick T executes arrivals in [t(T-1), t(T)), priced at the
         reference at t(T), amounts floored to the lot as `HomeBook.execute` does."""
         tick_ns, start, lad = self._tick_ns, self._start, self._ladder
         since = start + max(0, c0 - 1) * tick_ns
         until = start + (c1 - 1) * tick_ns
         draws = self._takers.draw(since, until) if until > since else None
-        inputs = ChunkInputs(mid, regime, [], [], [], [], [], [], [], [])
         if draws is None or not len(draws.ts_ns):
-            return inputs
+            return ChunkTakers.empty()
         self._book_events += len(draws.ts_ns)
         exec_tick = (draws.ts_ns - start) // tick_ns + 1
         ref_exec = np.asarray(
@@ -294,19 +282,20 @@ class FastLadderBacktest:
                 )
             )
         keep = lots > 0
-        inputs.news_ticks = exec_tick.tolist()
-        inputs.tk_tick = exec_tick[keep].tolist()
-        inputs.tk_lots = lots[keep].astype(np.int64).tolist()
-        inputs.tk_ts = draws.ts_ns[keep].tolist()
-        inputs.tk_informed = draws.informed[keep].tolist()
-        inputs.tk_coin_buy = draws.coin_buy[keep].tolist()
-        inputs.tk_ref = ref_exec[keep].tolist()
-        self.result.taker_orders += len(inputs.tk_tick)
-        return inputs
+        self.result.taker_orders += int(np.count_nonzero(keep))
+        return ChunkTakers(
+            news_ticks=exec_tick,
+            tick=exec_tick[keep],
+            lots=lots[keep].astype(np.int64),
+            ts=draws.ts_ns[keep].astype(np.int64),
+            informed=draws.informed[keep].astype(bool),
+            coin_buy=draws.coin_buy[keep].astype(bool),
+            ref=ref_exec[keep].astype(float),
+        )
 
     def _finish_totals(self, wall_start: float) -> None:
         r = self.result
         steps = (self._end - self._start) // self._step_ns
         r.book_events = int(steps) + self._book_events
-        r.home_position_base = self._state.inv / self._ladder.lpu
+        r.home_position_base = self._loop.inv_lots / self._ladder.lpu
         r.wall_s = time.perf_counter() - wall_start

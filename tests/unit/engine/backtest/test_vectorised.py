@@ -163,7 +163,7 @@ def test_same_decisions_through_vol_guard_widen_and_pause():
         update={
             "hedge_mode": HedgeMode.NET,
             "vol_guard": cfg.market("BTC/USDT").vol_guard.model_copy(
-                update={"min_samples": 5, "widen_ratio": 1.3, "pause_ratio": 2.0}
+                update={"min_samples": 5, "widen_ratio": 1.1, "pause_ratio": 1.4}
             ),
         }
     )

@@ -1,0 +1,293 @@
+"""The fast backtest's sequential part compiled: one chunk of ticks of the ladder, with numba.
+
+`MarketBacktest` decides on every tick that brings news (takers, a pulled
+reference) or a due requote timer; this kernel does exactly that, tick by
+tick, on arrays: the takers of a tick walk the live ladder (a flat row
+`[bid ticks] [bid lots] [ask ticks] [ask lots] inv`, levels best first), the
+inventory moves, and a decision puts the desired ladder on the grid and runs
+the requote rule (`engine.quoting.base.needs_requote`: level count, price
+moved by more than `requote_tolerance_bps`, size off by more than
+`REQUOTE_SIZE_CHANGE`). No survival intervals, no lazy ladders: compiled, the
+plain check at every decision is cheaper than the bookkeeping that avoided it.
+
+The ladder in its linear state (vol guard NORMAL, spread clamp idle: every
+price `mid * k(inventory)`) is priced here from `LadderCoefficients`, read
+from the `LadderPolicy` object and the market (`coefficients_of`), so no
+coefficient is copied. Any other state (vol guard widening or pausing, the
+spread clamp moving a price) stops the kernel with `NEED_LADDER`; the caller
+runs the live policy and rules (`LadderOnGrid.live_quotes`) and resumes it
+with that ladder in `want`.
+
+`run_chunk.py_func` is the same loop interpreted: the pure-Python reference
+the compiled one is tested against (`tests/unit/engine/backtest/test_kernel.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from engine.backtest.ladder_grid import NORMAL, LadderOnGrid
+from engine.quoting.base import REQUOTE_SIZE_CHANGE
+from engine.quoting.guards import quoted_sides
+
+DONE, NEED_LADDER = 0, 1
+_EPS = 1e-9  # as `ladder_grid._clamp_free`: this close to the clamp, the live code decides
+
+# state slots (int64 array carried from chunk to chunk)
+INV, REGIME, LAST_QUOTE, TRADE_SEQ, CUR_REP, CUR_NB, TICK, PHASE = range(8)
+N_VER, N_REP, N_FILL, TK_I, DECISIONS = range(8, 13)
+STATE_SLOTS = 13
+# float state slots
+LAST_MID = 0
+FSTATE_SLOTS = 1
+# coefficient slots (float64 array)
+C_INV_TARGET, C_INV_LIMIT, C_SKEW_AT_LIMIT, C_MAX_SKEW, C_FLOOR_FACTOR = range(5)
+C_LEVEL_NOTIONAL, C_TICK, C_LOT, C_TOL_BPS, C_MAX_SPREAD, C_SHRINK_SHARE = range(5, 11)
+C_SLOTS = 11
+# integer coefficient slots
+I_LPU, I_TPU, I_MIN_LOTS, I_MIN_UNITS, I_PULL, I_REQUOTE, I_CLAMP_NEVER = range(7)
+I_SLOTS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class LadderCoefficients:
+    """The ladder policy, the market rules and the grid as arrays the kernel reads."""
+
+    offsets_bps: np.ndarray
+    real: np.ndarray
+    integer: np.ndarray
+
+
+def coefficients_of(
+    lad: LadderOnGrid, *, pull_ticks: int, requote_ticks: int
+) -> LadderCoefficients:
+    """Every number the kernel prices with, read from the policy object and the market."""
+    m, policy = lad.market, lad.policy
+    real = np.zeros(C_SLOTS)
+    real[C_INV_TARGET] = m.inventory_target
+    real[C_INV_LIMIT] = m.inventory_limit
+    real[C_SKEW_AT_LIMIT] = m.skew_bps_at_limit
+    real[C_MAX_SKEW] = policy.max_skew_bps
+    real[C_FLOOR_FACTOR] = policy.floor_notional_quote / policy.level_notional_quote
+    real[C_LEVEL_NOTIONAL] = policy.level_notional_quote
+    real[C_TICK] = lad.tick_f
+    real[C_LOT] = lad.lot_f
+    real[C_TOL_BPS] = m.requote_tolerance_bps
+    real[C_MAX_SPREAD] = lad.max_spread
+    real[C_SHRINK_SHARE] = REQUOTE_SIZE_CHANGE
+    integer = np.zeros(I_SLOTS, dtype=np.int64)
+    integer[I_LPU], integer[I_TPU] = lad.lpu, lad.tpu
+    integer[I_MIN_LOTS], integer[I_MIN_UNITS] = lad.min_lots, lad.min_units
+    integer[I_PULL], integer[I_REQUOTE] = pull_ticks, requote_ticks
+    integer[I_CLAMP_NEVER] = int(lad.clamp_never)
+    # the kernel's one-sided rule is `quoted_sides`: check it reads the same
+    assert quoted_sides(m.inventory_limit, m.inventory_limit) == (False, True)
+    return LadderCoefficients(np.asarray(policy.offsets_bps, dtype=float), real, integer)
+
+
+@njit(cache=True)
+def _clamp(x: float, lo: float, hi: float) -> float:
+    return lo if x < lo else (hi if x > hi else x)
+
+
+@njit(cache=True)
+def desired_linear(
+    mid: float, inv: int, regime: int, offs: np.ndarray, cf: np.ndarray, ci: np.ndarray,
+    want: np.ndarray,
+) -> bool:  # fmt: skip
+    """The ladder at `mid`, `inv` lots on the grid into `want` (as a row, lots 0 where no
+    level); False when the state is not linear (the live code must price it)."""
+    L = len(offs)
+    inventory = inv / ci[I_LPU] - cf[C_INV_TARGET]
+    limit = cf[C_INV_LIMIT]
+    q = _clamp(inventory / limit, -1.0, 1.0)
+    max_skew = cf[C_MAX_SKEW]
+    skew = _clamp(cf[C_SKEW_AT_LIMIT] * q, -max_skew, max_skew)
+    shrunk = 0.0 if abs(q) >= 1.0 else 1.0 - (1.0 - cf[C_FLOOR_FACTOR]) * abs(q)
+    bf, af = (shrunk, 1.0) if q > 0 else (1.0, shrunk)
+    has_b = bf > 0 and inventory < limit
+    has_a = af > 0 and inventory > -limit
+    if regime != NORMAL:
+        return False
+    if not ci[I_CLAMP_NEVER]:  # `LadderOnGrid._clamp_free` on the touches
+        b0 = 1 - (offs[0] + skew) / 1e4
+        a0 = 1 + (offs[0] - skew) / 1e4
+        ms = cf[C_MAX_SPREAD]
+        if has_b and has_a:
+            ok = b0 < 1 - _EPS and a0 > 1 + _EPS and a0 - b0 < ms * (1 - _EPS)
+        elif has_b:
+            ok = b0 < 1 - _EPS and 1 - b0 < ms / 2 * (1 - _EPS)
+        elif has_a:
+            ok = a0 > 1 + _EPS and a0 - 1 < ms / 2 * (1 - _EPS)
+        else:
+            ok = True
+        if not ok:
+            return False
+    want[:] = 0
+    size = cf[C_LEVEL_NOTIONAL] / mid
+    tick_f, lot_f, min_units = cf[C_TICK], cf[C_LOT], ci[I_MIN_UNITS]
+    if has_b:
+        n = math.floor(size * bf / lot_f)
+        if n >= ci[I_MIN_LOTS]:
+            j = 0
+            for i in range(L):
+                t = math.floor(mid * (1 - (offs[i] + skew) / 1e4) / tick_f)
+                if t > 0 and t * n >= min_units:
+                    want[j] = t
+                    want[L + j] = n
+                    j += 1
+    if has_a:
+        n = math.floor(size * af / lot_f)
+        if n >= ci[I_MIN_LOTS]:
+            j = 0
+            for i in range(L):
+                t = math.ceil(mid * (1 + (offs[i] - skew) / 1e4) / tick_f)
+                if t * n >= min_units:
+                    want[2 * L + j] = t
+                    want[3 * L + j] = n
+                    j += 1
+    return True
+
+
+@njit(cache=True)
+def needs_requote(
+    row: np.ndarray, want: np.ndarray, L: int, mid: float, cf: np.ndarray, ci: np.ndarray
+) -> bool:
+    """`engine.quoting.base.needs_requote` on the grid: live levels (lots > 0) against the
+    desired ones, rank by rank per side."""
+    tol = mid * cf[C_TOL_BPS] / 1e4
+    tpu, lpu, share = ci[I_TPU], ci[I_LPU], cf[C_SHRINK_SHARE]
+    for base in (0, 2 * L):
+        nw = 0
+        for i in range(L):
+            if want[base + L + i]:
+                nw += 1
+        j = 0
+        for i in range(L):
+            h_lots = row[base + L + i]
+            if not h_lots:
+                continue
+            if j >= nw:
+                return True
+            hp, wp = row[base + i] / tpu, want[base + j] / tpu
+            ha, wa = h_lots / lpu, want[base + L + j] / lpu
+            j += 1
+            if abs(hp - wp) > tol or abs(ha - wa) > share * abs(wa):
+                return True
+        if j != nw:
+            return True
+    return False
+
+
+@njit(cache=True)
+def run_chunk(
+    c0: int, c1: int, mid: np.ndarray, regime: np.ndarray, news: np.ndarray,
+    tk_tick: np.ndarray, tk_lots: np.ndarray, tk_ts: np.ndarray, tk_informed: np.ndarray,
+    tk_coin_buy: np.ndarray, tk_ref: np.ndarray,
+    offs: np.ndarray, cf: np.ndarray, ci: np.ndarray,
+    st: np.ndarray, fst: np.ndarray, row: np.ndarray, want: np.ndarray, have_want: bool,
+    ver_tick: np.ndarray, ver_rows: np.ndarray, rep_tick: np.ndarray, rep_ver: np.ndarray,
+    fills_i: np.ndarray, fills_f: np.ndarray,
+) -> int:  # fmt: skip
+    """Ticks [st[TICK], c1) of the chunk [c0, c1); DONE, or NEED_LADDER with st[TICK] the
+    tick whose decision needs the live code (call again with its ladder in `want`).
+
+    Logs ladder versions (after each taker tick and each replacement), replacements and
+    fills (int columns: ts, tick, maker buy, ticks, lots, replacement, level, trade seq;
+    float: the reference mid the fill was seen at) for `engine.backtest.fast_rows`.
+    """
+    L = len(offs)
+    S, R = ci[I_PULL], ci[I_REQUOTE]
+    tpu = ci[I_TPU]
+    n_tk = len(tk_tick)
+    t = st[TICK]
+    while t < c1:
+        i0 = t - c0
+        if st[PHASE] == 0:
+            k = st[TK_I]
+            if k < n_tk and tk_tick[k] == t:
+                # takers of this tick: informed ones follow the reference against the home mid
+                fill_mid = mid[i0 - 1] if i0 > 0 else fst[LAST_MID]
+                bb, ba = 0, 0
+                for i in range(L):
+                    if row[L + i]:
+                        bb = row[i]
+                        break
+                for i in range(L):
+                    if row[3 * L + i]:
+                        ba = row[2 * L + i]
+                        break
+                informed_known = bb != 0 and ba != 0
+                informed_buy = informed_known and tk_ref[k] > (bb + ba) / tpu / 2
+                while k < n_tk and tk_tick[k] == t:
+                    buy = informed_buy if (tk_informed[k] and informed_known) else tk_coin_buy[k]
+                    lots = tk_lots[k]
+                    base = 2 * L if buy else 0  # a buying taker lifts the asks
+                    for i in range(base, base + L):
+                        have = row[i + L]
+                        if not have:
+                            continue
+                        qty = min(lots, have)
+                        row[i + L] = have - qty
+                        lots -= qty
+                        st[TRADE_SEQ] += 1
+                        st[INV] += -qty if buy else qty
+                        n = st[N_FILL]
+                        fills_i[n, 0] = tk_ts[k]
+                        fills_i[n, 1] = t
+                        fills_i[n, 2] = 0 if buy else 1
+                        fills_i[n, 3] = row[i]
+                        fills_i[n, 4] = qty
+                        fills_i[n, 5] = st[CUR_REP]
+                        fills_i[n, 6] = st[CUR_NB] + i - 2 * L if buy else i
+                        fills_i[n, 7] = st[TRADE_SEQ]
+                        fills_f[n] = fill_mid
+                        st[N_FILL] = n + 1
+                        if not lots:
+                            break
+                    k += 1
+                st[TK_I] = k
+                row[4 * L] = st[INV]
+                v = st[N_VER]
+                ver_tick[v] = t
+                ver_rows[v, :] = row
+                st[N_VER] = v + 1
+            st[REGIME] = regime[i0]
+            timer = t - st[LAST_QUOTE] >= R
+            if not (news[i0] or t % S == 0 or timer):
+                t += 1
+                continue
+            st[DECISIONS] += 1
+            if not desired_linear(mid[i0], st[INV], st[REGIME], offs, cf, ci, want):
+                st[PHASE] = 1
+                st[TICK] = t
+                return NEED_LADDER
+        elif not have_want:
+            return NEED_LADDER
+        st[PHASE] = 0
+        have_want = False
+        if t - st[LAST_QUOTE] >= R or needs_requote(row, want, L, mid[i0], cf, ci):
+            row[: 4 * L] = want
+            row[4 * L] = st[INV]
+            nb = 0
+            for i in range(L):
+                if want[L + i]:
+                    nb += 1
+            st[CUR_NB] = nb
+            st[LAST_QUOTE] = t
+            v = st[N_VER]
+            ver_tick[v] = t
+            ver_rows[v, :] = row
+            st[N_VER] = v + 1
+            r = st[N_REP]
+            rep_tick[r] = t
+            rep_ver[r] = v
+            st[N_REP] = r + 1
+            st[CUR_REP] = r
+        t += 1
+    st[TICK] = t
+    return DONE

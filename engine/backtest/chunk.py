@@ -4,12 +4,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from engine.backtest import kernel
 from engine.backtest.ladder_grid import LadderOnGrid
+from engine.config import PolicyName
+from engine.quoting import MarketEstimators
 
 
 @dataclass(slots=True)
@@ -75,14 +78,25 @@ class CompiledLoop:
         self.row = np.zeros(4 * self.L + 1, dtype=np.int64)
         self.want = np.zeros(4 * self.L, dtype=np.int64)
         self._run = kernel.run_chunk if compiled else kernel.run_chunk.py_func
+        glft = lad.market.policy is PolicyName.GLFT
+        self._intensity = MarketEstimators.for_market(lad.market).intensity if glft else None
+        self._fed = 0  # fills of the running chunk already fed to `_intensity`
 
     @property
     def inv_lots(self) -> int:
         return int(self.st[kernel.INV])
 
     def run(
-        self, c0: int, c1: int, mid: np.ndarray, regime: np.ndarray, tk: ChunkTakers
+        self,
+        c0: int,
+        c1: int,
+        mid: np.ndarray,
+        regime: np.ndarray,
+        sigma: np.ndarray,
+        tk: ChunkTakers,
     ) -> ChunkLog:
+        """Ticks [c0, c1): `mid` after each tick's pull, the vol guard's `regime` and the long
+        `sigma` (NaN: none yet) the models read at each tick, the takers."""
         st, L, n = self.st, self.L, c1 - c0
         news = np.zeros(n, dtype=bool)
         news[tk.news_ticks - c0] = True
@@ -108,9 +122,13 @@ class CompiledLoop:
             )  # fmt: skip
             if status == kernel.DONE:
                 break
-            self._live_ladder(int(st[kernel.TICK]), float(mid[st[kernel.TICK] - c0]))
+            t = int(st[kernel.TICK])
+            self._feed_trades(fills_i, fills_mid, int(st[kernel.N_FILL]))
+            self._live_ladder(t, float(mid[t - c0]), float(sigma[t - c0]))
             have_want = True
         nv, nr, nf = int(st[kernel.N_VER]), int(st[kernel.N_REP]), int(st[kernel.N_FILL])
+        self._feed_trades(fills_i, fills_mid, nf)
+        self._fed = 0
         log = ChunkLog(
             ver_tick[:nv], ver_rows[:nv], rep_tick[:nr], rep_ver[:nr], fills_i[:nf],
             fills_mid[:nf], int(st[kernel.DECISIONS]),
@@ -118,11 +136,30 @@ class CompiledLoop:
         st[kernel.CUR_REP] -= nr  # relative to the next chunk's replacements
         return log
 
-    def _live_ladder(self, tick: int, mid: float) -> None:
-        """The live policy and rules' ladder into `want` (vol guard, spread clamp)."""
+    def _feed_trades(self, fills_i: np.ndarray, fills_mid: np.ndarray, upto: int) -> None:
+        """The fills since the last call to the fill-intensity fit, as the quoter's
+        `on_trades` sees them (with only the bot making, every trade is a bot fill)."""
+        if self._intensity is None:
+            return
+        tpu = self.lad.tpu
+        for i in range(self._fed, upto):
+            self._intensity.observe(int(fills_i[i, 0]), fills_i[i, 3] / tpu, fills_mid[i])
+        self._fed = upto
+
+    def _live_ladder(self, tick: int, mid: float, sigma: float) -> None:
+        """The live policy and rules' ladder into `want` (any policy; the ladder's vol guard
+        and spread clamp states)."""
         st, L, want = self.st, self.L, self.want
+        now = self.start + tick * self.tick_ns
+        fit = self._intensity.fit(now) if self._intensity is not None else None
         bids, asks = self.lad.live_quotes(
-            mid, self.start + tick * self.tick_ns, int(st[kernel.INV]), int(st[kernel.REGIME])
+            mid,
+            now,
+            int(st[kernel.INV]),
+            int(st[kernel.REGIME]),
+            elapsed_s=(now - self.start) / 1e9,
+            sigma=None if math.isnan(sigma) else sigma,
+            intensity=fit,
         )
         want[:] = 0
         for j, (t, n) in enumerate(bids):

@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from engine.backtest.ladder_grid import NORMAL, LadderOnGrid
+from engine.config import PolicyName
 from engine.quoting.base import REQUOTE_SIZE_CHANGE
 from engine.quoting.guards import quoted_sides
 
@@ -49,8 +50,10 @@ C_INV_TARGET, C_INV_LIMIT, C_SKEW_AT_LIMIT, C_MAX_SKEW, C_FLOOR_FACTOR = range(5
 C_LEVEL_NOTIONAL, C_TICK, C_LOT, C_TOL_BPS, C_MAX_SPREAD, C_SHRINK_SHARE = range(5, 11)
 C_SLOTS = 11
 # integer coefficient slots
-I_LPU, I_TPU, I_MIN_LOTS, I_MIN_UNITS, I_PULL, I_REQUOTE, I_CLAMP_NEVER = range(7)
-I_SLOTS = 7
+I_LPU, I_TPU, I_MIN_LOTS, I_MIN_UNITS, I_PULL, I_REQUOTE, I_CLAMP_NEVER, I_POLICY = range(8)
+I_SLOTS = 8
+# policies (I_POLICY): the ladder is priced here; the others by the live code at each decision
+LADDER, LIVE = 0, 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ def coefficients_of(
     integer[I_MIN_LOTS], integer[I_MIN_UNITS] = lad.min_lots, lad.min_units
     integer[I_PULL], integer[I_REQUOTE] = pull_ticks, requote_ticks
     integer[I_CLAMP_NEVER] = int(lad.clamp_never)
+    integer[I_POLICY] = LADDER if m.policy is PolicyName.LADDER else LIVE
     # the kernel's one-sided rule is `quoted_sides`: check it reads the same
     assert quoted_sides(m.inventory_limit, m.inventory_limit) == (False, True)
     return LadderCoefficients(np.asarray(policy.offsets_bps, dtype=float), real, integer)
@@ -111,7 +115,7 @@ def desired_linear(
     bf, af = (shrunk, 1.0) if q > 0 else (1.0, shrunk)
     has_b = bf > 0 and inventory < limit
     has_a = af > 0 and inventory > -limit
-    if regime != NORMAL:
+    if regime != NORMAL or ci[I_POLICY] != LADDER:
         return False
     if not ci[I_CLAMP_NEVER]:  # `LadderOnGrid._clamp_free` on the touches
         b0 = 1 - (offs[0] + skew) / 1e4

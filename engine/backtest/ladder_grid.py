@@ -18,7 +18,15 @@ import numpy as np
 
 from engine.backtest import sigma_kernel
 from engine.config import MarketConfig
-from engine.quoting import GridRounder, LadderPolicy, QuoteContext, VolRegime, apply_market_rules
+from engine.quoting import (
+    GridRounder,
+    IntensityFit,
+    LadderPolicy,
+    QuoteContext,
+    VolRegime,
+    apply_market_rules,
+    build_policy,
+)
 from engine.quoting.guards import quoted_sides
 from engine.types import MarketSpec, Side
 
@@ -59,6 +67,7 @@ class LadderOnGrid:
     def __init__(self, market: MarketConfig, spec: MarketSpec) -> None:
         self.market = market
         self.policy = LadderPolicy(market)
+        self.quoting = build_policy(market)
         self.level_size = self.policy.level_size
         self.grid = GridRounder(spec)
         self.tick_f = float(spec.tick_size)
@@ -108,12 +117,30 @@ class LadderOnGrid:
         return True
 
     def live_quotes(
-        self, mid: float, now_ns: int, inv_lots: int, regime: int
+        self,
+        mid: float,
+        now_ns: int,
+        inv_lots: int,
+        regime: int,
+        *,
+        elapsed_s: float = 0.0,
+        sigma: float | None = None,
+        intensity: IntensityFit | None = None,
     ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        """(bids, asks) best first as (ticks, lots), exactly as the exact engine rounds."""
+        """(bids, asks) best first as (ticks, lots): the market's policy, the market rules
+        and the grid, as `engine.market.Quoter.desired_levels` runs them for a book with the
+        bot's quotes only and no hedge venues."""
         inventory = inv_lots / self.lpu - self.market.inventory_target
-        ctx = QuoteContext(ts_ns=now_ns, mid=mid, inventory=inventory, market=self.market)
-        wanted = apply_market_rules(self.policy.desired_quotes(ctx), ctx, REGIMES[regime])
+        ctx = QuoteContext(
+            ts_ns=now_ns,
+            mid=mid,
+            inventory=inventory,
+            market=self.market,
+            elapsed_s=elapsed_s,
+            sigma_bps_per_sqrt_s=sigma,
+            intensity=intensity,
+        )
+        wanted = apply_market_rules(self.quoting.desired_quotes(ctx), ctx, REGIMES[regime])
         bids: list[tuple[int, int]] = []
         asks: list[tuple[int, int]] = []
         for side, price, amount in self.grid.round(wanted):
@@ -158,18 +185,25 @@ class SigmaRegimes:
         self.state = np.full(sigma_kernel.SIGMA_SLOTS, np.nan)
         self.state[sigma_kernel.SG_SAMPLES] = 0.0
 
-    def per_tick(self, c0: int, c1: int, mid_at: np.ndarray, current: int) -> np.ndarray:
-        """Regime code per tick in [c0, c1) (`current` before the chunk's first observation)."""
+    def per_tick(
+        self, c0: int, c1: int, mid_at: np.ndarray, current: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Regime code per tick in [c0, c1) (`current` before the chunk's first observation),
+        and the long sigma the models read at each tick (NaN: none yet)."""
         obs_ticks = np.arange(-(-c0 // self.obs) * self.obs, c1, self.obs)
         g = self.guard
-        codes = sigma_kernel.sigma_regimes(
+        sigma_before = math.sqrt(self.state[sigma_kernel.SG_VAR_LONG])  # NaN stays NaN
+        codes, sigma = sigma_kernel.sigma_regimes(
             np.ascontiguousarray(mid_at[obs_ticks - c0]), self.dt_s, g.short_halflife_s,
             g.long_halflife_s, g.min_samples, g.widen_ratio, g.pause_ratio, self.state,
         )  # fmt: skip
         per_tick = np.empty(c1 - c0, dtype=np.int8)
+        sigma_tick = np.empty(c1 - c0)
         if len(obs_ticks) == 0:
             per_tick[:] = current
-            return per_tick
+            sigma_tick[:] = sigma_before
+            return per_tick, sigma_tick
         idx = np.searchsorted(obs_ticks, np.arange(c0, c1), side="right") - 1
         per_tick[:] = np.where(idx >= 0, codes[np.maximum(idx, 0)], current)
-        return per_tick
+        sigma_tick[:] = np.where(idx >= 0, sigma[np.maximum(idx, 0)], sigma_before)
+        return per_tick, sigma_tick

@@ -27,10 +27,12 @@ def _observe(var: float, r2: float, dt_s: float, halflife_s: float, samples: flo
 def sigma_regimes(
     mids: np.ndarray, dt_s: float, short_halflife_s: float, long_halflife_s: float,
     min_samples: int, widen_ratio: float, pause_ratio: float, sg: np.ndarray,
-) -> np.ndarray:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """The vol guard's regime after each observed mid (`SigmaEstimator` short and long,
-    then `vol_regime`), carrying `sg` (NaN: nothing seen yet) to the next call."""
+    then `vol_regime`), and the long sigma (bps/sqrt(s), NaN: none yet) the models read;
+    `sg` (NaN: nothing seen yet) carries to the next call."""
     codes = np.zeros(len(mids), dtype=np.int8)
+    sigma_long = np.full(len(mids), np.nan)
     for i in range(len(mids)):
         mid = mids[i]
         if mid > 0 and math.isfinite(mid):
@@ -44,6 +46,8 @@ def sigma_regimes(
                 sg[SG_VAR_LONG] = _observe(sg[SG_VAR_LONG], r2, dt_s, long_halflife_s, n)
                 sg[SG_SAMPLES] = n + 1
         vs, vl = sg[SG_VAR_SHORT], sg[SG_VAR_LONG]
+        if not math.isnan(vl):
+            sigma_long[i] = math.sqrt(vl)
         if math.isnan(vl) or sg[SG_SAMPLES] < min_samples:
             continue
         short, long = math.sqrt(vs), math.sqrt(vl)
@@ -52,4 +56,4 @@ def sigma_regimes(
             continue
         ratio = short / long
         codes[i] = 2 if ratio >= pause_ratio else (1 if ratio >= widen_ratio else 0)
-    return codes
+    return codes, sigma_long

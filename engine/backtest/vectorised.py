@@ -82,6 +82,7 @@ __all__ = [
 ]
 
 CHUNK_S = 3_600.0
+FAST_POLICIES = frozenset({PolicyName.LADDER, PolicyName.AVELLANEDA_STOIKOV, PolicyName.GLFT})
 
 
 def fast_path_problem(
@@ -89,8 +90,12 @@ def fast_path_problem(
 ) -> str | None:
     """Why `market` cannot run on the fast path, or None when it can (`cross`: its quote
     asset has a simulated price of its own; `hedge`: hedges are modelled)."""
-    if market.policy is not PolicyName.LADDER:
-        return f"policy '{market.policy}': the fast path models the ladder policy only"
+    if market.policy not in FAST_POLICIES:
+        names = ", ".join(sorted(FAST_POLICIES))
+        return (
+            f"policy '{market.policy}': the fast path models {names} (the mirror policy "
+            "quotes the hedge venues' books, which it does not simulate)"
+        )
     if market.user_makers.depth_quote > 0:
         return "user_makers: the fast path models a book with the bot's quotes only"
     if cross:
@@ -247,9 +252,11 @@ class FastLadderBacktest:
         if float(pull_mid.min()) * m.level_spacing_bps / 1e4 < 2 * lad.tick_f:
             raise FastPathUnsupported(f"{m.symbol}: levels closer than two ticks would merge")
         mid_at = pull_mid[(ticks - first_pull) // S]
-        regime_at = self._sigmas.per_tick(c0, c1, mid_at, int(self._loop.st[kernel.REGIME]))
+        regime_at, sigma_at = self._sigmas.per_tick(
+            c0, c1, mid_at, int(self._loop.st[kernel.REGIME])
+        )
         tk = self._chunk_takers(c0, c1, mid_at)
-        log = self._loop.run(c0, c1, mid_at, regime_at, tk)
+        log = self._loop.run(c0, c1, mid_at, regime_at, sigma_at, tk)
         self._loop.fst[kernel.LAST_MID] = self.result.last_mid = float(mid_at[-1])
         self.result.decisions += log.decisions
         self.result.requotes += len(log.rep_tick)

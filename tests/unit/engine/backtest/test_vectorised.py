@@ -27,7 +27,7 @@ from engine.backtest.vectorised import (
     TakerDraws,
     fast_path_problem,
 )
-from engine.config import HedgeMode, load_config
+from engine.config import HedgeMode, PolicyName, load_config
 from engine.sim.price import ReferencePrice
 from marketmesh.commands.backtest import (
     BacktestArgsError,
@@ -76,7 +76,9 @@ class MemoryColumns:
         return out
 
 
-def _both(cfg, market, draws: TakerDraws, seconds: float, *, hedge: bool = False):
+def _both(
+    cfg, market, draws: TakerDraws, seconds: float, *, hedge: bool = False, compiled: bool = True
+):
     """(exact result, its rows, fast result, its columns) on the same reference and takers."""
     end = T0 + int(seconds * S)
     reference = ReferencePrice(cfg.sim.assets, seed=3, step_ms=cfg.sim.step_ms, start_ns=T0)
@@ -97,6 +99,7 @@ def _both(cfg, market, draws: TakerDraws, seconds: float, *, hedge: bool = False
         settings=settings,
         takers=FixedTakers(draws),
         chunk_s=60.0,  # several chunks: state carried across chunk edges
+        compiled=compiled,
     ).run()
     return exact, rows, fast, cols
 
@@ -140,6 +143,41 @@ def test_same_fills_quotes_samples_and_pnl_as_the_exact_engine():
     _assert_same(exact, rows, fast, cols)
     assert fast.pnl_quote == exact.pnl_quote
     assert not cols.column("hedge_orders", "hedge_id") and not rows.rows.get("hedge_orders")
+
+
+@pytest.mark.parametrize("policy", [PolicyName.AVELLANEDA_STOIKOV, PolicyName.GLFT])
+def test_model_policies_make_the_exact_engines_decisions(policy):
+    """A-S with the online sigma, GLFT once its intensity fit has enough trades."""
+    cfg = load_config(LOCAL_CONFIG)
+    base = cfg.market("BTC/USDT")
+    params = base.policy_params.model_copy(
+        update={"calibration_min_trades": 20, "calibration_window_s": 120.0}
+    )
+    market = base.model_copy(update={"policy": policy, "policy_params": params})
+    ladder = base.model_copy(update={"policy_params": params})
+    draws = _draws(market, 240)
+    exact, rows, fast, cols = _both(cfg, market, draws, 240)
+    assert exact.fills > 100 and exact.requotes > 100
+    _assert_same(exact, rows, fast, cols)
+    assert fast.pnl_quote == exact.pnl_quote
+    ladder_fast = _both(cfg, ladder, draws, 240)[2]
+    assert fast.pnl_quote != ladder_fast.pnl_quote  # the model, not the warm-up ladder, quoted
+
+
+def test_the_interpreted_loop_is_the_compiled_ones_reference():
+    """`kernel.run_chunk.py_func` (pure Python) and the compiled kernel: the same rows."""
+    cfg = load_config(LOCAL_CONFIG)
+    market = cfg.market("BTC/USDT")
+    draws = _draws(market, 120)
+    _, _, compiled, c_cols = _both(cfg, market, draws, 120)
+    _, _, interpreted, i_cols = _both(cfg, market, draws, 120, compiled=False)
+    for name in TOTALS:
+        assert getattr(compiled, name) == getattr(interpreted, name), name
+    for table, column in (("fills", "price"), ("fills", "fill_id"), ("quotes", "price")):
+        np.testing.assert_array_equal(
+            np.asarray(c_cols.column(table, column), dtype=object),
+            np.asarray(i_cols.column(table, column), dtype=object),
+        )
 
 
 def test_hedged_backtests_run_on_the_exact_engine_only():
@@ -245,14 +283,15 @@ def test_writes_parquet_that_sla_reads(tmp_path):
     assert row["spread_within_target_pct"] == pytest.approx(r.spread_sla_pct, abs=1e-3)
 
 
-def test_only_the_ladder_without_user_makers_runs_fast():
+def test_the_mirror_policy_and_user_makers_are_refused_with_the_reason():
     cfg = load_config(LOCAL_CONFIG)
     market = cfg.market("BTC/USDT")
-    assert fast_path_problem(market) is None
-    glft = market.model_copy(update={"policy": "glft"})
-    assert "ladder" in (fast_path_problem(glft) or "")
-    with pytest.raises(FastPathUnsupported, match="glft"):
-        FastLadderBacktest(cfg, glft, seed=1, session="s", start_ns=T0, duration_s=10)
+    for policy in (PolicyName.LADDER, PolicyName.AVELLANEDA_STOIKOV, PolicyName.GLFT):
+        assert fast_path_problem(market.model_copy(update={"policy": policy})) is None
+    mirror = market.model_copy(update={"policy": PolicyName.MIRROR})
+    assert "hedge venues' books" in (fast_path_problem(mirror) or "")
+    with pytest.raises(FastPathUnsupported, match="mirror"):
+        FastLadderBacktest(cfg, mirror, seed=1, session="s", start_ns=T0, duration_s=10)
     users = market.model_copy(
         update={"user_makers": market.user_makers.model_copy(update={"depth_quote": 1e4})}
     )
@@ -281,8 +320,20 @@ def test_cli_runs_the_fast_engine_and_refuses_what_it_cannot_model(tmp_path):
     open_value = abs(r.home_position_base) * r.last_mid  # marked at another mid (see above)
     assert row["fills"] == r.fills
     assert row["pnl_quote"] == pytest.approx(r.pnl_quote, abs=0.01 + open_value * 1e-3)
-    with pytest.raises(BacktestArgsError, match="--engine fast: market BTC/USDT: policy 'glft'"):
-        run_backtests(cfg, policy="glft", engine=BacktestEngine.FAST, **common)
+    for policy in ("avellaneda_stoikov", "glft"):
+        (r,), _ = run_backtests(
+            cfg, policy=policy, engine=BacktestEngine.FAST, **{**common, "data_dir": data + policy}
+        )
+        assert r.fills > 0 and r.samples == 346
+    btc = cfg.market("BTC/USDT")
+    users = btc.model_copy(
+        update={"user_makers": btc.user_makers.model_copy(update={"depth_quote": 1e4})}
+    )
+    with_users = cfg.model_copy(
+        update={"markets": [users if m.symbol == "BTC/USDT" else m for m in cfg.markets]}
+    )
+    with pytest.raises(BacktestArgsError, match="--engine fast: market BTC/USDT: user_makers"):
+        run_backtests(with_users, policy="ladder", engine=BacktestEngine.FAST, **common)
     with pytest.raises(BacktestArgsError, match="hedges modelled"):
         run_backtests(cfg, policy="ladder", engine=BacktestEngine.FAST, **{**common, "hedge": True})
     with pytest.raises(BacktestArgsError, match="not --from-data"):

@@ -69,7 +69,9 @@ class CompiledLoop:
         compiled: bool = True,
     ) -> None:
         self.lad, self.start, self.tick_ns = lad, start_ns, tick_ns
-        self.coef = kernel.coefficients_of(lad, pull_ticks=pull_ticks, requote_ticks=requote_ticks)
+        self.coef = kernel.coefficients_of(
+            lad, pull_ticks=pull_ticks, requote_ticks=requote_ticks, tick_ns=tick_ns
+        )
         self.L = lad.market.levels
         self.st = np.zeros(kernel.STATE_SLOTS, dtype=np.int64)
         self.st[kernel.LAST_QUOTE] = -(10**12)
@@ -117,7 +119,8 @@ class CompiledLoop:
         while True:
             status = self._run(
                 c0, c1, mid, regime, news, tk.tick, tk.lots, tk.ts, tk.informed, tk.coin_buy,
-                tk.ref, c.offsets_bps, c.real, c.integer, st, self.fst, self.row, self.want,
+                tk.ref, sigma, c.offsets_bps, c.real, c.integer, c.model, st, self.fst, self.row,
+                self.want,
                 have_want, ver_tick, ver_rows, rep_tick, rep_ver, fills_i, fills_mid,
             )  # fmt: skip
             if status == kernel.DONE:

@@ -24,13 +24,13 @@ the compiled one is tested against (`tests/unit/engine/backtest/test_kernel.py`)
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
 from engine.backtest.ladder_grid import NORMAL, LadderOnGrid
+from engine.backtest.model_kernel import EXACT_MARGIN, _steps, model_coefficients, model_levels
 from engine.config import PolicyName
 from engine.quoting.base import REQUOTE_SIZE_CHANGE
 from engine.quoting.guards import quoted_sides
@@ -47,13 +47,15 @@ LAST_MID = 0
 FSTATE_SLOTS = 1
 # coefficient slots (float64 array)
 C_INV_TARGET, C_INV_LIMIT, C_SKEW_AT_LIMIT, C_MAX_SKEW, C_FLOOR_FACTOR = range(5)
-C_LEVEL_NOTIONAL, C_TICK, C_LOT, C_TOL_BPS, C_MAX_SPREAD, C_SHRINK_SHARE = range(5, 11)
-C_SLOTS = 11
+C_LEVEL_NOTIONAL, C_TICK, C_LOT, C_TOL_BPS, C_MAX_SPREAD, C_SHRINK_SHARE, C_MARGIN = range(5, 12)
+C_SLOTS = 12
 # integer coefficient slots
 I_LPU, I_TPU, I_MIN_LOTS, I_MIN_UNITS, I_PULL, I_REQUOTE, I_CLAMP_NEVER, I_POLICY = range(8)
 I_SLOTS = 8
-# policies (I_POLICY): the ladder is priced here; the others by the live code at each decision
-LADDER, LIVE = 0, 1
+# policies (I_POLICY): the ladder and A-S are priced here (`model_kernel`); GLFT by the live
+# code at each decision (its intensity fit is numpy's weighted `polyfit`)
+LADDER, AVELLANEDA_STOIKOV, LIVE = 0, 1, 2
+POLICY_CODES = {PolicyName.LADDER: LADDER, PolicyName.AVELLANEDA_STOIKOV: AVELLANEDA_STOIKOV}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +65,12 @@ class LadderCoefficients:
     offsets_bps: np.ndarray
     real: np.ndarray
     integer: np.ndarray
+    model: np.ndarray
+    """The A-S policy's coefficients (`model_kernel.model_coefficients`)."""
 
 
 def coefficients_of(
-    lad: LadderOnGrid, *, pull_ticks: int, requote_ticks: int
+    lad: LadderOnGrid, *, pull_ticks: int, requote_ticks: int, tick_ns: int
 ) -> LadderCoefficients:
     """Every number the kernel prices with, read from the policy object and the market."""
     m, policy = lad.market, lad.policy
@@ -82,15 +86,18 @@ def coefficients_of(
     real[C_TOL_BPS] = m.requote_tolerance_bps
     real[C_MAX_SPREAD] = lad.max_spread
     real[C_SHRINK_SHARE] = REQUOTE_SIZE_CHANGE
+    real[C_MARGIN] = EXACT_MARGIN
     integer = np.zeros(I_SLOTS, dtype=np.int64)
     integer[I_LPU], integer[I_TPU] = lad.lpu, lad.tpu
     integer[I_MIN_LOTS], integer[I_MIN_UNITS] = lad.min_lots, lad.min_units
     integer[I_PULL], integer[I_REQUOTE] = pull_ticks, requote_ticks
     integer[I_CLAMP_NEVER] = int(lad.clamp_never)
-    integer[I_POLICY] = LADDER if m.policy is PolicyName.LADDER else LIVE
+    integer[I_POLICY] = POLICY_CODES.get(m.policy, LIVE)
     # the kernel's one-sided rule is `quoted_sides`: check it reads the same
     assert quoted_sides(m.inventory_limit, m.inventory_limit) == (False, True)
-    return LadderCoefficients(np.asarray(policy.offsets_bps, dtype=float), real, integer)
+    model = model_coefficients(m, tick_f=lad.tick_f, lot_f=lad.lot_f, tick_ns=tick_ns)
+    offsets = np.asarray(policy.offsets_bps, dtype=float)
+    return LadderCoefficients(offsets, real, integer, model)
 
 
 @njit(cache=True)
@@ -134,22 +141,31 @@ def desired_linear(
     want[:] = 0
     size = cf[C_LEVEL_NOTIONAL] / mid
     tick_f, lot_f, min_units = cf[C_TICK], cf[C_LOT], ci[I_MIN_UNITS]
+    margin = cf[C_MARGIN]
     if has_b:
-        n = math.floor(size * bf / lot_f)
+        n = _steps(size * bf, lot_f, False, margin)
+        if n < 0:
+            return False
         if n >= ci[I_MIN_LOTS]:
             j = 0
             for i in range(L):
-                t = math.floor(mid * (1 - (offs[i] + skew) / 1e4) / tick_f)
+                t = _steps(mid * (1 - (offs[i] + skew) / 1e4), tick_f, False, margin)
+                if t < 0:
+                    return False
                 if t > 0 and t * n >= min_units:
                     want[j] = t
                     want[L + j] = n
                     j += 1
     if has_a:
-        n = math.floor(size * af / lot_f)
+        n = _steps(size * af, lot_f, False, margin)
+        if n < 0:
+            return False
         if n >= ci[I_MIN_LOTS]:
             j = 0
             for i in range(L):
-                t = math.ceil(mid * (1 + (offs[i] - skew) / 1e4) / tick_f)
+                t = _steps(mid * (1 + (offs[i] - skew) / 1e4), tick_f, True, margin)
+                if t < 0:
+                    return False
                 if t * n >= min_units:
                     want[2 * L + j] = t
                     want[3 * L + j] = n
@@ -191,8 +207,8 @@ def needs_requote(
 def run_chunk(
     c0: int, c1: int, mid: np.ndarray, regime: np.ndarray, news: np.ndarray,
     tk_tick: np.ndarray, tk_lots: np.ndarray, tk_ts: np.ndarray, tk_informed: np.ndarray,
-    tk_coin_buy: np.ndarray, tk_ref: np.ndarray,
-    offs: np.ndarray, cf: np.ndarray, ci: np.ndarray,
+    tk_coin_buy: np.ndarray, tk_ref: np.ndarray, sigma: np.ndarray,
+    offs: np.ndarray, cf: np.ndarray, ci: np.ndarray, cm: np.ndarray,
     st: np.ndarray, fst: np.ndarray, row: np.ndarray, want: np.ndarray, have_want: bool,
     ver_tick: np.ndarray, ver_rows: np.ndarray, rep_tick: np.ndarray, rep_ver: np.ndarray,
     fills_i: np.ndarray, fills_f: np.ndarray,
@@ -266,7 +282,17 @@ def run_chunk(
                 t += 1
                 continue
             st[DECISIONS] += 1
-            if not desired_linear(mid[i0], st[INV], st[REGIME], offs, cf, ci, want):
+            policy = ci[I_POLICY]
+            if policy == LADDER:
+                priced = desired_linear(mid[i0], st[INV], st[REGIME], offs, cf, ci, want)
+            elif policy == AVELLANEDA_STOIKOV:
+                priced = model_levels(
+                    mid[i0], st[INV], ci[I_LPU], st[REGIME], t, sigma[i0], cm, L,
+                    ci[I_MIN_LOTS], ci[I_MIN_UNITS], want,
+                )  # fmt: skip
+            else:
+                priced = False
+            if not priced:
                 st[PHASE] = 1
                 st[TICK] = t
                 return NEED_LADDER

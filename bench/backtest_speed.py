@@ -29,7 +29,7 @@ import timeit
 from collections import defaultdict
 
 from analytics.writer import PartWriters
-from engine.backtest import MarketBacktest, simulated_feed
+from engine.backtest import BacktestSettings, MarketBacktest, simulated_feed
 from engine.backtest.vectorised import (
     BulkTakerFlow,
     DrawnFeed,
@@ -45,6 +45,7 @@ from engine.sim.price import ReferencePrice
 from marketmesh.commands.backtest import ParquetColumnWriters
 
 T0 = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
+UNHEDGED = BacktestSettings(hedge=False)  # what the fast path models (see fast_path_problem)
 TABLES = ("book_samples", "quotes", "fills", "hedge_orders", "hedge_fills")
 GROUPS = {
     "engine/quoting/": "policy + market rules",
@@ -62,7 +63,9 @@ GROUPS = {
 
 def _run(cfg, market, hours: float, seed: int, writers=None):
     feed = simulated_feed(cfg, market, seed=seed, start_ns=T0, duration_s=hours * 3600)
-    bt = MarketBacktest(cfg, market, feed, seed=seed, session="bench", writers=writers)
+    bt = MarketBacktest(
+        cfg, market, feed, seed=seed, session="bench", writers=writers, settings=UNHEDGED
+    )
     cpu, wall = time.process_time(), time.perf_counter()
     result = bt.run()
     if writers is not None:
@@ -72,7 +75,14 @@ def _run(cfg, market, hours: float, seed: int, writers=None):
 
 def _fast(cfg, market, hours: float, seed: int, **kwargs) -> FastLadderBacktest:
     return FastLadderBacktest(
-        cfg, market, seed=seed, session="bench", start_ns=T0, duration_s=hours * 3600, **kwargs
+        cfg,
+        market,
+        seed=seed,
+        session="bench",
+        start_ns=T0,
+        duration_s=hours * 3600,
+        settings=UNHEDGED,
+        **kwargs,
     )
 
 
@@ -96,7 +106,7 @@ def _agreement(cfg, market, hours: float, seed: int) -> str:
     feed = DrawnFeed(
         reference, market.symbol, draws, start_ns=T0, end_ns=end, step_ms=cfg.sim.step_ms
     )
-    exact = MarketBacktest(cfg, market, feed, seed=seed, session="bench").run()
+    exact = MarketBacktest(cfg, market, feed, seed=seed, session="bench", settings=UNHEDGED).run()
     fast = _fast(cfg, market, hours, seed, takers=FixedTakers(draws)).run()
     names = ("fills", "requotes", "decisions", "samples", "home_position_base", "pnl_quote")
     differ = [n for n in names if getattr(exact, n) != getattr(fast, n)]
@@ -122,7 +132,7 @@ def _feed_only(cfg, market, hours: float, seed: int) -> tuple[int, float]:
 
 def _profile(cfg, market, hours: float, seed: int) -> None:
     feed = simulated_feed(cfg, market, seed=seed, start_ns=T0, duration_s=hours * 3600)
-    bt = MarketBacktest(cfg, market, feed, seed=seed, session="bench")
+    bt = MarketBacktest(cfg, market, feed, seed=seed, session="bench", settings=UNHEDGED)
     prof = cProfile.Profile()
     prof.runcall(bt.run)
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]

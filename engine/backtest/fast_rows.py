@@ -40,10 +40,43 @@ class NumberedIds:
         return [f"{self.prefix}{n}{self.suffix}" for n in self.numbers.tolist()]
 
 
+@dataclass(frozen=True, slots=True)
+class Constant:
+    """A column of `n` times `value` (None: null): writers repeat one Arrow scalar."""
+
+    value: object
+    n: int
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> object:
+        return self.value
+
+    def tolist(self) -> list[object]:
+        return [self.value] * self.n
+
+
+@dataclass(frozen=True, slots=True)
+class Either:
+    """A column of `if_true` where `mask`, else `if_false` (a side): one Arrow `if_else`."""
+
+    mask: np.ndarray
+    if_true: str
+    if_false: str
+
+    def __len__(self) -> int:
+        return len(self.mask)
+
+    def tolist(self) -> list[str]:
+        return np.where(self.mask, self.if_true, self.if_false).tolist()
+
+
 class ColumnWriters(Protocol):
     """Where the fast path's rows go, as columns per table (the CLI writes Parquet parts).
 
-    A column is a numpy array (float NaN = null), a list, or `NumberedIds`.
+    A column is a numpy array (float NaN = null), a list, `NumberedIds`, `Constant` or
+    `Either`: the last three let a writer build Arrow arrays without a Python object per row.
     """
 
     def write_columns(self, table: str, columns: dict[str, Any]) -> None: ...
@@ -134,15 +167,15 @@ class FastRows:
                 "fills",
                 {
                     "ts": cols[0].copy(),
-                    "market": [m.symbol] * n,
+                    "market": Constant(m.symbol, n),
                     "fill_id": fill_ids,
                     "order_id": NumberedIds(f"{self.session}-{mid_id}-q", f_cid),
-                    "side": np.where(maker_buy, "buy", "sell").tolist(),
+                    "side": Either(maker_buy, "buy", "sell"),
                     "price": f_ticks / float(lad.tpu),
                     "amount": amount,
                     "fee": fee,
-                    "fee_currency": [m.quote] * n,
-                    "liquidity": ["maker"] * n,
+                    "fee_currency": Constant(m.quote, n),
+                    "liquidity": Constant("maker", n),
                     "mid": f_mid,
                     "seen_ts": seen,
                 },
@@ -192,13 +225,13 @@ class FastRows:
             "quotes",
             {
                 "ts": np.broadcast_to(rep_ts[:, None], placed.shape)[placed],
-                "market": [m.symbol] * n,
-                "side": np.where(is_bid[placed], "buy", "sell").tolist(),
+                "market": Constant(m.symbol, n),
+                "side": Either(is_bid[placed], "buy", "sell"),
                 "level": level[placed].astype(np.int32),
                 "price": q_ticks[placed] / float(lad.tpu),
                 "amount": q_lots[placed] / float(lad.lpu),
                 "client_order_id": NumberedIds(f"{prefix}-q", seq[placed]),
-                "action": ["place"] * n,
+                "action": Constant("place", n),
             },
         )
 
@@ -319,7 +352,7 @@ class FastRows:
         band = m.depth_band_bps
         cols: dict[str, Any] = {
             "ts": self.start + st * self.strides.tick_ns,
-            "market": [m.symbol] * len(st),
+            "market": Constant(m.symbol, len(st)),
             "best_bid": best_bid,
             "best_ask": best_ask,
             "mid": mid,
@@ -340,11 +373,11 @@ class FastRows:
         n = len(ts)
         return {
             "ts": np.asarray(ts, dtype=np.int64),
-            "market": [self.market.symbol] * n,
-            "side": [None] * n,
-            "level": [None] * n,
-            "price": [None] * n,
-            "amount": [None] * n,
-            "client_order_id": [None] * n,
-            "action": ["cancel_all"] * n,
+            "market": Constant(self.market.symbol, n),
+            "side": Constant(None, n),
+            "level": Constant(None, n),
+            "price": Constant(None, n),
+            "amount": Constant(None, n),
+            "client_order_id": Constant(None, n),
+            "action": Constant("cancel_all", n),
         }

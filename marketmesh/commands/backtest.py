@@ -141,7 +141,8 @@ def resolve_markets(
         if m.policy not in BACKTEST_POLICIES:
             raise BacktestArgsError(
                 f"market {m.symbol}: policy '{m.policy}' cannot be backtested (it needs the "
-                f"external venues' books); use --policy with one of {', '.join(sorted(BACKTEST_POLICIES))}"
+                "external venues' books); use --policy with one of "
+                f"{', '.join(sorted(BACKTEST_POLICIES))}"
             )
         try:
             build_policy(m)
@@ -297,23 +298,30 @@ class ParquetColumnWriters:
         import pyarrow.compute as pc
 
         from analytics.schemas import schema_for
-        from engine.backtest.vectorised import NumberedIds
+        from engine.backtest.fast_rows import Constant, Either, NumberedIds
 
         n = len(columns["ts"])
         if n == 0:
             return
         schema = schema_for(table)
         arrays = []
+        ids: set[str] = set()  # unique per row: a dictionary would only cost
         for field in schema:
             if field.name == "run_id":
-                arrays.append(pa.array([self._run_id] * n, type=field.type))
+                arrays.append(pa.repeat(pa.scalar(self._run_id, field.type), n))
             elif field.name == "config_hash":
-                arrays.append(pa.array([self._config_hash] * n, type=field.type))
+                arrays.append(pa.repeat(pa.scalar(self._config_hash, field.type), n))
             elif field.name not in columns:
                 arrays.append(pa.nulls(n, type=field.type))
             else:
                 values = columns[field.name]
-                if isinstance(values, NumberedIds):
+                if isinstance(values, Constant):
+                    arrays.append(pa.repeat(pa.scalar(values.value, field.type), n))
+                elif isinstance(values, Either):
+                    yes, no = (pa.scalar(v, field.type) for v in (values.if_true, values.if_false))
+                    arrays.append(pc.if_else(pa.array(values.mask), yes, no))
+                elif isinstance(values, NumberedIds):
+                    ids.add(field.name)
                     numbers = pc.cast(pa.array(values.numbers), pa.string())
                     arrays.append(
                         pc.binary_join_element_wise(values.prefix, numbers, values.suffix, "")
@@ -324,10 +332,14 @@ class ParquetColumnWriters:
                     arrays.append(pa.array(values, type=field.type))
         data = pa.Table.from_arrays(arrays, schema=schema)
         days = np.asarray(columns["ts"], dtype=np.int64) // _NS_PER_DAY
+        symbol = str(columns["market"][0])
+        if days.min() == days.max():  # one day: no filter
+            self._write(table, symbol, int(days[0]), data, ids)
+            return
         for day in np.unique(days).tolist():
-            self._write(table, str(columns["market"][0]), day, data.filter(pa.array(days == day)))
+            self._write(table, symbol, day, data.filter(pa.array(days == day)), ids)
 
-    def _write(self, table: str, symbol: str, day: int, data: Any) -> None:
+    def _write(self, table: str, symbol: str, day: int, data: Any, ids: set[str]) -> None:
         import uuid
 
         import pyarrow as pa
@@ -344,8 +356,8 @@ class ParquetColumnWriters:
         self._seq += 1
         final = f"{directory}/part-{self._writer_id}-{self._run_id}-{self._seq:06d}.parquet"
         # dictionaries for the repetitive strings only: trying them on float columns (prices,
-        # depths) cost 5x the write and saves nothing
-        strings = [f.name for f in data.schema if f.type == pa.string()]
+        # depths) or on ids (one value per row) costs several times the write and saves nothing
+        strings = [f.name for f in data.schema if f.type == pa.string() and f.name not in ids]
         options = {"filesystem": self._fs, "use_dictionary": strings}
         if not self._local:
             pq.write_table(data, final, **options)

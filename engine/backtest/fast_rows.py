@@ -19,6 +19,7 @@ import numpy as np
 from engine.backtest.chunk import ChunkLog
 from engine.backtest.engine import BacktestResult, BacktestSettings, HedgeVenueQuote
 from engine.backtest.ladder_grid import LadderOnGrid
+from engine.backtest.models import FeeModel, Liquidity
 from engine.book_metrics import DEPTH_BANDS_BPS
 from engine.config import AppConfig, HedgeMode
 from engine.hedging.records import modelled_hedge_columns
@@ -107,11 +108,17 @@ class FastRows:
         settings: BacktestSettings,
         hedge_best: dict[Side, HedgeVenueQuote],
         writers: ColumnWriters | None,
+        fees: FeeModel | None = None,
     ) -> None:
         self.config, self.lad, self.market, self.result = config, lad, lad.market, result
         self.session, self.start, self.strides = session, start_ns, strides
         self.settings, self.hedge_best, self.writers = settings, hedge_best, writers
-        self.maker_fee = Decimal(str(config.home_venue.maker_fee))
+        fees = fees or FeeModel.from_config(config)
+        venue = config.home_venue.id
+        self.maker_fee = {  # by maker side: True = the bot bought
+            buy: Decimal(str(fees.rate(venue, Side.BUY if buy else Side.SELL, Liquidity.MAKER)))
+            for buy in (True, False)
+        }
         self.cid_seq = 0  # client order ids placed so far
         self.carry_seq0 = 0  # the first id of the previous chunk's last replacement, minus 1
         self.hedge_seq = 0
@@ -151,7 +158,7 @@ class FastRows:
         f_ticks, f_lots, f_mid = cols[3], cols[4], log.fills_mid
         seen = self.start + cols[1] * tick_ns
         notional = (f_ticks * f_lots) / float(lad.tpu * lad.lpu)
-        fee = self.fees(f_ticks, f_lots)
+        fee = self.fees(f_ticks, f_lots, maker_buy)
         sign = np.where(maker_buy, 1.0, -1.0)
         r.fills += n
         r.volume_quote = float(np.cumsum(np.concatenate(([r.volume_quote], notional)))[-1])
@@ -235,19 +242,21 @@ class FastRows:
             },
         )
 
-    def fees(self, ticks: np.ndarray, lots: np.ndarray) -> np.ndarray:
-        """Maker fees as the matching engine charges them: Decimal, 8 places, half up."""
-        if self.maker_fee == 0:
+    def fees(self, ticks: np.ndarray, lots: np.ndarray, maker_buy: np.ndarray) -> np.ndarray:
+        """Maker fees at the fee model's rate for each fill's side, as the matching engine
+        charges them: Decimal, 8 places, half up."""
+        rates = self.maker_fee
+        if not any(rates.values()):
             return np.zeros(len(ticks))
-        spec, rate, quantum = self.lad.spec, self.maker_fee, Decimal("1e-8")
+        spec, quantum = self.lad.spec, Decimal("1e-8")
         return np.asarray(
             [
                 float(
-                    (spec.tick_size * t * (spec.lot_size * q) * rate).quantize(
+                    (spec.tick_size * t * (spec.lot_size * q) * rates[b]).quantize(
                         quantum, "ROUND_HALF_UP"
                     )
                 )
-                for t, q in zip(ticks.tolist(), lots.tolist(), strict=True)
+                for t, q, b in zip(ticks.tolist(), lots.tolist(), maker_buy.tolist(), strict=True)
             ]
         )
 

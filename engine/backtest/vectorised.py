@@ -63,6 +63,7 @@ from engine.backtest.engine import (
 )
 from engine.backtest.fast_rows import ColumnWriters, FastRows, NumberedIds, Strides
 from engine.backtest.ladder_grid import FastPathUnsupported, LadderOnGrid, SigmaRegimes
+from engine.backtest.models import FeeModel
 from engine.config import AppConfig, MarketConfig, PolicyName
 from engine.quoting import MarketEstimators
 from engine.sim.price import ReferencePrice
@@ -129,6 +130,7 @@ class FastLadderBacktest:
         takers: TakerSource | None = None,
         chunk_s: float = CHUNK_S,
         compiled: bool = True,
+        fees: FeeModel | None = None,
     ) -> None:
         problem = fast_path_problem(
             market,
@@ -154,6 +156,7 @@ class FastLadderBacktest:
             raise ValueError(f"fast backtest: duration {duration_s} s must be positive")
         self._chunk_s = chunk_s
         self._compiled = compiled
+        self._fees = fees
         self._min_obs_s = MarketEstimators.for_market(market).sigma_long.min_interval_s
         venues = hedge_venue_quotes(config.hedge_venues)
         self._hedge_best = (
@@ -228,6 +231,7 @@ class FastLadderBacktest:
             settings=self._settings,
             hedge_best=self._hedge_best,
             writers=self._writers,
+            fees=self._fees,
         )
         self._sigmas = SigmaRegimes(m, obs_ticks=self._obs, tick_ns=tick_ns)
         self._loop = CompiledLoop(

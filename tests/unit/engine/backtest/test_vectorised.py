@@ -18,6 +18,7 @@ import pytest
 from analytics.sla import sla_summary
 from analytics.views import connect
 from engine.backtest import BacktestSettings, MarketBacktest
+from engine.backtest.models import FeeModel, VenueFees
 from engine.backtest.vectorised import (
     BulkTakerFlow,
     DrawnFeed,
@@ -338,3 +339,25 @@ def test_cli_runs_the_fast_engine_and_refuses_what_it_cannot_model(tmp_path):
         run_backtests(cfg, policy="ladder", engine=BacktestEngine.FAST, **{**common, "hedge": True})
     with pytest.raises(BacktestArgsError, match="not --from-data"):
         run_backtests(cfg, policy="ladder", engine=BacktestEngine.FAST, from_data=data, **common)
+
+
+def test_maker_fees_per_side_from_the_fee_model():
+    """A rebate on bids and a fee on asks: each fill pays its side's rate (8 places)."""
+    cfg = load_config(LOCAL_CONFIG)
+    market = cfg.market("BTC/USDT")
+    home = cfg.home_venue.id
+    fees = FeeModel({home: VenueFees(-0.0001, 0.0003, 0.001, 0.001)})
+    cols = MemoryColumns()
+    r = FastLadderBacktest(
+        cfg, market, seed=5, session="f", start_ns=T0, duration_s=120, writers=cols,
+        settings=BacktestSettings(hedge=False), fees=fees,
+    ).run()  # fmt: skip
+    sides, price, amount = (cols.column("fills", c) for c in ("side", "price", "amount"))
+    fee = cols.column("fills", "fee")
+    assert {"buy", "sell"} <= set(sides) and r.fills == len(fee)
+    for s, p, a, f in zip(sides, price, amount, fee, strict=True):
+        rate = -0.0001 if s == "buy" else 0.0003
+        assert f == pytest.approx(rate * p * a, abs=1e-8)
+    sign = [1.0 if s == "buy" else -1.0 for s in sides]
+    cash = -sum(g * p * a + f for g, p, a, f in zip(sign, price, amount, fee, strict=True))
+    assert r.home_cash_quote == pytest.approx(cash, rel=1e-12)

@@ -86,11 +86,9 @@ CHUNK_S = 3_600.0
 FAST_POLICIES = frozenset({PolicyName.LADDER, PolicyName.AVELLANEDA_STOIKOV, PolicyName.GLFT})
 
 
-def fast_path_problem(
-    market: MarketConfig, *, cross: bool = False, hedge: bool = False
-) -> str | None:
-    """Why `market` cannot run on the fast path, or None when it can (`cross`: its quote
-    asset has a simulated price of its own; `hedge`: hedges are modelled)."""
+def fast_path_problem(market: MarketConfig, *, hedge: bool = False) -> str | None:
+    """Why `market` cannot run on the fast path, or None when it can (`hedge`: hedges are
+    modelled). A cross (its quote asset simulated too) runs at the cross price."""
     if market.policy not in FAST_POLICIES:
         names = ", ".join(sorted(FAST_POLICIES))
         return (
@@ -99,8 +97,6 @@ def fast_path_problem(
         )
     if market.user_makers.depth_quote > 0:
         return "user_makers: the fast path models a book with the bot's quotes only"
-    if cross:
-        return f"{market.symbol}: a cross (both legs simulated); the fast path reads one price path"
     if hedge:
         return (
             "hedges modelled: the desk quotes on its net exposure and prices each level "
@@ -134,7 +130,6 @@ class FastLadderBacktest:
     ) -> None:
         problem = fast_path_problem(
             market,
-            cross=market.quote in config.sim.assets,
             hedge=(settings or BacktestSettings()).hedge,
         )
         if problem is not None:
@@ -250,9 +245,7 @@ class FastLadderBacktest:
         # the mid after each tick's pull is the reference at the latest pull tick
         first_pull = c0 - c0 % S
         pulls = np.arange(first_pull, c1, S, dtype=np.int64)
-        pull_mid = np.asarray(
-            reference_path(self._reference, m.base, (pulls * tick_ns) // self._step_ns)
-        )
+        pull_mid = self._symbol_path((pulls * tick_ns) // self._step_ns)
         if float(pull_mid.min()) * m.level_spacing_bps / 1e4 < 2 * lad.tick_f:
             raise FastPathUnsupported(f"{m.symbol}: levels closer than two ticks would merge")
         mid_at = pull_mid[(ticks - first_pull) // S]
@@ -266,6 +259,15 @@ class FastLadderBacktest:
         self.result.requotes += len(log.rep_tick)
         self._rows.emit(c0, c1, mid_at, log)
 
+    def _symbol_path(self, steps: np.ndarray) -> np.ndarray:
+        """The market's reference at many grid steps, as `ReferencePrice.symbol_price`: the
+        base's price, divided by the quote's for a cross (both simulated)."""
+        m = self._market
+        path = np.asarray(reference_path(self._reference, m.base, steps))
+        if m.quote in self._config.sim.assets:
+            path = path / np.asarray(reference_path(self._reference, m.quote, steps))
+        return path
+
     def _chunk_takers(self, c0: int, c1: int, mid: np.ndarray) -> ChunkTakers:
         """The chunk's takers: tick T executes arrivals in [t(T-1), t(T)), priced at the
         reference at t(T), amounts floored to the lot as `HomeBook.execute` does."""
@@ -277,11 +279,7 @@ class FastLadderBacktest:
             return ChunkTakers.empty()
         self._book_events += len(draws.ts_ns)
         exec_tick = (draws.ts_ns - start) // tick_ns + 1
-        ref_exec = np.asarray(
-            reference_path(
-                self._reference, self._market.base, (exec_tick * tick_ns) // self._step_ns
-            )
-        )
+        ref_exec = self._symbol_path((exec_tick * tick_ns) // self._step_ns)
         base = draws.notional_quote / ref_exec
         q = base / lad.lot_f
         lots = np.floor(q)

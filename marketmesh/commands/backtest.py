@@ -196,7 +196,7 @@ def run_backtests(
         if from_data is not None:
             raise BacktestArgsError("--engine fast: runs the simulated feed only, not --from-data")
         for m in chosen:
-            problem = fast_path_problem(m, cross=m.quote in cfg.sim.assets, hedge=hedge)
+            problem = fast_path_problem(m, hedge=hedge)
             if problem is not None:
                 raise BacktestArgsError(f"--engine fast: market {m.symbol}: {problem}")
     if from_data is None:

@@ -96,12 +96,15 @@ class CompiledLoop:
         regime: np.ndarray,
         sigma: np.ndarray,
         tk: ChunkTakers,
+        new_reference_ticks: np.ndarray,
     ) -> ChunkLog:
         """Ticks [c0, c1): `mid` after each tick's pull, the vol guard's `regime` and the long
-        `sigma` (NaN: none yet) the models read at each tick, the takers."""
+        `sigma` (NaN: none yet) the models read at each tick, the takers, and the ticks whose
+        pull brought a new reference (news, as takers are)."""
         st, L, n = self.st, self.L, c1 - c0
         news = np.zeros(n, dtype=bool)
         news[tk.news_ticks - c0] = True
+        news[new_reference_ticks - c0] = True
         cap_ver = 2 * n + 1
         ver_tick = np.empty(cap_ver, dtype=np.int64)
         ver_rows = np.empty((cap_ver, 4 * L + 1), dtype=np.int64)

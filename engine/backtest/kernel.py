@@ -221,7 +221,7 @@ def run_chunk(
     float: the reference mid the fill was seen at) for `engine.backtest.fast_rows`.
     """
     L = len(offs)
-    S, R = ci[I_PULL], ci[I_REQUOTE]
+    R = ci[I_REQUOTE]
     tpu = ci[I_TPU]
     n_tk = len(tk_tick)
     t = st[TICK]
@@ -278,7 +278,7 @@ def run_chunk(
                 st[N_VER] = v + 1
             st[REGIME] = regime[i0]
             timer = t - st[LAST_QUOTE] >= R
-            if not (news[i0] or t % S == 0 or timer):
+            if not (news[i0] or timer):
                 t += 1
                 continue
             st[DECISIONS] += 1

@@ -22,6 +22,7 @@ from engine.quoting import (
     GridRounder,
     IntensityFit,
     LadderPolicy,
+    MarketEstimators,
     QuoteContext,
     VolRegime,
     apply_market_rules,
@@ -174,28 +175,29 @@ class LadderOnGrid:
 
 
 class SigmaRegimes:
-    """The vol guard's regime per tick, one observation every `obs` ticks:
-    `engine.quoting.calibration.SigmaEstimator` and `vol_regime` on the pulled mids,
-    compiled (`sigma_kernel.sigma_regimes`), operation for operation."""
+    """The vol guard's regime and the models' long sigma per tick: every new reference
+    through `engine.quoting.calibration.SigmaEstimator` and `vol_regime`, compiled
+    (`sigma_kernel.sigma_regimes`), operation for operation."""
 
-    def __init__(self, market: MarketConfig, *, obs_ticks: int, tick_ns: int) -> None:
+    def __init__(self, market: MarketConfig, *, start_ns: int, tick_ns: int) -> None:
         self.guard = market.vol_guard
-        self.obs = obs_ticks
-        self.dt_s = obs_ticks * tick_ns / 1e9  # as `SigmaEstimator.observe` divides
+        self.min_interval_s = MarketEstimators.for_market(market).sigma_long.min_interval_s
+        self.start, self.tick_ns = start_ns, tick_ns
         self.state = np.full(sigma_kernel.SIGMA_SLOTS, np.nan)
         self.state[sigma_kernel.SG_SAMPLES] = 0.0
+        self.last_ts = np.full(1, -1, dtype=np.int64)
 
     def per_tick(
-        self, c0: int, c1: int, mid_at: np.ndarray, current: int
+        self, c0: int, c1: int, obs_ticks: np.ndarray, obs_mids: np.ndarray, current: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Regime code per tick in [c0, c1) (`current` before the chunk's first observation),
-        and the long sigma the models read at each tick (NaN: none yet)."""
-        obs_ticks = np.arange(-(-c0 // self.obs) * self.obs, c1, self.obs)
+        """Regime code per tick in [c0, c1) (`current` before the chunk's first new
+        reference at `obs_ticks`, ascending), and the long sigma (NaN: none yet)."""
         g = self.guard
         sigma_before = math.sqrt(self.state[sigma_kernel.SG_VAR_LONG])  # NaN stays NaN
         codes, sigma = sigma_kernel.sigma_regimes(
-            np.ascontiguousarray(mid_at[obs_ticks - c0]), self.dt_s, g.short_halflife_s,
-            g.long_halflife_s, g.min_samples, g.widen_ratio, g.pause_ratio, self.state,
+            self.start + obs_ticks * self.tick_ns, np.ascontiguousarray(obs_mids),
+            self.min_interval_s, g.short_halflife_s, g.long_halflife_s, g.min_samples,
+            g.widen_ratio, g.pause_ratio, self.state, self.last_ts,
         )  # fmt: skip
         per_tick = np.empty(c1 - c0, dtype=np.int8)
         sigma_tick = np.empty(c1 - c0)

@@ -25,26 +25,35 @@ def _observe(var: float, r2: float, dt_s: float, halflife_s: float, samples: flo
 
 @njit(cache=True)
 def sigma_regimes(
-    mids: np.ndarray, dt_s: float, short_halflife_s: float, long_halflife_s: float,
-    min_samples: int, widen_ratio: float, pause_ratio: float, sg: np.ndarray,
+    ts_ns: np.ndarray, mids: np.ndarray, min_interval_s: float, short_halflife_s: float,
+    long_halflife_s: float, min_samples: int, widen_ratio: float, pause_ratio: float,
+    sg: np.ndarray, last_ts: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """The vol guard's regime after each observed mid (`SigmaEstimator` short and long,
-    then `vol_regime`), and the long sigma (bps/sqrt(s), NaN: none yet) the models read;
-    `sg` (NaN: nothing seen yet) carries to the next call."""
-    codes = np.zeros(len(mids), dtype=np.int8)
-    sigma_long = np.full(len(mids), np.nan)
-    for i in range(len(mids)):
+    """Each new reference (`ts_ns`, `mids`) as `SigmaEstimator.observe` (short and long)
+    takes it, then `vol_regime`: the regime code and the long sigma (bps/sqrt(s), NaN: none
+    yet) after each. `sg` and `last_ts` (the last accepted observation; NaN / -1: none)
+    carry to the next call."""
+    n = len(mids)
+    codes = np.zeros(n, dtype=np.int8)
+    sigma_long = np.full(n, np.nan)
+    for i in range(n):
         mid = mids[i]
         if mid > 0 and math.isfinite(mid):
             last = sg[SG_LAST_MID]
-            sg[SG_LAST_MID] = mid
-            if not math.isnan(last):
-                r_bps = math.log(mid / last) * 1e4
-                r2 = r_bps * r_bps / dt_s
-                n = sg[SG_SAMPLES]
-                sg[SG_VAR_SHORT] = _observe(sg[SG_VAR_SHORT], r2, dt_s, short_halflife_s, n)
-                sg[SG_VAR_LONG] = _observe(sg[SG_VAR_LONG], r2, dt_s, long_halflife_s, n)
-                sg[SG_SAMPLES] = n + 1
+            if math.isnan(last):
+                sg[SG_LAST_MID] = mid
+                last_ts[0] = ts_ns[i]
+            else:
+                dt_s = (ts_ns[i] - last_ts[0]) / 1e9
+                if dt_s >= min_interval_s:
+                    sg[SG_LAST_MID] = mid
+                    last_ts[0] = ts_ns[i]
+                    r_bps = math.log(mid / last) * 1e4
+                    r2 = r_bps * r_bps / dt_s
+                    k = sg[SG_SAMPLES]
+                    sg[SG_VAR_SHORT] = _observe(sg[SG_VAR_SHORT], r2, dt_s, short_halflife_s, k)
+                    sg[SG_VAR_LONG] = _observe(sg[SG_VAR_LONG], r2, dt_s, long_halflife_s, k)
+                    sg[SG_SAMPLES] = k + 1
         vs, vl = sg[SG_VAR_SHORT], sg[SG_VAR_LONG]
         if not math.isnan(vl):
             sigma_long[i] = math.sqrt(vl)

@@ -62,10 +62,10 @@ from engine.backtest.engine import (
     hedge_venue_quotes,
 )
 from engine.backtest.fast_rows import ColumnWriters, FastRows, NumberedIds, Strides
+from engine.backtest.feeds import Recording
 from engine.backtest.ladder_grid import FastPathUnsupported, LadderOnGrid, SigmaRegimes
 from engine.backtest.models import FeeModel
 from engine.config import AppConfig, MarketConfig, PolicyName
-from engine.quoting import MarketEstimators
 from engine.sim.price import ReferencePrice
 from engine.types import Side
 
@@ -83,6 +83,7 @@ __all__ = [
 ]
 
 CHUNK_S = 3_600.0
+MAX_SPAN_S = 10 * 366 * 86_400.0  # `duration_s=math.inf` replays a whole recording
 FAST_POLICIES = frozenset({PolicyName.LADDER, PolicyName.AVELLANEDA_STOIKOV, PolicyName.GLFT})
 
 
@@ -127,6 +128,7 @@ class FastLadderBacktest:
         chunk_s: float = CHUNK_S,
         compiled: bool = True,
         fees: FeeModel | None = None,
+        recording: Recording | None = None,
     ) -> None:
         problem = fast_path_problem(
             market,
@@ -146,13 +148,20 @@ class FastLadderBacktest:
         self._takers = takers or BulkTakerFlow(market.taker_flow, seed=seed, symbol=market.symbol)
         self._step_ns = config.sim.step_ms * 1_000_000
         self._start = start_ns
-        self._end = start_ns + int(duration_s * 1e9)
+        self._end = start_ns + int(min(duration_s, MAX_SPAN_S) * 1e9)
         if self._end <= start_ns:
             raise ValueError(f"fast backtest: duration {duration_s} s must be positive")
         self._chunk_s = chunk_s
         self._compiled = compiled
         self._fees = fees
-        self._min_obs_s = MarketEstimators.for_market(market).sigma_long.min_interval_s
+        self._max_age_ns = int(config.risk.max_book_age_s * 1e9)
+        self._recording = recording
+        if recording is not None:  # a replay: the recording's span, cut to duration_s
+            self._start = int(recording.sample_ts_ns[0])
+            self._end = min(
+                int(recording.sample_ts_ns[-1]) + 1,
+                self._start + int(min(duration_s, MAX_SPAN_S) * 1e9),
+            )
         venues = hedge_venue_quotes(config.hedge_venues)
         self._hedge_best = (
             {s: min(venues, key=partial(HedgeVenueQuote.all_in_bps, side=s)) for s in Side}
@@ -160,7 +169,7 @@ class FastLadderBacktest:
             else {}
         )
         self.result = BacktestResult(
-            market=market.symbol, policy=market.policy, start_ns=start_ns, end_ns=self._end
+            market=market.symbol, policy=market.policy, start_ns=self._start, end_ns=self._end
         )
 
     def run(
@@ -178,7 +187,8 @@ class FastLadderBacktest:
         n_ticks = -(-(self._end - self._start) // tick_ns)
         wall_start = time.perf_counter()
         next_progress = wall_start + progress_every_s
-        chunk_ticks = max(self._obs, int(self._chunk_s * 1e9) // tick_ns // self._obs * self._obs)
+        S = self._pull
+        chunk_ticks = max(S, int(self._chunk_s * 1e9) // tick_ns // S * S)
         c0 = 0
         while c0 < n_ticks:
             c1 = min(n_ticks, c0 + chunk_ticks)
@@ -206,10 +216,6 @@ class FastLadderBacktest:
 
         self._pull = stride(cfg.timing.reference_pull_s * 1e9)
         self._requote = stride(m.requote_interval_s * 1e9)
-        j = 1
-        while j * self._pull * tick_ns / 1e9 < self._min_obs_s:
-            j += 1
-        self._obs = j * self._pull  # the sigma estimators skip samples closer than min_obs_s
         strides = Strides(
             tick_ns=tick_ns,
             pull=self._pull,
@@ -228,7 +234,8 @@ class FastLadderBacktest:
             writers=self._writers,
             fees=self._fees,
         )
-        self._sigmas = SigmaRegimes(m, obs_ticks=self._obs, tick_ns=tick_ns)
+        self._sigmas = SigmaRegimes(m, start_ns=self._start, tick_ns=tick_ns)
+        self._last_ref_ts = -1
         self._loop = CompiledLoop(
             self._ladder,
             start_ns=self._start,
@@ -245,19 +252,44 @@ class FastLadderBacktest:
         # the mid after each tick's pull is the reference at the latest pull tick
         first_pull = c0 - c0 % S
         pulls = np.arange(first_pull, c1, S, dtype=np.int64)
-        pull_mid = self._symbol_path((pulls * tick_ns) // self._step_ns)
+        pull_mid, pull_ts = self._pull_references(pulls)
         if float(pull_mid.min()) * m.level_spacing_bps / 1e4 < 2 * lad.tick_f:
             raise FastPathUnsupported(f"{m.symbol}: levels closer than two ticks would merge")
-        mid_at = pull_mid[(ticks - first_pull) // S]
+        at = (ticks - first_pull) // S
+        mid_at = pull_mid[at]
+        age = self._start + ticks * tick_ns - pull_ts[at]
+        if int(age.max()) > self._max_age_ns:
+            raise FastPathUnsupported(
+                f"{m.symbol}: the reference is older than risk.max_book_age_s at "
+                f"{int(self._start + ticks[np.argmax(age)] * tick_ns)} ns (a gap in the "
+                "recording): the exact engine models the cancel"
+            )
+        # a pull is news when it brings a new observation (always, on the simulator)
+        inside = pulls >= c0
+        own_ts = pull_ts[inside]
+        new = own_ts != np.concatenate(([self._last_ref_ts], own_ts[:-1]))
+        if len(own_ts):
+            self._last_ref_ts = int(own_ts[-1])
+        obs_ticks = pulls[inside][new]
         regime_at, sigma_at = self._sigmas.per_tick(
-            c0, c1, mid_at, int(self._loop.st[kernel.REGIME])
+            c0, c1, obs_ticks, pull_mid[inside][new], int(self._loop.st[kernel.REGIME])
         )
         tk = self._chunk_takers(c0, c1, mid_at)
-        log = self._loop.run(c0, c1, mid_at, regime_at, sigma_at, tk)
+        log = self._loop.run(c0, c1, mid_at, regime_at, sigma_at, tk, obs_ticks)
         self._loop.fst[kernel.LAST_MID] = self.result.last_mid = float(mid_at[-1])
         self.result.decisions += log.decisions
         self.result.requotes += len(log.rep_tick)
         self._rows.emit(c0, c1, mid_at, log)
+
+    def _pull_references(self, pulls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mid, ts it was observed at) the feed answers at each pull tick: the simulator's
+        price now, or a recording's latest book sample."""
+        now = self._start + pulls * self._tick_ns
+        rec = self._recording
+        if rec is None:
+            return self._symbol_path((pulls * self._tick_ns) // self._step_ns), now
+        i = np.searchsorted(rec.sample_ts_ns, now, side="right") - 1
+        return rec.sample_mid[i].astype(float), rec.sample_ts_ns[i].astype(np.int64)
 
     def _symbol_path(self, steps: np.ndarray) -> np.ndarray:
         """The market's reference at many grid steps, as `ReferencePrice.symbol_price`: the
@@ -271,9 +303,11 @@ class FastLadderBacktest:
     def _chunk_takers(self, c0: int, c1: int, mid: np.ndarray) -> ChunkTakers:
         """The chunk's takers: tick T executes arrivals in [t(T-1), t(T)), priced at the
         reference at t(T), amounts floored to the lot as `HomeBook.execute` does."""
-        tick_ns, start, lad = self._tick_ns, self._start, self._ladder
+        tick_ns, start = self._tick_ns, self._start
         since = start + max(0, c0 - 1) * tick_ns
         until = start + (c1 - 1) * tick_ns
+        if self._recording is not None:
+            return self._recorded_takers(since, until)
         draws = self._takers.draw(since, until) if until > since else None
         if draws is None or not len(draws.ts_ns):
             return ChunkTakers.empty()
@@ -281,15 +315,7 @@ class FastLadderBacktest:
         exec_tick = (draws.ts_ns - start) // tick_ns + 1
         ref_exec = self._symbol_path((exec_tick * tick_ns) // self._step_ns)
         base = draws.notional_quote / ref_exec
-        q = base / lad.lot_f
-        lots = np.floor(q)
-        near = np.abs(q - np.round(q)) <= 1e-9 * np.maximum(1.0, q)
-        for i in np.flatnonzero(near).tolist():  # HomeBook.execute's Decimal floor
-            lots[i] = float(
-                (Decimal(str(float(base[i]))) / self._spec.lot_size).to_integral_value(
-                    rounding=ROUND_FLOOR
-                )
-            )
+        lots = self._lots(base)
         keep = lots > 0
         self.result.taker_orders += int(np.count_nonzero(keep))
         return ChunkTakers(
@@ -302,9 +328,51 @@ class FastLadderBacktest:
             ref=ref_exec[keep].astype(float),
         )
 
+    def _recorded_takers(self, since: int, until: int) -> ChunkTakers:
+        """A recording's market orders in [since, until): sides and amounts as recorded."""
+        rec = self._recording
+        assert rec is not None
+        lo, hi = np.searchsorted(rec.taker_ts_ns, [since, until], side="left")
+        if until <= since or hi <= lo:
+            return ChunkTakers.empty()
+        ts = rec.taker_ts_ns[lo:hi].astype(np.int64)
+        exec_tick = (ts - self._start) // self._tick_ns + 1
+        lots = self._lots(rec.taker_amount[lo:hi].astype(float))
+        keep = lots > 0
+        self.result.taker_orders += int(np.count_nonzero(keep))
+        n = int(np.count_nonzero(keep))
+        return ChunkTakers(
+            news_ticks=exec_tick,
+            tick=exec_tick[keep],
+            lots=lots[keep].astype(np.int64),
+            ts=ts[keep],
+            informed=np.zeros(n, dtype=bool),
+            coin_buy=rec.taker_is_buy[lo:hi][keep].astype(bool),
+            ref=np.zeros(n),
+        )
+
+    def _lots(self, base: np.ndarray) -> np.ndarray:
+        """Amounts floored to the lot as `HomeBook.execute` does (its Decimal near a lot)."""
+        lad = self._ladder
+        q = base / lad.lot_f
+        lots = np.floor(q)
+        near = np.abs(q - np.round(q)) <= 1e-9 * np.maximum(1.0, q)
+        for i in np.flatnonzero(near).tolist():  # HomeBook.execute's Decimal floor
+            lots[i] = float(
+                (Decimal(str(float(base[i]))) / self._spec.lot_size).to_integral_value(
+                    rounding=ROUND_FLOOR
+                )
+            )
+        return lots
+
     def _finish_totals(self, wall_start: float) -> None:
         r = self.result
         steps = (self._end - self._start) // self._step_ns
         r.book_events = int(steps) + self._book_events
+        if self._recording is not None:
+            rec, end = self._recording, self._end
+            r.book_events = int(np.searchsorted(rec.sample_ts_ns, end, side="left")) + int(
+                np.searchsorted(rec.taker_ts_ns, end, side="left")
+            )
         r.home_position_base = self._loop.inv_lots / self._ladder.lpu
         r.wall_s = time.perf_counter() - wall_start

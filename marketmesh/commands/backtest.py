@@ -15,6 +15,7 @@ policies within one engine.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import sys
 from datetime import UTC, datetime, timedelta
@@ -193,8 +194,6 @@ def run_backtests(
 
     chosen = resolve_markets(cfg, markets, policy)
     if engine is BacktestEngine.FAST:
-        if from_data is not None:
-            raise BacktestArgsError("--engine fast: runs the simulated feed only, not --from-data")
         for m in chosen:
             problem = fast_path_problem(m, hedge=hedge)
             if problem is not None:
@@ -224,7 +223,10 @@ def run_backtests(
     results = []
     for m in chosen:
         if engine is BacktestEngine.FAST:
-            assert days is not None
+            recording = None
+            if from_data is not None:
+                recording = load_recording(from_data, m.symbol, run_id=from_run)
+            span_s = days * 86_400 if days is not None else math.inf
             columns = ParquetColumnWriters(
                 data_dir,
                 writer_id=f"backtest-fast-{m.base}-{m.quote}",
@@ -236,10 +238,11 @@ def run_backtests(
                 m,
                 seed=run_seed,
                 session=run_id,
-                start_ns=_start_ns(start, days),
-                duration_s=days * 86_400,
+                start_ns=_start_ns(start, days) if recording is None else 0,
+                duration_s=span_s if recording is not None else days * 86_400,
                 writers=columns,
                 settings=settings,
+                recording=recording,
             )
             results.append(fast.run(progress=_progress_line if progress else None))
             if progress:

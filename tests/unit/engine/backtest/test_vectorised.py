@@ -10,6 +10,7 @@ zero, not a statistical band.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 
 from analytics.sla import sla_summary
 from analytics.views import connect
-from engine.backtest import BacktestSettings, MarketBacktest
+from engine.backtest import BacktestSettings, MarketBacktest, RecordedFeed, Recording
 from engine.backtest.models import FeeModel, VenueFees
 from engine.backtest.vectorised import (
     BulkTakerFlow,
@@ -337,8 +338,11 @@ def test_cli_runs_the_fast_engine_and_refuses_what_it_cannot_model(tmp_path):
         run_backtests(with_users, policy="ladder", engine=BacktestEngine.FAST, **common)
     with pytest.raises(BacktestArgsError, match="hedges modelled"):
         run_backtests(cfg, policy="ladder", engine=BacktestEngine.FAST, **{**common, "hedge": True})
-    with pytest.raises(BacktestArgsError, match="not --from-data"):
-        run_backtests(cfg, policy="ladder", engine=BacktestEngine.FAST, from_data=data, **common)
+    replay = {**common, "data_dir": data + "-replay", "days": None}
+    (again,), _ = run_backtests(
+        cfg, policy="ladder", engine=BacktestEngine.FAST, from_data=data, **replay
+    )
+    assert again.fills > 0 and again.samples > 0
 
 
 def test_maker_fees_per_side_from_the_fee_model():
@@ -361,3 +365,46 @@ def test_maker_fees_per_side_from_the_fee_model():
     sign = [1.0 if s == "buy" else -1.0 for s in sides]
     cash = -sum(g * p * a + f for g, p, a, f in zip(sign, price, amount, fee, strict=True))
     assert r.home_cash_quote == pytest.approx(cash, rel=1e-12)
+
+
+def _recording(n_samples: int = 600, n_takers: int = 400, *, gap_at: int | None = None):
+    """Book samples about every 0.5 s (jittered), a random-walk mid, takers of both sides."""
+    rng = np.random.default_rng(4)
+    ts = np.sort(
+        T0 + np.arange(n_samples, dtype=np.int64) * S // 2 + rng.integers(0, 10**8, n_samples)
+    )
+    if gap_at is not None:
+        ts[gap_at:] += 60 * S  # a minute without samples
+    mid = 65_000 * np.exp(np.cumsum(rng.normal(0, 2e-4, n_samples)))
+    takers = np.sort(rng.integers(T0, int(ts[-1]), n_takers)).astype(np.int64)
+    buys = rng.random(n_takers) < 0.5
+    return Recording("BTC/USDT", ts, mid, takers, buys, rng.lognormal(-3.5, 0.8, n_takers))
+
+
+@pytest.mark.parametrize("policy", [PolicyName.LADDER, PolicyName.AVELLANEDA_STOIKOV])
+def test_recorded_runs_replay_as_on_the_exact_engine(policy):
+    """`--from-data`: references only when a new sample arrived (news and sigma), recorded
+    takers with their sides and amounts."""
+    cfg = load_config(LOCAL_CONFIG)
+    market = cfg.market("BTC/USDT").model_copy(update={"policy": policy})
+    rec, unhedged = _recording(), BacktestSettings(hedge=False)
+    exact = MarketBacktest(
+        cfg, market, RecordedFeed(rec), seed=1, session="r", settings=unhedged
+    ).run()
+    fast = FastLadderBacktest(
+        cfg, market, seed=1, session="r", start_ns=0, duration_s=math.inf, settings=unhedged,
+        recording=rec, chunk_s=60,
+    ).run()  # fmt: skip
+    assert exact.fills > 100 and exact.requotes > 100
+    for name in (*TOTALS, "pnl_quote", "start_ns", "end_ns"):
+        assert getattr(fast, name) == getattr(exact, name), name
+
+
+def test_a_recording_with_a_gap_is_left_to_the_exact_engine():
+    cfg = load_config(LOCAL_CONFIG)
+    market = cfg.market("BTC/USDT")
+    with pytest.raises(FastPathUnsupported, match="max_book_age_s"):
+        FastLadderBacktest(
+            cfg, market, seed=1, session="r", start_ns=0, duration_s=math.inf,
+            settings=BacktestSettings(hedge=False), recording=_recording(gap_at=300),
+        ).run()  # fmt: skip

@@ -1,38 +1,29 @@
-"""Fast backtest of the `ladder` policy: numpy for the clock, Python only where inventory moves.
+"""Fast backtest: numpy for the clock and the feed, one compiled loop for the decisions.
 
 `MarketBacktest` runs every 100 ms tick through the live objects (policy,
-rules, rounding, matching engine) at ~1.5x10^4 book events/s; this runs at
-~5x10^5 (`bench/backtest_speed.py`). Here the
-same loop is reorganised around one observation: the ladder policy's quotes
-are `mid * k(inventory, regime)` rounded to the grid, and inventory moves only
-on fills. So
+rules, rounding, matching engine) at ~1.5x10^4 book events/s; this makes the
+same decisions at ~2-4x10^6 per CPU-s for the ladder and Avellaneda-Stoikov
+(`bench/backtest_speed.py`):
 
-* the reference path (the very `ReferencePrice` chunks the live venue uses),
-  the mid the bot pulls every `reference_pull_s`, the volatility guard's EWMA
-  sigmas and regime, and the takers (`BulkTakerFlow`: Poisson count per chunk,
-  uniform times, lognormal sizes, as `TakerFlow` but drawn in bulk) are numpy
-  arrays per chunk of simulated time;
-* between two takers inventory is fixed, so the requote rule (timer, or
-  `needs_requote` over `requote_tolerance_bps` / 10 % size at each reference
-  pull) is reduced to an interval of mids inside which the live ladder
-  certainly survives; only pulls outside it run the exact check;
-* each taker tick runs in Python (`engine.backtest.fast_loop`): walk the
-  live levels (a requoted ladder is kept as (mid, inventory) and priced level
-  by level only as takers reach it), update inventory, decide with the exact
-  rule; fills, cash and hedges are then summed as arrays in the exact
-  engine's order;
-* book samples, quotes, fills and hedge rows are built as columns from the
-  logged ladder versions at the end of each chunk (`engine.backtest.fast_rows`).
+* per chunk of simulated time, the reference at every pull (the very
+  `ReferencePrice` chunks the live venue uses, divided by the quote leg for a
+  cross; or a recording's latest book sample), which pulls bring a new
+  observation, and the takers (`BulkTakerFlow`: Poisson count per chunk,
+  uniform times, lognormal sizes, as `TakerFlow` but drawn in bulk; or a
+  recording's market orders) are numpy arrays; the vol guard's regime and
+  the long sigma follow `SigmaEstimator` compiled (`sigma_kernel`);
+* the ticks run in `engine.backtest.kernel` (numba) through
+  `chunk.CompiledLoop`: takers walk the live ladder, inventory moves, each
+  decision puts the desired ladder on the grid and runs the requote rule;
+  what the kernel does not price is asked of the live policy and rules;
+* book samples, quotes and fills are built as columns from the kernel's
+  buffers at the end of each chunk (`engine.backtest.fast_rows`).
 
-The ladder's coefficients come from the policy object itself
-(`engine.backtest.ladder_grid`), so the two engines cannot drift apart.
-
-Same decisions as `MarketBacktest` on the same inputs (checked fill for fill
-in `tests/unit/engine/backtest/test_vectorised.py` with `DrawnFeed`), except:
-grid rounding skips `GridRounder`'s exact-Decimal fallback for floats within
-1e-9 of a grid line; sigma EWMAs use numpy's `log`, so a regime can flip one
-observation apart in a last-bit tie. Supported: the `ladder` policy, the
-simulated feed, no synthetic user makers (`fast_path_problem` says why not).
+Coefficients come from the policy objects and the market config
+(`kernel.coefficients_of`, `model_kernel.model_coefficients`), so the two
+engines cannot drift apart. Same decisions as `MarketBacktest` on the same
+inputs, checked fill for fill in `tests/unit/engine/backtest/test_vectorised.py`
+(`DrawnFeed`, `RecordedFeed`). What it refuses, `fast_path_problem` says.
 """
 
 from __future__ import annotations

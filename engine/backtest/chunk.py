@@ -9,10 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.backtest import kernel
-from engine.backtest.ladder_grid import LadderOnGrid
+from engine.backtest import intensity_kernel, kernel
+from engine.backtest.ladder_grid import FastPathUnsupported, LadderOnGrid
 from engine.config import PolicyName
 from engine.quoting import MarketEstimators
+
+WINDOW_CAPACITY = 1 << 16
+"""Trades GLFT's compiled calibration window can hold (~450 at the default flow)."""
 
 
 @dataclass(slots=True)
@@ -70,8 +73,14 @@ class CompiledLoop:
     ) -> None:
         self.lad, self.start, self.tick_ns = lad, start_ns, tick_ns
         self.coef = kernel.coefficients_of(
-            lad, pull_ticks=pull_ticks, requote_ticks=requote_ticks, tick_ns=tick_ns
-        )
+            lad, pull_ticks=pull_ticks, requote_ticks=requote_ticks, tick_ns=tick_ns,
+            start_ns=start_ns,
+        )  # fmt: skip
+        est = MarketEstimators.for_market(lad.market).intensity
+        self.ist, self.ip, self.grid = intensity_kernel.intensity_parameters(est)
+        self.it_ts = np.zeros(WINDOW_CAPACITY, dtype=np.int64)
+        self.it_d = np.zeros(WINDOW_CAPACITY)
+        self.counts = np.zeros(len(self.grid), dtype=np.int64)
         self.L = lad.market.levels
         self.st = np.zeros(kernel.STATE_SLOTS, dtype=np.int64)
         self.st[kernel.LAST_QUOTE] = -(10**12)
@@ -122,12 +131,17 @@ class CompiledLoop:
         while True:
             status = self._run(
                 c0, c1, mid, regime, news, tk.tick, tk.lots, tk.ts, tk.informed, tk.coin_buy,
-                tk.ref, sigma, c.offsets_bps, c.real, c.integer, c.model, st, self.fst, self.row,
-                self.want,
+                tk.ref, sigma, c.offsets_bps, c.real, c.integer, c.model, self.ist, self.ip,
+                self.it_ts, self.it_d, self.counts, self.grid, st, self.fst, self.row, self.want,
                 have_want, ver_tick, ver_rows, rep_tick, rep_ver, fills_i, fills_mid,
             )  # fmt: skip
             if status == kernel.DONE:
                 break
+            if status == kernel.WINDOW_FULL:
+                raise FastPathUnsupported(
+                    f"{self.lad.market.symbol}: more than {WINDOW_CAPACITY} trades in GLFT's "
+                    "calibration window"
+                )
             t = int(st[kernel.TICK])
             self._feed_trades(fills_i, fills_mid, int(st[kernel.N_FILL]))
             self._live_ladder(t, float(mid[t - c0]), float(sigma[t - c0]))

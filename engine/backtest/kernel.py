@@ -24,18 +24,26 @@ the compiled one is tested against (`tests/unit/engine/backtest/test_kernel.py`)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
+from engine.backtest.intensity_kernel import fit, observe
 from engine.backtest.ladder_grid import NORMAL, LadderOnGrid
-from engine.backtest.model_kernel import EXACT_MARGIN, _steps, model_coefficients, model_levels
+from engine.backtest.model_kernel import (
+    EXACT_MARGIN,
+    M_SIGMA_FIXED,
+    _steps,
+    model_coefficients,
+    model_levels,
+)
 from engine.config import PolicyName
 from engine.quoting.base import REQUOTE_SIZE_CHANGE
 from engine.quoting.guards import quoted_sides
 
-DONE, NEED_LADDER = 0, 1
+DONE, NEED_LADDER, WINDOW_FULL = 0, 1, 2
 _EPS = 1e-9  # as `ladder_grid._clamp_free`: this close to the clamp, the live code decides
 
 # state slots (int64 array carried from chunk to chunk)
@@ -51,11 +59,16 @@ C_LEVEL_NOTIONAL, C_TICK, C_LOT, C_TOL_BPS, C_MAX_SPREAD, C_SHRINK_SHARE, C_MARG
 C_SLOTS = 12
 # integer coefficient slots
 I_LPU, I_TPU, I_MIN_LOTS, I_MIN_UNITS, I_PULL, I_REQUOTE, I_CLAMP_NEVER, I_POLICY = range(8)
-I_SLOTS = 8
-# policies (I_POLICY): the ladder and A-S are priced here (`model_kernel`); GLFT by the live
-# code at each decision (its intensity fit is numpy's weighted `polyfit`)
-LADDER, AVELLANEDA_STOIKOV, LIVE = 0, 1, 2
-POLICY_CODES = {PolicyName.LADDER: LADDER, PolicyName.AVELLANEDA_STOIKOV: AVELLANEDA_STOIKOV}
+I_START_NS, I_TICK_NS = 8, 9
+I_SLOTS = 10
+# policies (I_POLICY): the ladder, A-S and GLFT are priced here (`model_kernel`,
+# `intensity_kernel`); any other by the live code at each decision
+LADDER, AVELLANEDA_STOIKOV, GLFT, LIVE = 0, 1, 2, 3
+POLICY_CODES = {
+    PolicyName.LADDER: LADDER,
+    PolicyName.AVELLANEDA_STOIKOV: AVELLANEDA_STOIKOV,
+    PolicyName.GLFT: GLFT,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +83,7 @@ class LadderCoefficients:
 
 
 def coefficients_of(
-    lad: LadderOnGrid, *, pull_ticks: int, requote_ticks: int, tick_ns: int
+    lad: LadderOnGrid, *, pull_ticks: int, requote_ticks: int, tick_ns: int, start_ns: int
 ) -> LadderCoefficients:
     """Every number the kernel prices with, read from the policy object and the market."""
     m, policy = lad.market, lad.policy
@@ -93,6 +106,7 @@ def coefficients_of(
     integer[I_PULL], integer[I_REQUOTE] = pull_ticks, requote_ticks
     integer[I_CLAMP_NEVER] = int(lad.clamp_never)
     integer[I_POLICY] = POLICY_CODES.get(m.policy, LIVE)
+    integer[I_START_NS], integer[I_TICK_NS] = start_ns, tick_ns
     # the kernel's one-sided rule is `quoted_sides`: check it reads the same
     assert quoted_sides(m.inventory_limit, m.inventory_limit) == (False, True)
     model = model_coefficients(m, tick_f=lad.tick_f, lot_f=lad.lot_f, tick_ns=tick_ns)
@@ -122,7 +136,7 @@ def desired_linear(
     bf, af = (shrunk, 1.0) if q > 0 else (1.0, shrunk)
     has_b = bf > 0 and inventory < limit
     has_a = af > 0 and inventory > -limit
-    if regime != NORMAL or ci[I_POLICY] != LADDER:
+    if regime != NORMAL:
         return False
     if not ci[I_CLAMP_NEVER]:  # `LadderOnGrid._clamp_free` on the touches
         b0 = 1 - (offs[0] + skew) / 1e4
@@ -209,6 +223,8 @@ def run_chunk(
     tk_tick: np.ndarray, tk_lots: np.ndarray, tk_ts: np.ndarray, tk_informed: np.ndarray,
     tk_coin_buy: np.ndarray, tk_ref: np.ndarray, sigma: np.ndarray,
     offs: np.ndarray, cf: np.ndarray, ci: np.ndarray, cm: np.ndarray,
+    ist: np.ndarray, ip: np.ndarray, it_ts: np.ndarray, it_d: np.ndarray, counts: np.ndarray,
+    grid: np.ndarray,
     st: np.ndarray, fst: np.ndarray, row: np.ndarray, want: np.ndarray, have_want: bool,
     ver_tick: np.ndarray, ver_rows: np.ndarray, rep_tick: np.ndarray, rep_ver: np.ndarray,
     fills_i: np.ndarray, fills_f: np.ndarray,
@@ -222,6 +238,7 @@ def run_chunk(
     """
     L = len(offs)
     R = ci[I_REQUOTE]
+    glft = ci[I_POLICY] == GLFT
     tpu = ci[I_TPU]
     n_tk = len(tk_tick)
     t = st[TICK]
@@ -267,6 +284,11 @@ def run_chunk(
                         fills_i[n, 7] = st[TRADE_SEQ]
                         fills_f[n] = fill_mid
                         st[N_FILL] = n + 1
+                        if glft and not observe(
+                            tk_ts[k], row[i] / tpu, fill_mid, ist, it_ts, it_d, counts, grid
+                        ):
+                            st[TICK] = t
+                            return WINDOW_FULL
                         if not lots:
                             break
                     k += 1
@@ -290,6 +312,18 @@ def run_chunk(
                     mid[i0], st[INV], ci[I_LPU], st[REGIME], t, sigma[i0], cm, L,
                     ci[I_MIN_LOTS], ci[I_MIN_UNITS], want,
                 )  # fmt: skip
+            elif policy == GLFT:
+                now = ci[I_START_NS] + t * ci[I_TICK_NS]
+                has_fit, a, k_fit = fit(now, ist, ip, it_ts, it_d, counts, grid)
+                fixed = cm[M_SIGMA_FIXED]
+                sig = fixed if not math.isnan(fixed) else sigma[i0]
+                if has_fit and not math.isnan(sig):
+                    priced = model_levels(
+                        mid[i0], st[INV], ci[I_LPU], st[REGIME], t, sig, cm, L,
+                        ci[I_MIN_LOTS], ci[I_MIN_UNITS], want, True, a, k_fit,
+                    )  # fmt: skip
+                else:  # `GLFTPolicy`'s warm-up: the ladder
+                    priced = desired_linear(mid[i0], st[INV], st[REGIME], offs, cf, ci, want)
             else:
                 priced = False
             if not priced:

@@ -27,7 +27,8 @@ import math
 import numpy as np
 from numba import njit
 
-from engine.config import MarketConfig
+from engine.backtest.intensity_kernel import FIT_MARGIN
+from engine.config import MarketConfig, PolicyName
 from engine.quoting.avellaneda_stoikov import depth_floor_notional
 
 EXACT_MARGIN = 16 * 2.0**-52
@@ -62,7 +63,9 @@ def model_coefficients(
     c[M_WIDEN] = market.vol_guard.widen_factor
     c[M_MAX_SPREAD_BPS] = market.max_spread_bps
     c[M_INV_TARGET], c[M_INV_LIMIT] = market.inventory_target, market.inventory_limit
-    c[M_TICK], c[M_LOT], c[M_SAFE], c[M_TICK_NS] = tick_f, lot_f, EXACT_MARGIN, tick_ns
+    # GLFT's compiled fit can differ in its last bits: keep clear of grid lines by more
+    margin = FIT_MARGIN if market.policy is PolicyName.GLFT else EXACT_MARGIN
+    c[M_TICK], c[M_LOT], c[M_SAFE], c[M_TICK_NS] = tick_f, lot_f, margin, tick_ns
     return c
 
 
@@ -102,18 +105,39 @@ def as_touches(
 
 
 @njit(cache=True)
+def glft_touches(
+    mid: float, inventory: float, sigma: float, a: float, k: float, c: np.ndarray
+) -> tuple[float, float]:
+    """(bid, ask) offsets in bps of mid: `GLFTPolicy.desired_quotes`' model (`GLFT.depths`,
+    Gueant 2017 closed form with xi = gamma and Delta = 1)."""
+    q = inventory / (c[M_ORDER_NOTIONAL] / mid)
+    gamma, order_size = c[M_GAMMA], 1.0
+    x = gamma * order_size
+    c1 = math.log1p(x / k) / x
+    c2 = math.sqrt(gamma / (2.0 * a * order_size * k) * (1.0 + x / k) ** (k / x + 1.0))
+    half = order_size / 2.0
+    return -(c1 + (half + q) * sigma * c2), c1 + (half - q) * sigma * c2
+
+
+@njit(cache=True)
 def model_levels(
     mid: float, inv_lots: int, lpu: int, regime: int, tick: int, sigma_online: float,
     c: np.ndarray, L: int, min_lots: int, min_units: int, want: np.ndarray,
+    glft: bool = False, a: float = 0.0, k: float = 0.0,
 ) -> bool:  # fmt: skip
-    """The A-S ladder after the market rules, on the grid, into `want` (a row, lots 0 where
-    no level); False when the live code must decide (see the module docstring)."""
+    """The A-S (or, `glft`, GLFT with intensity `a`, `k`) ladder after the market rules, on
+    the grid, into `want` (a row, lots 0 where no level); False when the live code must
+    decide (see the module docstring)."""
     want[:] = 0
     if regime == PAUSE:
         return True
     inventory = inv_lots / lpu - c[M_INV_TARGET]
-    elapsed_s = (tick * c[M_TICK_NS]) / 1e9
-    bid_bps, ask_bps = as_touches(mid, inventory, elapsed_s, sigma_online, c)
+    if glft:
+        sigma = c[M_SIGMA_FIXED] if not math.isnan(c[M_SIGMA_FIXED]) else sigma_online
+        bid_bps, ask_bps = glft_touches(mid, inventory, sigma, a, k, c)
+    else:
+        elapsed_s = (tick * c[M_TICK_NS]) / 1e9
+        bid_bps, ask_bps = as_touches(mid, inventory, elapsed_s, sigma_online, c)
     size = c[M_PER_LEVEL] / mid
     spacing = c[M_SPACING]
     bids = np.empty(L)

@@ -11,8 +11,7 @@ for `--hours` simulated hours and prints, per run:
   clock, no book, no policy), which bounds what this loop can reach;
 * the fast path (`engine.backtest.vectorised`, its loop compiled with numba)
   for the ladder, Avellaneda-Stoikov and GLFT over `--fast-hours` (a day by
-  default; GLFT, whose decisions run the live policy, over `--glft-hours`),
-  totals only and with Parquet: `--repeat` runs each (3), all printed with
+  default), totals only and with Parquet: `--repeat` runs each (3), all printed with
   their median. One short warm-up run first loads the compiled kernels from
   numba's cache (a cold compile costs a few CPU-s, once per machine);
 * whether exact, compiled and interpreted (`kernel.run_chunk.py_func`) agree
@@ -215,7 +214,7 @@ def _fast_table(cfg, args) -> None:
         if problem is not None:
             print(f"  {policy:<20} not on the fast path: {problem}")
             continue
-        hours = args.glft_hours if market.policy is PolicyName.GLFT else args.fast_hours
+        hours = args.fast_hours
         totals, parquet, n = _median_rates(cfg, market, hours, args.seed, args.repeat)
 
         def cell(rates: list[float]) -> str:
@@ -239,7 +238,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--fast-hours", type=float, default=24.0)
     parser.add_argument("--agree-hours", type=float, default=0.25)
-    parser.add_argument("--glft-hours", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--fast-policies", default="ladder,avellaneda_stoikov,glft")
     parser.add_argument("--no-profile", action="store_true")

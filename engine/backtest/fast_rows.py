@@ -213,7 +213,7 @@ class FastRows:
                     [None],
                 )
 
-    def quotes(self, rep_tick: list[int], rows: np.ndarray, seq0: np.ndarray) -> None:
+    def quotes(self, rep_tick: np.ndarray, rows: np.ndarray, seq0: np.ndarray) -> None:
         """A cancel_all then the placed ladder, per replacement."""
         assert self.writers is not None
         lad, L, m = self.lad, self.market.levels, self.market

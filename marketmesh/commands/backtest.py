@@ -223,9 +223,12 @@ def run_backtests(
     results = []
     for m in chosen:
         if engine is BacktestEngine.FAST:
-            recording = None
-            if from_data is not None:
+            recording, start_ns = None, 0
+            if from_data is not None:  # the recording's span, cut to --days
                 recording = load_recording(from_data, m.symbol, run_id=from_run)
+            else:
+                assert days is not None  # checked above
+                start_ns = _start_ns(start, days)
             span_s = days * 86_400 if days is not None else math.inf
             columns = ParquetColumnWriters(
                 data_dir,
@@ -238,8 +241,8 @@ def run_backtests(
                 m,
                 seed=run_seed,
                 session=run_id,
-                start_ns=_start_ns(start, days) if recording is None else 0,
-                duration_s=span_s if recording is not None else days * 86_400,
+                start_ns=start_ns,
+                duration_s=span_s,
                 writers=columns,
                 settings=settings,
                 recording=recording,

@@ -1,4 +1,4 @@
-"""The fast backtest's sequential part compiled: one chunk of ticks of the ladder, with numba.
+"""The fast backtest's sequential part compiled: one chunk of ticks, with numba.
 
 `MarketBacktest` decides on every tick that brings news (takers, a pulled
 reference) or a due requote timer; this kernel does exactly that, tick by
@@ -13,13 +13,17 @@ plain check at every decision is cheaper than the bookkeeping that avoided it.
 The ladder in its linear state (vol guard NORMAL, spread clamp idle: every
 price `mid * k(inventory)`) is priced here from `LadderCoefficients`, read
 from the `LadderPolicy` object and the market (`coefficients_of`), so no
-coefficient is copied. Any other state (vol guard widening or pausing, the
-spread clamp moving a price) stops the kernel with `NEED_LADDER`; the caller
+coefficient is copied; Avellaneda-Stoikov and GLFT by `model_kernel` (GLFT's
+intensity window and fit: `intensity_kernel`, fed each fill as the quoter's
+`on_trades` is). What none of them prices (a ladder the vol guard widens or
+the spread clamp moves, a price too close to a grid line to round in floats,
+levels merging on one tick) stops the kernel with `NEED_LADDER`; the caller
 runs the live policy and rules (`LadderOnGrid.live_quotes`) and resumes it
 with that ladder in `want`.
 
-`run_chunk.py_func` is the same loop interpreted: the pure-Python reference
-the compiled one is tested against (`tests/unit/engine/backtest/test_kernel.py`).
+`run_chunk.py_func` is the same loop interpreted; with numba's JIT off every
+kernel is plain Python, the reference the compiled run is tested against
+(`tests/unit/engine/backtest/test_kernels.py`).
 """
 
 from __future__ import annotations

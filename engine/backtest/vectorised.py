@@ -98,10 +98,14 @@ def fast_path_problem(market: MarketConfig, *, hedge: bool = False) -> str | Non
 
 
 class FastLadderBacktest:
-    """`MarketBacktest` for the ladder policy on the simulated feed, ~30x faster.
+    """`MarketBacktest` for the ladder, A-S and GLFT, unhedged, ~190x faster.
 
-    `takers` defaults to `BulkTakerFlow` on the market's flow; pass `FixedTakers`
-    to replay given draws (the same ones `DrawnFeed` gives the exact engine).
+    On the simulated feed `takers` defaults to `BulkTakerFlow` on the market's
+    flow; pass `FixedTakers` to replay given draws (the same ones `DrawnFeed`
+    gives the exact engine). With `recording` it replays a recorded run
+    (`RecordedFeed`'s semantics) over its span, cut to `duration_s`; `fees`
+    replaces the venues' configured maker rates; `compiled=False` interprets
+    the kernel's loop.
     """
 
     def __init__(

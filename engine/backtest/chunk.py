@@ -70,11 +70,12 @@ class CompiledLoop:
         pull_ticks: int,
         requote_ticks: int,
         compiled: bool = True,
+        entry_ticks: int = 0,
     ) -> None:
         self.lad, self.start, self.tick_ns = lad, start_ns, tick_ns
         self.coef = kernel.coefficients_of(
             lad, pull_ticks=pull_ticks, requote_ticks=requote_ticks, tick_ns=tick_ns,
-            start_ns=start_ns,
+            start_ns=start_ns, entry_ticks=entry_ticks,
         )  # fmt: skip
         est = MarketEstimators.for_market(lad.market).intensity
         self.ist, self.ip, self.grid = intensity_kernel.intensity_parameters(est)
@@ -85,6 +86,7 @@ class CompiledLoop:
         self.st = np.zeros(kernel.STATE_SLOTS, dtype=np.int64)
         self.st[kernel.LAST_QUOTE] = -(10**12)
         self.st[kernel.CUR_REP] = -1
+        self.st[kernel.LANDS_AT] = -1
         self.fst = np.zeros(kernel.FSTATE_SLOTS)
         self.row = np.zeros(4 * self.L + 1, dtype=np.int64)
         self.want = np.zeros(4 * self.L, dtype=np.int64)

@@ -52,8 +52,8 @@ _EPS = 1e-9  # as `ladder_grid._clamp_free`: this close to the clamp, the live c
 
 # state slots (int64 array carried from chunk to chunk)
 INV, REGIME, LAST_QUOTE, TRADE_SEQ, CUR_REP, CUR_NB, TICK, PHASE = range(8)
-N_VER, N_REP, N_FILL, TK_I, DECISIONS = range(8, 13)
-STATE_SLOTS = 13
+N_VER, N_REP, N_FILL, TK_I, DECISIONS, LANDS_AT = range(8, 14)
+STATE_SLOTS = 14
 # float state slots
 LAST_MID = 0
 FSTATE_SLOTS = 1
@@ -63,8 +63,8 @@ C_LEVEL_NOTIONAL, C_TICK, C_LOT, C_TOL_BPS, C_MAX_SPREAD, C_SHRINK_SHARE, C_MARG
 C_SLOTS = 12
 # integer coefficient slots
 I_LPU, I_TPU, I_MIN_LOTS, I_MIN_UNITS, I_PULL, I_REQUOTE, I_CLAMP_NEVER, I_POLICY = range(8)
-I_START_NS, I_TICK_NS = 8, 9
-I_SLOTS = 10
+I_START_NS, I_TICK_NS, I_ENTRY_TICKS = 8, 9, 10
+I_SLOTS = 11
 # policies (I_POLICY): the ladder, A-S and GLFT are priced here (`model_kernel`,
 # `intensity_kernel`); any other by the live code at each decision
 LADDER, AVELLANEDA_STOIKOV, GLFT, LIVE = 0, 1, 2, 3
@@ -87,7 +87,13 @@ class LadderCoefficients:
 
 
 def coefficients_of(
-    lad: LadderOnGrid, *, pull_ticks: int, requote_ticks: int, tick_ns: int, start_ns: int
+    lad: LadderOnGrid,
+    *,
+    pull_ticks: int,
+    requote_ticks: int,
+    tick_ns: int,
+    start_ns: int,
+    entry_ticks: int = 0,
 ) -> LadderCoefficients:
     """Every number the kernel prices with, read from the policy object and the market."""
     m, policy = lad.market, lad.policy
@@ -111,6 +117,7 @@ def coefficients_of(
     integer[I_CLAMP_NEVER] = int(lad.clamp_never)
     integer[I_POLICY] = POLICY_CODES.get(m.policy, LIVE)
     integer[I_START_NS], integer[I_TICK_NS] = start_ns, tick_ns
+    integer[I_ENTRY_TICKS] = entry_ticks
     # the kernel's one-sided rule is `quoted_sides`: check it reads the same
     assert quoted_sides(m.inventory_limit, m.inventory_limit) == (False, True)
     model = model_coefficients(m, tick_f=lad.tick_f, lot_f=lad.lot_f, tick_ns=tick_ns)
@@ -222,6 +229,30 @@ def needs_requote(
 
 
 @njit(cache=True)
+def _place(
+    t: int, row: np.ndarray, want: np.ndarray, st: np.ndarray, ver_tick: np.ndarray,
+    ver_rows: np.ndarray, rep_tick: np.ndarray, rep_ver: np.ndarray, L: int,
+) -> None:  # fmt: skip
+    """The ladder in `want` replaces the live one at tick `t` (cancel-all, place)."""
+    row[: 4 * L] = want
+    row[4 * L] = st[INV]
+    nb = 0
+    for i in range(L):
+        if want[L + i]:
+            nb += 1
+    st[CUR_NB] = nb
+    v = st[N_VER]
+    ver_tick[v] = t
+    ver_rows[v, :] = row
+    st[N_VER] = v + 1
+    r = st[N_REP]
+    rep_tick[r] = t
+    rep_ver[r] = v
+    st[N_REP] = r + 1
+    st[CUR_REP] = r
+
+
+@njit(cache=True)
 def run_chunk(
     c0: int, c1: int, mid: np.ndarray, regime: np.ndarray, news: np.ndarray,
     tk_tick: np.ndarray, tk_lots: np.ndarray, tk_ts: np.ndarray, tk_informed: np.ndarray,
@@ -249,6 +280,9 @@ def run_chunk(
     while t < c1:
         i0 = t - c0
         if st[PHASE] == 0:
+            if st[LANDS_AT] == t:  # a replacement sent `entry` ticks ago lands first
+                _place(t, row, want, st, ver_tick, ver_rows, rep_tick, rep_ver, L)
+                st[LANDS_AT] = -1
             k = st[TK_I]
             if k < n_tk and tk_tick[k] == t:
                 # takers of this tick: informed ones follow the reference against the home mid
@@ -304,7 +338,8 @@ def run_chunk(
                 st[N_VER] = v + 1
             st[REGIME] = regime[i0]
             timer = t - st[LAST_QUOTE] >= R
-            if not (news[i0] or timer):
+            # the shell waits for a replacement in flight: no decision until it lands
+            if st[LANDS_AT] >= 0 or not (news[i0] or timer):
                 t += 1
                 continue
             st[DECISIONS] += 1
@@ -339,23 +374,11 @@ def run_chunk(
         st[PHASE] = 0
         have_want = False
         if t - st[LAST_QUOTE] >= R or needs_requote(row, want, L, mid[i0], cf, ci):
-            row[: 4 * L] = want
-            row[4 * L] = st[INV]
-            nb = 0
-            for i in range(L):
-                if want[L + i]:
-                    nb += 1
-            st[CUR_NB] = nb
             st[LAST_QUOTE] = t
-            v = st[N_VER]
-            ver_tick[v] = t
-            ver_rows[v, :] = row
-            st[N_VER] = v + 1
-            r = st[N_REP]
-            rep_tick[r] = t
-            rep_ver[r] = v
-            st[N_REP] = r + 1
-            st[CUR_REP] = r
+            if ci[I_ENTRY_TICKS] > 0:  # the replacement reaches the venue later
+                st[LANDS_AT] = t + ci[I_ENTRY_TICKS]
+            else:
+                _place(t, row, want, st, ver_tick, ver_rows, rep_tick, rep_ver, L)
         t += 1
     st[TICK] = t
     return DONE

@@ -55,7 +55,7 @@ from engine.backtest.engine import (
 from engine.backtest.fast_rows import ColumnWriters, FastRows, NumberedIds, Strides
 from engine.backtest.feeds import Recording
 from engine.backtest.ladder_grid import FastPathUnsupported, LadderOnGrid, SigmaRegimes
-from engine.backtest.models import FeeModel
+from engine.backtest.models import ConstantLatency, FeeModel
 from engine.config import AppConfig, MarketConfig, PolicyName
 from engine.sim.price import ReferencePrice
 from engine.types import Side
@@ -104,8 +104,10 @@ class FastLadderBacktest:
     flow; pass `FixedTakers` to replay given draws (the same ones `DrawnFeed`
     gives the exact engine). With `recording` it replays a recorded run
     (`RecordedFeed`'s semantics) over its span, cut to `duration_s`; `fees`
-    replaces the venues' configured maker rates; `compiled=False` interprets
-    the kernel's loop.
+    replaces the venues' configured maker rates; `latency`'s entry part delays
+    each replacement (cancel-all and place) to the first tick at least that
+    late, the shell waiting for it (no decision meanwhile; takers meet the old
+    ladder); `compiled=False` interprets the kernel's loop.
     """
 
     def __init__(
@@ -124,6 +126,7 @@ class FastLadderBacktest:
         compiled: bool = True,
         fees: FeeModel | None = None,
         recording: Recording | None = None,
+        latency: ConstantLatency | None = None,
     ) -> None:
         problem = fast_path_problem(
             market,
@@ -150,6 +153,12 @@ class FastLadderBacktest:
         self._compiled = compiled
         self._fees = fees
         self._max_age_ns = int(config.risk.max_book_age_s * 1e9)
+        self._latency = latency or ConstantLatency()
+        if self._latency.response_latency_ns > 0:
+            raise FastPathUnsupported(
+                f"market {market.symbol}: response latency: the fast path models entry "
+                "latency only (the bot sees its fills at once)"
+            )
         self._recording = recording
         if recording is not None:  # a replay: the recording's span, cut to duration_s
             self._start = int(recording.sample_ts_ns[0])
@@ -238,6 +247,7 @@ class FastLadderBacktest:
             pull_ticks=self._pull,
             requote_ticks=self._requote,
             compiled=self._compiled,
+            entry_ticks=-(-self._latency.entry_latency_ns // tick_ns),
         )
         self._book_events = 0
 

@@ -19,7 +19,7 @@ import pytest
 from analytics.sla import sla_summary
 from analytics.views import connect
 from engine.backtest import BacktestSettings, MarketBacktest, RecordedFeed, Recording
-from engine.backtest.models import FeeModel, VenueFees
+from engine.backtest.models import ConstantLatency, FeeModel, VenueFees
 from engine.backtest.vectorised import (
     BulkTakerFlow,
     DrawnFeed,
@@ -408,3 +408,35 @@ def test_a_recording_with_a_gap_is_left_to_the_exact_engine():
             cfg, market, seed=1, session="r", start_ns=0, duration_s=math.inf,
             settings=BacktestSettings(hedge=False), recording=_recording(gap_at=300),
         ).run()  # fmt: skip
+
+
+def test_entry_latency_delays_each_replacement_and_takers_meet_the_old_book():
+    """500 ms entry latency (5 ticks of 100 ms): the first ladder, decided at t = 0, rests
+    from t = 0.5 s; a taker at t = 0.25 s finds an empty book (without latency it fills)."""
+    cfg = load_config(LOCAL_CONFIG)
+    market = cfg.market("BTC/USDT")
+    one_taker = TakerDraws(
+        ts_ns=np.array([T0 + S // 4]),
+        notional_quote=np.array([3_000.0]),
+        informed=np.zeros(1, dtype=bool),
+        coin_buy=np.ones(1, dtype=bool),
+    )
+
+    def run(latency: ConstantLatency) -> tuple[Any, MemoryColumns]:
+        cols = MemoryColumns()
+        r = FastLadderBacktest(
+            cfg, market, seed=5, session="l", start_ns=T0, duration_s=10, writers=cols,
+            settings=BacktestSettings(hedge=False), takers=FixedTakers(one_taker),
+            latency=latency,
+        ).run()  # fmt: skip
+        return r, cols
+
+    late, late_cols = run(ConstantLatency(entry_latency_ns=500_000_000))
+    now, now_cols = run(ConstantLatency())
+    assert now.fills > 0 and late.fills == 0
+    assert now_cols.column("quotes", "ts")[0] == T0
+    assert late_cols.column("quotes", "ts")[0] == T0 + S // 2
+    assert now_cols.column("book_samples", "quoting")[:2] == [True, True]
+    assert late_cols.column("book_samples", "quoting")[:2] == [False, True]  # t = 0, 0.5 s
+    with pytest.raises(FastPathUnsupported, match="response latency"):
+        run(ConstantLatency(response_latency_ns=1))

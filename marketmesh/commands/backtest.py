@@ -5,11 +5,13 @@ into a dataset like a live run does, tagged with a `bt…` run id, so
 `marketmesh sla --data-dir D` (and `sql`, `report`) read it unchanged.
 
 Two engines: `exact` (default) runs the live objects tick by tick (every
-policy, simulated or replayed feed); `fast` (`engine.backtest.vectorised`)
-runs the ladder policy on the simulated feed ~30x faster with the same
-decisions, but draws its takers in bulk, so the same seed gives a different
-(equally distributed) taker stream than `exact` and the live venue: compare
-policies within one engine.
+policy, simulated or replayed feed); `fast` (`engine.backtest.vectorised`,
+a numba kernel) runs the ladder, Avellaneda-Stoikov and GLFT unhedged on the
+simulated feed or a replay ~190x faster with the same decisions, and refuses
+what it cannot model (hedges, user makers) with the reason. On the simulator
+it draws its takers in bulk, so the same seed gives a different (equally
+distributed) taker stream than `exact` and the live venue: compare policies
+within one engine.
 """
 
 from __future__ import annotations
@@ -77,8 +79,9 @@ def register(app: typer.Typer) -> None:
         engine: Annotated[
             BacktestEngine,
             typer.Option(
-                help="exact: the live objects tick by tick, any policy; fast: vectorised, "
-                "ladder on the simulated feed only, ~30x faster, its own taker draws"
+                help="exact: the live objects tick by tick, any policy; fast: compiled, "
+                "ladder / avellaneda_stoikov / glft, simulated or --from-data, with "
+                "--no-hedge and no user makers, ~190x faster, its own taker draws"
             ),
         ] = BacktestEngine.EXACT,
         json_out: Annotated[bool, typer.Option("--json", help="results as JSON")] = False,

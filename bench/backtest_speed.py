@@ -13,7 +13,7 @@ for `--hours` simulated hours and prints, per run:
   for the ladder, Avellaneda-Stoikov and GLFT over `--fast-hours` (a day by
   default), totals only and with Parquet: `--repeat` runs each (3), all printed with
   their median. One short warm-up run first loads the compiled kernels from
-  numba's cache (a cold compile costs a few CPU-s, once per machine);
+  numba's cache (a cold compile costs ~9 CPU-s, once per checkout);
 * whether exact, compiled and interpreted (`kernel.run_chunk.py_func`) agree
   on the same inputs (`--agree-hours` of `DrawnFeed`), per policy;
 * where the time goes (cProfile, grouped), and the cost of one decision's parts.

@@ -9,13 +9,18 @@ for `--hours` simulated hours and prints, per run:
 * the same with Parquet output (PartWriters into a temporary directory);
 * the floor: the feed alone (reference price + taker draws on the 100 ms
   clock, no book, no policy), which bounds what this loop can reach;
-* the fast path (`engine.backtest.vectorised`, ladder only) beside it: over
-  the same hours and over `--fast-hours` (a day by default: its cost per
-  chunk is paid once per simulated hour), totals only and with Parquet;
-* whether the two agree on the same inputs (`--agree-hours` of `DrawnFeed`);
+* the fast path (`engine.backtest.vectorised`, its loop compiled with numba)
+  for the ladder, Avellaneda-Stoikov and GLFT over `--fast-hours` (a day by
+  default), totals only and with Parquet: `--repeat` runs each (3), all printed with
+  their median. One short warm-up run first loads the compiled kernels from
+  numba's cache (a cold compile costs ~9 CPU-s, once per checkout);
+* whether exact, compiled and interpreted (`kernel.run_chunk.py_func`) agree
+  on the same inputs (`--agree-hours` of `DrawnFeed`), per policy;
 * where the time goes (cProfile, grouped), and the cost of one decision's parts.
 
-    python bench/backtest_speed.py --hours 1 --policy ladder
+Both engines run unhedged (`BacktestSettings(hedge=False)`), what the fast path models.
+
+    python bench/backtest_speed.py --hours 1 --fast-hours 1
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import statistics
 import tempfile
 import time
 import timeit
 from collections import defaultdict
 
 from analytics.writer import PartWriters
-from engine.backtest import MarketBacktest, simulated_feed
+from engine.backtest import BacktestSettings, MarketBacktest, simulated_feed
 from engine.backtest.vectorised import (
     BulkTakerFlow,
     DrawnFeed,
@@ -45,6 +51,7 @@ from engine.sim.price import ReferencePrice
 from marketmesh.commands.backtest import ParquetColumnWriters
 
 T0 = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
+UNHEDGED = BacktestSettings(hedge=False)  # what the fast path models (see fast_path_problem)
 TABLES = ("book_samples", "quotes", "fills", "hedge_orders", "hedge_fills")
 GROUPS = {
     "engine/quoting/": "policy + market rules",
@@ -62,7 +69,9 @@ GROUPS = {
 
 def _run(cfg, market, hours: float, seed: int, writers=None):
     feed = simulated_feed(cfg, market, seed=seed, start_ns=T0, duration_s=hours * 3600)
-    bt = MarketBacktest(cfg, market, feed, seed=seed, session="bench", writers=writers)
+    bt = MarketBacktest(
+        cfg, market, feed, seed=seed, session="bench", writers=writers, settings=UNHEDGED
+    )
     cpu, wall = time.process_time(), time.perf_counter()
     result = bt.run()
     if writers is not None:
@@ -72,38 +81,49 @@ def _run(cfg, market, hours: float, seed: int, writers=None):
 
 def _fast(cfg, market, hours: float, seed: int, **kwargs) -> FastLadderBacktest:
     return FastLadderBacktest(
-        cfg, market, seed=seed, session="bench", start_ns=T0, duration_s=hours * 3600, **kwargs
+        cfg,
+        market,
+        seed=seed,
+        session="bench",
+        start_ns=T0,
+        duration_s=hours * 3600,
+        settings=UNHEDGED,
+        **kwargs,
     )
 
 
-def _run_fast(cfg, market, hours: float, seed: int, data_dir: str | None = None):
+def _run_fast(cfg, market, hours: float, seed: int, data_dir: str | None = None, **kwargs):
     writers = None
     if data_dir is not None:
         writers = ParquetColumnWriters(
             data_dir, writer_id="bench-fast", run_id="bench", config_hash=cfg.config_hash
         )
-    bt = _fast(cfg, market, hours, seed, writers=writers)
+    bt = _fast(cfg, market, hours, seed, writers=writers, **kwargs)
     cpu, wall = time.process_time(), time.perf_counter()
     result = bt.run()
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
 def _agreement(cfg, market, hours: float, seed: int) -> str:
-    """Exact and fast engines on the same reference path and taker draws: do they agree?"""
+    """Exact, compiled and interpreted fast engines on the same reference path and taker
+    draws: do they agree?"""
     end = T0 + int(hours * 3600e9)
     draws = BulkTakerFlow(market.taker_flow, seed=seed, symbol=market.symbol).draw(T0, end)
     reference = ReferencePrice(cfg.sim.assets, seed=seed, step_ms=cfg.sim.step_ms, start_ns=T0)
     feed = DrawnFeed(
         reference, market.symbol, draws, start_ns=T0, end_ns=end, step_ms=cfg.sim.step_ms
     )
-    exact = MarketBacktest(cfg, market, feed, seed=seed, session="bench").run()
+    exact = MarketBacktest(cfg, market, feed, seed=seed, session="bench", settings=UNHEDGED).run()
     fast = _fast(cfg, market, hours, seed, takers=FixedTakers(draws)).run()
+    slow = _fast(cfg, market, hours, seed, takers=FixedTakers(draws), compiled=False).run()
     names = ("fills", "requotes", "decisions", "samples", "home_position_base", "pnl_quote")
     differ = [n for n in names if getattr(exact, n) != getattr(fast, n)]
+    differ += [f"{n} (interpreted)" for n in names if getattr(slow, n) != getattr(fast, n)]
     same = "identical" if not differ else f"DIFFER in {', '.join(differ)}"
     return (
-        f"{same}: {exact.fills:,} fills, {exact.requotes:,} requotes, "
-        f"PnL {exact.pnl_quote:,.2f} (exact) vs {fast.pnl_quote:,.2f} (fast)"
+        f"{same}: {exact.fills:,} fills, {exact.requotes:,} requotes, PnL "
+        f"{exact.pnl_quote:,.2f} exact / {fast.pnl_quote:,.2f} compiled / "
+        f"{slow.pnl_quote:,.2f} interpreted"
     )
 
 
@@ -122,7 +142,7 @@ def _feed_only(cfg, market, hours: float, seed: int) -> tuple[int, float]:
 
 def _profile(cfg, market, hours: float, seed: int) -> None:
     feed = simulated_feed(cfg, market, seed=seed, start_ns=T0, duration_s=hours * 3600)
-    bt = MarketBacktest(cfg, market, feed, seed=seed, session="bench")
+    bt = MarketBacktest(cfg, market, feed, seed=seed, session="bench", settings=UNHEDGED)
     prof = cProfile.Profile()
     prof.runcall(bt.run)
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
@@ -168,6 +188,47 @@ def _parts(cfg, market) -> None:
         print(f"  {name:<42} {timeit.timeit(fn, number=n) / n * 1e6:8.1f}")
 
 
+def _median_rates(cfg, market, hours: float, seed: int, repeat: int) -> tuple[list, list, int]:
+    """Book events per CPU-s of `repeat` runs, totals only and with Parquet."""
+    totals, parquet, n = [], [], 0
+    for _ in range(repeat):
+        r, _, cpu = _run_fast(cfg, market, hours, seed)
+        n = r.book_events
+        totals.append(n / cpu)
+        with tempfile.TemporaryDirectory() as tmp:
+            _, _, cpu = _run_fast(cfg, market, hours, seed, tmp)
+        parquet.append(n / cpu)
+    return totals, parquet, n
+
+
+def _fast_table(cfg, args) -> None:
+    base = cfg.market(args.market)
+    _run_fast(cfg, base, 0.05, args.seed)  # load the compiled kernels (numba's cache)
+    print(f"\nfast path, book events per CPU-s, {args.repeat} runs each (median):")
+    print(
+        f"  {'policy':<20} {'hours':>6} {'events':>10}  {'totals only':>28}  {'with Parquet':>28}"
+    )
+    for policy in args.fast_policies.split(","):
+        market = base.model_copy(update={"policy": PolicyName(policy)})
+        problem = fast_path_problem(market)
+        if problem is not None:
+            print(f"  {policy:<20} not on the fast path: {problem}")
+            continue
+        hours = args.fast_hours
+        totals, parquet, n = _median_rates(cfg, market, hours, args.seed, args.repeat)
+
+        def cell(rates: list[float]) -> str:
+            runs = "/".join(f"{r / 1e6:.2f}" for r in rates)
+            return f"{statistics.median(rates):>11,.0f} ({runs} M)"
+
+        print(f"  {policy:<20} {hours:>6g} {n:>10,}  {cell(totals):>28}  {cell(parquet):>28}")
+    for policy in args.fast_policies.split(","):
+        market = base.model_copy(update={"policy": PolicyName(policy)})
+        if fast_path_problem(market) is None:
+            agree = _agreement(cfg, market, args.agree_hours, args.seed)
+            print(f"same inputs, {policy}, {args.agree_hours:g} h: {agree}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="configs/local.yaml")
@@ -177,6 +238,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--fast-hours", type=float, default=24.0)
     parser.add_argument("--agree-hours", type=float, default=0.25)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--fast-policies", default="ladder,avellaneda_stoikov,glft")
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()
 
@@ -209,25 +272,8 @@ def main() -> None:
     print(f"floor, feed alone     : {events / cpu:>10,.0f} book events/cpu-s")
     exact_rate, exact_parquet_rate = ev / cpu_exact, ev / cpu_exact_parquet
 
-    problem = fast_path_problem(market)
-    if problem is not None:
-        print(f"fast path: not available ({problem})")
-    else:
-        rows = [("exact", args.hours, ev, exact_rate, exact_parquet_rate)]
-        for hours in dict.fromkeys((args.hours, args.fast_hours)):
-            fast, _, cpu_fast = _run_fast(cfg, market, hours, args.seed)
-            with tempfile.TemporaryDirectory() as tmp:
-                _, _, cpu_fast_parquet = _run_fast(cfg, market, hours, args.seed, tmp)
-            n = fast.book_events
-            rows.append(("fast", hours, n, n / cpu_fast, n / cpu_fast_parquet))
-        print("\nside by side (book events per CPU-s):")
-        print(
-            f"  {'engine':<6} {'hours':>6} {'events':>12} {'totals only':>14} {'with Parquet':>14}"
-        )
-        for name, hours, n, rate, rate_parquet in rows:
-            print(f"  {name:<6} {hours:>6g} {n:>12,} {rate:>14,.0f} {rate_parquet:>14,.0f}")
-        agree = _agreement(cfg, market, args.agree_hours, args.seed)
-        print(f"same inputs, {args.agree_hours:g} h: {agree}")
+    print(f"exact, {args.hours:g} h: {exact_rate:,.0f} / {exact_parquet_rate:,.0f} per CPU-s")
+    _fast_table(cfg, args)
 
     if not args.no_profile:
         _profile(cfg, market, min(args.hours, 0.25), args.seed)

@@ -20,7 +20,8 @@ from engine.backtest.chunk import ChunkLog
 from engine.backtest.engine import BacktestResult, BacktestSettings, HedgeVenueQuote
 from engine.backtest.ladder_grid import PAUSE as _PAUSE
 from engine.backtest.ladder_grid import WIDEN as _WIDEN
-from engine.backtest.ladder_grid import LadderOnGrid, LadderState
+from engine.backtest.ladder_grid import LadderOnGrid
+from engine.backtest.models import FeeModel, Liquidity
 from engine.book_metrics import DEPTH_BANDS_BPS
 from engine.config import AppConfig, HedgeMode
 from engine.hedging.records import modelled_hedge_columns
@@ -44,44 +45,46 @@ class NumberedIds:
         return [f"{self.prefix}{n}{self.suffix}" for n in self.numbers.tolist()]
 
 
+@dataclass(frozen=True, slots=True)
+class Constant:
+    """A column of `n` times `value` (None: null): writers repeat one Arrow scalar."""
+
+    value: object
+    n: int
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> object:
+        return self.value
+
+    def tolist(self) -> list[object]:
+        return [self.value] * self.n
+
+
+@dataclass(frozen=True, slots=True)
+class Either:
+    """A column of `if_true` where `mask`, else `if_false` (a side): one Arrow `if_else`."""
+
+    mask: np.ndarray
+    if_true: str
+    if_false: str
+
+    def __len__(self) -> int:
+        return len(self.mask)
+
+    def tolist(self) -> list[str]:
+        return np.where(self.mask, self.if_true, self.if_false).tolist()
+
+
 class ColumnWriters(Protocol):
     """Where the fast path's rows go, as columns per table (the CLI writes Parquet parts).
 
-    A column is a numpy array (float NaN = null), a list, or `NumberedIds`.
+    A column is a numpy array (float NaN = null), a list, `NumberedIds`, `Constant` or
+    `Either`: the last three let a writer build Arrow arrays without a Python object per row.
     """
 
     def write_columns(self, table: str, columns: dict[str, Any]) -> None: ...
-
-
-def version_rows(lad: LadderOnGrid, log: ChunkLog) -> np.ndarray:
-    """Logged ladders as an int array; lazy ones put on the grid here, vectorised."""
-    L = lad.market.levels
-    is_lazy = np.asarray(log.ver_lazy, dtype=bool)
-    flat = log.ver_flat
-    out = np.zeros((len(is_lazy), 4 * L + 1), dtype=np.int64)
-    out[~is_lazy] = np.fromiter(flat, dtype=np.int64, count=len(flat)).reshape(-1, 4 * L + 1)
-    if not log.lazy_log:
-        return out
-    entries = np.asarray(log.lazy_log, dtype=float).reshape(-1, 7)  # ints < 2^53: exact
-    mid = entries[:, 0]
-    sid = entries[:, 1].astype(np.int64)
-    zeros = [0.0] * L
-    states: list[LadderState] = log.states
-    bk = np.asarray([s.bk or zeros for s in states])[sid]
-    ak = np.asarray([s.ak or zeros for s in states])[sid]
-    # per entry: lots per bid level, per ask level (0: side not quoted), lots taken from each
-    lots = entries[:, 2:6].astype(np.int64)
-    b_n, a_n, b_used, a_used = (lots[:, i : i + 1] for i in range(4))
-    level = np.arange(L)[None, :]
-    block = np.zeros((len(mid), 4 * L + 1), dtype=np.int64)
-    # a lazy ladder has every level of a quoted side, all one size (see `timer_requote`)
-    block[:, 0:L] = np.where(b_n > 0, np.floor(mid[:, None] * bk / lad.tick_f), 0)
-    block[:, L : 2 * L] = b_n - np.clip(b_used - level * b_n, 0, b_n)
-    block[:, 2 * L : 3 * L] = np.where(a_n > 0, np.ceil(mid[:, None] * ak / lad.tick_f), 0)
-    block[:, 3 * L : 4 * L] = a_n - np.clip(a_used - level * a_n, 0, a_n)
-    block[:, 4 * L] = entries[:, 6].astype(np.int64)
-    out[is_lazy] = block
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +112,17 @@ class FastRows:
         settings: BacktestSettings,
         hedge_best: dict[Side, HedgeVenueQuote],
         writers: ColumnWriters | None,
+        fees: FeeModel | None = None,
     ) -> None:
         self.config, self.lad, self.market, self.result = config, lad, lad.market, result
         self.session, self.start, self.strides = session, start_ns, strides
         self.settings, self.hedge_best, self.writers = settings, hedge_best, writers
-        self.maker_fee = Decimal(str(config.home_venue.maker_fee))
+        fees = fees or FeeModel.from_config(config)
+        venue = config.home_venue.id
+        self.maker_fee = {  # by maker side: True = the bot bought
+            buy: Decimal(str(fees.rate(venue, Side.BUY if buy else Side.SELL, Liquidity.MAKER)))
+            for buy in (True, False)
+        }
         self.taker_fee = float(config.home_venue.taker_fee)
         self.cid_seq = 0  # client order ids placed so far
         self.carry_seq0 = 0  # the first id of the previous chunk's last replacement, minus 1
@@ -130,10 +139,9 @@ class FastRows:
         """Totals and rows of one chunk, as columns, from its logged versions and fills;
         `regime_at` (the vol guard's regime code per tick) names the samples' quote state."""
         L = self.market.levels
-        ver_tick = np.asarray(log.ver_tick, dtype=np.int64)
-        ver_rows = version_rows(self.lad, log)
+        ver_tick, ver_rows = log.ver_tick, log.ver_rows
         # cids: each replacement's orders are numbered on from the last one's
-        rep_rows = ver_rows[np.asarray(log.rep_ver, dtype=np.int64)]
+        rep_rows = ver_rows[log.rep_ver]
         counts = (rep_rows[:, L : 2 * L] > 0).sum(axis=1) + (rep_rows[:, 3 * L : 4 * L] > 0).sum(
             axis=1
         )
@@ -142,8 +150,8 @@ class FastRows:
         if len(log.rep_tick):
             self.carry_seq0 = int(seq0[-1])
         self.cid_seq += int(counts.sum())
-        if log.fills:
-            self.fills(log.fills, seq0_ext)
+        if len(log.fills_i):
+            self.fills(log, seq0_ext)
         if self.settings.hedge and self.market.hedge_mode is HedgeMode.NET and self.hedge_best:
             self.net_hedges(c0, c1, mid_at, ver_tick, ver_rows)
         st = np.arange(-(-c0 // self.strides.sample) * self.strides.sample, c1, self.strides.sample)
@@ -151,46 +159,44 @@ class FastRows:
             rows = ver_rows[np.searchsorted(ver_tick, st, side="right") - 1]
             regimes = None if regime_at is None else np.asarray(regime_at)[st - c0]
             self.samples(st, rows, mid_at[st - c0], regimes)
-        if self.writers is not None and log.rep_tick:
+        if self.writers is not None and len(log.rep_tick):
             self.quotes(log.rep_tick, rep_rows, seq0)
 
-    def fills(self, fills: list[tuple[Any, ...]], seq0_ext: np.ndarray) -> None:
+    def fills(self, log: ChunkLog, seq0_ext: np.ndarray) -> None:
         """Fill totals in the exact engine's summation order; rows; mirror hedges."""
         r, m, w, lad = self.result, self.market, self.writers, self.lad
         tick_ns, mid_id = self.strides.tick_ns, market_id(m.symbol)
-        cols = list(zip(*fills, strict=True))
-        maker_buy = np.asarray(cols[2], dtype=bool)
-        f_ticks = np.fromiter(cols[3], dtype=np.int64, count=len(fills))
-        f_lots = np.fromiter(cols[4], dtype=np.int64, count=len(fills))
-        f_mid = np.fromiter(cols[8], dtype=float, count=len(fills))
-        seen = self.start + np.fromiter(cols[1], dtype=np.int64, count=len(fills)) * tick_ns
+        cols = log.fills_i.T
+        n = len(log.fills_i)
+        maker_buy = cols[2].astype(bool)
+        f_ticks, f_lots, f_mid = cols[3], cols[4], log.fills_mid
+        seen = self.start + cols[1] * tick_ns
         notional = (f_ticks * f_lots) / float(lad.tpu * lad.lpu)
-        fee = self.fees(f_ticks, f_lots)
+        fee = self.fees(f_ticks, f_lots, maker_buy)
         sign = np.where(maker_buy, 1.0, -1.0)
-        r.fills += len(fills)
+        r.fills += n
         r.volume_quote = float(np.cumsum(np.concatenate(([r.volume_quote], notional)))[-1])
         r.home_cash_quote = float(
             np.cumsum(np.concatenate(([r.home_cash_quote], -(sign * notional + fee))))[-1]
         )
         amount = f_lots / float(lad.lpu)
-        trade = np.fromiter(cols[7], dtype=np.int64, count=len(fills))
+        trade = cols[7].copy()
         fill_ids = NumberedIds(f"{self.session}-{mid_id}-", trade)
         if w is not None:
-            f_cid = seq0_ext[np.asarray(cols[5])] + 1 + np.asarray(cols[6])
-            n = len(fills)
+            f_cid = seq0_ext[cols[5]] + 1 + cols[6]
             w.write_columns(
                 "fills",
                 {
-                    "ts": np.fromiter(cols[0], dtype=np.int64, count=n),
-                    "market": [m.symbol] * n,
+                    "ts": cols[0].copy(),
+                    "market": Constant(m.symbol, n),
                     "fill_id": fill_ids,
                     "order_id": NumberedIds(f"{self.session}-{mid_id}-q", f_cid),
-                    "side": np.where(maker_buy, "buy", "sell").tolist(),
+                    "side": Either(maker_buy, "buy", "sell"),
                     "price": f_ticks / float(lad.tpu),
                     "amount": amount,
                     "fee": fee,
-                    "fee_currency": [m.quote] * n,
-                    "liquidity": ["maker"] * n,
+                    "fee_currency": Constant(m.quote, n),
+                    "liquidity": Constant("maker", n),
                     "mid": f_mid,
                     "seen_ts": seen,
                     # price * amount as `fill_row` computes it: the exchange's taker fee
@@ -223,7 +229,7 @@ class FastRows:
                     [None],
                 )
 
-    def quotes(self, rep_tick: list[int], rows: np.ndarray, seq0: np.ndarray) -> None:
+    def quotes(self, rep_tick: np.ndarray, rows: np.ndarray, seq0: np.ndarray) -> None:
         """A cancel_all then the placed ladder, per replacement."""
         assert self.writers is not None
         lad, L, m = self.lad, self.market.levels, self.market
@@ -242,29 +248,31 @@ class FastRows:
             "quotes",
             {
                 "ts": np.broadcast_to(rep_ts[:, None], placed.shape)[placed],
-                "market": [m.symbol] * n,
-                "side": np.where(is_bid[placed], "buy", "sell").tolist(),
+                "market": Constant(m.symbol, n),
+                "side": Either(is_bid[placed], "buy", "sell"),
                 "level": level[placed].astype(np.int32),
                 "price": q_ticks[placed] / float(lad.tpu),
                 "amount": q_lots[placed] / float(lad.lpu),
                 "client_order_id": NumberedIds(f"{prefix}-q", seq[placed]),
-                "action": ["place"] * n,
+                "action": Constant("place", n),
             },
         )
 
-    def fees(self, ticks: np.ndarray, lots: np.ndarray) -> np.ndarray:
-        """Maker fees as the matching engine charges them: Decimal, 8 places, half up."""
-        if self.maker_fee == 0:
+    def fees(self, ticks: np.ndarray, lots: np.ndarray, maker_buy: np.ndarray) -> np.ndarray:
+        """Maker fees at the fee model's rate for each fill's side, as the matching engine
+        charges them: Decimal, 8 places, half up."""
+        rates = self.maker_fee
+        if not any(rates.values()):
             return np.zeros(len(ticks))
-        spec, rate, quantum = self.lad.spec, self.maker_fee, Decimal("1e-8")
+        spec, quantum = self.lad.spec, Decimal("1e-8")
         return np.asarray(
             [
                 float(
-                    (spec.tick_size * t * (spec.lot_size * q) * rate).quantize(
+                    (spec.tick_size * t * (spec.lot_size * q) * rates[b]).quantize(
                         quantum, "ROUND_HALF_UP"
                     )
                 )
-                for t, q in zip(ticks.tolist(), lots.tolist(), strict=True)
+                for t, q, b in zip(ticks.tolist(), lots.tolist(), maker_buy.tolist(), strict=True)
             ]
         )
 
@@ -395,7 +403,7 @@ class FastRows:
         band = m.depth_band_bps
         cols: dict[str, Any] = {
             "ts": self.start + st * self.strides.tick_ns,
-            "market": [m.symbol] * len(st),
+            "market": Constant(m.symbol, len(st)),
             "best_bid": best_bid,
             "best_ask": best_ask,
             "mid": mid,
@@ -420,11 +428,11 @@ class FastRows:
         n = len(ts)
         return {
             "ts": np.asarray(ts, dtype=np.int64),
-            "market": [self.market.symbol] * n,
-            "side": [None] * n,
-            "level": [None] * n,
-            "price": [None] * n,
-            "amount": [None] * n,
-            "client_order_id": [None] * n,
-            "action": ["cancel_all"] * n,
+            "market": Constant(self.market.symbol, n),
+            "side": Constant(None, n),
+            "level": Constant(None, n),
+            "price": Constant(None, n),
+            "amount": Constant(None, n),
+            "client_order_id": Constant(None, n),
+            "action": Constant("cancel_all", n),
         }

@@ -16,8 +16,18 @@ import math
 
 import numpy as np
 
+from engine.backtest import sigma_kernel
 from engine.config import MarketConfig
-from engine.quoting import GridRounder, LadderPolicy, QuoteContext, VolRegime, apply_market_rules
+from engine.quoting import (
+    GridRounder,
+    IntensityFit,
+    LadderPolicy,
+    MarketEstimators,
+    QuoteContext,
+    VolRegime,
+    apply_market_rules,
+    build_policy,
+)
 from engine.quoting.guards import quoted_sides
 from engine.types import MarketSpec, Side
 
@@ -58,6 +68,7 @@ class LadderOnGrid:
     def __init__(self, market: MarketConfig, spec: MarketSpec) -> None:
         self.market = market
         self.policy = LadderPolicy(market)
+        self.quoting = build_policy(market)
         self.level_size = self.policy.level_size
         self.grid = GridRounder(spec)
         self.tick_f = float(spec.tick_size)
@@ -107,12 +118,30 @@ class LadderOnGrid:
         return True
 
     def live_quotes(
-        self, mid: float, now_ns: int, inv_lots: int, regime: int
+        self,
+        mid: float,
+        now_ns: int,
+        inv_lots: int,
+        regime: int,
+        *,
+        elapsed_s: float = 0.0,
+        sigma: float | None = None,
+        intensity: IntensityFit | None = None,
     ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        """(bids, asks) best first as (ticks, lots), exactly as the exact engine rounds."""
+        """(bids, asks) best first as (ticks, lots): the market's policy, the market rules
+        and the grid, as `engine.market.Quoter.desired_levels` runs them for a book with the
+        bot's quotes only and no hedge venues."""
         inventory = inv_lots / self.lpu - self.market.inventory_target
-        ctx = QuoteContext(ts_ns=now_ns, mid=mid, inventory=inventory, market=self.market)
-        wanted = apply_market_rules(self.policy.desired_quotes(ctx), ctx, REGIMES[regime])
+        ctx = QuoteContext(
+            ts_ns=now_ns,
+            mid=mid,
+            inventory=inventory,
+            market=self.market,
+            elapsed_s=elapsed_s,
+            sigma_bps_per_sqrt_s=sigma,
+            intensity=intensity,
+        )
+        wanted = apply_market_rules(self.quoting.desired_quotes(ctx), ctx, REGIMES[regime])
         bids: list[tuple[int, int]] = []
         asks: list[tuple[int, int]] = []
         for side, price, amount in self.grid.round(wanted):
@@ -145,94 +174,38 @@ class LadderOnGrid:
         return bids, asks
 
 
-def ewma(x: np.ndarray, w: float, v0: float) -> np.ndarray:
-    """v_k = v_{k-1} + w (x_k - v_{k-1}) from v0, in blocks short enough that a^-B stays finite."""
-    a = 1.0 - w
-    out = np.empty(len(x), dtype=float)
-    if a <= 0.0:
-        out[:] = x
-        return out
-    block = 256 if a >= 1.0 else max(1, min(256, int(16.0 / -math.log10(a))))
-    powers = a ** np.arange(1, block + 1, dtype=float)
-    for s in range(0, len(x), block):
-        xb = x[s : s + block]
-        p = powers[: len(xb)]
-        out[s : s + len(xb)] = p * (v0 + w * np.cumsum(xb / p))
-        v0 = float(out[s + len(xb) - 1])
-    return out
-
-
-def warm_ewma(x: np.ndarray, w: float, v0: float | None, seen: int) -> np.ndarray:
-    """`SigmaEstimator`'s update over `x`, `seen` returns already in `v0` (None: none):
-    the k-th return weighs max(w, 1/k), a plain mean until the half-life fills, then `ewma`."""
-    out = np.empty(len(x), dtype=float)
-    v, k, i = v0, seen, 0
-    while i < len(x) and (v is None or 1.0 / (k + 1) > w):
-        k += 1
-        v = float(x[i]) if v is None else v + max(w, 1.0 / k) * (float(x[i]) - v)
-        out[i] = v
-        i += 1
-    if i < len(x):
-        assert v is not None
-        out[i:] = ewma(x[i:], w, v)
-    return out
-
-
 class SigmaRegimes:
-    """The vol guard's EWMA sigmas and regime, one observation every `obs` ticks, as arrays.
+    """The vol guard's regime and the models' long sigma per tick: every new reference
+    through `engine.quoting.calibration.SigmaEstimator` and `vol_regime`, compiled
+    (`sigma_kernel.sigma_regimes`), operation for operation."""
 
-    `engine.quoting.calibration.SigmaEstimator` and `vol_regime` on the pulled mids,
-    vectorised: a regime can flip one observation apart only in a last-bit tie
-    (numpy's `log`).
-    """
-
-    def __init__(self, market: MarketConfig, *, obs_ticks: int, tick_ns: int) -> None:
+    def __init__(self, market: MarketConfig, *, start_ns: int, tick_ns: int) -> None:
         self.guard = market.vol_guard
-        self.obs = obs_ticks
-        self.dt_s = obs_ticks * tick_ns / 1e9
-        ln2 = math.log(2.0)
-        self.w_short = 1.0 - math.exp(-self.dt_s * ln2 / self.guard.short_halflife_s)
-        self.w_long = 1.0 - math.exp(-self.dt_s * ln2 / self.guard.long_halflife_s)
-        # (variance short, variance long, returns seen, last observed mid)
-        self.state: tuple[float | None, float | None, int, float | None] = (None, None, 0, None)
+        self.min_interval_s = MarketEstimators.for_market(market).sigma_long.min_interval_s
+        self.start, self.tick_ns = start_ns, tick_ns
+        self.state = np.full(sigma_kernel.SIGMA_SLOTS, np.nan)
+        self.state[sigma_kernel.SG_SAMPLES] = 0.0
+        self.last_ts = np.full(1, -1, dtype=np.int64)
 
-    def per_tick(self, c0: int, c1: int, mid_at: np.ndarray, current: int) -> np.ndarray:
-        """Regime code per tick in [c0, c1) (`current` before the chunk's first observation)."""
-        obs_ticks = np.arange(-(-c0 // self.obs) * self.obs, c1, self.obs)
-        codes = self._codes(mid_at[obs_ticks - c0])
+    def per_tick(
+        self, c0: int, c1: int, obs_ticks: np.ndarray, obs_mids: np.ndarray, current: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Regime code per tick in [c0, c1) (`current` before the chunk's first new
+        reference at `obs_ticks`, ascending), and the long sigma (NaN: none yet)."""
+        g = self.guard
+        sigma_before = math.sqrt(self.state[sigma_kernel.SG_VAR_LONG])  # NaN stays NaN
+        codes, sigma = sigma_kernel.sigma_regimes(
+            self.start + obs_ticks * self.tick_ns, np.ascontiguousarray(obs_mids),
+            self.min_interval_s, g.short_halflife_s, g.long_halflife_s, g.min_samples,
+            g.widen_ratio, g.pause_ratio, self.state, self.last_ts,
+        )  # fmt: skip
         per_tick = np.empty(c1 - c0, dtype=np.int8)
+        sigma_tick = np.empty(c1 - c0)
         if len(obs_ticks) == 0:
             per_tick[:] = current
-            return per_tick
+            sigma_tick[:] = sigma_before
+            return per_tick, sigma_tick
         idx = np.searchsorted(obs_ticks, np.arange(c0, c1), side="right") - 1
         per_tick[:] = np.where(idx >= 0, codes[np.maximum(idx, 0)], current)
-        return per_tick
-
-    def _codes(self, mids: np.ndarray) -> np.ndarray:
-        guard = self.guard
-        vs, vl, seen, last = self.state
-        codes = np.empty(len(mids), dtype=np.int8)
-        if not len(mids):
-            return codes
-        prev = np.concatenate(([last if last is not None else np.nan], mids[:-1]))
-        x = (np.log(mids / prev) * 1e4) ** 2 / self.dt_s
-        valid = ~np.isnan(x)  # the very first observation only sets the last mid
-        xs = x[valid]
-        out_s = np.full(len(x), np.nan)
-        out_l = np.full(len(x), np.nan)
-        if len(xs):
-            es = warm_ewma(xs, self.w_short, vs, seen)
-            el = warm_ewma(xs, self.w_long, vl, seen)
-            out_s[valid], out_l[valid] = es, el
-            vs, vl = float(es[-1]), float(el[-1])
-        counts = seen + np.cumsum(valid)
-        self.state = (vs, vl, int(counts[-1]), float(mids[-1]))
-        ratio = np.sqrt(out_s) / np.sqrt(out_l)
-        with np.errstate(invalid="ignore"):
-            codes[:] = NORMAL
-            codes[ratio >= guard.widen_ratio] = WIDEN
-            codes[ratio >= guard.pause_ratio] = PAUSE
-            zero_long = out_l <= 0
-            codes[zero_long] = np.where(out_s[zero_long] > 0, PAUSE, NORMAL)
-        codes[(counts < guard.min_samples) | np.isnan(out_l)] = NORMAL
-        return codes
+        sigma_tick[:] = np.where(idx >= 0, sigma[np.maximum(idx, 0)], sigma_before)
+        return per_tick, sigma_tick

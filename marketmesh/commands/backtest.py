@@ -5,16 +5,19 @@ into a dataset like a live run does, tagged with a `bt…` run id, so
 `marketmesh sla --data-dir D` (and `sql`, `report`) read it unchanged.
 
 Two engines: `exact` (default) runs the live objects tick by tick (every
-policy, simulated or replayed feed); `fast` (`engine.backtest.vectorised`)
-runs the ladder policy on the simulated feed ~30x faster with the same
-decisions, but draws its takers in bulk, so the same seed gives a different
-(equally distributed) taker stream than `exact` and the live venue: compare
-policies within one engine.
+policy, simulated or replayed feed); `fast` (`engine.backtest.vectorised`,
+a numba kernel) runs the ladder, Avellaneda-Stoikov and GLFT unhedged on the
+simulated feed or a replay ~190x faster with the same decisions, and refuses
+what it cannot model (hedges, user makers) with the reason. On the simulator
+it draws its takers in bulk, so the same seed gives a different (equally
+distributed) taker stream than `exact` and the live venue: compare policies
+within one engine.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import sys
 from dataclasses import dataclass
@@ -80,8 +83,9 @@ def register(app: typer.Typer) -> None:
         engine: Annotated[
             BacktestEngine,
             typer.Option(
-                help="exact: the live objects tick by tick, any policy; fast: vectorised, "
-                "ladder on the simulated feed only, ~30x faster, its own taker draws"
+                help="exact: the live objects tick by tick, any policy; fast: compiled, "
+                "ladder / avellaneda_stoikov / glft, simulated or --from-data, with "
+                "--no-hedge and no user makers, ~190x faster, its own taker draws"
             ),
         ] = BacktestEngine.EXACT,
         workers: Annotated[
@@ -203,10 +207,8 @@ def run_backtests(
 
     chosen = resolve_markets(cfg, markets, policy)
     if engine is BacktestEngine.FAST:
-        if from_data is not None:
-            raise BacktestArgsError("--engine fast: runs the simulated feed only, not --from-data")
         for m in chosen:
-            problem = fast_path_problem(m, cross=m.quote in cfg.sim.assets, hedge=hedge)
+            problem = fast_path_problem(m, hedge=hedge)
             if problem is not None:
                 raise BacktestArgsError(f"--engine fast: market {m.symbol}: {problem}")
     if from_data is None:
@@ -235,7 +237,13 @@ def run_backtests(
     exact_jobs: list[tuple[int, _ExactJob]] = []
     for m in chosen:
         if engine is BacktestEngine.FAST:
-            assert days is not None
+            recording, start_ns = None, 0
+            if from_data is not None:  # the recording's span, cut to --days
+                recording = load_recording(from_data, m.symbol, run_id=from_run)
+            else:
+                assert days is not None  # checked above
+                start_ns = _start_ns(start, days)
+            span_s = days * 86_400 if days is not None else math.inf
             columns = ParquetColumnWriters(
                 data_dir,
                 writer_id=f"backtest-fast-{m.base}-{m.quote}",
@@ -247,10 +255,11 @@ def run_backtests(
                 m,
                 seed=run_seed,
                 session=run_id,
-                start_ns=_start_ns(start, days),
-                duration_s=days * 86_400,
+                start_ns=start_ns,
+                duration_s=span_s,
                 writers=columns,
                 settings=settings,
+                recording=recording,
             )
             results.append(fast.run(progress=_progress_line if progress else None))
             if progress:
@@ -367,23 +376,30 @@ class ParquetColumnWriters:
         import pyarrow.compute as pc
 
         from analytics.schemas import schema_for
-        from engine.backtest.vectorised import NumberedIds
+        from engine.backtest.fast_rows import Constant, Either, NumberedIds
 
         n = len(columns["ts"])
         if n == 0:
             return
         schema = schema_for(table)
         arrays = []
+        ids: set[str] = set()  # unique per row: a dictionary would only cost
         for field in schema:
             if field.name == "run_id":
-                arrays.append(pa.array([self._run_id] * n, type=field.type))
+                arrays.append(pa.repeat(pa.scalar(self._run_id, field.type), n))
             elif field.name == "config_hash":
-                arrays.append(pa.array([self._config_hash] * n, type=field.type))
+                arrays.append(pa.repeat(pa.scalar(self._config_hash, field.type), n))
             elif field.name not in columns:
                 arrays.append(pa.nulls(n, type=field.type))
             else:
                 values = columns[field.name]
-                if isinstance(values, NumberedIds):
+                if isinstance(values, Constant):
+                    arrays.append(pa.repeat(pa.scalar(values.value, field.type), n))
+                elif isinstance(values, Either):
+                    yes, no = (pa.scalar(v, field.type) for v in (values.if_true, values.if_false))
+                    arrays.append(pc.if_else(pa.array(values.mask), yes, no))
+                elif isinstance(values, NumberedIds):
+                    ids.add(field.name)
                     numbers = pc.cast(pa.array(values.numbers), pa.string())
                     arrays.append(
                         pc.binary_join_element_wise(values.prefix, numbers, values.suffix, "")
@@ -394,10 +410,14 @@ class ParquetColumnWriters:
                     arrays.append(pa.array(values, type=field.type))
         data = pa.Table.from_arrays(arrays, schema=schema)
         days = np.asarray(columns["ts"], dtype=np.int64) // _NS_PER_DAY
+        symbol = str(columns["market"][0])
+        if days.min() == days.max():  # one day: no filter
+            self._write(table, symbol, int(days[0]), data, ids)
+            return
         for day in np.unique(days).tolist():
-            self._write(table, str(columns["market"][0]), day, data.filter(pa.array(days == day)))
+            self._write(table, symbol, day, data.filter(pa.array(days == day)), ids)
 
-    def _write(self, table: str, symbol: str, day: int, data: Any) -> None:
+    def _write(self, table: str, symbol: str, day: int, data: Any, ids: set[str]) -> None:
         import uuid
 
         import pyarrow as pa
@@ -414,8 +434,8 @@ class ParquetColumnWriters:
         self._seq += 1
         final = f"{directory}/part-{self._writer_id}-{self._run_id}-{self._seq:06d}.parquet"
         # dictionaries for the repetitive strings only: trying them on float columns (prices,
-        # depths) cost 5x the write and saves nothing
-        strings = [f.name for f in data.schema if f.type == pa.string()]
+        # depths) or on ids (one value per row) costs several times the write and saves nothing
+        strings = [f.name for f in data.schema if f.type == pa.string() and f.name not in ids]
         options = {"filesystem": self._fs, "use_dictionary": strings}
         if not self._local:
             pq.write_table(data, final, **options)

@@ -19,8 +19,14 @@ from engine.backtest import (
     simulated_feed,
     takers_from_fills,
 )
-from engine.backtest.vectorised import FastLadderBacktest, FastPathUnsupported
+from engine.backtest.vectorised import (
+    BulkTakerFlow,
+    DrawnFeed,
+    FastLadderBacktest,
+    FixedTakers,
+)
 from engine.config import HedgeMode, load_config, market_definitions
+from engine.sim.price import ReferencePrice
 from engine.types import Side
 from tests.conftest import LOCAL_CONFIG, REPO
 
@@ -163,7 +169,7 @@ def test_replay_of_a_tiny_recording_trades_its_takers_against_the_policy():
     assert r.samples == 120
 
 
-def test_a_cross_market_backtests_at_the_cross_price_and_not_on_the_fast_path():
+def test_a_cross_market_backtests_at_the_cross_price_on_both_engines():
     cfg = load_config(LOCAL_CONFIG)
     (market,) = market_definitions(
         yaml.safe_load((REPO / "configs" / "markets" / "eth-btc.yaml").read_text()), "eth-btc"
@@ -173,8 +179,19 @@ def test_a_cross_market_backtests_at_the_cross_price_and_not_on_the_fast_path():
     assert 0.03 < mid < 0.07  # ETH in BTC, not ETH in USDT
     result = MarketBacktest(cfg, market, feed, seed=3, session="x").run()
     assert result.fills > 0
-    with pytest.raises(FastPathUnsupported, match="a cross"):
-        FastLadderBacktest(cfg, market, seed=3, session="x", start_ns=T0, duration_s=60)
+    end = T0 + 600 * 10**9
+    draws = BulkTakerFlow(market.taker_flow, seed=3, symbol=market.symbol).draw(T0, end)
+    reference = ReferencePrice(cfg.sim.assets, seed=3, step_ms=cfg.sim.step_ms, start_ns=T0)
+    drawn = DrawnFeed(reference, market.symbol, draws, start_ns=T0, end_ns=end, step_ms=100)
+    unhedged = BacktestSettings(hedge=False)
+    exact = MarketBacktest(cfg, market, drawn, seed=3, session="x", settings=unhedged).run()
+    fast = FastLadderBacktest(
+        cfg, market, seed=3, session="x", start_ns=T0, duration_s=600, settings=unhedged,
+        takers=FixedTakers(draws),
+    ).run()  # fmt: skip
+    assert exact.fills > 0 and 0.03 < fast.last_mid < 0.07
+    for name in ("fills", "requotes", "decisions", "home_position_base", "pnl_quote"):
+        assert getattr(fast, name) == getattr(exact, name), name
 
 
 def test_netting_hedges_less_than_it_fills_and_the_pnl_decomposes():

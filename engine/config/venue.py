@@ -79,6 +79,22 @@ class FaultConfig(_Frozen):
     stale_book_rate: Probability = 0.0
     stale_book_age_ms: Annotated[int, Field(ge=1, le=600_000)] = 2_000
     outages: list[OutageWindowConfig] = Field(default_factory=list)
+    # websocket streams (engine/sim/faults.py StreamFaults); 0 = never
+    stream_disconnect_every_s: NonNegFloat = Field(
+        default=0.0, description="every stream connection is dropped this long after it opened"
+    )
+    depth_gap_rate: Probability = Field(
+        default=0.0, description="share of diff-depth events lost (a gap in update ids)"
+    )
+    depth_repeat_rate: Probability = Field(
+        default=0.0, description="share of diff-depth events sent twice (a repeat)"
+    )
+    stream_stall_at_s: NonNegFloat = Field(
+        default=0.0, description="the connections open at this time stop sending, stay open"
+    )
+    listen_key_expire_at_s: NonNegFloat = Field(
+        default=0.0, description="at this time every user-data listen key expires, once"
+    )
 
     @property
     def active(self) -> bool:

@@ -32,7 +32,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
@@ -224,6 +224,16 @@ _TIMEOUT_BODY = {
 }
 
 
+class StreamsEdge(Protocol):
+    """What the REST edge asks of the venue's websocket streams (binance_ws.BinanceStreams)."""
+
+    def depth_snapshot(
+        self, symbol: str, ts_ns: int, limit: int
+    ) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]], int]: ...
+
+    def on_order(self, account: str, order: OrderState, ts_ns: int, *, created: bool) -> None: ...
+
+
 Handler = Callable[[_Request], Awaitable[Any]]
 WeightRule = Callable[[dict[str, str]], int]
 _Enum = TypeVar("_Enum")
@@ -243,9 +253,13 @@ class BinanceSpotApi:
         ban_after_429s: int = DEFAULT_BAN_AFTER_429S,
         ban_s: int = DEFAULT_BAN_S,
         transfers: TransferDesk | None = None,
+        streams: StreamsEdge | None = None,
     ) -> None:
-        """`faults` injects seeded faults; `transfers` (a `TransferDesk`) serves the wallet."""
+        """`faults` injects seeded faults; `transfers` (a `TransferDesk`) serves the wallet;
+        `streams` (`engine.sim.binance_ws.BinanceStreams`) gives the depth snapshot its
+        update id and hears of every order, so REST and the streams tell one story."""
         self._exchange = exchange
+        self._streams = streams
         self._faults = faults
         self._ban_after_429s = ban_after_429s
         self._ban_ns = ban_s * 1_000_000_000
@@ -544,6 +558,13 @@ class BinanceSpotApi:
         limit = _int_param(req.params, "limit", 100)
         if limit <= 0:
             raise MalformedParameter("limit", "legal range is '1' to '5000'.")
+        if self._streams is not None and not req.fault.book_age_ms:  # one id sequence
+            levels = self._streams.depth_snapshot(symbol, req.ts_ns, min(limit, 5_000))
+            return {
+                "lastUpdateId": levels[2],
+                "bids": [[wire_decimal(p), wire_decimal(a)] for p, a in levels[0]],
+                "asks": [[wire_decimal(p), wire_decimal(a)] for p, a in levels[1]],
+            }
         book_ns = req.ts_ns - req.fault.book_age_ms * 1_000_000
         bids, asks, update_id = self._exchange.depth(symbol, book_ns, min(limit, 5_000))
         return {
@@ -638,6 +659,8 @@ class BinanceSpotApi:
             req.ts_ns,
             fill_share=req.fault.fill_share,
         )
+        if self._streams is not None:
+            self._streams.on_order(req.account, order, req.ts_ns, created=True)
         ack = {
             "symbol": market_id(order.symbol),
             "orderId": order.order_id,
@@ -689,6 +712,8 @@ class BinanceSpotApi:
         order = self._exchange.cancel_order(
             req.account, symbol, req.ts_ns, order_id=order_id, client_order_id=client_id
         )
+        if self._streams is not None:
+            self._streams.on_order(req.account, order, req.ts_ns, created=False)
         return {
             "symbol": market_id(order.symbol),
             "origClientOrderId": order.client_order_id,

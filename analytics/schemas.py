@@ -119,6 +119,7 @@ def _hedge_orders() -> pa.Schema:
             _f("best_single_all_in_price", pa.float64()),
             _f("optimum_all_in_price", pa.float64()),
             _f("saving_bps", pa.float64()),  # vs the best single venue, > 0 when cheaper
+            _f("book_age_ms", pa.float64()),  # age at decision of the venue's book used
         ]
     )
 

@@ -157,6 +157,14 @@ class VenueConfig(_Frozen):
         default=0.5, description="a home venue behind ccxt refetches its own book this often"
     )
     timeout_s: PositiveFloat = 5.0
+    market_data: Literal["stream", "poll"] | None = Field(
+        default=None,
+        description="books (and home fills) pushed over websockets, or REST polling; "
+        "default: stream for ccxt venues, poll otherwise",
+    )
+    stream_stale_after_s: PositiveFloat = Field(
+        default=1.0, description="an open stream silent this long is resynced (reconnected)"
+    )
     faults: FaultConfig = FaultConfig()
     balance_bands: dict[str, BalanceBandConfig] = Field(
         default_factory=dict, description="per asset: the rebalancer keeps the balance inside"
@@ -164,6 +172,13 @@ class VenueConfig(_Frozen):
     transfer_delay_s: NonNegFloat = Field(
         default=30.0, description="venue-sim: a withdrawal from this venue arrives after this"
     )
+
+    @property
+    def streams(self) -> bool:
+        """Whether market data (and a home venue's fills) come over websockets."""
+        if self.market_data is not None:
+            return self.market_data == "stream"
+        return self.kind is VenueKind.CCXT
 
     @property
     def simulated(self) -> bool:

@@ -50,6 +50,7 @@ from engine.sim.binance_ws import BinanceStreams
 from engine.sim.exchange import SimExchange
 from engine.sim.faults import FaultModel, StreamFaults
 from engine.sim.hollaex_http import HollaExApi
+from engine.sim.hollaex_ws import HollaExStreams
 from engine.sim.home_exchange import HomeExchange
 from engine.sim.price import ReferencePrice
 from engine.sim.transfers import TransferDesk, Wallet
@@ -171,6 +172,7 @@ class VenueSimServer:
         self.transfers = TransferDesk(wallets, {v.id: v.transfer_delay_s for v in self._venues})
         self._credentials = {v.id: self._accepted_keys(v, credentials) for v in self._venues}
         self._streams: dict[str, BinanceStreams] = {}
+        self._home_streams: dict[str, HollaExStreams] = {}
         self._runners: list[web.AppRunner] = []
         self._served: list[ServedVenue] = []
         self._taker_task: asyncio.Task[None] | None = None
@@ -214,7 +216,11 @@ class VenueSimServer:
     def run_takers(self) -> int:
         """Let the home venues' synthetic takers trade up to now; return the trade count."""
         now_ns = self._clock_ns()
-        return sum(home.run_takers(now_ns) for home in self._homes.values())
+        trades = sum(home.run_takers(now_ns) for home in self._homes.values())
+        if trades:  # fills are pushed the moment they happen, not on the next push tick
+            for streams in self._home_streams.values():
+                streams.tick(now_ns)
+        return trades
 
     async def _takers_loop(self) -> None:
         while True:
@@ -230,19 +236,35 @@ class VenueSimServer:
         config = self._fault_configs[venue.id]
         if config.active:
             faults = FaultModel(config, seed=self._fault_seed, venue_id=venue.id, start_ns=start_ns)
-        if venue.id in self._homes:
-            return HollaExApi(
-                self._homes[venue.id],
-                credentials=self._credentials[venue.id],
-                clock_ns=self._clock_ns,
-                faults=faults,
-                transfers=self.transfers,
-            ).app()
         stream_faults = None
         if config.active:
             stream_faults = StreamFaults(
                 config, seed=self._fault_seed, venue_id=venue.id, start_ns=start_ns
             )
+        if venue.id in self._homes:
+            pushes: list[HollaExStreams] = []  # the REST edge tells the stream of its orders
+            api = HollaExApi(
+                self._homes[venue.id],
+                credentials=self._credentials[venue.id],
+                clock_ns=self._clock_ns,
+                faults=faults,
+                transfers=self.transfers,
+                on_order=lambda account, order, ts_ns, *, action: pushes[0].on_order(
+                    account, order, ts_ns, action=action
+                ),
+            )
+            home_streams = HollaExStreams(
+                self._homes[venue.id],
+                credentials=self._credentials[venue.id],
+                order_json=api.order_json,
+                clock_ns=self._clock_ns,
+                faults=stream_faults,
+            )
+            pushes.append(home_streams)
+            self._home_streams[venue.id] = home_streams
+            app = api.app()
+            home_streams.install(app)
+            return app
         streams = BinanceStreams(
             self._exchanges[venue.id],
             credentials=self._credentials[venue.id],

@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 SUPPORTED_DIALECTS = ("binance", "hollaex")
 HEDGE_DIALECT = "binance"  # generated books behind the Binance API
 HOME_DIALECT = "hollaex"  # a matching engine behind the HollaEx API
-TAKER_INTERVAL_S = 0.05
+TAKER_INTERVAL_S = 0.01  # takers trade within 10 ms of arriving (fills are stamped on arrival)
 API_KEY_ENV = "MARKETMESH_SIM_API_KEY"
 API_SECRET_ENV = "MARKETMESH_SIM_API_SECRET"
 

@@ -20,6 +20,14 @@ trade always gets the same id. Amounts are Decimals of the venue's own numbers
 (`info`), never ccxt's floats, so the ledger reconciles with `fetch_balance`
 to the unit.
 
+With `market_data: stream` (the default for ccxt venues) fills and the book
+are pushed (`engine.venues.home_stream`: one private connection per account
+and process, shared by its markets) and REST is read only to catch up: once
+after every (re)subscription, and every `FALLBACK_POLL_S` while the stream is
+down. Pushed and polled trades are counted by content from both sources
+(`_streamed` vs. `_seen`), so each trade is delivered exactly once whichever
+source brings it first.
+
 A venue error never escapes to the MarketActor's loop: the call returns
 nothing for this cycle (no fills, no quotes placed, nothing cancelled), the
 reason is kept in `errors`, and the next cycle picks up where this one left
@@ -32,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,12 +61,14 @@ from engine.venues.errors import (
     VenueRetryable,
     classify,
 )
+from engine.venues.home_stream import HomeFeed, HomeStream, home_stream_for
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100  # HollaEx's maximum page size (trades, orders)
 MAX_PAGES = 20
 TRADE_LOOKBACK_MS = 2_000  # re-read this much before the last seen trade
+FALLBACK_POLL_S = 0.1  # while the fill stream is down, trades are read this often
 CANCEL_ATTEMPTS = 3
 _ERRORS_KEPT = 50
 _T = TypeVar("_T")
@@ -101,6 +112,20 @@ class CcxtHomeVenue:
         self.client = ccxt_client(
             venue, base_url, api_key, api_secret, enable_rate_limit=enable_rate_limit
         )
+        self._stream: HomeStream | None = None
+        if venue.streams:
+            self._stream = home_stream_for(
+                venue.id,
+                venue.exchange or "",
+                base_url,
+                api_key=api_key,
+                api_secret=api_secret,
+                timeout_s=venue.timeout_s,
+            )
+        self._feed: HomeFeed | None = None
+        self._epoch_read = -1  # the stream epoch whose gap REST has read
+        self._last_rest_s = -1e9  # monotonic: when trades were last read over REST
+        self._streamed: dict[TradeKey, int] = {}  # trades of each content the stream pushed
         self._prefix = f"{session}-{market_id(market.symbol)}"
         self._session = session
         self._seq = 0
@@ -155,10 +180,19 @@ class CcxtHomeVenue:
             log.warning(
                 "%s %s: cancelled %d quotes an earlier run left", self.venue_id, self.symbol, left
             )
+        if self._stream is not None:
+            self._feed = self._stream.attach(self.symbol)
         return spec
 
     async def close(self) -> None:
+        if self._stream is not None and self._feed is not None:
+            self._feed = None
+            await self._stream.detach(self.symbol)
         await self.client.close()
+
+    def stream_status(self) -> dict[str, Any]:
+        """The fill stream's state ({} when this venue polls)."""
+        return self._stream.status() if self._stream is not None else {}
 
     # HomeVenue -----------------------------------------------------------------
 
@@ -208,18 +242,41 @@ class CcxtHomeVenue:
         """
         if since_ns is not None:
             self._since_ms = since_ns // 1_000_000
-        if now_ns - self._book_ns >= self._venue_cfg.home_book_refresh_s * 1e9:
+        stream, feed = self._stream, self._feed
+        if stream is not None and feed is not None and stream.up and feed.book_ns:
+            self._bids, self._asks, self._book_ns = feed.bids, feed.asks, feed.book_ns
+        elif now_ns - self._book_ns >= self._venue_cfg.home_book_refresh_s * 1e9:
             await self._refresh_book(now_ns)
-        try:
-            raw = await self._fetch_trades()
-        except VenueError as err:
-            self._skip("poll_fills", str(err))
-            raw = []
-        in_batch: dict[TradeKey, int] = {}
-        for info in raw:
-            await self._new_fill(info, in_batch)
+        if stream is not None and feed is not None:
+            while feed.trades:  # pushed: each counted by content, so REST cannot redo it
+                await self._streamed_fill(feed.trades.popleft())
+        if self._rest_due(now_ns):
+            epoch = stream.epoch if stream is not None else 0
+            up = stream is not None and stream.up
+            self._last_rest_s = time.monotonic()
+            try:
+                raw = await self._fetch_trades()
+            except VenueError as err:
+                self._skip("poll_fills", str(err))
+                raw = []
+            else:
+                if up:  # what was pushed before this epoch's subscription is now read
+                    self._epoch_read = epoch
+            in_batch: dict[TradeKey, int] = {}
+            for info in raw:
+                await self._new_fill(info, in_batch)
         fills, self._unreturned = self._unreturned, []
         return fills
+
+    def _rest_due(self, now_ns: int) -> bool:
+        """Polling: always. Streaming: once after each (re)subscription, to read what the
+        stream missed; every `FALLBACK_POLL_S` while it is down."""
+        stream = self._stream
+        if stream is None or self._feed is None:
+            return True
+        if stream.up:
+            return stream.epoch != self._epoch_read
+        return time.monotonic() - self._last_rest_s >= FALLBACK_POLL_S
 
     async def open_quotes(self) -> list[tuple[Side, Decimal, Decimal]]:
         """What rests, as we know it: placed, minus fills seen, minus cancels."""
@@ -375,7 +432,18 @@ class CcxtHomeVenue:
             if len(trades) < PAGE_SIZE:
                 break
         self._seen = {k: n for k, n in self._seen.items() if k[1] >= since}
+        self._streamed = {k: n for k, n in self._streamed.items() if k[1] >= since}
         return out
+
+    def _trade_key(self, info: dict[str, Any]) -> TradeKey:
+        return (
+            str(info["order_id"]),
+            self.client.parse8601(str(info["timestamp"])),
+            str(info["side"]),
+            str(info["price"]),
+            str(info["size"]),
+            str(info.get("fee", 0)),
+        )
 
     async def _new_fill(self, info: dict[str, Any], in_batch: dict[TradeKey, int]) -> None:
         """Keep the fill of one listed trade in `_unreturned`, unless a poll saw it before.
@@ -383,19 +451,23 @@ class CcxtHomeVenue:
         Trades without an id are told apart by content: the k-th trade of a
         batch with some content is new when fewer than k were seen before.
         """
-        ts_ms = self.client.parse8601(str(info["timestamp"]))
-        key: TradeKey = (
-            str(info["order_id"]),
-            ts_ms,
-            str(info["side"]),
-            str(info["price"]),
-            str(info["size"]),
-            str(info.get("fee", 0)),
-        )
+        key = self._trade_key(info)
         occurrence = in_batch.get(key, 0) + 1
         in_batch[key] = occurrence
+        await self._keep_fill(info, key, occurrence)
+
+    async def _streamed_fill(self, info: dict[str, Any]) -> None:
+        """A pushed trade: the k-th pushed with some content is new when fewer than k of
+        that content were delivered (by the stream or by a REST read) before."""
+        key = self._trade_key(info)
+        occurrence = self._streamed.get(key, 0) + 1
+        self._streamed[key] = occurrence
+        await self._keep_fill(info, key, occurrence)
+
+    async def _keep_fill(self, info: dict[str, Any], key: TradeKey, occurrence: int) -> None:
         if occurrence <= self._seen.get(key, 0):
             return
+        ts_ms = key[1]
         order_id = key[0]
         cid = self._client_ids.get(order_id) or await self._client_id_of(order_id)
         # no await below: the fill is marked seen and kept in one step

@@ -69,8 +69,12 @@ def pro_client(
     api_secret: str | None = None,
     timeout_s: float = 5.0,
     options: dict[str, Any] | None = None,
+    keep_alive_ms: int | None = None,
 ) -> Any:
-    """An unmodified ccxt.pro client of `exchange_id`, REST and websocket URLs on `base_url`."""
+    """An unmodified ccxt.pro client of `exchange_id`, REST and websocket URLs on `base_url`.
+
+    `keep_alive_ms`: how often ccxt pings; a connection whose answers stop is closed
+    (ccxt's own liveness check), which is how a stalled private stream is noticed."""
     if not hasattr(ccxt_pro, exchange_id):
         raise ValueError(f"ccxt.pro has no exchange {exchange_id!r}")
     opts: dict[str, Any] = {"fetchCurrencies": False}
@@ -79,6 +83,8 @@ def pro_client(
     opts.update(options or {})
     params: dict[str, Any] = {"enableRateLimit": True, "timeout": int(timeout_s * 1000)}
     params["options"] = opts
+    if keep_alive_ms is not None:
+        params["streaming"] = {"keepAlive": keep_alive_ms}
     if api_key:
         params["apiKey"] = api_key
     if api_secret:

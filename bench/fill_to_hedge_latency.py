@@ -8,7 +8,8 @@ times, then reads `fills` and `hedge_orders` back with DuckDB:
 * engine latency: from the moment the MarketActor saw the fill (`seen_ts`) to
   the router dispatching the first child order of its mirror hedge;
 * end to end: from the fill's own timestamp on the home venue (what the
-  venue's matching stamped it) to that dispatch;
+  venue's matching stamped it) to that dispatch, and its first part, venue ->
+  seen (how long the fill took to reach the MarketActor: push or poll);
 * book age at decision: `hedge_orders.book_age_ms` of every child order.
 
 With `--poll-tick-s` the poll runs use that MarketActor tick (its REST polling
@@ -44,7 +45,9 @@ select
     quantile_cont(epoch_ns(c.sent) - epoch_ns(f.seen_ts), 0.5) / 1e6 as engine_p50_ms,
     quantile_cont(epoch_ns(c.sent) - epoch_ns(f.seen_ts), 0.99) / 1e6 as engine_p99_ms,
     quantile_cont(epoch_ns(c.sent) - epoch_ns(f.ts), 0.5) / 1e6 as e2e_p50_ms,
-    quantile_cont(epoch_ns(c.sent) - epoch_ns(f.ts), 0.99) / 1e6 as e2e_p99_ms
+    quantile_cont(epoch_ns(c.sent) - epoch_ns(f.ts), 0.99) / 1e6 as e2e_p99_ms,
+    quantile_cont(epoch_ns(f.seen_ts) - epoch_ns(f.ts), 0.5) / 1e6 as seen_p50_ms,
+    quantile_cont(epoch_ns(f.seen_ts) - epoch_ns(f.ts), 0.99) / 1e6 as seen_p99_ms
 from fills f join first_child c on c.source_fill_id = f.fill_id
 where f.run_id = $run_id
 """
@@ -56,7 +59,16 @@ from hedge_orders
 where run_id = $run_id and venue is not null and book_age_ms is not null
 """
 
-COLUMNS = ("engine p50", "engine p99", "e2e p50", "e2e p99", "book age p50", "book age p99")
+COLUMNS = (
+    "engine p50",
+    "engine p99",
+    "e2e p50",
+    "e2e p99",
+    "venue->seen p50",
+    "venue->seen p99",
+    "book age p50",
+    "book age p99",
+)
 
 
 def with_market_data(config: AppConfig, mode: str, tick_s: float | None) -> AppConfig:

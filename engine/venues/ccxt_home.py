@@ -22,11 +22,13 @@ to the unit.
 
 With `market_data: stream` (the default for ccxt venues) fills and the book
 are pushed (`engine.venues.home_stream`: one private connection per account
-and process, shared by its markets) and REST is read only to catch up: once
-after every (re)subscription, and every `FALLBACK_POLL_S` while the stream is
-down. Pushed and polled trades are counted by content from both sources
-(`_streamed` vs. `_seen`), so each trade is delivered exactly once whichever
-source brings it first.
+and process, shared by its markets). A push says *when*: the trades are then
+read over REST at once, with the dedupe above. HollaEx trades carry no id, so
+a trade delivered twice (two connections during a re-dial) could not be told
+from two identical trades; the REST read by content in a time window can.
+Without a push REST is read only to catch up: once after every
+(re)subscription, every `FALLBACK_POLL_S` while the stream is down and every
+`SAFETY_READ_S` while it is up.
 
 A venue error never escapes to the MarketActor's loop: the call returns
 nothing for this cycle (no fills, no quotes placed, nothing cancelled), the
@@ -69,6 +71,7 @@ PAGE_SIZE = 100  # HollaEx's maximum page size (trades, orders)
 MAX_PAGES = 20
 TRADE_LOOKBACK_MS = 2_000  # re-read this much before the last seen trade
 FALLBACK_POLL_S = 0.1  # while the fill stream is down, trades are read this often
+SAFETY_READ_S = 1.0  # while it is up, trades are also read this often without a push
 CANCEL_ATTEMPTS = 3
 _ERRORS_KEPT = 50
 _T = TypeVar("_T")
@@ -125,7 +128,6 @@ class CcxtHomeVenue:
         self._feed: HomeFeed | None = None
         self._epoch_read = -1  # the stream epoch whose gap REST has read
         self._last_rest_s = -1e9  # monotonic: when trades were last read over REST
-        self._streamed: dict[TradeKey, int] = {}  # trades of each content the stream pushed
         self._prefix = f"{session}-{market_id(market.symbol)}"
         self._session = session
         self._seq = 0
@@ -145,6 +147,7 @@ class CcxtHomeVenue:
         self.errors: deque[str] = deque(maxlen=_ERRORS_KEPT)
         self.skipped_cycles = 0
         self.rejected = 0
+        self.reads = {"pushed": 0, "catch_up": 0}  # REST trade reads: after a push, or not
 
     def __repr__(self) -> str:  # never the client: it holds the key
         return f"CcxtHomeVenue(venue={self.venue_id!r}, symbol={self.symbol!r})"
@@ -192,7 +195,9 @@ class CcxtHomeVenue:
 
     def stream_status(self) -> dict[str, Any]:
         """The fill stream's state ({} when this venue polls)."""
-        return self._stream.status() if self._stream is not None else {}
+        if self._stream is None:
+            return {}
+        return {**self._stream.status(), "reads": dict(self.reads)}
 
     # HomeVenue -----------------------------------------------------------------
 
@@ -247,10 +252,11 @@ class CcxtHomeVenue:
             self._bids, self._asks, self._book_ns = feed.bids, feed.asks, feed.book_ns
         elif now_ns - self._book_ns >= self._venue_cfg.home_book_refresh_s * 1e9:
             await self._refresh_book(now_ns)
+        pushed = False
         if stream is not None and feed is not None:
-            while feed.trades:  # pushed: each counted by content, so REST cannot redo it
-                await self._streamed_fill(feed.trades.popleft())
-        if self._rest_due(now_ns):
+            pushed = bool(feed.trades)
+            feed.trades.clear()  # what they are is read below: HollaEx trades have no id
+        if pushed or self._rest_due(now_ns):
             epoch = stream.epoch if stream is not None else 0
             up = stream is not None and stream.up
             self._last_rest_s = time.monotonic()
@@ -260,6 +266,7 @@ class CcxtHomeVenue:
                 self._skip("poll_fills", str(err))
                 raw = []
             else:
+                self.reads["pushed" if pushed else "catch_up"] += 1
                 if up:  # what was pushed before this epoch's subscription is now read
                     self._epoch_read = epoch
             in_batch: dict[TradeKey, int] = {}
@@ -269,14 +276,16 @@ class CcxtHomeVenue:
         return fills
 
     def _rest_due(self, now_ns: int) -> bool:
-        """Polling: always. Streaming: once after each (re)subscription, to read what the
-        stream missed; every `FALLBACK_POLL_S` while it is down."""
+        """Polling: always. Streaming (besides each push): once after each (re)subscription,
+        to read what the stream missed; every `FALLBACK_POLL_S` while it is down; every
+        `SAFETY_READ_S` while it is up (a push lost in a silent re-dial)."""
         stream = self._stream
         if stream is None or self._feed is None:
             return True
+        since_s = time.monotonic() - self._last_rest_s
         if stream.up:
-            return stream.epoch != self._epoch_read
-        return time.monotonic() - self._last_rest_s >= FALLBACK_POLL_S
+            return stream.epoch != self._epoch_read or since_s >= SAFETY_READ_S
+        return since_s >= FALLBACK_POLL_S
 
     async def open_quotes(self) -> list[tuple[Side, Decimal, Decimal]]:
         """What rests, as we know it: placed, minus fills seen, minus cancels."""
@@ -432,7 +441,6 @@ class CcxtHomeVenue:
             if len(trades) < PAGE_SIZE:
                 break
         self._seen = {k: n for k, n in self._seen.items() if k[1] >= since}
-        self._streamed = {k: n for k, n in self._streamed.items() if k[1] >= since}
         return out
 
     def _trade_key(self, info: dict[str, Any]) -> TradeKey:
@@ -454,14 +462,6 @@ class CcxtHomeVenue:
         key = self._trade_key(info)
         occurrence = in_batch.get(key, 0) + 1
         in_batch[key] = occurrence
-        await self._keep_fill(info, key, occurrence)
-
-    async def _streamed_fill(self, info: dict[str, Any]) -> None:
-        """A pushed trade: the k-th pushed with some content is new when fewer than k of
-        that content were delivered (by the stream or by a REST read) before."""
-        key = self._trade_key(info)
-        occurrence = self._streamed.get(key, 0) + 1
-        self._streamed[key] = occurrence
         await self._keep_fill(info, key, occurrence)
 
     async def _keep_fill(self, info: dict[str, Any], key: TradeKey, occurrence: int) -> None:

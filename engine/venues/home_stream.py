@@ -3,15 +3,18 @@
 One `HomeStream` per (venue, key) in a process, shared by every market of
 that venue the process quotes (`home_stream_for`): one private connection
 carries every fill of the account (`watch_my_trades`, HollaEx `usertrade`)
-and its wallet, one public connection every book (`watch_order_book`).
+and its wallet, one public connection every book (`watch_order_book`), each
+on its own ccxt client: ccxt.pro's hollaex re-signs its private URL after
+*any* of a client's connections closes, and a second private connection
+would receive every fill twice.
 Each market's `CcxtHomeVenue` reads its `HomeFeed`: the raw trades pushed
-for its symbol, in order, and its latest book.
+for its symbol, in order (its cue to read them over REST), and its book.
 
 `epoch` counts the private connection's successful subscriptions (the wallet
 `partial` proves the connection is subscribed); a market that sees it move
 (or sees the stream down) reads its trades over REST once, so nothing pushed
-while it was down is lost, and `CcxtHomeVenue` counts each trade's content
-from both sources so nothing is delivered twice. Reconnects back off with
+while it was down is lost; `CcxtHomeVenue` reads what the pushes announce
+over REST, so a trade pushed twice is still delivered once. Reconnects back off with
 equal jitter; `status()` says whether it is up, why not and since when.
 """
 
@@ -28,11 +31,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.venues.ccxt_venue import backoff_s
-from engine.venues.streams import StreamState, pro_client
+from engine.venues.streams import StreamState, new_connections, pro_client
 
 log = logging.getLogger(__name__)
 
+CHECK_S = 0.25  # how often the private connection's identity is checked
 KEEP_ALIVE_MS = 2_000  # ccxt pings this often; a stream that stops answering is closed
+WS_EXPIRES_S = 3_600  # a private connection's signature is valid this long (re-signed after)
 
 
 @dataclass(slots=True)
@@ -68,7 +73,9 @@ class HomeStream:
         self.reason = ""
         self.down_since_ns: int | None = clock_ns()
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._client: Any = None
+        self._client: Any = None  # the private connection's client
+        self._books_client: Any = None  # its own client: a public close must not re-sign
+        self._expires: str | None = None  # the private URL's api-expires, fixed per client
         self._users = 0
 
     def __repr__(self) -> str:
@@ -95,6 +102,7 @@ class HomeStream:
         feed = self.feeds.setdefault(symbol, HomeFeed(symbol))
         if self._client is None:
             self._client = self._make_client()
+            self._books_client = self._make_client()
         if "private" not in self._tasks:
             self._tasks["private"] = asyncio.create_task(self._private())
         if symbol not in self._tasks:
@@ -112,10 +120,12 @@ class HomeStream:
         for t in self._tasks.values():
             t.cancel()
         self._tasks.clear()
-        client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await client.close()
+        clients = (self._client, self._books_client)
+        self._client = self._books_client = None
+        for client in clients:
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.close()
 
     # --- the connections ---------------------------------------------------------------
 
@@ -124,24 +134,53 @@ class HomeStream:
         attempt = 0
         while True:
             try:
-                await self._client.load_markets()
+                if not self._client.markets:
+                    await self._client.load_markets()
+                self._pin_private_url()
                 trades = asyncio.ensure_future(self._client.watch_my_trades())
                 wallet = asyncio.ensure_future(self._client.watch_balance())
                 await wallet  # the partial: subscribed (usertrade was asked first)
                 self.epoch += 1
                 self._up()
                 attempt = 0
+                new_connections(self._client, private=True)
                 while True:
-                    for trade in await trades:
-                        self._take_trade(trade)
-                    trades = asyncio.ensure_future(self._client.watch_my_trades())
+                    done, _ = await asyncio.wait({trades}, timeout=CHECK_S)
+                    if done:
+                        for trade in trades.result():
+                            self._take_trade(trade)
+                        self._pin_private_url()
+                        trades = asyncio.ensure_future(self._client.watch_my_trades())
+                    if new_connections(self._client, private=True):  # ccxt dialled again:
+                        self.epoch += 1  # what the gap held is read over REST by the markets
+                        self.reconnects += 1
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self._down(f"{type(exc).__name__}: {exc}"[:300])
+                await self._fresh_private_client()
                 await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
                 attempt += 1
                 self.reconnects += 1
+
+    def _pin_private_url(self) -> None:
+        """Keep the private URL of this client stable (`ws-expires`, ccxt's option): ccxt
+        re-signs it after any close, and a second URL is a second private connection,
+        which would receive every fill twice. A fresh client signs anew."""
+        if self._expires is None:
+            self._expires = str(int(time.time()) + WS_EXPIRES_S)
+        self._client.options["ws-expires"] = self._expires
+
+    async def _fresh_private_client(self) -> None:
+        """Close every connection of the private client and start from a new one: ccxt may
+        have dialled a second private connection already, which would double every fill."""
+        old, self._client = self._client, self._make_client()
+        self._expires = None
+        if old is not None:
+            if old.markets:
+                self._client.set_markets(old.markets, old.currencies)
+            with contextlib.suppress(Exception):
+                await old.close()
 
     def _take_trade(self, trade: dict[str, Any]) -> None:
         """Queue one pushed trade for its market (ccxt hands back its whole cache: new
@@ -157,7 +196,7 @@ class HomeStream:
         attempt = 0
         while True:
             try:
-                ob = await self._client.watch_order_book(symbol)
+                ob = await self._books_client.watch_order_book(symbol)
                 feed = self.feeds[symbol]
                 feed.bids = [(float(p), float(a)) for p, a, *_ in ob["bids"]]
                 feed.asks = [(float(p), float(a)) for p, a, *_ in ob["asks"]]

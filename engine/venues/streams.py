@@ -125,6 +125,7 @@ class BookStream:
         self._markets: tuple[Any, Any] | None = None
         self._restart = asyncio.Event()
         self._updates_at_connect = 0
+        self._first_look = True
 
     def __repr__(self) -> str:
         return f"BookStream(venue={self.venue_id!r}, state={self.state.value})"
@@ -192,6 +193,7 @@ class BookStream:
         self.stats.connects += 1
         self._updates_at_connect = self.stats.updates
         self._nonces.clear()
+        self._first_look = True
         restart = asyncio.ensure_future(self._restart.wait())
         try:
             while True:
@@ -216,9 +218,19 @@ class BookStream:
                     self.stats.resyncs += 1
                     log.info("%s: update-id gap, resync from snapshot: %s", self.venue_id, exc)
                     continue
+                if self._reconnected(client):  # ccxt dialled again on its own
+                    self.stats.reconnects += 1
+                    self.stats.resyncs += 1
                 self._take_books(client)
         finally:
             restart.cancel()
+
+    def _reconnected(self, client: Any) -> bool:
+        """Whether ccxt opened a new connection since the last look (it re-dials on the
+        next watch after the venue closed one, and re-reads the snapshot)."""
+        fresh = new_connections(client)
+        first, self._first_look = self._first_look, False
+        return fresh > 0 and not first
 
     def _take_books(self, client: Any) -> None:
         """Every book of ours that moved since the last look (one resolve may carry many)."""
@@ -258,6 +270,19 @@ class BookStream:
         if client is not None:
             with contextlib.suppress(Exception):
                 await client.close()
+
+
+def new_connections(client: Any, private: bool | None = None) -> int:
+    """How many of a ccxt.pro client's websocket connections opened since the last call
+    (each is marked when first seen; `private`: only signed URLs, True, or the others)."""
+    fresh = 0
+    for url, c in list((getattr(client, "clients", None) or {}).items()):
+        if private is not None and ("api-key=" in url) is not private:
+            continue
+        if not getattr(c, "_marketmesh_seen", False):
+            c._marketmesh_seen = True
+            fresh += 1
+    return fresh
 
 
 class StaleStream(ccxt.NetworkError):

@@ -195,7 +195,18 @@ class HedgeRouterActor:
     async def status(self) -> dict[str, Any]:
         await self._ensure_started()
         health = {v: (s.healthy, s.reason) for v, s in self._snapshots.items()}
+        streams = {  # venues that stream: up, or polling REST and why (alert stream_down)
+            v: {
+                "up": s.market_data == "stream",
+                "market_data": s.market_data,
+                "reason": s.stream.get("reason", ""),
+                **{k: s.stream.get(k, 0) for k in ("reconnects", "resyncs", "stale")},
+            }
+            for v, s in self._snapshots.items()
+            if getattr(s, "market_data", "poll") != "poll"
+        }
         return {
+            "streams": streams,
             **self._stats,
             "inflight": len(self._inflight),
             "hybrid_waiting_fills": self._desk.waiting_fills,

@@ -114,3 +114,13 @@ def test_webhook_urls_are_http_only_without_link_local_and_never_quoted():
     with pytest.raises(ConfigError, match="not in webhook_allowed_hosts") as err:
         parse_config({**base, "alerts": hosts}, "x.yaml")
     assert "evil" not in str(err.value)
+
+
+def test_stream_down_fires_per_venue_after_its_hold_time_and_says_it_polls():
+    mon = AlertMonitor([AlertRuleConfig(rule=AlertKind.STREAM_DOWN, for_s=5)])
+    down = {"binance-sim": (False, "NetworkError: closed"), "okx-sim": (True, "")}
+    assert mon.evaluate(Observation(0, streams=down)) == []
+    (alert,) = mon.evaluate(Observation(5 * S, streams=down))
+    assert alert.kind is AlertKind.STREAM_DOWN and alert.venue == "binance-sim"
+    assert "polling REST" in alert.message
+    assert mon.evaluate(Observation(6 * S, streams={"binance-sim": (True, "")})) == []

@@ -27,8 +27,10 @@ read over REST at once, with the dedupe above. HollaEx trades carry no id, so
 a trade delivered twice (two connections during a re-dial) could not be told
 from two identical trades; the REST read by content in a time window can.
 Without a push REST is read only to catch up: once after every
-(re)subscription, every `FALLBACK_POLL_S` while the stream is down and every
-`SAFETY_READ_S` while it is up.
+(re)subscription, after every `cancel_all` (what filled up to the cancel, so
+the last poll of a run misses nothing still in flight on the stream), every
+`FALLBACK_POLL_S` while the stream is down and every `SAFETY_READ_S` while it
+is up.
 
 A venue error never escapes to the MarketActor's loop: the call returns
 nothing for this cycle (no fills, no quotes placed, nothing cancelled), the
@@ -128,6 +130,7 @@ class CcxtHomeVenue:
         self._feed: HomeFeed | None = None
         self._epoch_read = -1  # the stream epoch whose gap REST has read
         self._last_rest_s = -1e9  # monotonic: when trades were last read over REST
+        self._read_due = False  # set by cancel_all: the next poll reads REST whatever was pushed
         self._prefix = f"{session}-{market_id(market.symbol)}"
         self._session = session
         self._seq = 0
@@ -236,6 +239,7 @@ class CcxtHomeVenue:
                 self._skip("cancel_all", str(err))
                 return 0
             self._cancel_complete = True
+            self._read_due = True  # what filled up to the cancel: read it, pushed or not
             return cancelled
         return 0
 
@@ -260,6 +264,7 @@ class CcxtHomeVenue:
             epoch = stream.epoch if stream is not None else 0
             up = stream is not None and stream.up
             self._last_rest_s = time.monotonic()
+            self._read_due = False
             try:
                 raw = await self._fetch_trades()
             except VenueError as err:
@@ -283,6 +288,8 @@ class CcxtHomeVenue:
         if stream is None or self._feed is None:
             return True
         since_s = time.monotonic() - self._last_rest_s
+        if self._read_due:
+            return True
         if stream.up:
             return stream.epoch != self._epoch_read or since_s >= SAFETY_READ_S
         return since_s >= FALLBACK_POLL_S

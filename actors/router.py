@@ -392,8 +392,9 @@ class HedgeRouterActor:
 
     async def _views_for(self, symbol: str) -> tuple[int, dict[str, Any]]:
         """(now, the venue snapshots to plan `symbol` on): a streaming venue whose copy here
-        is older than half of `risk.max_book_age_ms` is asked again first, and a streaming
-        venue's book still older than `max_book_age_ms` is left out of the plan."""
+        is older than `risk.max_book_age_ms` is asked again first (one Ray call: only
+        then, so most hedges pay nothing), and a streaming venue's book still older than
+        that is left out of the plan."""
         max_age_ns = self._config.risk.max_book_age_ms * 1e6
         now = time.time_ns()
         aged = [
@@ -401,7 +402,7 @@ class HedgeRouterActor:
             for v, snap in self._snapshots.items()
             if getattr(snap, "stream_up", False)
             and (book := snap.books.get(symbol)) is not None
-            and now - book.ts_ns > max_age_ns / 2
+            and now - book.ts_ns > max_age_ns
         ]
         if aged:
             await self._refresh(aged)

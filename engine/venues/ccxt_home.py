@@ -23,7 +23,8 @@ to the unit.
 With `market_data: stream` (the default for ccxt venues) fills and the book
 are pushed (`engine.venues.home_stream`: one private connection per account
 and process, shared by its markets). A push says *when*: the trades are then
-read over REST at once, with the dedupe above. HollaEx trades carry no id, so
+read over REST at once (by a reader task, so the next poll hands them over
+without a request), with the dedupe above. HollaEx trades carry no id, so
 a trade delivered twice (two connections during a re-dial) could not be told
 from two identical trades; the REST read by content in a time window can.
 Without a push REST is read only to catch up: once after every
@@ -42,6 +43,7 @@ outage can never stack a second ladder on top of the first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -130,6 +132,8 @@ class CcxtHomeVenue:
         self._feed: HomeFeed | None = None
         self._epoch_read = -1  # the stream epoch whose gap REST has read
         self._last_rest_s = -1e9  # monotonic: when trades were last read over REST
+        self._read_lock = asyncio.Lock()
+        self._push_reader: asyncio.Task[None] | None = None
         self._read_due = False  # set by cancel_all: the next poll reads REST whatever was pushed
         self._prefix = f"{session}-{market_id(market.symbol)}"
         self._session = session
@@ -188,9 +192,15 @@ class CcxtHomeVenue:
             )
         if self._stream is not None:
             self._feed = self._stream.attach(self.symbol)
+            self._push_reader = asyncio.create_task(self._read_on_push())
         return spec
 
     async def close(self) -> None:
+        reader, self._push_reader = self._push_reader, None
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
         if self._stream is not None and self._feed is not None:
             self._feed = None
             await self._stream.detach(self.symbol)
@@ -256,11 +266,26 @@ class CcxtHomeVenue:
             self._bids, self._asks, self._book_ns = feed.bids, feed.asks, feed.book_ns
         elif now_ns - self._book_ns >= self._venue_cfg.home_book_refresh_s * 1e9:
             await self._refresh_book(now_ns)
-        pushed = False
-        if stream is not None and feed is not None:
-            pushed = bool(feed.trades)
-            feed.trades.clear()  # what they are is read below: HollaEx trades have no id
+        pushed = self._take_push()
         if pushed or self._rest_due(now_ns):
+            await self._read_trades(pushed)
+        fills, self._unreturned = self._unreturned, []
+        return fills
+
+    def _take_push(self) -> bool:
+        """Whether trades were pushed since the last look (what they are is read over REST:
+        HollaEx trades have no id)."""
+        feed = self._feed
+        if self._stream is None or feed is None or not feed.trades:
+            return False
+        feed.trades.clear()
+        return True
+
+    async def _read_trades(self, pushed: bool) -> None:
+        """Read our trades over REST and keep the new ones in `_unreturned` (one reader at a
+        time: the push reader and a poll never interleave)."""
+        async with self._read_lock:
+            stream = self._stream
             epoch = stream.epoch if stream is not None else 0
             up = stream is not None and stream.up
             self._last_rest_s = time.monotonic()
@@ -277,8 +302,20 @@ class CcxtHomeVenue:
             in_batch: dict[TradeKey, int] = {}
             for info in raw:
                 await self._new_fill(info, in_batch)
-        fills, self._unreturned = self._unreturned, []
-        return fills
+
+    async def _read_on_push(self) -> None:
+        """Read what a push announces at once, not at the next poll: by then its fills
+        wait in `_unreturned` and the poll hands them over without a request."""
+        feed = self._feed
+        assert feed is not None
+        while True:
+            await feed.pushed.wait()
+            feed.pushed.clear()
+            if self._take_push():
+                try:
+                    await self._read_trades(True)
+                except Exception:  # the next poll reads again; never end the reader
+                    log.exception("%s %s: reading pushed trades failed", self.venue_id, self.symbol)
 
     def _rest_due(self, now_ns: int) -> bool:
         """Polling: always. Streaming (besides each push): once after each (re)subscription,

@@ -46,6 +46,7 @@ class HomeFeed:
 
     symbol: str
     trades: deque[dict[str, Any]] = field(default_factory=deque)
+    pushed: asyncio.Event = field(default_factory=asyncio.Event)  # set with each trade
     bids: list[tuple[float, float]] = field(default_factory=list)
     asks: list[tuple[float, float]] = field(default_factory=list)
     book_ns: int = 0
@@ -191,6 +192,7 @@ class HomeStream:
             return
         info["_queued"] = True
         feed.trades.append(info)
+        feed.pushed.set()
 
     async def _books(self, symbol: str) -> None:
         attempt = 0

@@ -1,8 +1,13 @@
 """HedgeVenueActor: the only holder of one external venue's API key.
 
-Keeps the venue's L2 books and balances fresh for the router (polling, with a
-freshness timestamp) and executes child orders. Health is what the router
-reads to exclude a venue, so a failing poll marks it unhealthy at once.
+Keeps the venue's L2 books and balances fresh for the router and executes
+child orders. Books come over one websocket for all symbols
+(`market_data: stream`, `engine.venues.streams.BookStream`, the default for
+ccxt venues) or from REST polling (`poll`). While a stream is down the actor
+polls REST, paced by the weight budget, and says so in its snapshot
+(`market_data: "poll (stream down)"`, the stream's status and counters).
+Health is what the router reads to exclude a venue, so a failing poll marks
+it unhealthy at once.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import ray
 from pydantic import SecretStr
 
 from actors.context import RestartGate, live_config
-from engine.config import VenueConfig
+from engine.config import VenueConfig, VenueKind
 from engine.types import BookSnapshot, ChildOrder, ChildOrderResult, MarketSpec
 from engine.venues import wallet
 from engine.venues.balance_cache import after_executions
@@ -27,6 +32,7 @@ from engine.venues.ccxt_venue import CcxtVenue, Lookup
 from engine.venues.errors import VenueError
 from engine.venues.paper import PaperVenue
 from engine.venues.rate_limit import books_due
+from engine.venues.streams import BookStream, pro_client
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,12 @@ class VenueSnapshot:
     balances: dict[str, Decimal]
     taker_fee: float
     specs: dict[str, MarketSpec] = field(default_factory=dict)
+    market_data: str = "poll"  # "stream", "poll", or "poll (stream down)"
+    stream: dict[str, Any] = field(default_factory=dict)  # BookStream.status()
+
+    @property
+    def stream_up(self) -> bool:
+        return self.market_data == "stream"
 
 
 def build_hedge_venue(
@@ -75,6 +87,24 @@ def build_hedge_venue(
     return PaperVenue(live, taker_fee=venue.taker_fee, balances=dict(venue.balances))
 
 
+def build_book_stream(
+    venue: VenueConfig, symbols: list[str], *, base_url: str | None = None
+) -> BookStream | None:
+    """The venue's book stream when it streams (`market_data`), else None. Books are
+    public: the stream's client holds no key."""
+    if not venue.streams or venue.kind is not VenueKind.CCXT:
+        return None
+    url = base_url or (venue.url if venue.url not in (None, "sim") else None)
+    exchange = venue.exchange or "binance"
+    return BookStream(
+        venue.id,
+        lambda: pro_client(exchange, url, timeout_s=venue.timeout_s),
+        symbols,
+        venue.book_depth,
+        stale_after_s=venue.stream_stale_after_s,
+    )
+
+
 @ray.remote
 class HedgeVenueActor:
     def __init__(
@@ -91,6 +121,8 @@ class HedgeVenueActor:
         self._venue = build_hedge_venue(
             venue, symbols, base_url=base_url, api_key=api_key, api_secret=api_secret
         )
+        self._stream = build_book_stream(venue, symbols, base_url=base_url)
+        self._stream_task: asyncio.Task[None] | None = None
         self._books: dict[str, BookSnapshot] = {}
         self._fetched_at: dict[str, float] = {}  # symbol -> monotonic time of its last book
         self._balances: dict[str, Decimal] = {}
@@ -120,6 +152,8 @@ class HedgeVenueActor:
         specs = await self._venue.start()
         self._balances = await self._venue.fetch_balances()
         await self._poll_books()
+        if self._stream is not None:
+            self._stream_task = asyncio.create_task(self._stream.run())
         self._task = asyncio.create_task(self._run())
         return {"venue": self._cfg.id, "specs": specs, "healthy": self._healthy}
 
@@ -139,25 +173,44 @@ class HedgeVenueActor:
         self._symbols = list(symbols)
         for gone in set(self._books) - set(symbols):
             del self._books[gone]
+        if self._stream is not None:
+            self._stream.set_symbols(list(symbols))
         await self._poll_books()
         return {"venue": self._cfg.id, "specs": specs, "healthy": self._healthy}
 
     async def on_stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in (self._task, self._stream_task):
+            if task is not None:
+                task.cancel()
+        if self._stream is not None:
+            await self._stream.close()
         await self._venue.close()
 
     async def snapshot(self) -> VenueSnapshot:
         await self._ensure_started()
+        books = dict(self._books)
+        stream = self._stream
+        if stream is not None:  # the newer of the streamed and the polled book
+            for symbol, book in stream.books.items():
+                polled = books.get(symbol)
+                if polled is None or book.ts_ns >= polled.ts_ns:
+                    books[symbol] = book
         return VenueSnapshot(
             venue=self._cfg.id,
-            healthy=self._healthy,
+            healthy=self._healthy or (stream is not None and stream.up),
             reason=self._reason,
-            books=dict(self._books),
+            books=books,
             balances=dict(self._balances),
             taker_fee=self._cfg.taker_fee,
             specs=self._venue.specs,
+            market_data=self._market_data(),
+            stream=stream.status() if stream is not None else {},
         )
+
+    def _market_data(self) -> str:
+        if self._stream is None:
+            return "poll"
+        return "stream" if self._stream.up else "poll (stream down)"
 
     async def recover(
         self, hedge_id: str, symbol: str, client_order_id: str
@@ -218,7 +271,10 @@ class HedgeVenueActor:
         last_balance = time.monotonic()
         while True:
             await asyncio.sleep(self._cfg.book_poll_interval_s)
-            await self._poll_books(self._books_due())
+            if self._stream is None or not self._stream.up:  # REST only while no stream
+                await self._poll_books(self._books_due())
+            else:
+                self._healthy, self._reason = True, ""
             if time.monotonic() - last_balance >= self._cfg.balance_refresh_s:
                 last_balance = time.monotonic()
                 try:

@@ -15,6 +15,7 @@ hedge is pending.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import time
@@ -196,7 +197,18 @@ class HedgeRouterActor:
     async def status(self) -> dict[str, Any]:
         await self._ensure_started()
         health = {v: (s.healthy, s.reason) for v, s in self._snapshots.items()}
+        streams = {  # venues that stream: up, or polling REST and why (alert stream_down)
+            v: {
+                "up": s.market_data == "stream",
+                "market_data": s.market_data,
+                "reason": s.stream.get("reason", ""),
+                **{k: s.stream.get(k, 0) for k in ("reconnects", "resyncs", "stale")},
+            }
+            for v, s in self._snapshots.items()
+            if getattr(s, "market_data", "poll") != "poll"
+        }
         return {
+            "streams": streams,
             **self._stats,
             "inflight": len(self._inflight),
             "hybrid_waiting_fills": self._desk.waiting_fills,
@@ -352,8 +364,8 @@ class HedgeRouterActor:
         self, parent: HedgeIntent, piece: HedgeSlice
     ) -> tuple[list[ChildOrderResult], list[str]]:
         """Plan one slice on the books of now, send it, price it against its benchmarks."""
-        now = time.time_ns()
-        planned = plan_slice(parent, piece, self._snapshots.values(), self._config.risk, now)
+        now, views = await self._views_for(parent.symbol)
+        planned = plan_slice(parent, piece, views.values(), self._config.risk, now)
         if planned.children:  # journaled first: a restarted router looks these up, never resends
             await self._ledger.on_hedge_sent.remote(
                 parent.hedge_id,
@@ -379,22 +391,43 @@ class HedgeRouterActor:
             else:
                 results += answer
         plan = planned.plan
-        self._writers["hedge_orders"].append(
-            slice_rows(
-                parent,
-                piece.intent.reason,
-                results,
-                plan.residual,
-                plan.reasons,
-                sent_ns,
-                bench,
-                decision_fields(planned.quotes, plan.reasons, now),
-            )
+        rows = slice_rows(
+            parent,
+            piece.intent.reason,
+            results,
+            plan.residual,
+            plan.reasons,
+            sent_ns,
+            bench,
+            decision_fields(planned.quotes, plan.reasons, now),
         )
+        self._writers["hedge_orders"].append(with_book_ages(rows, views, parent.symbol, now))
         self._writers["hedge_fills"].append(
             execution_rows((e for r in results for e in r.executions), sent_ns)
         )
         return results, list(plan.reasons)
+
+    async def _views_for(self, symbol: str) -> tuple[int, dict[str, Any]]:
+        """(now, the venue snapshots to plan `symbol` on): a streaming venue whose copy here
+        is older than `risk.max_book_age_ms` is asked again first (one Ray call: only
+        then, so most hedges pay nothing), and a streaming venue's book still older than
+        that is left out of the plan."""
+        max_age_ns = self._config.risk.max_book_age_ms * 1e6
+        now = time.time_ns()
+        aged = [
+            v
+            for v, snap in self._snapshots.items()
+            if getattr(snap, "stream_up", False)
+            and (book := snap.books.get(symbol)) is not None
+            and now - book.ts_ns > max_age_ns
+        ]
+        if aged:
+            await self._refresh(aged)
+            now = time.time_ns()
+        return now, {
+            v: without_old_book(snap, symbol, now, max_age_ns)
+            for v, snap in self._snapshots.items()
+        }
 
     def _observe_latency(self, seconds: float) -> None:
         self._latency_sum_s += seconds
@@ -424,8 +457,8 @@ class HedgeRouterActor:
                 except Exception:  # rows stay buffered for the next flush; keep routing
                     log.exception("router: Parquet flush failed")
 
-    async def _refresh(self) -> None:
-        names = list(self._venues)
+    async def _refresh(self, names: list[str] | None = None) -> None:
+        names = list(self._venues) if names is None else names
         snaps = await asyncio.gather(
             *(self._venues[v].snapshot.remote() for v in names), return_exceptions=True
         )
@@ -444,3 +477,29 @@ class HedgeRouterActor:
                     )
                 continue
             self._snapshots[venue] = snap
+
+
+def without_old_book(snap: Any, symbol: str, now_ns: int, max_age_ns: float) -> Any:
+    """`snap` without its `symbol` book when its stream is up and the book is older than
+    `max_age_ns` (a stalled or resyncing stream): the router never plans on it."""
+    book = snap.books.get(symbol)
+    if not getattr(snap, "stream_up", False) or book is None or now_ns - book.ts_ns <= max_age_ns:
+        return snap
+    return dataclasses.replace(snap, books={s: b for s, b in snap.books.items() if s != symbol})
+
+
+def with_book_ages(
+    rows: list[dict[str, Any]], views: dict[str, Any], symbol: str, now_ns: int
+) -> list[dict[str, Any]]:
+    """Each row with `book_age_ms`: the age at decision of its venue's book; a row of no
+    venue (what the plan left) gets the oldest book the plan had."""
+    ages = {
+        v: (now_ns - book.ts_ns) / 1e6
+        for v, snap in views.items()
+        if (book := snap.books.get(symbol)) is not None
+    }
+    oldest = max(ages.values(), default=None)
+    for row in rows:
+        venue = row.get("venue")
+        row["book_age_ms"] = ages.get(venue, oldest) if venue else oldest
+    return rows

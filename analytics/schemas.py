@@ -152,6 +152,7 @@ def _hedge_orders() -> pa.Schema:
             # best_bid, best_ask, age_ms, taker_fee, available) and why venues were left out
             _f("decision_books", pa.string()),
             _f("plan_reasons", pa.string()),  # JSON list of strings
+            _f("book_age_ms", pa.float64()),  # age at decision of the venue's book used
         ]
     )
 

@@ -1,14 +1,22 @@
-"""Fill -> hedge-order-sent latency, measured from what a real run writes.
+"""Fill -> hedge-order-sent latency and book age at decision, streams vs polling, one run.
 
-Runs the default graph (simulated venues, real Ray, real ccxt over loopback)
-`--runs` times, then reads `fills` and `hedge_orders` back with DuckDB:
+Runs the graph of `--config` once per market-data mode (`--modes`, default
+`stream,poll`: every ccxt venue's `market_data` set to it, everything else as
+configured; real Ray, real ccxt / ccxt.pro over loopback to venue-sim) `--runs`
+times, then reads `fills` and `hedge_orders` back with DuckDB:
 
 * engine latency: from the moment the MarketActor saw the fill (`seen_ts`) to
   the router dispatching the first child order of its mirror hedge;
-* end to end: from the fill's own timestamp on the home venue, which adds the
-  MarketActor's 100 ms polling of the in-process home venue.
+* end to end: from the fill's own timestamp on the home venue (what the
+  venue's matching stamped it) to that dispatch, and its first part, venue ->
+  seen (how long the fill took to reach the MarketActor: push or poll);
+* book age at decision: `hedge_orders.book_age_ms` of every child order.
 
-    python bench/fill_to_hedge_latency.py --runs 3 --duration 30
+With `--poll-tick-s` the poll runs use that MarketActor tick (its REST polling
+pace) instead of the config's, so a config tuned for streams is compared with
+polling at the pace polling can afford.
+
+    python bench/fill_to_hedge_latency.py --config configs/loopback.yaml --runs 1 --duration 30
 """
 
 from __future__ import annotations
@@ -17,9 +25,10 @@ import argparse
 import statistics
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from analytics.views import connect
-from engine.config import load_config
+from engine.config import AppConfig, VenueKind, load_config
 from marketmesh.graph import run_graph
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,7 +36,8 @@ REPO = Path(__file__).resolve().parents[1]
 QUERY = """
 with first_child as (
     select source_fill_id, min(ts) as sent
-    from hedge_orders where source_fill_id is not null and venue is not null
+    from hedge_orders
+    where run_id = $run_id and source_fill_id is not null and venue is not null
     group by 1
 )
 select
@@ -35,40 +45,85 @@ select
     quantile_cont(epoch_ns(c.sent) - epoch_ns(f.seen_ts), 0.5) / 1e6 as engine_p50_ms,
     quantile_cont(epoch_ns(c.sent) - epoch_ns(f.seen_ts), 0.99) / 1e6 as engine_p99_ms,
     quantile_cont(epoch_ns(c.sent) - epoch_ns(f.ts), 0.5) / 1e6 as e2e_p50_ms,
-    quantile_cont(epoch_ns(c.sent) - epoch_ns(f.ts), 0.99) / 1e6 as e2e_p99_ms
+    quantile_cont(epoch_ns(c.sent) - epoch_ns(f.ts), 0.99) / 1e6 as e2e_p99_ms,
+    quantile_cont(epoch_ns(f.seen_ts) - epoch_ns(f.ts), 0.5) / 1e6 as seen_p50_ms,
+    quantile_cont(epoch_ns(f.seen_ts) - epoch_ns(f.ts), 0.99) / 1e6 as seen_p99_ms
 from fills f join first_child c on c.source_fill_id = f.fill_id
 where f.run_id = $run_id
 """
 
+AGE_QUERY = """
+select
+    quantile_cont(book_age_ms, 0.5), quantile_cont(book_age_ms, 0.99)
+from hedge_orders
+where run_id = $run_id and venue is not null and book_age_ms is not null
+"""
+
+COLUMNS = (
+    "engine p50",
+    "engine p99",
+    "e2e p50",
+    "e2e p99",
+    "venue->seen p50",
+    "venue->seen p99",
+    "book age p50",
+    "book age p99",
+)
+
+
+def with_market_data(config: AppConfig, mode: str, tick_s: float | None) -> AppConfig:
+    """`config` with every ccxt venue's `market_data` set to `mode` (and the tick)."""
+    venues = [
+        v.model_copy(update={"market_data": mode}) if v.kind is VenueKind.CCXT else v
+        for v in config.venues
+    ]
+    update: dict[str, Any] = {"venues": venues}
+    if tick_s is not None:
+        update["timing"] = config.timing.model_copy(update={"market_tick_s": tick_s})
+    return config.model_copy(update=update)
+
+
+def measure(config: AppConfig, config_path: Path, duration_s: float, data_dir: str) -> tuple:
+    result = run_graph(config, config_path=config_path, duration_s=duration_s, data_dir=data_dir)
+    con = connect(data_dir)
+    row = con.execute(QUERY, {"run_id": result.run_id}).fetchone()
+    ages = con.execute(AGE_QUERY, {"run_id": result.run_id}).fetchone()
+    assert row is not None and ages is not None
+    return (row[0], *row[1:], *ages)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--duration", type=float, default=30.0)
-    parser.add_argument("--config", type=Path, default=REPO / "configs" / "local.yaml")
+    parser.add_argument("--config", type=Path, default=REPO / "configs" / "loopback.yaml")
+    parser.add_argument("--modes", default="stream,poll")
+    parser.add_argument("--poll-tick-s", type=float, default=None)
     args = parser.parse_args()
-    cfg = load_config(args.config)
-    figures = []
+    base = load_config(args.config)
+    figures: dict[str, list[tuple]] = {}
     with tempfile.TemporaryDirectory(prefix="mm-bench-") as data_dir:
         for i in range(args.runs):
-            result = run_graph(
-                cfg, config_path=args.config, duration_s=args.duration, data_dir=data_dir
-            )
-            con = connect(data_dir)
-            row = con.execute(QUERY, {"run_id": result.run_id}).fetchone()
-            assert row is not None
-            n, e50, e99, x50, x99 = row
-            figures.append((e50, e99, x50, x99))
-            print(
-                f"run {i + 1}/{args.runs}: {n} hedged fills  engine p50 {e50:.2f} ms "
-                f"p99 {e99:.2f} ms | end-to-end p50 {x50:.2f} ms p99 {x99:.2f} ms",
-                flush=True,
-            )
-    med = [statistics.median(col) for col in zip(*figures, strict=True)]
-    print(
-        f"median over {args.runs} runs: engine p50 {med[0]:.2f} ms, p99 {med[1]:.2f} ms; "
-        f"end-to-end p50 {med[2]:.2f} ms, p99 {med[3]:.2f} ms"
-    )
+            for mode in args.modes.split(","):
+                tick = args.poll_tick_s if mode == "poll" else None
+                cfg = with_market_data(base, mode, tick)
+                n, *values = measure(cfg, args.config, args.duration, data_dir)
+                figures.setdefault(mode, []).append(tuple(values))
+                shown = "  ".join(
+                    f"{c} {v:.2f} ms" if v is not None else f"{c} -"
+                    for c, v in zip(COLUMNS, values, strict=True)
+                )
+                print(
+                    f"run {i + 1}/{args.runs} {mode:6} (tick {cfg.timing.market_tick_s}s): "
+                    f"{n} hedged fills  {shown}",
+                    flush=True,
+                )
+    for mode, rows in figures.items():
+        med = [
+            statistics.median(v for v in col if v is not None) for col in zip(*rows, strict=True)
+        ]
+        shown = "  ".join(f"{c} {v:.2f} ms" for c, v in zip(COLUMNS, med, strict=True))
+        print(f"median over {len(rows)} runs, {mode}: {shown}")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ class Observation:
     ts_ns: int
     markets: Sequence[MarketObservation] = ()
     venues: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    streams: dict[str, tuple[bool, str]] = field(default_factory=dict)  # venue: (up, why not)
     hedge_failures: int = 0  # cumulative hedges that executed nothing
     exposure: dict[str, tuple[float, float]] = field(default_factory=dict)  # asset: (gap, thr)
     max_reference_age_s: float = 5.0
@@ -226,6 +227,16 @@ class AlertMonitor:
             for venue, (healthy, reason) in sorted(obs.venues.items()):
                 yield _Condition(
                     venue, not healthy, None, None, f"{venue}: unhealthy: {reason}", venue=venue
+                )
+        elif kind is AlertKind.STREAM_DOWN:
+            for venue, (up, reason) in sorted(obs.streams.items()):
+                yield _Condition(
+                    venue,
+                    not up,
+                    None,
+                    None,
+                    f"{venue}: stream down, polling REST: {reason}",
+                    venue=venue,
                 )
         elif kind is AlertKind.HEDGE_FAILURES:
             base = self._failure_baseline.setdefault(i, obs.hedge_failures)

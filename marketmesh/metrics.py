@@ -70,6 +70,22 @@ class GraphCollector(Collector):
         for venue, (ok, _) in self.router.get("venues", {}).items():
             health.add_metric([venue], 1.0 if ok else 0.0)
         yield health
+        stream_up = GaugeMetricFamily(
+            "marketmesh_stream_up",
+            "1 when the venue's market data stream is up, 0 while it polls REST",
+            labels=["venue"],
+        )
+        stream_events = CounterMetricFamily(
+            "marketmesh_stream_events",
+            "stream reconnects, resyncs from a snapshot (update-id gaps), stale resyncs",
+            labels=["venue", "event"],
+        )
+        for venue, s in self.router.get("streams", {}).items():
+            stream_up.add_metric([venue], 1.0 if s["up"] else 0.0)
+            for event in ("reconnects", "resyncs", "stale"):
+                stream_events.add_metric([venue, event], float(s.get(event) or 0))
+        yield stream_up
+        yield stream_events
         bounds = self.router.get("latency_buckets_s")
         if bounds:
             cumulative, buckets = 0, []

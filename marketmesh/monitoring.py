@@ -81,6 +81,10 @@ class GraphMonitor:
                 if not m.get("paused")  # a paused market is not breaching, it is off
             ],
             venues={v: (ok, why) for v, (ok, why) in router.get("venues", {}).items()},
+            streams={
+                v: (bool(s["up"]), str(s.get("reason") or ""))
+                for v, s in router.get("streams", {}).items()
+            },
             # partial hedges are mostly lot-rounding residuals the rebalancer nets;
             # a failure is a hedge that executed nothing
             hedge_failures=int(router.get("skipped", 0)),

@@ -87,7 +87,17 @@ def status_table(title: str, markets: list[dict[str, Any]], router: dict[str, An
             note,
         )
     venues = router.get("venues", {})
-    health = ", ".join(f"{v}:{'ok' if ok else 'DOWN'}" for v, (ok, _) in venues.items())
+    streams = router.get("streams", {})
+
+    def market_data(venue: str) -> str:  # a streaming venue: up, or polling while it is down
+        s = streams.get(venue)
+        if s is None:
+            return ""
+        return " stream" if s["up"] else " [yellow]polling (stream down)[/yellow]"
+
+    health = ", ".join(
+        f"{v}:{'ok' if ok else 'DOWN'}{market_data(v)}" for v, (ok, _) in venues.items()
+    )
     t.caption = (
         f"hedges {router.get('hedges', 0)} (hedged {router.get('hedged', 0)}, partial "
         f"{router.get('partial', 0)}, skipped {router.get('skipped', 0)}) | {health}"

@@ -19,6 +19,7 @@ class AlertKind(StrEnum):
     HEDGE_FAILURES = "hedge_failures"
     EXPOSURE_OVER_THRESHOLD = "exposure_over_threshold"
     VENUE_UNHEALTHY = "venue_unhealthy"
+    STREAM_DOWN = "stream_down"  # a venue's websocket is down: it runs on paced REST
     STALE_REFERENCE = "stale_reference"
     PNL_DRAWDOWN = "pnl_drawdown"
     STORAGE_FAILURE = "storage_failure"  # always on: see AlertsConfig.storage_*

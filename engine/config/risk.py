@@ -18,6 +18,10 @@ class RiskConfig(_Frozen):
         description="IOC limit = walked marginal price plus this, capped by max_slippage_bps",
     )
     max_book_age_s: PositiveFloat = 5.0
+    max_book_age_ms: PositiveFloat = Field(
+        default=300.0,
+        description="with a venue's book stream up, the router plans on no older book",
+    )
     slice_interval_s: PositiveFloat = Field(
         default=1.0,
         description="a hedge above max_notional_per_trade is sent in slices this far apart",

@@ -79,6 +79,22 @@ class FaultConfig(_Frozen):
     stale_book_rate: Probability = 0.0
     stale_book_age_ms: Annotated[int, Field(ge=1, le=600_000)] = 2_000
     outages: list[OutageWindowConfig] = Field(default_factory=list)
+    # websocket streams (engine/sim/faults.py StreamFaults); 0 = never
+    stream_disconnect_every_s: NonNegFloat = Field(
+        default=0.0, description="every stream connection is dropped this long after it opened"
+    )
+    depth_gap_rate: Probability = Field(
+        default=0.0, description="share of diff-depth events lost (a gap in update ids)"
+    )
+    depth_repeat_rate: Probability = Field(
+        default=0.0, description="share of diff-depth events sent twice (a repeat)"
+    )
+    stream_stall_at_s: NonNegFloat = Field(
+        default=0.0, description="the connections open at this time stop sending, stay open"
+    )
+    listen_key_expire_at_s: NonNegFloat = Field(
+        default=0.0, description="at this time every user-data listen key expires, once"
+    )
 
     @property
     def active(self) -> bool:
@@ -141,6 +157,14 @@ class VenueConfig(_Frozen):
         default=0.5, description="a home venue behind ccxt refetches its own book this often"
     )
     timeout_s: PositiveFloat = 5.0
+    market_data: Literal["stream", "poll"] | None = Field(
+        default=None,
+        description="books (and home fills) pushed over websockets, or REST polling; "
+        "default: stream for ccxt venues, poll otherwise",
+    )
+    stream_stale_after_s: PositiveFloat = Field(
+        default=1.0, description="an open stream silent this long is resynced (reconnected)"
+    )
     faults: FaultConfig = FaultConfig()
     balance_bands: dict[str, BalanceBandConfig] = Field(
         default_factory=dict, description="per asset: the rebalancer keeps the balance inside"
@@ -148,6 +172,13 @@ class VenueConfig(_Frozen):
     transfer_delay_s: NonNegFloat = Field(
         default=30.0, description="venue-sim: a withdrawal from this venue arrives after this"
     )
+
+    @property
+    def streams(self) -> bool:
+        """Whether market data (and a home venue's fills) come over websockets."""
+        if self.market_data is not None:
+            return self.market_data == "stream"
+        return self.kind is VenueKind.CCXT
 
     @property
     def simulated(self) -> bool:

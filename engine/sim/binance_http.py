@@ -34,7 +34,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
@@ -55,6 +55,7 @@ from engine.sim.binance_orders import (
     InvalidSide,
     InvalidTimeInForce,
 )
+from engine.sim.binance_streams_depth import STREAM_DEPTH
 from engine.sim.binance_wire import (
     BadInterval,
     BadPrecision,
@@ -86,6 +87,7 @@ from engine.sim.exchange import (
     OrderNotFound,
     OrderRefused,
     OrderRejected,
+    OrderState,
     OrderType,
     OrderWouldTake,
     SimError,
@@ -209,6 +211,16 @@ class _Encoded(bytes):
     """A handler's answer already encoded as JSON (the depth cache)."""
 
 
+class StreamsEdge(Protocol):
+    """What the REST edge asks of the venue's websocket streams (binance_ws.BinanceStreams)."""
+
+    def depth_snapshot(
+        self, symbol: str, ts_ns: int, limit: int
+    ) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]], int]: ...
+
+    def on_order(self, account: str, order: OrderState, ts_ns: int, *, created: bool) -> None: ...
+
+
 class BinanceSpotApi:
     """The Binance spot v3 REST endpoints of one simulated venue."""
 
@@ -223,9 +235,13 @@ class BinanceSpotApi:
         ban_after_429s: int = DEFAULT_BAN_AFTER_429S,
         ban_s: int = DEFAULT_BAN_S,
         transfers: TransferDesk | None = None,
+        streams: StreamsEdge | None = None,
     ) -> None:
-        """`faults` injects seeded faults; `transfers` (a `TransferDesk`) serves the wallet."""
+        """`faults` injects seeded faults; `transfers` (a `TransferDesk`) serves the wallet;
+        `streams` (`engine.sim.binance_ws.BinanceStreams`) gives the depth snapshot its
+        update id and hears of every order, so REST and the streams tell one story."""
         self._exchange = exchange
+        self._streams = streams
         self._faults = faults
         self._limits = BinanceRateLimits(
             weight_limit_1m, ban_after_429s=ban_after_429s, ban_s=ban_s
@@ -236,7 +252,12 @@ class BinanceSpotApi:
         self._symbols = {market_id(s): s for s in exchange.symbols}
         self._market_data = BinanceMarketData(exchange, self._symbol)
         self._orders = BinanceOrders(
-            exchange, self._symbol, self._market_data.avg_price, self._limits, binance_error
+            exchange,
+            self._symbol,
+            self._market_data.avg_price,
+            self._limits,
+            binance_error,
+            on_order=streams.on_order if streams is not None else None,
         )
         self._depth_cache: dict[tuple[str, int, int], _Encoded] = {}
 
@@ -481,6 +502,8 @@ class BinanceSpotApi:
         if limit <= 0:
             raise MalformedParameter("limit", "legal range is '1' to '5000'.")
         limit = min(limit, 5_000)
+        if self._streams is not None and not req.fault.book_age_ms:  # one id sequence
+            return self._streamed_depth(symbol, req.ts_ns, limit)
         book_ns = req.ts_ns - req.fault.book_age_ms * 1_000_000
         bids, asks, update_id = self._exchange.depth(symbol, book_ns, limit)
         key = (symbol, update_id, limit)
@@ -501,6 +524,27 @@ class BinanceSpotApi:
             del self._depth_cache[next(iter(self._depth_cache))]
         self._depth_cache[key] = encoded
         return encoded
+
+    def _streamed_depth(self, symbol: str, ts_ns: int, limit: int) -> _Encoded:
+        """A snapshot on the diff stream's id sequence: the levels the stream keeps come
+        from it; a deeper request gets the book's further levels beside them (the same
+        book at `ts_ns`), which no diff event will update."""
+        assert self._streams is not None
+        bids, asks, last_id = self._streams.depth_snapshot(symbol, ts_ns, limit)
+        if limit > STREAM_DEPTH:
+            deep_bids, deep_asks, _ = self._exchange.depth(symbol, ts_ns, limit)
+            bids = [(lv.price, lv.amount) for lv in deep_bids]
+            asks = [(lv.price, lv.amount) for lv in deep_asks]
+        return _Encoded(
+            json.dumps(
+                {
+                    "lastUpdateId": last_id,
+                    "bids": [[wire_decimal(p), wire_decimal(a)] for p, a in bids],
+                    "asks": [[wire_decimal(p), wire_decimal(a)] for p, a in asks],
+                },
+                separators=(",", ":"),
+            ).encode()
+        )
 
     async def _book_ticker(self, req: BinanceRequest) -> Any:
         symbols, single = self._market_data.requested_symbols(req)

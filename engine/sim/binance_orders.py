@@ -52,6 +52,7 @@ _CLIENT_ORDER_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 SymbolResolver = Callable[..., str | None]
 AvgPrice = Callable[[str, int], Decimal]
 ErrorCode = Callable[[SimError], tuple[int, int]]
+OrderListener = Callable[..., None]  # (account, order, ts_ns, *, created)
 Route = tuple[str, str, Handler, WeightRule, bool]
 
 
@@ -94,9 +95,13 @@ class BinanceOrders:
         avg_price: AvgPrice,
         limits: BinanceRateLimits,
         error_code: ErrorCode,
+        *,
+        on_order: OrderListener | None = None,
     ) -> None:
-        """`error_code` maps a refusal to Binance's (code, status) for cancelReplace reports."""
+        """`error_code` maps a refusal to Binance's (code, status) for cancelReplace reports;
+        `on_order` hears of every order placed or canceled (the user data streams)."""
         self._exchange = exchange
+        self._on_order = on_order
         self._resolve = resolve
         self._avg_price = avg_price
         self._limits = limits
@@ -166,6 +171,7 @@ class BinanceOrders:
         order = self._exchange.place_order(
             req.account, request, req.ts_ns, fill_share=req.fault.fill_share
         )
+        self._told(req, order, created=True)
         ack = {
             "symbol": market_id(order.symbol),
             "orderId": order.order_id,
@@ -223,6 +229,7 @@ class BinanceOrders:
             canceled = self._exchange.cancel_order(
                 req.account, request.symbol, req.ts_ns, order_id=order_id, client_order_id=client_id
             )
+            self._told(req, canceled, created=False)
             cancel = self._cancel_json(canceled, p.get("cancelNewClientOrderId"), req.ts_ns)
         except SimError as exc:
             cancel_error = self._report(exc)
@@ -246,6 +253,12 @@ class BinanceOrders:
         if cancel is None:
             raise CancelReplaceFailed(-2021, _legs("FAILURE", "SUCCESS", cancel_error, placed))
         return _legs("SUCCESS", "SUCCESS", cancel, placed)
+
+    def _told(self, req: BinanceRequest, order: OrderState, *, created: bool) -> OrderState:
+        """Tell the user data streams of an order placed or canceled."""
+        if self._on_order is not None:
+            self._on_order(req.account, order, req.ts_ns, created=created)
+        return order
 
     def _report(self, exc: SimError) -> dict[str, Any]:
         return {"code": self._error_code(exc)[0], "msg": str(exc)}
@@ -290,6 +303,7 @@ class BinanceOrders:
         order = self._exchange.cancel_order(
             req.account, symbol, req.ts_ns, order_id=order_id, client_order_id=client_id
         )
+        self._told(req, order, created=False)
         return self._cancel_json(order, req.params.get("newClientOrderId"), req.ts_ns)
 
     async def _cancel_all(self, req: BinanceRequest) -> list[dict[str, Any]]:
@@ -301,7 +315,13 @@ class BinanceOrders:
             raise CancelRejected()
         return [
             self._cancel_json(
-                self._exchange.cancel_order(req.account, symbol, req.ts_ns, order_id=o.order_id),
+                self._told(
+                    req,
+                    self._exchange.cancel_order(
+                        req.account, symbol, req.ts_ns, order_id=o.order_id
+                    ),
+                    created=False,
+                ),
                 None,
                 req.ts_ns,
             )

@@ -162,3 +162,51 @@ def load_faults(path: str | Path) -> FaultsFileConfig:
             for err in exc.errors(include_input=False, include_url=False)
         ]
         raise ConfigError("\n".join(lines)) from None
+
+
+class StreamFaults:
+    """Seeded faults of a simulated venue's websocket streams (pure; takes the time).
+
+    A disconnect drops every connection `stream_disconnect_every_s` after it
+    opened; `depth_gap_rate` loses a diff-depth event (the next one's `U`
+    skips ahead: the client must resync from a snapshot) and
+    `depth_repeat_rate` sends one twice (the client must drop it by `u`);
+    at `stream_stall_at_s` the connections then open stop sending but stay
+    open (only a client watching the age of its data notices); at
+    `listen_key_expire_at_s` every user-data listen key expires, once.
+    """
+
+    def __init__(self, config: FaultConfig, *, seed: int, venue_id: str, start_ns: int) -> None:
+        self.config = config
+        self._rng = random.Random(f"{seed}:{venue_id}:stream")
+        self._every_ns = int(config.stream_disconnect_every_s * 1e9)
+        self._stall_ns = start_ns + int(config.stream_stall_at_s * 1e9)
+        self._expire_ns = start_ns + int(config.listen_key_expire_at_s * 1e9)
+        self._expired = config.listen_key_expire_at_s <= 0
+
+    def __repr__(self) -> str:
+        return f"StreamFaults({self.config.stream_disconnect_every_s}s)"
+
+    def connection(self, opened_ns: int, now_ns: int) -> str | None:
+        """ "disconnect", "stall" or None for one connection opened at `opened_ns`."""
+        if self._every_ns and now_ns - opened_ns >= self._every_ns:
+            return "disconnect"
+        if self.config.stream_stall_at_s > 0 and opened_ns < self._stall_ns <= now_ns:
+            return "stall"
+        return None
+
+    def depth_event(self) -> str | None:
+        """ "gap" (lose it), "repeat" (send it twice) or None for the next depth event."""
+        u_gap, u_repeat = self._rng.random(), self._rng.random()
+        if u_gap < self.config.depth_gap_rate:
+            return "gap"
+        if u_repeat < self.config.depth_repeat_rate:
+            return "repeat"
+        return None
+
+    def expire_listen_key(self, now_ns: int) -> bool:
+        """True once, at `listen_key_expire_at_s`: every listen key expires now."""
+        if self._expired or now_ns < self._expire_ns:
+            return False
+        self._expired = True
+        return True

@@ -34,7 +34,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -134,6 +134,10 @@ def hollaex_error(exc: SimError) -> tuple[int, str]:
     return 500, "Internal server error"
 
 
+class OrderListener(Protocol):
+    def __call__(self, account: str, order: HomeOrder, ts_ns: int, *, action: str) -> None: ...
+
+
 class HollaExApi:
     """The HollaEx v2 REST endpoints of the simulated home venue."""
 
@@ -145,9 +149,13 @@ class HollaExApi:
         clock_ns: Callable[[], int] = time.time_ns,
         faults: FaultModel | None = None,
         transfers: TransferDesk | None = None,
+        on_order: OrderListener | None = None,
     ) -> None:
-        """`faults` injects seeded faults; `transfers` settles arriving deposits first."""
+        """`faults` injects seeded faults; `transfers` settles arriving deposits first;
+        `on_order(account, order, ts_ns, action=...)` hears of every order placed
+        ("insert") or cancelled ("update"): the `/stream` websocket pushes them."""
         self._exchange = exchange
+        self._on_order = on_order
         self._transfers = transfers
         self._secrets = dict(credentials)
         self._clock_ns = clock_ns
@@ -367,6 +375,8 @@ class HollaExApi:
             post_only=bool(meta.get("post_only", False)),
             note=str(note) if note is not None else None,
         )
+        if self._on_order is not None:
+            self._on_order(req.account, order, req.ts_ns, action="insert")
         return self._order_json(order)
 
     def _order_id(self, params: dict[str, Any]) -> str:
@@ -380,14 +390,20 @@ class HollaExApi:
 
     async def _cancel_order(self, req: HollaExRequest) -> dict[str, Any]:
         order = self._exchange.cancel_order(req.account, self._order_id(req.params), req.ts_ns)
+        if self._on_order is not None:
+            self._on_order(req.account, order, req.ts_ns, action="update")
         return self._order_json(order)
 
     async def _cancel_all(self, req: HollaExRequest) -> list[dict[str, Any]]:
         symbol = self._symbol(req.params)
-        return [
-            self._order_json(self._exchange.cancel_order(req.account, o.order_id, req.ts_ns))
+        cancelled = [
+            self._exchange.cancel_order(req.account, o.order_id, req.ts_ns)
             for o in self._exchange.orders(req.account, symbol, open_only=True)
         ]
+        if self._on_order is not None:
+            for order in cancelled:
+                self._on_order(req.account, order, req.ts_ns, action="update")
+        return [self._order_json(o) for o in cancelled]
 
     async def _orders(self, req: HollaExRequest) -> dict[str, Any]:
         p = req.params
@@ -409,6 +425,10 @@ class HollaExApi:
         trades = since(self._exchange.trades(req.account, symbol), p.get("start_date"), _ts)
         data = page(trades, p)
         return {"count": len(trades), "data": [_trade_json(t) for t in data]}
+
+    def order_json(self, order: HomeOrder) -> dict[str, Any]:
+        """An order as HollaEx sends it (REST answers and the `order` stream topic)."""
+        return self._order_json(order)
 
     def _order_json(self, order: HomeOrder) -> dict[str, Any]:
         base, quote = split_symbol(order.symbol)

@@ -9,6 +9,10 @@ matching engine hit by synthetic takers on a timer (`HomeExchange`). All
 venues share one `ReferencePrice` built from `config.sim` and `start_ns`: any
 process building it with the same seed and start sees the same prices.
 
+Each hedge venue also serves the Binance spot websocket streams on its port
+(`engine/sim/binance_ws.py`: diff depth, book ticker, trades, the user data
+stream), so ccxt.pro streams from the simulator as from Binance.
+
 Every served venue injects the seeded faults of its `faults` config (or of a
 `--faults` file), and all of them share one `TransferDesk`: withdrawals from
 one venue arrive at another after the source's `transfer_delay_s`.
@@ -42,9 +46,11 @@ from engine.config import (
     VenueRole,
 )
 from engine.sim.binance_http import DEFAULT_WEIGHT_LIMIT_1M, BinanceSpotApi
+from engine.sim.binance_ws import BinanceStreams
 from engine.sim.exchange import SimExchange
-from engine.sim.faults import FaultModel
+from engine.sim.faults import FaultModel, StreamFaults
 from engine.sim.hollaex_http import HollaExApi
+from engine.sim.hollaex_ws import HollaExStreams
 from engine.sim.home_exchange import HomeExchange
 from engine.sim.price import ReferencePrice
 from engine.sim.transfers import TransferDesk, Wallet
@@ -56,7 +62,7 @@ log = logging.getLogger(__name__)
 SUPPORTED_DIALECTS = ("binance", "hollaex")
 HEDGE_DIALECT = "binance"  # generated books behind the Binance API
 HOME_DIALECT = "hollaex"  # a matching engine behind the HollaEx API
-TAKER_INTERVAL_S = 0.05
+TAKER_INTERVAL_S = 0.01  # takers trade within 10 ms of arriving (fills are stamped on arrival)
 API_KEY_ENV = "MARKETMESH_SIM_API_KEY"
 API_SECRET_ENV = "MARKETMESH_SIM_API_SECRET"
 
@@ -165,6 +171,8 @@ class VenueSimServer:
         wallets: dict[str, Wallet] = {**self._exchanges, **self._homes}
         self.transfers = TransferDesk(wallets, {v.id: v.transfer_delay_s for v in self._venues})
         self._credentials = {v.id: self._accepted_keys(v, credentials) for v in self._venues}
+        self._streams: dict[str, BinanceStreams] = {}
+        self._home_streams: dict[str, HollaExStreams] = {}
         self._runners: list[web.AppRunner] = []
         self._served: list[ServedVenue] = []
         self._taker_task: asyncio.Task[None] | None = None
@@ -198,10 +206,21 @@ class VenueSimServer:
         except KeyError:
             raise KeyError(f"venue-sim serves no home venue {venue_id!r}") from None
 
+    def streams(self, venue_id: str) -> BinanceStreams:
+        """The websocket streams of a served hedge venue (for tests: stats, ticks)."""
+        try:
+            return self._streams[venue_id]
+        except KeyError:
+            raise KeyError(f"venue-sim streams no hedge venue {venue_id!r}") from None
+
     def run_takers(self) -> int:
         """Let the home venues' synthetic takers trade up to now; return the trade count."""
         now_ns = self._clock_ns()
-        return sum(home.run_takers(now_ns) for home in self._homes.values())
+        trades = sum(home.run_takers(now_ns) for home in self._homes.values())
+        if trades:  # fills are pushed the moment they happen, not on the next push tick
+            for streams in self._home_streams.values():
+                streams.tick(now_ns)
+        return trades
 
     async def _takers_loop(self) -> None:
         while True:
@@ -217,22 +236,53 @@ class VenueSimServer:
         config = self._fault_configs[venue.id]
         if config.active:
             faults = FaultModel(config, seed=self._fault_seed, venue_id=venue.id, start_ns=start_ns)
+        stream_faults = None
+        if config.active:
+            stream_faults = StreamFaults(
+                config, seed=self._fault_seed, venue_id=venue.id, start_ns=start_ns
+            )
         if venue.id in self._homes:
-            return HollaExApi(
+            pushes: list[HollaExStreams] = []  # the REST edge tells the stream of its orders
+            api = HollaExApi(
                 self._homes[venue.id],
                 credentials=self._credentials[venue.id],
                 clock_ns=self._clock_ns,
                 faults=faults,
                 transfers=self.transfers,
-            ).app()
-        return BinanceSpotApi(
+                on_order=lambda account, order, ts_ns, *, action: pushes[0].on_order(
+                    account, order, ts_ns, action=action
+                ),
+            )
+            home_streams = HollaExStreams(
+                self._homes[venue.id],
+                credentials=self._credentials[venue.id],
+                order_json=api.order_json,
+                clock_ns=self._clock_ns,
+                faults=stream_faults,
+            )
+            pushes.append(home_streams)
+            self._home_streams[venue.id] = home_streams
+            app = api.app()
+            home_streams.install(app)
+            return app
+        streams = BinanceStreams(
+            self._exchanges[venue.id],
+            credentials=self._credentials[venue.id],
+            clock_ns=self._clock_ns,
+            faults=stream_faults,
+        )
+        self._streams[venue.id] = streams
+        app = BinanceSpotApi(
             self._exchanges[venue.id],
             credentials=self._credentials[venue.id],
             clock_ns=self._clock_ns,
             weight_limit_1m=self._weight_limit_1m,
             faults=faults,
             transfers=self.transfers,
+            streams=streams,
         ).app()
+        streams.install(app)  # the websocket streams share the REST port, as on Binance
+        return app
 
     async def start(self, port: int = 0) -> list[ServedVenue]:
         """Bind one port per venue (`port` 0: any free port each; else port, port+1, ...)."""

@@ -20,6 +20,19 @@ trade always gets the same id. Amounts are Decimals of the venue's own numbers
 (`info`), never ccxt's floats, so the ledger reconciles with `fetch_balance`
 to the unit.
 
+With `market_data: stream` (the default for ccxt venues) fills and the book
+are pushed (`engine.venues.home_stream`: one private connection per account
+and process, shared by its markets). A push says *when*: the trades are then
+read over REST at once (by a reader task, so the next poll hands them over
+without a request), with the dedupe above. HollaEx trades carry no id, so
+a trade delivered twice (two connections during a re-dial) could not be told
+from two identical trades; the REST read by content in a time window can.
+Without a push REST is read only to catch up: once after every
+(re)subscription, after every `cancel_all` (what filled up to the cancel, so
+the last poll of a run misses nothing still in flight on the stream), every
+`FALLBACK_POLL_S` while the stream is down and every `SAFETY_READ_S` while it
+is up.
+
 A venue error never escapes to the MarketActor's loop: the call returns
 nothing for this cycle (no fills, no quotes placed, nothing cancelled), the
 reason is kept in `errors`, and the next cycle picks up where this one left
@@ -30,8 +43,10 @@ outage can never stack a second ladder on top of the first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,12 +67,15 @@ from engine.venues.errors import (
     VenueRetryable,
     classify,
 )
+from engine.venues.home_stream import HomeFeed, HomeStream, home_stream_for
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100  # HollaEx's maximum page size (trades, orders)
 MAX_PAGES = 20
 TRADE_LOOKBACK_MS = 2_000  # re-read this much before the last seen trade
+FALLBACK_POLL_S = 0.1  # while the fill stream is down, trades are read this often
+SAFETY_READ_S = 1.0  # while it is up, trades are also read this often without a push
 CANCEL_ATTEMPTS = 3
 _ERRORS_KEPT = 50
 _T = TypeVar("_T")
@@ -101,6 +119,22 @@ class CcxtHomeVenue:
         self.client = ccxt_client(
             venue, base_url, api_key, api_secret, enable_rate_limit=enable_rate_limit
         )
+        self._stream: HomeStream | None = None
+        if venue.streams:
+            self._stream = home_stream_for(
+                venue.id,
+                venue.exchange or "",
+                base_url,
+                api_key=api_key,
+                api_secret=api_secret,
+                timeout_s=venue.timeout_s,
+            )
+        self._feed: HomeFeed | None = None
+        self._epoch_read = -1  # the stream epoch whose gap REST has read
+        self._last_rest_s = -1e9  # monotonic: when trades were last read over REST
+        self._read_lock = asyncio.Lock()
+        self._push_reader: asyncio.Task[None] | None = None
+        self._read_due = False  # set by cancel_all: the next poll reads REST whatever was pushed
         self._prefix = f"{session}-{market_id(market.symbol)}"
         self._session = session
         self._seq = 0
@@ -120,6 +154,7 @@ class CcxtHomeVenue:
         self.errors: deque[str] = deque(maxlen=_ERRORS_KEPT)
         self.skipped_cycles = 0
         self.rejected = 0
+        self.reads = {"pushed": 0, "catch_up": 0}  # REST trade reads: after a push, or not
 
     def __repr__(self) -> str:  # never the client: it holds the key
         return f"CcxtHomeVenue(venue={self.venue_id!r}, symbol={self.symbol!r})"
@@ -155,10 +190,27 @@ class CcxtHomeVenue:
             log.warning(
                 "%s %s: cancelled %d quotes an earlier run left", self.venue_id, self.symbol, left
             )
+        if self._stream is not None:
+            self._feed = self._stream.attach(self.symbol)
+            self._push_reader = asyncio.create_task(self._read_on_push())
         return spec
 
     async def close(self) -> None:
+        reader, self._push_reader = self._push_reader, None
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        if self._stream is not None and self._feed is not None:
+            self._feed = None
+            await self._stream.detach(self.symbol)
         await self.client.close()
+
+    def stream_status(self) -> dict[str, Any]:
+        """The fill stream's state ({} when this venue polls)."""
+        if self._stream is None:
+            return {}
+        return {**self._stream.status(), "reads": dict(self.reads)}
 
     # HomeVenue -----------------------------------------------------------------
 
@@ -197,6 +249,7 @@ class CcxtHomeVenue:
                 self._skip("cancel_all", str(err))
                 return 0
             self._cancel_complete = True
+            self._read_due = True  # what filled up to the cancel: read it, pushed or not
             return cancelled
         return 0
 
@@ -208,18 +261,75 @@ class CcxtHomeVenue:
         """
         if since_ns is not None:
             self._since_ms = since_ns // 1_000_000
-        if now_ns - self._book_ns >= self._venue_cfg.home_book_refresh_s * 1e9:
+        stream, feed = self._stream, self._feed
+        if stream is not None and feed is not None and stream.up and feed.book_ns:
+            self._bids, self._asks, self._book_ns = feed.bids, feed.asks, feed.book_ns
+        elif now_ns - self._book_ns >= self._venue_cfg.home_book_refresh_s * 1e9:
             await self._refresh_book(now_ns)
-        try:
-            raw = await self._fetch_trades()
-        except VenueError as err:
-            self._skip("poll_fills", str(err))
-            raw = []
-        in_batch: dict[TradeKey, int] = {}
-        for info in raw:
-            await self._new_fill(info, in_batch)
+        pushed = self._take_push()
+        if pushed or self._rest_due(now_ns):
+            await self._read_trades(pushed)
         fills, self._unreturned = self._unreturned, []
         return fills
+
+    def _take_push(self) -> bool:
+        """Whether trades were pushed since the last look (what they are is read over REST:
+        HollaEx trades have no id)."""
+        feed = self._feed
+        if self._stream is None or feed is None or not feed.trades:
+            return False
+        feed.trades.clear()
+        return True
+
+    async def _read_trades(self, pushed: bool) -> None:
+        """Read our trades over REST and keep the new ones in `_unreturned` (one reader at a
+        time: the push reader and a poll never interleave)."""
+        async with self._read_lock:
+            stream = self._stream
+            epoch = stream.epoch if stream is not None else 0
+            up = stream is not None and stream.up
+            self._last_rest_s = time.monotonic()
+            self._read_due = False
+            try:
+                raw = await self._fetch_trades()
+            except VenueError as err:
+                self._skip("poll_fills", str(err))
+                raw = []
+            else:
+                self.reads["pushed" if pushed else "catch_up"] += 1
+                if up:  # what was pushed before this epoch's subscription is now read
+                    self._epoch_read = epoch
+            in_batch: dict[TradeKey, int] = {}
+            for info in raw:
+                await self._new_fill(info, in_batch)
+
+    async def _read_on_push(self) -> None:
+        """Read what a push announces at once, not at the next poll: by then its fills
+        wait in `_unreturned` and the poll hands them over without a request."""
+        feed = self._feed
+        assert feed is not None
+        while True:
+            await feed.pushed.wait()
+            feed.pushed.clear()
+            if self._take_push():
+                try:
+                    await self._read_trades(True)
+                except Exception:  # the next poll reads again; never end the reader
+                    log.exception("%s %s: reading pushed trades failed", self.venue_id, self.symbol)
+
+    def _rest_due(self, now_ns: int) -> bool:
+        """Polling: always. Streaming (besides each push): once after each (re)subscription,
+        to read what the stream missed; every `FALLBACK_POLL_S` while it is down; every
+        `SAFETY_READ_S` while it is up (a push lost in a silent re-dial)."""
+        stream = self._stream
+        if stream is None or self._feed is None:
+            return True
+        since_s = time.monotonic() - self._last_rest_s
+        if self._read_due:
+            return True
+        if stream.up:
+            return stream.epoch != self._epoch_read or since_s >= SAFETY_READ_S
+        return since_s >= FALLBACK_POLL_S
 
     async def open_quotes(self) -> list[tuple[Side, Decimal, Decimal]]:
         """What rests, as we know it: placed, minus fills seen, minus cancels."""
@@ -377,25 +487,31 @@ class CcxtHomeVenue:
         self._seen = {k: n for k, n in self._seen.items() if k[1] >= since}
         return out
 
+    def _trade_key(self, info: dict[str, Any]) -> TradeKey:
+        return (
+            str(info["order_id"]),
+            self.client.parse8601(str(info["timestamp"])),
+            str(info["side"]),
+            str(info["price"]),
+            str(info["size"]),
+            str(info.get("fee", 0)),
+        )
+
     async def _new_fill(self, info: dict[str, Any], in_batch: dict[TradeKey, int]) -> None:
         """Keep the fill of one listed trade in `_unreturned`, unless a poll saw it before.
 
         Trades without an id are told apart by content: the k-th trade of a
         batch with some content is new when fewer than k were seen before.
         """
-        ts_ms = self.client.parse8601(str(info["timestamp"]))
-        key: TradeKey = (
-            str(info["order_id"]),
-            ts_ms,
-            str(info["side"]),
-            str(info["price"]),
-            str(info["size"]),
-            str(info.get("fee", 0)),
-        )
+        key = self._trade_key(info)
         occurrence = in_batch.get(key, 0) + 1
         in_batch[key] = occurrence
+        await self._keep_fill(info, key, occurrence)
+
+    async def _keep_fill(self, info: dict[str, Any], key: TradeKey, occurrence: int) -> None:
         if occurrence <= self._seen.get(key, 0):
             return
+        ts_ms = key[1]
         order_id = key[0]
         cid = self._client_ids.get(order_id) or await self._client_id_of(order_id)
         # no await below: the fill is marked seen and kept in one step

@@ -75,12 +75,16 @@ def point_api_urls(urls: Any, base_url: str) -> Any:
     """Rewrite every API URL of a ccxt exchange onto `base_url`, keeping each path.
 
     Used for the loopback venue-sim and for operators who front a venue with a
-    proxy; nothing is left pointing at the real host.
+    proxy; nothing is left pointing at the real host. Websocket URLs (ccxt.pro's
+    `urls['api']['ws']`) go to the same host: `wss://stream.binance.com:9443/ws`
+    becomes `ws://127.0.0.1:PORT/ws` (`https` bases give `wss`).
     """
     if isinstance(urls, dict):
         return {k: point_api_urls(v, base_url) for k, v in urls.items()}
     if isinstance(urls, str) and urls.startswith("http"):
         return base_url.rstrip("/") + urlparse(urls).path
+    if isinstance(urls, str) and urls.startswith("ws"):  # ccxt.pro streams: same host, ws
+        return "ws" + base_url.rstrip("/").removeprefix("http") + urlparse(urls).path
     return urls
 
 

@@ -147,3 +147,13 @@ def test_actions_that_are_not_widening_or_opt_out_never_revert():
     assert len(mon.evaluate(Observation(0, [_m(spread=None, quoting=False)]))) == 2
     assert mon.active_actions == []
     assert mon.evaluate(Observation(1000 * S, [_m()])) == []
+
+
+def test_stream_down_fires_per_venue_after_its_hold_time_and_says_it_polls():
+    mon = AlertMonitor([AlertRuleConfig(rule=AlertKind.STREAM_DOWN, for_s=5)])
+    down = {"binance-sim": (False, "NetworkError: closed"), "okx-sim": (True, "")}
+    assert mon.evaluate(Observation(0, streams=down)) == []
+    (alert,) = mon.evaluate(Observation(5 * S, streams=down))
+    assert alert.kind is AlertKind.STREAM_DOWN and alert.venue == "binance-sim"
+    assert "polling REST" in alert.message
+    assert mon.evaluate(Observation(6 * S, streams={"binance-sim": (True, "")})) == []

@@ -55,9 +55,10 @@ async def home_served(config: AppConfig = CONFIG) -> AsyncIterator[str]:
 
 
 def home_at(url: str, session: str = SESSION, config: AppConfig = CONFIG) -> CcxtHomeVenue:
-    """A CcxtHomeVenue for BTC/USDT of the main account, not started."""
+    """A CcxtHomeVenue for BTC/USDT of the main account, not started, reading fills over
+    REST (`market_data: poll`; the pushed path: test_ccxt_home_stream.py)."""
     return CcxtHomeVenue(
-        config.home_venue,
+        config.home_venue.model_copy(update={"market_data": "poll"}),
         BTC,
         session=session,
         base_url=url,

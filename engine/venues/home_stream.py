@@ -1,0 +1,260 @@
+"""The home venue's own fills and books pushed over websockets (ccxt.pro, unmodified).
+
+One `HomeStream` per (venue, key) in a process, shared by every market of
+that venue the process quotes (`home_stream_for`): one private connection
+carries every fill of the account (`watch_my_trades`, HollaEx `usertrade`)
+and its wallet, one public connection every book (`watch_order_book`), each
+on its own ccxt client: ccxt.pro's hollaex re-signs its private URL after
+*any* of a client's connections closes, and a second private connection
+would receive every fill twice.
+Each market's `CcxtHomeVenue` reads its `HomeFeed`: the raw trades pushed
+for its symbol, in order (its cue to read them over REST), and its book.
+
+`epoch` counts the private connection's successful subscriptions (the wallet
+`partial` proves the connection is subscribed); a market that sees it move
+(or sees the stream down) reads its trades over REST once, so nothing pushed
+while it was down is lost; `CcxtHomeVenue` reads what the pushes announce
+over REST, so a trade pushed twice is still delivered once. Reconnects back off with
+equal jitter; `status()` says whether it is up, why not and since when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.venues.ccxt_venue import backoff_s
+from engine.venues.streams import StreamState, new_connections, pro_client
+
+log = logging.getLogger(__name__)
+
+CHECK_S = 0.25  # how often the private connection's identity is checked
+KEEP_ALIVE_MS = 2_000  # ccxt pings this often; a stream that stops answering is closed
+WS_EXPIRES_S = 3_600  # a private connection's signature is valid this long (re-signed after)
+
+
+@dataclass(slots=True)
+class HomeFeed:
+    """What the stream pushed for one symbol: raw trades (oldest first) and the book."""
+
+    symbol: str
+    trades: deque[dict[str, Any]] = field(default_factory=deque)
+    pushed: asyncio.Event = field(default_factory=asyncio.Event)  # set with each trade
+    bids: list[tuple[float, float]] = field(default_factory=list)
+    asks: list[tuple[float, float]] = field(default_factory=list)
+    book_ns: int = 0
+
+
+class HomeStream:
+    """Fills, wallet and books of one home venue account over two ccxt.pro connections."""
+
+    def __init__(
+        self,
+        venue_id: str,
+        make_client: Callable[[], Any],
+        *,
+        clock_ns: Callable[[], int] = time.time_ns,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.venue_id = venue_id
+        self._make_client = make_client
+        self._clock_ns = clock_ns
+        self._rng = rng or random.Random()
+        self.feeds: dict[str, HomeFeed] = {}
+        self.state = StreamState.CONNECTING
+        self.epoch = 0
+        self.reconnects = 0
+        self.reason = ""
+        self.down_since_ns: int | None = clock_ns()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._client: Any = None  # the private connection's client
+        self._books_client: Any = None  # its own client: a public close must not re-sign
+        self._expires: str | None = None  # the private URL's api-expires, fixed per client
+        self._users = 0
+
+    def __repr__(self) -> str:
+        return f"HomeStream(venue={self.venue_id!r}, state={self.state.value})"
+
+    @property
+    def up(self) -> bool:
+        return self.state is StreamState.UP
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "reason": self.reason,
+            "epoch": self.epoch,
+            "reconnects": self.reconnects,
+            "down_for_s": None
+            if self.down_since_ns is None
+            else (self._clock_ns() - self.down_since_ns) / 1e9,
+        }
+
+    def attach(self, symbol: str) -> HomeFeed:
+        """The feed of `symbol`; the first market to attach starts the connections."""
+        self._users += 1
+        feed = self.feeds.setdefault(symbol, HomeFeed(symbol))
+        if self._client is None:
+            self._client = self._make_client()
+            self._books_client = self._make_client()
+        if "private" not in self._tasks:
+            self._tasks["private"] = asyncio.create_task(self._private())
+        if symbol not in self._tasks:
+            self._tasks[symbol] = asyncio.create_task(self._books(symbol))
+        return feed
+
+    async def detach(self, symbol: str) -> None:
+        """A market is done; the last one closes the connections."""
+        self._users -= 1
+        task = self._tasks.pop(symbol, None)
+        if task is not None:
+            task.cancel()
+        if self._users > 0:
+            return
+        for t in self._tasks.values():
+            t.cancel()
+        self._tasks.clear()
+        clients = (self._client, self._books_client)
+        self._client = self._books_client = None
+        for client in clients:
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.close()
+
+    # --- the connections ---------------------------------------------------------------
+
+    async def _private(self) -> None:
+        """Fills and the wallet; any error: down, back off, subscribe again (new epoch)."""
+        attempt = 0
+        while True:
+            try:
+                if not self._client.markets:
+                    await self._client.load_markets()
+                self._pin_private_url()
+                trades = asyncio.ensure_future(self._client.watch_my_trades())
+                wallet = asyncio.ensure_future(self._client.watch_balance())
+                await wallet  # the partial: subscribed (usertrade was asked first)
+                self.epoch += 1
+                self._up()
+                attempt = 0
+                new_connections(self._client, private=True)
+                while True:
+                    done, _ = await asyncio.wait({trades}, timeout=CHECK_S)
+                    if done:
+                        for trade in trades.result():
+                            self._take_trade(trade)
+                        self._pin_private_url()
+                        trades = asyncio.ensure_future(self._client.watch_my_trades())
+                    if new_connections(self._client, private=True):  # ccxt dialled again:
+                        self.epoch += 1  # what the gap held is read over REST by the markets
+                        self.reconnects += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._down(f"{type(exc).__name__}: {exc}"[:300])
+                await self._fresh_private_client()
+                await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
+                attempt += 1
+                self.reconnects += 1
+
+    def _pin_private_url(self) -> None:
+        """Keep the private URL of this client stable (`ws-expires`, ccxt's option): ccxt
+        re-signs it after any close, and a second URL is a second private connection,
+        which would receive every fill twice. A fresh client signs anew."""
+        if self._expires is None:
+            self._expires = str(int(time.time()) + WS_EXPIRES_S)
+        self._client.options["ws-expires"] = self._expires
+
+    async def _fresh_private_client(self) -> None:
+        """Close every connection of the private client and start from a new one: ccxt may
+        have dialled a second private connection already, which would double every fill."""
+        old, self._client = self._client, self._make_client()
+        self._expires = None
+        if old is not None:
+            if old.markets:
+                self._client.set_markets(old.markets, old.currencies)
+            with contextlib.suppress(Exception):
+                await old.close()
+
+    def _take_trade(self, trade: dict[str, Any]) -> None:
+        """Queue one pushed trade for its market (ccxt hands back its whole cache: new
+        entries are the ones not yet queued, told apart by identity)."""
+        feed = self.feeds.get(str(trade.get("symbol")))
+        info = trade.get("info")
+        if feed is None or not isinstance(info, dict) or info.get("_queued"):
+            return
+        info["_queued"] = True
+        feed.trades.append(info)
+        feed.pushed.set()
+
+    async def _books(self, symbol: str) -> None:
+        attempt = 0
+        while True:
+            try:
+                ob = await self._books_client.watch_order_book(symbol)
+                feed = self.feeds[symbol]
+                feed.bids = [(float(p), float(a)) for p, a, *_ in ob["bids"]]
+                feed.asks = [(float(p), float(a)) for p, a, *_ in ob["asks"]]
+                feed.book_ns = self._clock_ns()
+                attempt = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.info("%s %s: book stream: %s", self.venue_id, symbol, exc)
+                await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
+                attempt += 1
+
+    def _up(self) -> None:
+        if self.state is not StreamState.UP:
+            log.info("%s: fill stream up (epoch %d)", self.venue_id, self.epoch)
+        self.state = StreamState.UP
+        self.down_since_ns = None
+        self.reason = ""
+
+    def _down(self, reason: str) -> None:
+        if self.state is StreamState.UP:
+            log.warning("%s: fill stream down: %s", self.venue_id, reason)
+        self.state = StreamState.DOWN
+        self.reason = reason
+        if self.down_since_ns is None:
+            self.down_since_ns = self._clock_ns()
+
+
+_SHARED: dict[tuple[str, str, str], HomeStream] = {}
+
+
+def home_stream_for(
+    venue_id: str,
+    exchange_id: str,
+    base_url: str | None,
+    *,
+    api_key: str | None,
+    api_secret: str | None,
+    timeout_s: float,
+) -> HomeStream:
+    """This process's stream of the venue account: one per (venue, url, key), shared by
+    its markets (the event loop of a Ray actor is the process's)."""
+    key = (venue_id, base_url or "", api_key or "")
+    stream = _SHARED.get(key)
+    if stream is None or (stream._client is None and stream._users == 0):
+        stream = HomeStream(
+            venue_id,
+            lambda: pro_client(
+                exchange_id,
+                base_url,
+                api_key=api_key,
+                api_secret=api_secret,
+                timeout_s=timeout_s,
+                options={},
+                keep_alive_ms=KEEP_ALIVE_MS,
+            ),
+        )
+        _SHARED[key] = stream
+    return stream

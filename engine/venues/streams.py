@@ -1,0 +1,293 @@
+"""Books pushed over one websocket per venue, through the unmodified ccxt.pro client.
+
+`BookStream` keeps the L2 books of many symbols of one venue fresh from a
+single connection (`watch_order_book_for_symbols`); REST is left for what it
+is good at: ccxt.pro reads the snapshot each diff stream is synced against
+(Binance's local-book procedure), and the venue actor falls back to paced
+REST polling while the stream is down.
+
+* A gap in update ids (ccxt raises `ChecksumError` and drops the book) is a
+  resync: watching again resubscribes and syncs on a fresh snapshot.
+* A stream that stays open but sends nothing for `stale_after_s` is stale:
+  the connection is dropped and opened again (a resync from a snapshot).
+* A disconnect or any other error: reconnect after an exponential backoff
+  with equal jitter (`ccxt_venue.backoff_s`); `up` is False meanwhile, and
+  `status()` says why and since when.
+
+Each book's `ts_ns` is the venue's event time of its last update (`E`), or
+the time it was received when the venue sends none, so its age at a decision
+is what the router checks against `risk.max_book_age_ms`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import ccxt
+import ccxt.pro as ccxt_pro
+
+from engine.types import BookSnapshot
+from engine.venues.ccxt_venue import backoff_s, point_api_urls
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STALE_AFTER_S = 1.0
+
+
+class StreamState(StrEnum):
+    CONNECTING = "connecting"
+    UP = "up"
+    DOWN = "down"
+
+
+@dataclass(slots=True)
+class StreamStats:
+    """What a stream went through: every count a metric."""
+
+    connects: int = 0
+    reconnects: int = 0
+    resyncs: int = 0  # gaps in update ids: the book re-read from a snapshot
+    stale: int = 0  # open but silent past stale_after_s: dropped and reopened
+    updates: int = 0
+    last_error: str = ""
+    down_since_ns: int | None = field(default=None)
+
+
+def pro_client(
+    exchange_id: str,
+    base_url: str | None,
+    *,
+    api_key: str | None = None,
+    api_secret: str | None = None,
+    timeout_s: float = 5.0,
+    options: dict[str, Any] | None = None,
+    keep_alive_ms: int | None = None,
+) -> Any:
+    """An unmodified ccxt.pro client of `exchange_id`, REST and websocket URLs on `base_url`.
+
+    `keep_alive_ms`: how often ccxt pings; a connection whose answers stop is closed
+    (ccxt's own liveness check), which is how a stalled private stream is noticed."""
+    if not hasattr(ccxt_pro, exchange_id):
+        raise ValueError(f"ccxt.pro has no exchange {exchange_id!r}")
+    opts: dict[str, Any] = {"fetchCurrencies": False}
+    if exchange_id == "binance":
+        opts["fetchMarkets"] = {"types": ["spot"]}
+    opts.update(options or {})
+    params: dict[str, Any] = {"enableRateLimit": True, "timeout": int(timeout_s * 1000)}
+    params["options"] = opts
+    if keep_alive_ms is not None:
+        params["streaming"] = {"keepAlive": keep_alive_ms}
+    if api_key:
+        params["apiKey"] = api_key
+    if api_secret:
+        params["secret"] = api_secret
+    client = getattr(ccxt_pro, exchange_id)(params)
+    if base_url:
+        client.urls["api"] = point_api_urls(client.urls["api"], base_url)
+    return client
+
+
+class BookStream:
+    """The books of one venue's symbols, kept from one websocket connection."""
+
+    def __init__(
+        self,
+        venue_id: str,
+        make_client: Callable[[], Any],
+        symbols: list[str],
+        depth: int,
+        *,
+        stale_after_s: float = DEFAULT_STALE_AFTER_S,
+        clock_ns: Callable[[], int] = time.time_ns,
+        rng: random.Random | None = None,
+    ) -> None:
+        """`make_client` builds a fresh ccxt.pro client (one per connection)."""
+        self.venue_id = venue_id
+        self._make_client = make_client
+        self.symbols = list(symbols)
+        self.depth = depth
+        self.stale_after_s = stale_after_s
+        self._clock_ns = clock_ns
+        self._rng = rng or random.Random()
+        self.books: dict[str, BookSnapshot] = {}
+        self._nonces: dict[str, Any] = {}
+        self.state = StreamState.CONNECTING
+        self.stats = StreamStats(down_since_ns=clock_ns())
+        self._client: Any = None
+        self._markets: tuple[Any, Any] | None = None
+        self._restart = asyncio.Event()
+        self._updates_at_connect = 0
+        self._first_look = True
+
+    def __repr__(self) -> str:
+        return f"BookStream(venue={self.venue_id!r}, state={self.state.value})"
+
+    @property
+    def up(self) -> bool:
+        return self.state is StreamState.UP
+
+    def status(self) -> dict[str, Any]:
+        s = self.stats
+        return {
+            "state": self.state.value,
+            "reason": s.last_error,
+            "down_for_s": None
+            if s.down_since_ns is None
+            else (self._clock_ns() - s.down_since_ns) / 1e9,
+            "connects": s.connects,
+            "reconnects": s.reconnects,
+            "resyncs": s.resyncs,
+            "stale": s.stale,
+            "updates": s.updates,
+        }
+
+    def set_symbols(self, symbols: list[str]) -> None:
+        """Watch these symbols from now on (a new connection subscribes them)."""
+        self.symbols = list(symbols)
+        for gone in set(self.books) - set(symbols):
+            del self.books[gone]
+        self._restart.set()
+
+    async def run(self) -> None:
+        """Stream until cancelled: reconnect with backoff, resync on gaps and silence."""
+        attempt = 0
+        while True:
+            self._restart.clear()
+            try:
+                await self._connection()
+            except asyncio.CancelledError:
+                await self._close_client()
+                raise
+            except _Restart:
+                await self._close_client()
+                continue
+            except Exception as exc:  # disconnect, stale, venue error: all mean reconnect
+                self._down(f"{type(exc).__name__}: {exc}"[:300])
+                await self._close_client()
+                await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
+                attempt = attempt + 1 if self.stats.updates == self._updates_at_connect else 0
+                self.stats.reconnects += 1
+                continue
+
+    async def close(self) -> None:
+        await self._close_client()
+
+    # --- one connection ----------------------------------------------------------------
+
+    async def _connection(self) -> None:
+        client = self._make_client()
+        if self._markets is not None:
+            client.set_markets(*self._markets)
+        else:
+            await client.load_markets()
+            self._markets = (client.markets, client.currencies)
+        self._client = client
+        self.stats.connects += 1
+        self._updates_at_connect = self.stats.updates
+        self._nonces.clear()
+        self._first_look = True
+        restart = asyncio.ensure_future(self._restart.wait())
+        try:
+            while True:
+                watch = asyncio.ensure_future(
+                    client.watch_order_book_for_symbols(self.symbols, self.depth)
+                )
+                done, _ = await asyncio.wait(
+                    {watch, restart},
+                    timeout=self.stale_after_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if restart in done:
+                    watch.cancel()
+                    raise _Restart()
+                if not done:  # open, yet silent: resync from a fresh connection
+                    watch.cancel()
+                    self.stats.stale += 1
+                    raise StaleStream(f"no book update for {self.stale_after_s:.1f}s")
+                try:
+                    watch.result()
+                except ccxt.ChecksumError as exc:  # a gap: ccxt dropped the book
+                    self.stats.resyncs += 1
+                    log.info("%s: update-id gap, resync from snapshot: %s", self.venue_id, exc)
+                    continue
+                if self._reconnected(client):  # ccxt dialled again on its own
+                    self.stats.reconnects += 1
+                    self.stats.resyncs += 1
+                self._take_books(client)
+        finally:
+            restart.cancel()
+
+    def _reconnected(self, client: Any) -> bool:
+        """Whether ccxt opened a new connection since the last look (it re-dials on the
+        next watch after the venue closed one, and re-reads the snapshot)."""
+        fresh = new_connections(client)
+        first, self._first_look = self._first_look, False
+        return fresh > 0 and not first
+
+    def _take_books(self, client: Any) -> None:
+        """Every book of ours that moved since the last look (one resolve may carry many)."""
+        now_ns = self._clock_ns()
+        for symbol in self.symbols:
+            ob = client.orderbooks.get(symbol)
+            if ob is None or ob.get("nonce") is None:
+                continue
+            nonce = ob.get("nonce")
+            if self._nonces.get(symbol) == nonce:
+                continue
+            self._nonces[symbol] = nonce
+            ts_ms = ob.get("timestamp")
+            self.books[symbol] = BookSnapshot(
+                venue=self.venue_id,
+                symbol=symbol,
+                ts_ns=min(now_ns, int(ts_ms) * 1_000_000) if ts_ms else now_ns,
+                bids=tuple((float(p), float(a)) for p, a, *_ in ob["bids"][: self.depth]),
+                asks=tuple((float(p), float(a)) for p, a, *_ in ob["asks"][: self.depth]),
+            )
+            self.stats.updates += 1
+        if self.state is not StreamState.UP:
+            log.info("%s: book stream up", self.venue_id)
+            self.state = StreamState.UP
+            self.stats.down_since_ns = None
+
+    def _down(self, reason: str) -> None:
+        if self.state is StreamState.UP:
+            log.warning("%s: book stream down: %s", self.venue_id, reason)
+        if self.stats.down_since_ns is None:
+            self.stats.down_since_ns = self._clock_ns()
+        self.state = StreamState.DOWN
+        self.stats.last_error = reason
+
+    async def _close_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()
+
+
+def new_connections(client: Any, private: bool | None = None) -> int:
+    """How many of a ccxt.pro client's websocket connections opened since the last call
+    (each is marked when first seen; `private`: only signed URLs, True, or the others)."""
+    fresh = 0
+    for url, c in list((getattr(client, "clients", None) or {}).items()):
+        if private is not None and ("api-key=" in url) is not private:
+            continue
+        if not getattr(c, "_marketmesh_seen", False):
+            c._marketmesh_seen = True
+            fresh += 1
+    return fresh
+
+
+class StaleStream(ccxt.NetworkError):
+    """The connection is open but nothing arrived for longer than `stale_after_s`."""
+
+
+class _Restart(Exception):
+    """The symbols changed: open a new connection that subscribes them."""

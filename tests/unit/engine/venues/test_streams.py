@@ -1,0 +1,64 @@
+"""`BookStream` against venue-sim's Binance streams with seeded stream faults.
+
+One connection for every symbol; a disconnect, an update-id gap and a stream
+that stalls while staying open each end in fresh books again, counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from engine.config import FaultConfig, FaultsFileConfig
+from engine.venues.streams import BookStream, StreamState, pro_client
+from tests.integration.test_stream_contract import HEDGE, SYMBOLS, served
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_disconnects_gaps_and_a_stall_all_end_in_fresh_books_and_are_counted():
+    faults = FaultsFileConfig(
+        seed=11,
+        venues={
+            HEDGE: FaultConfig(
+                stream_disconnect_every_s=1.5, depth_gap_rate=0.05, stream_stall_at_s=0.8
+            )
+        },
+    )
+
+    async def scenario() -> None:
+        async with served(faults=faults) as (server, urls):
+            stream = BookStream(
+                HEDGE,
+                lambda: pro_client("binance", urls[HEDGE]),
+                SYMBOLS,
+                20,
+                stale_after_s=0.4,
+            )
+            task = asyncio.create_task(stream.run())
+            try:
+                await asyncio.sleep(6)
+                stats = stream.status()
+                assert stats["stale"] >= 1  # the stall: open but silent, resynced
+                assert stats["reconnects"] >= 2  # the disconnects
+                assert stats["resyncs"] >= 1  # the gaps: books re-read from snapshots
+                deadline = time.monotonic() + 3
+                while time.monotonic() < deadline and not (
+                    stream.up and all(s in stream.books for s in SYMBOLS)
+                ):
+                    await asyncio.sleep(0.05)
+                assert stream.state is StreamState.UP
+                now = time.time_ns()
+                for symbol in SYMBOLS:
+                    book = stream.books[symbol]
+                    assert book.bids and book.asks and book.bids[0][0] < book.asks[0][0]
+                    assert now - book.ts_ns < 2e9
+                assert server.streams(HEDGE).stats["disconnects"] >= 2
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                await stream.close()
+
+    asyncio.run(scenario())

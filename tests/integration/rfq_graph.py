@@ -336,6 +336,8 @@ def _config(tmp: Path) -> tuple[AppConfig, Path]:
     raw = yaml.safe_load(BROKER_CONFIG.read_text())
     for m in raw["markets"]:  # no synthetic takers: the only home fills are the broker's
         m["taker_flow"] = {"rate_per_s": 0}
+        # each broker fill followed to its own hedge (flagships net by default since #13)
+        m["hedge_mode"] = "mirror"
     raw["venues"][0]["balances"]["BTC"] = HOME_BTC
     raw["analytics"]["flush_interval_s"] = FLUSH_S
     clients: dict[str, Any] = {

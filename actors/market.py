@@ -218,7 +218,41 @@ class MarketActor:
                     q.errors.append(f"{type(exc).__name__}: {exc}")
             tick_s = self._config.timing.market_tick_s
             self._tick_due_ns = time.time_ns() + int(tick_s * 1e9)  # what the sleep aims at
-            await asyncio.sleep(tick_s)
+            await self._sleep_until_tick()
+
+    async def _sleep_until_tick(self) -> None:
+        """Sleep to the next tick, waking at once when a venue pushes fills: those go to
+        the router and ledger now (hedge first), quoting waits for the tick."""
+        while (left_s := (self._tick_due_ns - time.time_ns()) / 1e9) > 0:
+            events = [e for q in self._quoters.values() if (e := q.fills_arrived) is not None]
+            if not events:
+                await asyncio.sleep(left_s)
+                return
+            waits = [asyncio.ensure_future(e.wait()) for e in events]
+            try:
+                done, _ = await asyncio.wait(
+                    waits, timeout=left_s, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                for w in waits:
+                    w.cancel()
+            if not done:
+                return
+            await self._hedge_pushed_fills()
+
+    async def _hedge_pushed_fills(self) -> None:
+        """Poll only the markets whose venue pushed fills, and send them on."""
+        now = time.time_ns()
+        pushed = [
+            q for q in self._quoters.values() if (e := q.fills_arrived) is not None and e.is_set()
+        ]
+        self._settle(
+            pushed, await asyncio.gather(*(q.poll(now) for q in pushed), return_exceptions=True)
+        )
+        for q in pushed:  # a poll that failed leaves its fills for the tick: don't spin
+            if (e := q.fills_arrived) is not None:
+                e.clear()
+        self._send_fills()
 
     async def on_timer(self, now: int) -> None:
         quoters = list(self._quoters.values())

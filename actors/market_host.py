@@ -7,6 +7,7 @@ home venue; rows go to the market's Parquet writers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
@@ -233,6 +234,11 @@ class HostedMarket:
         }
 
     # steps (the actor's timer calls them in this order) ------------------------
+
+    @property
+    def fills_arrived(self) -> asyncio.Event | None:
+        """Set when the venue holds pushed fills not yet polled (None: it has no push)."""
+        return self._venue.fills_arrived
 
     async def poll(self, now: int) -> None:
         if self._closed:

@@ -7,6 +7,7 @@ first for any ccxt exchange; `HomeSimVenue` the second in-process.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Protocol
@@ -34,6 +35,8 @@ class HedgeVenue(Protocol):
 
 class HomeVenue(Protocol):
     venue_id: str
+    # set while pushed fills wait for `poll_fills` (None: the venue is only polled)
+    fills_arrived: asyncio.Event | None
 
     async def place(
         self, quotes: Sequence[tuple[Side, Decimal, Decimal]], now_ns: int

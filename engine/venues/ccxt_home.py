@@ -134,6 +134,9 @@ class CcxtHomeVenue:
         self._last_rest_s = -1e9  # monotonic: when trades were last read over REST
         self._read_lock = asyncio.Lock()
         self._push_reader: asyncio.Task[None] | None = None
+        # set when a pushed trade's fill waits in `_unreturned`: the market actor wakes on
+        # it instead of waiting for its next tick (fill -> hedge latency)
+        self.fills_arrived: asyncio.Event | None = asyncio.Event()
         self._read_due = False  # set by cancel_all: the next poll reads REST whatever was pushed
         self._prefix = f"{session}-{market_id(market.symbol)}"
         self._session = session
@@ -270,6 +273,8 @@ class CcxtHomeVenue:
         if pushed or self._rest_due(now_ns):
             await self._read_trades(pushed)
         fills, self._unreturned = self._unreturned, []
+        if self.fills_arrived is not None:
+            self.fills_arrived.clear()
         return fills
 
     def _take_push(self) -> bool:
@@ -546,6 +551,8 @@ class CcxtHomeVenue:
                 del self._open[order_id]
         self._trades.append((fill.ts_ns, float(price), float(amount)))
         self._unreturned.append(fill)
+        if self.fills_arrived is not None:
+            self.fills_arrived.set()
 
     async def _client_id_of(self, order_id: str) -> str:
         """The note of an order we have no answer for (its create timed out); else its id."""

@@ -9,6 +9,7 @@ MarketActor, so quoting and fills cost no network hop.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -25,6 +26,9 @@ _MAX_TRADES_KEPT = 10_000  # for calibration; older ones drop if nobody takes th
 
 
 class HomeSimVenue:
+    # fills happen in process on each poll: nothing is ever pushed
+    fills_arrived: asyncio.Event | None = None
+
     def __init__(
         self,
         venue: VenueConfig,

@@ -32,22 +32,11 @@ from typing import Any
 
 import duckdb
 
+from engine.quote_records import DECISION_INPUTS
+
 Story = dict[str, Any]
 
-QUOTE_INPUTS = (
-    "decision_id",
-    "policy",
-    "hedge_mode",
-    "decision_mid",
-    "reference_age_s",
-    "inventory",
-    "inventory_limit",
-    "vol_regime",
-    "sigma_bps_per_sqrt_s",
-    "guards",
-    "target_spread_bps",
-    "max_spread_bps",
-)
+QUOTE_INPUTS = DECISION_INPUTS
 BENCHMARKS = (
     "fill_to_hedge_ms",
     "seen_to_hedge_ms",

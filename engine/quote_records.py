@@ -98,6 +98,23 @@ def placed_rows(
     ]
 
 
+# the `quotes` columns `decision_inputs` fills, in the order `marketmesh explain` shows them
+DECISION_INPUTS = (
+    "decision_id",
+    "policy",
+    "hedge_mode",
+    "decision_mid",
+    "reference_age_s",
+    "inventory",
+    "inventory_limit",
+    "vol_regime",
+    "sigma_bps_per_sqrt_s",
+    "guards",
+    "target_spread_bps",
+    "max_spread_bps",
+)
+
+
 def decision_inputs(quoter: Quoter, now: int) -> dict[str, Any]:
     """Why a placed ladder stood where it did: the decision id and what drove it, read off
     the quoter right after its decision (`marketmesh explain` shows them for a fill).
@@ -106,7 +123,10 @@ def decision_inputs(quoter: Quoter, now: int) -> dict[str, Any]:
     volatility regime when not normal, and the inventory limit when only one side quotes.
     """
     m = quoter.market
-    inventory = float(quoter.position) - m.inventory_target
+    # what the policy skewed on: the desk's net exposure (issue 13), the home position
+    # only where no exposure is known (a test driving the quoter alone)
+    held = quoter.net_exposure if quoter.net_exposure is not None else float(quoter.position)
+    inventory = held - m.inventory_target
     guards = [] if quoter.regime.value == "normal" else [f"vol_guard:{quoter.regime.value}"]
     if inventory >= m.inventory_limit:
         guards.append("inventory_limit:asks_only")

@@ -48,6 +48,7 @@ from engine.sim.binance_streams_depth import STREAM_DEPTH
 from engine.sim.binance_wire import market_id, wire_decimal
 from engine.sim.exchange import OrderState, OrderStatus, SimExchange, SimTrade
 from engine.sim.faults import StreamFaults
+from engine.sim.push_loop import PushLoop
 from engine.sim.stream_hub import DepthFeed, DepthUpdate, Level, ListenKeys
 from engine.types import Side, split_symbol
 
@@ -112,7 +113,9 @@ class BinanceStreams:
         self._conns: set[_Conn] = set()
         self._pushed: dict[str, set[int]] = {}  # account -> trade ids already reported
         self._next_subscription = 0
-        self._task: asyncio.Task[None] | None = None
+        self._pushes = PushLoop(
+            exchange.venue_id, push_interval_s, self.tick, clock_ns, self._close_all
+        )
         self.stats = {"connections": 0, "disconnects": 0, "gaps": 0, "repeats": 0, "dropped": 0}
 
     def __repr__(self) -> str:
@@ -126,8 +129,7 @@ class BinanceStreams:
         app.router.add_get("/ws-api/v3", self._api_ws)
         for method in ("POST", "PUT", "DELETE"):
             app.router.add_route(method, "/api/v3/userDataStream", self._listen_key)
-        app.on_startup.append(self._start)
-        app.on_shutdown.append(self._stop)
+        self._pushes.install(app)
 
     # --- what the REST edge calls --------------------------------------------------------
 
@@ -167,24 +169,9 @@ class BinanceStreams:
 
     # --- the push loop -------------------------------------------------------------------
 
-    async def _start(self, app: web.Application) -> None:
-        self._task = asyncio.create_task(self._push_loop())
-
-    async def _stop(self, app: web.Application) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def _close_all(self) -> None:
         for conn in list(self._conns):
             await conn.ws.close()
-
-    async def _push_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._push_interval_s)
-            try:
-                self.tick(self._clock_ns())
-            except Exception:  # one bad tick must not end the streams
-                log.exception("%s: stream tick failed", self._exchange.venue_id)
 
     def tick(self, now_ns: int) -> None:
         """One 100 ms step: books, resting fills, listen keys, connection limits, faults."""

@@ -41,6 +41,7 @@ from engine.sim.hollaex_http import _trade_json
 from engine.sim.hollaex_wire import iso, pair_id
 from engine.sim.hollaex_wire import num as _num
 from engine.sim.home_exchange import HomeExchange, HomeOrder
+from engine.sim.push_loop import PushLoop
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,9 @@ class HollaExStreams:
         self._pairs = {pair_id(s): s for s in exchange.symbols}
         self._conns: set[_Conn] = set()
         self._books: dict[str, Any] = {}  # pair -> last book sent
-        self._task: asyncio.Task[None] | None = None
+        self._pushes = PushLoop(
+            exchange.venue_id, push_interval_s, self.tick, clock_ns, self._close_all
+        )
         self.stats = {"connections": 0, "disconnects": 0}
 
     def __repr__(self) -> str:
@@ -96,8 +99,7 @@ class HollaExStreams:
 
     def install(self, app: web.Application) -> None:
         app.router.add_get("/stream", self._serve)
-        app.on_startup.append(self._start)
-        app.on_shutdown.append(self._stop)
+        self._pushes.install(app)
 
     # --- what the REST edge and the takers' loop call ----------------------------------
 
@@ -218,24 +220,9 @@ class HollaExStreams:
 
     # --- connections -------------------------------------------------------------------
 
-    async def _start(self, app: web.Application) -> None:
-        self._task = asyncio.create_task(self._loop())
-
-    async def _stop(self, app: web.Application) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def _close_all(self) -> None:
         for conn in list(self._conns):
             await conn.ws.close()
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._push_interval_s)
-            try:
-                self.tick(self._clock_ns())
-            except Exception:
-                log.exception("%s: stream tick failed", self._exchange.venue_id)
 
     def _account_of(self, query: Mapping[str, str]) -> str | dict[str, str] | None:
         """The account of a signed connection, None for a public one, else an error."""

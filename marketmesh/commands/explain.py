@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from engine.quote_records import DECISION_INPUTS
+
 
 def _fmt(value: Any) -> str:
     if value is None:
@@ -106,21 +108,7 @@ def render_story(story: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-_QUOTE_KEYS = (
-    "decision_id",
-    "policy",
-    "hedge_mode",
-    "decision_mid",
-    "reference_age_s",
-    "inventory",
-    "inventory_limit",
-    "vol_regime",
-    "sigma_bps_per_sqrt_s",
-    "guards",
-    "target_spread_bps",
-    "effective_spread_bps",
-    "max_spread_bps",
-)
+_QUOTE_KEYS = (*DECISION_INPUTS[:-2], "effective_spread_bps", *DECISION_INPUTS[-2:])
 _EXPOSURE = ("ts", "asset", "net", "pending", "target", "threshold")
 _FILL_KEYS = (
     "ts",

@@ -111,7 +111,9 @@ def check_sla(
                     f"this config's target is {m.target_spread_bps:g} bps",
                 )
             )
-        grades = _grade_figures(out, m, row, limits, period)
+        figures = _grade_figures(m, row, limits, period)
+        out += figures
+        grades = [r.status for r in figures]
         reasons = _reasons(row)
         if reasons:  # why, graded as the worst of the figures above
             worst = max(grades, key=[CheckStatus.PASS, CheckStatus.WARN, CheckStatus.FAIL].index)
@@ -130,15 +132,11 @@ def check_sla(
 
 
 def _grade_figures(
-    out: list[CheckResult],
-    m: MarketConfig,
-    row: Mapping[str, Any],
-    limits: SlaLimits,
-    period: str,
-) -> list[CheckStatus]:
-    """Uptime, spread and depth within target against the stage's limits; appends each
-    result to `out` and returns the grades (the breach line is graded as their worst)."""
-    grades = []
+    m: MarketConfig, row: Mapping[str, Any], limits: SlaLimits, period: str
+) -> list[CheckResult]:
+    """Uptime, spread and depth within target against the stage's limits (the breach
+    line after them is graded as their worst)."""
+    out = []
     for key in ("uptime_pct", "spread_within_target_pct", "depth_within_target_pct"):
         warn, fail = getattr(limits, key)
         value = row.get(key)
@@ -151,16 +149,15 @@ def _grade_figures(
                 else ""
             )
         )
-        grades.append(_grade(value, warn, fail))
         out.append(
             CheckResult(
                 f"sla.{key}",
                 m.symbol,
-                grades[-1],
+                _grade(value, warn, fail),
                 f"{value}%{target} over {period} (warn < {warn:g}, fail < {fail:g})",
             )
         )
-    return grades
+    return out
 
 
 def _risk_covered(symbol: str, row: Mapping[str, Any], limits: SlaLimits) -> CheckResult:

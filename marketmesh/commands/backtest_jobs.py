@@ -21,7 +21,7 @@ from marketmesh.commands.backtest_args import (
     resolve_markets,
     start_ns,
 )
-from marketmesh.commands.backtest_parquet import ParquetColumnWriters
+from marketmesh.commands.backtest_parquet import NS_PER_DAY, ParquetColumnWriters
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from engine.config import AppConfig, MarketConfig
 
 MARKET_TABLES = ("book_samples", "quotes", "fills", "hedge_orders", "hedge_fills", "maker_orders")
-NS_PER_DAY = 86_400 * 1_000_000_000
 
 
 def new_backtest_run_id() -> str:

@@ -26,13 +26,14 @@ import itertools
 import logging
 import os
 import time
-from collections import deque
 from decimal import Decimal
 from typing import Any
 
 import ray
 from aiohttp import web
 
+from actors.broker_outputs import TABLES, DeskOutputs
+from actors.broker_status import EVENT_COUNTERS, client_state, public_health
 from actors.context import RestartGate, RunContext, live_config
 from actors.lifecycle import FlushCadence, Timer
 from analytics.writer import PartWriters
@@ -62,8 +63,6 @@ from engine.types import BookSnapshot, Fill, split_symbol
 log = logging.getLogger(__name__)
 
 REFRESH_TIMEOUT_S = 5.0  # a venue or ledger that does not answer in time is skipped
-MAX_ERRORS_KEPT = 20
-TABLES = ("fills", "rfq_quotes")
 
 
 @ray.remote
@@ -96,7 +95,7 @@ class BrokerActor:
             f"broker {self._broker.id}",
             lambda: self._broker.refresh_interval,
             self._timer_cycle,
-            on_error=lambda exc: self._note_error("refresh", exc),
+            on_error=lambda exc: self._out.note_error("refresh", exc),
         )
         self._flush_cadence = FlushCadence(
             lambda: self._config.analytics.flush_interval_s, time.time_ns()
@@ -106,7 +105,7 @@ class BrokerActor:
         self._paused = ""
         self._stats = {"quotes": 0, "refused": 0, "accepted": 0, "rejected_accepts": 0}
         self._last_refusal = ""
-        self._errors: deque[DeskError] = deque(maxlen=MAX_ERRORS_KEPT)
+        self._out = DeskOutputs(self._broker.id)
         self._gateway = RfqGateway(
             RfqDesk(
                 quote=self._quote,
@@ -129,7 +128,7 @@ class BrokerActor:
 
     async def on_start(self) -> dict[str, Any]:
         """Pull books and balances, then listen; fails fast if the port is taken."""
-        self._writers = PartWriters(
+        self._out.writers = PartWriters(
             self._ctx.data_dir,
             TABLES,
             writer_id=f"broker-{self._broker.id}",
@@ -161,7 +160,7 @@ class BrokerActor:
                 await self._gate.ensure(self._resume_after_crash)
                 return
             except Exception as exc:
-                self._note_error("restart", exc)
+                self._out.note_error("restart", exc)
                 await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
 
     async def _resume_after_crash(self) -> None:
@@ -173,7 +172,7 @@ class BrokerActor:
             self._broker = mine[0]
             self._gateway.configure(self._broker)
         started = await self.on_start()
-        self._errors.append(
+        self._out.errors.append(
             DeskError(time.time_ns(), "restart", "crashed", "the worker died; quotes lost")
         )
         log.warning("broker %s restarted after a crash: RFQ on %s", self._broker.id, started["url"])
@@ -186,7 +185,7 @@ class BrokerActor:
             self._runner = None
         await self._timer.stop()
         await self.drain()
-        self._flush()
+        self._out.flush()
         return await self.status()
 
     async def drain(self) -> int:
@@ -198,7 +197,7 @@ class BrokerActor:
 
     async def flush(self) -> None:
         await self._gate.ensure(self._resume_after_crash)
-        self._flush()
+        self._out.flush()
 
     async def on_config(self, config: AppConfig) -> str:
         """New spread, sizes, limits, keys or `paused` apply to the next request. A version
@@ -212,11 +211,7 @@ class BrokerActor:
             self._gateway.configure(self._broker)
         else:  # the graph's shape changes at restart; until then it stops quoting
             self._paused = "removed from the config"
-        for table in TABLES:
-            try:
-                self._writers[table].retag(config.config_hash)
-            except Exception as exc:  # its rows stay buffered for the next flush
-                self._note_error(f"flush {table}", exc)
+        self._out.retag(config.config_hash)
         return config.config_hash
 
     async def on_pause(self, reason: str) -> None:
@@ -248,7 +243,7 @@ class BrokerActor:
             "last_refusal": self._last_refusal,
             "inventory": self._inventory(),
             "unhealthy": dict(self._unhealthy),
-            "errors": [f"{e.public()}: {e.message}" for e in self._errors],
+            "errors": [f"{e.public()}: {e.message}" for e in self._out.errors],
             "loop_alive": self._timer.running,
         }
 
@@ -317,7 +312,7 @@ class BrokerActor:
             self._reservations.end_read(ticket)
             if isinstance(exc, RfqError):
                 raise
-            self._note_error("balances", exc)
+            self._out.note_error("balances", exc)
             raise NotQuoting(
                 "the inventory account's balance is unavailable; retry the accept",
                 code="ledger_unavailable",
@@ -336,7 +331,7 @@ class BrokerActor:
             self._reservations.release(quote_id)
             raise
         self._stats["accepted"] += 1
-        self._append("fills", fill_row(fill, quote, seen))
+        self._out.append("fills", fill_row(fill, quote, seen))
         if await self._send_fill(fill):
             self._reservations.settle(quote_id)
         return quote, fill, True
@@ -345,36 +340,19 @@ class BrokerActor:
         """What anyone may know: whether the desk quotes now, and if not why (no counts,
         no client names, no inventory)."""
         self._ensure_loop()
-        ts = [bk.ts_ns for books in self._books.values() for bk in books.values()]
-        age_s = (now - max(ts)) / 1e9 if ts else None
-        if self._paused or self._broker.paused:
-            reason = "paused"
-        elif not self._timer.running:
-            reason = "refresh_stopped"
-        elif age_s is None or age_s > self._max_book_age_s():
-            reason = "stale_books"
-        else:
-            reason = ""
-        return {
-            "broker": self._broker.id,
-            "symbol": self._broker.symbol,
-            "quoting": not reason,
-            "reason": reason,
-            "newest_book_age_s": None if age_s is None else round(age_s, 3),
-            "errors": [e.public() for e in list(self._errors)[-3:]],
-        }
+        return public_health(
+            self._broker,
+            self._books,
+            self._out.errors,
+            paused=bool(self._paused or self._broker.paused),
+            loop_running=self._timer.running,
+            max_book_age_s=self._max_book_age_s,
+            now=now,
+        )
 
     def _client_state(self, client: str, now: int) -> dict[str, Any]:
         """The authenticated caller's own usage and limits."""
-        limits = self._broker.limits_for(client)
-        rate = self._broker.rate_limit_for(client)
-        return {
-            "client": client,
-            "used_today_quote": str(self._book.used_today(client, now)),
-            "max_notional_per_day_quote": limits.max_notional_per_day_quote,
-            "max_notional_per_request_quote": limits.max_notional_per_request_quote,
-            "rate_limit": {"per_s": rate.per_s, "burst": rate.burst},
-        }
+        return client_state(self._broker, self._book, client, now)
 
     def _record(
         self,
@@ -385,12 +363,9 @@ class BrokerActor:
         quote_id: str | None,
         client: str | None,
     ) -> None:
-        if event == "quoted":
-            self._stats["quotes"] += 1
-        elif event == "refused":
-            self._stats["refused"] += 1
-        elif event == "accept_rejected":
-            self._stats["rejected_accepts"] += 1
+        counter = EVENT_COUNTERS.get(event)
+        if counter is not None:
+            self._stats[counter] += 1
         if error is not None:
             self._last_refusal = f"{error.code}: {error.message}"
         b = self._broker
@@ -404,7 +379,7 @@ class BrokerActor:
             quote_id=quote_id,
             client=client,
         )
-        self._append("rfq_quotes", row)
+        self._out.append("rfq_quotes", row)
 
     # timer and outputs -------------------------------------------------------
 
@@ -417,32 +392,9 @@ class BrokerActor:
         try:
             await self._refresh()
         except Exception as exc:  # keep serving; stale books refuse quotes by themselves
-            self._note_error("refresh", exc)
+            self._out.note_error("refresh", exc)
         if self._flush_cadence.due(time.time_ns()):
-            self._flush()
-
-    def _flush(self) -> None:
-        """Write the buffered rows, table by table; a failure is logged and shown, never
-        raised, and does not keep the other table from being written.
-
-        The writer drops a partition whose rows cannot be encoded and keeps rows
-        an I/O error kept off disk for the next flush (analytics/writer.py).
-        """
-        for table in TABLES:
-            try:
-                self._writers[table].flush()
-            except Exception as exc:
-                self._note_error(f"flush {table}", exc)
-
-    def _append(self, table: str, row: dict[str, Any]) -> None:
-        try:
-            self._writers[table].append([row])
-        except Exception as exc:
-            self._note_error(f"append {table}", exc)
-
-    def _note_error(self, where: str, exc: BaseException) -> None:
-        log.error("broker %s: %s failed: %s: %s", self._broker.id, where, type(exc).__name__, exc)
-        self._errors.append(DeskError(time.time_ns(), where, type(exc).__name__, str(exc)[:500]))
+            self._out.flush()
 
     async def _refresh(self) -> None:
         """Books of every venue and the ledger's balances, each on its own: a venue or a
@@ -470,7 +422,7 @@ class BrokerActor:
                 self._unhealthy.pop(venue, None)
                 self._books[venue] = dict(snap.books)
         if isinstance(balances, BaseException):  # keep the last balances; the skew waits
-            self._note_error("balances", balances)
+            self._out.note_error("balances", balances)
             return
         self._balances = {
             v: {a: Decimal(x) for a, x in assets.items()} for v, assets in balances.items()
@@ -526,7 +478,7 @@ class BrokerActor:
         try:
             await ref
         except Exception as exc:
-            self._note_error("delivery", exc)
+            self._out.note_error("delivery", exc)
             return False
         return True
 

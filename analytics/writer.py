@@ -23,16 +23,23 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from analytics.partitions import (
+    Part,
+    PartitionKey,
+    Rows,
+    group_rows,
+    rows_of,
+    split_table,
+)
 from analytics.schemas import (
     DATE_PARTITION,
     MARKET_PARTITION,
@@ -41,31 +48,8 @@ from analytics.schemas import (
     schema_for,
 )
 from analytics.storage_health import MAX_BUFFERED_ROWS, StorageHealth
-from engine.types import market_id
 
-_NS_PER_DAY = 86_400 * 1_000_000_000
 _WRITER_DEFAULTS = ("run_id", "config_hash")
-
-_PartitionKey = tuple[int, str | None]  # (UTC day number, market_id or None)
-_Rows = list[dict[str, Any]]
-
-
-class _Part(NamedTuple):
-    """One partition of a buffer: its Table when built, and its rows for a retry."""
-
-    key: _PartitionKey
-    table: pa.Table | None
-    rows: Callable[[], _Rows]
-
-
-def _rows_of(rows: _Rows) -> Callable[[], _Rows]:
-    """Rows of one group, kept for a retry without building its Table again."""
-    return lambda: rows
-
-
-def _rows_where(rows: _Rows, mask: pa.ChunkedArray) -> Callable[[], _Rows]:
-    """The rows a mask selects, looked up only if the part must go back to the buffer."""
-    return lambda: [rows[i] for i in pc.indices_nonzero(mask).to_pylist()]
 
 
 class _Outcome:
@@ -75,7 +59,7 @@ class _Outcome:
 
     def __init__(self) -> None:
         self.paths: list[str] = []
-        self.unwritten: _Rows = []  # rows of partitions an I/O error kept from disk, in order
+        self.unwritten: Rows = []  # rows of partitions an I/O error kept from disk, in order
         self.errors: list[BaseException] = []
         self.dropped = 0  # rows that do not convert to the schema: never written
 
@@ -152,7 +136,7 @@ class PartWriter:
         self._required = frozenset(
             f.name for f in self._schema if not f.nullable and f.name not in _WRITER_DEFAULTS
         )
-        self._rows: _Rows = []
+        self._rows: Rows = []
         self._seq = 0
         self._seen_dirs: set[str] = set()
         self._part_name = re.compile(rf"part-{re.escape(writer_id)}-(\d+)\.parquet")
@@ -254,7 +238,7 @@ class PartWriter:
         if outcome.paths and not outcome.unwritten:
             self._health.succeeded(self._table)
 
-    def _take(self) -> _Rows:
+    def _take(self) -> Rows:
         rows, self._rows = self._rows, []
         return rows
 
@@ -281,7 +265,7 @@ class PartWriter:
             else:
                 self._health.failed(self._table, exc)
 
-    def _write_rows(self, rows: _Rows, run_id: str, config_hash: str) -> _Outcome:
+    def _write_rows(self, rows: Rows, run_id: str, config_hash: str) -> _Outcome:
         """Write `rows` as one part per partition; reports errors instead of raising.
 
         Runs on the caller's thread or the worker; `_seq` and `_seen_dirs` are only
@@ -318,8 +302,8 @@ class PartWriter:
         return outcome
 
     def _partitions(
-        self, rows: _Rows, run_id: str, config_hash: str
-    ) -> tuple[list[_Part], list[BaseException]]:
+        self, rows: Rows, run_id: str, config_hash: str
+    ) -> tuple[list[Part], list[BaseException]]:
         """The buffer cut into partitions, in partition order, Arrow built once for all.
 
         Partitions are cut from one Table with vectorised filters instead of a
@@ -333,57 +317,13 @@ class PartWriter:
             except SchemaError:
                 pass
             else:
-                return self._split(table, rows, min(ts), max(ts)), []
-        groups, errors = self._group(rows)
+                return split_table(table, rows, min(ts), max(ts), by_market=self._by_market), []
+        groups, errors = group_rows(rows, self._table, by_market=self._by_market)
         keys = sorted(groups, key=lambda k: (k[0], k[1] or ""))
-        return [_Part(k, None, _rows_of(groups[k])) for k in keys], list(errors)
-
-    def _split(self, table: pa.Table, rows: _Rows, ts_min: int, ts_max: int) -> list[_Part]:
-        first_day, last_day = ts_min // _NS_PER_DAY, ts_max // _NS_PER_DAY
-        markets: list[str | None] = [None]
-        if self._by_market:
-            symbols = pc.unique(table.column("market")).to_pylist()
-            markets = [*sorted({market_id(m) for m in symbols})]
-        if first_day == last_day and len(markets) == 1:
-            return [_Part((first_day, markets[0]), table, lambda: rows)]
-        days = pc.divide(table.column("ts").cast(pa.int64()), _NS_PER_DAY)  # ts >= 0: floor
-        ids = pc.replace_substring(table.column("market"), "/", "-") if self._by_market else None
-        out: list[_Part] = []
-        for day in sorted(pc.unique(days).to_pylist()):
-            on_day = pc.equal(days, day)
-            for market in markets:
-                mask = on_day if ids is None else pc.and_(on_day, pc.equal(ids, market))
-                part = table.filter(mask)
-                if part.num_rows:
-                    out.append(_Part((day, market), part, _rows_where(rows, mask)))
-        return out
-
-    def _group(
-        self, rows: list[dict[str, Any]]
-    ) -> tuple[dict[_PartitionKey, list[dict[str, Any]]], list[SchemaError]]:
-        groups: dict[_PartitionKey, list[dict[str, Any]]] = {}
-        errors: list[SchemaError] = []
-        by_market = self._by_market
-        for row in rows:
-            ts, market = row["ts"], row.get("market")
-            if not isinstance(ts, int):
-                errors.append(SchemaError(f"{self._table}.ts: expected int UTC ns, got {ts!r}"))
-                continue
-            partition: str | None = None
-            if by_market:
-                if not isinstance(market, str):
-                    errors.append(SchemaError(f"{self._table}.market: not a symbol: {market!r}"))
-                    continue
-                partition = market_id(market)
-            key = (ts // _NS_PER_DAY, partition)
-            bucket = groups.get(key)
-            if bucket is None:
-                groups[key] = bucket = []
-            bucket.append(row)
-        return groups, errors
+        return [Part(k, None, rows_of(groups[k])) for k in keys], list(errors)
 
     def _convertible(
-        self, rows: _Rows, run_id: str, config_hash: str
+        self, rows: Rows, run_id: str, config_hash: str
     ) -> tuple[pa.Table | None, int]:
         """The rows of a partition that convert, as one Table, and how many did not."""
         good = []
@@ -415,7 +355,7 @@ class PartWriter:
             arrays.append(array)
         return pa.Table.from_arrays(arrays, schema=self._schema)
 
-    def _partition_dir(self, key: _PartitionKey) -> str:
+    def _partition_dir(self, key: PartitionKey) -> str:
         day, market = key
         date = datetime.fromtimestamp(day * 86_400, tz=UTC).date().isoformat()
         parts = [self._table, f"{DATE_PARTITION}={date}"]
@@ -435,7 +375,7 @@ class PartWriter:
         self._seq += 1
         return seq
 
-    def _write(self, key: _PartitionKey, table: pa.Table) -> str:
+    def _write(self, key: PartitionKey, table: pa.Table) -> str:
         relative_dir = self._partition_dir(key)
         directory = f"{self._root}/{relative_dir}"
         self._fs.create_dir(directory, recursive=True)

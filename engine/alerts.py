@@ -15,7 +15,7 @@ market's target for good.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from engine.config import AlertAction, AlertKind, AlertRuleConfig, AlertsConfig
@@ -179,65 +179,10 @@ class AlertMonitor:
 
     def _conditions(self, i: int, rule: AlertRuleConfig, obs: Observation) -> Iterator[_Condition]:
         kind = rule.rule
-        markets = [m for m in obs.markets if rule.market in ("*", m.market)]
-        if kind is AlertKind.SPREAD_BREACH:
-            for m in markets:
-                bad = not m.quoting or m.spread_bps is None or m.spread_bps > m.target_spread_bps
-                shown = "none" if m.spread_bps is None else f"{m.spread_bps:.2f}"
-                yield _Condition(
-                    m.market,
-                    bad,
-                    m.spread_bps,
-                    m.target_spread_bps,
-                    f"{m.market}: spread {shown} bps over target {m.target_spread_bps:g} bps",
-                    market=m.market,
-                )
-        elif kind is AlertKind.DEPTH_BELOW_TARGET:
-            for m in markets:
-                depth = min(m.bid_depth_quote, m.ask_depth_quote)
-                yield _Condition(
-                    m.market,
-                    depth < m.depth_target_quote,
-                    depth,
-                    m.depth_target_quote,
-                    f"{m.market}: depth {depth:,.0f} below target {m.depth_target_quote:,.0f}",
-                    market=m.market,
-                )
-        elif kind is AlertKind.NOT_QUOTING:
-            for m in markets:
-                yield _Condition(
-                    m.market,
-                    not m.quoting,
-                    None,
-                    None,
-                    f"{m.market}: no two-sided quotes",
-                    market=m.market,
-                )
-        elif kind is AlertKind.STALE_REFERENCE:
-            for m in markets:
-                yield _Condition(
-                    m.market,
-                    m.reference_age_s > obs.max_reference_age_s,
-                    m.reference_age_s,
-                    obs.max_reference_age_s,
-                    f"{m.market}: reference {m.reference_age_s:.1f}s old",
-                    market=m.market,
-                )
-        elif kind is AlertKind.VENUE_UNHEALTHY:
-            for venue, (healthy, reason) in sorted(obs.venues.items()):
-                yield _Condition(
-                    venue, not healthy, None, None, f"{venue}: unhealthy: {reason}", venue=venue
-                )
-        elif kind is AlertKind.STREAM_DOWN:
-            for venue, (up, reason) in sorted(obs.streams.items()):
-                yield _Condition(
-                    venue,
-                    not up,
-                    None,
-                    None,
-                    f"{venue}: stream down, polling REST: {reason}",
-                    venue=venue,
-                )
+        per_market = _MARKET_CONDITIONS.get(kind)
+        if per_market is not None:
+            for m in [m for m in obs.markets if rule.market in ("*", m.market)]:
+                yield per_market(m, obs)
         elif kind is AlertKind.HEDGE_FAILURES:
             base = self._failure_baseline.setdefault(i, obs.hedge_failures)
             new = obs.hedge_failures - base
@@ -248,32 +193,106 @@ class AlertMonitor:
                 float(rule.max_failures),
                 f"{new} hedges executed nothing",
             )
-        elif kind is AlertKind.PNL_DRAWDOWN:
-            if obs.pnl_quote is not None and obs.pnl_peak_quote is not None:
-                drawdown = obs.pnl_peak_quote - obs.pnl_quote
-                yield _Condition(
-                    "pnl",
-                    drawdown > rule.max_drawdown_quote,
-                    drawdown,
-                    rule.max_drawdown_quote,
-                    f"PnL {obs.pnl_quote:,.2f} is {drawdown:,.2f} below its peak "
-                    f"{obs.pnl_peak_quote:,.2f}",
-                )
-        elif kind is AlertKind.STORAGE_FAILURE:
-            for actor, failing_s in sorted(obs.storage_failing_s.items()):
-                yield _Condition(
-                    actor,
-                    failing_s > 0,
-                    failing_s,
-                    rule.for_s,
-                    f"{actor}: Parquet writes failing for {failing_s:.0f}s (rows kept, retried)",
-                )
-        elif kind is AlertKind.EXPOSURE_OVER_THRESHOLD:
-            for asset, (gap, threshold) in sorted(obs.exposure.items()):
-                yield _Condition(
-                    asset,
-                    abs(gap) > threshold,
-                    gap,
-                    threshold,
-                    f"{asset}: exposure {gap:.8g} over threshold {threshold:.8g}",
-                )
+        else:
+            yield from _run_wide_conditions(kind, rule, obs)
+
+
+def _spread_breach(m: MarketObservation, obs: Observation) -> _Condition:
+    bad = not m.quoting or m.spread_bps is None or m.spread_bps > m.target_spread_bps
+    shown = "none" if m.spread_bps is None else f"{m.spread_bps:.2f}"
+    return _Condition(
+        m.market,
+        bad,
+        m.spread_bps,
+        m.target_spread_bps,
+        f"{m.market}: spread {shown} bps over target {m.target_spread_bps:g} bps",
+        market=m.market,
+    )
+
+
+def _depth_below_target(m: MarketObservation, obs: Observation) -> _Condition:
+    depth = min(m.bid_depth_quote, m.ask_depth_quote)
+    return _Condition(
+        m.market,
+        depth < m.depth_target_quote,
+        depth,
+        m.depth_target_quote,
+        f"{m.market}: depth {depth:,.0f} below target {m.depth_target_quote:,.0f}",
+        market=m.market,
+    )
+
+
+def _not_quoting(m: MarketObservation, obs: Observation) -> _Condition:
+    return _Condition(
+        m.market, not m.quoting, None, None, f"{m.market}: no two-sided quotes", market=m.market
+    )
+
+
+def _stale_reference(m: MarketObservation, obs: Observation) -> _Condition:
+    return _Condition(
+        m.market,
+        m.reference_age_s > obs.max_reference_age_s,
+        m.reference_age_s,
+        obs.max_reference_age_s,
+        f"{m.market}: reference {m.reference_age_s:.1f}s old",
+        market=m.market,
+    )
+
+
+# the rules graded once per market the rule selects ("*" or one symbol)
+_MARKET_CONDITIONS: dict[AlertKind, Callable[[MarketObservation, Observation], _Condition]] = {
+    AlertKind.SPREAD_BREACH: _spread_breach,
+    AlertKind.DEPTH_BELOW_TARGET: _depth_below_target,
+    AlertKind.NOT_QUOTING: _not_quoting,
+    AlertKind.STALE_REFERENCE: _stale_reference,
+}
+
+
+def _run_wide_conditions(
+    kind: AlertKind, rule: AlertRuleConfig, obs: Observation
+) -> Iterator[_Condition]:
+    """The rules about the whole run: venues, PnL, storage and exposure (no per-rule state)."""
+    if kind is AlertKind.VENUE_UNHEALTHY:
+        for venue, (healthy, reason) in sorted(obs.venues.items()):
+            yield _Condition(
+                venue, not healthy, None, None, f"{venue}: unhealthy: {reason}", venue=venue
+            )
+    elif kind is AlertKind.STREAM_DOWN:
+        for venue, (up, reason) in sorted(obs.streams.items()):
+            yield _Condition(
+                venue,
+                not up,
+                None,
+                None,
+                f"{venue}: stream down, polling REST: {reason}",
+                venue=venue,
+            )
+    elif kind is AlertKind.PNL_DRAWDOWN:
+        if obs.pnl_quote is not None and obs.pnl_peak_quote is not None:
+            drawdown = obs.pnl_peak_quote - obs.pnl_quote
+            yield _Condition(
+                "pnl",
+                drawdown > rule.max_drawdown_quote,
+                drawdown,
+                rule.max_drawdown_quote,
+                f"PnL {obs.pnl_quote:,.2f} is {drawdown:,.2f} below its peak "
+                f"{obs.pnl_peak_quote:,.2f}",
+            )
+    elif kind is AlertKind.STORAGE_FAILURE:
+        for actor, failing_s in sorted(obs.storage_failing_s.items()):
+            yield _Condition(
+                actor,
+                failing_s > 0,
+                failing_s,
+                rule.for_s,
+                f"{actor}: Parquet writes failing for {failing_s:.0f}s (rows kept, retried)",
+            )
+    elif kind is AlertKind.EXPOSURE_OVER_THRESHOLD:
+        for asset, (gap, threshold) in sorted(obs.exposure.items()):
+            yield _Condition(
+                asset,
+                abs(gap) > threshold,
+                gap,
+                threshold,
+                f"{asset}: exposure {gap:.8g} over threshold {threshold:.8g}",
+            )

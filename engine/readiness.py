@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from engine.config import AppConfig, MarketStage
+from engine.config import AppConfig, MarketConfig, MarketStage
 from engine.routing.planner import HEDGE_ORDER_PREFIX
 
 
@@ -111,28 +111,9 @@ def check_sla(
                     f"this config's target is {m.target_spread_bps:g} bps",
                 )
             )
-        grades = []
-        for key in ("uptime_pct", "spread_within_target_pct", "depth_within_target_pct"):
-            warn, fail = getattr(limits, key)
-            value = row.get(key)
-            target = (
-                f" of {m.target_spread_bps:g} bps"
-                if key == "spread_within_target_pct"
-                else (
-                    f" of {m.depth_target_quote:,.0f}"
-                    if key == "depth_within_target_pct" and m.depth_target_quote
-                    else ""
-                )
-            )
-            grades.append(_grade(value, warn, fail))
-            out.append(
-                CheckResult(
-                    f"sla.{key}",
-                    m.symbol,
-                    grades[-1],
-                    f"{value}%{target} over {period} (warn < {warn:g}, fail < {fail:g})",
-                )
-            )
+        figures = _grade_figures(m, row, limits, period)
+        out += figures
+        grades = [r.status for r in figures]
         reasons = _reasons(row)
         if reasons:  # why, graded as the worst of the figures above
             worst = max(grades, key=[CheckStatus.PASS, CheckStatus.WARN, CheckStatus.FAIL].index)
@@ -146,20 +127,53 @@ def check_sla(
                 )
             )
         if row.get("fills"):
-            warn, fail = limits.hedged_pct
-            hedged = row.get("hedged_pct")
-            netted = float(row.get("netted_pct") or 0.0)
-            value = None if hedged is None else min(100.0, hedged + netted)
-            out.append(
-                CheckResult(
-                    "sla.hedged_pct",
-                    m.symbol,
-                    _grade(value, warn, fail),
-                    f"{hedged}% hedged + {netted:g}% netted of {row['fills']} fills "
-                    f"(warn < {warn:g}, fail < {fail:g})",
-                )
-            )
+            out.append(_risk_covered(m.symbol, row, limits))
     return out
+
+
+def _grade_figures(
+    m: MarketConfig, row: Mapping[str, Any], limits: SlaLimits, period: str
+) -> list[CheckResult]:
+    """Uptime, spread and depth within target against the stage's limits (the breach
+    line after them is graded as their worst)."""
+    out = []
+    for key in ("uptime_pct", "spread_within_target_pct", "depth_within_target_pct"):
+        warn, fail = getattr(limits, key)
+        value = row.get(key)
+        target = (
+            f" of {m.target_spread_bps:g} bps"
+            if key == "spread_within_target_pct"
+            else (
+                f" of {m.depth_target_quote:,.0f}"
+                if key == "depth_within_target_pct" and m.depth_target_quote
+                else ""
+            )
+        )
+        out.append(
+            CheckResult(
+                f"sla.{key}",
+                m.symbol,
+                _grade(value, warn, fail),
+                f"{value}%{target} over {period} (warn < {warn:g}, fail < {fail:g})",
+            )
+        )
+    return out
+
+
+def _risk_covered(symbol: str, row: Mapping[str, Any], limits: SlaLimits) -> CheckResult:
+    """Hedged plus netted share of the fills: under net or hybrid hedging the hedged
+    share alone is not the risk left open."""
+    warn, fail = limits.hedged_pct
+    hedged = row.get("hedged_pct")
+    netted = float(row.get("netted_pct") or 0.0)
+    value = None if hedged is None else min(100.0, hedged + netted)
+    return CheckResult(
+        "sla.hedged_pct",
+        symbol,
+        _grade(value, warn, fail),
+        f"{hedged}% hedged + {netted:g}% netted of {row['fills']} fills "
+        f"(warn < {warn:g}, fail < {fail:g})",
+    )
 
 
 def _reasons(row: Mapping[str, Any]) -> str:
@@ -345,6 +359,20 @@ def check_venue(
         )
         return out
     out.append(CheckResult("venue.authenticated", venue, CheckStatus.PASS, "balances read"))
+    out += _balance_checks(venue, balances, required, bands or {})
+    if open_orders is not None:
+        out.append(_open_hedge_orders(venue, open_orders))
+    return out
+
+
+def _balance_checks(
+    venue: str,
+    balances: Mapping[str, Decimal],
+    required: Mapping[str, Decimal],
+    bands: Mapping[str, Any],
+) -> list[CheckResult]:
+    """Each asset at least half what the config expects, and inside its rebalancing band."""
+    out = []
     for asset, want in sorted(required.items()):
         have = balances.get(asset, Decimal(0))
         status = (
@@ -355,7 +383,7 @@ def check_venue(
         out.append(
             CheckResult("venue.balance", f"{venue} {asset}", status, f"{have} (configured {want})")
         )
-    for asset, band in sorted((bands or {}).items()):
+    for asset, band in sorted(bands.items()):
         have = balances.get(asset, Decimal(0))
         where = f"{venue} {asset}"
         if band.low <= have <= band.high:
@@ -378,20 +406,21 @@ def check_venue(
                     "toward the target; `marketmesh check` again after one transfer delay",
                 )
             )
-    if open_orders is not None:
-        ours = [o for o in open_orders if o.startswith(HEDGE_ORDER_PREFIX)]
-        out.append(
-            CheckResult(
-                "venue.open_orders",
-                venue,
-                CheckStatus.FAIL if ours else CheckStatus.PASS,
-                f"{len(ours)} hedge orders of ours still open ({', '.join(ours[:3])}): "
-                "cancel them before starting"
-                if ours
-                else f"no hedge order of ours open ({len(open_orders)} open in all)",
-            )
-        )
     return out
+
+
+def _open_hedge_orders(venue: str, open_orders: Sequence[str]) -> CheckResult:
+    """Our hedges are IOC: one still resting means a crash or a venue ignoring the time in force."""
+    ours = [o for o in open_orders if o.startswith(HEDGE_ORDER_PREFIX)]
+    return CheckResult(
+        "venue.open_orders",
+        venue,
+        CheckStatus.FAIL if ours else CheckStatus.PASS,
+        f"{len(ours)} hedge orders of ours still open ({', '.join(ours[:3])}): "
+        "cancel them before starting"
+        if ours
+        else f"no hedge order of ours open ({len(open_orders)} open in all)",
+    )
 
 
 def overall(results: Sequence[CheckResult]) -> CheckStatus:

@@ -11,9 +11,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from marketmesh.graph import RunResult
 
 app = typer.Typer(
     add_completion=False,
@@ -68,8 +73,6 @@ def run(
     """Run the graph (default: simulated venues on loopback), then print the SLA summary."""
     import logging
 
-    from rich.console import Console
-
     from marketmesh.data_dir import prepare_output_dir
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -83,9 +86,7 @@ def run(
     from marketmesh.simproc import VenueSimError
     from marketmesh.status import StatusView
 
-    console = Console(stderr=True)
-    if not console.is_terminal:  # CI logs and pipes: one plain line per status, unwrapped
-        console = Console(stderr=True, width=180)
+    console = _status_console()
     console.print(
         f"marketmesh run: {path} ({len(cfg.markets)} markets, {len(cfg.hedge_venues)} hedge "
         f"venues, config {cfg.config_hash}) for {duration:g}s -> {data_dir}"
@@ -112,6 +113,30 @@ def run(
     finally:
         if ui is not None:
             ui.stop()
+    _print_run_outcome(console, result)
+    _print_sla(
+        data_dir,
+        json_out,
+        run_id=result.run_id,
+        wide=wide,
+        exclusions=cfg.analytics.exclusions(),
+    )
+    if not result.reconciled:
+        raise typer.Exit(3)
+
+
+def _status_console() -> Console:
+    """Status lines on stderr; CI logs and pipes get one plain line per status, unwrapped."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        console = Console(stderr=True, width=180)
+    return console
+
+
+def _print_run_outcome(console: Console, result: RunResult) -> None:
+    """The hedge counts and the ledger-vs-venue reconciliation, before the SLA table."""
     console.print(
         f"run {result.run_id} done in {(result.end_ns - result.start_ns) / 1e9:.1f}s: "
         f"hedges {result.router_status.get('hedges', 0)} "
@@ -127,15 +152,6 @@ def run(
             console.print(f"[red]reconciliation {venue}: ledger != venue for {bad}[/red]")
     if result.reconciled:
         console.print(f"reconciled: ledger == venue balances on {pairs} venue/asset pairs")
-    _print_sla(
-        data_dir,
-        json_out,
-        run_id=result.run_id,
-        wide=wide,
-        exclusions=cfg.analytics.exclusions(),
-    )
-    if not result.reconciled:
-        raise typer.Exit(3)
 
 
 @app.command()

@@ -252,6 +252,7 @@ def _place(
     st[CUR_REP] = r
 
 
+# kept whole: one compiled loop keeps its state in registers; its body is the hot path
 @njit(cache=True)
 def run_chunk(
     c0: int, c1: int, mid: np.ndarray, regime: np.ndarray, news: np.ndarray,

@@ -119,6 +119,7 @@ def glft_touches(
     return -(c1 + (half + q) * sigma * c2), c1 + (half - q) * sigma * c2
 
 
+# kept whole: one compiled loop keeps its state in registers; its body is the hot path
 @njit(cache=True)
 def model_levels(
     mid: float, inv_lots: int, lpu: int, regime: int, tick: int, sigma_online: float,

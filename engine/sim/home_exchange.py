@@ -27,7 +27,6 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from enum import StrEnum
 
 from engine.config import MarketConfig, VenueConfig
 from engine.sim.exchange import (
@@ -40,7 +39,14 @@ from engine.sim.exchange import (
     OrderRejected,
     UnknownSymbol,
 )
-from engine.sim.matching import MatchingEngine, MatchRejected, Trade
+from engine.sim.home_orders import (
+    HomeOrder,
+    HomeOrderStatus,
+    HomeOrderType,
+    HomeTrade,
+    PostOnlyWouldTake,
+)
+from engine.sim.matching import MatchingEngine, MatchRejected, RestingOrder, Trade
 from engine.sim.price import ReferencePrice
 from engine.sim.takers import TakerFlow
 from engine.types import MarketSpec, Side, split_symbol
@@ -49,72 +55,6 @@ TAKERS = "sim-takers"
 FEE_QUANTUM = Decimal("0.00000001")
 _ZERO = Decimal(0)
 TAPE_LENGTH = 1_000  # public trades kept per market
-
-
-class HomeOrderType(StrEnum):
-    LIMIT = "limit"
-    MARKET = "market"
-
-
-class HomeOrderStatus(StrEnum):
-    """HollaEx's order states."""
-
-    NEW = "new"
-    PARTIALLY_FILLED = "pfilled"
-    FILLED = "filled"
-    CANCELED = "canceled"
-
-    @property
-    def is_open(self) -> bool:
-        return self in (HomeOrderStatus.NEW, HomeOrderStatus.PARTIALLY_FILLED)
-
-
-class PostOnlyWouldTake(OrderRejected):
-    def __init__(self) -> None:
-        super().__init__(
-            "Error 1001 - Order rejected. Order could not be submitted as this order was set "
-            "to a post only order."
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class HomeTrade:
-    """One fill of one account's order, as booked."""
-
-    trade_id: str
-    order_id: str
-    symbol: str
-    side: Side
-    price: Decimal
-    size: Decimal
-    fee: Decimal
-    fee_asset: str
-    is_maker: bool
-    ts_ns: int
-
-
-@dataclass(slots=True)
-class HomeOrder:
-    order_id: str
-    account: str = field(repr=False)
-    account_number: int
-    symbol: str
-    side: Side
-    order_type: HomeOrderType
-    price: Decimal
-    size: Decimal
-    post_only: bool
-    note: str | None
-    created_ns: int
-    updated_ns: int
-    filled: Decimal = _ZERO
-    fee: Decimal = _ZERO
-    status: HomeOrderStatus = HomeOrderStatus.NEW
-    locked: Decimal = _ZERO
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.size - self.filled
 
 
 @dataclass(slots=True)
@@ -216,19 +156,7 @@ class HomeExchange:
         """Match what crosses, rest a limit order's remainder; return the order."""
         engine = self._engine(symbol)
         acct = self._account(account)
-        base, quote = split_symbol(symbol)
-        spec = engine.spec
-        if size <= 0 or size % spec.lot_size != 0 or size < spec.min_amount:
-            raise FilterFailure("size", f"size {size} is not on the lot {spec.lot_size}")
-        if order_type is HomeOrderType.LIMIT:
-            if price is None:
-                raise InvalidRequest("price is required for a limit order")
-            if price <= 0 or price % spec.tick_size != 0:
-                raise FilterFailure("price", f"price {price} is not on the tick {spec.tick_size}")
-            if price * size < spec.min_notional:
-                raise FilterFailure("notional", f"{price * size} < {spec.min_notional}")
-        elif post_only:
-            raise OrderRejected("Error 1001 - POST ONLY order can not be of type market")
+        _check_filters(engine.spec, order_type, size, price, post_only=post_only)
         self._seq += 1
         order = HomeOrder(
             order_id=str(uuid.UUID(int=self._id_key | self._seq)),
@@ -245,35 +173,51 @@ class HomeExchange:
             updated_ns=ts_ns,
         )
         if order_type is HomeOrderType.LIMIT:
-            assert price is not None
-            lock_asset, lock = (
-                (quote, self._buy_lock(price, size))
-                if side is Side.BUY
-                else (
-                    base,
-                    size,
-                )
-            )
-            free = acct.free.get(lock_asset, _ZERO)
-            if lock > free:
-                raise InsufficientBalance(lock_asset, lock, free)
-            try:
-                resting, trades = engine.submit_limit(
-                    account, order.order_id, side, price, size, ts_ns, post_only=post_only
-                )
-            except MatchRejected as exc:
-                if post_only and "post-only" in exc.reason:
-                    raise PostOnlyWouldTake() from None
-                raise OrderRefused() from None
-            acct.free[lock_asset] = free - lock
-            acct.locked[lock_asset] = acct.locked.get(lock_asset, _ZERO) + lock
-            order.locked = lock
+            resting, trades = self._submit_limit(acct, engine, order, ts_ns)
         else:
             self._check_market_funds(acct, engine, account, side, size)
             resting, trades = None, engine.submit_market(account, side, size, ts_ns)
+        self._settle(acct, order, resting, trades)
+        return order
+
+    def _submit_limit(
+        self, acct: _Account, engine: MatchingEngine, order: HomeOrder, ts_ns: int
+    ) -> tuple[RestingOrder | None, list[Trade]]:
+        """Lock the funds a limit order needs (quote to buy, base to sell), then match it;
+        nothing is locked when the venue refuses it."""
+        base, quote = split_symbol(order.symbol)
+        price, size, side = order.price, order.size, order.side
+        lock_asset, lock = (
+            (quote, self._buy_lock(price, size)) if side is Side.BUY else (base, size)
+        )
+        free = acct.free.get(lock_asset, _ZERO)
+        if lock > free:
+            raise InsufficientBalance(lock_asset, lock, free)
+        try:
+            resting, trades = engine.submit_limit(
+                order.account, order.order_id, side, price, size, ts_ns, post_only=order.post_only
+            )
+        except MatchRejected as exc:
+            if order.post_only and "post-only" in exc.reason:
+                raise PostOnlyWouldTake() from None
+            raise OrderRefused() from None
+        acct.free[lock_asset] = free - lock
+        acct.locked[lock_asset] = acct.locked.get(lock_asset, _ZERO) + lock
+        order.locked = lock
+        return resting, trades
+
+    def _settle(
+        self,
+        acct: _Account,
+        order: HomeOrder,
+        resting: RestingOrder | None,
+        trades: list[Trade],
+    ) -> None:
+        """Book the order and its trades (ours on both sides when we are the maker too),
+        and close a market order or a limit order that rests nothing."""
         acct.orders.append(order)
         self._orders[order.order_id] = order
-        self._tape[symbol].extend(trades)
+        self._tape[order.symbol].extend(trades)
         for trade in trades:
             self._book_taker(acct, order, trade)
             if trade.maker_owner in self._accounts:
@@ -285,7 +229,6 @@ class HomeExchange:
             self._release(acct, order)
         elif order.filled > 0:
             order.status = HomeOrderStatus.PARTIALLY_FILLED
-        return order
 
     def cancel_order(self, account: str, order_id: str, ts_ns: int) -> HomeOrder:
         order = self._find(account, order_id)
@@ -489,3 +432,25 @@ class HomeExchange:
         acct.locked[asset] -= order.locked
         acct.free[asset] = acct.free.get(asset, _ZERO) + order.locked
         order.locked = _ZERO
+
+
+def _check_filters(
+    spec: MarketSpec,
+    order_type: HomeOrderType,
+    size: Decimal,
+    price: Decimal | None,
+    *,
+    post_only: bool,
+) -> None:
+    """The venue's lot, tick and notional filters, refused before any order id is spent."""
+    if size <= 0 or size % spec.lot_size != 0 or size < spec.min_amount:
+        raise FilterFailure("size", f"size {size} is not on the lot {spec.lot_size}")
+    if order_type is HomeOrderType.LIMIT:
+        if price is None:
+            raise InvalidRequest("price is required for a limit order")
+        if price <= 0 or price % spec.tick_size != 0:
+            raise FilterFailure("price", f"price {price} is not on the tick {spec.tick_size}")
+        if price * size < spec.min_notional:
+            raise FilterFailure("notional", f"{price * size} < {spec.min_notional}")
+    elif post_only:
+        raise OrderRejected("Error 1001 - POST ONLY order can not be of type market")

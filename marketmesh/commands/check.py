@@ -9,11 +9,16 @@ data freshness from the Parquet dataset.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from engine.config import AppConfig, MarketConfig
+    from engine.readiness import CheckResult, CheckStatus
 
 EXIT_FAIL = 1
 
@@ -38,94 +43,132 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Venues reachable and authenticated, symbols, balances, SLA vs target, hedge slippage,
         PnL, exposure and data freshness: pass/warn/fail, exit 1 on any fail."""
-        from rich.console import Console
-        from rich.table import Table
-
-        from engine.config import ConfigError, load_config
         from engine.readiness import CheckStatus, overall
 
-        try:
-            cfg = load_config(config)
-        except ConfigError as exc:
-            typer.secho(f"config error:\n{exc}", err=True, fg=typer.colors.RED)
-            raise typer.Exit(2) from None
+        cfg = _load_config(config)
         try:
             graded_day = _parse_day(day)
         except ValueError:
-            typer.secho(f"--day {day}: expected YYYY-MM-DD", err=True, fg=typer.colors.RED)
-            raise typer.Exit(2) from None
-        stage_line = ""
-        if market is not None:
-            try:
-                m = cfg.market(market)
-            except KeyError:
-                known = ", ".join(x.symbol for x in cfg.markets)
-                typer.secho(
-                    f"--market {market}: not in {config} ({known})", err=True, fg=typer.colors.RED
-                )
-                raise typer.Exit(2) from None
-            from engine.config import MarketStage
-            from engine.readiness import NEXT_STAGE
-
-            nxt = NEXT_STAGE[m.stage] if m.stage else None
-            stage_line = f"{market}: stage {m.stage.value if m.stage else '(none)'}" + (
-                f"; passing this checklist is the gate to stage {nxt.value}" if nxt else ""
-            )
+            _usage_error(f"--day {day}: expected YYYY-MM-DD")
+        stage = _market_stage(cfg, market, config) if market is not None else None
         results = []
         if not skip_venues:
             results += _venue_checks(cfg)
         if not skip_data:
             results += _data_checks(cfg, data_dir, graded_day, max_age_s, max_loss_quote)
-        if market is not None:
-            results = [
-                r
-                for r in results
-                if r.subject == market
-                or r.check.startswith("venue")
-                or r.check in ("data.freshness", "sla.period")
-                or r.subject == market.split("/")[0]
-            ]
-            if not skip_data and m.stage is MarketStage.HANDOVER:
-                results += _handover_checks(m, data_dir)
+        if stage is not None:
+            results = _for_market(results, stage, data_dir, skip_data=skip_data)
         verdict = overall(results)
+        stage_line = stage.line if stage is not None else ""
         if json_out:
-            typer.echo(
-                json.dumps(
-                    {
-                        "overall": verdict.value,
-                        "stage": stage_line,
-                        "checks": [
-                            {
-                                "check": r.check,
-                                "subject": r.subject,
-                                "status": r.status.value,
-                                "detail": r.detail,
-                            }
-                            for r in results
-                        ],
-                    }
-                )
-            )
+            _echo_json(results, verdict, stage_line)
         else:
-            colour = {
-                CheckStatus.PASS: "green",
-                CheckStatus.WARN: "yellow",
-                CheckStatus.FAIL: "red",
-            }
-            table = Table(title=f"marketmesh check: {verdict.value.upper()}")
-            for col in ("status", "check", "subject", "detail"):
-                table.add_column(col)
-            for r in results:
-                c = colour[r.status]
-                table.add_row(f"[{c}]{r.status.value}[/{c}]", r.check, r.subject, r.detail)
-            console = Console()
-            if not console.is_terminal:
-                console = Console(width=160)
-            if stage_line:
-                console.print(stage_line)
-            console.print(table)
+            _print_table(results, verdict, stage_line)
         if verdict is CheckStatus.FAIL:
             raise typer.Exit(EXIT_FAIL)
+
+
+def _usage_error(message: str) -> NoReturn:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    raise typer.Exit(2) from None
+
+
+def _load_config(config: Path) -> AppConfig:
+    from engine.config import ConfigError, load_config
+
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        _usage_error(f"config error:\n{exc}")
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """The `--market` being graded and the line saying which stage gate this checklist is."""
+
+    symbol: str
+    market: MarketConfig
+    line: str
+
+
+def _market_stage(cfg: AppConfig, market: str, config: Path) -> _Stage:
+    from engine.readiness import NEXT_STAGE
+
+    try:
+        m = cfg.market(market)
+    except KeyError:
+        known = ", ".join(x.symbol for x in cfg.markets)
+        _usage_error(f"--market {market}: not in {config} ({known})")
+    nxt = NEXT_STAGE[m.stage] if m.stage else None
+    line = f"{market}: stage {m.stage.value if m.stage else '(none)'}" + (
+        f"; passing this checklist is the gate to stage {nxt.value}" if nxt else ""
+    )
+    return _Stage(symbol=market, market=m, line=line)
+
+
+def _for_market(
+    results: list[CheckResult], stage: _Stage, data_dir: str, *, skip_data: bool
+) -> list[CheckResult]:
+    """Only the checks about that market (plus the venue-wide ones), and its stage's gate."""
+    from engine.config import MarketStage
+
+    market = stage.symbol
+    kept = [
+        r
+        for r in results
+        if r.subject == market
+        or r.check.startswith("venue")
+        or r.check in ("data.freshness", "sla.period")
+        or r.subject == market.split("/")[0]
+    ]
+    if not skip_data and stage.market.stage is MarketStage.HANDOVER:
+        kept += _handover_checks(stage.market, data_dir)
+    return kept
+
+
+def _echo_json(results: list[CheckResult], verdict: CheckStatus, stage_line: str) -> None:
+    typer.echo(
+        json.dumps(
+            {
+                "overall": verdict.value,
+                "stage": stage_line,
+                "checks": [
+                    {
+                        "check": r.check,
+                        "subject": r.subject,
+                        "status": r.status.value,
+                        "detail": r.detail,
+                    }
+                    for r in results
+                ],
+            }
+        )
+    )
+
+
+def _print_table(results: list[CheckResult], verdict: CheckStatus, stage_line: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from engine.readiness import CheckStatus
+
+    colour = {
+        CheckStatus.PASS: "green",
+        CheckStatus.WARN: "yellow",
+        CheckStatus.FAIL: "red",
+    }
+    table = Table(title=f"marketmesh check: {verdict.value.upper()}")
+    for col in ("status", "check", "subject", "detail"):
+        table.add_column(col)
+    for r in results:
+        c = colour[r.status]
+        table.add_row(f"[{c}]{r.status.value}[/{c}]", r.check, r.subject, r.detail)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    if stage_line:
+        console.print(stage_line)
+    console.print(table)
 
 
 def _parse_day(day: str | None) -> date:

@@ -178,20 +178,8 @@ def run_graph(
             sim.process.stop()
 
 
-def _run(
-    config: AppConfig,
-    ctx: RunContext,
-    sim: SimAccess,
-    duration_s: float,
-    on_status: StatusCallback | None,
-    status_interval_s: float,
-    actors: list[Any],
-    metrics_port: int | None,
-    config_path: str,
-    progress: ProgressCallback,
-) -> RunResult:
-    control = claim_control(ctx, config_path)
-    actors.append(control)
+def _register(ctx: RunContext, config_path: str) -> None:
+    """List this run in the local registry so `attach`, `stop` and the UI can find it."""
     register_run(
         RunEntry(
             run_id=ctx.run_id,
@@ -206,11 +194,12 @@ def _run(
             ray_auth_mode=os.environ.get("RAY_AUTH_MODE", ""),
         )
     )
-    progress(f"{len(config.hedge_venues)} hedge venues")
-    venues = start_venues(config, sim, actors, ctx.run_id)
-    access = home_access(config, sim)
-    # before any balance is read: what an earlier run left (quotes resting, exposure open)
-    carried, carried_from = carry_from_previous_run(config, ctx, venues, access)
+
+
+def _opening_balances(
+    config: AppConfig, venues: dict[str, Any], access: dict[str, Any]
+) -> dict[str, dict[str, str]]:
+    """Every venue's balances as the ledger opens at them (the later reconciliation's baseline)."""
     opening = {
         vid: {asset: str(amount) for asset, amount in bal.items()}
         for vid, bal in zip(
@@ -221,6 +210,30 @@ def _run(
         opening[config.home_venue.id] = {
             a: str(v) for a, v in home_balances(config, access).items()
         }
+    return opening
+
+
+def _run(
+    config: AppConfig,
+    ctx: RunContext,
+    sim: SimAccess,
+    duration_s: float,
+    on_status: StatusCallback | None,
+    status_interval_s: float,
+    actors: list[Any],
+    metrics_port: int | None,
+    config_path: str,
+    progress: ProgressCallback,
+) -> RunResult:
+    control = claim_control(ctx, config_path)
+    actors.append(control)
+    _register(ctx, config_path)
+    progress(f"{len(config.hedge_venues)} hedge venues")
+    venues = start_venues(config, sim, actors, ctx.run_id)
+    access = home_access(config, sim)
+    # before any balance is read: what an earlier run left (quotes resting, exposure open)
+    carried, carried_from = carry_from_previous_run(config, ctx, venues, access)
+    opening = _opening_balances(config, venues, access)
     progress("ledger")
     ledger = create_ledger(config, ctx, actors)
     outlive = not any(v.simulated for v in config.venues)

@@ -48,17 +48,16 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, TypeVar
 
 import ccxt
-import ccxt.async_support as ccxt_async
 
 from engine.config import MarketConfig, VenueConfig
 from engine.types import Fill, Liquidity, MarketSpec, Side, market_id
-from engine.venues.ccxt_venue import market_spec, point_api_urls, quantize
+from engine.venues.ccxt_client import ccxt_client, market_spec, quantize, retrying
 from engine.venues.errors import (
     AuthenticationFailed,
     UnknownOutcome,
@@ -116,9 +115,7 @@ class CcxtHomeVenue:
         self.market = market
         self.symbol = market.symbol
         self._venue = venue
-        self.client = ccxt_client(
-            venue, base_url, api_key, api_secret, enable_rate_limit=enable_rate_limit
-        )
+        self.client = _home_client(venue, base_url, api_key, api_secret, enable_rate_limit)
         self._stream: HomeStream | None = None
         if venue.streams:
             self._stream = home_stream_for(
@@ -655,61 +652,29 @@ async def fetch_home_balances(
     api_secret: str | None,
 ) -> dict[str, Decimal]:
     """The home account's exact totals, through a short-lived client (opening and reconciling)."""
-    client = ccxt_client(venue, base_url, api_key, api_secret, enable_rate_limit=False)
+    client = _home_client(venue, base_url, api_key, api_secret, False)
     try:
         return await retrying(lambda: account_balances(client, venue.id), venue.id, "fetch_balance")
     finally:
         await client.close()
 
 
-async def retrying(
-    call: Callable[[], Awaitable[_T]], venue_id: str, operation: str, attempts: int = 5
-) -> _T:
-    """`call()`, again after a retryable venue error (honouring Retry-After), `attempts` times.
-
-    Any other exception is classified and raised at once: rejected means rejected.
-    """
-    for attempt in range(attempts):
-        try:
-            return await call()
-        except VenueRetryable as err:
-            if attempt + 1 == attempts:
-                raise
-            await asyncio.sleep(err.retry_after_s or min(2.0, 0.2 * 2**attempt))
-        except VenueError:
-            raise
-        except Exception as exc:
-            ours = classify(exc, venue_id, operation)
-            if not isinstance(ours, VenueRetryable) or attempt + 1 == attempts:
-                raise ours from None
-            await asyncio.sleep(ours.retry_after_s or min(2.0, 0.2 * 2**attempt))
-    raise AssertionError("unreachable")
-
-
-def ccxt_client(
+def _home_client(
     venue: VenueConfig,
     base_url: str | None,
     api_key: str | None,
     api_secret: str | None,
-    *,
     enable_rate_limit: bool,
 ) -> Any:
-    """An unmodified ccxt async client of the venue's exchange, its API URLs on `base_url`."""
-    exchange_id = venue.exchange or ""
-    if not hasattr(ccxt_async, exchange_id):
-        raise ValueError(f"venue {venue.id}: ccxt has no exchange {exchange_id!r}")
-    params: dict[str, Any] = {
-        "enableRateLimit": enable_rate_limit,
-        "timeout": int(venue.timeout_s * 1000),
-    }
-    if api_key:
-        params["apiKey"] = api_key
-    if api_secret:
-        params["secret"] = api_secret
-    client = getattr(ccxt_async, exchange_id)(params)
-    if base_url:
-        client.urls["api"] = point_api_urls(client.urls["api"], base_url)
-    return client
+    return ccxt_client(
+        venue.id,
+        venue.exchange or "",
+        timeout_s=venue.timeout_s,
+        enable_rate_limit=enable_rate_limit,
+        api_key=api_key,
+        api_secret=api_secret,
+        base_url=base_url,
+    )
 
 
 async def account_balances(client: Any, venue_id: str) -> dict[str, Decimal]:

@@ -9,9 +9,10 @@ with decimal strings, and the same `{"code": ..., "msg": ...}` errors with
 the HTTP status Binance uses. Reference:
 https://developers.binance.com/docs/binance-spot-api-docs/rest-api
 
-This module holds the request plumbing (signing, recvWindow, weights, faults,
-the error table, JSON for unknown paths) and the general, market and account
-endpoints; the order endpoints are in `binance_orders.py`, tickers, candles and
+This module holds the request plumbing (weights, faults, JSON for unknown paths)
+and the general, market and account endpoints; request signing and recvWindow are
+in `binance_auth.py`, the error table in `binance_errors.py`, the wallet endpoints in
+`binance_wallet.py`, the order endpoints in `binance_orders.py`, tickers, candles and
 trades in `binance_market_data.py`, pre-trade checks in `binance_filters.py`,
 rate limits (REQUEST_WEIGHT per IP, ORDERS per account, 429/418) in
 `binance_limits.py`, shared wire formats in `binance_wire.py`.
@@ -27,47 +28,38 @@ logged or echoed back.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from engine.sim.binance_auth import authenticate, split_signature
+from engine.sim.binance_errors import binance_error
 from engine.sim.binance_filters import read_only, symbol_filters
 from engine.sim.binance_limits import (
     DEFAULT_WEIGHT_LIMIT_1M,
     BinanceRateLimits,
     IpBanned,
-    RequestRejected,
     TooMuchWeight,
 )
 from engine.sim.binance_market_data import BinanceMarketData
 from engine.sim.binance_orders import (
     BinanceOrders,
     CancelReplaceFailed,
-    InvalidOrderType,
-    InvalidSide,
-    InvalidTimeInForce,
 )
 from engine.sim.binance_streams_depth import STREAM_DEPTH
+from engine.sim.binance_wallet import BinanceWallet
 from engine.sim.binance_wire import (
-    BadInterval,
-    BadPrecision,
-    BadRecvWindow,
     BinanceRequest,
     Handler,
     TooManyOrders,
     UnknownEndpoint,
-    UnreadParameters,
-    UnsupportedOrder,
     WeightRule,
-    decimal_param,
     fixed,
     int_param,
     is_integer,
@@ -77,26 +69,17 @@ from engine.sim.binance_wire import (
     wire_decimal,
 )
 from engine.sim.exchange import (
-    CancelRejected,
-    DuplicateOrder,
-    FilterFailure,
-    InsufficientBalance,
-    InvalidRequest,
     MalformedParameter,
     MissingParameter,
-    OrderNotFound,
     OrderRefused,
-    OrderRejected,
     OrderState,
     OrderType,
-    OrderWouldTake,
     SimError,
     SimExchange,
-    UnexpectedParameter,
     UnknownSymbol,
 )
 from engine.sim.faults import NO_FAULT, Failure, FaultDecision, FaultModel, RequestClass
-from engine.sim.transfers import Transfer, TransferDesk
+from engine.sim.transfers import TransferDesk
 from engine.types import split_symbol
 
 __all__ = [
@@ -109,85 +92,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RECV_WINDOW_MS = 5_000
-MAX_RECV_WINDOW_MS = 60_000
 # Binance: "repeatedly violating rate limits and/or failing to back off after receiving
 # 429s will result in an automated IP ban (HTTP status 418)"; bans last 2 minutes to 3 days.
 DEFAULT_BAN_AFTER_429S = 5
 DEFAULT_BAN_S = 120
 _DEPTH_CACHE = 64  # encoded depth answers kept (symbol, book version, limit)
-
-
-# --- errors only the HTTP edge raises --------------------------------------------------------
-
-
-class MissingApiKey(RequestRejected):
-    def __init__(self) -> None:
-        super().__init__("API-key format invalid.")
-
-
-class InvalidApiKey(RequestRejected):
-    def __init__(self) -> None:
-        super().__init__("Invalid API-key, IP, or permissions for action.")
-
-
-class InvalidSignature(RequestRejected):
-    def __init__(self) -> None:
-        super().__init__("Signature for this request is not valid.")
-
-
-class TimestampOutsideRecvWindow(RequestRejected):
-    pass
-
-
-# THE table from our error types to Binance's (code, HTTP status); first match wins, so
-# subclasses come before their parents. ccxt's binance `exceptions` map turns these into:
-# -1003 (429) DDoSProtection, -2014/-2015/-1022 AuthenticationError, -1021 InvalidNonce,
-# -2010 "Account has insufficient balance..." InsufficientFunds, other -2010 InvalidOrder,
-# -1013 LOT_SIZE/PRICE_FILTER InvalidOrder (NOTIONAL: BadRequest), -1121 BadSymbol,
-# -2011/-2013 OrderNotFound, -11xx BadRequest.
-BINANCE_ERRORS: tuple[tuple[type[SimError], int, int], ...] = (
-    (TooMuchWeight, -1003, 429),
-    (TooManyOrders, -1015, 429),
-    (UnknownEndpoint, -1020, 404),
-    (IpBanned, -1003, 418),
-    (MissingApiKey, -2014, 401),
-    (InvalidApiKey, -2015, 401),
-    (InvalidSignature, -1022, 400),
-    (TimestampOutsideRecvWindow, -1021, 400),
-    (InsufficientBalance, -2010, 400),
-    (OrderRefused, -2010, 400),
-    (OrderWouldTake, -2010, 400),
-    (UnsupportedOrder, -2010, 400),
-    (DuplicateOrder, -2010, 400),
-    (FilterFailure, -1013, 400),
-    (OrderRejected, -2010, 400),
-    (UnknownSymbol, -1121, 400),
-    (OrderNotFound, -2013, 400),
-    (CancelRejected, -2011, 400),
-    (MalformedParameter, -1100, 400),
-    (MissingParameter, -1102, 400),
-    (UnexpectedParameter, -1106, 400),
-    (UnreadParameters, -1104, 400),
-    (BadPrecision, -1111, 400),
-    (BadInterval, -1120, 400),
-    (BadRecvWindow, -1131, 400),
-    (InvalidTimeInForce, -1115, 400),
-    (InvalidOrderType, -1116, 400),
-    (InvalidSide, -1117, 400),
-    (InvalidRequest, -1130, 400),
-    (SimError, -1000, 400),
-)
-
-
-def binance_error(exc: SimError) -> tuple[int, int]:
-    """(Binance error code, HTTP status) of one of our errors."""
-    if isinstance(exc, CancelReplaceFailed):
-        return exc.code, 400
-    for error_type, code, status in BINANCE_ERRORS:
-        if isinstance(exc, error_type):
-            return code, status
-    return -1000, 500
 
 
 # Answers of the fault kinds that replace the venue's own: a gateway's HTML page for
@@ -280,18 +189,7 @@ class BinanceSpotApi:
             ("GET", "/sapi/v1/margin/isolated/allPairs", self._no_margin, fixed(10), True),
         ]
         if self._transfers is not None:  # the wallet: transfers between simulated venues
-            routes += [
-                (
-                    "GET",
-                    "/sapi/v1/capital/deposit/address",
-                    self._deposit_address,
-                    fixed(10),
-                    True,
-                ),
-                ("POST", "/sapi/v1/capital/withdraw/apply", self._withdraw, fixed(10), True),
-                ("GET", "/sapi/v1/capital/withdraw/history", self._withdrawals, fixed(10), True),
-                ("GET", "/sapi/v1/capital/deposit/hisrec", self._deposits, fixed(10), True),
-            ]
+            routes += BinanceWallet(self._exchange.venue_id, self._transfers).routes()
         for method, path, handler, weight, signed in routes:
             request_class = _request_class(method, path)
             app.router.add_route(
@@ -332,8 +230,8 @@ class BinanceSpotApi:
                 if self._transfers is not None:
                     self._transfers.settle(now_ns)
                 self._limits.check_ban(ip, now_ns)
-                query, query_sig = _split_signature(raw_query)
-                body, body_sig = _split_signature(raw_body)
+                query, query_sig = split_signature(raw_query)
+                body, body_sig = split_signature(raw_body)
                 params = dict(parse_qsl(query, keep_blank_values=True))
                 params.update(parse_qsl(body, keep_blank_values=True))
                 self._limits.charge(ip, weight(params), now_ns, headers)
@@ -346,7 +244,9 @@ class BinanceSpotApi:
                 account = ""
                 if signed:
                     signature = query_sig if query_sig is not None else body_sig
-                    account = self._authenticate(api_key, query + body, signature, params, now_ns)
+                    account = authenticate(
+                        self._secrets, api_key, query + body, signature, params, now_ns
+                    )
                 if counts_orders:  # ORDERS are counted per account
                     self._limits.count_order(account, now_ns, headers)
                 read_only(method, path, params)
@@ -396,42 +296,6 @@ class BinanceSpotApi:
         if fault.failure is Failure.REJECT:
             raise OrderRefused()
         return None
-
-    def _authenticate(
-        self,
-        api_key: str,
-        payload: str,
-        signature: str | None,
-        params: dict[str, str],
-        now_ns: int,
-    ) -> str:
-        """Check key, signature and timestamp of a signed request; return the account."""
-        if not api_key:
-            raise MissingApiKey()
-        secret = self._secrets.get(api_key)
-        if secret is None:
-            raise InvalidApiKey()
-        if "timestamp" not in params:
-            raise MissingParameter("timestamp")
-        if not signature:
-            raise MissingParameter("signature")
-        expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, signature.lower()):
-            raise InvalidSignature()
-        timestamp_ms = int_param(params, "timestamp")
-        recv_window_ms = int_param(params, "recvWindow", DEFAULT_RECV_WINDOW_MS)
-        if recv_window_ms > MAX_RECV_WINDOW_MS or recv_window_ms <= 0:
-            raise BadRecvWindow(MAX_RECV_WINDOW_MS)
-        server_ms = ms(now_ns)
-        if timestamp_ms >= server_ms + 1_000:
-            raise TimestampOutsideRecvWindow(
-                "Timestamp for this request was 1000ms ahead of the server's time."
-            )
-        if server_ms - timestamp_ms > recv_window_ms:
-            raise TimestampOutsideRecvWindow(
-                "Timestamp for this request is outside of the recvWindow."
-            )
-        return api_key
 
     def _symbol(self, params: dict[str, str], *, required: bool = True) -> str | None:
         raw = params.get("symbol")
@@ -601,119 +465,8 @@ class BinanceSpotApi:
     async def _no_margin(self, req: BinanceRequest) -> list[Any]:
         return []
 
-    # --- wallet (transfers between simulated venues) ----------------------------------------
-
-    def _desk(self) -> TransferDesk:
-        assert self._transfers is not None  # the routes exist only with a desk
-        return self._transfers
-
-    async def _deposit_address(self, req: BinanceRequest) -> dict[str, Any]:
-        coin = req.params.get("coin") or ""
-        if not coin:
-            raise MissingParameter("coin")
-        address = self._desk().deposit_address(self._exchange.venue_id, req.account, coin)
-        return {"address": address, "coin": coin.upper(), "tag": "", "url": ""}
-
-    async def _withdraw(self, req: BinanceRequest) -> dict[str, Any]:
-        p = req.params
-        for name in ("coin", "address", "amount"):
-            if not p.get(name):
-                raise MissingParameter(name)
-        amount = decimal_param(p, "amount")
-        assert amount is not None
-        transfer = self._desk().withdraw(
-            self._exchange.venue_id,
-            req.account,
-            p["coin"],
-            amount,
-            p["address"],
-            req.ts_ns,
-            withdraw_order_id=p.get("withdrawOrderId") or None,
-        )
-        return {"id": transfer.transfer_id}
-
-    async def _withdrawals(self, req: BinanceRequest) -> list[dict[str, Any]]:
-        p = req.params
-        transfers = _in_window(
-            self._desk().withdrawals(self._exchange.venue_id, req.account), p, req.ts_ns
-        )
-        if p.get("withdrawOrderId"):
-            transfers = [t for t in transfers if t.withdraw_order_id == p["withdrawOrderId"]]
-        return [_withdrawal_json(t, req.ts_ns) for t in transfers]
-
-    async def _deposits(self, req: BinanceRequest) -> list[dict[str, Any]]:
-        transfers = _in_window(
-            self._desk().deposits(self._exchange.venue_id, req.account), req.params, req.ts_ns
-        )
-        return [_deposit_json(t, req.ts_ns) for t in transfers]
-
 
 # --- helpers of this dialect ------------------------------------------------------------------
-
-
-# Binance's wallet status codes: withdrawals 4 PROCESSING / 6 COMPLETED, deposits 0 PENDING /
-# 1 SUCCESS (https://developers.binance.com/docs/wallet/capital/withdraw-history).
-_WITHDRAW_PROCESSING, _WITHDRAW_COMPLETED = 4, 6
-_DEPOSIT_PENDING, _DEPOSIT_SUCCESS = 0, 1
-
-
-def _in_window(transfers: list[Transfer], p: dict[str, str], now_ns: int) -> list[Transfer]:
-    """Binance's history filters: coin, startTime/endTime (ms), status, limit."""
-    if p.get("coin"):
-        transfers = [t for t in transfers if t.coin == p["coin"].upper()]
-    start_ms = int_param(p, "startTime", 0)
-    end_ms = int_param(p, "endTime", ms(now_ns))
-    transfers = [t for t in transfers if start_ms <= ms(t.created_ns) <= end_ms]
-    return transfers[-max(1, min(int_param(p, "limit", 1_000), 1_000)) :]
-
-
-def _utc(ts_ns: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts_ns // 1_000_000_000))
-
-
-def _withdrawal_json(t: Transfer, now_ns: int) -> dict[str, Any]:
-    done = t.completed_ns is not None and t.completed_ns <= now_ns
-    out: dict[str, Any] = {
-        "id": t.transfer_id,
-        "amount": wire_decimal(t.amount),
-        "transactionFee": wire_decimal(Decimal(0)),
-        "coin": t.coin,
-        "status": _WITHDRAW_COMPLETED if done else _WITHDRAW_PROCESSING,
-        "address": t.address,
-        "txId": t.tx_id,
-        "applyTime": _utc(t.created_ns),
-        "network": t.coin,
-        "transferType": 0,
-        "info": "",
-        "confirmNo": 1 if done else 0,
-        "walletType": 0,
-        "txKey": "",
-    }
-    if t.withdraw_order_id:
-        out["withdrawOrderId"] = t.withdraw_order_id
-    if done and t.completed_ns is not None:
-        out["completeTime"] = _utc(t.completed_ns)
-    return out
-
-
-def _deposit_json(t: Transfer, now_ns: int) -> dict[str, Any]:
-    done = t.completed_ns is not None and t.completed_ns <= now_ns
-    return {
-        "id": t.transfer_id,
-        "amount": wire_decimal(t.amount),
-        "coin": t.coin,
-        "network": t.coin,
-        "status": _DEPOSIT_SUCCESS if done else _DEPOSIT_PENDING,
-        "address": t.address,
-        "addressTag": "",
-        "txId": t.tx_id,
-        "insertTime": ms(t.created_ns),
-        "completeTime": ms(t.completed_ns) if done and t.completed_ns is not None else None,
-        "transferType": 0,
-        "confirmTimes": "1/1" if done else "0/1",
-        "unlockConfirm": 0,
-        "walletType": 0,
-    }
 
 
 def _request_class(method: str, path: str) -> RequestClass:
@@ -739,15 +492,3 @@ def _depth_weight(params: dict[str, str]) -> int:
         if limit <= bound:
             return weight
     return 250
-
-
-def _split_signature(raw: str) -> tuple[str, str | None]:
-    """Split `a=1&b=2&signature=ff` into the signed part and the signature."""
-    kept: list[str] = []
-    signature = None
-    for part in raw.split("&") if raw else []:
-        if part.startswith("signature="):
-            signature = unquote(part.removeprefix("signature="))
-        else:
-            kept.append(part)
-    return "&".join(kept), signature

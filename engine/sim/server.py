@@ -55,7 +55,7 @@ from engine.sim.home_exchange import HomeExchange
 from engine.sim.price import ReferencePrice
 from engine.sim.transfers import TransferDesk, Wallet
 from engine.types import split_symbol
-from engine.venues.ccxt_venue import point_api_urls
+from engine.venues.ccxt_client import point_api_urls
 
 log = logging.getLogger(__name__)
 

@@ -38,6 +38,9 @@ nothing for this cycle (no fills, no quotes placed, nothing cancelled), the
 reason is kept in `errors`, and the next cycle picks up where this one left
 off. After an incomplete `cancel_all`, `place` refuses to add quotes, so an
 outage can never stack a second ladder on top of the first.
+
+Trade reading is in `ccxt_home_trades.py`, balances and the client in
+`ccxt_home_balances.py` / `ccxt_client.py`.
 """
 
 from __future__ import annotations
@@ -46,19 +49,25 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, TypeVar
 
 import ccxt
-import ccxt.async_support as ccxt_async
 
 from engine.config import MarketConfig, VenueConfig
-from engine.types import Fill, Liquidity, MarketSpec, Side, market_id
-from engine.venues.ccxt_venue import market_spec, point_api_urls, quantize
+from engine.types import Fill, MarketSpec, Side, market_id
+from engine.venues.ccxt_client import market_spec, quantize, retrying
+from engine.venues.ccxt_home_balances import account_balances, fetch_home_balances, home_client
+from engine.venues.ccxt_home_trades import (
+    MAX_PAGES,
+    PAGE_SIZE,
+    HomeTradeReading,
+    OpenQuote,
+    TradeKey,
+    order_note,
+)
 from engine.venues.errors import (
     AuthenticationFailed,
     UnknownOutcome,
@@ -69,31 +78,17 @@ from engine.venues.errors import (
 )
 from engine.venues.home_stream import HomeFeed, HomeStream, home_stream_for
 
+__all__ = ["CcxtHomeVenue", "account_balances", "fetch_home_balances", "settle_earlier_runs"]
+
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 100  # HollaEx's maximum page size (trades, orders)
-MAX_PAGES = 20
-TRADE_LOOKBACK_MS = 2_000  # re-read this much before the last seen trade
-FALLBACK_POLL_S = 0.1  # while the fill stream is down, trades are read this often
-SAFETY_READ_S = 1.0  # while it is up, trades are also read this often without a push
 CANCEL_ATTEMPTS = 3
 _ERRORS_KEPT = 50
 _T = TypeVar("_T")
 _RUN_ID = re.compile(r"\d{8}T\d{6}[0-9a-f]{4}")  # marketmesh.graph.new_run_id
 
 
-@dataclass(slots=True)
-class _Quote:
-    client_order_id: str
-    side: Side
-    price: Decimal
-    remaining: Decimal
-
-
-TradeKey = tuple[str, int, str, str, str, str]  # order, ts_ms, side, price, size, fee
-
-
-class CcxtHomeVenue:
+class CcxtHomeVenue(HomeTradeReading):
     """One market of the home exchange, quoted through ccxt (post-only limit orders)."""
 
     def __init__(
@@ -116,9 +111,7 @@ class CcxtHomeVenue:
         self.market = market
         self.symbol = market.symbol
         self._venue = venue
-        self.client = ccxt_client(
-            venue, base_url, api_key, api_secret, enable_rate_limit=enable_rate_limit
-        )
+        self.client = home_client(venue, base_url, api_key, api_secret, enable_rate_limit)
         self._stream: HomeStream | None = None
         if venue.streams:
             self._stream = home_stream_for(
@@ -143,7 +136,7 @@ class CcxtHomeVenue:
         self._seq = 0
         self._tag = incarnation
         self.spec = MarketSpec(symbol=market.symbol, tick_size=Decimal(0), lot_size=Decimal(0))
-        self._open: dict[str, _Quote] = {}  # venue order id -> what rests
+        self._open: dict[str, OpenQuote] = {}  # venue order id -> what rests
         self._client_ids: dict[str, str] = {}  # venue order id -> our client id (or its own id)
         self._fills_per_order: dict[str, int] = {}
         self._seen: dict[TradeKey, int] = {}
@@ -277,65 +270,6 @@ class CcxtHomeVenue:
             self.fills_arrived.clear()
         return fills
 
-    def _take_push(self) -> bool:
-        """Whether trades were pushed since the last look (what they are is read over REST:
-        HollaEx trades have no id)."""
-        feed = self._feed
-        if self._stream is None or feed is None or not feed.trades:
-            return False
-        feed.trades.clear()
-        return True
-
-    async def _read_trades(self, pushed: bool) -> None:
-        """Read our trades over REST and keep the new ones in `_unreturned` (one reader at a
-        time: the push reader and a poll never interleave)."""
-        async with self._read_lock:
-            stream = self._stream
-            epoch = stream.epoch if stream is not None else 0
-            up = stream is not None and stream.up
-            self._last_rest_s = time.monotonic()
-            self._read_due = False
-            try:
-                raw = await self._fetch_trades()
-            except VenueError as err:
-                self._skip("poll_fills", str(err))
-                raw = []
-            else:
-                self.reads["pushed" if pushed else "catch_up"] += 1
-                if up:  # what was pushed before this epoch's subscription is now read
-                    self._epoch_read = epoch
-            in_batch: dict[TradeKey, int] = {}
-            for info in raw:
-                await self._new_fill(info, in_batch)
-
-    async def _read_on_push(self) -> None:
-        """Read what a push announces at once, not at the next poll: by then its fills
-        wait in `_unreturned` and the poll hands them over without a request."""
-        feed = self._feed
-        assert feed is not None
-        while True:
-            await feed.pushed.wait()
-            feed.pushed.clear()
-            if self._take_push():
-                try:
-                    await self._read_trades(True)
-                except Exception:  # the next poll reads again; never end the reader
-                    log.exception("%s %s: reading pushed trades failed", self.venue_id, self.symbol)
-
-    def _rest_due(self, now_ns: int) -> bool:
-        """Polling: always. Streaming (besides each push): once after each (re)subscription,
-        to read what the stream missed; every `FALLBACK_POLL_S` while it is down; every
-        `SAFETY_READ_S` while it is up (a push lost in a silent re-dial)."""
-        stream = self._stream
-        if stream is None or self._feed is None:
-            return True
-        since_s = time.monotonic() - self._last_rest_s
-        if self._read_due:
-            return True
-        if stream.up:
-            return stream.epoch != self._epoch_read or since_s >= SAFETY_READ_S
-        return since_s >= FALLBACK_POLL_S
-
     async def open_quotes(self) -> list[tuple[Side, Decimal, Decimal]]:
         """What rests, as we know it: placed, minus fills seen, minus cancels."""
         return [(q.side, q.price, q.remaining) for q in self._open.values()]
@@ -386,11 +320,6 @@ class CcxtHomeVenue:
 
     # internals ---------------------------------------------------------------
 
-    def _skip(self, operation: str, reason: str) -> None:
-        self.skipped_cycles += 1
-        self.errors.append(f"{operation}: {reason}")
-        log.warning("%s %s: %s skipped: %s", self.venue_id, self.symbol, operation, reason)
-
     def _on_grid(
         self, side: Side, price: Decimal, amount: Decimal
     ) -> tuple[Decimal, Decimal] | None:
@@ -424,7 +353,7 @@ class CcxtHomeVenue:
         self._client_ids[order_id] = cid
         filled = Decimal(str(info.get("filled") or 0))
         if resp.get("status") == "open":
-            self._open[order_id] = _Quote(cid, side, price, amount - filled)
+            self._open[order_id] = OpenQuote(cid, side, price, amount - filled)
         return True
 
     async def cancel_left_over(self) -> int:
@@ -456,7 +385,7 @@ class CcxtHomeVenue:
             if len(orders) < PAGE_SIZE:
                 complete = True
                 break
-        own = [o for o in listed if own_note(_note(o))]
+        own = [o for o in listed if own_note(order_note(o))]
         results = await asyncio.gather(
             *(self.client.cancel_order(o["id"], self.symbol) for o in own),
             return_exceptions=True,
@@ -476,97 +405,6 @@ class CcxtHomeVenue:
             self._open.clear()
         return cancelled
 
-    async def _fetch_trades(self) -> list[dict[str, Any]]:
-        """Our trades on this market from `_since_ms` on, oldest first (raw venue dicts)."""
-        since = max(0, self._since_ms - TRADE_LOOKBACK_MS)
-        out: list[dict[str, Any]] = []
-        for page in range(1, MAX_PAGES + 1):
-            params = {"limit": PAGE_SIZE, "page": page, "order": "asc", "order_by": "timestamp"}
-            try:
-                trades = await self.client.fetch_my_trades(self.symbol, since, None, params)
-            except Exception as exc:
-                raise classify(exc, self.venue_id, "fetch_my_trades") from None
-            out += [t["info"] for t in trades]
-            if len(trades) < PAGE_SIZE:
-                break
-        self._seen = {k: n for k, n in self._seen.items() if k[1] >= since}
-        return out
-
-    def _trade_key(self, info: dict[str, Any]) -> TradeKey:
-        return (
-            str(info["order_id"]),
-            self.client.parse8601(str(info["timestamp"])),
-            str(info["side"]),
-            str(info["price"]),
-            str(info["size"]),
-            str(info.get("fee", 0)),
-        )
-
-    async def _new_fill(self, info: dict[str, Any], in_batch: dict[TradeKey, int]) -> None:
-        """Keep the fill of one listed trade in `_unreturned`, unless a poll saw it before.
-
-        Trades without an id are told apart by content: the k-th trade of a
-        batch with some content is new when fewer than k were seen before.
-        """
-        key = self._trade_key(info)
-        occurrence = in_batch.get(key, 0) + 1
-        in_batch[key] = occurrence
-        await self._keep_fill(info, key, occurrence)
-
-    async def _keep_fill(self, info: dict[str, Any], key: TradeKey, occurrence: int) -> None:
-        if occurrence <= self._seen.get(key, 0):
-            return
-        ts_ms = key[1]
-        order_id = key[0]
-        cid = self._client_ids.get(order_id) or await self._client_id_of(order_id)
-        # no await below: the fill is marked seen and kept in one step
-        self._seen[key] = occurrence
-        self._since_ms = max(self._since_ms, ts_ms)
-        n = self._fills_per_order.get(order_id, 0) + 1
-        self._fills_per_order[order_id] = n
-        side = Side(key[2])
-        price, amount = Decimal(key[3]), Decimal(key[4])
-        fee_coin = info.get("fee_coin")
-        fill = Fill(
-            ts_ns=ts_ms * 1_000_000,
-            venue=self.venue_id,
-            market=self.symbol,
-            fill_id=f"{cid}-f{n}"
-            if cid.startswith(self._prefix)
-            else f"{self._session}-{cid}-f{n}",
-            order_id=cid,
-            side=side,
-            price=price,
-            amount=amount,
-            fee=Decimal(key[5]),
-            fee_currency=self.client.safe_currency_code(fee_coin)
-            if fee_coin
-            else self.market.quote,
-            liquidity=Liquidity.MAKER,  # every order we send is post-only
-        )
-        quote = self._open.get(order_id)
-        if quote is not None:
-            quote.remaining -= amount
-            if quote.remaining <= 0:
-                del self._open[order_id]
-        self._trades.append((fill.ts_ns, float(price), float(amount)))
-        self._unreturned.append(fill)
-        if self.fills_arrived is not None:
-            self.fills_arrived.set()
-
-    async def _client_id_of(self, order_id: str) -> str:
-        """The note of an order we have no answer for (its create timed out); else its id."""
-        try:
-            order = await self.client.fetch_order(order_id, self.symbol)
-            cid = _note(order) or order_id
-        except Exception as exc:  # keep its fill ids stable: name it by its venue id
-            self.errors.append(
-                f"fetch_order {order_id}: {classify(exc, self.venue_id, 'fetch_order')}"
-            )
-            cid = order_id
-        self._client_ids[order_id] = cid
-        return cid
-
     async def _refresh_book(self, now_ns: int, *, raise_errors: bool = False) -> None:
         try:
             book = await self.client.fetch_order_book(self.symbol, self._venue_cfg.book_depth)
@@ -579,11 +417,6 @@ class CcxtHomeVenue:
         self._bids = [(float(p), float(a)) for p, a, *_ in book["bids"]]
         self._asks = [(float(p), float(a)) for p, a, *_ in book["asks"]]
         self._book_ns = now_ns
-
-
-def _note(order: dict[str, Any]) -> str:
-    meta = (order.get("info") or {}).get("meta") or {}
-    return str(meta.get("note") or "")
 
 
 def _depth(levels: list[tuple[float, float]], side: Side, mid: float, bps: float) -> float:
@@ -645,82 +478,3 @@ async def settle_earlier_runs(
         finally:
             await home.close()
     return cancelled, late
-
-
-async def fetch_home_balances(
-    venue: VenueConfig,
-    *,
-    base_url: str | None,
-    api_key: str | None,
-    api_secret: str | None,
-) -> dict[str, Decimal]:
-    """The home account's exact totals, through a short-lived client (opening and reconciling)."""
-    client = ccxt_client(venue, base_url, api_key, api_secret, enable_rate_limit=False)
-    try:
-        return await retrying(lambda: account_balances(client, venue.id), venue.id, "fetch_balance")
-    finally:
-        await client.close()
-
-
-async def retrying(
-    call: Callable[[], Awaitable[_T]], venue_id: str, operation: str, attempts: int = 5
-) -> _T:
-    """`call()`, again after a retryable venue error (honouring Retry-After), `attempts` times.
-
-    Any other exception is classified and raised at once: rejected means rejected.
-    """
-    for attempt in range(attempts):
-        try:
-            return await call()
-        except VenueRetryable as err:
-            if attempt + 1 == attempts:
-                raise
-            await asyncio.sleep(err.retry_after_s or min(2.0, 0.2 * 2**attempt))
-        except VenueError:
-            raise
-        except Exception as exc:
-            ours = classify(exc, venue_id, operation)
-            if not isinstance(ours, VenueRetryable) or attempt + 1 == attempts:
-                raise ours from None
-            await asyncio.sleep(ours.retry_after_s or min(2.0, 0.2 * 2**attempt))
-    raise AssertionError("unreachable")
-
-
-def ccxt_client(
-    venue: VenueConfig,
-    base_url: str | None,
-    api_key: str | None,
-    api_secret: str | None,
-    *,
-    enable_rate_limit: bool,
-) -> Any:
-    """An unmodified ccxt async client of the venue's exchange, its API URLs on `base_url`."""
-    exchange_id = venue.exchange or ""
-    if not hasattr(ccxt_async, exchange_id):
-        raise ValueError(f"venue {venue.id}: ccxt has no exchange {exchange_id!r}")
-    params: dict[str, Any] = {
-        "enableRateLimit": enable_rate_limit,
-        "timeout": int(venue.timeout_s * 1000),
-    }
-    if api_key:
-        params["apiKey"] = api_key
-    if api_secret:
-        params["secret"] = api_secret
-    client = getattr(ccxt_async, exchange_id)(params)
-    if base_url:
-        client.urls["api"] = point_api_urls(client.urls["api"], base_url)
-    return client
-
-
-async def account_balances(client: Any, venue_id: str) -> dict[str, Decimal]:
-    """Total per asset, exact: the venue's own `{coin}_balance` numbers (HollaEx)."""
-    try:
-        resp = await client.fetch_balance()
-    except Exception as exc:
-        raise classify(exc, venue_id, "fetch_balance") from None
-    info = resp.get("info") or {}
-    out: dict[str, Decimal] = {}
-    for key, value in info.items():
-        if key.endswith("_balance") and value is not None:
-            out[client.safe_currency_code(key.removesuffix("_balance"))] = Decimal(str(value))
-    return out

@@ -13,7 +13,9 @@ exponentially with jitter ("Exponential Backoff And Jitter", AWS Architecture
 Blog, 2015: equal jitter).
 
 Exact amounts are taken from the venue's raw strings (`info`), never from
-ccxt's floats, so the ledger reconciles with the venue to the unit.
+ccxt's floats, so the ledger reconciles with the venue to the unit
+(`ccxt_results.py`). The client is built in `ccxt_client.py`, call weights are in
+`ccxt_weights.py`.
 """
 
 from __future__ import annotations
@@ -25,12 +27,25 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
-import ccxt
-import ccxt.async_support as ccxt_async
-
-from engine.types import BookSnapshot, ChildOrder, ChildOrderResult, Execution, MarketSpec, Side
+from engine.types import BookSnapshot, ChildOrder, ChildOrderResult, MarketSpec, Side
+from engine.venues.ccxt_client import (
+    backoff_s,
+    ccxt_client,
+    market_spec,
+    point_api_urls,
+    quantize,
+)
+from engine.venues.ccxt_results import fills_result, finish, order_result, trade_execution
+from engine.venues.ccxt_weights import (
+    BINANCE_WEIGHTS,
+    CLIENT_ID_LOOKUP_PARAM,
+    CLIENT_ID_SEND_PARAM,
+    DEFAULT_WEIGHT_LIMIT_1M,
+    FALLBACK_WEIGHT_LIMIT_1M,
+    WEIGHT_HEADER,
+    depth_weight,
+)
 from engine.venues.errors import (
     DuplicateClientOrderId,
     OrderNotFound,
@@ -45,94 +60,18 @@ from engine.venues.errors import (
 )
 from engine.venues.rate_limit import BudgetExhausted, WeightBudget
 
+__all__ = [  # the client helpers live in ccxt_client; re-exported for existing importers
+    "CcxtVenue",
+    "Lookup",
+    "backoff_s",
+    "market_spec",
+    "point_api_urls",
+    "quantize",
+]
+
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-
-WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
-
-# Request weight per call, Binance spot v3 ("LIMITS"; per endpoint in the API docs).
-# Venues without a weight model count 1 per request against `weight_limit_1m`.
-BINANCE_WEIGHTS: dict[str, int] = {
-    "load_markets": 31,  # exchangeInfo 20 + the margin pair lists ccxt asks for with a key
-    "fetch_balance": 20,
-    "create_order": 1,
-    "fetch_order": 4,
-    "cancel_order": 1,
-    "fetch_my_trades": 20,
-}
-# Default weight budgets per minute (Binance spot: REQUEST_WEIGHT 6000 / 1m).
-DEFAULT_WEIGHT_LIMIT_1M: dict[str, int] = {"binance": 6_000}
-FALLBACK_WEIGHT_LIMIT_1M = 1_200
-
-# How to ask a venue for an order by our client order id (a ccxt `fetch_order` param).
-CLIENT_ID_LOOKUP_PARAM: dict[str, str] = {"binance": "origClientOrderId", "okx": "clOrdId"}
-# How to send our client order id with a new order (ccxt's unified param where it exists).
-CLIENT_ID_SEND_PARAM: dict[str, str] = {"binance": "clientOrderId", "okx": "clientOrderId"}
-
-
-def point_api_urls(urls: Any, base_url: str) -> Any:
-    """Rewrite every API URL of a ccxt exchange onto `base_url`, keeping each path.
-
-    Used for the loopback venue-sim and for operators who front a venue with a
-    proxy; nothing is left pointing at the real host. Websocket URLs (ccxt.pro's
-    `urls['api']['ws']`) go to the same host: `wss://stream.binance.com:9443/ws`
-    becomes `ws://127.0.0.1:PORT/ws` (`https` bases give `wss`).
-    """
-    if isinstance(urls, dict):
-        return {k: point_api_urls(v, base_url) for k, v in urls.items()}
-    if isinstance(urls, str) and urls.startswith("http"):
-        return base_url.rstrip("/") + urlparse(urls).path
-    if isinstance(urls, str) and urls.startswith("ws"):  # ccxt.pro streams: same host, ws
-        return "ws" + base_url.rstrip("/").removeprefix("http") + urlparse(urls).path
-    return urls
-
-
-def market_spec(market: dict[str, Any], precision_mode: int) -> MarketSpec:
-    """The rounding grid and minimums of a ccxt market (ticks or decimal places)."""
-    precision = market.get("precision") or {}
-    limits = market.get("limits") or {}
-
-    def step(p: Any) -> Decimal:
-        if p is None:
-            return Decimal(0)
-        if precision_mode == ccxt.TICK_SIZE:
-            return Decimal(str(p))
-        return Decimal(1).scaleb(-int(p))
-
-    return MarketSpec(
-        symbol=market["symbol"],
-        tick_size=step(precision.get("price")),
-        lot_size=step(precision.get("amount")),
-        min_amount=Decimal(str((limits.get("amount") or {}).get("min") or 0)),
-        min_notional=Decimal(str((limits.get("cost") or {}).get("min") or 0)),
-    )
-
-
-def quantize(value: Decimal, step: Decimal, rounding: str) -> Decimal:
-    """Round `value` onto the grid of `step` (a tick or a lot)."""
-    if step <= 0:
-        return value
-    return (value / step).to_integral_value(rounding=rounding) * step
-
-
-def depth_weight(limit: int) -> int:
-    """Binance spot `GET /api/v3/depth` weight by limit."""
-    if limit <= 100:
-        return 5
-    if limit <= 500:
-        return 25
-    if limit <= 1000:
-        return 50
-    return 250
-
-
-def backoff_s(
-    attempt: int, rng: random.Random, *, base_s: float = 0.1, cap_s: float = 2.0
-) -> float:
-    """Exponential backoff with equal jitter: half of the step fixed, half random."""
-    step = min(cap_s, base_s * 2**attempt)
-    return step / 2 + rng.uniform(0, step / 2)
 
 
 class Lookup(enum.Enum):
@@ -171,8 +110,6 @@ class CcxtVenue:
         interval (`rateLimit`; `enableRateLimit` stays on). `budget` (shared,
         clock-injected) replaces the default `WeightBudget` of `weight_limit_1m`.
         """
-        if not hasattr(ccxt_async, exchange_id):
-            raise ValueError(f"venue {venue_id}: ccxt has no exchange {exchange_id!r}")
         self.venue_id = venue_id
         self.exchange_id = exchange_id
         self.symbols = list(symbols)
@@ -189,20 +126,16 @@ class CcxtVenue:
         if exchange_id == "binance":
             opts["fetchMarkets"] = {"types": ["spot"]}
         opts.update(options or {})
-        params: dict[str, Any] = {
-            "enableRateLimit": True,
-            "timeout": int(timeout_s * 1000),
-            "options": opts,
-        }
-        if rate_limit_ms is not None:
-            params["rateLimit"] = rate_limit_ms
-        if api_key:
-            params["apiKey"] = api_key
-        if api_secret:
-            params["secret"] = api_secret
-        self.client = getattr(ccxt_async, exchange_id)(params)
-        if base_url:
-            self.client.urls["api"] = point_api_urls(self.client.urls["api"], base_url)
+        self.client = ccxt_client(
+            venue_id,
+            exchange_id,
+            timeout_s=timeout_s,
+            api_key=api_key,
+            api_secret=api_secret,
+            base_url=base_url,
+            rate_limit_ms=rate_limit_ms,
+            options=opts,
+        )
         self.specs: dict[str, MarketSpec] = {}
 
     def __repr__(self) -> str:
@@ -450,42 +383,19 @@ class CcxtVenue:
             reason = reason or "IOC emulated: rest cancelled"
         info = resp.get("info") or {}
         if isinstance(info.get("fills"), list) or not resp.get("filled"):
-            return self._result(order, resp, reason)
+            return order_result(self.venue_id, order, resp, reason)
         try:
             trades = await self._request(
                 "fetch_my_trades", lambda: self.client.fetch_my_trades(order.symbol)
             )
         except VenueError as err:
             log.info("%s", err)
-            return self._result(order, resp, reason)
+            return order_result(self.venue_id, order, resp, reason)
         own = [t for t in trades if str(t.get("order") or "") == order_id]
         if not own:
-            return self._result(order, resp, reason)
-        return self._finish(order, tuple(self._execution(order, order_id, t) for t in own), reason)
-
-    def _execution(self, order: ChildOrder, order_id: str, trade: dict[str, Any]) -> Execution:
-        """One unified ccxt trade as an execution, from the venue's own strings where sent."""
-        info = trade.get("info") or {}
-        amount = _exact(info, ("size", "qty", "amount"), trade.get("amount"))
-        price = _exact(info, ("price",), trade.get("price"))
-        fee = trade.get("fee") or {}
-        fee_cost = _exact(info, ("fee", "commission"), fee.get("cost"))
-        currency = str(info.get("fee_coin") or fee.get("currency") or "").upper()
-        trade_id = str(trade.get("id") or f"{order_id}@{trade.get('timestamp')}:{amount}")
-        return Execution(
-            ts_ns=int(trade.get("timestamp") or 0) * 1_000_000,
-            hedge_id=order.hedge_id,
-            client_order_id=order.client_order_id,
-            venue=self.venue_id,
-            symbol=order.symbol,
-            side=order.side,
-            amount=amount,
-            cost=price * amount,
-            fee=fee_cost,
-            fee_currency=currency,
-            order_id=order_id,
-            trade_id=trade_id,
-        )
+            return order_result(self.venue_id, order, resp, reason)
+        executions = tuple(trade_execution(self.venue_id, order, order_id, t) for t in own)
+        return finish(order, executions, reason)
 
     async def recover(
         self, hedge_id: str, symbol: str, client_order_id: str
@@ -562,7 +472,9 @@ class CcxtVenue:
         order_id = str(resp["id"])
         ts_ms = int(resp.get("timestamp") or 0)
         if self.exchange_id != "binance":
-            return self._result(order, resp, reason="looked up after unknown outcome")
+            return order_result(
+                self.venue_id, order, resp, reason="looked up after unknown outcome"
+            )
         for attempt in range(self._lookup_attempts):
             try:
                 trades = await self._request(
@@ -571,86 +483,15 @@ class CcxtVenue:
                     max_wait_s=self._max_wait_s,
                 )
                 fills = [t["info"] for t in trades]
-                return self._from_fills(
-                    order, order_id, fills, "looked up after unknown outcome", ts_ms
+                return fills_result(
+                    self.venue_id, order, order_id, fills, "looked up after unknown outcome", ts_ms
                 )
             except VenueError as err:
                 log.info("%s (trades look-up attempt %d)", err, attempt + 1)
                 if not isinstance(err, RateLimited):
                     await self._backoff(attempt)
         # the order's own totals are exact too; only the per-trade split is missing
-        return self._result(order, resp, reason="looked up; trades unavailable")
-
-    def _result(
-        self, order: ChildOrder, resp: dict[str, Any], reason: str = ""
-    ) -> ChildOrderResult:
-        info = resp.get("info") or {}
-        fills = info.get("fills")
-        order_id = str(resp.get("id") or info.get("orderId") or "")
-        if isinstance(fills, list) and fills:
-            ts_ms = int(info.get("transactTime") or resp.get("timestamp") or 0)
-            return self._from_fills(order, order_id, fills, reason, ts_ms)
-        filled = _exact(info, ("executedQty", "filled"), resp.get("filled"))
-        if filled == 0:
-            return ChildOrderResult(
-                order, "expired", reason=reason or "nothing executed at the limit"
-            )
-        fee = resp.get("fee") or {}
-        execution = Execution(
-            ts_ns=int(resp.get("timestamp") or 0) * 1_000_000,
-            hedge_id=order.hedge_id,
-            client_order_id=order.client_order_id,
-            venue=self.venue_id,
-            symbol=order.symbol,
-            side=order.side,
-            amount=filled,
-            cost=_exact(info, ("cummulativeQuoteQty",), resp.get("cost")),
-            fee=Decimal(str(fee.get("cost") or 0)),
-            fee_currency=str(fee.get("currency") or ""),
-            order_id=order_id,
-            trade_id=f"order:{order_id}",
-        )
-        return self._finish(order, (execution,), reason)
-
-    def _from_fills(
-        self,
-        order: ChildOrder,
-        order_id: str,
-        fills: list[dict[str, Any]],
-        reason: str,
-        ts_ms: int,
-    ) -> ChildOrderResult:
-        executions = []
-        for f in fills:
-            qty = Decimal(str(f["qty"]))
-            executions.append(
-                Execution(
-                    ts_ns=int(f.get("time") or ts_ms) * 1_000_000,
-                    hedge_id=order.hedge_id,
-                    client_order_id=order.client_order_id,
-                    venue=self.venue_id,
-                    symbol=order.symbol,
-                    side=order.side,
-                    amount=qty,
-                    cost=Decimal(str(f["price"])) * qty,
-                    fee=Decimal(str(f.get("commission") or 0)),
-                    fee_currency=str(f.get("commissionAsset") or ""),
-                    order_id=order_id,
-                    trade_id=str(f.get("tradeId") or f.get("id") or ""),
-                )
-            )
-        return self._finish(order, tuple(executions), reason)
-
-    @staticmethod
-    def _finish(
-        order: ChildOrder, executions: tuple[Execution, ...], reason: str
-    ) -> ChildOrderResult:
-        filled = sum((e.amount for e in executions), Decimal(0))
-        wanted = Decimal(str(order.amount))
-        if filled <= 0:
-            return ChildOrderResult(order, "expired", executions, reason or "nothing executed")
-        status = "filled" if filled >= wanted else "partial"
-        return ChildOrderResult(order, status, executions, reason)
+        return order_result(self.venue_id, order, resp, reason="looked up; trades unavailable")
 
     async def close(self) -> None:
         await self.client.close()
@@ -658,12 +499,3 @@ class CcxtVenue:
 
 def _is_not_found(err: VenueError) -> bool:
     return isinstance(err, OrderNotFound)
-
-
-def _exact(info: dict[str, Any], keys: tuple[str, ...], fallback: Any) -> Decimal:
-    """The venue's own string for a quantity when it sent one, else ccxt's number."""
-    for key in keys:
-        value = info.get(key)
-        if value not in (None, ""):
-            return Decimal(str(value))
-    return Decimal(str(fallback or 0))

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.venues.ccxt_venue import backoff_s
+from engine.venues.ccxt_client import backoff_s
 from engine.venues.streams import StreamState, new_connections, pro_client
 
 log = logging.getLogger(__name__)

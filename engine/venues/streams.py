@@ -11,7 +11,7 @@ REST polling while the stream is down.
 * A stream that stays open but sends nothing for `stale_after_s` is stale:
   the connection is dropped and opened again (a resync from a snapshot).
 * A disconnect or any other error: reconnect after an exponential backoff
-  with equal jitter (`ccxt_venue.backoff_s`); `up` is False meanwhile, and
+  with equal jitter (`ccxt_client.backoff_s`); `up` is False meanwhile, and
   `status()` says why and since when.
 
 Each book's `ts_ns` is the venue's event time of its last update (`E`), or
@@ -35,7 +35,7 @@ import ccxt
 import ccxt.pro as ccxt_pro
 
 from engine.types import BookSnapshot
-from engine.venues.ccxt_venue import backoff_s, point_api_urls
+from engine.venues.ccxt_client import backoff_s, point_api_urls
 
 log = logging.getLogger(__name__)
 

@@ -144,10 +144,12 @@ def _print_run_outcome(console: Console, result: RunResult) -> None:
         f"partial {result.router_status.get('partial', 0)}, "
         f"skipped {result.router_status.get('skipped', 0)})"
     )
+    from marketmesh.graph.reconcile import agrees
+
     pairs = 0
     for venue, assets in result.reconciliation.items():
         pairs += len(assets)
-        bad = {a: v for a, v in assets.items() if v[0] != v[1]}
+        bad = {a: v for a, v in assets.items() if not agrees(*v)}
         if bad:
             console.print(f"[red]reconciliation {venue}: ledger != venue for {bad}[/red]")
     if result.reconciled:

@@ -61,7 +61,11 @@ class RunResult:
 
     @property
     def reconciled(self) -> bool:
-        return all(a == b for assets in self.reconciliation.values() for a, b in assets.values())
+        from marketmesh.graph.reconcile import agrees
+
+        return all(
+            agrees(a, b) for assets in self.reconciliation.values() for a, b in assets.values()
+        )
 
 
 def new_run_id(now: datetime | None = None) -> str:

@@ -1,9 +1,17 @@
-"""The ledger against every venue's own balances, exact to the unit."""
+"""The ledger against every venue's own balances, exact to the unit the venue reports.
+
+The ledger books every amount exactly (`Decimal`). Venues report balances to
+at most 8 decimals, truncated (Binance: "exactly 8 places, truncated past the
+asset's precision"): a cross trade's quote amount, price x amount on a fine
+grid, can leave a residue under 1e-8 that the ledger holds and the venue does
+not show. A balance agrees when it is equal, or when the ledger truncated to
+the venue's 8 decimals is; anything from a satoshi up is a break.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import ray
@@ -52,6 +60,20 @@ def home_balances(config: AppConfig, access: dict[str, Any]) -> dict[str, Decima
             api_secret=secret.get_secret_value() if secret else None,
         )
     )
+
+
+SATOSHI = Decimal("1e-8")
+
+
+def agrees(ledger: str, venue: str) -> bool:
+    """Ledger and venue balance (exact strings) are the same to the venue's last unit."""
+    ours, theirs = Decimal(ledger), Decimal(venue)
+    if ours == theirs:
+        return True
+    exponent = theirs.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent < -8:
+        return False  # the venue shows more than 8 decimals: exact it is
+    return ours.quantize(SATOSHI, rounding=ROUND_DOWN) == theirs
 
 
 def plain(d: Decimal) -> str:

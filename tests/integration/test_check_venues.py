@@ -6,9 +6,10 @@ import asyncio
 import threading
 import time
 
+import pytest
 import yaml
 
-from engine.config import parse_config
+from engine.config import ConfigError, parse_config
 from engine.readiness import CheckStatus
 from engine.sim.server import SimCredentials, VenueSimServer
 from marketmesh.commands.check import _venue_checks
@@ -53,13 +54,23 @@ def test_wrong_key_and_unlisted_symbol_fail():
         unlisted = _pointed_at(urls, api_key="k", api_secret="s")
         unlisted["sim"]["assets"]["DOGE"] = {"initial_price": 0.1}
         unlisted["markets"].append({"symbol": "DOGE/USDT"})
-        missing_symbol = _venue_checks(parse_config(unlisted, "bad"))
+        # issue 15: a market no hedge venue lists is refused when the config is read,
+        # before `check` (or a run) reaches any venue
+        with pytest.raises(ConfigError, match="no hedge venue lists DOGE/USDT"):
+            parse_config(unlisted, "bad")
+        listed_nowhere = _pointed_at(urls, api_key="k", api_secret="s")
+        listed_nowhere["sim"]["assets"]["DOGE"] = {"initial_price": 0.1}
+        listed_nowhere["markets"].append({"symbol": "DOGE/USDT"})
+        binance = next(v for v in listed_nowhere["venues"] if v["id"] == "binance-sim")
+        binance.setdefault("symbol_rules", {})["DOGE/USDT"] = {}
+        missing_symbol = _venue_checks(parse_config(listed_nowhere, "bad"))
     finally:
         stop()
     by = {(r.check, r.subject): r for r in wrong_key}
     assert by[("venue.reachable", "binance-sim")].status is CheckStatus.PASS
     assert by[("venue.authenticated", "binance-sim")].status is CheckStatus.FAIL
     assert "-2015" in by[("venue.authenticated", "binance-sim")].detail
+    # configured on binance-sim only: okx-sim, which the router may also use, lacks it
     by = {(r.check, r.subject): r for r in missing_symbol}
     assert by[("venue.symbols", "okx-sim")].status is CheckStatus.FAIL
     assert "DOGE/USDT" in by[("venue.symbols", "okx-sim")].detail

@@ -37,6 +37,7 @@ from typing import Any
 
 from aiohttp import web
 
+from engine.ccxt_urls import point_api_urls
 from engine.config import (
     AppConfig,
     FaultConfig,
@@ -55,7 +56,6 @@ from engine.sim.home_exchange import HomeExchange
 from engine.sim.price import ReferencePrice
 from engine.sim.transfers import TransferDesk, Wallet
 from engine.types import split_symbol
-from engine.venues.ccxt_client import point_api_urls
 
 log = logging.getLogger(__name__)
 

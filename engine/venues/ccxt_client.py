@@ -15,11 +15,11 @@ import random
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
 import ccxt
 import ccxt.async_support as ccxt_async
 
+from engine.ccxt_urls import point_api_urls
 from engine.types import MarketSpec
 from engine.venues.errors import VenueError, VenueRetryable, classify
 
@@ -60,23 +60,6 @@ def ccxt_client(
     if base_url:
         client.urls["api"] = point_api_urls(client.urls["api"], base_url)
     return client
-
-
-def point_api_urls(urls: Any, base_url: str) -> Any:
-    """Rewrite every API URL of a ccxt exchange onto `base_url`, keeping each path.
-
-    Used for the loopback venue-sim and for operators who front a venue with a
-    proxy; nothing is left pointing at the real host. Websocket URLs (ccxt.pro's
-    `urls['api']['ws']`) go to the same host: `wss://stream.binance.com:9443/ws`
-    becomes `ws://127.0.0.1:PORT/ws` (`https` bases give `wss`).
-    """
-    if isinstance(urls, dict):
-        return {k: point_api_urls(v, base_url) for k, v in urls.items()}
-    if isinstance(urls, str) and urls.startswith("http"):
-        return base_url.rstrip("/") + urlparse(urls).path
-    if isinstance(urls, str) and urls.startswith("ws"):  # ccxt.pro streams: same host, ws
-        return "ws" + base_url.rstrip("/").removeprefix("http") + urlparse(urls).path
-    return urls
 
 
 def market_spec(market: dict[str, Any], precision_mode: int) -> MarketSpec:

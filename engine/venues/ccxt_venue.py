@@ -37,15 +37,7 @@ from engine.venues.ccxt_client import (
     quantize,
 )
 from engine.venues.ccxt_results import fills_result, finish, order_result, trade_execution
-from engine.venues.ccxt_weights import (
-    BINANCE_WEIGHTS,
-    CLIENT_ID_LOOKUP_PARAM,
-    CLIENT_ID_SEND_PARAM,
-    DEFAULT_WEIGHT_LIMIT_1M,
-    FALLBACK_WEIGHT_LIMIT_1M,
-    WEIGHT_HEADER,
-    depth_weight,
-)
+from engine.venues.ccxt_weights import WEIGHT_HEADER, capabilities_of
 from engine.venues.errors import (
     DuplicateClientOrderId,
     OrderNotFound,
@@ -117,14 +109,11 @@ class CcxtVenue:
         self._lookup_attempts = lookup_attempts
         self._max_wait_s = max_wait_s
         self._rng = rng or random.Random()
-        self._weights = BINANCE_WEIGHTS if exchange_id == "binance" else {}
-        limit = weight_limit_1m or DEFAULT_WEIGHT_LIMIT_1M.get(
-            exchange_id, FALLBACK_WEIGHT_LIMIT_1M
-        )
+        self.capabilities = capabilities_of(exchange_id)
+        self._weights = self.capabilities.weights
+        limit = weight_limit_1m or self.capabilities.weight_limit_1m
         self.budget = budget or WeightBudget(limit_per_minute=limit)
-        opts: dict[str, Any] = {"fetchCurrencies": False}
-        if exchange_id == "binance":
-            opts["fetchMarkets"] = {"types": ["spot"]}
+        opts: dict[str, Any] = {"fetchCurrencies": False, **self.capabilities.client_options}
         opts.update(options or {})
         self.client = ccxt_client(
             venue_id,
@@ -144,7 +133,7 @@ class CcxtVenue:
     @property
     def finds_orders_by_client_id(self) -> bool:
         """Capability: the venue answers "do you have client order id X?"."""
-        return self.exchange_id in CLIENT_ID_LOOKUP_PARAM
+        return self.capabilities.client_id_lookup_param is not None
 
     # --- every request goes through here ----------------------------------------------------
 
@@ -227,13 +216,13 @@ class CcxtVenue:
 
     def book_weight(self, depth: int) -> float:
         """What one `fetch_book` of `depth` levels costs this venue's budget."""
-        return depth_weight(depth) if self._weights else 1
+        return self.capabilities.depth_weight(depth)
 
     async def fetch_book(self, symbol: str, depth: int, now_ns: int) -> BookSnapshot:
         book = await self._request(
             f"fetch_order_book {symbol}",
             lambda: self.client.fetch_order_book(symbol, depth),
-            weight=depth_weight(depth) if self._weights else 1,
+            weight=self.capabilities.depth_weight(depth),
             max_wait_s=self._max_wait_s,
         )
         return BookSnapshot(
@@ -291,7 +280,7 @@ class CcxtVenue:
         amount, price = prepared
         order = replace(order, amount=float(amount), limit_price=float(price))  # what is sent
         params: dict[str, Any] = {"timeInForce": order.time_in_force}
-        send_param = CLIENT_ID_SEND_PARAM.get(self.exchange_id)
+        send_param = self.capabilities.client_id_send_param
         if send_param:
             params[send_param] = order.client_order_id
         last_error: VenueError | None = None
@@ -405,7 +394,7 @@ class CcxtVenue:
         Only the client id survived the crash; the side and size come from the
         venue's own record of the order, then it is read like any look-up.
         """
-        param = CLIENT_ID_LOOKUP_PARAM.get(self.exchange_id)
+        param = self.capabilities.client_id_lookup_param
         if param is None:
             return Lookup.UNSUPPORTED
         try:
@@ -435,7 +424,7 @@ class CcxtVenue:
         An order found open is cancelled first (an IOC never rests, so it is
         not ours to leave live), then reported by what it executed.
         """
-        param = CLIENT_ID_LOOKUP_PARAM.get(self.exchange_id)
+        param = self.capabilities.client_id_lookup_param
         if param is None:
             return Lookup.UNSUPPORTED
         for attempt in range(self._lookup_attempts):

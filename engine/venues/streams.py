@@ -36,6 +36,7 @@ import ccxt.pro as ccxt_pro
 
 from engine.types import BookSnapshot
 from engine.venues.ccxt_client import backoff_s, point_api_urls
+from engine.venues.ccxt_weights import capabilities_of
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +78,10 @@ def pro_client(
     (ccxt's own liveness check), which is how a stalled private stream is noticed."""
     if not hasattr(ccxt_pro, exchange_id):
         raise ValueError(f"ccxt.pro has no exchange {exchange_id!r}")
-    opts: dict[str, Any] = {"fetchCurrencies": False}
-    if exchange_id == "binance":
-        opts["fetchMarkets"] = {"types": ["spot"]}
+    opts: dict[str, Any] = {
+        "fetchCurrencies": False,
+        **capabilities_of(exchange_id).client_options,
+    }
     opts.update(options or {})
     params: dict[str, Any] = {"enableRateLimit": True, "timeout": int(timeout_s * 1000)}
     params["options"] = opts

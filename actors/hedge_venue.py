@@ -52,6 +52,9 @@ class VenueSnapshot:
     specs: dict[str, MarketSpec] = field(default_factory=dict)
     market_data: str = "poll"  # "stream", "poll", or "poll (stream down)"
     stream: dict[str, Any] = field(default_factory=dict)  # BookStream.status()
+    # REST request weight spent since start, and the key's budget (None: no budget)
+    rest_weight: float = 0.0
+    weight_limit_per_min: float | None = None
 
     @property
     def stream_up(self) -> bool:
@@ -195,6 +198,7 @@ class HedgeVenueActor:
                 polled = books.get(symbol)
                 if polled is None or book.ts_ns >= polled.ts_ns:
                     books[symbol] = book
+        budget = getattr(self._venue, "budget", None)  # ccxt venues draw on a WeightBudget
         return VenueSnapshot(
             venue=self._cfg.id,
             healthy=self._healthy or (stream is not None and stream.up),
@@ -205,6 +209,8 @@ class HedgeVenueActor:
             specs=self._venue.specs,
             market_data=self._market_data(),
             stream=stream.status() if stream is not None else {},
+            rest_weight=budget.stats.weight if budget is not None else 0.0,
+            weight_limit_per_min=budget.limit_per_minute if budget is not None else None,
         )
 
     def _market_data(self) -> str:

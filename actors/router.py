@@ -207,8 +207,14 @@ class HedgeRouterActor:
             for v, s in self._snapshots.items()
             if getattr(s, "market_data", "poll") != "poll"
         }
+        rest_weight = {  # what REST polling and orders cost each key (alert before a ban)
+            v: {"weight": s.rest_weight, "limit_per_min": s.weight_limit_per_min}
+            for v, s in self._snapshots.items()
+            if s.weight_limit_per_min
+        }
         return {
             "streams": streams,
+            "rest_weight": rest_weight,
             **self._stats,
             "inflight": len(self._inflight),
             "hybrid_waiting_fills": self._desk.waiting_fills,
@@ -474,6 +480,8 @@ class HedgeRouterActor:
                         old.balances,
                         old.taker_fee,
                         old.specs,
+                        rest_weight=old.rest_weight,
+                        weight_limit_per_min=old.weight_limit_per_min,
                     )
                 continue
             self._snapshots[venue] = snap

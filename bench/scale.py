@@ -17,6 +17,9 @@ prints:
   dispatched the first child order), from the Parquet the run wrote, with the
   query of `bench/fill_to_hedge_latency.py`;
 * fills/s over the run;
+* hedges skipped on a stale book, and each hedge venue's REST request weight
+  per minute as a share of its key's budget (books stream over websockets by
+  default for ccxt venues; REST is left for orders, balances and snapshots);
 * memory, late in the run: RSS (and PSS, which does not double-count shared
   pages) summed over every Ray worker process plus raylet and gcs_server, and
   RSS per actor class (psutil, the copy Ray ships).
@@ -55,9 +58,15 @@ MIB = 1024**2
 GOAL_MARKETS = 50
 GOAL_LAG_P99_MS = 100.0
 GOAL_MEMORY_GIB = 6.0
+GOAL_STALE_SKIPS = 0  # issue 14: with streamed books, no hedge skipped on a stale one
+GOAL_REST_WEIGHT_PCT = 10.0  # issue 14: REST weight per key, % of its budget
 NUM_CPUS = 2
 RAY_AGENTS = ("DashboardAgent", "RuntimeEnvAgent")  # per-node daemons titled like workers
 # hedges (or residuals) the router could not plan on any venue, by reason
+STALE_QUERY = """
+select count(*) from hedge_orders where run_id = $run_id and reason like '%stale book%'
+"""
+
 UNROUTED_QUERY = """
 select coalesce(left(regexp_replace(reason, '[0-9.]+s\\b', '<age>', 'g'), 110), '(no reason)')
     as why, count(*) as n
@@ -98,6 +107,10 @@ class SizeResult:
     hedge_outcomes: dict[str, int]  # the router's counts: hedges, hedged, partial, skipped
     venue_down: dict[str, int]  # status polls in which the router saw the venue unhealthy
     unrouted: list[tuple[str, int]]  # hedge_orders rows with no venue: (reason, count)
+    stale_skips: int = 0  # hedge_orders rows whose reason names a stale book
+    # per hedge venue: REST weight spent per minute of the run, in % of the key's budget
+    rest_weight_pct: dict[str, float] = field(default_factory=dict)
+    market_data: dict[str, str] = field(default_factory=dict)  # venue -> stream / poll
 
     @property
     def fills_per_s(self) -> float:
@@ -253,6 +266,13 @@ def run_size(
     row = con.execute(FILL_TO_HEDGE_QUERY, {"run_id": result.run_id}).fetchone()
     unrouted = con.execute(UNROUTED_QUERY, {"run_id": result.run_id}).fetchall()
     hedged, h50, h99 = (row[0], row[1], row[2]) if row else (0, None, None)
+    (stale,) = con.execute(STALE_QUERY, {"run_id": result.run_id}).fetchone() or (0,)
+    minutes = (result.end_ns - result.start_ns) / 60e9
+    rest_weight_pct = {
+        venue: 100.0 * w["weight"] / minutes / w["limit_per_min"]
+        for venue, w in result.router_status.get("rest_weight", {}).items()
+        if minutes > 0 and w.get("limit_per_min")
+    }
     late = [m for m in memory if m.ray_pss] or memory
     return SizeResult(
         n_markets=n,
@@ -277,6 +297,12 @@ def run_size(
         },
         venue_down=dict(venue_down),
         unrouted=[(str(reason), int(n)) for reason, n in unrouted],
+        stale_skips=int(stale or 0),
+        rest_weight_pct=rest_weight_pct,
+        market_data={
+            v: str(st.get("market_data", ""))
+            for v, st in result.router_status.get("streams", {}).items()
+        },
     )
 
 
@@ -299,6 +325,14 @@ def report(r: SizeResult) -> str:
         f"  router hedge outcomes {r.hedge_outcomes}; status polls with a venue unhealthy "
         f"{r.venue_down}",
         *(f"  not routed ({n}x): {reason}" for reason, n in r.unrouted),
+        f"  hedges skipped on stale books {r.stale_skips}; REST weight per minute, % of the "
+        "key's budget: "
+        + (", ".join(f"{v} {pct:.1f} %" for v, pct in sorted(r.rest_weight_pct.items())) or "n/a")
+        + (
+            "; market data " + ", ".join(f"{v} {md}" for v, md in sorted(r.market_data.items()))
+            if r.market_data
+            else "; market data: REST polling"
+        ),
     ]
     m = r.memory
     if m is not None:
@@ -356,6 +390,14 @@ def summary(results: list[SizeResult]) -> str:
             f"{'MET' if lag_ok else 'MISSED'} (<= {GOAL_LAG_P99_MS:.0f} ms); "
             f"memory {'n/a' if rss is None else f'{rss:.2f} GiB'} "
             f"{'MET' if mem_ok else 'MISSED'} (<= {GOAL_MEMORY_GIB:.0f} GiB)"
+        )
+        weight = max(r.rest_weight_pct.values(), default=None)
+        weight_ok = weight is not None and weight <= GOAL_REST_WEIGHT_PCT
+        rows.append(
+            f"  hedges skipped on stale books {r.stale_skips} "
+            f"{'MET' if r.stale_skips == 0 else 'MISSED'} (0); busiest key's REST weight "
+            f"{'n/a' if weight is None else f'{weight:.1f} %'} of its budget "
+            f"{'MET' if weight_ok else 'MISSED'} (<= {GOAL_REST_WEIGHT_PCT:.0f} %)"
         )
     if not goal:
         rows.append(f"goal ({GOAL_MARKETS} markets) not measured in this run")

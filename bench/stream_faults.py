@@ -10,6 +10,7 @@ reconciliation catches), fills hedged, whether the ledger equals every venue's
 balances to the unit, and the book age at decision.
 
     python bench/stream_faults.py --duration 60
+    python bench/stream_faults.py --duration 240 --flow-scale 3   # ~2,000 fills
 """
 
 from __future__ import annotations
@@ -27,9 +28,14 @@ from marketmesh.graph import run_graph
 REPO = Path(__file__).resolve().parents[1]
 
 
-def faulty_config(config: Path, faults: Path, out: Path) -> Path:
-    """`config` with each venue's `faults:` taken from the faults file (home: drops, stall)."""
+def faulty_config(config: Path, faults: Path, out: Path, flow_scale: float = 1.0) -> Path:
+    """`config` with each venue's `faults:` taken from the faults file (home: drops, stall),
+    and every market's synthetic taker arrivals `flow_scale` times as frequent."""
     data = yaml.safe_load(config.read_text())
+    for market in data["markets"]:
+        flow = market.get("taker_flow")
+        if flow:
+            flow["rate_per_s"] = round(flow["rate_per_s"] * flow_scale, 6)
     spec = yaml.safe_load(faults.read_text())
     for venue in data["venues"]:
         chosen = spec.get("venues", {}).get(venue["id"], spec.get("default", {}))
@@ -45,9 +51,19 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--config", type=Path, default=REPO / "configs" / "loopback.yaml")
     parser.add_argument("--faults", type=Path, default=REPO / "configs" / "faults" / "streams.yaml")
+    parser.add_argument(
+        "--flow-scale",
+        type=float,
+        default=1.0,
+        help="multiply every market's taker arrival rate (more fills in the same time)",
+    )
     args = parser.parse_args()
+    if args.flow_scale <= 0:
+        parser.error(f"--flow-scale must be > 0, got {args.flow_scale}")
     with tempfile.TemporaryDirectory(prefix="mm-stream-faults-") as tmp:
-        path = faulty_config(args.config, args.faults, Path(tmp) / "config.yaml")
+        path = faulty_config(
+            args.config, args.faults, Path(tmp) / "config.yaml", flow_scale=args.flow_scale
+        )
         result = run_graph(
             load_config(path), config_path=path, duration_s=args.duration, data_dir=tmp
         )
@@ -71,6 +87,12 @@ def main() -> None:
         f"ledger equals every venue's balances: {result.reconciled}; "
         f"book age at decision p50 {p50:.1f} ms, p99 {p99:.1f} ms"
     )
+    for venue, stream in sorted(result.router_status.get("streams", {}).items()):
+        print(
+            f"  {venue}: reconnects {stream.get('reconnects', 0)}, "
+            f"resyncs {stream.get('resyncs', 0)}, stale {stream.get('stale', 0)} "
+            "(marketmesh_stream_events)"
+        )
 
 
 if __name__ == "__main__":

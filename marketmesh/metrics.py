@@ -86,6 +86,22 @@ class GraphCollector(Collector):
                 stream_events.add_metric([venue, event], float(s.get(event) or 0))
         yield stream_up
         yield stream_events
+        rest_weight = CounterMetricFamily(
+            "marketmesh_rest_weight",
+            "REST request weight spent on the venue's key since start (budget: "
+            "marketmesh_rest_weight_limit_per_minute)",
+            labels=["venue"],
+        )
+        weight_limit = GaugeMetricFamily(
+            "marketmesh_rest_weight_limit_per_minute",
+            "the venue key's request-weight budget per minute",
+            labels=["venue"],
+        )
+        for venue, w in self.router.get("rest_weight", {}).items():
+            rest_weight.add_metric([venue], float(w["weight"]))
+            weight_limit.add_metric([venue], float(w["limit_per_min"]))
+        yield rest_weight
+        yield weight_limit
         bounds = self.router.get("latency_buckets_s")
         if bounds:
             cumulative, buckets = 0, []

@@ -1,0 +1,33 @@
+"""The Prometheus collector renders the router's stream and REST-weight figures per venue."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from marketmesh.metrics import GraphCollector
+
+
+def _scrape(router: dict) -> str:
+    collector = GraphCollector()
+    collector.update([], router)
+    registry = CollectorRegistry()
+    registry.register(collector)
+    return generate_latest(registry).decode()
+
+
+def test_stream_events_and_rest_weight_per_venue():
+    text = _scrape(
+        {
+            "streams": {"binance-sim": {"up": False, "reconnects": 3, "resyncs": 5, "stale": 1}},
+            "rest_weight": {"binance-sim": {"weight": 1234.0, "limit_per_min": 6000.0}},
+        }
+    )
+    assert 'marketmesh_stream_up{venue="binance-sim"} 0.0' in text
+    assert 'marketmesh_stream_events_total{event="resyncs",venue="binance-sim"} 5.0' in text
+    assert 'marketmesh_rest_weight_total{venue="binance-sim"} 1234.0' in text
+    assert 'marketmesh_rest_weight_limit_per_minute{venue="binance-sim"} 6000.0' in text
+
+
+def test_a_venue_without_a_budget_has_no_weight_series():
+    text = _scrape({"rest_weight": {}})
+    assert "marketmesh_rest_weight_total{" not in text

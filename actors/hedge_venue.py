@@ -55,6 +55,7 @@ class VenueSnapshot:
     # REST request weight spent since start, and the key's budget (None: no budget)
     rest_weight: float = 0.0
     weight_limit_per_min: float | None = None
+    weight_used_peak: float = 0.0  # the venue's X-MBX-USED-WEIGHT-1M, highest seen
 
     @property
     def stream_up(self) -> bool:
@@ -211,6 +212,7 @@ class HedgeVenueActor:
             stream=stream.status() if stream is not None else {},
             rest_weight=budget.stats.weight if budget is not None else 0.0,
             weight_limit_per_min=budget.limit_per_minute if budget is not None else None,
+            weight_used_peak=budget.stats.venue_used_peak if budget is not None else 0.0,
         )
 
     def _market_data(self) -> str:

@@ -208,7 +208,11 @@ class HedgeRouterActor:
             if getattr(s, "market_data", "poll") != "poll"
         }
         rest_weight = {  # what REST polling and orders cost each key (alert before a ban)
-            v: {"weight": s.rest_weight, "limit_per_min": s.weight_limit_per_min}
+            v: {
+                "weight": s.rest_weight,
+                "limit_per_min": s.weight_limit_per_min,
+                "venue_used_peak": s.weight_used_peak,
+            }
             for v, s in self._snapshots.items()
             if s.weight_limit_per_min
         }
@@ -482,6 +486,7 @@ class HedgeRouterActor:
                         old.specs,
                         rest_weight=old.rest_weight,
                         weight_limit_per_min=old.weight_limit_per_min,
+                        weight_used_peak=old.weight_used_peak,
                     )
                 continue
             self._snapshots[venue] = snap

@@ -97,11 +97,19 @@ class GraphCollector(Collector):
             "the venue key's request-weight budget per minute",
             labels=["venue"],
         )
+        used_peak = GaugeMetricFamily(
+            "marketmesh_rest_weight_venue_used_peak",
+            "the venue's own count of the IP's weight in one minute (X-MBX-USED-WEIGHT-1M), "
+            "highest seen",
+            labels=["venue"],
+        )
         for venue, w in self.router.get("rest_weight", {}).items():
             rest_weight.add_metric([venue], float(w["weight"]))
             weight_limit.add_metric([venue], float(w["limit_per_min"]))
+            used_peak.add_metric([venue], float(w.get("venue_used_peak") or 0.0))
         yield rest_weight
         yield weight_limit
+        yield used_peak
         bounds = self.router.get("latency_buckets_s")
         if bounds:
             cumulative, buckets = 0, []

@@ -50,6 +50,9 @@ class BudgetStats:
     waited_s: float = 0.0
     pauses: int = 0
     longest_pause_s: float = 0.0
+    # the venue's own count of this IP's weight in its current minute, the highest seen:
+    # it includes what other clients on the IP spent (ccxt.pro's book snapshots)
+    venue_used_peak: float = 0.0
 
 
 class WeightBudget:
@@ -116,6 +119,7 @@ class WeightBudget:
         """The venue says `used_in_window` weight was counted this minute (X-MBX-USED-WEIGHT-1M)."""
         self._refill(now)
         self._tokens = min(self._tokens, self.limit_per_minute - used_in_window)
+        self.stats.venue_used_peak = max(self.stats.venue_used_peak, used_in_window)
 
     def pause(self, retry_after_s: float, now: float) -> None:
         """The venue answered 429/418 with `Retry-After`: nobody sends before it has passed."""

@@ -82,6 +82,7 @@ def test_the_venues_used_weight_header_lowers_what_is_left():
     assert clock() == pytest.approx(1_000.1)
     b.observe_used(0, clock())  # a header never adds tokens
     assert b.tokens(clock()) <= 0.0 + 1e-9
+    assert b.stats.venue_used_peak == 5_990  # the venue's highest count is kept for status
 
 
 def test_a_wait_longer_than_the_caller_accepts_fails_fast_and_debits_nothing():

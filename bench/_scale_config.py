@@ -94,12 +94,15 @@ def scale_config(
     num_cpus: int = 2,
     seed: int = 7,
     markets_per_actor: int = 1,
+    market_data: str | None = None,
 ) -> dict[str, Any]:
     """The config mapping (YAML-ready) for `n_markets` markets, `markets_per_actor` per actor.
 
     Ray CPU shares are fractional so every actor fits `num_cpus`: the market actors
     share what the seven fixed actors (ledger, router, rebalancer, three hedge
     venues, headroom) leave, at most 0.1 CPU each as in the default config.
+    `market_data` ("stream" or "poll") sets the hedge venues' books; None keeps the
+    default (stream for ccxt venues).
     """
     if n_markets < 1:
         raise ValueError(f"n_markets must be at least 1, got {n_markets}")
@@ -146,6 +149,7 @@ def scale_config(
                 "balances": balances(BALANCE_QUOTE_PER_ASSET),
                 "book": dict(book),
                 "symbol_rules": rules,
+                **({"market_data": market_data} if market_data else {}),
             }
         )
     markets = [

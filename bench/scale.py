@@ -114,6 +114,7 @@ class SizeResult:
     # in % of the budget: every client on the machine, ccxt.pro's book snapshots too
     venue_used_peak_pct: dict[str, float] = field(default_factory=dict)
     market_data: dict[str, str] = field(default_factory=dict)  # venue -> stream / poll
+    mode: str = "default"  # --market-data of this run
 
     @property
     def fills_per_s(self) -> float:
@@ -225,10 +226,15 @@ def run_size(
     warmup_s: float,
     taker_rate: float,
     work: Path,
+    market_data: str | None = None,
 ) -> SizeResult:
     config_path = work / f"scale-{n}.yaml"
     mapping = scale_config(
-        n, taker_rate_per_s=taker_rate, num_cpus=NUM_CPUS, markets_per_actor=per_actor
+        n,
+        taker_rate_per_s=taker_rate,
+        num_cpus=NUM_CPUS,
+        markets_per_actor=per_actor,
+        market_data=market_data,
     )
     config_path.write_text(yaml.safe_dump(mapping, sort_keys=False))
     cfg = load_config(config_path)
@@ -307,10 +313,12 @@ def run_size(
         venue_down=dict(venue_down),
         unrouted=[(str(reason), int(n)) for reason, n in unrouted],
         stale_skips=int(stale or 0),
+        mode=market_data or "default",
         rest_weight_pct=rest_weight_pct,
         venue_used_peak_pct=venue_used_peak_pct,
         market_data={
-            v: str(st.get("market_data", ""))
+            v: f"{st.get('market_data', '')} (reconnects {st.get('reconnects', 0)}, "
+            f"resyncs {st.get('resyncs', 0)}, stale {st.get('stale', 0)})"
             for v, st in result.router_status.get("streams", {}).items()
         },
     )
@@ -323,7 +331,8 @@ def _ms(x: float | None) -> str:
 def report(r: SizeResult) -> str:
     p50, p99 = percentile(r.lags_ms, 50), percentile(r.lags_ms, 99)
     lines = [
-        f"== {r.n_markets} markets, {r.markets_per_actor} per MarketActor, {r.duration_s:.0f} s",
+        f"== {r.n_markets} markets, {r.markets_per_actor} per MarketActor, "
+        f"market data {r.mode}, {r.duration_s:.0f} s",
         f"  quote-cycle lag  p50 {_ms(p50)}  p99 {_ms(p99)}  "
         f"max {_ms(max(r.lags_ms, default=None))}  ({len(r.lags_ms)} requotes"
         + (f", {r.dropped_lags} not seen" if r.dropped_lags else "")
@@ -374,16 +383,17 @@ def report(r: SizeResult) -> str:
 
 def summary(results: list[SizeResult]) -> str:
     head = (
-        "| markets | per actor | lag p50 | lag p99 | fill→hedge p99 | fills/s | Ray RSS "
-        "| Ray PSS | MarketActor RSS / PSS (mean) | MarketActor CPU |"
+        "| markets | per actor | market data | lag p50 | lag p99 | fill→hedge p99 | fills/s "
+        "| Ray RSS | Ray PSS | MarketActor RSS / PSS (mean) | MarketActor CPU |"
     )
-    rows = [head, "|" + "---|" * 10]
+    rows = [head, "|" + "---|" * 11]
     for r in results:
         m = r.memory
         market_rss = m.per_class.get("MarketActor") if m else None
         market_pss = (m.per_class_pss.get("MarketActor") if m else None) or [0]
         rows.append(
-            f"| {r.n_markets} | {r.markets_per_actor} | {_ms(percentile(r.lags_ms, 50))} | "
+            f"| {r.n_markets} | {r.markets_per_actor} | {r.mode} | "
+            f"{_ms(percentile(r.lags_ms, 50))} | "
             f"{_ms(percentile(r.lags_ms, 99))} | {_ms(r.hedge_p99_ms)} | "
             f"{r.fills_per_s:.2f} | "
             + (f"{m.ray_rss / GIB:.2f} GiB | {m.ray_pss / GIB:.2f} GiB | " if m else "n/a | n/a | ")
@@ -402,7 +412,8 @@ def summary(results: list[SizeResult]) -> str:
         lag_ok = p99 is not None and p99 <= GOAL_LAG_P99_MS
         mem_ok = rss is not None and rss <= GOAL_MEMORY_GIB
         rows.append(
-            f"goal at {GOAL_MARKETS} markets, {r.markets_per_actor} per actor: lag p99 {_ms(p99)} "
+            f"goal at {GOAL_MARKETS} markets, {r.markets_per_actor} per actor, {r.mode}: "
+            f"lag p99 {_ms(p99)} "
             f"{'MET' if lag_ok else 'MISSED'} (<= {GOAL_LAG_P99_MS:.0f} ms); "
             f"memory {'n/a' if rss is None else f'{rss:.2f} GiB'} "
             f"{'MET' if mem_ok else 'MISSED'} (<= {GOAL_MEMORY_GIB:.0f} GiB)"
@@ -435,25 +446,40 @@ def main() -> None:
         default=[1, 10],
         help="markets hosted by one MarketActor; each value is run for every size",
     )
+    parser.add_argument(
+        "--market-data",
+        choices=["default", "stream", "poll"],
+        nargs="+",
+        default=["default"],
+        help="hedge venues' books: websocket streams, REST polling, or the config default "
+        "(stream for ccxt venues); each value is run for every size, side by side",
+    )
     args = parser.parse_args()
     warmup_s = min(args.warmup, args.duration / 3)
     print(f"bench/scale.py: local Ray num_cpus={NUM_CPUS}", flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="mm-scale-") as tmp:
-        for n in args.sizes:
-            for per_actor, i in ((g, i) for g in args.markets_per_actor for i in range(args.runs)):
-                work = Path(tmp) / f"{n}-{per_actor}-{i}"
-                work.mkdir()
-                r = run_size(
-                    n,
-                    per_actor=per_actor,
-                    duration_s=args.duration,
-                    warmup_s=warmup_s,
-                    taker_rate=args.taker_rate,
-                    work=work,
-                )
-                results.append(r)
-                print(f"run {i + 1}/{args.runs} " + report(r), flush=True)
+        runs = [
+            (n, per_actor, i, mode)
+            for n in args.sizes
+            for per_actor in args.markets_per_actor
+            for i in range(args.runs)
+            for mode in args.market_data  # innermost: the modes alternate, side by side
+        ]
+        for n, per_actor, i, mode in runs:
+            work = Path(tmp) / f"{n}-{per_actor}-{i}-{mode}"
+            work.mkdir()
+            r = run_size(
+                n,
+                per_actor=per_actor,
+                duration_s=args.duration,
+                warmup_s=warmup_s,
+                taker_rate=args.taker_rate,
+                work=work,
+                market_data=None if mode == "default" else mode,
+            )
+            results.append(r)
+            print(f"run {i + 1}/{args.runs} " + report(r), flush=True)
     print(summary(results), flush=True)
     if any(r.fills == 0 or not r.lags_ms for r in results):
         sys.exit("no fills or no requote measured in some run: the figures are not valid")

@@ -81,3 +81,11 @@ def test_every_symbol_has_a_book_on_its_grid_near_the_reference():
 def test_no_markets_is_refused():
     with pytest.raises(ValueError, match="n_markets must be at least 1"):
         scale_config(0)
+
+
+def test_market_data_mode_reaches_every_hedge_venue_and_only_them():
+    polled = parse_config(scale_config(3, market_data="poll"), "scale")
+    assert [v.streams for v in polled.hedge_venues] == [False, False, False]
+    default = parse_config(scale_config(3), "scale")
+    assert [v.streams for v in default.hedge_venues] == [True, True, True]  # ccxt: stream
+    assert not polled.home_venue.streams

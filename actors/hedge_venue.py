@@ -195,7 +195,7 @@ class HedgeVenueActor:
         books = dict(self._books)
         stream = self._stream
         if stream is not None:  # the newer of the streamed and the polled book
-            for symbol, book in stream.books.items():
+            for symbol, book in stream.fresh_books().items():
                 polled = books.get(symbol)
                 if polled is None or book.ts_ns >= polled.ts_ns:
                     books[symbol] = book

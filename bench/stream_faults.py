@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from analytics.sla import sla_summary
 from analytics.views import connect
 from engine.config import load_config
 from marketmesh.graph import run_graph
@@ -77,16 +78,22 @@ def main() -> None:
             "where run_id = $run_id and source_fill_id is not null",
             q,
         ).fetchone() or (0,)
+        coverage = sla_summary(con, run_id=result.run_id)
         p50, p99 = con.execute(
             "select quantile_cont(book_age_ms, 0.5), quantile_cont(book_age_ms, 0.99) "
             "from hedge_orders where run_id = $run_id and venue is not null",
             q,
         ).fetchone() or (None, None)
     print(
-        f"fills {fills} (distinct ids {ids}), hedged {hedged}, "
+        f"fills {fills} (distinct ids {ids}), hedged one by one {hedged}, "
         f"ledger equals every venue's balances: {result.reconciled}; "
         f"book age at decision p50 {p50:.1f} ms, p99 {p99:.1f} ms"
     )
+    for row in coverage:  # netted fills carry no source_fill_id: count them by volume
+        print(
+            f"  {row['market']}: {row['fills']} fills, hedged {row['hedged_pct']:.2f} % + "
+            f"netted {row['netted_pct']:.2f} % of the fill volume (the rest open at the end)"
+        )
     for venue, stream in sorted(result.router_status.get("streams", {}).items()):
         print(
             f"  {venue}: reconnects {stream.get('reconnects', 0)}, "

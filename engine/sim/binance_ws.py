@@ -44,7 +44,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from engine.sim.binance_streams_depth import STREAM_DEPTH
+from engine.sim.binance_streams_depth import MIN_STREAM_DEPTH, stream_depth_for
 from engine.sim.binance_wire import market_id, wire_decimal
 from engine.sim.exchange import OrderState, OrderStatus, SimExchange, SimTrade
 from engine.sim.faults import StreamFaults
@@ -59,7 +59,6 @@ MAX_STREAMS_PER_CONNECTION = 1_024
 MAX_INCOMING_PER_S = 5
 MAX_CONNECTION_S = 24 * 3_600.0
 OUTBOX_LIMIT = 2_000
-FULL_DEPTH = STREAM_DEPTH
 _STREAM_KINDS = ("depth@100ms", "bookTicker", "trade")
 
 
@@ -108,6 +107,7 @@ class BinanceStreams:
         self._max_connection_ns = int(max_connection_s * 1e9)
         self._symbols = {market_id(s).lower(): s for s in exchange.symbols}
         self._feeds = {s: DepthFeed(s, first_id=1_000) for s in exchange.symbols}
+        self._depths = dict.fromkeys(exchange.symbols, MIN_STREAM_DEPTH)  # levels published
         self._tops: dict[str, tuple[Level | None, Level | None]] = {}
         self.listen_keys = ListenKeys()
         self._conns: set[_Conn] = set()
@@ -136,7 +136,9 @@ class BinanceStreams:
     def depth_snapshot(
         self, symbol: str, ts_ns: int, limit: int
     ) -> tuple[list[Level], list[Level], int]:
-        """The book as the stream publishes it at `ts_ns` and its `lastUpdateId`."""
+        """The book as the stream publishes it at `ts_ns` and its `lastUpdateId`; a deeper
+        `limit` than the stream reaches deepens it first (the new levels are published)."""
+        self._depths[symbol] = stream_depth_for(limit, self._depths[symbol])
         self._sync(symbol, ts_ns)
         feed = self._feeds[symbol]
         bids, asks = feed.levels(limit)
@@ -200,7 +202,7 @@ class BinanceStreams:
                 self._expire(key, now_ns)
 
     def _sync(self, symbol: str, ts_ns: int) -> None:
-        bids, asks, _ = self._exchange.depth(symbol, ts_ns, FULL_DEPTH)
+        bids, asks, _ = self._exchange.depth(symbol, ts_ns, self._depths[symbol])
         feed = self._feeds[symbol]
         update = feed.advance(
             ((lv.price, lv.amount) for lv in bids), ((lv.price, lv.amount) for lv in asks), ts_ns

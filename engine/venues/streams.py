@@ -16,13 +16,21 @@ REST polling while the stream is down.
 
 Each book's `ts_ns` is the venue's event time of its last update (`E`), or
 the time it was received when the venue sends none, so its age at a decision
-is what the router checks against `risk.max_book_age_ms`.
+is what the router checks against `risk.max_book_age_ms`. A diff stream sends
+nothing for a book that did not change, so a quiet symbol's last update can be
+old while its book is current. `fresh_books()` gives the age the connection
+vouches for: an event of any symbol at `E` on one in-order connection means a
+book still in sync (ccxt holds it with its update id) had no change in the
+buckets that closed before, so its book is current as of `E` less one
+`DIFF_BUCKET_NS`. A stalled connection vouches for nothing newer; a book
+dropped on a gap is not in sync until its snapshot is re-read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -41,6 +49,7 @@ from engine.venues.ccxt_weights import capabilities_of
 log = logging.getLogger(__name__)
 
 DEFAULT_STALE_AFTER_S = 1.0
+DIFF_BUCKET_NS = 100_000_000  # `<symbol>@depth@100ms`: one symbol's changes, batched
 
 
 class StreamState(StrEnum):
@@ -120,6 +129,8 @@ class BookStream:
         self._clock_ns = clock_ns
         self._rng = rng or random.Random()
         self.books: dict[str, BookSnapshot] = {}
+        self._in_sync: set[str] = set()  # symbols ccxt holds a synced book of, last look
+        self._heard_ns: int | None = None  # newest event time on this connection
         self._nonces: dict[str, Any] = {}
         self.state = StreamState.CONNECTING
         self.stats = StreamStats(down_since_ns=clock_ns())
@@ -149,6 +160,19 @@ class BookStream:
             "resyncs": s.resyncs,
             "stale": s.stale,
             "updates": s.updates,
+        }
+
+    def fresh_books(self) -> dict[str, BookSnapshot]:
+        """The books, each stamped as current as the connection vouches (module doc)."""
+        heard = self._heard_ns
+        if heard is None or not self.up:
+            return dict(self.books)
+        vouched = heard - DIFF_BUCKET_NS
+        return {
+            symbol: dataclasses.replace(book, ts_ns=vouched)
+            if symbol in self._in_sync and book.ts_ns < vouched
+            else book
+            for symbol, book in self.books.items()
         }
 
     def set_symbols(self, symbols: list[str]) -> None:
@@ -195,6 +219,8 @@ class BookStream:
         self.stats.connects += 1
         self._updates_at_connect = self.stats.updates
         self._nonces.clear()
+        self._in_sync.clear()
+        self._heard_ns = None
         self._first_look = True
         restart = asyncio.ensure_future(self._restart.wait())
         try:
@@ -217,6 +243,9 @@ class BookStream:
                 try:
                     watch.result()
                 except ccxt.ChecksumError as exc:  # a gap: ccxt dropped the book
+                    self._in_sync.intersection_update(
+                        s for s in self.symbols if _synced(client.orderbooks.get(s))
+                    )
                     self.stats.resyncs += 1
                     log.info("%s: update-id gap, resync from snapshot: %s", self.venue_id, exc)
                     continue
@@ -239,17 +268,21 @@ class BookStream:
         now_ns = self._clock_ns()
         for symbol in self.symbols:
             ob = client.orderbooks.get(symbol)
-            if ob is None or ob.get("nonce") is None:
+            if not _synced(ob):
+                self._in_sync.discard(symbol)
                 continue
+            self._in_sync.add(symbol)
             nonce = ob.get("nonce")
             if self._nonces.get(symbol) == nonce:
                 continue
             self._nonces[symbol] = nonce
             ts_ms = ob.get("timestamp")
+            ts_ns = min(now_ns, int(ts_ms) * 1_000_000) if ts_ms else now_ns
+            self._heard_ns = ts_ns if self._heard_ns is None else max(self._heard_ns, ts_ns)
             self.books[symbol] = BookSnapshot(
                 venue=self.venue_id,
                 symbol=symbol,
-                ts_ns=min(now_ns, int(ts_ms) * 1_000_000) if ts_ms else now_ns,
+                ts_ns=ts_ns,
                 bids=tuple((float(p), float(a)) for p, a, *_ in ob["bids"][: self.depth]),
                 asks=tuple((float(p), float(a)) for p, a, *_ in ob["asks"][: self.depth]),
             )
@@ -293,3 +326,8 @@ class StaleStream(ccxt.NetworkError):
 
 class _Restart(Exception):
     """The symbols changed: open a new connection that subscribes them."""
+
+
+def _synced(ob: Any) -> bool:
+    """Whether ccxt holds a book synced on its snapshot (it drops one on a gap)."""
+    return ob is not None and ob.get("nonce") is not None

@@ -1,0 +1,86 @@
+"""`BookStream.fresh_books`: how current the connection vouches each book is.
+
+A diff stream sends nothing for a book that did not change; an event of another
+symbol on the same in-order connection says the quiet book is still current
+(less one 100 ms bucket), but only while ccxt holds it in sync and the stream
+is up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.venues.streams import DIFF_BUCKET_NS, BookStream, StreamState
+
+MS = 1_000_000
+
+
+class _Client:
+    """What `BookStream` reads of a ccxt.pro client: its `orderbooks`."""
+
+    def __init__(self) -> None:
+        self.orderbooks: dict[str, dict[str, Any]] = {}
+
+    def book(self, symbol: str, nonce: int | None, ts_ms: int) -> None:
+        self.orderbooks[symbol] = {
+            "nonce": nonce,
+            "timestamp": ts_ms,
+            "bids": [[99.0, 1.0]],
+            "asks": [[101.0, 1.0]],
+        }
+
+
+def _stream(now_ms: list[int]) -> BookStream:
+    return BookStream(
+        "v", lambda: None, ["A/USDT", "B/USDT"], 5, clock_ns=lambda: now_ms[0] * MS
+    )
+
+
+def test_a_quiet_book_in_sync_is_vouched_for_by_another_symbols_event():
+    now = [10_000]
+    stream, client = _stream(now), _Client()
+    client.book("A/USDT", 1, 9_000)
+    client.book("B/USDT", 1, 9_000)
+    stream._take_books(client)
+    client.book("A/USDT", 2, 9_900)  # only A changed since
+    stream._take_books(client)
+    books = stream.fresh_books()
+    assert stream.state is StreamState.UP
+    assert books["A/USDT"].ts_ns == 9_900 * MS
+    assert books["B/USDT"].ts_ns == 9_900 * MS - DIFF_BUCKET_NS
+    assert stream.books["B/USDT"].ts_ns == 9_000 * MS  # its own last update is kept
+
+
+def test_a_book_ccxt_dropped_on_a_gap_is_not_vouched_for():
+    now = [10_000]
+    stream, client = _stream(now), _Client()
+    client.book("A/USDT", 1, 9_000)
+    client.book("B/USDT", 1, 9_000)
+    stream._take_books(client)
+    del client.orderbooks["B/USDT"]  # ccxt: a gap drops the book until a new snapshot
+    client.book("A/USDT", 2, 9_900)
+    stream._take_books(client)
+    assert stream.fresh_books()["B/USDT"].ts_ns == 9_000 * MS
+    client.book("B/USDT", None, 9_950)  # resubscribed, snapshot not read yet
+    client.book("A/USDT", 3, 9_990)
+    stream._take_books(client)
+    assert stream.fresh_books()["B/USDT"].ts_ns == 9_000 * MS
+
+
+def test_a_stream_that_is_down_vouches_for_nothing():
+    now = [10_000]
+    stream, client = _stream(now), _Client()
+    client.book("A/USDT", 1, 9_000)
+    client.book("B/USDT", 1, 8_000)
+    stream._take_books(client)
+    stream.state = StreamState.DOWN
+    assert stream.fresh_books()["B/USDT"].ts_ns == 8_000 * MS
+
+
+def test_vouching_never_makes_a_book_older():
+    now = [10_000]
+    stream, client = _stream(now), _Client()
+    client.book("A/USDT", 1, 9_950)
+    client.book("B/USDT", 1, 9_990)
+    stream._take_books(client)
+    assert stream.fresh_books()["B/USDT"].ts_ns == 9_990 * MS

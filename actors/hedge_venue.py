@@ -190,14 +190,28 @@ class HedgeVenueActor:
             await self._stream.close()
         await self._venue.close()
 
+    async def books_of(self, symbols: list[str]) -> dict[str, BookSnapshot]:
+        """The freshest book of each of `symbols`: what the router asks again for one
+        hedge, without the whole snapshot (at 50 symbols a snapshot is ~5,000 levels)."""
+        await self._ensure_started()
+        return {s: b for s in symbols if (b := self._freshest(s)) is not None}
+
+    def _freshest(self, symbol: str) -> BookSnapshot | None:
+        """The newer of the streamed and the polled book of `symbol`."""
+        polled = self._books.get(symbol)
+        streamed = self._stream.fresh_book(symbol) if self._stream is not None else None
+        if streamed is None or (polled is not None and polled.ts_ns > streamed.ts_ns):
+            return polled
+        return streamed
+
     async def snapshot(self) -> VenueSnapshot:
         await self._ensure_started()
         books = dict(self._books)
         stream = self._stream
         if stream is not None:  # the newer of the streamed and the polled book
-            for symbol, book in stream.fresh_books().items():
-                polled = books.get(symbol)
-                if polled is None or book.ts_ns >= polled.ts_ns:
+            for symbol in stream.books:
+                book = self._freshest(symbol)
+                if book is not None:
                     books[symbol] = book
         budget = getattr(self._venue, "budget", None)  # ccxt venues draw on a WeightBudget
         return VenueSnapshot(

@@ -419,9 +419,9 @@ class HedgeRouterActor:
 
     async def _views_for(self, symbol: str) -> tuple[int, dict[str, Any]]:
         """(now, the venue snapshots to plan `symbol` on): a streaming venue whose copy here
-        is older than `risk.max_book_age_ms` is asked again first (one Ray call: only
-        then, so most hedges pay nothing), and a streaming venue's book still older than
-        that is left out of the plan."""
+        is older than `risk.max_book_age_ms` is asked again for that book first (one small
+        Ray call: only then, so most hedges pay nothing), and a streaming venue's book
+        still older than that is left out of the plan."""
         max_age_ns = self._config.risk.max_book_age_ms * 1e6
         now = time.time_ns()
         aged = [
@@ -432,7 +432,7 @@ class HedgeRouterActor:
             and now - book.ts_ns > max_age_ns
         ]
         if aged:
-            await self._refresh(aged)
+            await self._refresh_book(aged, symbol)
             now = time.time_ns()
         return now, {
             v: without_old_book(snap, symbol, now, max_age_ns)
@@ -466,6 +466,20 @@ class HedgeRouterActor:
                     self._writers.flush()  # handed to the writer thread: returns at once
                 except Exception:  # rows stay buffered for the next flush; keep routing
                     log.exception("router: Parquet flush failed")
+
+    async def _refresh_book(self, names: list[str], symbol: str) -> None:
+        """Replace `symbol`'s book in the named venues' snapshots by their freshest; a
+        venue that does not answer keeps its copy (planned on only if young enough)."""
+        got = await asyncio.gather(
+            *(self._venues[v].books_of.remote([symbol]) for v in names), return_exceptions=True
+        )
+        for venue, books in zip(names, got, strict=True):
+            if isinstance(books, BaseException) or symbol not in books:
+                continue
+            snap = self._snapshots[venue]
+            self._snapshots[venue] = dataclasses.replace(
+                snap, books={**snap.books, symbol: books[symbol]}
+            )
 
     async def _refresh(self, names: list[str] | None = None) -> None:
         names = list(self._venues) if names is None else names

@@ -164,16 +164,16 @@ class BookStream:
 
     def fresh_books(self) -> dict[str, BookSnapshot]:
         """The books, each stamped as current as the connection vouches (module doc)."""
+        return {s: b for s in self.books if (b := self.fresh_book(s)) is not None}
+
+    def fresh_book(self, symbol: str) -> BookSnapshot | None:
+        """`symbol`'s book stamped as current as the connection vouches, or None."""
+        book = self.books.get(symbol)
         heard = self._heard_ns
-        if heard is None or not self.up:
-            return dict(self.books)
+        if book is None or heard is None or not self.up or symbol not in self._in_sync:
+            return book
         vouched = heard - DIFF_BUCKET_NS
-        return {
-            symbol: dataclasses.replace(book, ts_ns=vouched)
-            if symbol in self._in_sync and book.ts_ns < vouched
-            else book
-            for symbol, book in self.books.items()
-        }
+        return dataclasses.replace(book, ts_ns=vouched) if book.ts_ns < vouched else book
 
     def set_symbols(self, symbols: list[str]) -> None:
         """Watch these symbols from now on (a new connection subscribes them)."""

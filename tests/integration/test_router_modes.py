@@ -201,3 +201,69 @@ def test_hybrid_netting_and_twap_slices_end_to_end(ray_session, tmp_path):
     assert optimum >= single - 1e-9  # a sell: the optimum split keeps at least as much
     assert saving == pytest.approx((achieved - single) / single * 1e4, abs=0.5)
     ray.kill(router)
+
+
+@ray.remote
+class StreamingVenue:
+    """A streaming hedge venue: its snapshot's book is `snapshot_age_s` old, and asked for
+    the one book again it answers one `books_of_age_s` old."""
+
+    def __init__(self, venue: str, snapshot_age_s: float, books_of_age_s: float) -> None:
+        self.venue, self.snapshot_age_s, self.books_of_age_s = venue, snapshot_age_s, books_of_age_s
+        self.orders: list = []
+        self.asked: list[list[str]] = []
+
+    def _book(self, age_s: float) -> BookSnapshot:
+        return BookSnapshot(
+            self.venue,
+            SYMBOL,
+            time.time_ns() - int(age_s * 1e9),
+            tuple((round(64_995 - 5 * i, 2), 0.2) for i in range(20)),
+            tuple((round(65_005 + 5 * i, 2), 0.2) for i in range(20)),
+        )
+
+    async def snapshot(self) -> VenueSnapshot:
+        balances = {"BTC": Decimal(50), "USDT": Decimal(5_000_000)}
+        return VenueSnapshot(
+            self.venue, True, "", {SYMBOL: self._book(self.snapshot_age_s)}, balances,
+            0.0004, {SYMBOL: SPEC}, market_data="stream",
+        )  # fmt: skip
+
+    async def books_of(self, symbols: list[str]) -> dict[str, BookSnapshot]:
+        self.asked.append(list(symbols))
+        return {SYMBOL: self._book(self.books_of_age_s)} if SYMBOL in symbols else {}
+
+    async def execute(self, orders: list) -> list[ChildOrderResult]:
+        self.orders += orders
+        return [ChildOrderResult(o, "rejected", (), "test: not filled") for o in orders]
+
+    async def seen(self) -> tuple[list, list]:
+        return self.asked, self.orders
+
+
+def test_a_streamed_book_too_old_is_asked_again_alone_and_left_out_if_still_old(
+    ray_session, tmp_path
+):
+    cfg = load_config(LOCAL_CONFIG)
+    btc = cfg.market(SYMBOL).model_copy(update={"hedge_mode": HedgeMode.MIRROR})
+    cfg = cfg.model_copy(update={"markets": [btc, *[m for m in cfg.markets if m.symbol != SYMBOL]]})
+    assert cfg.risk.max_book_age_ms < 2_000
+    ctx = RunContext("run2", cfg.config_hash, str(tmp_path), time.time_ns(), 7)
+    venues = {
+        "fresh": StreamingVenue.remote("fresh", 2.0, 0.0),  # old copy, fresh when asked
+        "stale": StreamingVenue.remote("stale", 2.0, 2.0),  # its stream is behind
+    }
+    ledger = GapLedger.remote()
+    router = HedgeRouterActor.remote(cfg, ctx, venues, ledger)
+
+    async def scenario():
+        await router.on_start.remote()
+        assert await router.on_fills.remote([_fill("s1", Side.BUY, "0.01")]) == 1
+        return await _wait(ledger.booked.remote)
+
+    (outcome,) = asyncio.run(scenario())
+    fresh_asked, fresh_orders = ray.get(venues["fresh"].seen.remote())
+    stale_asked, stale_orders = ray.get(venues["stale"].seen.remote())
+    assert [SYMBOL] in fresh_asked and [SYMBOL] in stale_asked  # one book, not a snapshot
+    assert fresh_orders and all(o.venue == "fresh" for o in fresh_orders), outcome
+    assert not stale_orders  # never planned on a book older than max_book_age_ms

@@ -31,9 +31,7 @@ class _Client:
 
 
 def _stream(now_ms: list[int]) -> BookStream:
-    return BookStream(
-        "v", lambda: None, ["A/USDT", "B/USDT"], 5, clock_ns=lambda: now_ms[0] * MS
-    )
+    return BookStream("v", lambda: None, ["A/USDT", "B/USDT"], 5, clock_ns=lambda: now_ms[0] * MS)
 
 
 def test_a_quiet_book_in_sync_is_vouched_for_by_another_symbols_event():

@@ -30,16 +30,18 @@ class _Client:
         }
 
 
-def _stream(now_ms: list[int]) -> BookStream:
-    return BookStream("v", lambda: None, ["A/USDT", "B/USDT"], 5, clock_ns=lambda: now_ms[0] * MS)
+def _synced(a_ms: int, b_ms: int, now_ms: int = 10_000) -> tuple[BookStream, _Client]:
+    """A stream that took both books (A last updated at `a_ms`, B at `b_ms`)."""
+    stream = BookStream("v", lambda: None, ["A/USDT", "B/USDT"], 5, clock_ns=lambda: now_ms * MS)
+    client = _Client()
+    client.book("A/USDT", 1, a_ms)
+    client.book("B/USDT", 1, b_ms)
+    stream._take_books(client)
+    return stream, client
 
 
 def test_a_quiet_book_in_sync_is_vouched_for_by_another_symbols_event():
-    now = [10_000]
-    stream, client = _stream(now), _Client()
-    client.book("A/USDT", 1, 9_000)
-    client.book("B/USDT", 1, 9_000)
-    stream._take_books(client)
+    stream, client = _synced(9_000, 9_000)
     client.book("A/USDT", 2, 9_900)  # only A changed since
     stream._take_books(client)
     books = stream.fresh_books()
@@ -50,11 +52,7 @@ def test_a_quiet_book_in_sync_is_vouched_for_by_another_symbols_event():
 
 
 def test_a_book_ccxt_dropped_on_a_gap_is_not_vouched_for():
-    now = [10_000]
-    stream, client = _stream(now), _Client()
-    client.book("A/USDT", 1, 9_000)
-    client.book("B/USDT", 1, 9_000)
-    stream._take_books(client)
+    stream, client = _synced(9_000, 9_000)
     del client.orderbooks["B/USDT"]  # ccxt: a gap drops the book until a new snapshot
     client.book("A/USDT", 2, 9_900)
     stream._take_books(client)
@@ -66,19 +64,11 @@ def test_a_book_ccxt_dropped_on_a_gap_is_not_vouched_for():
 
 
 def test_a_stream_that_is_down_vouches_for_nothing():
-    now = [10_000]
-    stream, client = _stream(now), _Client()
-    client.book("A/USDT", 1, 9_000)
-    client.book("B/USDT", 1, 8_000)
-    stream._take_books(client)
+    stream, _ = _synced(9_000, 8_000)
     stream.state = StreamState.DOWN
     assert stream.fresh_books()["B/USDT"].ts_ns == 8_000 * MS
 
 
 def test_vouching_never_makes_a_book_older():
-    now = [10_000]
-    stream, client = _stream(now), _Client()
-    client.book("A/USDT", 1, 9_950)
-    client.book("B/USDT", 1, 9_990)
-    stream._take_books(client)
+    stream, _ = _synced(9_950, 9_990)
     assert stream.fresh_books()["B/USDT"].ts_ns == 9_990 * MS

@@ -286,7 +286,12 @@ class HomeExchange:
     # --- synthetic takers ---------------------------------------------------------------------
 
     def run_takers(self, now_ns: int) -> int:
-        """Let the takers that arrived since the last call trade; return how many trades."""
+        """Let the takers that arrived since the last call trade; return how many trades.
+
+        Their trades are stamped `now_ns`, when the matching ran, as an exchange stamps
+        its trades: stamped at arrival they would claim a match up to one call interval
+        before anyone could have been told of it (fill -> hedge latency measured from
+        the stamp would count venue-sim's batching as the engine's)."""
         since = self._takers_ns if self._takers_ns is not None else now_ns
         self._takers_ns = max(now_ns, since)
         count = 0
@@ -301,7 +306,7 @@ class HomeExchange:
                 size = (Decimal(repr(taker.amount)) / lot).to_integral_value(ROUND_FLOOR) * lot
                 if size <= 0:
                     continue
-                for trade in engine.submit_market(TAKERS, taker.side, size, taker.ts_ns):
+                for trade in engine.submit_market(TAKERS, taker.side, size, now_ns):
                     count += 1
                     self._tape[symbol].append(trade)
                     if trade.maker_owner in self._accounts:

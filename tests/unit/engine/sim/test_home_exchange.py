@@ -116,6 +116,8 @@ def test_synthetic_takers_fill_resting_quotes_and_balances_reconcile():
     assert home.run_takers(T0 + 60 * 10**9) > 0
     trades = home.trades("a", BTC)
     assert trades and all(t.is_maker for t in trades)
+    # stamped when the matching ran, not when each taker arrived in the minute before
+    assert {t.ts_ns for t in trades} == {T0 + 60 * 10**9}
     btc, usdt = Decimal(2), Decimal(200_000)
     for t in trades:
         sign = 1 if t.side is Side.BUY else -1

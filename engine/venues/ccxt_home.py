@@ -22,12 +22,13 @@ to the unit.
 
 With `market_data: stream` (the default for ccxt venues) fills and the book
 are pushed (`engine.venues.home_stream`: one private connection per account
-and process, shared by its markets). A push says *when*: the trades are then
-read over REST at once (by a reader task, so the next poll hands them over
-without a request), with the dedupe above. HollaEx trades carry no id, so
-a trade delivered twice (two connections during a re-dial) could not be told
-from two identical trades; the REST read by content in a time window can.
-Without a push REST is read only to catch up: once after every
+and process, shared by its markets). A reader task books a pushed trade at once
+when its content is new, so the next poll hands it over without a request.
+HollaEx trades carry no id, so a trade delivered twice (two connections during a
+re-dial) cannot be told from two identical trades: any push whose content was
+seen already is read over REST instead, where the count by content in a time
+window is the truth (`ccxt_home_trades`). Without such a push REST is read only
+to catch up: once after every
 (re)subscription, after every `cancel_all` (what filled up to the cancel, so
 the last poll of a run misses nothing still in flight on the stream), every
 `FALLBACK_POLL_S` while the stream is down and every `SAFETY_READ_S` while it
@@ -150,7 +151,8 @@ class CcxtHomeVenue(HomeTradeReading):
         self.errors: deque[str] = deque(maxlen=_ERRORS_KEPT)
         self.skipped_cycles = 0
         self.rejected = 0
-        self.reads = {"pushed": 0, "catch_up": 0}  # REST trade reads: after a push, or not
+        # fills booked from a push; REST trade reads a push asked for; other REST reads
+        self.reads = {"booked_from_push": 0, "pushed": 0, "catch_up": 0}
 
     def __repr__(self) -> str:  # never the client: it holds the key
         return f"CcxtHomeVenue(venue={self.venue_id!r}, symbol={self.symbol!r})"
@@ -262,9 +264,9 @@ class CcxtHomeVenue(HomeTradeReading):
             self._bids, self._asks, self._book_ns = feed.bids, feed.asks, feed.book_ns
         elif now_ns - self._book_ns >= self._venue_cfg.home_book_refresh_s * 1e9:
             await self._refresh_book(now_ns)
-        pushed = self._take_push()
-        if pushed or self._rest_due(now_ns):
-            await self._read_trades(pushed)
+        uncertain = await self._book_pushed(self._take_push())
+        if uncertain or self._rest_due(now_ns):
+            await self._read_trades(uncertain)
         fills, self._unreturned = self._unreturned, []
         if self.fills_arrived is not None:
             self.fills_arrived.clear()

@@ -6,6 +6,13 @@ last seen trade's millisecond (minus `TRADE_LOOKBACK_MS`) and deduplicated as a
 multiset of their full content per order; a fill's id is its order's client id plus
 its ordinal among that order's fills, so the same trade always gets the same id.
 `HomeTradeReading` is a mixin of `CcxtHomeVenue`, which owns the state declared here.
+
+A pushed trade is booked from the push at once when its content is new (no trade of
+that content seen, and inside the window REST still remembers); any other push (a
+second trade of equal content, a copy from a second connection during a re-dial, a
+row that does not parse) is read over REST, whose multiset count is the truth. So
+at most one trade of each content is booked from pushes, never more than the venue
+lists, and the fill reaches the MarketActor without waiting for a REST round trip.
 """
 
 from __future__ import annotations
@@ -41,6 +48,14 @@ class OpenQuote:
 
 
 TradeKey = tuple[str, int, str, str, str, str]  # order, ts_ms, side, price, size, fee
+
+
+def _canonical(number: Any) -> str:
+    """One spelling per value: "0.10", "0.1" and 0.1 all give "0.1"."""
+    value = Decimal(str(number))
+    if not value.is_finite():
+        raise ValueError(f"trade number {number!r} is not finite")
+    return format(value.normalize(), "f")
 
 
 def order_note(order: dict[str, Any]) -> str:
@@ -80,14 +95,40 @@ class HomeTradeReading:
         self.errors.append(f"{operation}: {reason}")
         log.warning("%s %s: %s skipped: %s", self.venue_id, self.symbol, operation, reason)
 
-    def _take_push(self) -> bool:
-        """Whether trades were pushed since the last look (what they are is read over REST:
-        HollaEx trades have no id)."""
+    def _take_push(self) -> list[dict[str, Any]]:
+        """The raw trades pushed since the last look, oldest first."""
         feed = self._feed
         if self._stream is None or feed is None or not feed.trades:
-            return False
+            return []
+        pushed = list(feed.trades)
         feed.trades.clear()
-        return True
+        return pushed
+
+    async def _book_pushed(self, pushed: list[dict[str, Any]]) -> bool:
+        """Book the pushed trades whose content is new; whether REST must read the rest.
+
+        Under the read lock, so a REST read never interleaves: a trade REST booked
+        first is seen here, and one booked here is seen by REST.
+        """
+        if not pushed:
+            return False
+        async with self._read_lock:
+            horizon = self._since_ms - TRADE_LOOKBACK_MS  # older keys may be forgotten
+            uncertain = False
+            in_push: set[TradeKey] = set()
+            for info in pushed:
+                try:
+                    key = self._trade_key(info)
+                except (KeyError, TypeError, ValueError, ArithmeticError):
+                    uncertain = True  # not a trade we can read: REST lists what it was
+                    continue
+                if key in in_push or self._seen.get(key, 0) or key[1] < horizon:
+                    uncertain = True  # a copy, or a second trade of equal content
+                    continue
+                in_push.add(key)
+                await self._keep_fill(info, key, 1)
+                self.reads["booked_from_push"] += 1
+            return uncertain
 
     async def _read_trades(self, pushed: bool) -> None:
         """Read our trades over REST and keep the new ones in `_unreturned` (one reader at a
@@ -119,11 +160,11 @@ class HomeTradeReading:
         while True:
             await feed.pushed.wait()
             feed.pushed.clear()
-            if self._take_push():
-                try:
+            try:
+                if await self._book_pushed(self._take_push()):
                     await self._read_trades(True)
-                except Exception:  # the next poll reads again; never end the reader
-                    log.exception("%s %s: reading pushed trades failed", self.venue_id, self.symbol)
+            except Exception:  # the next poll reads again; never end the reader
+                log.exception("%s %s: reading pushed trades failed", self.venue_id, self.symbol)
 
     def _rest_due(self, now_ns: int) -> bool:
         """Polling: always. Streaming (besides each push): once after each (re)subscription,
@@ -156,13 +197,18 @@ class HomeTradeReading:
         return out
 
     def _trade_key(self, info: dict[str, Any]) -> TradeKey:
+        """A trade's content; numbers canonical, so a push and a REST row of one trade
+        agree however each spells them ("0.10" and 0.1)."""
+        ts_ms = self.client.parse8601(str(info["timestamp"]))
+        if not isinstance(ts_ms, int):
+            raise ValueError(f"trade timestamp {info['timestamp']!r} is not ISO 8601")
         return (
             str(info["order_id"]),
-            self.client.parse8601(str(info["timestamp"])),
+            ts_ms,
             str(info["side"]),
-            str(info["price"]),
-            str(info["size"]),
-            str(info.get("fee", 0)),
+            _canonical(info["price"]),
+            _canonical(info["size"]),
+            _canonical(info.get("fee", 0)),
         )
 
     async def _new_fill(self, info: dict[str, Any], in_batch: dict[TradeKey, int]) -> None:
@@ -188,7 +234,7 @@ class HomeTradeReading:
         n = self._fills_per_order.get(order_id, 0) + 1
         self._fills_per_order[order_id] = n
         side = Side(key[2])
-        price, amount = Decimal(key[3]), Decimal(key[4])
+        price, amount = Decimal(str(info["price"])), Decimal(str(info["size"]))
         fee_coin = info.get("fee_coin")
         fill = Fill(
             ts_ns=ts_ms * 1_000_000,
@@ -201,7 +247,7 @@ class HomeTradeReading:
             side=side,
             price=price,
             amount=amount,
-            fee=Decimal(key[5]),
+            fee=Decimal(str(info.get("fee", 0))),
             fee_currency=self.client.safe_currency_code(fee_coin)
             if fee_coin
             else self.market.quote,

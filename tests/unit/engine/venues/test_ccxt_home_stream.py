@@ -1,0 +1,99 @@
+"""`CcxtHomeVenue` booking fills from HollaEx `usertrade` pushes (venue-sim, 127.0.0.1).
+
+The venues' clock is frozen, so every trade lands in the same millisecond and two
+trades of equal size are equal in every field: the case where a pushed copy and a
+second real trade cannot be told apart by content. A push of new content is booked
+at once; anything else is left to REST's count, so nothing is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from engine.types import Fill, Side
+from engine.venues.ccxt_home import CcxtHomeVenue
+from tests.integration.test_hollaex_dialect import KEY, KEY2, SECRET, SECRET2, hollaex
+from tests.unit.engine.venues.test_ccxt_home import BTC, CONFIG, SESSION, home_served
+
+pytestmark = pytest.mark.timeout(60)
+D = Decimal
+
+
+async def fills_until(venue: CcxtHomeVenue, count: int, timeout_s: float = 5.0) -> list[Fill]:
+    """Poll until `count` fills came (or the timeout), then once more for any extra."""
+    fills: list[Fill] = []
+    deadline = time.monotonic() + timeout_s
+    while len(fills) < count and time.monotonic() < deadline:
+        fills += await venue.poll_fills(time.time_ns())
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)
+    return fills + await venue.poll_fills(time.time_ns())
+
+
+def push(venue: CcxtHomeVenue, rows: list[dict[str, Any]]) -> None:
+    """Deliver raw rows as the stream would (a copy from a second connection, say)."""
+    feed = venue._feed
+    assert feed is not None
+    feed.trades.extend(dict(r) for r in rows)
+    feed.pushed.set()
+
+
+def test_pushed_fills_are_booked_once_even_when_copied_or_identical():
+    async def scenario() -> None:
+        async with home_served() as url, hollaex(url, KEY2, SECRET2) as taker:
+            venue = CcxtHomeVenue(
+                CONFIG.home_venue.model_copy(update={"market_data": "stream"}),
+                BTC,
+                session=SESSION,
+                base_url=url,
+                api_key=KEY,
+                api_secret=SECRET,
+                enable_rate_limit=False,
+            )
+            await venue.start(time.time_ns())
+            try:
+                deadline = time.monotonic() + 10
+                while venue.stream_status()["state"] != "up":
+                    assert time.monotonic() < deadline, venue.stream_status()
+                    await asyncio.sleep(0.02)
+                assert await venue.poll_fills(time.time_ns()) == []  # the catch-up read
+                (ask,) = await venue.place([(Side.SELL, D("65000.5"), D("0.3"))], 0)
+                # two trades equal in every field (same millisecond), then a third
+                for amount in (0.01, 0.01, 0.12345):
+                    await taker.create_order("BTC/USDT", "market", "buy", amount)
+                fills = await fills_until(venue, 3)
+                assert sorted(f.amount for f in fills) == [D("0.01"), D("0.01"), D("0.12345")]
+                assert sorted(f.fill_id for f in fills) == [f"{ask}-f{i}" for i in (1, 2, 3)]
+                reads = venue.stream_status()["reads"]
+                assert reads["booked_from_push"] >= 1  # at least one never waited for REST
+
+                # every trade pushed again (a second private connection during a
+                # re-dial), and rows that are no trade: nothing new is booked
+                rows = [t["info"] for t in await venue.client.fetch_my_trades("BTC/USDT")]
+                assert len(rows) == 3
+                push(venue, rows)
+                push(venue, [{"order_id": "x", "timestamp": "not a time"}, {"size": "NaN"}])
+                assert await fills_until(venue, 1, timeout_s=0.5) == []
+                after = venue.stream_status()["reads"]
+                assert after["booked_from_push"] == reads["booked_from_push"]
+
+                # a fourth trade: booked by the reader from its push alone (no poll runs
+                # meanwhile, so no REST read could), numbered after the others
+                assert venue.fills_arrived is not None and not venue.fills_arrived.is_set()
+                await taker.create_order("BTC/USDT", "market", "buy", 0.02)
+                await asyncio.wait_for(venue.fills_arrived.wait(), 5)
+                booked = venue.stream_status()["reads"]
+                assert booked["booked_from_push"] == after["booked_from_push"] + 1
+                assert booked["pushed"] == after["pushed"]
+                (fourth,) = await venue.poll_fills(time.time_ns())
+                assert (fourth.fill_id, fourth.amount) == (f"{ask}-f4", D("0.02"))
+                assert await venue.open_quotes() == [(Side.SELL, D("65000.5"), D("0.13655"))]
+            finally:
+                await venue.close()
+
+    asyncio.run(scenario())

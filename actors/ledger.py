@@ -23,10 +23,11 @@ from analytics.recovery import missing_from_dataset
 from analytics.writer import PartWriters
 from engine.config import AppConfig
 from engine.hedging import mirror_hedge_id
-from engine.journal import InflightChild, Journal, TransferRecord, journal_path
+from engine.journal import Journal, TransferRecord, journal_path
 from engine.ledger import Ledger, Posting, entry_rows
 from engine.netting import Exposure, exposures
 from engine.recovery import outcome_summary
+from engine.sent_log import InflightChild, merge_sent, read_sent_log, sent_log_path
 from engine.types import Fill, HedgeOutcome, split_symbol
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,8 @@ class InventoryLedgerActor:
         return len(booked_fills)
 
     async def on_hedge_sent(self, hedge_id: str, children: list[InflightChild]) -> None:
-        """The router is about to send these child orders; journaled before it does."""
+        """The router sent (or is sending) these child orders. It logged them on disk
+        first (`engine.sent_log`) and does not wait for this call."""
         if hedge_id in self._concluded:
             return
         now = time.time_ns()
@@ -181,10 +183,16 @@ class InventoryLedgerActor:
         """What a restarted router needs: every hedge id already decided (never hedge
         them again), the children sent for hedges without an outcome (look them up),
         and the mirror hedges pending with nothing sent (symbol, base delta)."""
+        # the router's own log of sends: a send it never told us of (it crashed first)
+        inflight = merge_sent(
+            self._inflight,
+            read_sent_log(sent_log_path(self._journal.path)),
+            self._concluded,
+        )
         return {
-            "known": self._concluded | set(self._pending) | set(self._inflight),
+            "known": self._concluded | set(self._pending) | set(inflight),
             "concluded": set(self._concluded),
-            "inflight": {h: children for h, (_, children) in self._inflight.items()},
+            "inflight": {h: children for h, (_, children) in inflight.items()},
             "pending": {
                 h: (self._pending_symbols.get(h, ""), delta)
                 for h, (_, delta) in self._pending.items()

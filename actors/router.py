@@ -35,10 +35,11 @@ from engine.hedging.desk import MidOf
 from engine.hedging.execution import fresh_books, plan_slice, reference_mid, slice_benchmarks
 from engine.hedging.inflight import InflightLookup
 from engine.hedging.records import decision_fields, execution_rows, skip_row, slice_rows
-from engine.journal import InflightChild
+from engine.journal import journal_path
 from engine.quoting.base import ExternalBook
 from engine.recovery import ABANDONED_REASON, abandoned_rows, rebuilt_rows, recovered_hedge
 from engine.routing.slicing import HedgeSlice, residual_after, slice_schedule
+from engine.sent_log import InflightChild, SentLog, sent_log_path
 from engine.types import (
     ChildLookup,
     ChildOrderResult,
@@ -72,6 +73,8 @@ class HedgeRouterActor:
         self._stats = {"hedges": 0, "hedged": 0, "partial": 0, "skipped": 0}
         self._latency_counts = [0] * (len(LATENCY_BUCKETS_S) + 1)  # last: +Inf
         self._latency_sum_s = 0.0
+        # child orders are on disk here before they leave (the ledger hears without a wait)
+        self._sent_log = SentLog(sent_log_path(journal_path(ctx.data_dir, ctx.run_id)))
         # after a crash Ray re-runs __init__ (max_restarts) but nobody calls on_start:
         # the first call this incarnation gets starts it and finishes what the last
         # one had in flight, from the ledger's journal
@@ -176,6 +179,7 @@ class HedgeRouterActor:
     async def flush(self) -> None:
         """Every buffered row on disk before this returns."""
         self._writers.close()
+        self._sent_log.close()  # reopened by the next send, if any
 
     async def on_config(self, config: AppConfig) -> str:
         """New risk limits apply to the next hedge planned; rows carry the new hash."""
@@ -376,11 +380,13 @@ class HedgeRouterActor:
         """Plan one slice on the books of now, send it, price it against its benchmarks."""
         now, views = await self._views_for(parent.symbol)
         planned = plan_slice(parent, piece, views.values(), self._config.risk, now)
-        if planned.children:  # journaled first: a restarted router looks these up, never resends
-            await self._ledger.on_hedge_sent.remote(
-                parent.hedge_id,
-                [InflightChild(c.venue, c.symbol, c.client_order_id) for c in planned.children],
-            )
+        if planned.children:  # on disk first: a restarted router looks these up, never resends
+            children = [
+                InflightChild(c.venue, c.symbol, c.client_order_id) for c in planned.children
+            ]
+            self._sent_log.record(parent.hedge_id, time.time_ns(), children)
+            # the ledger's copy is not waited for: a Ray round trip on every hedge's path
+            self._ledger.on_hedge_sent.remote(parent.hedge_id, children)
         sent_ns = time.time_ns()
         by_venue = planned.by_venue
         refs = [self._venues[v].execute.remote(c) for v, c in by_venue.items()]

@@ -11,7 +11,9 @@ only read back by the ledger itself after a restart.
 Amounts are stored as exact decimal strings. Besides postings the journal
 keeps the hedges the ledger is waiting for (pending), the ones it has heard
 back from (concluded), and the child orders the router sent for each hedge
-(in flight), so a restarted router can look them up by client order id; the
+(in flight, merged on load with the router's own write-ahead `engine.sent_log`,
+which is on disk before each send), so a restarted router can look them up by
+client order id; the
 fills themselves, so rows a crash kept from Parquet can be written again; and
 how the run ended (`settlement`: closed by the clean shutdown, or abandoned by
 the operator), which runs' exposure it took over (`carried_from`), and
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.ledger import Account, Posting
+from engine.sent_log import InflightChild, merge_sent, read_sent_log, sent_log_path
 from engine.types import Fill, Liquidity, Side
 
 _SCHEMA = """
@@ -96,15 +99,6 @@ create table if not exists fills (
 """
 
 OPEN_TIMEOUT_S = 10.0  # a crashed predecessor's lock goes when its process does
-
-
-@dataclass(frozen=True, slots=True)
-class InflightChild:
-    """A child order the router is about to send: enough to find it again at the venue."""
-
-    venue: str
-    symbol: str
-    client_order_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +325,9 @@ class Journal:
                 ts_ns,
                 [InflightChild(*c) for c in json.loads(children)],
             )
+        # what the router logged as sent without waiting for this journal (engine.sent_log)
+        sent = read_sent_log(sent_log_path(self.path))
+        state.inflight = merge_sent(state.inflight, sent, state.concluded)
         for asset, amount, _ in con.execute("select asset, amount, source from carried"):
             state.carried[asset] = Decimal(amount)
         state.carried_from = {r for (r,) in con.execute("select run_id from carried_from")}

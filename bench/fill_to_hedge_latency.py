@@ -16,6 +16,12 @@ With `--poll-tick-s` the poll runs use that MarketActor tick (its REST polling
 pace) instead of the config's, so a config tuned for streams is compared with
 polling at the pace polling can afford.
 
+Every market hedges each fill on its own (`--hedge-mode mirror`, the default
+here): a flagship's `hybrid` mode holds a small fill up to `hybrid_max_age_s`
+(5 s) for an opposite one to net it against, by design, and such a wait is not
+latency (`--hedge-mode config` keeps the config's modes; the netted fills then
+show as the ~5 s tail).
+
     python bench/fill_to_hedge_latency.py --config configs/loopback.yaml --runs 1 --duration 30
 """
 
@@ -29,6 +35,7 @@ from typing import Any
 
 from analytics.views import connect
 from engine.config import AppConfig, VenueKind, load_config
+from engine.config.market import HedgeMode
 from marketmesh.graph import run_graph
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,13 +78,20 @@ COLUMNS = (
 )
 
 
-def with_market_data(config: AppConfig, mode: str, tick_s: float | None) -> AppConfig:
-    """`config` with every ccxt venue's `market_data` set to `mode` (and the tick)."""
+def with_market_data(
+    config: AppConfig, mode: str, tick_s: float | None, hedge_mode: str = "config"
+) -> AppConfig:
+    """`config` with every ccxt venue's `market_data` set to `mode` (and the tick, and
+    every market's hedge mode unless `hedge_mode` is "config")."""
     venues = [
         v.model_copy(update={"market_data": mode}) if v.kind is VenueKind.CCXT else v
         for v in config.venues
     ]
     update: dict[str, Any] = {"venues": venues}
+    if hedge_mode != "config":
+        update["markets"] = [
+            m.model_copy(update={"hedge_mode": HedgeMode(hedge_mode)}) for m in config.markets
+        ]
     if tick_s is not None:
         update["timing"] = config.timing.model_copy(update={"market_tick_s": tick_s})
     return config.model_copy(update=update)
@@ -99,6 +113,12 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=REPO / "configs" / "loopback.yaml")
     parser.add_argument("--modes", default="stream,poll")
     parser.add_argument("--poll-tick-s", type=float, default=None)
+    parser.add_argument(
+        "--hedge-mode",
+        choices=("mirror", "config"),
+        default="mirror",
+        help="mirror: every fill hedged on its own (default); config: the config's modes",
+    )
     args = parser.parse_args()
     base = load_config(args.config)
     figures: dict[str, list[tuple]] = {}
@@ -106,7 +126,7 @@ def main() -> None:
         for i in range(args.runs):
             for mode in args.modes.split(","):
                 tick = args.poll_tick_s if mode == "poll" else None
-                cfg = with_market_data(base, mode, tick)
+                cfg = with_market_data(base, mode, tick, args.hedge_mode)
                 n, *values = measure(cfg, args.config, args.duration, data_dir)
                 figures.setdefault(mode, []).append(tuple(values))
                 shown = "  ".join(

@@ -8,6 +8,8 @@ drives them on one timer, so a deployment with hundreds of markets pays the
 ~200 MB of a Ray worker per group, not per market. Per tick the actor polls
 every market's fills and sends them in one batch (hedge first), pulls every
 due reference price in one router call, then requotes and samples each market.
+Fills a venue pushes are sent the moment it booked them, by a task beside the
+tick (`_forward_pushed_fills`), not at the next tick or after a requote.
 Fills go to the router and the ledger fire-and-forget, and every delivery is
 awaited at stop so none is lost.
 
@@ -45,6 +47,7 @@ from engine.types import Fill
 log = logging.getLogger(__name__)
 
 DELIVERY_ATTEMPTS = 30  # ~45 s of retries: longer than any actor restart
+PUSH_RECHECK_S = 0.5  # the pushed-fill forwarder looks again at which markets it hosts
 
 
 @ray.remote
@@ -199,6 +202,13 @@ class MarketActor:
     # timer -------------------------------------------------------------------
 
     async def _run(self) -> None:
+        forwarder = asyncio.create_task(self._forward_pushed_fills())
+        try:
+            await self._tick_forever()
+        finally:
+            forwarder.cancel()
+
+    async def _tick_forever(self) -> None:
         flush_every_ns = int(self._config.analytics.flush_interval_s * 1e9)
         last_flush = time.time_ns()
         while True:
@@ -221,38 +231,33 @@ class MarketActor:
             await self._sleep_until_tick()
 
     async def _sleep_until_tick(self) -> None:
-        """Sleep to the next tick, waking at once when a venue pushes fills: those go to
-        the router and ledger now (hedge first), quoting waits for the tick."""
-        while (left_s := (self._tick_due_ns - time.time_ns()) / 1e9) > 0:
+        left_s = (self._tick_due_ns - time.time_ns()) / 1e9
+        await asyncio.sleep(max(0.0, left_s))
+
+    async def _forward_pushed_fills(self) -> None:
+        """Send fills a venue pushed to the router and ledger the moment the venue booked
+        them, beside the tick: a requote in the middle of its REST round trips (tens of
+        ms) must not hold a fill back from its hedge. No I/O here (the venue booked the
+        fills already); the tick's poll still reads REST to catch up on anything missed."""
+        while True:
             events = [e for q in self._quoters.values() if (e := q.fills_arrived) is not None]
             if not events:
-                await asyncio.sleep(left_s)
-                return
+                return  # no venue of ours pushes: the tick polls
             waits = [asyncio.ensure_future(e.wait()) for e in events]
-            try:
-                done, _ = await asyncio.wait(
-                    waits, timeout=left_s, return_when=asyncio.FIRST_COMPLETED
+            try:  # the timeout re-reads the hosted markets (one may have been removed)
+                await asyncio.wait(
+                    waits, timeout=PUSH_RECHECK_S, return_when=asyncio.FIRST_COMPLETED
                 )
             finally:
                 for w in waits:
                     w.cancel()
-            if not done:
-                return
-            await self._hedge_pushed_fills()
-
-    async def _hedge_pushed_fills(self) -> None:
-        """Poll only the markets whose venue pushed fills, and send them on."""
-        now = time.time_ns()
-        pushed = [
-            q for q in self._quoters.values() if (e := q.fills_arrived) is not None and e.is_set()
-        ]
-        self._settle(
-            pushed, await asyncio.gather(*(q.poll(now) for q in pushed), return_exceptions=True)
-        )
-        for q in pushed:  # a poll that failed leaves its fills for the tick: don't spin
-            if (e := q.fills_arrived) is not None:
-                e.clear()
-        self._send_fills()
+            now = time.time_ns()
+            for q in list(self._quoters.values()):
+                try:
+                    q.take_pushed(now)
+                except Exception as exc:
+                    self._settle([q], [exc])
+            self._send_fills()
 
     async def on_timer(self, now: int) -> None:
         quoters = list(self._quoters.values())

@@ -240,6 +240,14 @@ class HostedMarket:
         """Set when the venue holds pushed fills not yet polled (None: it has no push)."""
         return self._venue.fills_arrived
 
+    def take_pushed(self, now: int) -> None:
+        """The fills the venue booked from its pushes, taken without a request."""
+        if self._closed:
+            return
+        fills = self._venue.take_pushed_fills()
+        if fills:
+            self.on_fills(fills, now)
+
     async def poll(self, now: int) -> None:
         if self._closed:
             return

@@ -380,16 +380,14 @@ class HedgeRouterActor:
         """Plan one slice on the books of now, send it, price it against its benchmarks."""
         now, views = await self._views_for(parent.symbol)
         planned = plan_slice(parent, piece, views.values(), self._config.risk, now)
-        if planned.children:  # on disk first: a restarted router looks these up, never resends
-            children = [
-                InflightChild(c.venue, c.symbol, c.client_order_id) for c in planned.children
-            ]
+        children = [InflightChild(c.venue, c.symbol, c.client_order_id) for c in planned.children]
+        if children:  # on disk first: a restarted router looks these up, never resends
             self._sent_log.record(parent.hedge_id, time.time_ns(), children)
-            # the ledger's copy is not waited for: a Ray round trip on every hedge's path
-            self._ledger.on_hedge_sent.remote(parent.hedge_id, children)
         sent_ns = time.time_ns()
         by_venue = planned.by_venue
         refs = [self._venues[v].execute.remote(c) for v, c in by_venue.items()]
+        if children:  # the ledger's copy, after the orders: not waited for (a Ray round trip)
+            self._ledger.on_hedge_sent.remote(parent.hedge_id, children)
         if piece.index == 0 and parent.source_ts_ns and planned.children:
             self._observe_latency((sent_ns - parent.source_ts_ns) / 1e9)
         # priced while the orders travel: the same books the plan was decided on

@@ -272,6 +272,14 @@ class CcxtHomeVenue(HomeTradeReading):
             self.fills_arrived.clear()
         return fills
 
+    def take_pushed_fills(self) -> list[Fill]:
+        """What the push reader booked, at once: no REST, no book refresh (the forwarder
+        beside the MarketActor's tick calls this the moment `fills_arrived` is set)."""
+        fills, self._unreturned = self._unreturned, []
+        if self.fills_arrived is not None:
+            self.fills_arrived.clear()
+        return fills
+
     async def open_quotes(self) -> list[tuple[Side, Decimal, Decimal]]:
         """What rests, as we know it: placed, minus fills seen, minus cancels."""
         return [(q.side, q.price, q.remaining) for q in self._open.values()]

@@ -54,11 +54,13 @@ async def home_served(config: AppConfig = CONFIG) -> AsyncIterator[str]:
         await server.stop()
 
 
-def home_at(url: str, session: str = SESSION, config: AppConfig = CONFIG) -> CcxtHomeVenue:
+def home_at(
+    url: str, session: str = SESSION, config: AppConfig = CONFIG, market_data: str = "poll"
+) -> CcxtHomeVenue:
     """A CcxtHomeVenue for BTC/USDT of the main account, not started, reading fills over
     REST (`market_data: poll`; the pushed path: test_ccxt_home_stream.py)."""
     return CcxtHomeVenue(
-        config.home_venue.model_copy(update={"market_data": "poll"}),
+        config.home_venue.model_copy(update={"market_data": market_data}),
         BTC,
         session=session,
         base_url=url,

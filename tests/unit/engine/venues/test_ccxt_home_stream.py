@@ -17,8 +17,8 @@ import pytest
 
 from engine.types import Fill, Side
 from engine.venues.ccxt_home import CcxtHomeVenue
-from tests.integration.test_hollaex_dialect import KEY, KEY2, SECRET, SECRET2, hollaex
-from tests.unit.engine.venues.test_ccxt_home import BTC, CONFIG, SESSION, home_served
+from tests.integration.test_hollaex_dialect import KEY2, SECRET2, hollaex
+from tests.unit.engine.venues.test_ccxt_home import home_at, home_served
 
 pytestmark = pytest.mark.timeout(60)
 D = Decimal
@@ -46,15 +46,7 @@ def push(venue: CcxtHomeVenue, rows: list[dict[str, Any]]) -> None:
 def test_pushed_fills_are_booked_once_even_when_copied_or_identical():
     async def scenario() -> None:
         async with home_served() as url, hollaex(url, KEY2, SECRET2) as taker:
-            venue = CcxtHomeVenue(
-                CONFIG.home_venue.model_copy(update={"market_data": "stream"}),
-                BTC,
-                session=SESSION,
-                base_url=url,
-                api_key=KEY,
-                api_secret=SECRET,
-                enable_rate_limit=False,
-            )
+            venue = home_at(url, market_data="stream")
             await venue.start(time.time_ns())
             try:
                 deadline = time.monotonic() + 10

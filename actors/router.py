@@ -388,7 +388,7 @@ class HedgeRouterActor:
         refs = [self._venues[v].execute.remote(c) for v, c in by_venue.items()]
         if children:  # the ledger's copy, after the orders: not waited for (a Ray round trip)
             self._ledger.on_hedge_sent.remote(parent.hedge_id, children)
-        if piece.index == 0 and parent.source_ts_ns and planned.children:
+        if piece.index == 0 and parent.source_ts_ns and children:
             self._observe_latency((sent_ns - parent.source_ts_ns) / 1e9)
         # priced while the orders travel: the same books the plan was decided on
         bench = slice_benchmarks(

@@ -267,10 +267,7 @@ class CcxtHomeVenue(HomeTradeReading):
         uncertain = await self._book_pushed(self._take_push())
         if uncertain or self._rest_due(now_ns):
             await self._read_trades(uncertain)
-        fills, self._unreturned = self._unreturned, []
-        if self.fills_arrived is not None:
-            self.fills_arrived.clear()
-        return fills
+        return self.take_pushed_fills()  # what the reads and the pushes booked
 
     def take_pushed_fills(self) -> list[Fill]:
         """What the push reader booked, at once: no REST, no book refresh (the forwarder

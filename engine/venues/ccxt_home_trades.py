@@ -115,17 +115,16 @@ class HomeTradeReading:
         async with self._read_lock:
             horizon = self._since_ms - TRADE_LOOKBACK_MS  # older keys may be forgotten
             uncertain = False
-            in_push: set[TradeKey] = set()
             for info in pushed:
                 try:
                     key = self._trade_key(info)
                 except (KeyError, TypeError, ValueError, ArithmeticError):
                     uncertain = True  # not a trade we can read: REST lists what it was
                     continue
-                if key in in_push or self._seen.get(key, 0) or key[1] < horizon:
-                    uncertain = True  # a copy, or a second trade of equal content
+                # seen: a copy, or a second trade of equal content (booking marks it seen)
+                if self._seen.get(key, 0) or key[1] < horizon:
+                    uncertain = True
                     continue
-                in_push.add(key)
                 await self._keep_fill(info, key, 1)
                 self.reads["booked_from_push"] += 1
             return uncertain

@@ -1,7 +1,10 @@
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from engine.types import Execution, Side
-from engine.venues.balance_cache import after_executions
+from engine.venues.balance_cache import AccountBook, after_executions
 
 D = Decimal
 
@@ -33,3 +36,85 @@ def test_a_new_asset_starts_from_zero():
         "BTC": D("1"),
         "USDT": D("-65000"),
     }
+
+
+# --- AccountBook: pushes and our own answers in any order ------------------------------
+
+
+def _exec_at(ms: int, side: Side, amount: str, price: str) -> Execution:
+    cost = D(amount) * D(price)
+    fee = (cost * D("0.001")).quantize(D("0.00000001"))
+    return Execution(
+        ms * 1_000_000, "h", f"c{ms}", "v", "BTC/USDT", side, D(amount), cost, fee, "USDT"
+    )
+
+
+START = {"BTC": D("2"), "USDT": D("100000")}
+
+
+def test_a_push_that_already_holds_an_execution_is_not_moved_by_it_again():
+    ex = _exec_at(10, Side.BUY, "0.1", "65000")
+    truth = after_executions(START, [ex])
+    book = AccountBook(START)
+    book.on_push(truth, event_ns=ex.ts_ns)  # the venue's push beats the order's answer
+    book.on_executions([ex])
+    assert book.balances == truth
+
+
+def test_an_older_push_keeps_a_newer_execution_on_top():
+    first, second = _exec_at(10, Side.BUY, "0.1", "65000"), _exec_at(20, Side.SELL, "0.3", "65010")
+    book = AccountBook(START)
+    book.on_executions([first, second])  # both answers back before any push
+    book.on_push(after_executions(START, [first]), event_ns=first.ts_ns)
+    assert book.balances == after_executions(START, [first, second])
+    book.on_push(after_executions(START, [first, second]), event_ns=second.ts_ns)
+    assert book.balances == after_executions(START, [first, second])
+
+
+def test_a_rest_read_replaces_everything():
+    book = AccountBook(START)
+    book.on_executions([_exec_at(10, Side.BUY, "0.1", "65000")])
+    book.reset({"BTC": D("5")})
+    assert book.balances == {"BTC": D("5")}
+
+
+@st.composite
+def _arrivals(draw: st.DrawFn) -> tuple[list[Execution], list[tuple[str, int]]]:
+    """Executions at distinct venue milliseconds, and an arrival order of their answers
+    (any order) and their pushes (in venue order, one connection) interleaved."""
+    n = draw(st.integers(1, 8))
+    stamps = sorted(draw(st.lists(st.integers(1, 10_000), min_size=n, max_size=n, unique=True)))
+    execs = [
+        _exec_at(
+            ms,
+            draw(st.sampled_from([Side.BUY, Side.SELL])),
+            str(draw(st.decimals("0.00000001", "0.5", places=8))),
+            str(draw(st.decimals("60000", "70000", places=2))),
+        )
+        for ms in stamps
+    ]
+    answers = draw(st.permutations(range(n)))
+    pushes = list(range(n))
+    events: list[tuple[str, int]] = []
+    while answers or pushes:
+        take_answer = bool(answers) and (not pushes or draw(st.booleans()))
+        events.append(("answer", answers.pop(0)) if take_answer else ("push", pushes.pop(0)))
+    return execs, events
+
+
+@given(_arrivals())
+def test_balances_hold_exactly_what_either_path_reported(case):
+    execs, events = case
+    book = AccountBook(START)
+    answered: set[int] = set()
+    pushed_upto = -1
+    for kind, i in events:
+        if kind == "answer":
+            book.on_executions([execs[i]])
+            answered.add(i)
+        else:
+            venue_now = after_executions(START, execs[: i + 1])  # the venue's figures
+            book.on_push({a: venue_now[a] for a in ("BTC", "USDT")}, execs[i].ts_ns)
+            pushed_upto = i
+        known = sorted(answered | set(range(pushed_upto + 1)))
+        assert book.balances == after_executions(START, [execs[k] for k in known])

@@ -162,6 +162,10 @@ class BookStream:
             "updates": s.updates,
         }
 
+    def use_markets(self, markets: Any, currencies: Any) -> None:
+        """Markets the venue's REST client loaded: a connection need not load them again."""
+        self._markets = (markets, currencies)
+
     def fresh_books(self) -> dict[str, BookSnapshot]:
         """The books, each stamped as current as the connection vouches (module doc)."""
         return {s: b for s in self.books if (b := self.fresh_book(s)) is not None}

@@ -1,0 +1,161 @@
+"""A hedge venue's balances pushed over its user data stream (ccxt.pro, unmodified).
+
+Polling `fetch_balance` every couple of seconds cost a Binance key weight 20
+each time, about a tenth of its budget on its own, and still left the router
+seconds behind the account. Binance pushes `outboundAccountPosition` (free and
+locked of every asset an order event moved) on the user data stream, which
+`watch_balance` reads; `AccountStream` feeds each push to the venue's
+`AccountBook` (`engine.venues.balance_cache`).
+
+`epoch` counts the connections the stream subscribed on; the venue actor reads
+the balances over REST once whenever it moves (the first subscription, every
+reconnect), so nothing pushed while the stream was down is missed, and
+otherwise only every `balance_reconcile_s`. Any error: down, back off with
+equal jitter, a fresh client subscribes again. `status()` says whether it is
+up, why not and since when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from engine.venues.ccxt_client import backoff_s
+from engine.venues.streams import StreamState, new_connections
+
+log = logging.getLogger(__name__)
+
+CHECK_S = 0.25  # how often a quiet stream's connection is looked at
+
+
+class AccountStream:
+    """Pushed balances of one venue account, from one ccxt.pro client."""
+
+    def __init__(
+        self,
+        venue_id: str,
+        make_client: Callable[[], Any],
+        on_push: Callable[[Mapping[str, Decimal], int], None],
+        *,
+        clock_ns: Callable[[], int] = time.time_ns,
+        rng: random.Random | None = None,
+    ) -> None:
+        """`on_push(totals, event_ns)` gets every push: totals of the assets it moved."""
+        self.venue_id = venue_id
+        self._make_client = make_client
+        self._on_push = on_push
+        self._clock_ns = clock_ns
+        self._rng = rng or random.Random()
+        self.state = StreamState.CONNECTING
+        self.epoch = 0
+        self.reconnects = 0
+        self.pushes = 0
+        self.reason = ""
+        self.down_since_ns: int | None = clock_ns()
+        self._client: Any = None
+        self._markets: tuple[Any, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"AccountStream(venue={self.venue_id!r}, state={self.state.value})"
+
+    @property
+    def up(self) -> bool:
+        return self.state is StreamState.UP
+
+    def use_markets(self, markets: Any, currencies: Any) -> None:
+        """Markets the venue's REST client loaded: a new connection need not load them."""
+        self._markets = (markets, currencies)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "reason": self.reason,
+            "epoch": self.epoch,
+            "reconnects": self.reconnects,
+            "pushes": self.pushes,
+            "down_for_s": None
+            if self.down_since_ns is None
+            else (self._clock_ns() - self.down_since_ns) / 1e9,
+        }
+
+    async def run(self) -> None:
+        """Stream until cancelled."""
+        attempt = 0
+        while True:
+            try:
+                await self._connection()
+            except asyncio.CancelledError:
+                await self.close()
+                raise
+            except Exception as exc:  # disconnect, expired key, venue error: reconnect
+                self._down(f"{type(exc).__name__}: {exc}"[:300])
+                await self.close()
+                await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
+                attempt = attempt + 1 if not self.up else 0
+                self.reconnects += 1
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()
+
+    async def _connection(self) -> None:
+        client = self._client = self._make_client()
+        if self._markets is not None:
+            client.set_markets(*self._markets)
+        watch = asyncio.ensure_future(client.watch_balance())
+        try:
+            while True:
+                done, _ = await asyncio.wait({watch}, timeout=CHECK_S)
+                if done:
+                    self._take(watch.result())
+                    watch = asyncio.ensure_future(client.watch_balance())
+                if new_connections(client):  # subscribed on a new connection: a new epoch
+                    self.epoch += 1
+                    self._up()
+        finally:
+            watch.cancel()
+            with contextlib.suppress(BaseException):
+                await watch
+
+    def _take(self, balance: Mapping[str, Any]) -> None:
+        """The assets whose figures moved since the last look (ccxt keeps every asset it
+        was ever pushed, each with the event time that set it)."""
+        event_ms = balance.get("timestamp")
+        if not event_ms:
+            return
+        event_ns = int(event_ms) * 1_000_000
+        totals: dict[str, Decimal] = {}
+        for asset, account in balance.items():
+            if not isinstance(account, dict) or asset in ("info", "free", "used", "total"):
+                continue
+            free, used = account.get("free"), account.get("used")
+            if free is None:
+                continue
+            total = Decimal(str(free)) + Decimal(str(used or 0))
+            totals[asset] = total
+        self.pushes += 1
+        self._up()
+        self._on_push(totals, event_ns)
+
+    def _up(self) -> None:
+        if self.state is not StreamState.UP:
+            log.info("%s: account stream up (epoch %d)", self.venue_id, self.epoch)
+        self.state = StreamState.UP
+        self.down_since_ns = None
+        self.reason = ""
+
+    def _down(self, reason: str) -> None:
+        if self.state is StreamState.UP:
+            log.warning("%s: account stream down: %s", self.venue_id, reason)
+        self.state = StreamState.DOWN
+        self.reason = reason
+        if self.down_since_ns is None:
+            self.down_since_ns = self._clock_ns()

@@ -6,6 +6,10 @@ child orders. Books come over one websocket for all symbols
 ccxt venues) or from REST polling (`poll`). While a stream is down the actor
 polls REST, paced by the weight budget, and says so in its snapshot
 (`market_data: "poll (stream down)"`, the stream's status and counters).
+A streaming venue with a key also takes its balances from the user data
+stream (`engine.venues.account_stream`): REST reads them once per
+subscription and every `balance_reconcile_s`, instead of every
+`balance_refresh_s`, which is left for the times that stream is down.
 Health is what the router reads to exclude a venue, so a failing poll marks
 it unhealthy at once.
 """
@@ -27,7 +31,8 @@ from actors.context import RestartGate, live_config
 from engine.config import VenueConfig, VenueKind
 from engine.types import BookSnapshot, ChildOrder, ChildOrderResult, MarketSpec
 from engine.venues import wallet
-from engine.venues.balance_cache import after_executions
+from engine.venues.account_stream import AccountStream
+from engine.venues.balance_cache import AccountBook
 from engine.venues.ccxt_venue import CcxtVenue, Lookup
 from engine.venues.errors import VenueError
 from engine.venues.paper import PaperVenue
@@ -39,6 +44,7 @@ log = logging.getLogger(__name__)
 # books may use this much of the venue's weight budget; balances and hedge orders keep
 # the rest (engine.venues.rate_limit.books_due)
 BOOK_BUDGET_SHARE = 0.7
+STREAM_START_S = 5.0  # a book stream not up this long after start: REST books instead
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,7 @@ class VenueSnapshot:
     specs: dict[str, MarketSpec] = field(default_factory=dict)
     market_data: str = "poll"  # "stream", "poll", or "poll (stream down)"
     stream: dict[str, Any] = field(default_factory=dict)  # BookStream.status()
+    account: dict[str, Any] = field(default_factory=dict)  # AccountStream.status()
     # REST request weight spent since start, and the key's budget (None: no budget)
     rest_weight: float = 0.0
     weight_limit_per_min: float | None = None
@@ -109,6 +116,38 @@ def build_book_stream(
     )
 
 
+def build_account_stream(
+    venue: VenueConfig,
+    book: AccountBook,
+    *,
+    base_url: str | None = None,
+    api_key: SecretStr | None = None,
+    api_secret: SecretStr | None = None,
+) -> AccountStream | None:
+    """The venue account's balance stream when the venue streams, trades live with a key,
+    and its ccxt.pro client watches balances; else None (balances over REST)."""
+    key, secret = api_key or venue.api_key, api_secret or venue.api_secret
+    if not venue.streams or venue.kind is not VenueKind.CCXT or venue.mode == "paper":
+        return None
+    if key is None or secret is None:
+        return None
+    url = base_url or (venue.url if venue.url not in (None, "sim") else None)
+    exchange = venue.exchange or "binance"
+
+    def make_client() -> Any:
+        return pro_client(
+            exchange,
+            url,
+            api_key=key.get_secret_value(),
+            api_secret=secret.get_secret_value(),
+            timeout_s=venue.timeout_s,
+        )
+
+    if not make_client().has.get("watchBalance"):
+        return None
+    return AccountStream(venue.id, make_client, book.on_push)
+
+
 @ray.remote
 class HedgeVenueActor:
     def __init__(
@@ -129,7 +168,11 @@ class HedgeVenueActor:
         self._stream_task: asyncio.Task[None] | None = None
         self._books: dict[str, BookSnapshot] = {}
         self._fetched_at: dict[str, float] = {}  # symbol -> monotonic time of its last book
-        self._balances: dict[str, Decimal] = {}
+        self._account = AccountBook()
+        self._account_stream = build_account_stream(
+            venue, self._account, base_url=base_url, api_key=api_key, api_secret=api_secret
+        )
+        self._account_task: asyncio.Task[None] | None = None
         self._healthy = False
         self._reason = "not started"
         self._task: asyncio.Task[None] | None = None
@@ -154,12 +197,45 @@ class HedgeVenueActor:
     async def on_start(self) -> dict[str, Any]:
         """Fail fast: markets, symbols and balances must all answer before the run starts."""
         specs = await self._venue.start()
-        self._balances = await self._venue.fetch_balances()
-        await self._poll_books()
-        if self._stream is not None:
+        self._account.reset(await self._venue.fetch_balances())
+        markets = self._loaded_markets()
+        if self._account_stream is not None:
+            if markets is not None:
+                self._account_stream.use_markets(*markets)
+            self._account_task = asyncio.create_task(self._account_stream.run())
+        if self._stream is None:
+            await self._poll_books()
+        else:
+            if markets is not None:
+                self._stream.use_markets(*markets)
             self._stream_task = asyncio.create_task(self._stream.run())
+            await self._first_stream_books()
         self._task = asyncio.create_task(self._run())
         return {"venue": self._cfg.id, "specs": specs, "healthy": self._healthy}
+
+    def _loaded_markets(self) -> tuple[Any, Any] | None:
+        """The REST client's markets and currencies, for the stream clients to reuse
+        (each would otherwise load them again: weight 20 on Binance)."""
+        client = getattr(self._venue, "client", None) or getattr(
+            getattr(self._venue, "live", None), "client", None
+        )
+        if client is None or not getattr(client, "markets", None):
+            return None
+        return client.markets, client.currencies
+
+    async def _first_stream_books(self) -> None:
+        """Wait for the stream's books (its snapshots are the REST reads); a stream not up
+        within `STREAM_START_S` leaves the start to one REST poll, as without streams."""
+        stream = self._stream
+        assert stream is not None
+        deadline = time.monotonic() + STREAM_START_S
+        while time.monotonic() < deadline:
+            if stream.up and len(stream.books) >= len(self._symbols):
+                self._healthy, self._reason = True, ""
+                return
+            await asyncio.sleep(0.05)
+        log.warning("%s: book stream not up after %.0fs: REST books", self._cfg.id, STREAM_START_S)
+        await self._poll_books()
 
     async def process_info(self) -> dict[str, Any]:
         """This incarnation's worker pid: what a fault test kills."""
@@ -183,11 +259,13 @@ class HedgeVenueActor:
         return {"venue": self._cfg.id, "specs": specs, "healthy": self._healthy}
 
     async def on_stop(self) -> None:
-        for task in (self._task, self._stream_task):
+        for task in (self._task, self._stream_task, self._account_task):
             if task is not None:
                 task.cancel()
         if self._stream is not None:
             await self._stream.close()
+        if self._account_stream is not None:
+            await self._account_stream.close()
         await self._venue.close()
 
     async def books_of(self, symbols: list[str]) -> dict[str, BookSnapshot]:
@@ -219,11 +297,12 @@ class HedgeVenueActor:
             healthy=self._healthy or (stream is not None and stream.up),
             reason=self._reason,
             books=books,
-            balances=dict(self._balances),
+            balances=dict(self._account.balances),
             taker_fee=self._cfg.taker_fee,
             specs=self._venue.specs,
             market_data=self._market_data(),
             stream=stream.status() if stream is not None else {},
+            account=self._account_stream.status() if self._account_stream is not None else {},
             rest_weight=budget.stats.weight if budget is not None else 0.0,
             weight_limit_per_min=budget.limit_per_minute if budget is not None else None,
             weight_used_peak=budget.stats.venue_used_peak if budget is not None else 0.0,
@@ -251,11 +330,10 @@ class HedgeVenueActor:
     async def execute(self, orders: list[ChildOrder]) -> list[ChildOrderResult]:
         await self._ensure_started()
         results = await asyncio.gather(*(self._venue.execute(o) for o in orders))
-        # what executed moves the cached balances; the timer's fetch corrects them (a
-        # fetch per execution would spend the weight budget the books need)
-        self._balances = after_executions(
-            self._balances, (ex for r in results for ex in r.executions)
-        )
+        # what executed moves the cached balances; the account stream's pushes (or the
+        # timer's fetch) put the venue's figures back (a fetch per execution would spend
+        # the weight budget the books need)
+        self._account.on_executions(ex for r in results for ex in r.executions)
         return list(results)
 
     async def balances(self) -> dict[str, Decimal]:
@@ -291,16 +369,23 @@ class HedgeVenueActor:
 
     async def _run(self) -> None:
         last_balance = time.monotonic()
+        read_epoch = 0  # the account stream's subscription the last REST read followed
         while True:
             await asyncio.sleep(self._cfg.book_poll_interval_s)
             if self._stream is None or not self._stream.up:  # REST only while no stream
                 await self._poll_books(self._books_due())
             else:
                 self._healthy, self._reason = True, ""
-            if time.monotonic() - last_balance >= self._cfg.balance_refresh_s:
+            account = self._account_stream
+            pushed = account is not None and account.up
+            every = self._cfg.balance_reconcile_s if pushed else self._cfg.balance_refresh_s
+            due = time.monotonic() - last_balance >= every
+            if pushed and account is not None and account.epoch != read_epoch:
+                due, read_epoch = True, account.epoch  # what a new subscription missed
+            if due:
                 last_balance = time.monotonic()
                 try:
-                    self._balances = await self._venue.fetch_balances()
+                    self._account.reset(await self._venue.fetch_balances())
                 except VenueError as exc:
                     log.warning("%s", exc)
 

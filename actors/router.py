@@ -207,6 +207,9 @@ class HedgeRouterActor:
                 "market_data": s.market_data,
                 "reason": s.stream.get("reason", ""),
                 **{k: s.stream.get(k, 0) for k in ("reconnects", "resyncs", "stale")},
+                # balances pushed on the user data stream: its state ("" when it has none)
+                "account": getattr(s, "account", {}).get("state", ""),
+                "account_reconnects": getattr(s, "account", {}).get("reconnects", 0),
             }
             for v, s in self._snapshots.items()
             if getattr(s, "market_data", "poll") != "poll"

@@ -77,12 +77,13 @@ class GraphCollector(Collector):
         )
         stream_events = CounterMetricFamily(
             "marketmesh_stream_events",
-            "stream reconnects, resyncs from a snapshot (update-id gaps), stale resyncs",
+            "stream reconnects, resyncs from a snapshot (update-id gaps), stale resyncs, "
+            "reconnects of the account (balance) stream",
             labels=["venue", "event"],
         )
         for venue, s in self.router.get("streams", {}).items():
             stream_up.add_metric([venue], 1.0 if s["up"] else 0.0)
-            for event in ("reconnects", "resyncs", "stale"):
+            for event in ("reconnects", "resyncs", "stale", "account_reconnects"):
                 stream_events.add_metric([venue, event], float(s.get(event) or 0))
         yield stream_up
         yield stream_events

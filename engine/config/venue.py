@@ -151,7 +151,13 @@ class VenueConfig(_Frozen):
         default=50, description="levels fetched per L2 book (hedging, the home book, paper)"
     )
     balance_refresh_s: PositiveFloat = Field(
-        default=2.0, description="balances refetched this often (weight 20 on Binance)"
+        default=2.0,
+        description="balances refetched this often while no account stream pushes them "
+        "(weight 20 on Binance)",
+    )
+    balance_reconcile_s: PositiveFloat = Field(
+        default=60.0,
+        description="while the account stream pushes balances, REST rereads them this often",
     )
     home_book_refresh_s: PositiveFloat = Field(
         default=0.5, description="a home venue behind ccxt refetches its own book this often"

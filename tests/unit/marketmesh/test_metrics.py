@@ -18,7 +18,15 @@ def _scrape(router: dict) -> str:
 def test_stream_events_and_rest_weight_per_venue():
     text = _scrape(
         {
-            "streams": {"binance-sim": {"up": False, "reconnects": 3, "resyncs": 5, "stale": 1}},
+            "streams": {
+                "binance-sim": {
+                    "up": False,
+                    "reconnects": 3,
+                    "resyncs": 5,
+                    "stale": 1,
+                    "account_reconnects": 2,
+                }
+            },
             "rest_weight": {
                 "binance-sim": {"weight": 1234.0, "limit_per_min": 6000.0, "venue_used_peak": 321.0}
             },
@@ -26,6 +34,9 @@ def test_stream_events_and_rest_weight_per_venue():
     )
     assert 'marketmesh_stream_up{venue="binance-sim"} 0.0' in text
     assert 'marketmesh_stream_events_total{event="resyncs",venue="binance-sim"} 5.0' in text
+    assert (
+        'marketmesh_stream_events_total{event="account_reconnects",venue="binance-sim"} 2.0' in text
+    )
     assert 'marketmesh_rest_weight_total{venue="binance-sim"} 1234.0' in text
     assert 'marketmesh_rest_weight_limit_per_minute{venue="binance-sim"} 6000.0' in text
     assert 'marketmesh_rest_weight_venue_used_peak{venue="binance-sim"} 321.0' in text

@@ -139,6 +139,7 @@ class CcxtHomeVenue(HomeTradeReading):
         self.spec = MarketSpec(symbol=market.symbol, tick_size=Decimal(0), lot_size=Decimal(0))
         self._open: dict[str, OpenQuote] = {}  # venue order id -> what rests
         self._client_ids: dict[str, str] = {}  # venue order id -> our client id (or its own id)
+        self._creating: set[asyncio.Future[None]] = set()  # one per create awaiting its answer
         self._fills_per_order: dict[str, int] = {}
         self._seen: dict[TradeKey, int] = {}
         self._unreturned: list[Fill] = []
@@ -151,8 +152,16 @@ class CcxtHomeVenue(HomeTradeReading):
         self.errors: deque[str] = deque(maxlen=_ERRORS_KEPT)
         self.skipped_cycles = 0
         self.rejected = 0
-        # fills booked from a push; REST trade reads a push asked for; other REST reads
-        self.reads = {"booked_from_push": 0, "pushed": 0, "catch_up": 0}
+        # fills booked from a push; REST trade reads a push asked for; other REST reads;
+        # fills of an order no answer had named yet: named once its create's answer came,
+        # or by asking the venue (fetch_order)
+        self.reads = {
+            "booked_from_push": 0,
+            "pushed": 0,
+            "catch_up": 0,
+            "named_after_answer": 0,
+            "order_lookups": 0,
+        }
 
     def __repr__(self) -> str:  # never the client: it holds the key
         return f"CcxtHomeVenue(venue={self.venue_id!r}, symbol={self.symbol!r})"
@@ -340,6 +349,15 @@ class CcxtHomeVenue(HomeTradeReading):
         return price, amount
 
     async def _create(self, cid: str, side: Side, price: Decimal, amount: Decimal) -> bool:
+        answered = asyncio.get_running_loop().create_future()
+        self._creating.add(answered)
+        try:
+            return await self._send_create(cid, side, price, amount)
+        finally:
+            self._creating.discard(answered)
+            answered.set_result(None)
+
+    async def _send_create(self, cid: str, side: Side, price: Decimal, amount: Decimal) -> bool:
         params = {"meta": {"post_only": True, "note": cid}}
         try:
             resp = await self.client.create_order(

@@ -84,6 +84,7 @@ class HomeTradeReading:
     _session: str
     _open: dict[str, OpenQuote]
     _client_ids: dict[str, str]
+    _creating: set[asyncio.Future[None]]
     _fills_per_order: dict[str, int]
     _seen: dict[TradeKey, int]
     _unreturned: list[Fill]
@@ -226,7 +227,7 @@ class HomeTradeReading:
             return
         ts_ms = key[1]
         order_id = key[0]
-        cid = self._client_ids.get(order_id) or await self._client_id_of(order_id)
+        cid = self._client_ids.get(order_id) or await self._client_id_after_creates(order_id)
         # no await below: the fill is marked seen and kept in one step
         self._seen[key] = occurrence
         self._since_ms = max(self._since_ms, ts_ms)
@@ -261,6 +262,19 @@ class HomeTradeReading:
         self._unreturned.append(fill)
         if self.fills_arrived is not None:
             self.fills_arrived.set()
+
+    async def _client_id_after_creates(self, order_id: str) -> str:
+        """The client id of an order no answer named yet. A push can outrun the answer
+        to the create it fills (a taker hits a quote the moment it rests): the creates in
+        flight are waited for first, their answers already on the way, before asking the
+        venue: a second request, and a round trip, the answer makes needless."""
+        if in_flight := list(self._creating):
+            await asyncio.wait(in_flight)
+            if cid := self._client_ids.get(order_id):
+                self.reads["named_after_answer"] += 1
+                return cid
+        self.reads["order_lookups"] += 1
+        return await self._client_id_of(order_id)
 
     async def _client_id_of(self, order_id: str) -> str:
         """The note of an order we have no answer for (its create timed out); else its id."""

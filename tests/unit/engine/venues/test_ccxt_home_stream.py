@@ -89,3 +89,52 @@ def test_pushed_fills_are_booked_once_even_when_copied_or_identical():
                 await venue.close()
 
     asyncio.run(scenario())
+
+
+def test_a_push_that_outruns_its_orders_answer_is_named_by_that_answer():
+    """A taker fills the quote while the answer to its create is still on the way: the
+    fill waits for that answer (no fetch_order) and carries the quote's client id."""
+
+    async def scenario() -> None:
+        async with home_served() as url, hollaex(url, KEY2, SECRET2) as taker:
+            venue = home_at(url, market_data="stream")
+            await venue.start(time.time_ns())
+            try:
+                deadline = time.monotonic() + 10
+                while venue.stream_status()["state"] != "up":
+                    assert time.monotonic() < deadline, venue.stream_status()
+                    await asyncio.sleep(0.02)
+                assert await venue.poll_fills(time.time_ns()) == []  # the catch-up read
+                create, book_pushed, lookups = venue.client.create_order, venue._book_pushed, []
+                pushed_in = asyncio.Event()
+
+                async def reading(pushed: list[dict[str, Any]]) -> bool:
+                    pushed_in.set()
+                    return await book_pushed(pushed)
+
+                async def slow_answer(*args: Any) -> Any:
+                    answer = await create(*args)  # resting at the venue now
+                    await taker.create_order("BTC/USDT", "market", "buy", 0.01)
+                    await asyncio.wait_for(pushed_in.wait(), 5)  # the reader has the push
+                    await asyncio.sleep(0.05)
+                    assert venue.fills_arrived is not None and not venue.fills_arrived.is_set()
+                    return answer
+
+                async def no_lookup(*args: Any) -> Any:
+                    lookups.append(args)
+                    raise AssertionError("fetch_order: the answer names the order")
+
+                venue.client.create_order = slow_answer
+                venue.client.fetch_order = no_lookup
+                venue._book_pushed = reading  # type: ignore[method-assign]
+                (cid,) = await venue.place([(Side.SELL, D("65000.5"), D("0.3"))], 0)
+                assert pushed_in.is_set()  # the push came before the answer
+                fills = await fills_until(venue, 1)
+                assert [(f.fill_id, f.amount) for f in fills] == [(f"{cid}-f1", D("0.01"))]
+                reads = venue.stream_status()["reads"]
+                assert (reads["named_after_answer"], reads["order_lookups"]) == (1, 0)
+                assert lookups == []
+            finally:
+                await venue.close()
+
+    asyncio.run(scenario())

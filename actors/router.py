@@ -382,7 +382,8 @@ class HedgeRouterActor:
     ) -> tuple[list[ChildOrderResult], list[str]]:
         """Plan one slice on the books of now, send it, price it against its benchmarks."""
         now, views = await self._views_for(parent.symbol)
-        planned = plan_slice(parent, piece, views.values(), self._config.risk, now)
+        too_old = old_streamed_books(views, parent.symbol, now, self._config.risk.max_book_age_ms)
+        planned = plan_slice(parent, piece, views.values(), self._config.risk, now, too_old)
         children = [InflightChild(c.venue, c.symbol, c.client_order_id) for c in planned.children]
         if children:  # on disk first: a restarted router looks these up, never resends
             self._sent_log.record(parent.hedge_id, time.time_ns(), children)
@@ -427,8 +428,8 @@ class HedgeRouterActor:
     async def _views_for(self, symbol: str) -> tuple[int, dict[str, Any]]:
         """(now, the venue snapshots to plan `symbol` on): a streaming venue whose copy here
         is older than `risk.max_book_age_ms` is asked again for that book first (one small
-        Ray call: only then, so most hedges pay nothing), and a streaming venue's book
-        still older than that is left out of the plan."""
+        Ray call: only then, so most hedges pay nothing); one still older than that is
+        left out by the caller (`old_streamed_books`)."""
         max_age_ns = self._config.risk.max_book_age_ms * 1e6
         now = time.time_ns()
         aged = [
@@ -441,10 +442,7 @@ class HedgeRouterActor:
         if aged:
             await self._refresh_book(aged, symbol)
             now = time.time_ns()
-        return now, {
-            v: without_old_book(snap, symbol, now, max_age_ns)
-            for v, snap in self._snapshots.items()
-        }
+        return now, dict(self._snapshots)
 
     def _observe_latency(self, seconds: float) -> None:
         self._latency_sum_s += seconds
@@ -513,13 +511,21 @@ class HedgeRouterActor:
             self._snapshots[venue] = snap
 
 
-def without_old_book(snap: Any, symbol: str, now_ns: int, max_age_ns: float) -> Any:
-    """`snap` without its `symbol` book when its stream is up and the book is older than
-    `max_age_ns` (a stalled or resyncing stream): the router never plans on it."""
-    book = snap.books.get(symbol)
-    if not getattr(snap, "stream_up", False) or book is None or now_ns - book.ts_ns <= max_age_ns:
-        return snap
-    return dataclasses.replace(snap, books={s: b for s, b in snap.books.items() if s != symbol})
+def old_streamed_books(
+    views: dict[str, Any], symbol: str, now_ns: int, max_age_ms: float
+) -> dict[str, str]:
+    """Venue -> why it is left out: its stream is up and its `symbol` book is older than
+    `max_age_ms` (a stalled or resyncing stream), so the router never plans on it. The
+    reason names a stale book, as the planner's own staleness check does."""
+    out: dict[str, str] = {}
+    for venue, snap in views.items():
+        book = snap.books.get(symbol)
+        if not getattr(snap, "stream_up", False) or book is None:
+            continue
+        age_ms = (now_ns - book.ts_ns) / 1e6
+        if age_ms > max_age_ms:
+            out[venue] = f"stale book: {venue} {age_ms:.0f} ms > max_book_age_ms {max_age_ms:g}"
+    return out
 
 
 def with_book_ages(

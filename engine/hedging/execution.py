@@ -87,20 +87,27 @@ def reference_mid(
 
 
 def venue_quotes(
-    views: Iterable[VenueView], intent: HedgeIntent
+    views: Iterable[VenueView],
+    intent: HedgeIntent,
+    left_out: Mapping[str, str] | None = None,
 ) -> tuple[list[VenueQuote], dict[str, str]]:
     """What each venue offers for `intent` (book, fee, grid, what its balance can pay),
-    and the venues left out with the reason."""
+    and the venues left out with the reason (`left_out`: the caller's, e.g. a streamed
+    book too old to plan on, kept as given)."""
     base, quote = split_symbol(intent.symbol)
     quotes: list[VenueQuote] = []
-    excluded: dict[str, str] = {}
+    excluded: dict[str, str] = dict(left_out or {})
     for view in views:
         book = view.books.get(intent.symbol)
         spec = view.specs.get(intent.symbol)
+        if view.venue in excluded:
+            continue
         if not view.healthy:
             excluded[view.venue] = f"unhealthy: {view.reason}"
-        elif book is None or spec is None:
+        elif spec is None:
             excluded[view.venue] = f"unknown symbol {intent.symbol}"
+        elif book is None:
+            excluded[view.venue] = f"no {intent.symbol} book yet"
         else:
             held = view.balances.get(quote if intent.side is Side.BUY else base, Decimal(0))
             quotes.append(VenueQuote(view.venue, book, view.taker_fee, spec, float(held)))
@@ -130,13 +137,15 @@ def plan_slice(
     views: Iterable[VenueView],
     risk: RiskConfig,
     now_ns: int,
+    left_out: Mapping[str, str] | None = None,
 ) -> SlicePlan:
-    """Plan one slice of `parent` on the books of `now_ns`.
+    """Plan one slice of `parent` on the books of `now_ns`, without the venues in
+    `left_out` (venue -> why).
 
     Children carry the parent's hedge id (executions and the ledger book the
     parent); their client ids come from the slice's id, so slices never collide.
     """
-    quotes, excluded = venue_quotes(views, piece.intent)
+    quotes, excluded = venue_quotes(views, piece.intent, left_out)
     plan = plan_hedge(piece.intent, quotes, risk, now_ns, excluded=excluded)
     children = tuple(dataclasses.replace(c, hedge_id=parent.hedge_id) for c in plan.children)
     return SlicePlan(plan, children, tuple(quotes))

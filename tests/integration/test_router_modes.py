@@ -267,3 +267,4 @@ def test_a_streamed_book_too_old_is_asked_again_alone_and_left_out_if_still_old(
     assert [SYMBOL] in fresh_asked and [SYMBOL] in stale_asked  # one book, not a snapshot
     assert fresh_orders and all(o.venue == "fresh" for o in fresh_orders), outcome
     assert not stale_orders  # never planned on a book older than max_book_age_ms
+    assert "stale: stale book: stale" in outcome.reason, outcome  # named for what it is

@@ -51,6 +51,14 @@ def test_venue_quotes_leave_out_unhealthy_and_unlisted_venues_and_offer_the_side
     assert sell_quotes[0].available == 3.0  # base to sell
 
 
+def test_venues_the_caller_leaves_out_keep_its_reason_and_offer_nothing():
+    views = [_view("a", 99.0, 101.0), _view("b", 99.5, 100.5)]
+    buy = HedgeIntent("h", SYMBOL, Side.BUY, 1.0)
+    quotes, excluded = venue_quotes(views, buy, {"b": "stale book: b 400 ms"})
+    assert [q.venue for q in quotes] == ["a"]
+    assert excluded == {"b": "stale book: b 400 ms"}
+
+
 def test_slices_are_planned_under_the_parent_id_with_their_own_client_ids():
     views = [_view("a", 99.9, 100.1, balances={"BTC": Decimal(9), "USDT": Decimal(10**6)})]
     parent = HedgeIntent("m-f1", SYMBOL, Side.SELL, 25.0, source_fill_id="f1")

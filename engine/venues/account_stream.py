@@ -27,14 +27,15 @@ from decimal import Decimal
 from typing import Any
 
 from engine.venues.ccxt_client import backoff_s
-from engine.venues.streams import StreamState, new_connections
+from engine.venues.stream_health import StreamHealth
+from engine.venues.streams import new_connections
 
 log = logging.getLogger(__name__)
 
 CHECK_S = 0.25  # how often a quiet stream's connection is looked at
 
 
-class AccountStream:
+class AccountStream(StreamHealth):
     """Pushed balances of one venue account, from one ccxt.pro client."""
 
     def __init__(
@@ -47,42 +48,23 @@ class AccountStream:
         rng: random.Random | None = None,
     ) -> None:
         """`on_push(totals, event_ns)` gets every push: totals of the assets it moved."""
-        self.venue_id = venue_id
+        super().__init__(venue_id, "account stream", clock_ns)
         self._make_client = make_client
         self._on_push = on_push
-        self._clock_ns = clock_ns
         self._rng = rng or random.Random()
-        self.state = StreamState.CONNECTING
-        self.epoch = 0
-        self.reconnects = 0
         self.pushes = 0
-        self.reason = ""
-        self.down_since_ns: int | None = clock_ns()
         self._client: Any = None
         self._markets: tuple[Any, Any] | None = None
 
     def __repr__(self) -> str:
         return f"AccountStream(venue={self.venue_id!r}, state={self.state.value})"
 
-    @property
-    def up(self) -> bool:
-        return self.state is StreamState.UP
-
     def use_markets(self, markets: Any, currencies: Any) -> None:
         """Markets the venue's REST client loaded: a new connection need not load them."""
         self._markets = (markets, currencies)
 
     def status(self) -> dict[str, Any]:
-        return {
-            "state": self.state.value,
-            "reason": self.reason,
-            "epoch": self.epoch,
-            "reconnects": self.reconnects,
-            "pushes": self.pushes,
-            "down_for_s": None
-            if self.down_since_ns is None
-            else (self._clock_ns() - self.down_since_ns) / 1e9,
-        }
+        return {**super().status(), "pushes": self.pushes}
 
     async def run(self) -> None:
         """Stream until cancelled."""
@@ -94,7 +76,7 @@ class AccountStream:
                 await self.close()
                 raise
             except Exception as exc:  # disconnect, expired key, venue error: reconnect
-                self._down(f"{type(exc).__name__}: {exc}"[:300])
+                self.mark_down(f"{type(exc).__name__}: {exc}"[:300])
                 await self.close()
                 await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
                 attempt = attempt + 1 if not self.up else 0
@@ -119,7 +101,7 @@ class AccountStream:
                     watch = asyncio.ensure_future(client.watch_balance())
                 if new_connections(client):  # subscribed on a new connection: a new epoch
                     self.epoch += 1
-                    self._up()
+                    self.mark_up()
         finally:
             watch.cancel()
             with contextlib.suppress(BaseException):
@@ -142,20 +124,5 @@ class AccountStream:
             total = Decimal(str(free)) + Decimal(str(used or 0))
             totals[asset] = total
         self.pushes += 1
-        self._up()
+        self.mark_up()
         self._on_push(totals, event_ns)
-
-    def _up(self) -> None:
-        if self.state is not StreamState.UP:
-            log.info("%s: account stream up (epoch %d)", self.venue_id, self.epoch)
-        self.state = StreamState.UP
-        self.down_since_ns = None
-        self.reason = ""
-
-    def _down(self, reason: str) -> None:
-        if self.state is StreamState.UP:
-            log.warning("%s: account stream down: %s", self.venue_id, reason)
-        self.state = StreamState.DOWN
-        self.reason = reason
-        if self.down_since_ns is None:
-            self.down_since_ns = self._clock_ns()

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.venues.ccxt_client import backoff_s
-from engine.venues.streams import StreamState, new_connections, pro_client
+from engine.venues.stream_health import StreamHealth
+from engine.venues.streams import new_connections, pro_client
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class HomeFeed:
     book_ns: int = 0
 
 
-class HomeStream:
+class HomeStream(StreamHealth):
     """Fills, wallet and books of one home venue account over two ccxt.pro connections."""
 
     def __init__(
@@ -63,16 +64,10 @@ class HomeStream:
         clock_ns: Callable[[], int] = time.time_ns,
         rng: random.Random | None = None,
     ) -> None:
-        self.venue_id = venue_id
+        super().__init__(venue_id, "fill stream", clock_ns)
         self._make_client = make_client
-        self._clock_ns = clock_ns
         self._rng = rng or random.Random()
         self.feeds: dict[str, HomeFeed] = {}
-        self.state = StreamState.CONNECTING
-        self.epoch = 0
-        self.reconnects = 0
-        self.reason = ""
-        self.down_since_ns: int | None = clock_ns()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._client: Any = None  # the private connection's client
         self._books_client: Any = None  # its own client: a public close must not re-sign
@@ -81,21 +76,6 @@ class HomeStream:
 
     def __repr__(self) -> str:
         return f"HomeStream(venue={self.venue_id!r}, state={self.state.value})"
-
-    @property
-    def up(self) -> bool:
-        return self.state is StreamState.UP
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "state": self.state.value,
-            "reason": self.reason,
-            "epoch": self.epoch,
-            "reconnects": self.reconnects,
-            "down_for_s": None
-            if self.down_since_ns is None
-            else (self._clock_ns() - self.down_since_ns) / 1e9,
-        }
 
     def attach(self, symbol: str) -> HomeFeed:
         """The feed of `symbol`; the first market to attach starts the connections."""
@@ -142,7 +122,7 @@ class HomeStream:
                 wallet = asyncio.ensure_future(self._client.watch_balance())
                 await wallet  # the partial: subscribed (usertrade was asked first)
                 self.epoch += 1
-                self._up()
+                self.mark_up()
                 attempt = 0
                 new_connections(self._client, private=True)
                 while True:
@@ -158,7 +138,7 @@ class HomeStream:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self._down(f"{type(exc).__name__}: {exc}"[:300])
+                self.mark_down(f"{type(exc).__name__}: {exc}"[:300])
                 await self._fresh_private_client()
                 await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
                 attempt += 1
@@ -210,21 +190,6 @@ class HomeStream:
                 log.info("%s %s: book stream: %s", self.venue_id, symbol, exc)
                 await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
                 attempt += 1
-
-    def _up(self) -> None:
-        if self.state is not StreamState.UP:
-            log.info("%s: fill stream up (epoch %d)", self.venue_id, self.epoch)
-        self.state = StreamState.UP
-        self.down_since_ns = None
-        self.reason = ""
-
-    def _down(self, reason: str) -> None:
-        if self.state is StreamState.UP:
-            log.warning("%s: fill stream down: %s", self.venue_id, reason)
-        self.state = StreamState.DOWN
-        self.reason = reason
-        if self.down_since_ns is None:
-            self.down_since_ns = self._clock_ns()
 
 
 _SHARED: dict[tuple[str, str, str], HomeStream] = {}

@@ -54,6 +54,28 @@ def _stream(url: str, book: AccountBook) -> AccountStream:
     )
 
 
+@contextlib.asynccontextmanager
+async def streamed_account(
+    faults: FaultConfig,
+) -> AsyncIterator[tuple[CcxtVenue, AccountBook, AccountStream]]:
+    """The hedge venue's REST client, its balances booked from REST, their stream running."""
+    async with hedge_venue(faults) as url:
+        venue = CcxtVenue(
+            HEDGE, "binance", ["BTC/USDT"], api_key=KEY, api_secret=SECRET, base_url=url
+        )
+        await venue.start()
+        book = AccountBook(await venue.fetch_balances())
+        stream = _stream(url, book)
+        task = asyncio.create_task(stream.run())
+        try:
+            yield venue, book, stream
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await venue.close()
+
+
 async def _until(check: Any, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -87,56 +109,34 @@ def test_pushed_balances_end_on_the_venues_figures_to_the_unit(answers_applied):
     """With or without our order answers laid on top, the book ends where REST says."""
 
     async def scenario() -> None:
-        async with hedge_venue(FaultConfig()) as url:
-            venue = CcxtVenue(
-                HEDGE, "binance", ["BTC/USDT"], api_key=KEY, api_secret=SECRET, base_url=url
+        async with streamed_account(FaultConfig()) as (venue, book, stream):
+            assert await _until(lambda: stream.up, 5), stream.status()
+            start = _rest_totals(book.balances)
+            executed = await _buy_and_sell(venue, 6, book if answers_applied else None)
+            assert executed >= 1, "no IOC order crossed the book"
+            rest = _rest_totals(await venue.fetch_balances())
+            assert rest != start  # the orders moved the account
+            assert await _until(lambda: _rest_totals(book.balances) == rest, 5), (
+                book.balances,
+                rest,
             )
-            await venue.start()
-            book = AccountBook(await venue.fetch_balances())
-            stream = _stream(url, book)
-            task = asyncio.create_task(stream.run())
-            try:
-                assert await _until(lambda: stream.up, 5), stream.status()
-                start = _rest_totals(book.balances)
-                executed = await _buy_and_sell(venue, 6, book if answers_applied else None)
-                assert executed >= 1, "no IOC order crossed the book"
-                rest = _rest_totals(await venue.fetch_balances())
-                assert rest != start  # the orders moved the account
-                assert await _until(lambda: _rest_totals(book.balances) == rest, 5), (
-                    book.balances,
-                    rest,
-                )
-                assert stream.pushes >= 1 and stream.epoch >= 1
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-                await venue.close()
+            assert stream.pushes >= 1 and stream.epoch >= 1
 
     asyncio.run(scenario())
 
 
 def test_a_dropped_account_stream_reconnects_into_a_new_epoch():
     async def scenario() -> None:
-        async with hedge_venue(FaultConfig(stream_disconnect_every_s=0.5)) as url:
-            venue = CcxtVenue(
-                HEDGE, "binance", ["BTC/USDT"], api_key=KEY, api_secret=SECRET, base_url=url
-            )
-            await venue.start()
-            book = AccountBook(await venue.fetch_balances())
-            stream = _stream(url, book)
-            task = asyncio.create_task(stream.run())
-            try:
-                assert await _until(lambda: stream.epoch >= 3, 10), stream.status()
-                assert stream.reconnects >= 2
-                assert "disconnect" in stream.status()["reason"] or stream.up
-                await _buy_and_sell(venue, 4, book)
-                rest = _rest_totals(await venue.fetch_balances())
-                assert await _until(lambda: _rest_totals(book.balances) == rest, 5)
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-                await venue.close()
+        async with streamed_account(FaultConfig(stream_disconnect_every_s=0.5)) as (
+            venue,
+            book,
+            stream,
+        ):
+            assert await _until(lambda: stream.epoch >= 3, 10), stream.status()
+            assert stream.reconnects >= 2
+            assert "disconnect" in stream.status()["reason"] or stream.up
+            await _buy_and_sell(venue, 4, book)
+            rest = _rest_totals(await venue.fetch_balances())
+            assert await _until(lambda: _rest_totals(book.balances) == rest, 5)
 
     asyncio.run(scenario())

@@ -35,6 +35,18 @@ async def fills_until(venue: CcxtHomeVenue, count: int, timeout_s: float = 5.0) 
     return fills + await venue.poll_fills(time.time_ns())
 
 
+async def streaming_home(url: str) -> CcxtHomeVenue:
+    """The home venue started with its fill stream up and its catch-up read done."""
+    venue = home_at(url, market_data="stream")
+    await venue.start(time.time_ns())
+    deadline = time.monotonic() + 10
+    while venue.stream_status()["state"] != "up":
+        assert time.monotonic() < deadline, venue.stream_status()
+        await asyncio.sleep(0.02)
+    assert await venue.poll_fills(time.time_ns()) == []  # the catch-up read
+    return venue
+
+
 def push(venue: CcxtHomeVenue, rows: list[dict[str, Any]]) -> None:
     """Deliver raw rows as the stream would (a copy from a second connection, say)."""
     feed = venue._feed
@@ -46,14 +58,8 @@ def push(venue: CcxtHomeVenue, rows: list[dict[str, Any]]) -> None:
 def test_pushed_fills_are_booked_once_even_when_copied_or_identical():
     async def scenario() -> None:
         async with home_served() as url, hollaex(url, KEY2, SECRET2) as taker:
-            venue = home_at(url, market_data="stream")
-            await venue.start(time.time_ns())
+            venue = await streaming_home(url)
             try:
-                deadline = time.monotonic() + 10
-                while venue.stream_status()["state"] != "up":
-                    assert time.monotonic() < deadline, venue.stream_status()
-                    await asyncio.sleep(0.02)
-                assert await venue.poll_fills(time.time_ns()) == []  # the catch-up read
                 (ask,) = await venue.place([(Side.SELL, D("65000.5"), D("0.3"))], 0)
                 # two trades equal in every field (same millisecond), then a third
                 for amount in (0.01, 0.01, 0.12345):
@@ -97,14 +103,8 @@ def test_a_push_that_outruns_its_orders_answer_is_named_by_that_answer():
 
     async def scenario() -> None:
         async with home_served() as url, hollaex(url, KEY2, SECRET2) as taker:
-            venue = home_at(url, market_data="stream")
-            await venue.start(time.time_ns())
+            venue = await streaming_home(url)
             try:
-                deadline = time.monotonic() + 10
-                while venue.stream_status()["state"] != "up":
-                    assert time.monotonic() < deadline, venue.stream_status()
-                    await asyncio.sleep(0.02)
-                assert await venue.poll_fills(time.time_ns()) == []  # the catch-up read
                 create, book_pushed, lookups = venue.client.create_order, venue._book_pushed, []
                 pushed_in = asyncio.Event()
 

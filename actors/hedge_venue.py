@@ -32,7 +32,7 @@ from engine.config import VenueConfig, VenueKind
 from engine.types import BookSnapshot, ChildOrder, ChildOrderResult, MarketSpec
 from engine.venues import wallet
 from engine.venues.account_stream import AccountStream
-from engine.venues.balance_cache import AccountBook
+from engine.venues.balance_cache import AccountBook, BalanceReads
 from engine.venues.ccxt_venue import CcxtVenue, Lookup
 from engine.venues.errors import VenueError
 from engine.venues.paper import PaperVenue
@@ -105,7 +105,7 @@ def build_book_stream(
     public: the stream's client holds no key."""
     if not venue.streams or venue.kind is not VenueKind.CCXT:
         return None
-    url = base_url or (venue.url if venue.url not in (None, "sim") else None)
+    url = venue.base_url(base_url)
     exchange = venue.exchange or "binance"
     return BookStream(
         venue.id,
@@ -131,7 +131,7 @@ def build_account_stream(
         return None
     if key is None or secret is None:
         return None
-    url = base_url or (venue.url if venue.url not in (None, "sim") else None)
+    url = venue.base_url(base_url)
     exchange = venue.exchange or "binance"
 
     def make_client() -> Any:
@@ -368,8 +368,7 @@ class HedgeVenueActor:
         return await wallet.deposit_credited(self._wallet_client(), self._cfg.id, asset, txid)
 
     async def _run(self) -> None:
-        last_balance = time.monotonic()
-        read_epoch = 0  # the account stream's subscription the last REST read followed
+        reads = BalanceReads(time.monotonic())
         while True:
             await asyncio.sleep(self._cfg.book_poll_interval_s)
             if self._stream is None or not self._stream.up:  # REST only while no stream
@@ -378,12 +377,8 @@ class HedgeVenueActor:
                 self._healthy, self._reason = True, ""
             account = self._account_stream
             pushed = account is not None and account.up
-            every = self._cfg.balance_reconcile_s if pushed else self._cfg.balance_refresh_s
-            due = time.monotonic() - last_balance >= every
-            if pushed and account is not None and account.epoch != read_epoch:
-                due, read_epoch = True, account.epoch  # what a new subscription missed
-            if due:
-                last_balance = time.monotonic()
+            epoch = account.epoch if account is not None else 0
+            if reads.due(time.monotonic(), self._cfg, pushed=pushed, epoch=epoch):
                 try:
                     self._account.reset(await self._venue.fetch_balances())
                 except VenueError as exc:

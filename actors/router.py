@@ -32,7 +32,13 @@ from engine.config import AppConfig
 from engine.consolidated import consolidate_books
 from engine.hedging import DeskHedge, HedgingDesk, fold_lookups, hedge_outcome, skipped_outcome
 from engine.hedging.desk import MidOf
-from engine.hedging.execution import fresh_books, plan_slice, reference_mid, slice_benchmarks
+from engine.hedging.execution import (
+    fresh_books,
+    old_streamed_books,
+    plan_slice,
+    reference_mid,
+    slice_benchmarks,
+)
 from engine.hedging.inflight import InflightLookup
 from engine.hedging.records import decision_fields, execution_rows, skip_row, slice_rows
 from engine.journal import journal_path
@@ -430,15 +436,10 @@ class HedgeRouterActor:
         is older than `risk.max_book_age_ms` is asked again for that book first (one small
         Ray call: only then, so most hedges pay nothing); one still older than that is
         left out by the caller (`old_streamed_books`)."""
-        max_age_ns = self._config.risk.max_book_age_ms * 1e6
         now = time.time_ns()
-        aged = [
-            v
-            for v, snap in self._snapshots.items()
-            if getattr(snap, "stream_up", False)
-            and (book := snap.books.get(symbol)) is not None
-            and now - book.ts_ns > max_age_ns
-        ]
+        aged = list(
+            old_streamed_books(self._snapshots, symbol, now, self._config.risk.max_book_age_ms)
+        )
         if aged:
             await self._refresh_book(aged, symbol)
             now = time.time_ns()
@@ -509,23 +510,6 @@ class HedgeRouterActor:
                     )
                 continue
             self._snapshots[venue] = snap
-
-
-def old_streamed_books(
-    views: dict[str, Any], symbol: str, now_ns: int, max_age_ms: float
-) -> dict[str, str]:
-    """Venue -> why it is left out: its stream is up and its `symbol` book is older than
-    `max_age_ms` (a stalled or resyncing stream), so the router never plans on it. The
-    reason names a stale book, as the planner's own staleness check does."""
-    out: dict[str, str] = {}
-    for venue, snap in views.items():
-        book = snap.books.get(symbol)
-        if not getattr(snap, "stream_up", False) or book is None:
-            continue
-        age_ms = (now_ns - book.ts_ns) / 1e6
-        if age_ms > max_age_ms:
-            out[venue] = f"stale book: {venue} {age_ms:.0f} ms > max_book_age_ms {max_age_ms:g}"
-    return out
 
 
 def with_book_ages(

@@ -79,6 +79,23 @@ def fresh_books(
     return {v: b for v, b in healthy_books(views, symbol).items() if now_ns - b.ts_ns <= max_age_ns}
 
 
+def old_streamed_books(
+    views: Mapping[str, VenueView], symbol: str, now_ns: int, max_age_ms: float
+) -> dict[str, str]:
+    """Venue -> why it is left out: its stream is up (`stream_up`) and its `symbol` book
+    is older than `max_age_ms` (a stalled or resyncing stream), so no hedge is planned on
+    it. The reason names a stale book, as the planner's own staleness check does."""
+    out: dict[str, str] = {}
+    for venue, view in views.items():
+        book = view.books.get(symbol)
+        if not getattr(view, "stream_up", False) or book is None:  # polled: max_book_age_s
+            continue
+        age_ms = (now_ns - book.ts_ns) / 1e6
+        if age_ms > max_age_ms:
+            out[venue] = f"stale book: {venue} {age_ms:.0f} ms > max_book_age_ms {max_age_ms:g}"
+    return out
+
+
 def reference_mid(
     views: Mapping[str, VenueView], symbol: str, now_ns: int, max_age_s: float
 ) -> tuple[float, int] | None:

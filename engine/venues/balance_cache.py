@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
+from engine.config import VenueConfig
 from engine.types import Execution, Side, split_symbol
 
 
@@ -72,3 +73,27 @@ class AccountBook:
         """The venue's full figures read over REST: they hold every execution so far."""
         self.balances = dict(balances)
         self._pending.clear()
+
+
+class BalanceReads:
+    """When a hedge venue rereads its balances over REST (`fetch_balance`, weight 20).
+
+    Every `balance_refresh_s` while nothing pushes them; while the account stream
+    does, once per new subscription (`epoch`: what was pushed while it was down is
+    missed) and otherwise only every `balance_reconcile_s`, to put the venue's full
+    figures back. `now_s` is a monotonic clock, passed in.
+    """
+
+    def __init__(self, now_s: float) -> None:
+        self._last_s = now_s
+        self._read_epoch = 0  # the subscription the last read followed
+
+    def due(self, now_s: float, venue: VenueConfig, *, pushed: bool, epoch: int) -> bool:
+        """Whether to read now (a True counts as the read)."""
+        every_s = venue.balance_reconcile_s if pushed else venue.balance_refresh_s
+        due = now_s - self._last_s >= every_s
+        if pushed and epoch != self._read_epoch:
+            due, self._read_epoch = True, epoch
+        if due:
+            self._last_s = now_s
+        return due

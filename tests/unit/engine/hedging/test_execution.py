@@ -1,11 +1,13 @@
 """A hedge slice planned on the venues' snapshots (engine/hedging/execution.py)."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from engine.config import RiskConfig
 from engine.hedging.execution import (
     VenueState,
     fresh_books,
+    old_streamed_books,
     plan_slice,
     reference_mid,
     slice_benchmarks,
@@ -77,3 +79,23 @@ def test_benchmarks_only_price_the_books_fresh_at_the_decision():
     bench = slice_benchmarks(intent, quotes, NOW, 5.0)
     assert bench.best_single_venue == "a"
     assert bench.best_single_all_in_price == 101.0 * 1.001
+
+
+def test_only_a_streaming_venues_book_older_than_the_limit_is_called_stale():
+    @dataclass(frozen=True)
+    class Streaming:
+        view: VenueState
+        stream_up: bool
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.view, name)
+
+    views = {
+        "old": Streaming(_view("old", 99.0, 101.0, age_s=0.4), True),
+        "young": Streaming(_view("young", 99.0, 101.0, age_s=0.1), True),
+        "polled": Streaming(_view("polled", 99.0, 101.0, age_s=0.4), False),
+    }
+    assert old_streamed_books(views, SYMBOL, NOW, 300) == {
+        "old": "stale book: old 400 ms > max_book_age_ms 300"
+    }
+    assert old_streamed_books(views, "ETH/USDT", NOW, 300) == {}

@@ -3,8 +3,9 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.config import VenueConfig
 from engine.types import Execution, Side
-from engine.venues.balance_cache import AccountBook, after_executions
+from engine.venues.balance_cache import AccountBook, BalanceReads, after_executions
 
 D = Decimal
 
@@ -118,3 +119,20 @@ def test_balances_hold_exactly_what_either_path_reported(case):
             pushed_upto = i
         known = sorted(answered | set(range(pushed_upto + 1)))
         assert book.balances == after_executions(START, [execs[k] for k in known])
+
+
+def test_balances_are_read_every_refresh_without_a_stream_and_rarely_with_one():
+    venue = VenueConfig(
+        id="binance-sim", kind="ccxt", exchange="binance", balance_refresh_s=2.0,
+        balance_reconcile_s=60.0,
+    )  # fmt: skip
+    reads = BalanceReads(now_s=0.0)
+    polled = [t for t in range(1, 9) if reads.due(float(t), venue, pushed=False, epoch=0)]
+    assert polled == [2, 4, 6, 8]
+    # the stream subscribes (epoch 1): read once for what it missed, then every 60 s
+    assert reads.due(9.0, venue, pushed=True, epoch=1)
+    assert not any(reads.due(float(t), venue, pushed=True, epoch=1) for t in range(10, 69))
+    assert reads.due(69.0, venue, pushed=True, epoch=1)
+    assert reads.due(70.0, venue, pushed=True, epoch=2)  # a reconnect: read again at once
+    assert not reads.due(71.0, venue, pushed=False, epoch=2)  # down: back to every 2 s
+    assert reads.due(72.0, venue, pushed=False, epoch=2)

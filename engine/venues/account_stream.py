@@ -76,10 +76,12 @@ class AccountStream(StreamHealth):
                 await self.close()
                 raise
             except Exception as exc:  # disconnect, expired key, venue error: reconnect
+                if self.up:  # a connection that worked: the backoff starts over
+                    attempt = 0
                 self.mark_down(f"{type(exc).__name__}: {exc}"[:300])
                 await self.close()
                 await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
-                attempt = attempt + 1 if not self.up else 0
+                attempt += 1
                 self.reconnects += 1
 
     async def close(self) -> None:

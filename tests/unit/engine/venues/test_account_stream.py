@@ -140,3 +140,49 @@ def test_a_dropped_account_stream_reconnects_into_a_new_epoch():
             assert await _until(lambda: _rest_totals(book.balances) == rest, 5)
 
     asyncio.run(scenario())
+
+
+class _FlakyClient:
+    """A ccxt.pro client stand-in: `pushes` balances on one connection, then it drops."""
+
+    def __init__(self, pushes: int) -> None:
+        self.clients: dict[str, object] = {}
+        self._left = pushes
+
+    def set_markets(self, markets: Any, currencies: Any) -> None:
+        pass
+
+    async def watch_balance(self) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        if self._left == 0:
+            raise ConnectionError("closed by the venue")
+        self._left -= 1
+        self.clients.setdefault("wss://venue/ws", type("Conn", (), {})())
+        return {"timestamp": 1_700_000_000_000, "BTC": {"free": 1.0, "used": 0.0}}
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("pushes", "expected"), [(1, [0, 0, 0, 0]), (0, [0, 1, 2, 3])])
+def test_the_backoff_starts_over_after_a_connection_that_came_up(monkeypatch, pushes, expected):
+    """A stream that keeps coming up and dropping waits the short first step each time;
+    one that never comes up backs off further on every attempt."""
+    attempts: list[int] = []
+
+    def no_wait(attempt: int, rng: Any, **kwargs: Any) -> float:
+        attempts.append(attempt)
+        return 0.0
+
+    monkeypatch.setattr("engine.venues.account_stream.backoff_s", no_wait)
+
+    async def scenario() -> None:
+        stream = AccountStream(HEDGE, lambda: _FlakyClient(pushes), AccountBook().on_push)
+        task = asyncio.create_task(stream.run())
+        assert await _until(lambda: len(attempts) >= len(expected), 5)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert attempts[: len(expected)] == expected

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 NonNegDecimal = Annotated[Decimal, Field(ge=0)]
+# a price or amount grid step: above 0, no finer than 1e-18 (no venue lists finer)
+GridStep = Annotated[Decimal, Field(ge=Decimal("1e-18"), le=Decimal("1e12"))]
 Bps = Annotated[float, Field(ge=0, le=10_000)]
 FeeRate = Annotated[float, Field(ge=-0.01, le=0.05)]
 

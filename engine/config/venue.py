@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from engine.config.base import (
     FeeRate,
+    GridStep,
     NonNegDecimal,
     NonNegFloat,
     PositiveFloat,
@@ -43,8 +44,8 @@ class BookProfileConfig(_Frozen):
 
 
 class SymbolRulesConfig(_Frozen):
-    tick_size: Decimal = Decimal("0.01")
-    lot_size: Decimal = Decimal("0.00001")
+    tick_size: GridStep = Decimal("0.01")
+    lot_size: GridStep = Decimal("0.00001")
     min_notional: Decimal = Decimal("1")
 
 

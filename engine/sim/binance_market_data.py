@@ -34,7 +34,6 @@ from engine.sim.binance_wire import (
     symbol_weight,
     wire_decimal,
 )
-from engine.sim.books import on_grid
 from engine.sim.exchange import (
     InvalidRequest,
     MalformedParameter,
@@ -43,6 +42,7 @@ from engine.sim.exchange import (
     SimTrade,
     UnknownSymbol,
 )
+from engine.sim.ladder import on_grid
 from engine.types import Side
 
 _S = 1_000_000_000

@@ -29,11 +29,13 @@ from __future__ import annotations
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 
-from engine.config import SymbolRulesConfig, VenueConfig
+from engine.config import VenueConfig
+from engine.sim.ladder import Count, ladder, to_levels
 from engine.sim.price import ReferencePrice
 from engine.types import BookSnapshot
 
@@ -44,13 +46,6 @@ MAX_LEVELS = 5_000
 _CACHE_SIZE = 256
 
 
-def on_grid(value: Decimal, step: Decimal, rounding: str) -> Decimal:
-    """Round `value` onto the grid of `step` (a tick or a lot) in the given direction."""
-    if step <= 0:
-        return value
-    return (value / step).to_integral_value(rounding=rounding) * step
-
-
 @dataclass(frozen=True, slots=True)
 class BookLevel:
     """One price level as the venue trades it: exact price and amount."""
@@ -59,17 +54,30 @@ class BookLevel:
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class GeneratedBook:
-    """The full generated ladder of one symbol for one refresh bucket, best price first."""
+    """The full generated ladder of one symbol for one refresh bucket, best price first.
+
+    Held as counts (price in ticks, amount in lots: `engine.sim.ladder`); the exact
+    `BookLevel`s are built on first use, as the streams publish most books without."""
 
     venue: str
     symbol: str
     bucket: int
     mid: float
-    bids: tuple[BookLevel, ...]
-    asks: tuple[BookLevel, ...]
+    tick: Decimal
+    lot: Decimal
+    bid_counts: tuple[Count, ...]
+    ask_counts: tuple[Count, ...]
     levels: int = 0  # how many levels a side were generated (fewer bids if prices hit 0)
+
+    @cached_property
+    def bids(self) -> tuple[BookLevel, ...]:
+        return tuple(BookLevel(p, a) for p, a in to_levels(self.bid_counts, self.tick, self.lot))
+
+    @cached_property
+    def asks(self) -> tuple[BookLevel, ...]:
+        return tuple(BookLevel(p, a) for p, a in to_levels(self.ask_counts, self.tick, self.lot))
 
     def snapshot(self, ts_ns: int, depth: int) -> BookSnapshot:
         return BookSnapshot(
@@ -91,6 +99,7 @@ class BookGenerator:
         self._refresh_ns = venue.book.refresh_ms * 1_000_000
         self._venue_key = zlib.crc32(venue.id.encode())
         self._cache: OrderedDict[tuple[str, int], GeneratedBook] = OrderedDict()
+        self._ladders: dict[int, tuple[list[float], list[float]]] = {}  # by levels a side
 
     @property
     def venue_id(self) -> str:
@@ -135,6 +144,22 @@ class BookGenerator:
         bucket = self.bucket(ts_ns)
         return self.reference_mid(symbol, bucket) * (1.0 + self._venue.book.offset_bps / 1e4)
 
+    def _profile_ladder(self, n_levels: int) -> tuple[list[float], list[float]]:
+        """Each level's distance from the mid and quote notional (fixed by the profile)."""
+        cached = self._ladders.get(n_levels)
+        if cached is None:
+            profile = self._venue.book
+            distances = [
+                (profile.half_spread_bps + i * profile.level_spacing_bps) / 1e4
+                for i in range(n_levels)
+            ]
+            notionals = [
+                profile.level_notional_quote * profile.depth_growth ** min(i, profile.levels - 1)
+                for i in range(n_levels)
+            ]
+            cached = self._ladders[n_levels] = (distances, notionals)
+        return cached
+
     def _generate(self, symbol: str, bucket: int, min_levels: int = 0) -> GeneratedBook:
         profile = self._venue.book
         rules = self._venue.rules_for(symbol)
@@ -150,29 +175,16 @@ class BookGenerator:
                 -AMOUNT_JITTER, AMOUNT_JITTER, size=(n_levels - profile.levels, 2)
             )
             jitter = np.concatenate([jitter, deeper.T], axis=1)
-        bids: list[BookLevel] = []
-        asks: list[BookLevel] = []
-        for i in range(n_levels):
-            distance = (profile.half_spread_bps + i * profile.level_spacing_bps) / 1e4
-            notional = profile.level_notional_quote * profile.depth_growth ** min(
-                i, profile.levels - 1
-            )
-            bid = on_grid(Decimal(repr(mid * (1.0 - distance))), rules.tick_size, ROUND_FLOOR)
-            if bids and bid >= bids[-1].price:  # coarse tick: keep prices distinct
-                bid = bids[-1].price - rules.tick_size
-            if bid > 0:
-                bids.append(BookLevel(bid, self._amount(notional, bid, float(jitter[0, i]), rules)))
-            ask = on_grid(Decimal(repr(mid * (1.0 + distance))), rules.tick_size, ROUND_CEILING)
-            if asks and ask <= asks[-1].price:
-                ask = asks[-1].price + rules.tick_size
-            asks.append(BookLevel(ask, self._amount(notional, ask, float(jitter[1, i]), rules)))
+        distances, notionals = self._profile_ladder(n_levels)
+        bids, asks = ladder(mid, distances, notionals, jitter, rules)
         return GeneratedBook(
-            self._venue.id, symbol, bucket, mid, tuple(bids), tuple(asks), n_levels
+            self._venue.id,
+            symbol,
+            bucket,
+            mid,
+            rules.tick_size,
+            rules.lot_size,
+            tuple(bids),
+            tuple(asks),
+            n_levels,
         )
-
-    @staticmethod
-    def _amount(
-        notional: float, price: Decimal, jitter: float, rules: SymbolRulesConfig
-    ) -> Decimal:
-        raw = Decimal(repr(notional * (1.0 + jitter) / float(price)))
-        return max(on_grid(raw, rules.lot_size, ROUND_FLOOR), rules.lot_size)

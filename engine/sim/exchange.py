@@ -77,6 +77,7 @@ from engine.sim.exchange_types import (
     check_market_notional,
     validate_request,
 )
+from engine.sim.ladder import Count, to_counts
 from engine.sim.price import ReferencePrice
 from engine.types import Side, split_symbol
 
@@ -200,6 +201,22 @@ class SimExchange:
         bids = self._liquidity.remaining(book, Side.SELL, book.bids)[:limit]
         asks = self._liquidity.remaining(book, Side.BUY, book.asks)[:limit]
         return bids, asks, self._liquidity.update_id(book)
+
+    def depth_counts(
+        self, symbol: str, ts_ns: int, limit: int
+    ) -> tuple[Sequence[Count], Sequence[Count]]:
+        """`depth`'s levels as (ticks, lots) counts of the symbol's grid: what the streams
+        diff and print, without building a `Decimal` while no taker touched the book."""
+        self.rules(symbol)
+        self._match_resting(symbol, ts_ns)
+        book = self._books.book(symbol, ts_ns, limit)
+        if not self._liquidity.touched(book):
+            return book.bid_counts[:limit], book.ask_counts[:limit]
+        bids, asks, _ = self.depth(symbol, ts_ns, limit)
+        return (
+            to_counts([(lv.price, lv.amount) for lv in bids], book.tick, book.lot),
+            to_counts([(lv.price, lv.amount) for lv in asks], book.tick, book.lot),
+        )
 
     # --- orders --------------------------------------------------------------------------
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
 from engine.config import SymbolRulesConfig
-from engine.sim.books import MAX_LEVELS, BookGenerator, BookLevel, GeneratedBook, on_grid
+from engine.sim.books import MAX_LEVELS, BookGenerator, BookLevel, GeneratedBook
 from engine.sim.exchange_accounts import Take
+from engine.sim.ladder import on_grid
 from engine.types import Side
 
 _ZERO = Decimal(0)
@@ -49,6 +50,11 @@ class Liquidity:
         self._books = books
         # symbol -> refresh bucket -> what takers consumed in that bucket's book
         self._consumed: dict[str, dict[int, _BucketUse]] = {s: {} for s in symbols}
+
+    def touched(self, book: GeneratedBook) -> bool:
+        """Whether takers consumed any of `book` (else its levels are all still there)."""
+        use = self._consumed[book.symbol].get(book.bucket)
+        return use is not None and use.changes > 0
 
     def update_id(self, book: GeneratedBook) -> int:
         """A book update id: grows with every refresh and every consumption."""

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from engine.sim.books import on_grid
 from engine.sim.hollaex_wire import BadParameter, HollaExRequest, Route, iso, num, pair_id
 from engine.sim.home_exchange import HomeExchange
+from engine.sim.ladder import on_grid
 from engine.sim.matching import Trade
 
 _S = 1_000_000_000

@@ -33,6 +33,17 @@ def test_bad_value_names_file_key_and_reason():
     assert expected in str(err.value)
 
 
+def test_a_grid_step_of_zero_is_refused_with_its_venue_and_symbol():
+    data = _local()
+    venue = next(i for i, v in enumerate(data["venues"]) if v.get("symbol_rules"))
+    symbol = next(iter(data["venues"][venue]["symbol_rules"]))
+    data["venues"][venue]["symbol_rules"][symbol]["tick_size"] = "0"
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, "my.yaml")
+    assert f"my.yaml: venues[{venue}].symbol_rules.{symbol}.tick_size" in str(err.value)
+    assert "greater than or equal to 1E-18" in str(err.value)
+
+
 def test_unknown_key_is_rejected():
     data = _local()
     data["risk"]["max_slipage_bps"] = 5

@@ -26,12 +26,14 @@ from engine.sim.exchange import (
     SimTrade,
 )
 from engine.sim.faults import NO_FAULT, FaultDecision
+from engine.sim.ladder import step_parts
 from engine.types import Side, split_symbol
 
 # Binance symbols carry baseAssetPrecision / quoteAssetPrecision 8: every decimal string
 # the API sends has exactly 8 places ("price": "0.00100000").
 WIRE_PRECISION = 8
 _WIRE_QUANTUM = Decimal(1).scaleb(-WIRE_PRECISION)
+_WIRE_UNIT = 10**WIRE_PRECISION
 _DECIMAL = re.compile(r"^\d{1,20}(\.\d{1,20})?$")
 _INTEGER = re.compile(r"^-?\d{1,19}$")
 
@@ -110,6 +112,46 @@ def wire_decimal(value: Decimal) -> str:
     if value == 0:
         return f"{Decimal(0):.8f}"
     return f"{value.quantize(_WIRE_QUANTUM, rounding=ROUND_DOWN):.8f}"
+
+
+class WireGrid:
+    """Prints one symbol's grid counts (a price in ticks, an amount in lots) as
+    `wire_decimal` prints `count * step`, with integers only: the diff-depth streams
+    print ~200 levels a book, four times a second, per symbol. A price's string is
+    kept, as a book's prices recur from one refresh to the next."""
+
+    _KEEP = 50_000  # prices kept per symbol before the cache starts over
+
+    def __init__(self, tick: Decimal, lot: Decimal) -> None:
+        self.tick, self.lot = tick, lot
+        self._tick = step_parts(tick)
+        self._lot = step_parts(lot)
+        self._prices: dict[int, str] = {}
+        m, e = self._lot  # an amount is `lots * m` units of 10**e
+        self._lot_scale = m * 10 ** (e + WIRE_PRECISION) if e + WIRE_PRECISION >= 0 else 0
+
+    def price(self, ticks: int) -> str:
+        text = self._prices.get(ticks)
+        if text is None:
+            if len(self._prices) >= self._KEEP:
+                self._prices.clear()
+            text = self._prices[ticks] = fixed_places(ticks * self._tick[0], self._tick[1])
+        return text
+
+    def amount(self, lots: int) -> str:
+        if self._lot_scale and lots >= 0:  # a lot of 1e-8 or coarser: one divmod
+            return "%d.%08d" % divmod(lots * self._lot_scale, _WIRE_UNIT)  # noqa: UP031
+        return fixed_places(lots * self._lot[0], self._lot[1])
+
+
+def fixed_places(units: int, exponent: int, places: int = WIRE_PRECISION) -> str:
+    """`units * 10**exponent` with exactly `places` decimals, cut toward zero (what
+    `wire_decimal` prints for that value)."""
+    shift = exponent + places
+    scaled = abs(units) * 10**shift if shift >= 0 else abs(units) // 10**-shift
+    sign = "-" if units < 0 and scaled else ""
+    digits = str(scaled).rjust(places + 1, "0")
+    return f"{sign}{digits[:-places]}.{digits[-places:]}"
 
 
 def market_id(symbol: str) -> str:

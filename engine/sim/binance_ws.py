@@ -36,18 +36,19 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
 from engine.sim.binance_streams_depth import MIN_STREAM_DEPTH, stream_depth_for
-from engine.sim.binance_wire import market_id, wire_decimal
+from engine.sim.binance_wire import WireGrid, market_id, wire_decimal
 from engine.sim.exchange import OrderState, OrderStatus, SimExchange, SimTrade
 from engine.sim.faults import StreamFaults
+from engine.sim.ladder import Count, to_levels
 from engine.sim.push_loop import PushLoop
 from engine.sim.stream_hub import DepthFeed, DepthUpdate, Level, ListenKeys
 from engine.types import Side, split_symbol
@@ -106,7 +107,12 @@ class BinanceStreams:
         self._push_interval_s = push_interval_s
         self._max_connection_ns = int(max_connection_s * 1e9)
         self._symbols = {market_id(s).lower(): s for s in exchange.symbols}
+        # books as (ticks, lots) counts of each symbol's grid: diffed and printed as ints
         self._feeds = {s: DepthFeed(s, first_id=1_000) for s in exchange.symbols}
+        self._grids = {
+            s: WireGrid(exchange.rules(s).tick_size, exchange.rules(s).lot_size)
+            for s in exchange.symbols
+        }
         self._depths = dict.fromkeys(exchange.symbols, MIN_STREAM_DEPTH)  # levels published
         self._tops: dict[str, tuple[Level | None, Level | None]] = {}
         self.listen_keys = ListenKeys()
@@ -114,7 +120,7 @@ class BinanceStreams:
         self._pushed: dict[str, set[int]] = {}  # account -> trade ids already reported
         self._next_subscription = 0
         self._pushes = PushLoop(
-            exchange.venue_id, push_interval_s, self.tick, clock_ns, self._close_all
+            exchange.venue_id, push_interval_s, self.tick_steps, clock_ns, self._close_all
         )
         self.stats = {"connections": 0, "disconnects": 0, "gaps": 0, "repeats": 0, "dropped": 0}
 
@@ -135,14 +141,15 @@ class BinanceStreams:
 
     def depth_snapshot(
         self, symbol: str, ts_ns: int, limit: int
-    ) -> tuple[list[Level], list[Level], int]:
+    ) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]], int]:
         """The book as the stream publishes it at `ts_ns` and its `lastUpdateId`; a deeper
         `limit` than the stream reaches deepens it first (the new levels are published)."""
         self._depths[symbol] = stream_depth_for(limit, self._depths[symbol])
         self._sync(symbol, ts_ns)
-        feed = self._feeds[symbol]
-        bids, asks = feed.levels(limit)
-        return bids, asks, feed.last_id
+        feed, grid = self._feeds[symbol], self._grids[symbol]
+        bids, asks = cast(tuple[list[Count], list[Count]], feed.levels(limit))  # counts here
+        tick, lot = grid.tick, grid.lot
+        return to_levels(bids, tick, lot), to_levels(asks, tick, lot), feed.last_id
 
     def on_order(self, account: str, order: OrderState, ts_ns: int, *, created: bool) -> None:
         """Report what one REST order request did: NEW, each TRADE, then how it ended."""
@@ -176,12 +183,19 @@ class BinanceStreams:
             await conn.ws.close()
 
     def tick(self, now_ns: int) -> None:
-        """One 100 ms step: books, resting fills, listen keys, connection limits, faults."""
+        """One 100 ms step at once (tests and callers outside the push loop)."""
+        for _ in self.tick_steps(now_ns):
+            pass
+
+    def tick_steps(self, now_ns: int) -> Iterator[None]:
+        """One 100 ms step: books, resting fills, listen keys, connection limits, faults;
+        yields after each symbol's book so its event is sent before the next is built."""
         watched = {s.split("@", 1)[0] for c in self._conns for s in c.streams}
-        for sym_id in watched:
+        for sym_id in sorted(watched):
             symbol = self._symbols.get(sym_id)
             if symbol is not None:
                 self._sync(symbol, now_ns)
+                yield
         for account in {c.account for c in self._conns if c.account is not None}:
             self._resting_fills(account, now_ns)
         for key in self.listen_keys.expired(now_ns):
@@ -202,42 +216,40 @@ class BinanceStreams:
                 self._expire(key, now_ns)
 
     def _sync(self, symbol: str, ts_ns: int) -> None:
-        bids, asks, _ = self._exchange.depth(symbol, ts_ns, self._depths[symbol])
-        feed = self._feeds[symbol]
-        update = feed.advance(
-            ((lv.price, lv.amount) for lv in bids), ((lv.price, lv.amount) for lv in asks), ts_ns
-        )
+        bids, asks = self._exchange.depth_counts(symbol, ts_ns, self._depths[symbol])
+        feed, grid = self._feeds[symbol], self._grids[symbol]
+        update = feed.advance(bids, asks, ts_ns)
         if update is None:
             return
         sym = market_id(symbol).lower()
-        self._publish_depth(sym, update)
+        self._publish_depth(sym, update, grid)
         top = feed.top()
         if top != self._tops.get(symbol):
             self._tops[symbol] = top
             (bid, ask) = top
-            zero = (Decimal(0), Decimal(0))
-            b, a = bid or zero, ask or zero
+            b, a = bid or (0, 0), ask or (0, 0)
             self._publish(
                 f"{sym}@bookTicker",
                 {
                     "u": feed.last_id,
                     "s": market_id(symbol),
-                    "b": wire_decimal(b[0]),
-                    "B": wire_decimal(b[1]),
-                    "a": wire_decimal(a[0]),
-                    "A": wire_decimal(a[1]),
+                    "b": grid.price(int(b[0])),
+                    "B": grid.amount(int(b[1])),
+                    "a": grid.price(int(a[0])),
+                    "A": grid.amount(int(a[1])),
                 },
             )
 
-    def _publish_depth(self, sym: str, update: DepthUpdate) -> None:
+    def _publish_depth(self, sym: str, update: DepthUpdate, grid: WireGrid) -> None:
+        price, amount = grid.price, grid.amount
         event = {
             "e": "depthUpdate",
             "E": update.ts_ns // 1_000_000,
             "s": market_id(update.symbol),
             "U": update.first_id,
             "u": update.last_id,
-            "b": [[wire_decimal(p), wire_decimal(a)] for p, a in update.bids],
-            "a": [[wire_decimal(p), wire_decimal(a)] for p, a in update.asks],
+            "b": [[price(int(p)), amount(int(a))] for p, a in update.bids],
+            "a": [[price(int(p)), amount(int(a))] for p, a in update.asks],
         }
         action = self._faults.depth_event() if self._faults is not None else None
         if action == "gap":  # the event is lost: the next one's U skips ahead
@@ -271,8 +283,8 @@ class BinanceStreams:
         for conn in list(self._conns):
             if stream not in conn.streams:
                 continue
-            if conn.combined:
-                wrapped = wrapped or json.dumps({"stream": stream, "data": payload})
+            if conn.combined:  # {"stream", "data"} around the payload already encoded
+                wrapped = wrapped or f'{{"stream":{json.dumps(stream)},"data":{raw}}}'
             if not conn.push(wrapped if conn.combined and wrapped else raw):
                 self._drop(conn, "slow consumer")
 

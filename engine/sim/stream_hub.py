@@ -4,7 +4,10 @@ Pure (every method takes `ts_ns`; nothing here reads a clock or does I/O), so
 the Binance and HollaEx websocket edges and the REST snapshot read one truth:
 
 * `DepthFeed`: one symbol's book as last published and the id of its last
-  update. Every change of one price level is one update id, so an event
+  update. Prices and amounts are any exact numbers: `Decimal`s, or the integer
+  ticks and lots of the symbol's grid the Binance streams keep (`engine.sim.ladder`:
+  an int diff and print cost a fraction of a `Decimal` one). Every change of one
+  price level is one update id, so an event
   carries `U` (first id) .. `u` (last id) and a REST snapshot taken between
   two events has the `lastUpdateId` the next event continues from. That is
   exactly what Binance's "How to manage a local order book correctly" needs
@@ -23,7 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-Level = tuple[Decimal, Decimal]  # (price, amount); amount 0 removes the level
+Num = int | Decimal  # exact: a Decimal, or a count of grid steps
+Level = tuple[Num, Num]  # (price, amount); amount 0 removes the level
 
 LISTEN_KEY_TTL_S = 3_600.0  # Binance: a listen key expires 60 minutes after its keep-alive
 
@@ -46,8 +50,8 @@ class DepthFeed:
     def __init__(self, symbol: str, first_id: int = 1) -> None:
         self.symbol = symbol
         self.last_id = first_id - 1
-        self._bids: dict[Decimal, Decimal] = {}
-        self._asks: dict[Decimal, Decimal] = {}
+        self._bids: dict[Num, Num] = {}
+        self._asks: dict[Num, Num] = {}
 
     def advance(
         self, bids: Iterable[Level], asks: Iterable[Level], ts_ns: int
@@ -77,13 +81,13 @@ class DepthFeed:
         return (bids[0] if bids else None), (asks[0] if asks else None)
 
 
-def _diff(old: dict[Decimal, Decimal], new: dict[Decimal, Decimal]) -> list[Level]:
-    out = [(p, a) for p, a in new.items() if old.get(p) != a]
-    out += [(p, Decimal(0)) for p in old if p not in new]
+def _diff(old: dict[Num, Num], new: dict[Num, Num]) -> list[Level]:
+    out: list[Level] = [(p, a) for p, a in new.items() if old.get(p) != a]
+    out += [(p, 0) for p in old if p not in new]
     return sorted(out)
 
 
-def _apply(book: dict[Decimal, Decimal], changes: list[Level]) -> None:
+def _apply(book: dict[Num, Num], changes: list[Level]) -> None:
     for price, amount in changes:
         if amount == 0:
             book.pop(price, None)

@@ -4,6 +4,14 @@ Each dialect's streams (`binance_ws`, `hollaex_ws`) compute what changed since t
 last tick; this loop calls their `tick(now_ns)` every push interval on venue-sim's
 event loop, keeps going when one tick fails (a bad tick must not end every
 client's stream), and at shutdown stops before closing the open connections.
+
+Two things keep a busy venue's pushes on time (issue 14, `bench/venue_sim_streams.py`):
+* Ticks keep a fixed cadence (`@depth@100ms` is every 100 ms): the next one is due
+  an interval after the last one was due, not after it ended; a tick that overran
+  starts the next at once, and ticks a stall skipped are not made up in a burst.
+* A tick may be a generator: it yields between symbols, and the loop lets other
+  work run there, so each symbol's event is sent as soon as it is computed and one
+  venue's 50 books do not hold back the fills and answers of the venues beside it.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from aiohttp import web
 
@@ -23,7 +31,7 @@ class PushLoop:
         self,
         venue_id: str,
         interval_s: float,
-        tick: Callable[[int], object],
+        tick: Callable[[int], Iterator[None] | None],
         clock_ns: Callable[[], int],
         close_all: Callable[[], Awaitable[None]],
     ) -> None:
@@ -50,9 +58,26 @@ class PushLoop:
         await self._close_all()
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while True:
-            await asyncio.sleep(self._interval_s)
+            due = next_due(due, loop.time(), self._interval_s)
+            await asyncio.sleep(due - loop.time())
             try:
-                self._tick(self._clock_ns())
+                steps = self._tick(self._clock_ns())
+                if steps is not None:
+                    await drive(steps)
             except Exception:  # one bad tick must not end the streams
                 log.exception("%s: stream tick failed", self._venue_id)
+
+
+def next_due(last_due: float, now: float, interval: float) -> float:
+    """When the next tick is due: an interval after the last was due, or now if that
+    time has passed (a late loop starts at once and does not burst to catch up)."""
+    return max(last_due + interval, now)
+
+
+async def drive(steps: Iterator[None]) -> None:
+    """Run a tick's steps, letting the event loop send and serve between them."""
+    for _ in steps:
+        await asyncio.sleep(0)

@@ -66,6 +66,11 @@ RAY_AGENTS = ("DashboardAgent", "RuntimeEnvAgent")  # per-node daemons titled li
 STALE_QUERY = """
 select count(*) from hedge_orders where run_id = $run_id and reason like '%stale book%'
 """
+# age of the books each hedge decision used, per sent or left-out order row
+BOOK_AGE_QUERY = """
+select quantile_cont(book_age_ms, 0.5), quantile_cont(book_age_ms, 0.99)
+from hedge_orders where run_id = $run_id and book_age_ms is not null
+"""
 
 UNROUTED_QUERY = """
 select coalesce(left(regexp_replace(reason, '[0-9.]+s\\b', '<age>', 'g'), 110), '(no reason)')
@@ -108,6 +113,7 @@ class SizeResult:
     venue_down: dict[str, int]  # status polls in which the router saw the venue unhealthy
     unrouted: list[tuple[str, int]]  # hedge_orders rows with no venue: (reason, count)
     stale_skips: int = 0  # hedge_orders rows whose reason names a stale book
+    book_age_ms: tuple[float | None, float | None] = (None, None)  # p50, p99 at decision
     # per hedge venue: REST weight spent per minute of the run, in % of the key's budget
     rest_weight_pct: dict[str, float] = field(default_factory=dict)
     # per hedge venue: the venue's own highest 1-minute count for the IP (X-MBX-USED-WEIGHT-1M),
@@ -276,6 +282,7 @@ def run_size(
     unrouted = con.execute(UNROUTED_QUERY, {"run_id": result.run_id}).fetchall()
     hedged, h50, h99 = (row[0], row[1], row[2]) if row else (0, None, None)
     (stale,) = con.execute(STALE_QUERY, {"run_id": result.run_id}).fetchone() or (0,)
+    ages = con.execute(BOOK_AGE_QUERY, {"run_id": result.run_id}).fetchone() or (None, None)
     minutes = (result.end_ns - result.start_ns) / 60e9
     weights = result.router_status.get("rest_weight", {})
     rest_weight_pct = {  # what the hedge venue's own requests spent, per minute on average
@@ -313,6 +320,7 @@ def run_size(
         venue_down=dict(venue_down),
         unrouted=[(str(reason), int(n)) for reason, n in unrouted],
         stale_skips=int(stale or 0),
+        book_age_ms=(ages[0], ages[1]),
         mode=market_data or "default",
         rest_weight_pct=rest_weight_pct,
         venue_used_peak_pct=venue_used_peak_pct,
@@ -344,8 +352,9 @@ def report(r: SizeResult) -> str:
         f"  router hedge outcomes {r.hedge_outcomes}; status polls with a venue unhealthy "
         f"{r.venue_down}",
         *(f"  not routed ({n}x): {reason}" for reason, n in r.unrouted),
-        f"  hedges skipped on stale books {r.stale_skips}; REST weight, % of the key's budget "
-        "(own requests per minute / venue's busiest minute): "
+        f"  hedges skipped on stale books {r.stale_skips} (book age at decision "
+        f"p50 {_ms(r.book_age_ms[0])}, p99 {_ms(r.book_age_ms[1])}); "
+        "REST weight, % of the key's budget (own requests per minute / venue's busiest minute): "
         + (
             ", ".join(
                 f"{v} {pct:.1f} / {r.venue_used_peak_pct.get(v, float('nan')):.1f} %"

@@ -17,6 +17,7 @@ it unhealthy at once.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import time
@@ -37,7 +38,7 @@ from engine.venues.ccxt_venue import CcxtVenue, Lookup
 from engine.venues.errors import VenueError
 from engine.venues.paper import PaperVenue
 from engine.venues.rate_limit import books_due
-from engine.venues.streams import BookStream, pro_client
+from engine.venues.streams import BookChanges, BookStream, pro_client
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +274,23 @@ class HedgeVenueActor:
         hedge, without the whole snapshot (at 50 symbols a snapshot is ~5,000 levels)."""
         await self._ensure_started()
         return {s: b for s in symbols if (b := self._freshest(s)) is not None}
+
+    async def books_since(self, epoch: int | None, version: int) -> BookChanges | None:
+        """The streamed books that changed since the router's last look (`version` of
+        the stream `epoch`), each the freshest this venue has; None without a stream."""
+        await self._ensure_started()
+        if self._stream is None:
+            return None
+        changes = self._stream.changed_since(epoch, version)
+        polled = [s for s in changes.books if self._books.get(s) is not None]
+        if polled:  # a polled book newer than the streamed one wins, as in `snapshot`
+            books = dict(changes.books)
+            for symbol in polled:
+                book = self._freshest(symbol)
+                if book is not None:
+                    books[symbol] = book
+            changes = dataclasses.replace(changes, books=books)
+        return changes
 
     def _freshest(self, symbol: str) -> BookSnapshot | None:
         """The newer of the streamed and the polled book of `symbol`."""

@@ -55,6 +55,7 @@ from engine.types import (
     InflightState,
     split_symbol,
 )
+from engine.venues.streams import newer_books
 
 log = logging.getLogger(__name__)
 
@@ -456,6 +457,43 @@ class HedgeRouterActor:
     # timer -------------------------------------------------------------------
 
     async def _run(self) -> None:
+        follow = asyncio.create_task(self._follow_books())
+        try:
+            await self._timer()
+        finally:
+            follow.cancel()
+
+    async def _follow_books(self) -> None:
+        """Every `timing.router_books_s`, take from each streaming venue the books that
+        changed since the last look: the copies here stay as young as the streams (a
+        snapshot every `router_refresh_s` left them up to 200 ms older, and one hedge in
+        five paid a Ray round trip to ask again before planning). Idle while snapshots
+        come at least as often (`configs/loopback.yaml` refreshes every 50 ms)."""
+        seen: dict[str, tuple[int | None, int]] = {}  # venue -> (stream epoch, version)
+        while True:
+            timing = self._config.timing
+            if timing.router_books_s >= timing.router_refresh_s:  # snapshots come as often
+                await asyncio.sleep(timing.router_refresh_s)
+                continue
+            await asyncio.sleep(timing.router_books_s)
+            names = [v for v, snap in self._snapshots.items() if snap.stream]
+            if not names:
+                continue
+            got = await asyncio.gather(
+                *(self._venues[v].books_since.remote(*seen.get(v, (None, 0))) for v in names),
+                return_exceptions=True,
+            )
+            for venue, changes in zip(names, got, strict=True):
+                if isinstance(changes, BaseException) or changes is None:
+                    continue  # the snapshot refresh says why, and keeps the books it has
+                seen[venue] = (changes.epoch, changes.version)
+                snap = self._snapshots.get(venue)
+                if snap is not None:
+                    self._snapshots[venue] = dataclasses.replace(
+                        snap, books=changes.apply(snap.books)
+                    )
+
+    async def _timer(self) -> None:
         flush_every = self._config.analytics.flush_interval_s
         last_flush = time.monotonic()
         while True:
@@ -509,6 +547,9 @@ class HedgeRouterActor:
                         weight_used_peak=old.weight_used_peak,
                     )
                 continue
+            old = self._snapshots.get(venue)
+            if old is not None:  # a book the stream follower took since stays if newer
+                snap = dataclasses.replace(snap, books=newer_books(old.books, snap.books))
             self._snapshots[venue] = snap
 
 

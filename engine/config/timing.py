@@ -25,6 +25,11 @@ class TimingConfig(_Frozen):
     router_refresh_s: PositiveFloat = Field(
         default=0.2, description="router refreshes venue snapshots and checks hybrid triggers"
     )
+    router_books_s: PositiveFloat = Field(
+        default=0.05,
+        description="with a venue's book stream up, the router takes the books that changed "
+        "this often (one small Ray call a venue), so it rarely asks again at a hedge",
+    )
     exposure_poll_s: PositiveFloat = Field(
         default=5.0, description="the driver's alert loop reads exposure from the ledger"
     )

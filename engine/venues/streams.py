@@ -129,6 +129,10 @@ class BookStream:
         self._clock_ns = clock_ns
         self._rng = rng or random.Random()
         self.books: dict[str, BookSnapshot] = {}
+        # the update count at each symbol's last change, and this stream's id: a reader
+        # asks what changed since a count it saw (`changed_since`) instead of every book
+        self.epoch = clock_ns()
+        self.versions: dict[str, int] = {}
         self._in_sync: set[str] = set()  # symbols ccxt holds a synced book of, last look
         self._heard_ns: int | None = None  # newest event time on this connection
         self._nonces: dict[str, Any] = {}
@@ -178,6 +182,21 @@ class BookStream:
             return book
         vouched = heard - DIFF_BUCKET_NS
         return dataclasses.replace(book, ts_ns=vouched) if book.ts_ns < vouched else book
+
+    def changed_since(self, epoch: int | None, version: int) -> BookChanges:
+        """What a reader that saw `version` of this stream (`epoch`) is missing: the books
+        that changed since (all of them for another epoch: a new stream counts from 0),
+        and the time the connection vouches every in-sync book current as of."""
+        if epoch != self.epoch:
+            version = 0
+        books = {
+            s: b
+            for s, v in self.versions.items()
+            if v > version and (b := self.fresh_book(s)) is not None
+        }
+        heard = self._heard_ns
+        vouched = heard - DIFF_BUCKET_NS if heard is not None and self.up else None
+        return BookChanges(self.epoch, self.stats.updates, books, vouched, frozenset(self._in_sync))
 
     def set_symbols(self, symbols: list[str]) -> None:
         """Watch these symbols from now on (a new connection subscribes them)."""
@@ -291,6 +310,7 @@ class BookStream:
                 asks=tuple((float(p), float(a)) for p, a, *_ in ob["asks"][: self.depth]),
             )
             self.stats.updates += 1
+            self.versions[symbol] = self.stats.updates
         if self.state is not StreamState.UP:
             log.info("%s: book stream up", self.venue_id)
             self.state = StreamState.UP
@@ -322,6 +342,48 @@ def new_connections(client: Any, private: bool | None = None) -> int:
             c._marketmesh_seen = True
             fresh += 1
     return fresh
+
+
+@dataclass(frozen=True, slots=True)
+class BookChanges:
+    """The books of one stream that changed since a reader's last look (`changed_since`).
+
+    `vouched_ns`: the connection is in order up to then, so a book in `in_sync` that
+    did not change is current as of it (None while the stream is not up)."""
+
+    epoch: int
+    version: int
+    books: dict[str, BookSnapshot]
+    vouched_ns: int | None = None
+    in_sync: frozenset[str] = frozenset()
+
+    def apply(self, books: dict[str, BookSnapshot]) -> dict[str, BookSnapshot]:
+        """`books` (a reader's copies) brought up to date: the changed ones replaced when
+        newer, the unchanged in-sync ones stamped as current as the stream vouches."""
+        out = dict(books)
+        for symbol, book in self.books.items():
+            old = out.get(symbol)
+            if old is None or book.ts_ns >= old.ts_ns:
+                out[symbol] = book
+        if self.vouched_ns is not None:
+            for symbol in self.in_sync:
+                old = out.get(symbol)
+                if old is not None and old.ts_ns < self.vouched_ns and symbol not in self.books:
+                    out[symbol] = dataclasses.replace(old, ts_ns=self.vouched_ns)
+        return out
+
+
+def newer_books(
+    held: dict[str, BookSnapshot], fresh: dict[str, BookSnapshot]
+) -> dict[str, BookSnapshot]:
+    """`fresh` (a venue snapshot's books), except where `held` has a newer book of a
+    symbol: a snapshot read before the follower's last answer must not undo it."""
+    out = dict(fresh)
+    for symbol, book in held.items():
+        new = out.get(symbol)
+        if new is not None and book.ts_ns > new.ts_ns:
+            out[symbol] = book
+    return out
 
 
 class StaleStream(ccxt.NetworkError):

@@ -1,0 +1,64 @@
+"""`BookStream.changed_since` and `BookChanges.apply`: how a reader (the router) keeps
+copies of a stream's books as young as the stream with small reads, and `newer_books`:
+a full snapshot read earlier never undoes a newer copy."""
+
+from __future__ import annotations
+
+from engine.types import BookSnapshot
+from engine.venues.streams import DIFF_BUCKET_NS, BookChanges, newer_books
+from tests.unit.engine.venues.test_stream_freshness import MS, _synced
+
+
+def book(symbol: str, ts_ms: int, bid: float = 99.0) -> BookSnapshot:
+    return BookSnapshot("v", symbol, ts_ms * MS, ((bid, 1.0),), ((101.0, 1.0),))
+
+
+def test_a_reader_gets_every_book_first_then_only_the_ones_that_changed():
+    stream, client = _synced(9_000, 9_000)
+    first = stream.changed_since(None, 0)
+    assert set(first.books) == {"A/USDT", "B/USDT"}
+    client.book("A/USDT", 2, 9_900)
+    stream._take_books(client)
+    later = stream.changed_since(first.epoch, first.version)
+    assert set(later.books) == {"A/USDT"} and later.version > first.version
+    assert stream.changed_since(later.epoch, later.version).books == {}
+
+
+def test_another_epoch_means_a_new_stream_and_everything_again():
+    stream, _ = _synced(9_000, 9_000)
+    seen = stream.changed_since(None, 0)
+    assert set(stream.changed_since(seen.epoch + 1, seen.version).books) == {"A/USDT", "B/USDT"}
+
+
+def test_unchanged_copies_are_stamped_as_current_as_the_stream_vouches():
+    stream, client = _synced(9_000, 9_000)
+    copies = stream.changed_since(None, 0).apply({})
+    seen = stream.changed_since(None, 0)
+    client.book("A/USDT", 2, 9_900)
+    stream._take_books(client)
+    copies = stream.changed_since(seen.epoch, seen.version).apply(copies)
+    assert copies["A/USDT"].ts_ns == 9_900 * MS
+    assert copies["B/USDT"].ts_ns == 9_900 * MS - DIFF_BUCKET_NS  # quiet, still in sync
+    assert copies["B/USDT"].bids == ((99.0, 1.0),)
+
+
+def test_a_book_out_of_sync_or_a_stream_down_is_not_stamped():
+    held = {"B/USDT": book("B/USDT", 9_000)}
+    out_of_sync = BookChanges(1, 5, {}, 9_800 * MS, frozenset({"A/USDT"}))
+    assert out_of_sync.apply(held)["B/USDT"].ts_ns == 9_000 * MS
+    down = BookChanges(1, 5, {}, None, frozenset({"B/USDT"}))
+    assert down.apply(held)["B/USDT"].ts_ns == 9_000 * MS
+
+
+def test_an_older_answer_never_replaces_a_newer_copy():
+    held = {"A/USDT": book("A/USDT", 9_900, bid=99.5)}
+    late = BookChanges(1, 5, {"A/USDT": book("A/USDT", 9_800)}, None)
+    assert late.apply(held)["A/USDT"].bids == ((99.5, 1.0),)
+
+
+def test_a_snapshot_read_earlier_keeps_the_newer_copies():
+    held = {"A/USDT": book("A/USDT", 9_900, bid=99.5), "B/USDT": book("B/USDT", 9_000)}
+    snapshot = {"A/USDT": book("A/USDT", 9_850), "B/USDT": book("B/USDT", 9_950, bid=98.0)}
+    merged = newer_books(held, snapshot)
+    assert merged["A/USDT"].bids == ((99.5, 1.0),)  # the follower's newer copy stays
+    assert merged["B/USDT"].bids == ((98.0, 1.0),)  # the snapshot's newer book wins

@@ -4,6 +4,7 @@ slices of a big hedge, and the execution-quality columns it writes."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ from engine.types import (
     MarketSpec,
     Side,
 )
+from engine.venues.streams import BookChanges
 from tests.conftest import LOCAL_CONFIG
 
 pytestmark = pytest.mark.integration
@@ -203,8 +205,7 @@ def test_hybrid_netting_and_twap_slices_end_to_end(ray_session, tmp_path):
     ray.kill(router)
 
 
-@ray.remote
-class StreamingVenue:
+class _StreamingVenue:
     """A streaming hedge venue: its snapshot's book is `snapshot_age_s` old, and asked for
     the one book again it answers one `books_of_age_s` old."""
 
@@ -241,6 +242,24 @@ class StreamingVenue:
         return self.asked, self.orders
 
 
+StreamingVenue = ray.remote(_StreamingVenue)
+
+
+class _FollowedVenue(_StreamingVenue):
+    """A streaming venue whose snapshot is old but whose stream has a fresh book: the
+    router's follower (`books_since`) takes it, so no hedge has to ask again."""
+
+    async def snapshot(self) -> VenueSnapshot:
+        snap = await super().snapshot()
+        return dataclasses.replace(snap, stream={"state": "up"})
+
+    async def books_since(self, epoch: int | None, version: int) -> BookChanges:
+        return BookChanges(1, version + 1, {SYMBOL: self._book(0.0)})
+
+
+FollowedVenue = ray.remote(_FollowedVenue)
+
+
 def test_a_streamed_book_too_old_is_asked_again_alone_and_left_out_if_still_old(
     ray_session, tmp_path
 ):
@@ -268,3 +287,26 @@ def test_a_streamed_book_too_old_is_asked_again_alone_and_left_out_if_still_old(
     assert fresh_orders and all(o.venue == "fresh" for o in fresh_orders), outcome
     assert not stale_orders  # never planned on a book older than max_book_age_ms
     assert "stale: stale book: stale" in outcome.reason, outcome  # named for what it is
+
+
+def test_the_router_follows_streamed_books_so_a_hedge_need_not_ask_again(ray_session, tmp_path):
+    cfg = load_config(LOCAL_CONFIG)
+    btc = cfg.market(SYMBOL).model_copy(update={"hedge_mode": HedgeMode.MIRROR})
+    cfg = cfg.model_copy(update={"markets": [btc, *[m for m in cfg.markets if m.symbol != SYMBOL]]})
+    assert cfg.timing.router_books_s < cfg.timing.router_refresh_s
+    ctx = RunContext("run3", cfg.config_hash, str(tmp_path), time.time_ns(), 7)
+    venues = {"followed": FollowedVenue.remote("followed", 2.0, 2.0)}  # asked again: still old
+    ledger = GapLedger.remote()
+    router = HedgeRouterActor.remote(cfg, ctx, venues, ledger)
+
+    async def scenario():
+        await router.on_start.remote()
+        await asyncio.sleep(5 * cfg.timing.router_books_s)  # the follower has looked
+        assert await router.on_fills.remote([_fill("f1", Side.BUY, "0.01")]) == 1
+        return await _wait(ledger.booked.remote)
+
+    (outcome,) = asyncio.run(scenario())
+    asked, orders = ray.get(venues["followed"].seen.remote())
+    assert orders and all(o.venue == "followed" for o in orders), outcome
+    assert asked == []  # the follower's copy was young enough: no round trip at the hedge
+    ray.kill(router)

@@ -95,6 +95,7 @@ def scale_config(
     seed: int = 7,
     markets_per_actor: int = 1,
     market_data: str | None = None,
+    book_depth: int | None = None,
 ) -> dict[str, Any]:
     """The config mapping (YAML-ready) for `n_markets` markets, `markets_per_actor` per actor.
 
@@ -102,7 +103,8 @@ def scale_config(
     share what the seven fixed actors (ledger, router, rebalancer, three hedge
     venues, headroom) leave, at most 0.1 CPU each as in the default config.
     `market_data` ("stream" or "poll") sets the hedge venues' books; None keeps the
-    default (stream for ccxt venues).
+    default (stream for ccxt venues). `book_depth` sets the levels a hedge venue
+    reads of each book (None: the default 50).
     """
     if n_markets < 1:
         raise ValueError(f"n_markets must be at least 1, got {n_markets}")
@@ -150,6 +152,7 @@ def scale_config(
                 "book": dict(book),
                 "symbol_rules": rules,
                 **({"market_data": market_data} if market_data else {}),
+                **({"book_depth": book_depth} if book_depth else {}),
             }
         )
     markets = [

@@ -233,6 +233,7 @@ def run_size(
     taker_rate: float,
     work: Path,
     market_data: str | None = None,
+    book_depth: int | None = None,
 ) -> SizeResult:
     config_path = work / f"scale-{n}.yaml"
     mapping = scale_config(
@@ -241,6 +242,7 @@ def run_size(
         num_cpus=NUM_CPUS,
         markets_per_actor=per_actor,
         market_data=market_data,
+        book_depth=book_depth,
     )
     config_path.write_text(yaml.safe_dump(mapping, sort_keys=False))
     cfg = load_config(config_path)
@@ -463,7 +465,18 @@ def main() -> None:
         help="hedge venues' books: websocket streams, REST polling, or the config default "
         "(stream for ccxt venues); each value is run for every size, side by side",
     )
+    parser.add_argument(
+        "--book-depth",
+        type=int,
+        default=None,
+        help="levels a hedge venue reads of each book (default: the config's 50); "
+        "streamed, venue-sim's diff events carry that many levels a side",
+    )
     args = parser.parse_args()
+    if args.book_depth is not None and not 5 <= args.book_depth <= 5_000:
+        parser.error(
+            f"--book-depth must be 5 to 5000 (a venue's book_depth), got {args.book_depth}"
+        )
     warmup_s = min(args.warmup, args.duration / 3)
     print(f"bench/scale.py: local Ray num_cpus={NUM_CPUS}", flush=True)
     results = []
@@ -486,6 +499,7 @@ def main() -> None:
                 taker_rate=args.taker_rate,
                 work=work,
                 market_data=None if mode == "default" else mode,
+                book_depth=args.book_depth,
             )
             results.append(r)
             print(f"run {i + 1}/{args.runs} " + report(r), flush=True)

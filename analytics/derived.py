@@ -16,7 +16,10 @@
   as the rest of the mark-to-market total (the desk's PnL, `total_pnl_quote`,
   also in bps of the fill notional), and the home exchange's taker-fee revenue
   on the fills against the bot (`home_taker_fee_revenue_quote`): what the
-  market's liquidity costs the desk against what it earns the exchange.
+  market's liquidity costs the desk against what it earns the exchange. A fee
+  charged in the base asset (Binance takes a buyer's fee from what it bought)
+  leaves the position, as the SLA summary books it, and counts in the fee
+  columns at its fill's price; a fee in a third asset is not priced.
 * `hedge_quality`: per hedge: fill -> first child order latency, executed
   amount, slippage against the decision mid, and execution quality: the all-in
   price achieved against the best single venue and the optimum split at
@@ -68,6 +71,17 @@ left join m5 using (fill_id)
 left join m60 using (fill_id)
 """
 
+# a fill's fee by currency (`{p}`: the table alias): in the quote asset (or with no
+# currency, as the ledger books it), in the base asset, and valued in the quote asset
+_QUOTE_FEE = (
+    "case when coalesce(nullif({p}fee_currency, ''), split_part({p}market, '/', 2))"
+    " = split_part({p}market, '/', 2) then coalesce({p}fee, 0) else 0 end"
+)
+_BASE_FEE = (
+    "case when {p}fee_currency = split_part({p}market, '/', 1) then coalesce({p}fee, 0) else 0 end"
+)
+_FEE_VALUE = "(" + _QUOTE_FEE + " + " + _BASE_FEE + " * {p}price)"
+
 PNL = """
 create or replace view pnl as
 with days as (
@@ -79,11 +93,12 @@ fill_day as (
         market, ts::date as day,
         sum(case when side = 'buy' then (mid - price) else (price - mid) end * amount)
             filter (where mid > 0) as spread_capture_quote,
-        sum(coalesce(fee, 0)) as home_fees_quote,
+        sum({fee_value}) as home_fees_quote,
         sum(price * amount) as notional_quote,
         sum(taker_fee_quote) as home_taker_fee_revenue_quote,
-        sum(case when side = 'buy' then -price * amount else price * amount end) as cash,
-        sum(case when side = 'buy' then amount else -amount end) as position
+        sum(case when side = 'buy' then -price * amount else price * amount end)
+            - sum({quote_fee}) as cash,
+        sum(case when side = 'buy' then amount else -amount end) - sum({base_fee}) as position
     from {fills} group by all
 ),
 decisions as (
@@ -95,10 +110,11 @@ hedge_day as (
         hf.market, hf.ts::date as day,
         sum(case when hf.side = 'buy' then hf.price - d.decision_mid
                  else d.decision_mid - hf.price end * hf.amount) as hedge_slippage_quote,
-        sum(coalesce(hf.fee, 0)) as hedge_fees_quote,
+        sum({hf_fee_value}) as hedge_fees_quote,
         sum(case when hf.side = 'buy' then -coalesce(hf.cost, hf.price * hf.amount)
-                 else coalesce(hf.cost, hf.price * hf.amount) end) as cash,
-        sum(case when hf.side = 'buy' then hf.amount else -hf.amount end) as position
+                 else coalesce(hf.cost, hf.price * hf.amount) end) - sum({hf_quote_fee}) as cash,
+        sum(case when hf.side = 'buy' then hf.amount else -hf.amount end)
+            - sum({hf_base_fee}) as position
     from hedge_fills hf left join decisions d using (run_id, client_order_id)
     group by all
 ),
@@ -113,7 +129,6 @@ select
     coalesce(h.hedge_fees_quote, 0) as hedge_fees_quote,
     coalesce(f.home_fees_quote, 0) as home_fees_quote,
     coalesce(f.cash, 0) + coalesce(h.cash, 0)
-        - coalesce(f.home_fees_quote, 0) - coalesce(h.hedge_fees_quote, 0)
         + (coalesce(f.position, 0) + coalesce(h.position, 0)) * coalesce(mk.last_mid, 0)
         as total_pnl_quote,
     total_pnl_quote - spread_capture_quote + hedge_slippage_quote + hedge_fees_quote
@@ -205,6 +220,14 @@ def create_derived_views(con: duckdb.DuckDBPyConnection) -> None:
         ),
     )
     markouts = MARKOUTS.format(samples=samples)
-    pnl = PNL.format(fills=fills)
+    pnl = PNL.format(
+        fills=fills,
+        quote_fee=_QUOTE_FEE.format(p=""),
+        base_fee=_BASE_FEE.format(p=""),
+        fee_value=_FEE_VALUE.format(p=""),
+        hf_quote_fee=_QUOTE_FEE.format(p="hf."),
+        hf_base_fee=_BASE_FEE.format(p="hf."),
+        hf_fee_value=_FEE_VALUE.format(p="hf."),
+    )
     for ddl in (markouts, pnl, hedge_quality):
         con.execute(ddl)

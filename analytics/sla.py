@@ -18,8 +18,9 @@ Definitions (each sample of `book_samples` is one observation of the home book):
   volume neither hedged nor left open, i.e. offset by opposite fills
   (hedged + netted + open = 100 %).
 * economics: spread capture (fills against the reference mid at the fill),
-  hedge cost (hedge fees in the quote asset plus slippage against the decision
-  mid), desk PnL in bps of the fill notional, and the home exchange's taker-fee
+  hedge cost (hedge fees, those taken in the base asset valued at their fill's
+  price, plus slippage against the decision mid), desk PnL in bps of the fill
+  notional, and the home exchange's taker-fee
   revenue on the fills against the bot (`fills.taker_fee_quote`).
 * hedge slippage: execution price against the mid the router decided on, in bps,
   positive when worse (Perold 1988, "The implementation shortfall"),

@@ -84,8 +84,11 @@ hedge_stats as (
         market,
         period,
         sum(amount) as hedged_base,
+        -- fees in the quote asset, and those taken in the base asset at the fill's price
         sum(case when coalesce(nullif(fee_currency, ''), split_part(market, '/', 2))
-                      = split_part(market, '/', 2) then coalesce(fee, 0) else 0 end)
+                      = split_part(market, '/', 2) then coalesce(fee, 0)
+                 when fee_currency = split_part(market, '/', 1) then coalesce(fee, 0) * price
+                 else 0 end)
             as hedge_fees_quote,
         sum(case when side = 'buy' then -coalesce(cost, price * amount)
                  else coalesce(cost, price * amount) end)

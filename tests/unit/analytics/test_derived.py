@@ -15,8 +15,7 @@ def _write(tmp_path, table, rows):
     w.flush()
 
 
-@pytest.fixture
-def con(tmp_path):
+def _dataset(tmp_path, hedge_fee: float = 0.1, hedge_fee_currency: str = "USDT"):
     samples = [(0, 100.0), (1, 100.2), (5, 100.5), (60, 99.0)]
     _write(
         tmp_path,
@@ -87,12 +86,17 @@ def con(tmp_path):
                 "price": 99.95,
                 "amount": 2.0,
                 "cost": 199.9,
-                "fee": 0.1,
-                "fee_currency": "USDT",
+                "fee": hedge_fee,
+                "fee_currency": hedge_fee_currency,
             },
         ],
     )
     return connect(str(tmp_path))
+
+
+@pytest.fixture
+def con(tmp_path):
+    return _dataset(tmp_path)
 
 
 def test_markouts(con):
@@ -121,6 +125,23 @@ def test_pnl_decomposes_the_mark_to_market_total(con):
     assert hfees == pytest.approx(0.1) and home == 0
     assert total == pytest.approx(-99.9 * 2 + 199.9 - 0.1)  # flat: no position to mark
     assert capture - slip - hfees - home + inventory == pytest.approx(total)
+
+
+def test_a_fee_taken_in_the_base_asset_leaves_the_position_and_is_priced_as_a_fee(tmp_path):
+    """Binance takes a fee in what the order received; it had been added to the quote
+    fees as if 0.001 BTC were 0.001 USDT, so the view's total ran above the desk PnL
+    the run summary prints (by the BTC fees' worth) and the fee column read near 0."""
+    con = _dataset(tmp_path, hedge_fee=0.001, hedge_fee_currency="BTC")
+    hfees, total, capture, slip, inventory = con.execute(
+        "select hedge_fees_quote, total_pnl_quote, spread_capture_quote, "
+        "hedge_slippage_quote, inventory_pnl_quote from pnl"
+    ).fetchone()
+    assert hfees == pytest.approx(0.001 * 99.95)  # valued at the fill's price
+    # cash of both legs, and the 0.001 BTC the fee took marked at the last mid (99.0)
+    assert total == pytest.approx(-99.9 * 2 + 199.9 - 0.001 * 99.0)
+    assert capture - slip - hfees + inventory == pytest.approx(total)
+    (summary,) = con.execute("select pnl_quote from sla_daily").fetchone()
+    assert total == pytest.approx(summary)  # one desk PnL, whichever table asks
 
 
 def test_hedge_quality(con):

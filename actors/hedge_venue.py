@@ -282,15 +282,9 @@ class HedgeVenueActor:
         if self._stream is None:
             return None
         changes = self._stream.changed_since(epoch, version)
-        polled = [s for s in changes.books if self._books.get(s) is not None]
-        if polled:  # a polled book newer than the streamed one wins, as in `snapshot`
-            books = dict(changes.books)
-            for symbol in polled:
-                book = self._freshest(symbol)
-                if book is not None:
-                    books[symbol] = book
-            changes = dataclasses.replace(changes, books=books)
-        return changes
+        # a polled book newer than the streamed one wins, as in `snapshot`
+        books = {s: self._freshest(s) or b for s, b in changes.books.items()}
+        return dataclasses.replace(changes, books=books)
 
     def _freshest(self, symbol: str) -> BookSnapshot | None:
         """The newer of the streamed and the polled book of `symbol`."""

@@ -33,7 +33,6 @@ from engine.types import Side, split_symbol
 # the API sends has exactly 8 places ("price": "0.00100000").
 WIRE_PRECISION = 8
 _WIRE_QUANTUM = Decimal(1).scaleb(-WIRE_PRECISION)
-_WIRE_UNIT = 10**WIRE_PRECISION
 _DECIMAL = re.compile(r"^\d{1,20}(\.\d{1,20})?$")
 _INTEGER = re.compile(r"^-?\d{1,19}$")
 
@@ -127,8 +126,6 @@ class WireGrid:
         self._tick = step_parts(tick)
         self._lot = step_parts(lot)
         self._prices: dict[int, str] = {}
-        m, e = self._lot  # an amount is `lots * m` units of 10**e
-        self._lot_scale = m * 10 ** (e + WIRE_PRECISION) if e + WIRE_PRECISION >= 0 else 0
 
     def price(self, ticks: int) -> str:
         text = self._prices.get(ticks)
@@ -139,8 +136,6 @@ class WireGrid:
         return text
 
     def amount(self, lots: int) -> str:
-        if self._lot_scale and lots >= 0:  # a lot of 1e-8 or coarser: one divmod
-            return "%d.%08d" % divmod(lots * self._lot_scale, _WIRE_UNIT)  # noqa: UP031
         return fixed_places(lots * self._lot[0], self._lot[1])
 
 
@@ -150,8 +145,8 @@ def fixed_places(units: int, exponent: int, places: int = WIRE_PRECISION) -> str
     shift = exponent + places
     scaled = abs(units) * 10**shift if shift >= 0 else abs(units) // 10**-shift
     sign = "-" if units < 0 and scaled else ""
-    digits = str(scaled).rjust(places + 1, "0")
-    return f"{sign}{digits[:-places]}.{digits[-places:]}"
+    whole, fraction = divmod(scaled, 10**places)
+    return f"{sign}{whole}.{fraction:0{places}d}"
 
 
 def market_id(symbol: str) -> str:

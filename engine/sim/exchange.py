@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from engine.config import SymbolRulesConfig, VenueConfig
-from engine.sim.books import BookGenerator, BookLevel
+from engine.sim.books import BookGenerator, BookLevel, GeneratedBook
 from engine.sim.exchange_accounts import (
     FEE_QUANTUM,
     SimAccount,
@@ -195,11 +195,8 @@ class SimExchange:
         Levels show what is left after takers consumed liquidity in this bucket; the
         update id grows with every refresh and every consumption.
         """
-        self.rules(symbol)
-        self._match_resting(symbol, ts_ns)
-        book = self._books.book(symbol, ts_ns, limit)
-        bids = self._liquidity.remaining(book, Side.SELL, book.bids)[:limit]
-        asks = self._liquidity.remaining(book, Side.BUY, book.asks)[:limit]
+        book = self._book_now(symbol, ts_ns, limit)
+        bids, asks = self._remaining(book, limit)
         return bids, asks, self._liquidity.update_id(book)
 
     def depth_counts(
@@ -207,16 +204,28 @@ class SimExchange:
     ) -> tuple[Sequence[Count], Sequence[Count]]:
         """`depth`'s levels as (ticks, lots) counts of the symbol's grid: what the streams
         diff and print, without building a `Decimal` while no taker touched the book."""
-        self.rules(symbol)
-        self._match_resting(symbol, ts_ns)
-        book = self._books.book(symbol, ts_ns, limit)
+        book = self._book_now(symbol, ts_ns, limit)
         if not self._liquidity.touched(book):
             return book.bid_counts[:limit], book.ask_counts[:limit]
-        bids, asks, _ = self.depth(symbol, ts_ns, limit)
+        bids, asks = self._remaining(book, limit)
         return (
             to_counts([(lv.price, lv.amount) for lv in bids], book.tick, book.lot),
             to_counts([(lv.price, lv.amount) for lv in asks], book.tick, book.lot),
         )
+
+    def _book_now(self, symbol: str, ts_ns: int, limit: int) -> GeneratedBook:
+        """`symbol`'s generated book at `ts_ns`, resting orders matched against it first."""
+        self.rules(symbol)
+        self._match_resting(symbol, ts_ns)
+        return self._books.book(symbol, ts_ns, limit)
+
+    def _remaining(
+        self, book: GeneratedBook, limit: int
+    ) -> tuple[tuple[BookLevel, ...], tuple[BookLevel, ...]]:
+        """`book`'s levels (at most `limit` a side) less what takers consumed of them."""
+        bids = self._liquidity.remaining(book, Side.SELL, book.bids)[:limit]
+        asks = self._liquidity.remaining(book, Side.BUY, book.asks)[:limit]
+        return bids, asks
 
     # --- orders --------------------------------------------------------------------------
 

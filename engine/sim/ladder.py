@@ -82,19 +82,34 @@ def ladder(
     rules: SymbolRulesConfig,
 ) -> tuple[list[Count], list[Count]]:
     """`ladder_reference`'s levels as (ticks, lots) counts, computed on arrays (see the
-    module docstring)."""
+    module docstring); exactly, level by level, on a grid floats cannot carry."""
+    counts = _float_counts(mid, distances, notionals, jitter, rules)
+    if counts is not None:
+        return counts
+    bids, asks = ladder_reference(mid, distances, notionals, jitter, rules)
+    tick, lot = rules.tick_size, rules.lot_size
+    return to_counts(bids, tick, lot), to_counts(asks, tick, lot)
+
+
+def _float_counts(
+    mid: float,
+    distances: Sequence[float],
+    notionals: Sequence[float],
+    jitter: np.ndarray,
+    rules: SymbolRulesConfig,
+) -> tuple[list[Count], list[Count]] | None:
+    """The counts on float arrays, or None where a value or a step is past what a
+    float holds exactly."""
     tick, lot = rules.tick_size, rules.lot_size
     tick_parts = step_parts(tick)
-    if tick_parts[0] >= _MAX_EXACT_INT or abs(tick_parts[1]) > 22:  # floats cannot carry it
-        return _exact_counts(mid, distances, notionals, jitter, rules)
+    if tick_parts[0] >= _MAX_EXACT_INT or abs(tick_parts[1]) > 22:
+        return None
     dist = np.asarray(distances, dtype=np.float64)
     steps = np.arange(len(dist), dtype=np.int64)
-    bid_x = mid * (1.0 - dist)
-    ask_x = mid * (1.0 + dist)
-    bid_n = _counts(bid_x, tick, float(tick), ROUND_FLOOR)
-    ask_n = _counts(ask_x, tick, float(tick), ROUND_CEILING)
+    bid_n = _counts(mid * (1.0 - dist), tick, ROUND_FLOOR)
+    ask_n = _counts(mid * (1.0 + dist), tick, ROUND_CEILING)
     if bid_n is None or ask_n is None:
-        return _exact_counts(mid, distances, notionals, jitter, rules)
+        return None
     # distinct prices on a coarse tick, as the reference's loop keeps them:
     # b'[i] = min(b[i], b'[i-1] - 1) and a'[i] = max(a[i], a'[i-1] + 1)
     bid_n = np.minimum.accumulate(bid_n + steps) - steps
@@ -105,7 +120,7 @@ def ladder(
     bid_lots = _amounts(notional[:kept] * (1.0 + jitter[0, :kept]), bid_n, tick_parts, lot)
     ask_lots = _amounts(notional * (1.0 + jitter[1, : len(dist)]), ask_n, tick_parts, lot)
     if bid_lots is None or ask_lots is None:
-        return _exact_counts(mid, distances, notionals, jitter, rules)
+        return None
     bids = list(zip(bid_n.tolist(), bid_lots, strict=True))
     return bids, list(zip(ask_n.tolist(), ask_lots, strict=True))
 
@@ -129,22 +144,9 @@ def step_parts(step: Decimal) -> tuple[int, int]:
     return int("".join(map(str, digits))), exponent
 
 
-def _exact_counts(
-    mid: float,
-    distances: Sequence[float],
-    notionals: Sequence[float],
-    jitter: np.ndarray,
-    rules: SymbolRulesConfig,
-) -> tuple[list[Count], list[Count]]:
-    """The reference's levels as counts, for grids the float path cannot carry."""
-    bids, asks = ladder_reference(mid, distances, notionals, jitter, rules)
-    tick, lot = rules.tick_size, rules.lot_size
-    return to_counts(bids, tick, lot), to_counts(asks, tick, lot)
-
-
-def _counts(x: np.ndarray, step: Decimal, step_f: float, rounding: str) -> np.ndarray | None:
+def _counts(x: np.ndarray, step: Decimal, rounding: str) -> np.ndarray | None:
     """`on_grid(Decimal(repr(x)), step, rounding) / step` for each x, as int64 counts."""
-    q = x / step_f
+    q = x / float(step)
     rounded = np.floor(q) if rounding == ROUND_FLOOR else np.ceil(q)
     if not np.all(np.abs(q) < _MAX_EXACT_INT):
         return None
@@ -166,7 +168,7 @@ def _amounts(
     scaled = (price_n * m).astype(np.float64)  # exact: below 2**52
     price_f = scaled * 10.0**e if e >= 0 else scaled / 10.0 ** (-e)
     raw = quote / price_f
-    counts = _counts(raw, lot, float(lot), ROUND_FLOOR)
+    counts = _counts(raw, lot, ROUND_FLOOR)
     if counts is None:
         return None
     return np.maximum(counts, 1).tolist()

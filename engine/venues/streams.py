@@ -360,11 +360,7 @@ class BookChanges:
     def apply(self, books: dict[str, BookSnapshot]) -> dict[str, BookSnapshot]:
         """`books` (a reader's copies) brought up to date: the changed ones replaced when
         newer, the unchanged in-sync ones stamped as current as the stream vouches."""
-        out = dict(books)
-        for symbol, book in self.books.items():
-            old = out.get(symbol)
-            if old is None or book.ts_ns >= old.ts_ns:
-                out[symbol] = book
+        out = {**books, **newer_books(books, self.books)}
         if self.vouched_ns is not None:
             for symbol in self.in_sync:
                 old = out.get(symbol)

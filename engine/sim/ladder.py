@@ -53,25 +53,46 @@ def ladder_reference(
     """(bids, asks) best first: level i at `mid * (1 -/+ distances[i])` on the tick grid
     (floored for bids, ceiled for asks, kept distinct on a coarse tick, bids above 0),
     holding `notionals[i] * (1 + jitter[side, i])` of quote on the lot grid (at least a lot)."""
-    tick = rules.tick_size
-    bids: list[Level] = []
-    asks: list[Level] = []
-    for i, (distance, notional) in enumerate(zip(distances, notionals, strict=True)):
-        bid = on_grid(Decimal(repr(mid * (1.0 - distance))), tick, ROUND_FLOOR)
-        if bids and bid >= bids[-1][0]:  # coarse tick: keep prices distinct
-            bid = bids[-1][0] - tick
-        if bid > 0:
-            bids.append((bid, _amount(notional, bid, float(jitter[0, i]), rules.lot_size)))
-        ask = on_grid(Decimal(repr(mid * (1.0 + distance))), tick, ROUND_CEILING)
-        if asks and ask <= asks[-1][0]:
-            ask = asks[-1][0] + tick
-        asks.append((ask, _amount(notional, ask, float(jitter[1, i]), rules.lot_size)))
-    return bids, asks
+    dist = np.asarray(distances, dtype=np.float64)
+    bid_x, ask_x, bid_q, ask_q = _sides(mid, dist, notionals, jitter)
+    return side_reference(bid_x, bid_q, rules, bid=True), side_reference(
+        ask_x, ask_q, rules, bid=False
+    )
 
 
-def _amount(notional: float, price: Decimal, jitter: float, lot: Decimal) -> Decimal:
-    raw = Decimal(repr(notional * (1.0 + jitter) / float(price)))
-    return max(on_grid(raw, lot, ROUND_FLOOR), lot)
+def side_reference(
+    prices: np.ndarray, quotes: np.ndarray, rules: SymbolRulesConfig, *, bid: bool
+) -> list[Level]:
+    """One side, best first, exactly: price i is `prices[i]` on the tick grid (floored
+    for bids, ceiled for asks, one tick past the level before where a coarse tick
+    would repeat it; bids stop at 0), holding `quotes[i]` of quote floored onto the lot
+    grid (at least a lot)."""
+    tick, lot = rules.tick_size, rules.lot_size
+    out: list[Level] = []
+    for x, quote in zip(prices.tolist(), quotes.tolist(), strict=True):
+        price = on_grid(Decimal(repr(x)), tick, ROUND_FLOOR if bid else ROUND_CEILING)
+        if out and (price >= out[-1][0] if bid else price <= out[-1][0]):
+            price = out[-1][0] - tick if bid else out[-1][0] + tick
+        if price <= 0:  # bids fall level by level: nothing past this one is above 0
+            break
+        out.append(
+            (price, max(on_grid(Decimal(repr(quote / float(price))), lot, ROUND_FLOOR), lot))
+        )
+    return out
+
+
+def _sides(
+    mid: float, dist: np.ndarray, notionals: Sequence[float], jitter: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(bid prices, ask prices, bid quotes, ask quotes) as floats, before any grid."""
+    notional = np.asarray(notionals, dtype=np.float64)
+    n = len(dist)
+    return (
+        mid * (1.0 - dist),
+        mid * (1.0 + dist),
+        notional * (1.0 + jitter[0, :n]),
+        notional * (1.0 + jitter[1, :n]),
+    )
 
 
 def ladder(
@@ -83,46 +104,49 @@ def ladder(
 ) -> tuple[list[Count], list[Count]]:
     """`ladder_reference`'s levels as (ticks, lots) counts, computed on arrays (see the
     module docstring); exactly, level by level, on a grid floats cannot carry."""
-    counts = _float_counts(mid, distances, notionals, jitter, rules)
+    bid_x, ask_x, bid_q, ask_q = _sides(
+        mid, np.asarray(distances, dtype=np.float64), notionals, jitter
+    )
+    return side_counts(bid_x, bid_q, rules, bid=True), side_counts(ask_x, ask_q, rules, bid=False)
+
+
+def side_counts(
+    prices: np.ndarray, quotes: np.ndarray, rules: SymbolRulesConfig, *, bid: bool
+) -> list[Count]:
+    """`side_reference`'s levels as (ticks, lots) counts: on float arrays where floats
+    carry the grid exactly, else through the exact loop."""
+    counts = _float_side(prices, quotes, rules, bid)
     if counts is not None:
         return counts
-    bids, asks = ladder_reference(mid, distances, notionals, jitter, rules)
-    tick, lot = rules.tick_size, rules.lot_size
-    return to_counts(bids, tick, lot), to_counts(asks, tick, lot)
+    return to_counts(
+        side_reference(prices, quotes, rules, bid=bid), rules.tick_size, rules.lot_size
+    )
 
 
-def _float_counts(
-    mid: float,
-    distances: Sequence[float],
-    notionals: Sequence[float],
-    jitter: np.ndarray,
-    rules: SymbolRulesConfig,
-) -> tuple[list[Count], list[Count]] | None:
+def _float_side(
+    prices: np.ndarray, quotes: np.ndarray, rules: SymbolRulesConfig, bid: bool
+) -> list[Count] | None:
     """The counts on float arrays, or None where a value or a step is past what a
     float holds exactly."""
     tick, lot = rules.tick_size, rules.lot_size
     tick_parts = step_parts(tick)
     if tick_parts[0] >= _MAX_EXACT_INT or abs(tick_parts[1]) > 22:
         return None
-    dist = np.asarray(distances, dtype=np.float64)
-    steps = np.arange(len(dist), dtype=np.int64)
-    bid_n = _counts(mid * (1.0 - dist), tick, ROUND_FLOOR)
-    ask_n = _counts(mid * (1.0 + dist), tick, ROUND_CEILING)
-    if bid_n is None or ask_n is None:
+    price_n = _counts(prices, tick, ROUND_FLOOR if bid else ROUND_CEILING)
+    if price_n is None:
         return None
     # distinct prices on a coarse tick, as the reference's loop keeps them:
     # b'[i] = min(b[i], b'[i-1] - 1) and a'[i] = max(a[i], a'[i-1] + 1)
-    bid_n = np.minimum.accumulate(bid_n + steps) - steps
-    ask_n = np.maximum.accumulate(ask_n - steps) + steps
-    kept = int(np.count_nonzero(bid_n > 0))  # bids fall level by level: a prefix stays
-    notional = np.asarray(notionals, dtype=np.float64)
-    bid_n = bid_n[:kept]
-    bid_lots = _amounts(notional[:kept] * (1.0 + jitter[0, :kept]), bid_n, tick_parts, lot)
-    ask_lots = _amounts(notional * (1.0 + jitter[1, : len(dist)]), ask_n, tick_parts, lot)
-    if bid_lots is None or ask_lots is None:
+    steps = np.arange(len(price_n), dtype=np.int64)
+    if bid:
+        price_n = np.minimum.accumulate(price_n + steps) - steps
+        price_n = price_n[: int(np.count_nonzero(price_n > 0))]  # a prefix stays above 0
+    else:
+        price_n = np.maximum.accumulate(price_n - steps) + steps
+    lots = _amounts(quotes[: len(price_n)], price_n, tick_parts, lot)
+    if lots is None:
         return None
-    bids = list(zip(bid_n.tolist(), bid_lots, strict=True))
-    return bids, list(zip(ask_n.tolist(), ask_lots, strict=True))
+    return list(zip(price_n.tolist(), lots, strict=True))
 
 
 def to_levels(counts: Sequence[Count], tick: Decimal, lot: Decimal) -> list[Level]:

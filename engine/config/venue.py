@@ -41,6 +41,16 @@ class BookProfileConfig(_Frozen):
     level_notional_quote: PositiveFloat = 20_000.0
     depth_growth: PositiveFloat = 1.15
     refresh_ms: Annotated[int, Field(ge=10, le=60_000)] = 250
+    model: Literal["redraw", "resting"] = Field(
+        default="redraw",
+        description=(
+            "redraw: every level re-placed around each refresh's mid with a fresh amount "
+            "(every level changes each refresh); resting: only the touch follows the mid, "
+            "deeper levels rest on a fixed price grid and keep their amounts for seconds, "
+            "so a depth event carries a few changes as a real venue's does "
+            "(engine/sim/resting_book.py)"
+        ),
+    )
 
 
 class SymbolRulesConfig(_Frozen):

@@ -34,9 +34,10 @@ from functools import cached_property
 
 import numpy as np
 
-from engine.config import VenueConfig
+from engine.config import SymbolRulesConfig, VenueConfig
 from engine.sim.ladder import Count, ladder, to_levels
 from engine.sim.price import ReferencePrice
+from engine.sim.resting_book import anchor_bucket, resting_ladder
 from engine.types import BookSnapshot
 
 # Each level's amount is scaled by 1 + U(-j, j): enough to look organic, small
@@ -163,20 +164,30 @@ class BookGenerator:
     def _generate(self, symbol: str, bucket: int, min_levels: int = 0) -> GeneratedBook:
         profile = self._venue.book
         rules = self._venue.rules_for(symbol)
-        seed = [self._seed, self._venue_key, zlib.crc32(symbol.encode()), bucket]
+        symbol_key = zlib.crc32(symbol.encode())
+        seed = [self._seed, self._venue_key, symbol_key, bucket]
         rng = np.random.default_rng(seed)
         noise_bps = float(rng.normal(0.0, profile.noise_bps)) if profile.noise_bps else 0.0
         mid = self.reference_mid(symbol, bucket) * (1.0 + (profile.offset_bps + noise_bps) / 1e4)
-        jitter = rng.uniform(-AMOUNT_JITTER, AMOUNT_JITTER, size=(2, profile.levels))
         n_levels = max(profile.levels, min_levels)
-        if n_levels > profile.levels:  # the extension draws from its own stream
-            # drawn level by level (rows), so a deeper book keeps the shallower one's levels
-            deeper = np.random.default_rng([*seed, 1]).uniform(
-                -AMOUNT_JITTER, AMOUNT_JITTER, size=(n_levels - profile.levels, 2)
+        if profile.model == "resting":
+            anchor = anchor_bucket(bucket, symbol_key, profile.refresh_ms)
+            anchor_mid = self.reference_mid(symbol, anchor) * (1.0 + profile.offset_bps / 1e4)
+            key = (self._seed * 0x9E3779B97F4A7C15 + (self._venue_key << 32 | symbol_key)) % 2**64
+            touch = rng.uniform(-AMOUNT_JITTER, AMOUNT_JITTER, size=2)
+            bids, asks = resting_ladder(
+                mid,
+                anchor_mid,
+                profile,
+                rules,
+                n_levels,
+                key,
+                bucket,
+                AMOUNT_JITTER,
+                (float(touch[0]), float(touch[1])),
             )
-            jitter = np.concatenate([jitter, deeper.T], axis=1)
-        distances, notionals = self._profile_ladder(n_levels)
-        bids, asks = ladder(mid, distances, notionals, jitter, rules)
+        else:
+            bids, asks = self._redrawn(rng, seed, mid, n_levels, rules)
         return GeneratedBook(
             self._venue.id,
             symbol,
@@ -188,3 +199,24 @@ class BookGenerator:
             tuple(asks),
             n_levels,
         )
+
+    def _redrawn(
+        self,
+        rng: np.random.Generator,
+        seed: list[int],
+        mid: float,
+        n_levels: int,
+        rules: SymbolRulesConfig,
+    ) -> tuple[list[Count], list[Count]]:
+        """The redraw model's ladder: level i at its profile distance from `mid`, every
+        amount drawn afresh for the bucket."""
+        profile = self._venue.book
+        jitter = rng.uniform(-AMOUNT_JITTER, AMOUNT_JITTER, size=(2, profile.levels))
+        if n_levels > profile.levels:  # the extension draws from its own stream
+            # drawn level by level (rows), so a deeper book keeps the shallower one's levels
+            deeper = np.random.default_rng([*seed, 1]).uniform(
+                -AMOUNT_JITTER, AMOUNT_JITTER, size=(n_levels - profile.levels, 2)
+            )
+            jitter = np.concatenate([jitter, deeper.T], axis=1)
+        distances, notionals = self._profile_ladder(n_levels)
+        return ladder(mid, distances, notionals, jitter, rules)

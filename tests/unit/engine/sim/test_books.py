@@ -100,9 +100,12 @@ def test_ladder_follows_the_depth_profile():
     tick=st.sampled_from(["0.01", "0.1", "1", "25", "500"]),
     lot=st.sampled_from(["0.00001", "0.001", "0.1", "1"]),
     spacing_bps=st.sampled_from([0.1, 1.0, 5.0]),
+    model=st.sampled_from(["redraw", "resting"]),
 )
-def test_levels_sit_on_the_grid_distinct_and_never_crossed(bucket, tick, lot, spacing_bps):
-    profile = PROFILE.model_copy(update={"level_spacing_bps": spacing_bps, "noise_bps": 3.0})
+def test_levels_sit_on_the_grid_distinct_and_never_crossed(bucket, tick, lot, spacing_bps, model):
+    profile = PROFILE.model_copy(
+        update={"level_spacing_bps": spacing_bps, "noise_bps": 3.0, "model": model}
+    )
     gen = BookGenerator(venue(profile=profile, tick=tick, lot=lot), reference(), seed=3)
     book = gen.book("BTC/USDT", T0 + bucket * REFRESH_NS)
     tick_d, lot_d = Decimal(tick), Decimal(lot)

@@ -64,6 +64,7 @@ class VenueSnapshot:
     rest_weight: float = 0.0
     weight_limit_per_min: float | None = None
     weight_used_peak: float = 0.0  # the venue's X-MBX-USED-WEIGHT-1M, highest seen
+    weight_by_operation: dict[str, float] = field(default_factory=dict)  # of `rest_weight`
 
     @property
     def stream_up(self) -> bool:
@@ -318,6 +319,7 @@ class HedgeVenueActor:
             rest_weight=budget.stats.weight if budget is not None else 0.0,
             weight_limit_per_min=budget.limit_per_minute if budget is not None else None,
             weight_used_peak=budget.stats.venue_used_peak if budget is not None else 0.0,
+            weight_by_operation=dict(budget.stats.by_operation) if budget is not None else {},
         )
 
     def _market_data(self) -> str:

@@ -213,7 +213,7 @@ class HedgeRouterActor:
                 "up": s.market_data == "stream",
                 "market_data": s.market_data,
                 "reason": s.stream.get("reason", ""),
-                **{k: s.stream.get(k, 0) for k in ("reconnects", "resyncs", "stale")},
+                **{k: s.stream.get(k, 0) for k in ("connects", "reconnects", "resyncs", "stale")},
                 # balances pushed on the user data stream: its state ("" when it has none)
                 "account": getattr(s, "account", {}).get("state", ""),
                 "account_reconnects": getattr(s, "account", {}).get("reconnects", 0),
@@ -226,6 +226,7 @@ class HedgeRouterActor:
                 "weight": s.rest_weight,
                 "limit_per_min": s.weight_limit_per_min,
                 "venue_used_peak": s.weight_used_peak,
+                "by_operation": getattr(s, "weight_by_operation", {}),
             }
             for v, s in self._snapshots.items()
             if s.weight_limit_per_min
@@ -545,6 +546,7 @@ class HedgeRouterActor:
                         rest_weight=old.rest_weight,
                         weight_limit_per_min=old.weight_limit_per_min,
                         weight_used_peak=old.weight_used_peak,
+                        weight_by_operation=old.weight_by_operation,
                     )
                 continue
             old = self._snapshots.get(venue)

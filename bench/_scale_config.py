@@ -96,6 +96,7 @@ def scale_config(
     markets_per_actor: int = 1,
     market_data: str | None = None,
     book_depth: int | None = None,
+    book_model: str = "redraw",
 ) -> dict[str, Any]:
     """The config mapping (YAML-ready) for `n_markets` markets, `markets_per_actor` per actor.
 
@@ -104,7 +105,8 @@ def scale_config(
     venues, headroom) leave, at most 0.1 CPU each as in the default config.
     `market_data` ("stream" or "poll") sets the hedge venues' books; None keeps the
     default (stream for ccxt venues). `book_depth` sets the levels a hedge venue
-    reads of each book (None: the default 50).
+    reads of each book (None: the default 50). `book_model` is venue-sim's book model
+    (`redraw`: every level changes each refresh; `resting`: a few do).
     """
     if n_markets < 1:
         raise ValueError(f"n_markets must be at least 1, got {n_markets}")
@@ -149,7 +151,7 @@ def scale_config(
                 "url": "sim",
                 "taker_fee": fee,
                 "balances": balances(BALANCE_QUOTE_PER_ASSET),
-                "book": dict(book),
+                "book": {**book, "model": book_model},
                 "symbol_rules": rules,
                 **({"market_data": market_data} if market_data else {}),
                 **({"book_depth": book_depth} if book_depth else {}),

@@ -18,8 +18,11 @@ prints:
   query of `bench/fill_to_hedge_latency.py`;
 * fills/s over the run;
 * hedges skipped on a stale book, and each hedge venue's REST request weight
-  per minute as a share of its key's budget (books stream over websockets by
-  default for ccxt venues; REST is left for orders, balances and snapshots);
+  as a share of its key's budget (books stream over websockets by default for
+  ccxt venues; REST is left for orders, balances and snapshots). The goal is
+  on reads (books, balances, trades, order lookups, ccxt.pro's snapshots):
+  order entry (weight 1 an order) grows with the hedges placed, is the same
+  with streams or polling, and is printed apart, by call;
 * memory, late in the run: RSS (and PSS, which does not double-count shared
   pages) summed over every Ray worker process plus raylet and gcs_server, and
   RSS per actor class (psutil, the copy Ray ships).
@@ -30,6 +33,8 @@ by side in one invocation.
 
     python bench/scale.py --sizes 10 25 50 --duration 30 --markets-per-actor 1 10
     python bench/scale.py --sizes 2 --duration 5        # smoke run
+    python bench/scale.py --sizes 50 --markets-per-actor 10 --market-data stream poll \
+        --book-model resting redraw   # issue 14: streams against polling, both book models
 """
 
 from __future__ import annotations
@@ -50,7 +55,8 @@ from _scale_config import scale_config
 from fill_to_hedge_latency import QUERY as FILL_TO_HEDGE_QUERY
 
 from analytics.views import connect
-from engine.config import load_config
+from engine.config import VenueConfig, load_config
+from engine.venues.ccxt_weights import depth_weight
 from marketmesh.graph import run_graph
 
 GIB = 1024**3
@@ -120,11 +126,34 @@ class SizeResult:
     # in % of the budget: every client on the machine, ccxt.pro's book snapshots too
     venue_used_peak_pct: dict[str, float] = field(default_factory=dict)
     market_data: dict[str, str] = field(default_factory=dict)  # venue -> stream / poll
-    mode: str = "default"  # --market-data of this run
+    # per hedge venue: REST weight of reads (books, balances, trades, order lookups, and
+    # ccxt.pro's book snapshots), order entry left out; % of the budget in the busiest
+    # minute at most (runs under a minute: all of it)
+    read_weight_pct: dict[str, float] = field(default_factory=dict)
+    # per hedge venue: REST weight spent by each call over the run (where the weight went)
+    weight_by_operation: dict[str, dict[str, float]] = field(default_factory=dict)
+    mode: str = "default"  # --market-data and --book-model of this run
 
     @property
     def fills_per_s(self) -> float:
         return self.fills / self.duration_s
+
+
+ORDER_ENTRY = frozenset({"create_order", "cancel_order"})
+DEFAULT_BOOK_DEPTH = int(VenueConfig.model_fields["book_depth"].default)
+
+
+def read_weight(
+    weight: dict[str, Any], stream: dict[str, Any] | None, n_symbols: int, depth: int | None
+) -> float:
+    """REST weight a hedge venue spent reading: its own calls but order entry, plus the
+    book snapshots ccxt.pro reads outside its budget (one a symbol a connection, one a
+    resync; Binance weighs `GET /api/v3/depth` by its limit)."""
+    own = sum(w for op, w in weight.get("by_operation", {}).items() if op not in ORDER_ENTRY)
+    if not stream:
+        return own
+    snapshots = stream.get("connects", 0) * n_symbols + stream.get("resyncs", 0)
+    return own + snapshots * depth_weight(depth or DEFAULT_BOOK_DEPTH)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -234,6 +263,7 @@ def run_size(
     work: Path,
     market_data: str | None = None,
     book_depth: int | None = None,
+    book_model: str = "redraw",
 ) -> SizeResult:
     config_path = work / f"scale-{n}.yaml"
     mapping = scale_config(
@@ -243,6 +273,7 @@ def run_size(
         markets_per_actor=per_actor,
         market_data=market_data,
         book_depth=book_depth,
+        book_model=book_model,
     )
     config_path.write_text(yaml.safe_dump(mapping, sort_keys=False))
     cfg = load_config(config_path)
@@ -292,6 +323,15 @@ def run_size(
         for venue, w in weights.items()
         if minutes > 0 and w.get("limit_per_min")
     }
+    streams = result.router_status.get("streams", {})
+    read_weight_pct = {  # reads only: order entry is trading, the same in both modes
+        venue: 100.0
+        * read_weight(w, streams.get(venue), n, book_depth)
+        / max(1.0, minutes)
+        / w["limit_per_min"]
+        for venue, w in weights.items()
+        if w.get("limit_per_min")
+    }
     venue_used_peak_pct = {  # the venue's busiest minute for the IP, snapshots included
         venue: 100.0 * w.get("venue_used_peak", 0.0) / w["limit_per_min"]
         for venue, w in weights.items()
@@ -323,9 +363,11 @@ def run_size(
         unrouted=[(str(reason), int(n)) for reason, n in unrouted],
         stale_skips=int(stale or 0),
         book_age_ms=(ages[0], ages[1]),
-        mode=market_data or "default",
+        mode=f"{market_data or 'default'}, {book_model} books",
         rest_weight_pct=rest_weight_pct,
+        weight_by_operation={v: dict(w.get("by_operation", {})) for v, w in weights.items()},
         venue_used_peak_pct=venue_used_peak_pct,
+        read_weight_pct=read_weight_pct,
         market_data={
             v: f"{st.get('market_data', '')} (reconnects {st.get('reconnects', 0)}, "
             f"resyncs {st.get('resyncs', 0)}, stale {st.get('stale', 0)})"
@@ -363,6 +405,14 @@ def report(r: SizeResult) -> str:
                 for v, pct in sorted(r.rest_weight_pct.items())
             )
             or "n/a"
+        )
+        + "; reads (order entry left out): "
+        + ", ".join(f"{v} {pct:.1f} %" for v, pct in sorted(r.read_weight_pct.items()))
+        + "; REST weight by call: "
+        + "; ".join(
+            f"{v} "
+            + ", ".join(f"{op} {w:.0f}" for op, w in sorted(ops.items(), key=lambda x: -x[1]))
+            for v, ops in sorted(r.weight_by_operation.items())
         )
         + (
             "; market data " + ", ".join(f"{v} {md}" for v, md in sorted(r.market_data.items()))
@@ -429,14 +479,17 @@ def summary(results: list[SizeResult]) -> str:
             f"memory {'n/a' if rss is None else f'{rss:.2f} GiB'} "
             f"{'MET' if mem_ok else 'MISSED'} (<= {GOAL_MEMORY_GIB:.0f} GiB)"
         )
-        weight = max(r.venue_used_peak_pct.values(), default=None)  # the venue's count
+        weight = max(r.read_weight_pct.values(), default=None)
         weight_ok = weight is not None and weight <= GOAL_REST_WEIGHT_PCT
+        peak = max(r.venue_used_peak_pct.values(), default=None)  # the venue's own count
         rows.append(
             f"  hedges skipped on stale books {r.stale_skips} "
             f"{'MET' if r.stale_skips <= GOAL_STALE_SKIPS else 'MISSED'} ({GOAL_STALE_SKIPS}); "
-            "busiest venue minute's REST weight "
+            "REST weight on reads, busiest venue "
             f"{'n/a' if weight is None else f'{weight:.1f} %'} of its budget "
-            f"{'MET' if weight_ok else 'MISSED'} (<= {GOAL_REST_WEIGHT_PCT:.0f} %)"
+            f"{'MET' if weight_ok else 'MISSED'} (<= {GOAL_REST_WEIGHT_PCT:.0f} %); "
+            "with order entry, the venue's busiest minute "
+            f"{'n/a' if peak is None else f'{peak:.1f} %'}"
         )
     if not goal:
         rows.append(f"goal ({GOAL_MARKETS} markets) not measured in this run")
@@ -472,6 +525,15 @@ def main() -> None:
         help="levels a hedge venue reads of each book (default: the config's 50); "
         "streamed, venue-sim's diff events carry that many levels a side",
     )
+    parser.add_argument(
+        "--book-model",
+        choices=["redraw", "resting"],
+        nargs="+",
+        default=["redraw"],
+        help="venue-sim's book model: redraw (every level changes each 250 ms refresh) or "
+        "resting (the touch follows the mid, deeper levels rest: a few changes an event); "
+        "each value is run for every size, side by side",
+    )
     args = parser.parse_args()
     if args.book_depth is not None and not 5 <= args.book_depth <= 5_000:
         parser.error(
@@ -482,14 +544,15 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="mm-scale-") as tmp:
         runs = [
-            (n, per_actor, i, mode)
+            (n, per_actor, i, model, mode)
             for n in args.sizes
             for per_actor in args.markets_per_actor
             for i in range(args.runs)
+            for model in args.book_model
             for mode in args.market_data  # innermost: the modes alternate, side by side
         ]
-        for n, per_actor, i, mode in runs:
-            work = Path(tmp) / f"{n}-{per_actor}-{i}-{mode}"
+        for n, per_actor, i, model, mode in runs:
+            work = Path(tmp) / f"{n}-{per_actor}-{i}-{model}-{mode}"
             work.mkdir()
             r = run_size(
                 n,
@@ -500,6 +563,7 @@ def main() -> None:
                 work=work,
                 market_data=None if mode == "default" else mode,
                 book_depth=args.book_depth,
+                book_model=model,
             )
             results.append(r)
             print(f"run {i + 1}/{args.runs} " + report(r), flush=True)

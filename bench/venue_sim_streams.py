@@ -1,6 +1,7 @@
 """venue-sim's cost of serving many diff-depth streams, without any engine around it.
 
     python bench/venue_sim_streams.py [--symbols 50] [--depth 50] [--seconds 20] [--profile]
+                                      [--book-model redraw|resting]
 
 The `bench/scale.py` graph at 50 markets streams 50 symbols from each of three
 Binance-dialect hedge venues; there venue-sim alone took 0.64 cores and the
@@ -109,8 +110,12 @@ class TickTimer:
         BinanceStreams.tick_steps = timed  # type: ignore[method-assign]
 
 
-async def measure(symbols_n: int, depth: int, seconds: float, profile: bool) -> None:
-    cfg = AppConfig.model_validate(scale_config(symbols_n, market_data="stream"))
+async def measure(
+    symbols_n: int, depth: int, seconds: float, profile: bool, book_model: str
+) -> None:
+    cfg = AppConfig.model_validate(
+        scale_config(symbols_n, market_data="stream", book_model=book_model)
+    )
     server = VenueSimServer(
         cfg,
         start_ns=time.time_ns(),
@@ -147,7 +152,8 @@ async def measure(symbols_n: int, depth: int, seconds: float, profile: bool) -> 
     busy = _percentiles(timer.busy_ms)
     span = _percentiles(timer.span_ms)
     print(
-        f"{len(hedge)} venues x {len(symbols)} symbols, depth {depth}, {wall:.1f} s: "
+        f"{len(hedge)} venues x {len(symbols)} symbols, depth {depth}, {book_model} books, "
+        f"{wall:.1f} s: "
         f"venue-sim CPU {cpu / wall:.2f} cores; one venue's push tick busy p50 {busy[49]:.1f} "
         f"/ p99 {busy[98]:.1f} ms over p50 {span[49]:.1f} / p99 {span[98]:.1f} ms; "
         f"depth events {len(ages) / wall / streams:.2f} "
@@ -170,8 +176,9 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--book-model", choices=["redraw", "resting"], default="redraw")
     args = parser.parse_args()
-    asyncio.run(measure(args.symbols, args.depth, args.seconds, args.profile))
+    asyncio.run(measure(args.symbols, args.depth, args.seconds, args.profile, args.book_model))
 
 
 if __name__ == "__main__":

@@ -161,6 +161,8 @@ class CcxtVenue:
                 f"weight budget paused for {exc.wait_s:.1f}s; not sent",
                 retry_after_s=exc.wait_s,
             ) from None
+        spent = self.budget.stats.by_operation
+        spent[operation] = spent.get(operation, 0.0) + cost
         try:
             result = await call()
         except Exception as exc:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -53,6 +53,8 @@ class BudgetStats:
     # the venue's own count of this IP's weight in its current minute, the highest seen:
     # it includes what other clients on the IP spent (ccxt.pro's book snapshots)
     venue_used_peak: float = 0.0
+    # weight spent per operation (`create_order`, `fetch_order_book`, ...): where it goes
+    by_operation: dict[str, float] = field(default_factory=dict)
 
 
 class WeightBudget:

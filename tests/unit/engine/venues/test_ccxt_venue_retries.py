@@ -219,6 +219,9 @@ def test_the_venues_weight_header_feeds_the_shared_budget():
     asyncio.run(go())
     # FILLED answers with X-MBX-USED-WEIGHT-1M: 10 -> at most 5990 left
     assert v.budget.tokens(clock()) <= 5_990
+    # and the weight spent is told by call, so order entry reads apart from market data
+    assert v.budget.stats.by_operation == {"create_order": 1.0}
+    assert v.budget.stats.weight == 1.0
 
 
 def test_hollaex_429_and_unknown_symbol_are_read_from_the_venues_text():

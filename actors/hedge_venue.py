@@ -270,10 +270,17 @@ class HedgeVenueActor:
             await self._account_stream.close()
         await self._venue.close()
 
-    async def books_of(self, symbols: list[str]) -> dict[str, BookSnapshot]:
+    async def books_of(
+        self, symbols: list[str], max_age_ns: int | None = None, wait_s: float = 0.0
+    ) -> dict[str, BookSnapshot]:
         """The freshest book of each of `symbols`: what the router asks again for one
-        hedge, without the whole snapshot (at 50 symbols a snapshot is ~5,000 levels)."""
+        hedge, without the whole snapshot (at 50 symbols a snapshot is ~5,000 levels).
+        With `max_age_ns`, a streamed book older than that is waited for, up to `wait_s`,
+        until the stream brings it (`BookStream.fresh_by`): one call, not one a retry."""
         await self._ensure_started()
+        stream = self._stream
+        if max_age_ns is not None and wait_s > 0 and stream is not None and stream.up:
+            await asyncio.gather(*(stream.fresh_by(s, max_age_ns, wait_s) for s in symbols))
         return {s: b for s in symbols if (b := self._freshest(s)) is not None}
 
     async def books_since(self, epoch: int | None, version: int) -> BookChanges | None:

@@ -59,6 +59,9 @@ from engine.venues.streams import newer_books
 
 log = logging.getLogger(__name__)
 
+# a streamed book asked for again must be this much younger than max_book_age_ms, so it
+# still is by the time the answer (a Ray call, ~1 ms; tens under load) is planned on
+ANSWER_MARGIN_MS = 20.0
 RECOVERY_ATTEMPTS = 5  # look-ups per in-flight hedge after a restart before giving up
 # fill -> first child order sent, seconds (Prometheus histogram buckets)
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -78,6 +81,7 @@ class HedgeRouterActor:
         self._inflight: set[asyncio.Task[HedgeOutcome]] = set()
         self._task: asyncio.Task[None] | None = None
         self._stats = {"hedges": 0, "hedged": 0, "partial": 0, "skipped": 0}
+        self._stats["books_asked_again"] = 0  # streamed books too old at a hedge
         self._latency_counts = [0] * (len(LATENCY_BUCKETS_S) + 1)  # last: +Inf
         self._latency_sum_s = 0.0
         # child orders are on disk here before they leave (the ledger hears without a wait)
@@ -436,14 +440,16 @@ class HedgeRouterActor:
     async def _views_for(self, symbol: str) -> tuple[int, dict[str, Any]]:
         """(now, the venue snapshots to plan `symbol` on): a streaming venue whose copy here
         is older than `risk.max_book_age_ms` is asked again for that book first (one small
-        Ray call: only then, so most hedges pay nothing); one still older than that is
-        left out by the caller (`old_streamed_books`)."""
+        Ray call: only then, so most hedges pay nothing), and waits up to
+        `risk.stale_book_wait_ms` for its stream to bring a young one; one still older
+        than that is left out by the caller (`old_streamed_books`)."""
         now = time.time_ns()
-        aged = list(
-            old_streamed_books(self._snapshots, symbol, now, self._config.risk.max_book_age_ms)
-        )
+        risk = self._config.risk
+        aged = list(old_streamed_books(self._snapshots, symbol, now, risk.max_book_age_ms))
         if aged:
-            await self._refresh_book(aged, symbol)
+            # young enough that it still is once the answer is back here
+            max_age_ns = int(max(risk.max_book_age_ms - ANSWER_MARGIN_MS, 0.0) * 1e6)
+            await self._refresh_book(aged, symbol, max_age_ns, risk.stale_book_wait_ms / 1e3)
             now = time.time_ns()
         return now, dict(self._snapshots)
 
@@ -512,11 +518,16 @@ class HedgeRouterActor:
                 except Exception:  # rows stay buffered for the next flush; keep routing
                     log.exception("router: Parquet flush failed")
 
-    async def _refresh_book(self, names: list[str], symbol: str) -> None:
-        """Replace `symbol`'s book in the named venues' snapshots by their freshest; a
-        venue that does not answer keeps its copy (planned on only if young enough)."""
+    async def _refresh_book(
+        self, names: list[str], symbol: str, max_age_ns: int, wait_s: float
+    ) -> None:
+        """Replace `symbol`'s book in the named venues' snapshots by their freshest, each
+        venue waiting up to `wait_s` for one at most `max_age_ns` old; a venue that does
+        not answer keeps its copy (planned on only if young enough)."""
+        self._stats["books_asked_again"] += len(names)
         got = await asyncio.gather(
-            *(self._venues[v].books_of.remote([symbol]) for v in names), return_exceptions=True
+            *(self._venues[v].books_of.remote([symbol], max_age_ns, wait_s) for v in names),
+            return_exceptions=True,
         )
         for venue, books in zip(names, got, strict=True):
             if isinstance(books, BaseException) or symbol not in books:

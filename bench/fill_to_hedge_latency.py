@@ -10,7 +10,10 @@ times, then reads `fills` and `hedge_orders` back with DuckDB:
 * end to end: from the fill's own timestamp on the home venue (what the
   venue's matching stamped it) to that dispatch, and its first part, venue ->
   seen (how long the fill took to reach the MarketActor: push or poll);
-* book age at decision: `hedge_orders.book_age_ms` of every child order.
+* book age at decision: `hedge_orders.book_age_ms` of every child order, and
+  how many times the router found a streamed book older than
+  `risk.max_book_age_ms` and asked its venue again (waiting up to
+  `risk.stale_book_wait_ms` for a younger one).
 
 With `--poll-tick-s` the poll runs use that MarketActor tick (its REST polling
 pace) instead of the config's, so a config tuned for streams is compared with
@@ -103,7 +106,9 @@ def measure(config: AppConfig, config_path: Path, duration_s: float, data_dir: s
     row = con.execute(QUERY, {"run_id": result.run_id}).fetchone()
     ages = con.execute(AGE_QUERY, {"run_id": result.run_id}).fetchone()
     assert row is not None and ages is not None
-    return (row[0], *row[1:], *ages)
+    # streamed books too old at a hedge, asked for again (and waited for)
+    asked = int(result.router_status.get("books_asked_again", 0))
+    return (row[0], asked, *row[1:], *ages)
 
 
 def main() -> None:
@@ -127,7 +132,7 @@ def main() -> None:
             for mode in args.modes.split(","):
                 tick = args.poll_tick_s if mode == "poll" else None
                 cfg = with_market_data(base, mode, tick, args.hedge_mode)
-                n, *values = measure(cfg, args.config, args.duration, data_dir)
+                n, asked, *values = measure(cfg, args.config, args.duration, data_dir)
                 figures.setdefault(mode, []).append(tuple(values))
                 shown = "  ".join(
                     f"{c} {v:.2f} ms" if v is not None else f"{c} -"
@@ -135,7 +140,7 @@ def main() -> None:
                 )
                 print(
                     f"run {i + 1}/{args.runs} {mode:6} (tick {cfg.timing.market_tick_s}s): "
-                    f"{n} hedged fills  {shown}",
+                    f"{n} hedged fills  {shown}  books asked again {asked}",
                     flush=True,
                 )
     for mode, rows in figures.items():

@@ -357,7 +357,11 @@ def run_size(
             k: int(v)
             for k, v in result.router_status.items()
             if isinstance(v, int)
-            and k in ("hedges", "hedged", "partial", "skipped", "failed", "rejected", "unknown")
+            and k
+            in (
+                *("hedges", "hedged", "partial", "skipped", "failed", "rejected", "unknown"),
+                "books_asked_again",  # a streamed book too old at a hedge: asked, waited for
+            )
         },
         venue_down=dict(venue_down),
         unrouted=[(str(reason), int(n)) for reason, n in unrouted],

@@ -22,6 +22,11 @@ class RiskConfig(_Frozen):
         default=300.0,
         description="with a venue's book stream up, the router plans on no older book",
     )
+    stale_book_wait_ms: Annotated[float, Field(ge=0, le=5_000)] = Field(
+        default=250.0,
+        description="a streamed book older than max_book_age_ms at a hedge is waited for "
+        "this long (the next diff usually brings it) before its venue is left out; 0: never",
+    )
     slice_interval_s: PositiveFloat = Field(
         default=1.0,
         description="a hedge above max_notional_per_trade is sent in slices this far apart",

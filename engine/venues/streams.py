@@ -143,6 +143,7 @@ class BookStream:
         self._restart = asyncio.Event()
         self._updates_at_connect = 0
         self._first_look = True
+        self._next_take: asyncio.Future[None] | None = None  # fresh_by's waiters
 
     def __repr__(self) -> str:
         return f"BookStream(venue={self.venue_id!r}, state={self.state.value})"
@@ -182,6 +183,26 @@ class BookStream:
             return book
         vouched = heard - DIFF_BUCKET_NS
         return dataclasses.replace(book, ts_ns=vouched) if book.ts_ns < vouched else book
+
+    async def fresh_by(self, symbol: str, max_age_ns: int, timeout_s: float) -> BookSnapshot | None:
+        """`symbol`'s book once it is at most `max_age_ns` old (`fresh_book`), waiting up
+        to `timeout_s` for the books this connection takes next; the freshest there is
+        when the wait runs out. A book a few ms past `max_book_age_ms` is usually one diff
+        away from being young again: a hedge waits for it rather than being planned
+        without that venue."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            book = self.fresh_book(symbol)
+            left = deadline - loop.time()
+            if (book is not None and self._clock_ns() - book.ts_ns <= max_age_ns) or left <= 0:
+                return book
+            if self._next_take is None or self._next_take.done():
+                self._next_take = loop.create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._next_take), left)
+            except TimeoutError:
+                return self.fresh_book(symbol)
 
     def changed_since(self, epoch: int | None, version: int) -> BookChanges:
         """What a reader that saw `version` of this stream (`epoch`) is missing: the books
@@ -315,6 +336,9 @@ class BookStream:
             log.info("%s: book stream up", self.venue_id)
             self.state = StreamState.UP
             self.stats.down_since_ns = None
+        waiters, self._next_take = self._next_take, None
+        if waiters is not None and not waiters.done():
+            waiters.set_result(None)
 
     def _down(self, reason: str) -> None:
         if self.state is StreamState.UP:

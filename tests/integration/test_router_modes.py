@@ -212,7 +212,7 @@ class _StreamingVenue:
     def __init__(self, venue: str, snapshot_age_s: float, books_of_age_s: float) -> None:
         self.venue, self.snapshot_age_s, self.books_of_age_s = venue, snapshot_age_s, books_of_age_s
         self.orders: list = []
-        self.asked: list[list[str]] = []
+        self.asked: list[tuple[list[str], int | None, float]] = []
 
     def _book(self, age_s: float) -> BookSnapshot:
         return BookSnapshot(
@@ -230,8 +230,10 @@ class _StreamingVenue:
             0.0004, {SYMBOL: SPEC}, market_data="stream",
         )  # fmt: skip
 
-    async def books_of(self, symbols: list[str]) -> dict[str, BookSnapshot]:
-        self.asked.append(list(symbols))
+    async def books_of(
+        self, symbols: list[str], max_age_ns: int | None = None, wait_s: float = 0.0
+    ) -> dict[str, BookSnapshot]:
+        self.asked.append((list(symbols), max_age_ns, wait_s))
         return {SYMBOL: self._book(self.books_of_age_s)} if SYMBOL in symbols else {}
 
     async def execute(self, orders: list) -> list[ChildOrderResult]:
@@ -283,7 +285,11 @@ def test_a_streamed_book_too_old_is_asked_again_alone_and_left_out_if_still_old(
     (outcome,) = asyncio.run(scenario())
     fresh_asked, fresh_orders = ray.get(venues["fresh"].seen.remote())
     stale_asked, stale_orders = ray.get(venues["stale"].seen.remote())
-    assert [SYMBOL] in fresh_asked and [SYMBOL] in stale_asked  # one book, not a snapshot
+    for asked in (fresh_asked, stale_asked):  # one book, not a snapshot, and worth a wait
+        assert asked and all(symbols == [SYMBOL] for symbols, _, _ in asked), asked
+        _, max_age_ns, wait_s = asked[0]
+        assert max_age_ns < cfg.risk.max_book_age_ms * 1e6  # still young when it is back
+        assert wait_s == pytest.approx(cfg.risk.stale_book_wait_ms / 1e3) and wait_s > 0
     assert fresh_orders and all(o.venue == "fresh" for o in fresh_orders), outcome
     assert not stale_orders  # never planned on a book older than max_book_age_ms
     assert "stale: stale book: stale" in outcome.reason, outcome  # named for what it is

@@ -8,8 +8,10 @@ is up.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from engine.types import BookSnapshot
 from engine.venues.streams import DIFF_BUCKET_NS, BookStream, StreamState
 
 MS = 1_000_000
@@ -72,3 +74,46 @@ def test_a_stream_that_is_down_vouches_for_nothing():
 def test_vouching_never_makes_a_book_older():
     stream, _ = _synced(9_950, 9_990)
     assert stream.fresh_books()["B/USDT"].ts_ns == 9_990 * MS
+
+
+def test_a_hedge_waits_for_the_next_diff_to_bring_a_young_book():
+    """`fresh_by`: a book past the age limit is returned as soon as the connection takes
+    a younger one, not after the whole wait."""
+    now = [10_000 * MS]
+    stream = BookStream("v", lambda: None, ["A/USDT"], 5, clock_ns=lambda: now[0])
+    client = _Client()
+    client.book("A/USDT", 1, 9_600)
+    stream._take_books(client)
+
+    async def scenario() -> tuple[int, float]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        waiting = asyncio.create_task(stream.fresh_by("A/USDT", 300 * MS, 5.0))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()  # 400 ms old: waits
+        now[0] = 10_050 * MS
+        client.book("A/USDT", 2, 10_040)
+        stream._take_books(client)
+        book = await waiting
+        assert book is not None
+        return book.ts_ns, loop.time() - started
+
+    ts_ns, waited_s = asyncio.run(scenario())
+    assert ts_ns == 10_040 * MS
+    assert waited_s < 1.0  # woken by the take, not by the 5 s bound
+
+
+def test_a_book_that_stays_old_is_returned_as_it_is_when_the_wait_runs_out():
+    now = [10_000 * MS]
+    stream = BookStream("v", lambda: None, ["A/USDT"], 5, clock_ns=lambda: now[0])
+    client = _Client()
+    client.book("A/USDT", 1, 9_000)
+    stream._take_books(client)
+
+    async def scenario() -> BookSnapshot | None:
+        return await stream.fresh_by("A/USDT", 300 * MS, 0.05)
+
+    book = asyncio.run(scenario())
+    assert book is not None and book.ts_ns == 9_000 * MS  # the caller leaves it out
+    young = asyncio.run(stream.fresh_by("A/USDT", 2_000 * MS, 0.0))
+    assert young is not None and young.ts_ns == 9_000 * MS  # young enough: no wait

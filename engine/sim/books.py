@@ -12,7 +12,11 @@ model for order book dynamics", section 2: mean depth increases with the
 distance to the best quote over the first levels). Every process building a
 generator with the same inputs sees the very same book, and the book is
 constant within one refresh bucket so that liquidity a taker consumed can be
-tracked until the next refresh.
+tracked until the next refresh. Each symbol's buckets start on its own phase
+(a hash of venue and symbol within one `refresh_ms`): a real venue's symbols
+do not all change in the same instant, and in lockstep a diff stream of 50
+symbols went silent between refreshes, so no event vouched for the quiet
+books (`engine/venues/streams.py`) and venue-sim built every book in one burst.
 
 Prices and amounts are exact `Decimal` on the symbol's tick/lot grid; the
 `BookSnapshot` view is floats for the engine.
@@ -101,19 +105,28 @@ class BookGenerator:
         self._venue_key = zlib.crc32(venue.id.encode())
         self._cache: OrderedDict[tuple[str, int], GeneratedBook] = OrderedDict()
         self._ladders: dict[int, tuple[list[float], list[float]]] = {}  # by levels a side
+        self._phases: dict[str, int] = {}  # symbol -> where its buckets start, ns
 
     @property
     def venue_id(self) -> str:
         return self._venue.id
 
-    def bucket(self, ts_ns: int) -> int:
-        """Index of the refresh bucket holding `ts_ns`; the book is constant within it."""
-        return max(0, ts_ns // self._refresh_ns)
+    def bucket(self, symbol: str, ts_ns: int) -> int:
+        """Index of `symbol`'s refresh bucket holding `ts_ns` (on the symbol's phase);
+        the book is constant within it."""
+        return max(0, (ts_ns + self._phase_ns(symbol)) // self._refresh_ns)
+
+    def _phase_ns(self, symbol: str) -> int:
+        phase = self._phases.get(symbol)
+        if phase is None:
+            key = zlib.crc32(f"{self._venue.id}/{symbol}".encode())
+            phase = self._phases[symbol] = key % self._refresh_ns
+        return phase
 
     def book(self, symbol: str, ts_ns: int, min_levels: int = 0) -> GeneratedBook:
         """The exact (Decimal) book of `symbol` at `ts_ns`, at least `min_levels` deep
         (at most `MAX_LEVELS`); the profile's own depth when that is deeper."""
-        key = (symbol, self.bucket(ts_ns))
+        key = (symbol, self.bucket(symbol, ts_ns))
         cached = self._cache.get(key)
         if cached is not None and cached.levels >= min(min_levels, MAX_LEVELS):
             self._cache.move_to_end(key)
@@ -136,13 +149,18 @@ class BookGenerator:
         """The book at `ts_ns` as floats, at most `depth` levels a side."""
         return self.book(symbol, ts_ns).snapshot(ts_ns, depth)
 
+    def bucket_start(self, symbol: str, bucket: int) -> int:
+        """When `symbol`'s `bucket` starts, ns (the first at 0 whatever the phase)."""
+        return max(0, bucket * self._refresh_ns - self._phase_ns(symbol))
+
     def reference_mid(self, symbol: str, bucket: int) -> float:
-        """Reference price of `symbol` at the start of `bucket` (base priced in the quote)."""
-        return self._reference.symbol_price(symbol, bucket * self._refresh_ns)
+        """Reference price of `symbol` at the start of its `bucket` (base priced in the
+        quote)."""
+        return self._reference.symbol_price(symbol, self.bucket_start(symbol, bucket))
 
     def fair_mid(self, symbol: str, ts_ns: int) -> float:
         """The reference price shifted by the venue's offset, without the bucket's noise."""
-        bucket = self.bucket(ts_ns)
+        bucket = self.bucket(symbol, ts_ns)
         return self.reference_mid(symbol, bucket) * (1.0 + self._venue.book.offset_bps / 1e4)
 
     def _profile_ladder(self, n_levels: int) -> tuple[list[float], list[float]]:

@@ -25,7 +25,7 @@ from engine.sim.price import ReferencePrice
 from engine.types import Side
 
 REFRESH_NS = 250_000_000
-T0 = 1_700_000_000 * 10**9
+BASE_NS = 1_700_000_000 * 10**9  # where the reference price path starts
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
 TAKER = Decimal("0.0008")
 MAKER = Decimal("0.0002")
@@ -69,13 +69,25 @@ def make_venue(noise_bps: float = 0.8, balances: dict[str, str] | None = None) -
 
 
 def make_exchange(**kwargs) -> SimExchange:
-    reference = ReferencePrice(ASSETS, seed=7, step_ms=100, start_ns=T0)
+    reference = ReferencePrice(ASSETS, seed=7, step_ms=100, start_ns=BASE_NS)
     return SimExchange(make_venue(**kwargs), reference, 7, "USDT", SYMBOLS)
 
 
 def book_at(ts_ns: int, symbol: str = "BTC/USDT", **kwargs):
-    reference = ReferencePrice(ASSETS, seed=7, step_ms=100, start_ns=T0)
+    reference = ReferencePrice(ASSETS, seed=7, step_ms=100, start_ns=BASE_NS)
     return BookGenerator(make_venue(**kwargs), reference, 7).book(symbol, ts_ns)
+
+
+def _first_refresh(symbol: str) -> int:
+    """The first start of a `symbol` refresh bucket after BASE_NS (each symbol of a venue
+    refreshes on its own phase)."""
+    gen = BookGenerator(
+        make_venue(), ReferencePrice(ASSETS, seed=7, step_ms=100, start_ns=BASE_NS), 7
+    )
+    return gen.bucket_start(symbol, gen.bucket(symbol, BASE_NS) + 1)
+
+
+T0 = _first_refresh("BTC/USDT")  # tests step whole refreshes from a boundary of BTC's
 
 
 def fee(cost: Decimal, rate: Decimal) -> Decimal:

@@ -156,6 +156,16 @@ def read_weight(
     return own + snapshots * depth_weight(depth or DEFAULT_BOOK_DEPTH)
 
 
+def by_call(weights: dict[str, float]) -> dict[str, float]:
+    """Weight per call, summed over the symbols (`fetch_order_book A01/USDT` and the
+    rest of the 50 books are one line)."""
+    out: dict[str, float] = {}
+    for op, w in weights.items():
+        call = op.split(" ", 1)[0]
+        out[call] = out.get(call, 0.0) + w
+    return out
+
+
 def percentile(values: list[float], q: float) -> float | None:
     """Linear-interpolated percentile (q in 0..100); None without data."""
     if not values:
@@ -263,7 +273,7 @@ def run_size(
     work: Path,
     market_data: str | None = None,
     book_depth: int | None = None,
-    book_model: str = "redraw",
+    book_model: str = "resting",
 ) -> SizeResult:
     config_path = work / f"scale-{n}.yaml"
     mapping = scale_config(
@@ -415,7 +425,9 @@ def report(r: SizeResult) -> str:
         + "; REST weight by call: "
         + "; ".join(
             f"{v} "
-            + ", ".join(f"{op} {w:.0f}" for op, w in sorted(ops.items(), key=lambda x: -x[1]))
+            + ", ".join(
+                f"{op} {w:.0f}" for op, w in sorted(by_call(ops).items(), key=lambda x: -x[1])
+            )
             for v, ops in sorted(r.weight_by_operation.items())
         )
         + (
@@ -533,10 +545,11 @@ def main() -> None:
         "--book-model",
         choices=["redraw", "resting"],
         nargs="+",
-        default=["redraw"],
-        help="venue-sim's book model: redraw (every level changes each 250 ms refresh) or "
-        "resting (the touch follows the mid, deeper levels rest: a few changes an event); "
-        "each value is run for every size, side by side",
+        default=["resting"],
+        help="venue-sim's book model: resting (the default: the touch follows the mid, deeper "
+        "levels rest, so an event carries a few changes as a real venue's does) or redraw "
+        "(every level changes each 250 ms refresh, the local config's model); each value is "
+        "run for every size, side by side",
     )
     args = parser.parse_args()
     if args.book_depth is not None and not 5 <= args.book_depth <= 5_000:

@@ -33,6 +33,7 @@ from engine.consolidated import consolidate_books
 from engine.hedging import DeskHedge, HedgingDesk, fold_lookups, hedge_outcome, skipped_outcome
 from engine.hedging.desk import MidOf
 from engine.hedging.execution import (
+    asked_max_age_ns,
     fresh_books,
     old_streamed_books,
     plan_slice,
@@ -59,9 +60,6 @@ from engine.venues.streams import newer_books
 
 log = logging.getLogger(__name__)
 
-# a streamed book asked for again must be this much younger than max_book_age_ms, so it
-# still is by the time the answer (a Ray call, ~1 ms; tens under load) is planned on
-ANSWER_MARGIN_MS = 20.0
 RECOVERY_ATTEMPTS = 5  # look-ups per in-flight hedge after a restart before giving up
 # fill -> first child order sent, seconds (Prometheus histogram buckets)
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -80,8 +78,9 @@ class HedgeRouterActor:
         self._desk = HedgingDesk(config)
         self._inflight: set[asyncio.Task[HedgeOutcome]] = set()
         self._task: asyncio.Task[None] | None = None
-        self._stats = {"hedges": 0, "hedged": 0, "partial": 0, "skipped": 0}
-        self._stats["books_asked_again"] = 0  # streamed books too old at a hedge
+        # books_asked_again: streamed books too old at a hedge, asked for again
+        counts = ("hedges", "hedged", "partial", "skipped", "books_asked_again")
+        self._stats = dict.fromkeys(counts, 0)
         self._latency_counts = [0] * (len(LATENCY_BUCKETS_S) + 1)  # last: +Inf
         self._latency_sum_s = 0.0
         # child orders are on disk here before they leave (the ledger hears without a wait)
@@ -447,8 +446,7 @@ class HedgeRouterActor:
         risk = self._config.risk
         aged = list(old_streamed_books(self._snapshots, symbol, now, risk.max_book_age_ms))
         if aged:
-            # young enough that it still is once the answer is back here
-            max_age_ns = int(max(risk.max_book_age_ms - ANSWER_MARGIN_MS, 0.0) * 1e6)
+            max_age_ns = asked_max_age_ns(risk.max_book_age_ms)
             await self._refresh_book(aged, symbol, max_age_ns, risk.stale_book_wait_ms / 1e3)
             now = time.time_ns()
         return now, dict(self._snapshots)

@@ -64,6 +64,12 @@ MIB = 1024**2
 GOAL_MARKETS = 50
 GOAL_LAG_P99_MS = 100.0
 GOAL_MEMORY_GIB = 6.0
+# the router's status counts a run reports; books_asked_again: a streamed book too old at
+# a hedge, asked for again and waited for
+ROUTER_COUNTS = (
+    *("hedges", "hedged", "partial", "skipped", "failed", "rejected", "unknown"),
+    "books_asked_again",
+)
 GOAL_STALE_SKIPS = 0  # issue 14: with streamed books, no hedge skipped on a stale one
 GOAL_REST_WEIGHT_PCT = 10.0  # issue 14: REST weight per key, % of its budget
 NUM_CPUS = 2
@@ -366,12 +372,7 @@ def run_size(
         hedge_outcomes={
             k: int(v)
             for k, v in result.router_status.items()
-            if isinstance(v, int)
-            and k
-            in (
-                *("hedges", "hedged", "partial", "skipped", "failed", "rejected", "unknown"),
-                "books_asked_again",  # a streamed book too old at a hedge: asked, waited for
-            )
+            if isinstance(v, int) and k in ROUTER_COUNTS
         },
         venue_down=dict(venue_down),
         unrouted=[(str(reason), int(n)) for reason, n in unrouted],

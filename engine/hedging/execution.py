@@ -96,6 +96,17 @@ def old_streamed_books(
     return out
 
 
+# a streamed book asked for again must be this much younger than max_book_age_ms, so it
+# still is by the time the answer (a Ray call, ~1 ms; tens under load) is planned on
+ANSWER_MARGIN_MS = 20.0
+
+
+def asked_max_age_ns(max_book_age_ms: float) -> int:
+    """How old a streamed book asked for again at a hedge may be, ns: `max_book_age_ms`
+    less the answer's way back (`ANSWER_MARGIN_MS`)."""
+    return int(max(max_book_age_ms - ANSWER_MARGIN_MS, 0.0) * 1e6)
+
+
 def reference_mid(
     views: Mapping[str, VenueView], symbol: str, now_ns: int, max_age_s: float
 ) -> tuple[float, int] | None:

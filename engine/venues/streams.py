@@ -197,12 +197,9 @@ class BookStream:
             left = deadline - loop.time()
             if (book is not None and self._clock_ns() - book.ts_ns <= max_age_ns) or left <= 0:
                 return book
-            if self._next_take is None or self._next_take.done():
+            if self._next_take is None:  # resolved and dropped by the next take
                 self._next_take = loop.create_future()
-            try:
-                await asyncio.wait_for(asyncio.shield(self._next_take), left)
-            except TimeoutError:
-                return self.fresh_book(symbol)
+            await asyncio.wait({self._next_take}, timeout=left)
 
     def changed_since(self, epoch: int | None, version: int) -> BookChanges:
         """What a reader that saw `version` of this stream (`epoch`) is missing: the books

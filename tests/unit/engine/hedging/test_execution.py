@@ -5,7 +5,9 @@ from decimal import Decimal
 
 from engine.config import RiskConfig
 from engine.hedging.execution import (
+    ANSWER_MARGIN_MS,
     VenueState,
+    asked_max_age_ns,
     fresh_books,
     old_streamed_books,
     plan_slice,
@@ -99,3 +101,9 @@ def test_only_a_streaming_venues_book_older_than_the_limit_is_called_stale():
         "old": "stale book: old 400 ms > max_book_age_ms 300"
     }
     assert old_streamed_books(views, "ETH/USDT", NOW, 300) == {}
+
+
+def test_a_book_asked_again_must_be_young_enough_to_still_be_when_the_answer_is_back():
+    assert asked_max_age_ns(300.0) == int((300.0 - ANSWER_MARGIN_MS) * 1e6)
+    assert asked_max_age_ns(300.0) < 300 * 1_000_000
+    assert asked_max_age_ns(ANSWER_MARGIN_MS / 2) == 0  # never a negative age

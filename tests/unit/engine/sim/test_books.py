@@ -59,11 +59,7 @@ def test_same_inputs_give_the_same_book_in_any_process():
 
 def _next_refresh(gen: BookGenerator, symbol: str, t: int) -> int:
     """The first ns after `t` at which `symbol`'s book moves to its next bucket."""
-    lo, hi, b = t, t + REFRESH_NS, gen.bucket(symbol, t)
-    while hi - lo > 1:  # bucket(lo) == b < bucket(hi)
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if gen.bucket(symbol, mid) == b else (lo, mid)
-    return hi
+    return gen.bucket_start(symbol, gen.bucket(symbol, t) + 1)
 
 
 def test_book_is_constant_within_a_refresh_bucket_and_noise_changes_across():

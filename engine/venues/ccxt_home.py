@@ -84,6 +84,7 @@ __all__ = ["CcxtHomeVenue", "account_balances", "fetch_home_balances", "settle_e
 log = logging.getLogger(__name__)
 
 CANCEL_ATTEMPTS = 3
+STREAM_START_S = 3.0  # a market waits this long for its fill stream before quoting
 _ERRORS_KEPT = 50
 _T = TypeVar("_T")
 _RUN_ID = re.compile(r"\d{8}T\d{6}[0-9a-f]{4}")  # marketmesh.graph.new_run_id
@@ -200,6 +201,15 @@ class CcxtHomeVenue(HomeTradeReading):
         if self._stream is not None:
             self._feed = self._stream.attach(self.symbol)
             self._push_reader = asyncio.create_task(self._read_on_push())
+            if not await self._stream.wait_up(STREAM_START_S):
+                log.warning(
+                    "%s %s: fill stream not up after %.0f s (%s): quoting with fills read "
+                    "over REST until it is",
+                    self.venue_id,
+                    self.symbol,
+                    STREAM_START_S,
+                    self._stream.reason or self._stream.state.value,
+                )
         return spec
 
     async def close(self) -> None:

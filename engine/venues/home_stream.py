@@ -128,10 +128,11 @@ class HomeStream(StreamHealth):
                 while True:
                     done, _ = await asyncio.wait({trades}, timeout=CHECK_S)
                     if done:
-                        for trade in trades.result():
-                            self._take_trade(trade)
+                        trades.result()  # raises what the connection met
                         self._pin_private_url()
                         trades = asyncio.ensure_future(self._client.watch_my_trades())
+                        await asyncio.sleep(0)  # its first step: the watch is registered
+                    self._take_cached()
                     if new_connections(self._client, private=True):  # ccxt dialled again:
                         self.epoch += 1  # what the gap held is read over REST by the markets
                         self.reconnects += 1
@@ -163,33 +164,67 @@ class HomeStream(StreamHealth):
             with contextlib.suppress(Exception):
                 await old.close()
 
-    def _take_trade(self, trade: dict[str, Any]) -> None:
-        """Queue one pushed trade for its market (ccxt hands back its whole cache: new
-        entries are the ones not yet queued, told apart by identity)."""
-        feed = self.feeds.get(str(trade.get("symbol")))
-        info = trade.get("info")
-        if feed is None or not isinstance(info, dict) or info.get("_queued"):
+    def _take_cached(self) -> None:
+        """Queue every trade in ccxt's cache not queued yet, newest back to the last one
+        queued. The cache, not the watch's answer: ccxt resolves a push only to a watch
+        waiting at that moment, and a push handled between one answer and the next
+        watch (the same read often carries two) resolves nothing; it would wait in the
+        cache for the next push, 200 ms to a second on a quiet market."""
+        cache = getattr(self._client, "myTrades", None)
+        if not cache:
             return
-        info["_queued"] = True
-        feed.trades.append(info)
+        new: list[dict[str, Any]] = []
+        for trade in reversed(cache):
+            info = trade.get("info")
+            if not isinstance(info, dict):
+                continue
+            if info.get("_queued"):
+                break
+            info["_queued"] = True
+            new.append(trade)
+        for trade in reversed(new):
+            self._take_trade(trade)
+
+    def _take_trade(self, trade: dict[str, Any]) -> None:
+        """Queue one pushed trade for its market (one this process does not quote is
+        left: its market reads it over REST when it attaches)."""
+        feed = self.feeds.get(str(trade.get("symbol")))
+        if feed is None:
+            return
+        feed.trades.append(trade["info"])
         feed.pushed.set()
 
     async def _books(self, symbol: str) -> None:
+        """Each book update copied into the feed, read from ccxt's book after the next
+        watch is registered (as `_take_cached` reads trades), so none waits for the next."""
         attempt = 0
-        while True:
-            try:
-                ob = await self._books_client.watch_order_book(symbol)
-                feed = self.feeds[symbol]
-                feed.bids = [(float(p), float(a)) for p, a, *_ in ob["bids"]]
-                feed.asks = [(float(p), float(a)) for p, a, *_ in ob["asks"]]
-                feed.book_ns = self._clock_ns()
-                attempt = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.info("%s %s: book stream: %s", self.venue_id, symbol, exc)
-                await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
-                attempt += 1
+        watch: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                try:
+                    watch = watch or self._watch_book(symbol)
+                    ob = await watch
+                    watch = self._watch_book(symbol)
+                    await asyncio.sleep(0)  # its first step: the watch is registered
+                    ob = self._books_client.orderbooks.get(symbol) or ob
+                    feed = self.feeds[symbol]
+                    feed.bids = [(float(p), float(a)) for p, a, *_ in ob["bids"]]
+                    feed.asks = [(float(p), float(a)) for p, a, *_ in ob["asks"]]
+                    feed.book_ns = self._clock_ns()
+                    attempt = 0
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    watch = None
+                    log.info("%s %s: book stream: %s", self.venue_id, symbol, exc)
+                    await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
+                    attempt += 1
+        finally:
+            if watch is not None:
+                watch.cancel()
+
+    def _watch_book(self, symbol: str) -> asyncio.Future[Any]:
+        return asyncio.ensure_future(self._books_client.watch_order_book(symbol))
 
 
 _SHARED: dict[tuple[str, str, str], HomeStream] = {}

@@ -10,6 +10,8 @@ missed") and `reconnects`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -31,10 +33,19 @@ class StreamHealth:
         self.reconnects = 0
         self.reason = ""
         self.down_since_ns: int | None = clock_ns()
+        self._up_now = asyncio.Event()
 
     @property
     def up(self) -> bool:
         return self.state is StreamState.UP
+
+    async def wait_up(self, timeout_s: float) -> bool:
+        """Whether the stream is up within `timeout_s` (a market waits for its fills'
+        stream before its first quote: a fill pushed before the subscription is read
+        over REST, up to a poll later)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._up_now.wait(), timeout_s)
+        return self.up
 
     def status(self) -> dict[str, Any]:
         return {
@@ -53,11 +64,13 @@ class StreamHealth:
         self.state = StreamState.UP
         self.down_since_ns = None
         self.reason = ""
+        self._up_now.set()
 
     def mark_down(self, reason: str) -> None:
         if self.state is StreamState.UP:
             log.warning("%s: %s down: %s", self.venue_id, self.what, reason)
         self.state = StreamState.DOWN
+        self._up_now.clear()
         self.reason = reason
         if self.down_since_ns is None:
             self.down_since_ns = self._clock_ns()

@@ -264,11 +264,11 @@ class BookStream:
         self._heard_ns = None
         self._first_look = True
         restart = asyncio.ensure_future(self._restart.wait())
+        watch: asyncio.Future[Any] | None = None
         try:
             while True:
-                watch = asyncio.ensure_future(
-                    client.watch_order_book_for_symbols(self.symbols, self.depth)
-                )
+                if watch is None:
+                    watch = self._watch(client)
                 done, _ = await asyncio.wait(
                     {watch, restart},
                     timeout=self.stale_after_s,
@@ -281,14 +281,21 @@ class BookStream:
                     watch.cancel()
                     self.stats.stale += 1
                     raise StaleStream(f"no book update for {self.stale_after_s:.1f}s")
-                try:
-                    watch.result()
-                except ccxt.ChecksumError as exc:  # a gap: ccxt dropped the book
+                error = watch.exception()
+                if error is not None and not isinstance(error, ccxt.ChecksumError):
+                    raise error
+                # the next watch is registered before the books are read: an update ccxt
+                # handled meanwhile (a read often carries several) is read now; one after
+                # resolves the next watch. Read first and re-armed after, such an update
+                # resolved nothing and waited in ccxt for the next one, up to a refresh.
+                watch = self._watch(client)
+                await asyncio.sleep(0)  # its first step: the watch is registered
+                if error is not None:  # a gap: ccxt dropped the book
                     self._in_sync.intersection_update(
                         s for s in self.symbols if _synced(client.orderbooks.get(s))
                     )
                     self.stats.resyncs += 1
-                    log.info("%s: update-id gap, resync from snapshot: %s", self.venue_id, exc)
+                    log.info("%s: update-id gap, resync from snapshot: %s", self.venue_id, error)
                     continue
                 if self._reconnected(client):  # ccxt dialled again on its own
                     self.stats.reconnects += 1
@@ -296,6 +303,11 @@ class BookStream:
                 self._take_books(client)
         finally:
             restart.cancel()
+            if watch is not None:
+                watch.cancel()
+
+    def _watch(self, client: Any) -> asyncio.Future[Any]:
+        return asyncio.ensure_future(client.watch_order_book_for_symbols(self.symbols, self.depth))
 
     def _reconnected(self, client: Any) -> bool:
         """Whether ccxt opened a new connection since the last look (it re-dials on the

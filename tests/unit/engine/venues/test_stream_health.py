@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from engine.venues.stream_health import StreamHealth
 
 
@@ -30,3 +32,18 @@ def test_down_since_the_first_failure_and_cleared_when_up():
         "reconnects": 0,
         "down_for_s": None,
     }
+
+
+def test_wait_up_returns_when_the_stream_comes_up_and_says_false_on_a_timeout():
+    health = StreamHealth("home", "fill stream", lambda: 0)
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        still_connecting = await health.wait_up(0.01)
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.01, health.mark_up)
+        came_up = await health.wait_up(5.0)
+        health.mark_down("ConnectionClosed: 1006")
+        down_again = await health.wait_up(0.01)
+        return still_connecting, came_up, down_again
+
+    assert asyncio.run(scenario()) == (False, True, False)

@@ -95,12 +95,24 @@ class AccountStream(StreamHealth):
         if self._markets is not None:
             client.set_markets(*self._markets)
         watch = asyncio.ensure_future(client.watch_balance())
+        slot: tuple[dict[str, Any], str | None] | None = None  # where ccxt keeps it
+        taken: Any = None
         try:
             while True:
                 done, _ = await asyncio.wait({watch}, timeout=CHECK_S)
                 if done:
-                    self._take(watch.result())
+                    answered = watch.result()
                     watch = asyncio.ensure_future(client.watch_balance())
+                    await asyncio.sleep(0)  # its first step: the watch is registered
+                    slot = _cached_slot(client, answered) or slot
+                    taken = answered
+                    self._take(answered)
+                # ccxt resolves a push only to a watch waiting then: one it handled between
+                # an answer and the next watch is in its balance cache, not in an answer
+                newest = _newest(slot)
+                if newest is not None and newest is not taken:
+                    taken = newest
+                    self._take(newest)
                 if new_connections(client):  # subscribed on a new connection: a new epoch
                     self.epoch += 1
                     self.mark_up()
@@ -128,3 +140,28 @@ class AccountStream(StreamHealth):
         self.pushes += 1
         self.mark_up()
         self._on_push(totals, event_ns)
+
+
+def _cached_slot(
+    client: Any, answered: Mapping[str, Any]
+) -> tuple[dict[str, Any], str | None] | None:
+    """Where ccxt.pro keeps the balance `answered` came from: one balance per account
+    type (`client.balance[type]`, replaced by each push; the type is returned) or the
+    balance itself (None). None when that cannot be told."""
+    cache = getattr(client, "balance", None)
+    if not isinstance(cache, dict):
+        return None
+    if cache is answered:
+        return cache, None
+    key = next((k for k, b in cache.items() if b is answered), None)
+    if key is None:  # replaced already: the one account type ccxt holds a balance of
+        held = [k for k, b in cache.items() if isinstance(b, dict) and b.get("timestamp")]
+        key = held[0] if len(held) == 1 else None
+    return (cache, key) if key is not None else None
+
+
+def _newest(slot: tuple[dict[str, Any], str | None] | None) -> Mapping[str, Any] | None:
+    if slot is None:
+        return None
+    cache, key = slot
+    return cache if key is None else cache.get(key)

@@ -8,7 +8,7 @@ consumer that reads what the watch answered and only then watches again loses
 the wake of what arrived in between: a fill waited for the next push, 200 ms to
 a second on a quiet market. These fakes keep ccxt's rule and push bursts at
 random points of the consumer's loop; after each burst, with no push after it,
-everything must be taken within a few loop turns.
+everything must be taken within a few loop turns (fills, books, balances).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import asyncio
 import random
 from typing import Any
 
+from engine.venues.account_stream import AccountStream
 from engine.venues.home_stream import HomeStream
 from engine.venues.streams import BookStream
 
@@ -98,6 +99,21 @@ class _BinanceClient(_Pushes):
         self.resolve(self.orderbooks[symbol], "depth")
 
 
+class _BinanceAccount(_Pushes):
+    """The balance half of ccxt.pro's binance: each push replaces `balance["spot"]`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.balance: dict[str, Any] = {"spot": None}
+
+    async def watch_balance(self) -> Any:
+        return await self.wait_for("spot:balance")
+
+    def push_balance(self, n: int) -> None:
+        self.balance["spot"] = {"timestamp": n, "USDT": {"free": n, "used": 0}}
+        self.resolve(self.balance["spot"], "spot:balance")
+
+
 async def _turns(n: int) -> None:
     for _ in range(n):
         await asyncio.sleep(0)
@@ -172,6 +188,31 @@ def test_every_pushed_book_is_taken_within_a_few_loop_turns():
         try:
             await _turns(5)  # connected and watching
             return await _bursts(push, taken, rng)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    late = asyncio.run(scenario())
+    assert max(late) <= SETTLE_TURNS, sorted(late)[-10:]
+
+
+def test_every_pushed_balance_is_taken_within_a_few_loop_turns():
+    client = _BinanceAccount()
+    pushed_at: list[int] = []
+    stream = AccountStream(
+        "v", lambda: client, lambda _totals, event_ns: pushed_at.append(event_ns)
+    )
+    rng = random.Random(5)
+
+    async def scenario() -> list[int]:
+        task = asyncio.create_task(stream.run())
+        try:
+            await _turns(5)  # watching
+            return await _bursts(
+                client.push_balance,
+                lambda n: bool(pushed_at) and pushed_at[-1] == n * 1_000_000,
+                rng,
+            )
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

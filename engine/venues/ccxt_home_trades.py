@@ -108,27 +108,28 @@ class HomeTradeReading:
     async def _book_pushed(self, pushed: list[dict[str, Any]]) -> bool:
         """Book the pushed trades whose content is new; whether REST must read the rest.
 
-        Under the read lock, so a REST read never interleaves: a trade REST booked
-        first is seen here, and one booked here is seen by REST.
+        Not under the read lock: a push must not wait behind a REST read's round trip
+        (the safety read every second held ~1 % of pushes 5-20 ms). Each booking checks
+        and marks `_seen` in one step (`_keep_fill`), so whichever of a push and a REST
+        read books a trade first, the other sees it.
         """
-        if not pushed:
-            return False
-        async with self._read_lock:
-            horizon = self._since_ms - TRADE_LOOKBACK_MS  # older keys may be forgotten
-            uncertain = False
-            for info in pushed:
-                try:
-                    key = self._trade_key(info)
-                except (KeyError, TypeError, ValueError, ArithmeticError):
-                    uncertain = True  # not a trade we can read: REST lists what it was
-                    continue
-                # seen: a copy, or a second trade of equal content (booking marks it seen)
-                if self._seen.get(key, 0) or key[1] < horizon:
-                    uncertain = True
-                    continue
-                await self._keep_fill(info, key, 1)
+        horizon = self._since_ms - TRADE_LOOKBACK_MS  # older keys may be forgotten
+        uncertain = False
+        for info in pushed:
+            try:
+                key = self._trade_key(info)
+            except (KeyError, TypeError, ValueError, ArithmeticError):
+                uncertain = True  # not a trade we can read: REST lists what it was
+                continue
+            # seen: a copy, or a second trade of equal content (booking marks it seen)
+            if self._seen.get(key, 0) or key[1] < horizon:
+                uncertain = True
+                continue
+            if await self._keep_fill(info, key, 1):
                 self.reads["booked_from_push"] += 1
-            return uncertain
+            else:  # booked by a REST read while this one named its order
+                uncertain = True
+        return uncertain
 
     async def _read_trades(self, pushed: bool) -> None:
         """Read our trades over REST and keep the new ones in `_unreturned` (one reader at a
@@ -222,12 +223,17 @@ class HomeTradeReading:
         in_batch[key] = occurrence
         await self._keep_fill(info, key, occurrence)
 
-    async def _keep_fill(self, info: dict[str, Any], key: TradeKey, occurrence: int) -> None:
+    async def _keep_fill(self, info: dict[str, Any], key: TradeKey, occurrence: int) -> bool:
+        """Keep the `occurrence`-th trade of content `key` unless one was kept already;
+        whether this call kept it."""
         if occurrence <= self._seen.get(key, 0):
-            return
+            return False
         ts_ms = key[1]
         order_id = key[0]
-        cid = self._client_ids.get(order_id) or await self._client_id_after_creates(order_id)
+        if (cid := self._client_ids.get(order_id)) is None:
+            cid = await self._client_id_after_creates(order_id)
+            if occurrence <= self._seen.get(key, 0):  # kept by the other reader meanwhile
+                return False
         # no await below: the fill is marked seen and kept in one step
         self._seen[key] = occurrence
         self._since_ms = max(self._since_ms, ts_ms)
@@ -262,6 +268,7 @@ class HomeTradeReading:
         self._unreturned.append(fill)
         if self.fills_arrived is not None:
             self.fills_arrived.set()
+        return True
 
     async def _client_id_after_creates(self, order_id: str) -> str:
         """The client id of an order no answer named yet. A push can outrun the answer

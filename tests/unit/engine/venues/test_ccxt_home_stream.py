@@ -138,3 +138,44 @@ def test_a_push_that_outruns_its_orders_answer_is_named_by_that_answer():
                 await venue.close()
 
     asyncio.run(scenario())
+
+
+def test_a_push_is_booked_while_a_rest_read_is_on_the_way_and_delivered_once():
+    """A REST read (the safety read every second) is slow: a fill pushed meanwhile is
+    booked from its push at once, not after that round trip, and the read that lists it
+    afterwards books nothing more."""
+
+    async def scenario() -> None:
+        async with home_served() as url, hollaex(url, KEY2, SECRET2) as taker:
+            venue = await streaming_home(url)
+            try:
+                (ask,) = await venue.place([(Side.SELL, D("65000.5"), D("0.3"))], 0)
+                fetch, listing, release = (
+                    venue.client.fetch_my_trades,
+                    asyncio.Event(),
+                    asyncio.Event(),
+                )
+
+                async def slow_listing(*args: Any) -> Any:
+                    listing.set()
+                    await asyncio.wait_for(release.wait(), 5)  # held until the push is in
+                    return await fetch(*args)
+
+                venue.client.fetch_my_trades = slow_listing
+                read = asyncio.create_task(venue._read_trades(False))
+                await asyncio.wait_for(listing.wait(), 5)
+                assert venue.fills_arrived is not None and not venue.fills_arrived.is_set()
+                await taker.create_order("BTC/USDT", "market", "buy", 0.01)
+                await asyncio.wait_for(venue.fills_arrived.wait(), 5)  # the read still waits
+                assert not read.done()
+                (pushed,) = venue.take_pushed_fills()
+                release.set()
+                await read  # it lists the trade the push booked: nothing new
+                venue.client.fetch_my_trades = fetch
+                assert await fills_until(venue, 1, timeout_s=0.5) == []
+                assert (pushed.fill_id, pushed.amount) == (f"{ask}-f1", D("0.01"))
+                assert venue.stream_status()["reads"]["booked_from_push"] == 1
+            finally:
+                await venue.close()
+
+    asyncio.run(scenario())

@@ -132,8 +132,8 @@ class HomeTradeReading:
         return uncertain
 
     async def _read_trades(self, pushed: bool) -> None:
-        """Read our trades over REST and keep the new ones in `_unreturned` (one reader at a
-        time: the push reader and a poll never interleave)."""
+        """Read our trades over REST and keep the new ones in `_unreturned` (one REST read
+        at a time; a push may be booked meanwhile, and is then seen here as booked)."""
         async with self._read_lock:
             stream = self._stream
             epoch = stream.epoch if stream is not None else 0

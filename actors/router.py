@@ -293,7 +293,7 @@ class HedgeRouterActor:
         background) with the number of hedges started."""
         await self._ensure_started()
         now = time.time_ns()
-        return self._start(self._desk.on_fills(fills, now, self._mids_at(now)))
+        return self._start(self._desk.on_fills(fills, now, self._mids_at(now)), received_ns=now)
 
     async def hedge_intents(self, intents: list[HedgeIntent]) -> list[HedgeOutcome]:
         """Hedge the rebalancer's intents; returns once the ledger has booked them.
@@ -306,9 +306,10 @@ class HedgeRouterActor:
         tasks = [self._spawn(self._carry_out(h)) for h in self._desk.on_intents(intents)]
         return list(await asyncio.gather(*tasks))
 
-    def _start(self, hedges: list[DeskHedge]) -> int:
+    def _start(self, hedges: list[DeskHedge], received_ns: int | None = None) -> int:
+        """Carry out `hedges`; `received_ns`: when the fills they mirror reached us."""
         for hedge in hedges:
-            self._spawn(self._carry_out(hedge))
+            self._spawn(self._carry_out(hedge, received_ns))
         return len(hedges)
 
     def _spawn(self, coro: Any) -> asyncio.Task[HedgeOutcome]:
@@ -329,7 +330,7 @@ class HedgeRouterActor:
 
     # the hedge ---------------------------------------------------------------
 
-    async def _carry_out(self, hedge: DeskHedge) -> HedgeOutcome:
+    async def _carry_out(self, hedge: DeskHedge, received_ns: int | None = None) -> HedgeOutcome:
         """Send what the desk decided; record and book what is not needed."""
         if hedge.cut_to_ledger_gap:
             base = split_symbol(hedge.intent.symbol)[0]
@@ -337,7 +338,7 @@ class HedgeRouterActor:
             gap = next((e.gap for e in exposures if e.asset == base), Decimal(0))
             hedge = self._desk.cut_to_gap(hedge, gap)  # no await from here to `started`
         if not hedge.is_cut:
-            return await self._hedge(hedge.intent, pended=hedge.pended)
+            return await self._hedge(hedge.intent, pended=hedge.pended, received_ns=received_ns)
         why = f"not needed: {hedge.why_not_needed}"
         if hedge.send_amount <= 0:
             outcome = skipped_outcome(hedge.intent, why)
@@ -351,9 +352,11 @@ class HedgeRouterActor:
         self._writers["hedge_orders"].append(
             [skip_row(hedge.intent, hedge.not_needed, why, time.time_ns())]
         )
-        return await self._hedge(hedge.to_send, pended=hedge.pended)
+        return await self._hedge(hedge.to_send, pended=hedge.pended, received_ns=received_ns)
 
-    async def _hedge(self, intent: HedgeIntent, *, pended: bool) -> HedgeOutcome:
+    async def _hedge(
+        self, intent: HedgeIntent, *, pended: bool, received_ns: int | None = None
+    ) -> HedgeOutcome:
         """Plan, send and book one hedge, in TWAP slices when it is too big for one trade.
 
         `pended`: the ledger already holds this hedge as pending (mirror). If not,
@@ -370,7 +373,7 @@ class HedgeRouterActor:
                 wait_s = (piece.due_ns - time.time_ns()) / 1e9
                 if wait_s > 0:
                     await asyncio.sleep(wait_s)
-                slice_results, slice_reasons = await self._hedge_slice(intent, piece)
+                slice_results, slice_reasons = await self._hedge_slice(intent, piece, received_ns)
                 results += slice_results
                 reasons += slice_reasons
             unscheduled = residual_after(intent, slices)
@@ -389,9 +392,14 @@ class HedgeRouterActor:
         return outcome
 
     async def _hedge_slice(
-        self, parent: HedgeIntent, piece: HedgeSlice
+        self, parent: HedgeIntent, piece: HedgeSlice, received_ns: int | None = None
     ) -> tuple[list[ChildOrderResult], list[str]]:
-        """Plan one slice on the books of now, send it, price it against its benchmarks."""
+        """Plan one slice on the books of now, send it, price it against its benchmarks.
+
+        Its rows say when the fill reached the router (`fill_received_ts`, a fill's
+        first slice) and how long the plan waited for young books (`book_wait_ms`):
+        with the fill's `ts` and `seen_ts` they split fill -> hedge into its legs."""
+        asked_ns = time.time_ns()
         now, views = await self._views_for(parent.symbol)
         too_old = old_streamed_books(views, parent.symbol, now, self._config.risk.max_book_age_ms)
         planned = plan_slice(parent, piece, views.values(), self._config.risk, now, too_old)
@@ -430,6 +438,10 @@ class HedgeRouterActor:
             bench,
             decision_fields(planned.quotes, plan.reasons, now),
         )
+        received = received_ns if piece.index == 0 else None
+        for row in rows:
+            row["fill_received_ts"] = received
+            row["book_wait_ms"] = (now - asked_ns) / 1e6
         self._writers["hedge_orders"].append(with_book_ages(rows, views, parent.symbol, now))
         self._writers["hedge_fills"].append(
             execution_rows((e for r in results for e in r.executions), sent_ns)

@@ -153,6 +153,10 @@ def _hedge_orders() -> pa.Schema:
             _f("decision_books", pa.string()),
             _f("plan_reasons", pa.string()),  # JSON list of strings
             _f("book_age_ms", pa.float64()),  # age at decision of the venue's book used
+            # fill -> hedge in legs: when the mirrored fill reached the router (its first
+            # slice), and how long the plan waited for young books (asked again)
+            _f("fill_received_ts", TS_TYPE),
+            _f("book_wait_ms", pa.float64()),
         ]
     )
 

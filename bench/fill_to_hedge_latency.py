@@ -10,6 +10,9 @@ times, then reads `fills` and `hedge_orders` back with DuckDB:
 * end to end: from the fill's own timestamp on the home venue (what the
   venue's matching stamped it) to that dispatch, and its first part, venue ->
   seen (how long the fill took to reach the MarketActor: push or poll);
+* the engine's legs: seen -> the router's receipt (`hedge_orders.fill_received_ts`:
+  the Ray call) and receipt -> dispatch, and the fills whose plan waited for a
+  young book (`hedge_orders.book_wait_ms`);
 * book age at decision: `hedge_orders.book_age_ms` of every child order, and
   how many times the router found a streamed book older than
   `risk.max_book_age_ms` and asked its venue again (waiting up to
@@ -45,13 +48,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 QUERY = """
 with first_child as (
-    select source_fill_id, min(ts) as sent
+    select source_fill_id, min(ts) as sent, min(fill_received_ts) as received,
+        max(book_wait_ms) as book_wait
     from hedge_orders
     where run_id = $run_id and source_fill_id is not null and venue is not null
     group by 1
 )
 select
     count(*) as n,
+    quantile_cont(epoch_ns(c.received) - epoch_ns(f.seen_ts), 0.99) / 1e6 as hop_p99_ms,
+    quantile_cont(epoch_ns(c.sent) - epoch_ns(c.received), 0.99) / 1e6 as router_p99_ms,
+    count(*) filter (where c.book_wait > 1) as waited,
+    max(c.book_wait) as book_wait_max_ms,
     quantile_cont(epoch_ns(c.sent) - epoch_ns(f.seen_ts), 0.5) / 1e6 as engine_p50_ms,
     quantile_cont(epoch_ns(c.sent) - epoch_ns(f.seen_ts), 0.99) / 1e6 as engine_p99_ms,
     quantile_cont(epoch_ns(c.sent) - epoch_ns(f.ts), 0.5) / 1e6 as e2e_p50_ms,
@@ -108,7 +116,12 @@ def measure(config: AppConfig, config_path: Path, duration_s: float, data_dir: s
     assert row is not None and ages is not None
     # streamed books too old at a hedge, asked for again (and waited for)
     asked = int(result.router_status.get("books_asked_again", 0))
-    return (row[0], asked, *row[1:], *ages)
+    n, *legs = row[:5]
+    return (n, asked, legs, *row[5:], *ages)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} ms"
 
 
 def main() -> None:
@@ -132,15 +145,19 @@ def main() -> None:
             for mode in args.modes.split(","):
                 tick = args.poll_tick_s if mode == "poll" else None
                 cfg = with_market_data(base, mode, tick, args.hedge_mode)
-                n, asked, *values = measure(cfg, args.config, args.duration, data_dir)
+                n, asked, legs, *values = measure(cfg, args.config, args.duration, data_dir)
                 figures.setdefault(mode, []).append(tuple(values))
                 shown = "  ".join(
                     f"{c} {v:.2f} ms" if v is not None else f"{c} -"
                     for c, v in zip(COLUMNS, values, strict=True)
                 )
+                hop, router, waited, wait_max = legs
                 print(
                     f"run {i + 1}/{args.runs} {mode:6} (tick {cfg.timing.market_tick_s}s): "
-                    f"{n} hedged fills  {shown}  books asked again {asked}",
+                    f"{n} hedged fills  {shown}  books asked again {asked}\n"
+                    f"    engine legs: seen -> router p99 {_ms(hop)}, router -> sent p99 "
+                    f"{_ms(router)}; {waited} fills waited > 1 ms for a young book "
+                    f"(longest {_ms(wait_max)})",
                     flush=True,
                 )
     for mode, rows in figures.items():

@@ -341,16 +341,24 @@ class MarketActor:
                 lambda b=batch: self._router.on_fills.remote(b),
                 lambda b=batch, p=hedge_pending: self._ledger.on_fills.remote(b, p),
             ):
-                fut = asyncio.ensure_future(self._deliver(send))
+                # the first attempt leaves now, not when the delivery task first runs:
+                # that waits behind whatever the loop has ready (a requote's answers)
+                try:
+                    first = send()
+                except Exception as exc:  # submitting failed: the task retries
+                    log.warning("fill delivery failed (submit): %s", exc)
+                    first = None
+                fut = asyncio.ensure_future(self._deliver(send, first))
                 self._deliveries.add(fut)
                 fut.add_done_callback(self._deliveries.discard)
 
-    async def _deliver(self, send: Any) -> None:
+    async def _deliver(self, send: Any, first: Any = None) -> None:
         """At least once: a batch is re-sent until it lands (both ends dedupe by fill id),
-        so a router or ledger restarting mid-call loses no fill."""
+        so a router or ledger restarting mid-call loses no fill. `first`: the call
+        already submitted, awaited as the first attempt."""
         for attempt in range(DELIVERY_ATTEMPTS):
             try:
-                await send()
+                await (first if attempt == 0 and first is not None else send())
                 return
             except Exception as exc:
                 log.warning("fill delivery failed (attempt %d): %s", attempt + 1, exc)

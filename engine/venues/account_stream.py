@@ -28,7 +28,7 @@ from typing import Any
 
 from engine.venues.ccxt_client import backoff_s
 from engine.venues.stream_health import StreamHealth
-from engine.venues.streams import new_connections
+from engine.venues.streams import new_connections, watch_registered
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +102,11 @@ class AccountStream(StreamHealth):
                 done, _ = await asyncio.wait({watch}, timeout=CHECK_S)
                 if done:
                     answered = watch.result()
-                    watch = asyncio.ensure_future(client.watch_balance())
-                    await asyncio.sleep(0)  # its first step: the watch is registered
+                    watch = await watch_registered(client.watch_balance)
                     slot = _cached_slot(client, answered) or slot
                     taken = answered
                     self._take(answered)
-                # ccxt resolves a push only to a watch waiting then: one it handled between
-                # an answer and the next watch is in its balance cache, not in an answer
+                # a push ccxt handled before that watch is in its cache, not in an answer
                 newest = _newest(slot)
                 if newest is not None and newest is not taken:
                     taken = newest

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -32,7 +33,7 @@ from typing import Any
 
 from engine.venues.ccxt_client import backoff_s
 from engine.venues.stream_health import StreamHealth
-from engine.venues.streams import new_connections, pro_client
+from engine.venues.streams import new_connections, pro_client, watch_registered
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +131,7 @@ class HomeStream(StreamHealth):
                     if done:
                         trades.result()  # raises what the connection met
                         self._pin_private_url()
-                        trades = asyncio.ensure_future(self._client.watch_my_trades())
-                        await asyncio.sleep(0)  # its first step: the watch is registered
+                        trades = await watch_registered(self._client.watch_my_trades)
                     self._take_cached()
                     if new_connections(self._client, private=True):  # ccxt dialled again:
                         self.epoch += 1  # what the gap held is read over REST by the markets
@@ -166,10 +166,7 @@ class HomeStream(StreamHealth):
 
     def _take_cached(self) -> None:
         """Queue every trade in ccxt's cache not queued yet, newest back to the last one
-        queued. The cache, not the watch's answer: ccxt resolves a push only to a watch
-        waiting at that moment, and a push handled between one answer and the next
-        watch (the same read often carries two) resolves nothing; it would wait in the
-        cache for the next push, 200 ms to a second on a quiet market."""
+        queued: the cache, not the watch's answer (`watch_registered`)."""
         cache = getattr(self._client, "myTrades", None)
         if not cache:
             return
@@ -195,17 +192,16 @@ class HomeStream(StreamHealth):
         feed.pushed.set()
 
     async def _books(self, symbol: str) -> None:
-        """Each book update copied into the feed, read from ccxt's book after the next
-        watch is registered (as `_take_cached` reads trades), so none waits for the next."""
+        """Each book update copied into the feed, read from ccxt's book once the next
+        watch is registered (`watch_registered`), so none waits for the next update."""
         attempt = 0
+        book = functools.partial(self._books_client.watch_order_book, symbol)
         watch: asyncio.Future[Any] | None = None
         try:
             while True:
                 try:
-                    watch = watch or self._watch_book(symbol)
-                    ob = await watch
-                    watch = self._watch_book(symbol)
-                    await asyncio.sleep(0)  # its first step: the watch is registered
+                    ob = await (watch or book())
+                    watch = await watch_registered(book)
                     ob = self._books_client.orderbooks.get(symbol) or ob
                     feed = self.feeds[symbol]
                     feed.bids = [(float(p), float(a)) for p, a, *_ in ob["bids"]]
@@ -222,9 +218,6 @@ class HomeStream(StreamHealth):
         finally:
             if watch is not None:
                 watch.cancel()
-
-    def _watch_book(self, symbol: str) -> asyncio.Future[Any]:
-        return asyncio.ensure_future(self._books_client.watch_order_book(symbol))
 
 
 _SHARED: dict[tuple[str, str, str], HomeStream] = {}

@@ -31,10 +31,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -264,11 +265,10 @@ class BookStream:
         self._heard_ns = None
         self._first_look = True
         restart = asyncio.ensure_future(self._restart.wait())
-        watch: asyncio.Future[Any] | None = None
+        books = functools.partial(client.watch_order_book_for_symbols, self.symbols, self.depth)
+        watch = asyncio.ensure_future(books())
         try:
             while True:
-                if watch is None:
-                    watch = self._watch(client)
                 done, _ = await asyncio.wait(
                     {watch, restart},
                     timeout=self.stale_after_s,
@@ -284,12 +284,7 @@ class BookStream:
                 error = watch.exception()
                 if error is not None and not isinstance(error, ccxt.ChecksumError):
                     raise error
-                # the next watch is registered before the books are read: an update ccxt
-                # handled meanwhile (a read often carries several) is read now; one after
-                # resolves the next watch. Read first and re-armed after, such an update
-                # resolved nothing and waited in ccxt for the next one, up to a refresh.
-                watch = self._watch(client)
-                await asyncio.sleep(0)  # its first step: the watch is registered
+                watch = await watch_registered(books)  # then read ccxt's books
                 if error is not None:  # a gap: ccxt dropped the book
                     self._in_sync.intersection_update(
                         s for s in self.symbols if _synced(client.orderbooks.get(s))
@@ -303,11 +298,7 @@ class BookStream:
                 self._take_books(client)
         finally:
             restart.cancel()
-            if watch is not None:
-                watch.cancel()
-
-    def _watch(self, client: Any) -> asyncio.Future[Any]:
-        return asyncio.ensure_future(client.watch_order_book_for_symbols(self.symbols, self.depth))
+            watch.cancel()
 
     def _reconnected(self, client: Any) -> bool:
         """Whether ccxt opened a new connection since the last look (it re-dials on the
@@ -362,6 +353,23 @@ class BookStream:
         if client is not None:
             with contextlib.suppress(Exception):
                 await client.close()
+
+
+async def watch_registered(watch: Callable[[], Awaitable[Any]]) -> asyncio.Future[Any]:
+    """Start a ccxt.pro `watch` and return once it is registered with its client (its
+    first step, the next loop turn). ccxt resolves a message only to a watch waiting at
+    that moment; the data of one handled while none waits stays in ccxt's cache, and
+    one socket read often carries several. So every stream here watches again first and
+    reads ccxt's cache after: what came before is in the cache, what comes after
+    resolves this watch. Reading the answer and watching after had left a fill in the
+    cache until the next push (200 ms to the 1 s safety read on a quiet market)."""
+    future = asyncio.ensure_future(watch())
+    try:
+        await asyncio.sleep(0)
+    except BaseException:  # cancelled meanwhile: the caller never holds it
+        future.cancel()
+        raise
+    return future
 
 
 def new_connections(client: Any, private: bool | None = None) -> int:

@@ -283,13 +283,20 @@ class HedgeVenueActor:
             await asyncio.gather(*(stream.fresh_by(s, max_age_ns, wait_s) for s in symbols))
         return {s: b for s in symbols if (b := self._freshest(s)) is not None}
 
-    async def books_since(self, epoch: int | None, version: int) -> BookChanges | None:
+    async def books_since(
+        self, epoch: int | None, version: int, wait_s: float = 0.0
+    ) -> BookChanges | None:
         """The streamed books that changed since the router's last look (`version` of
-        the stream `epoch`), each the freshest this venue has; None without a stream."""
+        the stream `epoch`), each the freshest this venue has; None without a stream.
+        With `wait_s`, an answer that would carry nothing new waits up to that long for
+        the stream's next change (`BookStream.changed_after`)."""
         await self._ensure_started()
         if self._stream is None:
             return None
-        changes = self._stream.changed_since(epoch, version)
+        if wait_s > 0:
+            changes = await self._stream.changed_after(epoch, version, wait_s)
+        else:
+            changes = self._stream.changed_since(epoch, version)
         # a polled book newer than the streamed one wins, as in `snapshot`
         books = {s: self._freshest(s) or b for s, b in changes.books.items()}
         return dataclasses.replace(changes, books=books)

@@ -62,6 +62,8 @@ log = logging.getLogger(__name__)
 
 RECOVERY_ATTEMPTS = 5  # look-ups per in-flight hedge after a restart before giving up
 # fill -> first child order sent, seconds (Prometheus histogram buckets)
+# how long a venue holds the router's ask for changed books before answering with none
+FOLLOW_WAIT_S = 1.0
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -481,34 +483,53 @@ class HedgeRouterActor:
             follow.cancel()
 
     async def _follow_books(self) -> None:
-        """Every `timing.router_books_s`, take from each streaming venue the books that
-        changed since the last look: the copies here stay as young as the streams (a
-        snapshot every `router_refresh_s` left them up to 200 ms older, and one hedge in
-        five paid a Ray round trip to ask again before planning). Idle while snapshots
-        come at least as often (`configs/loopback.yaml` refreshes every 50 ms)."""
-        seen: dict[str, tuple[int | None, int]] = {}  # venue -> (stream epoch, version)
-        while True:
-            timing = self._config.timing
-            if timing.router_books_s >= timing.router_refresh_s:  # snapshots come as often
+        """Follow each streaming venue's books between snapshots, one long poll a venue
+        (`_follow_venue`): the copies here stay one answer behind the streams. Idle while
+        snapshots come at least as often (`router_books_s >= router_refresh_s`)."""
+        followers: dict[str, asyncio.Task[None]] = {}
+        try:
+            while True:
+                timing = self._config.timing
+                following = timing.router_books_s < timing.router_refresh_s
+                streaming = {v for v, snap in self._snapshots.items() if snap.stream and following}
+                for venue in [v for v, t in followers.items() if v not in streaming or t.done()]:
+                    followers.pop(venue).cancel()
+                for venue in streaming - followers.keys():
+                    followers[venue] = asyncio.create_task(self._follow_venue(venue))
                 await asyncio.sleep(timing.router_refresh_s)
-                continue
-            await asyncio.sleep(timing.router_books_s)
-            names = [v for v, snap in self._snapshots.items() if snap.stream]
-            if not names:
-                continue
-            got = await asyncio.gather(
-                *(self._venues[v].books_since.remote(*seen.get(v, (None, 0))) for v in names),
-                return_exceptions=True,
-            )
-            for venue, changes in zip(names, got, strict=True):
-                if isinstance(changes, BaseException) or changes is None:
-                    continue  # the snapshot refresh says why, and keeps the books it has
-                seen[venue] = (changes.epoch, changes.version)
+        finally:
+            for task in followers.values():
+                task.cancel()
+
+    async def _follow_venue(self, venue: str) -> None:
+        """Ask `venue` for the books that changed since the last answer, the venue holding
+        the ask until one does (up to `FOLLOW_WAIT_S`), and ask again at most every
+        `timing.router_books_s`. A snapshot every `router_refresh_s` had left the copies
+        up to 50-200 ms older than the venue's, and a hedge on such a copy asked again and
+        waited (BENCHMARKS.md, "Streams vs polling"); the spacing bounds the calls at
+        many symbols a venue, where some book changes on every message."""
+        loop = asyncio.get_running_loop()
+        epoch: int | None = None
+        version = 0
+        while True:
+            asked = loop.time()
+            try:
+                changes = await self._venues[venue].books_since.remote(
+                    epoch, version, FOLLOW_WAIT_S
+                )
+            except Exception:  # the snapshot refresh says why, and keeps the books it has
+                changes = None
+                await asyncio.sleep(self._config.timing.router_refresh_s)
+            if changes is not None:
+                epoch, version = changes.epoch, changes.version
                 snap = self._snapshots.get(venue)
                 if snap is not None:
                     self._snapshots[venue] = dataclasses.replace(
                         snap, books=changes.apply(snap.books)
                     )
+            await asyncio.sleep(
+                max(0.0, self._config.timing.router_books_s - (loop.time() - asked))
+            )
 
     async def _timer(self) -> None:
         flush_every = self._config.analytics.flush_interval_s

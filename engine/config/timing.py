@@ -27,8 +27,9 @@ class TimingConfig(_Frozen):
     )
     router_books_s: PositiveFloat = Field(
         default=0.05,
-        description="with a venue's book stream up, the router takes the books that changed "
-        "this often (one small Ray call a venue), so it rarely asks again at a hedge",
+        description="with a venue's book stream up, the router asks it for the books that "
+        "changed, the venue holding the ask until one does (a long poll), at most this often "
+        "(one small Ray call a venue), so it rarely asks again at a hedge",
     )
     exposure_poll_s: PositiveFloat = Field(
         default=5.0, description="the driver's alert loop reads exposure from the ledger"

@@ -144,7 +144,7 @@ class BookStream:
         self._restart = asyncio.Event()
         self._updates_at_connect = 0
         self._first_look = True
-        self._next_take: asyncio.Future[None] | None = None  # fresh_by's waiters
+        self._next_take: asyncio.Future[None] | None = None  # fresh_by's, changed_after's
 
     def __repr__(self) -> str:
         return f"BookStream(venue={self.venue_id!r}, state={self.state.value})"
@@ -198,9 +198,27 @@ class BookStream:
             left = deadline - loop.time()
             if (book is not None and self._clock_ns() - book.ts_ns <= max_age_ns) or left <= 0:
                 return book
-            if self._next_take is None:  # resolved and dropped by the next take
-                self._next_take = loop.create_future()
-            await asyncio.wait({self._next_take}, timeout=left)
+            await self._next_take_within(left)
+
+    async def changed_after(self, epoch: int | None, version: int, timeout_s: float) -> BookChanges:
+        """`changed_since`, but when nothing changed since `version` of this `epoch` and
+        the stream is up, wait up to `timeout_s` for the next book that does (a long
+        poll): the reader's copy is then one answer behind the stream, not one polling
+        interval."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while epoch == self.epoch and self.stats.updates <= version and self.up:
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            await self._next_take_within(left)
+        return self.changed_since(epoch, version)
+
+    async def _next_take_within(self, timeout_s: float) -> None:
+        """Until this connection's next take of books, or `timeout_s`."""
+        if self._next_take is None:  # resolved and dropped by the next take
+            self._next_take = asyncio.get_running_loop().create_future()
+        await asyncio.wait({self._next_take}, timeout=timeout_s)
 
     def changed_since(self, epoch: int | None, version: int) -> BookChanges:
         """What a reader that saw `version` of this stream (`epoch`) is missing: the books
@@ -336,6 +354,10 @@ class BookStream:
             log.info("%s: book stream up", self.venue_id)
             self.state = StreamState.UP
             self.stats.down_since_ns = None
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
+        """Wake whoever waits on the next take (`fresh_by`, `changed_after`)."""
         waiters, self._next_take = self._next_take, None
         if waiters is not None and not waiters.done():
             waiters.set_result(None)
@@ -347,6 +369,7 @@ class BookStream:
             self.stats.down_since_ns = self._clock_ns()
         self.state = StreamState.DOWN
         self.stats.last_error = reason
+        self._wake_waiters()  # a long poll answers now: its reader falls back to snapshots
 
     async def _close_client(self) -> None:
         client, self._client = self._client, None

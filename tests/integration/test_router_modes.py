@@ -213,6 +213,7 @@ class _StreamingVenue:
         self.venue, self.snapshot_age_s, self.books_of_age_s = venue, snapshot_age_s, books_of_age_s
         self.orders: list = []
         self.asked: list[tuple[list[str], int | None, float]] = []
+        self.follow_waits: list[float] = []  # the follower's `books_since` waits
 
     def _book(self, age_s: float) -> BookSnapshot:
         return BookSnapshot(
@@ -249,14 +250,20 @@ StreamingVenue = ray.remote(_StreamingVenue)
 
 class _FollowedVenue(_StreamingVenue):
     """A streaming venue whose snapshot is old but whose stream has a fresh book: the
-    router's follower (`books_since`) takes it, so no hedge has to ask again."""
+    router's follower (`books_since`, a long poll) takes it, so no hedge has to ask again."""
 
     async def snapshot(self) -> VenueSnapshot:
         snap = await super().snapshot()
         return dataclasses.replace(snap, stream={"state": "up"})
 
-    async def books_since(self, epoch: int | None, version: int) -> BookChanges:
+    async def books_since(
+        self, epoch: int | None, version: int, wait_s: float = 0.0
+    ) -> BookChanges:
+        self.follow_waits.append(wait_s)
         return BookChanges(1, version + 1, {SYMBOL: self._book(0.0)})
+
+    async def waits(self) -> list[float]:
+        return self.follow_waits
 
 
 FollowedVenue = ray.remote(_FollowedVenue)
@@ -315,4 +322,6 @@ def test_the_router_follows_streamed_books_so_a_hedge_need_not_ask_again(ray_ses
     asked, orders = ray.get(venues["followed"].seen.remote())
     assert orders and all(o.venue == "followed" for o in orders), outcome
     assert asked == []  # the follower's copy was young enough: no round trip at the hedge
+    waits = ray.get(venues["followed"].waits.remote())
+    assert waits and all(w > 0 for w in waits)  # each ask may be held until a book changes
     ray.kill(router)

@@ -4,6 +4,8 @@ a full snapshot read earlier never undoes a newer copy."""
 
 from __future__ import annotations
 
+import asyncio
+
 from engine.types import BookSnapshot
 from engine.venues.streams import DIFF_BUCKET_NS, BookChanges, newer_books
 from tests.unit.engine.venues.test_stream_freshness import MS, _synced
@@ -62,3 +64,52 @@ def test_a_snapshot_read_earlier_keeps_the_newer_copies():
     merged = newer_books(held, snapshot)
     assert merged["A/USDT"].bids == ((99.5, 1.0),)  # the follower's newer copy stays
     assert merged["B/USDT"].bids == ((98.0, 1.0),)  # the snapshot's newer book wins
+
+
+def test_a_long_poll_answers_at_once_when_something_changed_since():
+    stream, _ = _synced(9_000, 9_000)
+
+    async def ask() -> BookChanges:
+        return await stream.changed_after(None, 0, 5.0)
+
+    first = asyncio.run(asyncio.wait_for(ask(), 1.0))  # a new reader: everything, no wait
+    assert set(first.books) == {"A/USDT", "B/USDT"}
+
+
+def test_a_long_poll_holds_the_ask_until_the_next_change_and_carries_only_it():
+    stream, client = _synced(9_000, 9_000)
+    seen = stream.changed_since(None, 0)
+
+    async def scenario() -> tuple[BookChanges, float]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        waiting = asyncio.create_task(stream.changed_after(seen.epoch, seen.version, 5.0))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()  # nothing new: the ask is held
+        client.book("B/USDT", 2, 9_950)
+        stream._take_books(client)
+        return await waiting, loop.time() - started
+
+    changes, waited_s = asyncio.run(scenario())
+    assert set(changes.books) == {"B/USDT"} and changes.version > seen.version
+    assert changes.books["B/USDT"].ts_ns == 9_950 * MS
+    assert waited_s < 1.0  # answered by the take, not by the 5 s bound
+
+
+def test_a_long_poll_with_nothing_new_answers_empty_when_its_wait_runs_out_or_the_stream_drops():
+    stream, _ = _synced(9_000, 9_000)
+    seen = stream.changed_since(None, 0)
+
+    async def scenario() -> tuple[BookChanges, BookChanges, float]:
+        quiet = await stream.changed_after(seen.epoch, seen.version, 0.05)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        waiting = asyncio.create_task(stream.changed_after(seen.epoch, seen.version, 5.0))
+        await asyncio.sleep(0.05)
+        stream._down("ConnectionClosed: test")
+        return quiet, await waiting, loop.time() - started
+
+    quiet, dropped, waited_s = asyncio.run(scenario())
+    assert quiet.books == {} and quiet.version == seen.version  # the wait ran out
+    assert dropped.books == {} and dropped.vouched_ns is None  # the reader vouches nothing
+    assert waited_s < 1.0  # the drop answers the ask at once

@@ -145,6 +145,7 @@ class BookStream:
         self._updates_at_connect = 0
         self._first_look = True
         self._next_take: asyncio.Future[None] | None = None  # fresh_by's, changed_after's
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"BookStream(venue={self.venue_id!r}, state={self.state.value})"
@@ -208,6 +209,8 @@ class BookStream:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while epoch == self.epoch and self.stats.updates <= version and self.up:
+            if self._closed:
+                break
             left = deadline - loop.time()
             if left <= 0:
                 break
@@ -264,6 +267,10 @@ class BookStream:
                 continue
 
     async def close(self) -> None:
+        """Close the connection for good; an ask held here (`changed_after`) answers now,
+        so the venue's actor is not stopped with a call of the router's in flight."""
+        self._closed = True
+        self._wake_waiters()
         await self._close_client()
 
     # --- one connection ----------------------------------------------------------------

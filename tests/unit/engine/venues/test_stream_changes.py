@@ -113,3 +113,22 @@ def test_a_long_poll_with_nothing_new_answers_empty_when_its_wait_runs_out_or_th
     assert quiet.books == {} and quiet.version == seen.version  # the wait ran out
     assert dropped.books == {} and dropped.vouched_ns is None  # the reader vouches nothing
     assert waited_s < 1.0  # the drop answers the ask at once
+
+
+def test_closing_the_stream_answers_a_held_ask_at_once():
+    """The venue's actor closes its stream on stop: the router's long poll must not be
+    in flight when the actor is killed (Ray would report the call failed and retry it)."""
+    stream, _ = _synced(9_000, 9_000)
+    seen = stream.changed_since(None, 0)
+
+    async def scenario() -> tuple[BookChanges, float]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        waiting = asyncio.create_task(stream.changed_after(seen.epoch, seen.version, 5.0))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        await stream.close()
+        return await waiting, loop.time() - started
+
+    changes, waited_s = asyncio.run(scenario())
+    assert changes.books == {} and waited_s < 1.0

@@ -5,9 +5,10 @@ a full snapshot read earlier never undoes a newer copy."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from engine.types import BookSnapshot
-from engine.venues.streams import DIFF_BUCKET_NS, BookChanges, newer_books
+from engine.venues.streams import DIFF_BUCKET_NS, BookChanges, BookStream, newer_books
 from tests.unit.engine.venues.test_stream_freshness import MS, _synced
 
 
@@ -76,21 +77,29 @@ def test_a_long_poll_answers_at_once_when_something_changed_since():
     assert set(first.books) == {"A/USDT", "B/USDT"}
 
 
+async def _held_until(
+    stream: BookStream, seen: BookChanges, event: Callable[[], Awaitable[None]]
+) -> tuple[BookChanges, float]:
+    """A long poll with nothing new (held: checked 50 ms in), answered once `event` ran;
+    (its answer, seconds from the ask to the answer)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    waiting = asyncio.create_task(stream.changed_after(seen.epoch, seen.version, 5.0))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # nothing new: the ask is held
+    await event()
+    return await waiting, loop.time() - started
+
+
 def test_a_long_poll_holds_the_ask_until_the_next_change_and_carries_only_it():
     stream, client = _synced(9_000, 9_000)
     seen = stream.changed_since(None, 0)
 
-    async def scenario() -> tuple[BookChanges, float]:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        waiting = asyncio.create_task(stream.changed_after(seen.epoch, seen.version, 5.0))
-        await asyncio.sleep(0.05)
-        assert not waiting.done()  # nothing new: the ask is held
+    async def change() -> None:
         client.book("B/USDT", 2, 9_950)
         stream._take_books(client)
-        return await waiting, loop.time() - started
 
-    changes, waited_s = asyncio.run(scenario())
+    changes, waited_s = asyncio.run(_held_until(stream, seen, change))
     assert set(changes.books) == {"B/USDT"} and changes.version > seen.version
     assert changes.books["B/USDT"].ts_ns == 9_950 * MS
     assert waited_s < 1.0  # answered by the take, not by the 5 s bound
@@ -100,16 +109,14 @@ def test_a_long_poll_with_nothing_new_answers_empty_when_its_wait_runs_out_or_th
     stream, _ = _synced(9_000, 9_000)
     seen = stream.changed_since(None, 0)
 
-    async def scenario() -> tuple[BookChanges, BookChanges, float]:
-        quiet = await stream.changed_after(seen.epoch, seen.version, 0.05)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        waiting = asyncio.create_task(stream.changed_after(seen.epoch, seen.version, 5.0))
-        await asyncio.sleep(0.05)
+    async def drop() -> None:
         stream._down("ConnectionClosed: test")
-        return quiet, await waiting, loop.time() - started
 
-    quiet, dropped, waited_s = asyncio.run(scenario())
+    async def scenario() -> tuple[BookChanges, tuple[BookChanges, float]]:
+        quiet = await stream.changed_after(seen.epoch, seen.version, 0.05)
+        return quiet, await _held_until(stream, seen, drop)
+
+    quiet, (dropped, waited_s) = asyncio.run(scenario())
     assert quiet.books == {} and quiet.version == seen.version  # the wait ran out
     assert dropped.books == {} and dropped.vouched_ns is None  # the reader vouches nothing
     assert waited_s < 1.0  # the drop answers the ask at once
@@ -120,15 +127,5 @@ def test_closing_the_stream_answers_a_held_ask_at_once():
     in flight when the actor is killed (Ray would report the call failed and retry it)."""
     stream, _ = _synced(9_000, 9_000)
     seen = stream.changed_since(None, 0)
-
-    async def scenario() -> tuple[BookChanges, float]:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        waiting = asyncio.create_task(stream.changed_after(seen.epoch, seen.version, 5.0))
-        await asyncio.sleep(0.05)
-        assert not waiting.done()
-        await stream.close()
-        return await waiting, loop.time() - started
-
-    changes, waited_s = asyncio.run(scenario())
+    changes, waited_s = asyncio.run(_held_until(stream, seen, stream.close))
     assert changes.books == {} and waited_s < 1.0

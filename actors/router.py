@@ -61,9 +61,9 @@ from engine.venues.streams import newer_books
 log = logging.getLogger(__name__)
 
 RECOVERY_ATTEMPTS = 5  # look-ups per in-flight hedge after a restart before giving up
-# fill -> first child order sent, seconds (Prometheus histogram buckets)
 # how long a venue holds the router's ask for changed books before answering with none
 FOLLOW_WAIT_S = 1.0
+# fill -> first child order sent, seconds (Prometheus histogram buckets)
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 

@@ -197,7 +197,8 @@ class BookStream:
         while True:
             book = self.fresh_book(symbol)
             left = deadline - loop.time()
-            if (book is not None and self._clock_ns() - book.ts_ns <= max_age_ns) or left <= 0:
+            young = book is not None and self._clock_ns() - book.ts_ns <= max_age_ns
+            if young or left <= 0 or self._closed:
                 return book
             await self._next_take_within(left)
 
@@ -209,10 +210,8 @@ class BookStream:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while epoch == self.epoch and self.stats.updates <= version and self.up:
-            if self._closed:
-                break
             left = deadline - loop.time()
-            if left <= 0:
+            if left <= 0 or self._closed:
                 break
             await self._next_take_within(left)
         return self.changed_since(epoch, version)

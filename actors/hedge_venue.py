@@ -289,14 +289,11 @@ class HedgeVenueActor:
         """The streamed books that changed since the router's last look (`version` of
         the stream `epoch`), each the freshest this venue has; None without a stream.
         With `wait_s`, an answer that would carry nothing new waits up to that long for
-        the stream's next change (`BookStream.changed_after`)."""
+        the stream's next change (`BookStream.changed_after`; 0: answers at once)."""
         await self._ensure_started()
         if self._stream is None:
             return None
-        if wait_s > 0:
-            changes = await self._stream.changed_after(epoch, version, wait_s)
-        else:
-            changes = self._stream.changed_since(epoch, version)
+        changes = await self._stream.changed_after(epoch, version, wait_s)
         # a polled book newer than the streamed one wins, as in `snapshot`
         books = {s: self._freshest(s) or b for s, b in changes.books.items()}
         return dataclasses.replace(changes, books=books)

@@ -490,8 +490,11 @@ class HedgeRouterActor:
         try:
             while True:
                 timing = self._config.timing
-                following = timing.router_books_s < timing.router_refresh_s
-                streaming = {v for v, snap in self._snapshots.items() if snap.stream and following}
+                streaming = (
+                    {v for v, snap in self._snapshots.items() if snap.stream}
+                    if timing.router_books_s < timing.router_refresh_s
+                    else set()
+                )
                 for venue in [v for v, t in followers.items() if v not in streaming or t.done()]:
                     followers.pop(venue).cancel()
                 for venue in streaming - followers.keys():

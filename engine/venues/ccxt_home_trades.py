@@ -121,13 +121,12 @@ class HomeTradeReading:
             except (KeyError, TypeError, ValueError, ArithmeticError):
                 uncertain = True  # not a trade we can read: REST lists what it was
                 continue
-            # seen: a copy, or a second trade of equal content (booking marks it seen)
-            if self._seen.get(key, 0) or key[1] < horizon:
+            if key[1] < horizon:
                 uncertain = True
                 continue
             if await self._keep_fill(info, key, 1):
                 self.reads["booked_from_push"] += 1
-            else:  # booked by a REST read while this one named its order
+            else:  # seen: a copy, a second trade of equal content, or booked by REST
                 uncertain = True
         return uncertain
 

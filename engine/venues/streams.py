@@ -206,7 +206,7 @@ class BookStream:
         """`changed_since`, but when nothing changed since `version` of this `epoch` and
         the stream is up, wait up to `timeout_s` for the next book that does (a long
         poll): the reader's copy is then one answer behind the stream, not one polling
-        interval."""
+        interval. With `timeout_s` 0 it is `changed_since`."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while epoch == self.epoch and self.stats.updates <= version and self.up:

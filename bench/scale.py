@@ -40,11 +40,13 @@ by side in one invocation.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,7 @@ GOAL_MEMORY_GIB = 6.0
 ROUTER_COUNTS = (
     *("hedges", "hedged", "partial", "skipped", "failed", "rejected", "unknown"),
     "books_asked_again",
+    "hedges_held",
 )
 GOAL_STALE_SKIPS = 0  # issue 14: with streamed books, no hedge skipped on a stale one
 GOAL_REST_WEIGHT_PCT = 10.0  # issue 14: REST weight per key, % of its budget
@@ -327,7 +330,11 @@ def run_size(
     finally:
         ray.shutdown()
     con = connect(str(data_dir))
-    row = con.execute(FILL_TO_HEDGE_QUERY, {"run_id": result.run_id}).fetchone()
+    # by name: the latency bench's query grows columns (its legs) in front of these
+    row = con.execute(
+        f"select n, engine_p50_ms, engine_p99_ms from ({FILL_TO_HEDGE_QUERY})",
+        {"run_id": result.run_id},
+    ).fetchone()
     unrouted = con.execute(UNROUTED_QUERY, {"run_id": result.run_id}).fetchall()
     hedged, h50, h99 = (row[0], row[1], row[2]) if row else (0, None, None)
     (stale,) = con.execute(STALE_QUERY, {"run_id": result.run_id}).fetchone() or (0,)
@@ -552,15 +559,25 @@ def main() -> None:
         "(every level changes each 250 ms refresh, the local config's model); each value is "
         "run for every size, side by side",
     )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep each run's Parquet under this new or empty directory, one folder a run, "
+        "for DuckDB (`marketmesh sla --data-dir DIR/<run>/data-<markets>`); default: a temporary "
+        "one",
+    )
     args = parser.parse_args()
     if args.book_depth is not None and not 5 <= args.book_depth <= 5_000:
         parser.error(
             f"--book-depth must be 5 to 5000 (a venue's book_depth), got {args.book_depth}"
         )
+    if args.data_dir is not None and args.data_dir.exists() and any(args.data_dir.iterdir()):
+        parser.error(f"--data-dir {args.data_dir} is not empty: runs would mix with its files")
     warmup_s = min(args.warmup, args.duration / 3)
     print(f"bench/scale.py: local Ray num_cpus={NUM_CPUS}", flush=True)
     results = []
-    with tempfile.TemporaryDirectory(prefix="mm-scale-") as tmp:
+    with _work_root(args.data_dir) as tmp:
         runs = [
             (n, per_actor, i, model, mode)
             for n in args.sizes
@@ -571,7 +588,7 @@ def main() -> None:
         ]
         for n, per_actor, i, model, mode in runs:
             work = Path(tmp) / f"{n}-{per_actor}-{i}-{model}-{mode}"
-            work.mkdir()
+            work.mkdir(parents=True)
             r = run_size(
                 n,
                 per_actor=per_actor,
@@ -588,6 +605,17 @@ def main() -> None:
     print(summary(results), flush=True)
     if any(r.fills == 0 or not r.lags_ms for r in results):
         sys.exit("no fills or no requote measured in some run: the figures are not valid")
+
+
+@contextlib.contextmanager
+def _work_root(keep: Path | None) -> Iterator[str]:
+    """Where the runs write: `keep` (left in place) or a temporary directory."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield str(keep)
+        return
+    with tempfile.TemporaryDirectory(prefix="mm-scale-") as tmp:
+        yield tmp
 
 
 if __name__ == "__main__":

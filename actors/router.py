@@ -33,6 +33,7 @@ from engine.consolidated import consolidate_books
 from engine.hedging import DeskHedge, HedgingDesk, fold_lookups, hedge_outcome, skipped_outcome
 from engine.hedging.desk import MidOf
 from engine.hedging.execution import (
+    SlicePlan,
     asked_max_age_ns,
     fresh_books,
     old_streamed_books,
@@ -63,6 +64,8 @@ log = logging.getLogger(__name__)
 RECOVERY_ATTEMPTS = 5  # look-ups per in-flight hedge after a restart before giving up
 # how long a venue holds the router's ask for changed books before answering with none
 FOLLOW_WAIT_S = 1.0
+# asks for a stale venue's book while a hedge is held for it (`risk.stale_book_hold_ms`)
+HOLD_ASKS = 5
 # fill -> first child order sent, seconds (Prometheus histogram buckets)
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -80,8 +83,9 @@ class HedgeRouterActor:
         self._desk = HedgingDesk(config)
         self._inflight: set[asyncio.Task[HedgeOutcome]] = set()
         self._task: asyncio.Task[None] | None = None
-        # books_asked_again: streamed books too old at a hedge, asked for again
-        counts = ("hedges", "hedged", "partial", "skipped", "books_asked_again")
+        # books_asked_again: streamed books too old at a hedge, asked for again;
+        # hedges_held: slices held for such a book a plan without it could not do without
+        counts = ("hedges", "hedged", "partial", "skipped", "books_asked_again", "hedges_held")
         self._stats = dict.fromkeys(counts, 0)
         self._latency_counts = [0] * (len(LATENCY_BUCKETS_S) + 1)  # last: +Inf
         self._latency_sum_s = 0.0
@@ -402,9 +406,7 @@ class HedgeRouterActor:
         first slice) and how long the plan waited for young books (`book_wait_ms`):
         with the fill's `ts` and `seen_ts` they split fill -> hedge into its legs."""
         asked_ns = time.time_ns()
-        now, views = await self._views_for(parent.symbol)
-        too_old = old_streamed_books(views, parent.symbol, now, self._config.risk.max_book_age_ms)
-        planned = plan_slice(parent, piece, views.values(), self._config.risk, now, too_old)
+        now, views, planned = await self._plan_on_young_books(parent, piece, asked_ns)
         children = [InflightChild(c.venue, c.symbol, c.client_order_id) for c in planned.children]
         if children:  # on disk first: a restarted router looks these up, never resends
             self._sent_log.record(parent.hedge_id, time.time_ns(), children)
@@ -449,6 +451,37 @@ class HedgeRouterActor:
             execution_rows((e for r in results for e in r.executions), sent_ns)
         )
         return results, list(plan.reasons)
+
+    async def _plan_on_young_books(
+        self, parent: HedgeIntent, piece: HedgeSlice, asked_ns: int
+    ) -> tuple[int, dict[str, Any], SlicePlan]:
+        """(now, the views planned on, the plan) of one slice.
+
+        A plan that leaves part of the slice unplaced while a venue was left out on a
+        stale streamed book is not sent as it is: the hedge is held, waiting for that
+        venue's book up to `risk.stale_book_hold_ms` from `asked_ns`, and planned again
+        (`HOLD_ASKS` times at most: on a busy host a book young when the venue sends it
+        can be old again when it arrives). Books that all go stale at once are a stall
+        of the stream path (a busy host, a venue's push loop), not a venue gone: a hold
+        delays the hedge by a few hundred ms where a skip leaves the fill to the
+        rebalancer (BENCHMARKS.md, "50 markets: streamed books against polling")."""
+        risk = self._config.risk
+        now, views = await self._views_for(parent.symbol)
+        too_old = old_streamed_books(views, parent.symbol, now, risk.max_book_age_ms)
+        planned = plan_slice(parent, piece, views.values(), risk, now, too_old)
+        hold_until_ns = asked_ns + int(risk.stale_book_hold_ms * 1e6)
+        for ask in range(HOLD_ASKS):
+            hold_s = (hold_until_ns - time.time_ns()) / 1e9
+            if not too_old or planned.plan.residual <= 0 or hold_s <= 0:
+                break
+            if ask == 0:
+                self._stats["hedges_held"] += 1
+            max_age_ns = asked_max_age_ns(risk.max_book_age_ms)
+            await self._refresh_book(list(too_old), parent.symbol, max_age_ns, hold_s)
+            now, views = time.time_ns(), dict(self._snapshots)
+            too_old = old_streamed_books(views, parent.symbol, now, risk.max_book_age_ms)
+            planned = plan_slice(parent, piece, views.values(), risk, now, too_old)
+        return now, views, planned
 
     async def _views_for(self, symbol: str) -> tuple[int, dict[str, Any]]:
         """(now, the venue snapshots to plan `symbol` on): a streaming venue whose copy here

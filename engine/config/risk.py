@@ -27,6 +27,14 @@ class RiskConfig(_Frozen):
         description="a streamed book older than max_book_age_ms at a hedge is waited for "
         "this long (the next diff usually brings it) before its venue is left out; 0: never",
     )
+    stale_book_hold_ms: Annotated[float, Field(ge=0, le=10_000)] = Field(
+        default=2_000.0,
+        description="a hedge that a plan without such a venue would leave partly unplaced "
+        "is held up to this long in all for the venue's book, then planned again: a stall "
+        "of the stream path delays a hedge instead of skipping it (the default outlasts a "
+        "stream's own 1 s silence check and stays well inside the rebalancer's interval); "
+        "at or below stale_book_wait_ms: no hold",
+    )
     slice_interval_s: PositiveFloat = Field(
         default=1.0,
         description="a hedge above max_notional_per_trade is sent in slices this far apart",

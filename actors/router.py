@@ -64,8 +64,6 @@ log = logging.getLogger(__name__)
 RECOVERY_ATTEMPTS = 5  # look-ups per in-flight hedge after a restart before giving up
 # how long a venue holds the router's ask for changed books before answering with none
 FOLLOW_WAIT_S = 1.0
-# asks for a stale venue's book while a hedge is held for it (`risk.stale_book_hold_ms`)
-HOLD_ASKS = 5
 # fill -> first child order sent, seconds (Prometheus histogram buckets)
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -87,6 +85,7 @@ class HedgeRouterActor:
         # hedges_held: slices held for such a book a plan without it could not do without
         counts = ("hedges", "hedged", "partial", "skipped", "books_asked_again", "hedges_held")
         self._stats = dict.fromkeys(counts, 0)
+        self._books_moved: asyncio.Future[None] | None = None  # held hedges wait on it
         self._latency_counts = [0] * (len(LATENCY_BUCKETS_S) + 1)  # last: +Inf
         self._latency_sum_s = 0.0
         # child orders are on disk here before they leave (the ledger hears without a wait)
@@ -458,30 +457,48 @@ class HedgeRouterActor:
         """(now, the views planned on, the plan) of one slice.
 
         A plan that leaves part of the slice unplaced while a venue was left out on a
-        stale streamed book is not sent as it is: the hedge is held, waiting for that
-        venue's book up to `risk.stale_book_hold_ms` from `asked_ns`, and planned again
-        (`HOLD_ASKS` times at most: on a busy host a book young when the venue sends it
-        can be old again when it arrives). Books that all go stale at once are a stall
-        of the stream path (a busy host, a venue's push loop), not a venue gone: a hold
-        delays the hedge by a few hundred ms where a skip leaves the fill to the
-        rebalancer (BENCHMARKS.md, "50 markets: streamed books against polling")."""
+        stale streamed book is not sent as it is: the hedge is held until the copy here
+        of that venue's book is young again (the stream follower and the snapshots bring
+        it) or `risk.stale_book_hold_ms` from `asked_ns` runs out, then planned again.
+        Every venue's book of a symbol going stale at once is a stall of the stream path
+        on a busy host, not a venue gone: held, the hedge goes out a few hundred ms late
+        where a skip leaves the fill to the rebalancer (BENCHMARKS.md, "50 markets:
+        streamed books against polling"). A hold waits on what arrives anyway and asks
+        no venue: asking again each time had multiplied the calls of a stalled host."""
         risk = self._config.risk
-        now, views = await self._views_for(parent.symbol)
-        too_old = old_streamed_books(views, parent.symbol, now, risk.max_book_age_ms)
+        symbol = parent.symbol
+        now, views = await self._views_for(symbol)
+        too_old = old_streamed_books(views, symbol, now, risk.max_book_age_ms)
         planned = plan_slice(parent, piece, views.values(), risk, now, too_old)
         hold_until_ns = asked_ns + int(risk.stale_book_hold_ms * 1e6)
-        for ask in range(HOLD_ASKS):
-            hold_s = (hold_until_ns - time.time_ns()) / 1e9
-            if not too_old or planned.plan.residual <= 0 or hold_s <= 0:
+        held = False
+        while too_old and planned.plan.residual > 0:
+            left_s = (hold_until_ns - time.time_ns()) / 1e9
+            if left_s <= 0:
                 break
-            if ask == 0:
+            if not held:
+                held = True
                 self._stats["hedges_held"] += 1
-            max_age_ns = asked_max_age_ns(risk.max_book_age_ms)
-            await self._refresh_book(list(too_old), parent.symbol, max_age_ns, hold_s)
-            now, views = time.time_ns(), dict(self._snapshots)
-            too_old = old_streamed_books(views, parent.symbol, now, risk.max_book_age_ms)
-            planned = plan_slice(parent, piece, views.values(), risk, now, too_old)
+            await self._books_moved_within(left_s)
+            t = time.time_ns()
+            still = old_streamed_books(self._snapshots, symbol, t, risk.max_book_age_ms)
+            if too_old.keys() - still.keys() or t >= hold_until_ns:  # one is young, or time
+                now, views = t, dict(self._snapshots)
+                too_old = old_streamed_books(views, symbol, now, risk.max_book_age_ms)
+                planned = plan_slice(parent, piece, views.values(), risk, now, too_old)
         return now, views, planned
+
+    async def _books_moved_within(self, timeout_s: float) -> None:
+        """Until the copies of the venues' books here next change, or `timeout_s`."""
+        if self._books_moved is None:  # resolved and dropped by the next change
+            self._books_moved = asyncio.get_running_loop().create_future()
+        await asyncio.wait({self._books_moved}, timeout=timeout_s)
+
+    def _books_changed(self) -> None:
+        """Wake the hedges held for a young book (`_plan_on_young_books`)."""
+        moved, self._books_moved = self._books_moved, None
+        if moved is not None and not moved.done():
+            moved.set_result(None)
 
     async def _views_for(self, symbol: str) -> tuple[int, dict[str, Any]]:
         """(now, the venue snapshots to plan `symbol` on): a streaming venue whose copy here
@@ -563,6 +580,7 @@ class HedgeRouterActor:
                     self._snapshots[venue] = dataclasses.replace(
                         snap, books=changes.apply(snap.books)
                     )
+                    self._books_changed()
             await asyncio.sleep(
                 max(0.0, self._config.timing.router_books_s - (loop.time() - asked))
             )
@@ -603,6 +621,7 @@ class HedgeRouterActor:
             self._snapshots[venue] = dataclasses.replace(
                 snap, books={**snap.books, symbol: books[symbol]}
             )
+        self._books_changed()
 
     async def _refresh(self, names: list[str] | None = None) -> None:
         names = list(self._venues) if names is None else names
@@ -631,6 +650,7 @@ class HedgeRouterActor:
             if old is not None:  # a book the stream follower took since stays if newer
                 snap = dataclasses.replace(snap, books=newer_books(old.books, snap.books))
             self._snapshots[venue] = snap
+        self._books_changed()
 
 
 def with_book_ages(

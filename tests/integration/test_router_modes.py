@@ -13,7 +13,7 @@ import ray
 
 from actors.context import RunContext
 from actors.hedge_venue import VenueSnapshot
-from actors.router import HOLD_ASKS, HedgeRouterActor
+from actors.router import HedgeRouterActor
 from analytics.views import connect
 from engine.config import HedgeMode, load_config
 from engine.netting import Exposure
@@ -207,15 +207,10 @@ def test_hybrid_netting_and_twap_slices_end_to_end(ray_session, tmp_path):
 
 class _StreamingVenue:
     """A streaming hedge venue: its snapshot's book is `snapshot_age_s` old, and asked for
-    the one book again it answers one `books_of_age_s` old (a list: one age an ask, the
-    last kept)."""
+    the one book again it answers one `books_of_age_s` old."""
 
-    def __init__(
-        self, venue: str, snapshot_age_s: float, books_of_age_s: float | list[float]
-    ) -> None:
-        self.venue, self.snapshot_age_s = venue, snapshot_age_s
-        ages = books_of_age_s if isinstance(books_of_age_s, list) else [books_of_age_s]
-        self.books_of_ages = list(ages)
+    def __init__(self, venue: str, snapshot_age_s: float, books_of_age_s: float) -> None:
+        self.venue, self.snapshot_age_s, self.books_of_age_s = venue, snapshot_age_s, books_of_age_s
         self.orders: list = []
         self.asked: list[tuple[list[str], int | None, float]] = []
         self.follow_waits: list[float] = []  # the follower's `books_since` waits
@@ -240,8 +235,7 @@ class _StreamingVenue:
         self, symbols: list[str], max_age_ns: int | None = None, wait_s: float = 0.0
     ) -> dict[str, BookSnapshot]:
         self.asked.append((list(symbols), max_age_ns, wait_s))
-        age_s = self.books_of_ages.pop(0) if len(self.books_of_ages) > 1 else self.books_of_ages[0]
-        return {SYMBOL: self._book(age_s)} if SYMBOL in symbols else {}
+        return {SYMBOL: self._book(self.books_of_age_s)} if SYMBOL in symbols else {}
 
     async def execute(self, orders: list) -> list[ChildOrderResult]:
         self.orders += orders
@@ -308,43 +302,80 @@ def test_a_streamed_book_too_old_is_asked_again_alone_and_left_out_if_still_old(
     assert "stale: stale book: stale" in outcome.reason, outcome  # named for what it is
 
 
-def test_a_hedge_no_young_book_can_carry_is_held_for_one_then_skipped_naming_the_stale_book(
+class _StallingVenue(_FollowedVenue):
+    """A followed venue whose stream path stalls on request: until `stall_until` its
+    follower answers bring no book, and a book asked for again is as old as the stall."""
+
+    def __init__(self, venue: str) -> None:
+        super().__init__(venue, 2.0, 2.0)
+        self.stalled_since = self.stall_until = 0.0
+
+    async def stall(self, seconds: float) -> None:
+        self.stalled_since, self.stall_until = time.time(), time.time() + seconds
+
+    def _stalled(self) -> bool:
+        return time.time() < self.stall_until
+
+    async def books_since(
+        self, epoch: int | None, version: int, wait_s: float = 0.0
+    ) -> BookChanges:
+        self.follow_waits.append(wait_s)
+        if self._stalled():
+            await asyncio.sleep(min(wait_s, 0.05))
+            return BookChanges(1, version, {})
+        return BookChanges(1, version + 1, {SYMBOL: self._book(0.0)})
+
+    async def books_of(
+        self, symbols: list[str], max_age_ns: int | None = None, wait_s: float = 0.0
+    ) -> dict[str, BookSnapshot]:
+        self.asked.append((list(symbols), max_age_ns, wait_s))
+        age_s = time.time() - self.stalled_since if self._stalled() else 0.0
+        return {SYMBOL: self._book(age_s)} if SYMBOL in symbols else {}
+
+
+StallingVenue = ray.remote(_StallingVenue)
+
+
+def test_a_hedge_that_needs_a_stalled_venue_is_held_for_its_book_then_skipped_naming_it(
     ray_session, tmp_path
 ):
-    """The only venue's stream is behind at the first ask (a stalled stream path): the
-    hedge is held for its book and placed once it is young; the next hedge's stays
-    old through the hold and is skipped, naming the stale book."""
+    """The only venue's stream path stalls: a hedge is held (asking it nothing more) and
+    placed once the follower brings a young book; through a stall longer than the hold
+    the hedge is skipped, naming the stale book."""
     cfg = load_config(LOCAL_CONFIG)
     btc = cfg.market(SYMBOL).model_copy(update={"hedge_mode": HedgeMode.MIRROR})
     cfg = cfg.model_copy(update={"markets": [btc, *[m for m in cfg.markets if m.symbol != SYMBOL]]})
     risk = cfg.risk
-    assert risk.stale_book_hold_ms > risk.stale_book_wait_ms > 0
+    hold_s, max_age_s = risk.stale_book_hold_ms / 1e3, risk.max_book_age_ms / 1e3
+    assert hold_s > risk.stale_book_wait_ms / 1e3 + 2 * max_age_s
     ctx = RunContext("run4", cfg.config_hash, str(tmp_path), time.time_ns(), 7)
-    # asks: hedge 1's first (old) and its hold's (young); hedge 2's all old
-    venues = {"behind": StreamingVenue.remote("behind", 2.0, [2.0, 0.0, 2.0])}
+    venue = StallingVenue.remote("behind")
     ledger = GapLedger.remote()
-    router = HedgeRouterActor.remote(cfg, ctx, venues, ledger)
+    router = HedgeRouterActor.remote(cfg, ctx, {"behind": venue}, ledger)
+
+    async def hedge_through_a_stall(fill_id: str, stall_s: float, n: int) -> float:
+        await venue.stall.remote(stall_s)
+        await asyncio.sleep(2 * max_age_s)  # the router's copy is old by now
+        sent = time.monotonic()
+        assert await router.on_fills.remote([_fill(fill_id, Side.BUY, "0.01")]) == 1
+        await _wait(lambda: _booked_at_least(ledger, n))
+        return time.monotonic() - sent
 
     async def scenario():
         await router.on_start.remote()
-        assert await router.on_fills.remote([_fill("h1", Side.BUY, "0.01")]) == 1
-        await _wait(ledger.booked.remote)
-        await asyncio.sleep(2 * risk.max_book_age_ms / 1e3)  # hedge 1's book is old again
-        assert await router.on_fills.remote([_fill("h2", Side.BUY, "0.01")]) == 1
-        return await _wait(lambda: _booked_at_least(ledger, 2))
+        await asyncio.sleep(5 * cfg.timing.router_books_s)  # the follower has looked
+        short = await hedge_through_a_stall("h1", 2 * max_age_s + 0.4, 1)  # ends in the hold
+        long = await hedge_through_a_stall("h2", 2 * max_age_s + hold_s + 2.0, 2)
+        return short, long, await ledger.booked.remote()
 
-    first, second = asyncio.run(scenario())
-    asked, orders = ray.get(venues["behind"].seen.remote())
-    assert [(o.source_fill_id, o.amount) for o in orders] == [("h1", 0.01)], orders  # the hold
-    # hedge 1: one ask, one in the hold (young); hedge 2: one ask, then HOLD_ASKS in vain
-    assert len(asked) == 2 + 1 + HOLD_ASKS, asked
-    hold_s, wait_s = risk.stale_book_hold_ms / 1e3, risk.stale_book_wait_ms / 1e3
-    for first_ask, hold_asks in ((asked[0], asked[1:2]), (asked[2], asked[3:])):
-        assert first_ask[2] == pytest.approx(wait_s)
-        hold_waits = [w for _, _, w in hold_asks]  # what is left of the hold, counted down
-        assert all(0 < w < hold_s for w in hold_waits) and hold_waits == sorted(hold_waits)[::-1]
+    short_s, long_s, (first, second) = asyncio.run(scenario())
+    asked, orders = ray.get(venue.seen.remote())
+    assert [(o.source_fill_id, o.amount) for o in orders] == [("h1", 0.01)], orders
+    assert 0.3 < short_s < hold_s, short_s  # placed once the stall ended, inside the hold
     assert "test: not filled" in first.reason, first  # sent (the fake venue rejects it)
     assert second.status.value == "skipped" and "stale book: behind" in second.reason, second
+    assert hold_s <= long_s < hold_s + 1.5, long_s  # skipped when the hold ran out
+    assert len(asked) == 2, asked  # one ask a hedge (its first wait); the hold asks nothing
     assert ray.get(router.status.remote())["hedges_held"] == 2
     ray.kill(router)
 

@@ -108,12 +108,19 @@ def achieved_all_in_price(side: Side | str, executions: Sequence[Execution]) -> 
     return float(total / amount)
 
 
+# saving_bps is rounded to this many decimals of a bp: the achieved price is summed in
+# Decimal and the benchmark walked in float, so equal prices differ in the last digits
+# (~1e-12 bps), which is neither a saving nor a cost; 1e-6 bps is far below any tick
+SAVING_BPS_DECIMALS = 6
+
+
 def saving_bps(side: Side | str, achieved: float | None, reference: float | None) -> float | None:
-    """How much better `achieved` is than `reference`, in bps of `reference` (> 0: better)."""
+    """How much better `achieved` is than `reference`, in bps of `reference` (> 0: better),
+    to `SAVING_BPS_DECIMALS` decimals (an exact tie is 0.0, not a float residue)."""
     if achieved is None or reference is None or reference <= 0:
         return None
     sign = 1.0 if Side(side) is Side.BUY else -1.0
-    return sign * (reference - achieved) / reference * 1e4
+    return round(sign * (reference - achieved) / reference * 1e4, SAVING_BPS_DECIMALS) + 0.0
 
 
 def _better(side: Side, price: float, than: float) -> bool:

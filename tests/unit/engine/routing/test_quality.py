@@ -1,3 +1,4 @@
+import math
 from decimal import Decimal
 
 import pytest
@@ -57,3 +58,13 @@ def test_saving_is_positive_when_cheaper_on_both_sides():
     assert saving_bps("sell", 100.1, 100.0) == pytest.approx(10.0)
     assert saving_bps("buy", 100.1, 100.0) == pytest.approx(-10.0)
     assert saving_bps("buy", None, 100.0) is None and saving_bps("buy", 1.0, None) is None
+
+
+def test_a_tie_reached_by_different_arithmetic_is_no_saving():
+    # the achieved price comes from Decimal, the benchmark from a float walk: a tie differs
+    # in the last digits, and -1e-12 bps would read as a cost in a median
+    tie = float(Decimal("0.1") + Decimal("0.2"))
+    for side in ("buy", "sell"):
+        saved = saving_bps(side, 0.1 + 0.2, tie)
+        assert saved == 0.0 and math.copysign(1.0, saved) == 1.0  # not -0.0 either
+    assert saving_bps("buy", 99.99999, 100.0) == pytest.approx(0.001)  # a real one stays

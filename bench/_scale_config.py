@@ -7,6 +7,10 @@ synthetic takers on the home book (`taker_flow`) and a 1 s requote timer.
 The three hedge venues have the book profiles, fees and dialect of
 `configs/local.yaml` (all served by venue-sim as Binance spot v3), with
 balances worth `BALANCE_QUOTE_PER_ASSET` per asset so a 30 s run never runs dry.
+Their books refresh every `SCALE_REFRESH_MS` (250 ms, venue-sim's default) where
+the default config's refresh every 100 ms: at 50 symbols a venue that is 2.5x
+venue-sim's work on the same two cores, and every 50-market figure in
+BENCHMARKS.md was measured at 250 ms.
 
 `markets_per_actor` sets how many markets share one MarketActor (1 = one each).
 """
@@ -23,6 +27,7 @@ HOME_BALANCE_QUOTE_PER_ASSET = 400_000.0
 # price magnitudes cycled over the markets, so the grids and lot sizes differ as in life
 PRICE_LADDER = (0.35, 2.7, 18.0, 140.0, 1_100.0, 8_500.0, 64_000.0)
 
+SCALE_REFRESH_MS = 250  # venue-sim's book refresh here (the default config: 100 ms)
 # (id, taker_fee, book profile): the three external venues of configs/local.yaml
 HEDGE_VENUES: tuple[tuple[str, float, dict[str, float]], ...] = (
     (
@@ -151,7 +156,7 @@ def scale_config(
                 "url": "sim",
                 "taker_fee": fee,
                 "balances": balances(BALANCE_QUOTE_PER_ASSET),
-                "book": {**book, "model": book_model},
+                "book": {**book, "model": book_model, "refresh_ms": SCALE_REFRESH_MS},
                 "symbol_rules": rules,
                 **({"market_data": market_data} if market_data else {}),
                 **({"book_depth": book_depth} if book_depth else {}),

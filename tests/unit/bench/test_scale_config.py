@@ -24,6 +24,7 @@ def _generator():
 
 
 scale_config = _generator().scale_config
+SCALE_REFRESH_MS = _generator().SCALE_REFRESH_MS
 
 
 @pytest.mark.parametrize("n", [1, 10, 50, 120])
@@ -51,10 +52,15 @@ def test_n_markets_validate_through_yaml(tmp_path, n):
 
 
 def test_hedge_venues_are_those_of_the_default_config():
+    """The same venues, fees and book profiles, but refreshed every `SCALE_REFRESH_MS`."""
     local = load_config(REPO / "configs" / "local.yaml")
     cfg = parse_config(scale_config(5), "scale")
     ours = {(v.id, v.taker_fee, v.book) for v in cfg.hedge_venues}
-    assert ours == {(v.id, v.taker_fee, v.book) for v in local.hedge_venues}
+    slower = {"refresh_ms": SCALE_REFRESH_MS}
+    assert ours == {
+        (v.id, v.taker_fee, v.book.model_copy(update=slower)) for v in local.hedge_venues
+    }
+    assert all(v.book.refresh_ms == SCALE_REFRESH_MS for v in cfg.hedge_venues)
 
 
 def test_every_symbol_has_a_book_on_its_grid_near_the_reference():

@@ -40,10 +40,12 @@ from engine.hedging.execution import (
     plan_slice,
     reference_mid,
     slice_benchmarks,
+    wants_stale_venue,
 )
 from engine.hedging.inflight import InflightLookup
 from engine.hedging.records import decision_fields, execution_rows, skip_row, slice_rows
 from engine.journal import journal_path
+from engine.pulse import Pulse
 from engine.quoting.base import ExternalBook
 from engine.recovery import ABANDONED_REASON, abandoned_rows, rebuilt_rows, recovered_hedge
 from engine.routing.slicing import HedgeSlice, residual_after, slice_schedule
@@ -85,7 +87,7 @@ class HedgeRouterActor:
         # hedges_held: slices held for such a book a plan without it could not do without
         counts = ("hedges", "hedged", "partial", "skipped", "books_asked_again", "hedges_held")
         self._stats = dict.fromkeys(counts, 0)
-        self._books_moved: asyncio.Future[None] | None = None  # held hedges wait on it
+        self._books_moved = Pulse()  # each change of the book copies here: held hedges wait
         self._latency_counts = [0] * (len(LATENCY_BUCKETS_S) + 1)  # last: +Inf
         self._latency_sum_s = 0.0
         # child orders are on disk here before they leave (the ledger hears without a wait)
@@ -472,33 +474,20 @@ class HedgeRouterActor:
         planned = plan_slice(parent, piece, views.values(), risk, now, too_old)
         hold_until_ns = asked_ns + int(risk.stale_book_hold_ms * 1e6)
         held = False
-        while too_old and planned.plan.residual > 0:
+        while wants_stale_venue(planned, too_old):
             left_s = (hold_until_ns - time.time_ns()) / 1e9
             if left_s <= 0:
                 break
             if not held:
                 held = True
                 self._stats["hedges_held"] += 1
-            await self._books_moved_within(left_s)
+            await self._books_moved.wait(left_s)
             t = time.time_ns()
             still = old_streamed_books(self._snapshots, symbol, t, risk.max_book_age_ms)
             if too_old.keys() - still.keys() or t >= hold_until_ns:  # one is young, or time
-                now, views = t, dict(self._snapshots)
-                too_old = old_streamed_books(views, symbol, now, risk.max_book_age_ms)
+                now, views, too_old = t, dict(self._snapshots), still
                 planned = plan_slice(parent, piece, views.values(), risk, now, too_old)
         return now, views, planned
-
-    async def _books_moved_within(self, timeout_s: float) -> None:
-        """Until the copies of the venues' books here next change, or `timeout_s`."""
-        if self._books_moved is None:  # resolved and dropped by the next change
-            self._books_moved = asyncio.get_running_loop().create_future()
-        await asyncio.wait({self._books_moved}, timeout=timeout_s)
-
-    def _books_changed(self) -> None:
-        """Wake the hedges held for a young book (`_plan_on_young_books`)."""
-        moved, self._books_moved = self._books_moved, None
-        if moved is not None and not moved.done():
-            moved.set_result(None)
 
     async def _views_for(self, symbol: str) -> tuple[int, dict[str, Any]]:
         """(now, the venue snapshots to plan `symbol` on): a streaming venue whose copy here
@@ -580,7 +569,7 @@ class HedgeRouterActor:
                     self._snapshots[venue] = dataclasses.replace(
                         snap, books=changes.apply(snap.books)
                     )
-                    self._books_changed()
+                    self._books_moved.fire()
             await asyncio.sleep(
                 max(0.0, self._config.timing.router_books_s - (loop.time() - asked))
             )
@@ -621,7 +610,7 @@ class HedgeRouterActor:
             self._snapshots[venue] = dataclasses.replace(
                 snap, books={**snap.books, symbol: books[symbol]}
             )
-        self._books_changed()
+        self._books_moved.fire()
 
     async def _refresh(self, names: list[str] | None = None) -> None:
         names = list(self._venues) if names is None else names
@@ -650,7 +639,7 @@ class HedgeRouterActor:
             if old is not None:  # a book the stream follower took since stays if newer
                 snap = dataclasses.replace(snap, books=newer_books(old.books, snap.books))
             self._snapshots[venue] = snap
-        self._books_changed()
+        self._books_moved.fire()
 
 
 def with_book_ages(

@@ -179,6 +179,13 @@ def plan_slice(
     return SlicePlan(plan, children, tuple(quotes))
 
 
+def wants_stale_venue(planned: SlicePlan, left_out_stale: Mapping[str, str]) -> bool:
+    """Whether `planned` leaves part of its slice unplaced while a venue was left out on a
+    stale streamed book (`old_streamed_books`): the hedge is worth holding for that book
+    rather than skipping the rest."""
+    return bool(left_out_stale) and planned.plan.residual > 0
+
+
 def slice_benchmarks(
     intent: HedgeIntent, quotes: Iterable[VenueQuote], now_ns: int, max_book_age_s: float
 ) -> DecisionBenchmarks:

@@ -43,6 +43,7 @@ from typing import Any
 import ccxt
 import ccxt.pro as ccxt_pro
 
+from engine.pulse import Pulse
 from engine.types import BookSnapshot
 from engine.venues.ccxt_client import backoff_s, point_api_urls
 from engine.venues.ccxt_weights import capabilities_of
@@ -144,7 +145,7 @@ class BookStream:
         self._restart = asyncio.Event()
         self._updates_at_connect = 0
         self._first_look = True
-        self._next_take: asyncio.Future[None] | None = None  # fresh_by's, changed_after's
+        self._taken = Pulse()  # each take of books wakes fresh_by's, changed_after's waits
         self._closed = False
 
     def __repr__(self) -> str:
@@ -200,7 +201,7 @@ class BookStream:
             young = book is not None and self._clock_ns() - book.ts_ns <= max_age_ns
             if young or left <= 0 or self._closed:
                 return book
-            await self._next_take_within(left)
+            await self._taken.wait(left)
 
     async def changed_after(self, epoch: int | None, version: int, timeout_s: float) -> BookChanges:
         """`changed_since`, but when nothing changed since `version` of this `epoch` and
@@ -213,14 +214,8 @@ class BookStream:
             left = deadline - loop.time()
             if left <= 0 or self._closed:
                 break
-            await self._next_take_within(left)
+            await self._taken.wait(left)
         return self.changed_since(epoch, version)
-
-    async def _next_take_within(self, timeout_s: float) -> None:
-        """Until this connection's next take of books, or `timeout_s`."""
-        if self._next_take is None:  # resolved and dropped by the next take
-            self._next_take = asyncio.get_running_loop().create_future()
-        await asyncio.wait({self._next_take}, timeout=timeout_s)
 
     def changed_since(self, epoch: int | None, version: int) -> BookChanges:
         """What a reader that saw `version` of this stream (`epoch`) is missing: the books
@@ -269,7 +264,7 @@ class BookStream:
         """Close the connection for good; an ask held here (`changed_after`) answers now,
         so the venue's actor is not stopped with a call of the router's in flight."""
         self._closed = True
-        self._wake_waiters()
+        self._taken.fire()
         await self._close_client()
 
     # --- one connection ----------------------------------------------------------------
@@ -360,13 +355,7 @@ class BookStream:
             log.info("%s: book stream up", self.venue_id)
             self.state = StreamState.UP
             self.stats.down_since_ns = None
-        self._wake_waiters()
-
-    def _wake_waiters(self) -> None:
-        """Wake whoever waits on the next take (`fresh_by`, `changed_after`)."""
-        waiters, self._next_take = self._next_take, None
-        if waiters is not None and not waiters.done():
-            waiters.set_result(None)
+        self._taken.fire()
 
     def _down(self, reason: str) -> None:
         if self.state is StreamState.UP:
@@ -375,7 +364,7 @@ class BookStream:
             self.stats.down_since_ns = self._clock_ns()
         self.state = StreamState.DOWN
         self.stats.last_error = reason
-        self._wake_waiters()  # a long poll answers now: its reader falls back to snapshots
+        self._taken.fire()  # a long poll answers now: its reader falls back to snapshots
 
     async def _close_client(self) -> None:
         client, self._client = self._client, None

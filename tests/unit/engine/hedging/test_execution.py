@@ -14,6 +14,7 @@ from engine.hedging.execution import (
     reference_mid,
     slice_benchmarks,
     venue_quotes,
+    wants_stale_venue,
 )
 from engine.routing.slicing import slice_schedule
 from engine.types import BookSnapshot, HedgeIntent, MarketSpec, Side
@@ -107,3 +108,17 @@ def test_a_book_asked_again_must_be_young_enough_to_still_be_when_the_answer_is_
     assert asked_max_age_ns(300.0) == int((300.0 - ANSWER_MARGIN_MS) * 1e6)
     assert asked_max_age_ns(300.0) < 300 * 1_000_000
     assert asked_max_age_ns(ANSWER_MARGIN_MS / 2) == 0  # never a negative age
+
+
+def test_a_hedge_is_worth_holding_only_for_a_stale_venue_it_cannot_do_without():
+    small = HedgeIntent("h", SYMBOL, Side.BUY, 1.0)  # the young venue's 10 BTC carry it
+    big = HedgeIntent("h", SYMBOL, Side.BUY, 15.0)  # more than the young venue offers
+    views = [_view("young", 99.9, 100.1, balances={"BTC": Decimal(0), "USDT": Decimal(10**6)})]
+    stale = {"old": "stale book: old 400 ms > max_book_age_ms 300"}
+    for intent, residual_left in ((small, False), (big, True)):
+        (piece,) = slice_schedule(intent, 100.0, RISK.model_copy(update={
+            "max_notional_per_trade": 10**7}), NOW)  # fmt: skip
+        planned = plan_slice(intent, piece, views, RISK, NOW, stale)
+        assert (planned.plan.residual > 0) is residual_left
+        assert wants_stale_venue(planned, stale) is residual_left
+        assert not wants_stale_venue(planned, {})  # no stale venue to wait for

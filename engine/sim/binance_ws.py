@@ -5,8 +5,9 @@ Served as Binance documents them
 so the unmodified `ccxt.pro.binance` client streams from it:
 
 * market streams: `<symbol>@depth@100ms` (diff depth with `U`/`u`, see
-  `engine.sim.stream_hub.DepthFeed`), `<symbol>@bookTicker` (on every change
-  of the top), `<symbol>@trade`; raw `/ws/<stream>` (ccxt opens `/ws/<n>` and
+  `engine.sim.stream_hub.DepthFeed`), `<symbol>@bookTicker` (real time, as
+  Binance pushes it: at each refresh of the book and each taker that consumes its
+  top, `engine.sim.touch_schedule`), `<symbol>@trade`; raw `/ws/<stream>` (ccxt opens `/ws/<n>` and
   sends `SUBSCRIBE`), combined `/stream?streams=a/b` (`{"stream", "data"}`);
   live `SUBSCRIBE`/`UNSUBSCRIBE`/`LIST_SUBSCRIPTIONS`;
 * the user data stream, both ways Binance offers it: the listen key
@@ -51,11 +52,14 @@ from engine.sim.faults import StreamFaults
 from engine.sim.ladder import Count, to_levels
 from engine.sim.push_loop import PushLoop
 from engine.sim.stream_hub import DepthFeed, DepthUpdate, Level, ListenKeys
+from engine.sim.touch_schedule import TouchSchedule
 from engine.types import Side, split_symbol
 
 log = logging.getLogger(__name__)
 
 PUSH_INTERVAL_S = 0.1  # @depth@100ms
+# a touch is looked at this long after its book's refresh is due: past the boundary
+TOUCH_LAG_S = 0.000_2
 MAX_STREAMS_PER_CONNECTION = 1_024
 MAX_INCOMING_PER_S = 5
 MAX_CONNECTION_S = 24 * 3_600.0
@@ -115,6 +119,10 @@ class BinanceStreams:
         }
         self._depths = dict.fromkeys(exchange.symbols, MIN_STREAM_DEPTH)  # levels published
         self._tops: dict[str, tuple[Level | None, Level | None]] = {}
+        # @bookTicker is real time: each watched book's refresh wakes the touch loop
+        self._touches = TouchSchedule(exchange.next_book_change_ns)
+        self._ticker_symbols: set[str] = set()  # watched @bookTicker, as of the last tick
+        self._touch_task: asyncio.Task[None] | None = None
         self.listen_keys = ListenKeys()
         self._conns: set[_Conn] = set()
         self._pushed: dict[str, set[int]] = {}  # account -> trade ids already reported
@@ -136,6 +144,8 @@ class BinanceStreams:
         for method in ("POST", "PUT", "DELETE"):
             app.router.add_route(method, "/api/v3/userDataStream", self._listen_key)
         self._pushes.install(app)
+        app.on_startup.append(self._start_touches)
+        app.on_shutdown.append(self._stop_touches)
 
     # --- what the REST edge calls --------------------------------------------------------
 
@@ -152,7 +162,10 @@ class BinanceStreams:
         return to_levels(bids, tick, lot), to_levels(asks, tick, lot), feed.last_id
 
     def on_order(self, account: str, order: OrderState, ts_ns: int, *, created: bool) -> None:
-        """Report what one REST order request did: NEW, each TRADE, then how it ended."""
+        """Report what one REST order request did: NEW, each TRADE, then how it ended; a
+        taker that consumed the top moves `@bookTicker` at once."""
+        if order.fills and order.symbol in self._ticker_symbols:
+            self._touch(order.symbol, ts_ns)
         pushed = self._pushed.setdefault(account, set())
         reports = []
         if created:
@@ -190,7 +203,11 @@ class BinanceStreams:
     def tick_steps(self, now_ns: int) -> Iterator[None]:
         """One 100 ms step: books, resting fills, listen keys, connection limits, faults;
         yields after each symbol's book so its event is sent before the next is built."""
-        watched = {s.split("@", 1)[0] for c in self._conns for s in c.streams}
+        streams = {s for c in self._conns for s in c.streams}
+        watched = {s.split("@", 1)[0] for s in streams}
+        self._ticker_symbols = {
+            symbol for sym_id, symbol in self._symbols.items() if f"{sym_id}@bookTicker" in streams
+        }
         for sym_id in sorted(watched):
             symbol = self._symbols.get(sym_id)
             if symbol is not None:
@@ -221,24 +238,63 @@ class BinanceStreams:
         update = feed.advance(bids, asks, ts_ns)
         if update is None:
             return
-        sym = market_id(symbol).lower()
-        self._publish_depth(sym, update, grid)
-        top = feed.top()
-        if top != self._tops.get(symbol):
-            self._tops[symbol] = top
-            (bid, ask) = top
-            b, a = bid or (0, 0), ask or (0, 0)
-            self._publish(
-                f"{sym}@bookTicker",
-                {
-                    "u": feed.last_id,
-                    "s": market_id(symbol),
-                    "b": grid.price(int(b[0])),
-                    "B": grid.amount(int(b[1])),
-                    "a": grid.price(int(a[0])),
-                    "A": grid.amount(int(a[1])),
-                },
-            )
+        self._publish_depth(market_id(symbol).lower(), update, grid)
+        self._publish_top(symbol, feed.top(), feed.last_id)
+
+    def _touch(self, symbol: str, ts_ns: int) -> None:
+        """`@bookTicker` of `symbol` between depth ticks, when its top moved: its `u` is the
+        first id of the diff that will carry the change (Binance's ticker and depth ids
+        are one sequence)."""
+        bids, asks = self._exchange.depth_counts(symbol, ts_ns, 1)
+        top = (bids[0] if bids else None), (asks[0] if asks else None)
+        self._publish_top(symbol, top, self._feeds[symbol].last_id + 1)
+
+    def _publish_top(
+        self, symbol: str, top: tuple[Level | None, Level | None], update_id: int
+    ) -> None:
+        if top == self._tops.get(symbol):
+            return
+        self._tops[symbol] = top
+        grid = self._grids[symbol]
+        (bid, ask) = top
+        b, a = bid or (0, 0), ask or (0, 0)
+        self._publish(
+            f"{market_id(symbol).lower()}@bookTicker",
+            {
+                "u": update_id,
+                "s": market_id(symbol),
+                "b": grid.price(int(b[0])),
+                "B": grid.amount(int(b[1])),
+                "a": grid.price(int(a[0])),
+                "A": grid.amount(int(a[1])),
+            },
+        )
+
+    async def _start_touches(self, app: web.Application) -> None:
+        self._touch_task = asyncio.create_task(self._run_touches())
+
+    async def _stop_touches(self, app: web.Application) -> None:
+        if self._touch_task is not None:
+            self._touch_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._touch_task
+
+    def push_touches(self, now_ns: int) -> None:
+        """`@bookTicker` of each watched book that refreshed by `now_ns` (the touch loop's
+        step; a book first watched is looked at at once)."""
+        for symbol in self._touches.due(now_ns, self._ticker_symbols):
+            self._touch(symbol, now_ns)
+
+    async def _run_touches(self) -> None:
+        """Push each watched `@bookTicker` as its book refreshes, not at the next tick."""
+        while True:
+            try:
+                self.push_touches(self._clock_ns())
+            except Exception:  # one bad touch must not end the streams
+                log.exception("%s: book ticker failed", self._exchange.venue_id)
+            due = self._touches.next_due_ns()
+            wait_s = self._push_interval_s if due is None else (due - self._clock_ns()) / 1e9
+            await asyncio.sleep(max(wait_s, 0.0) + TOUCH_LAG_S)
 
     def _publish_depth(self, sym: str, update: DepthUpdate, grid: WireGrid) -> None:
         price, amount = grid.price, grid.amount

@@ -181,6 +181,10 @@ class SimExchange:
         self.rules(symbol)
         return self._books.fair_mid(symbol, ts_ns)
 
+    def next_book_change_ns(self, symbol: str, ts_ns: int) -> int:
+        """When `symbol`'s book after the one at `ts_ns` starts (its next refresh)."""
+        return self._books.bucket_start(symbol, self._books.bucket(symbol, ts_ns) + 1)
+
     def market_trades(self, symbol: str, ts_ns: int) -> list[SimTrade]:
         """The last `TAPE_LENGTH` fills of every account on `symbol`, oldest first."""
         self.rules(symbol)

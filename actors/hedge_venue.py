@@ -115,6 +115,7 @@ def build_book_stream(
         symbols,
         venue.book_depth,
         stale_after_s=venue.stream_stale_after_s,
+        touch=venue.touch_stream,
     )
 
 

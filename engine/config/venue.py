@@ -179,6 +179,11 @@ class VenueConfig(_Frozen):
         description="books (and home fills) pushed over websockets, or REST polling; "
         "default: stream for ccxt venues, poll otherwise",
     )
+    touch_stream: bool = Field(
+        default=True,
+        description="with streamed books, also follow the venue's real-time best bid and ask "
+        "(Binance @bookTicker) and lay it over the 100 ms diffs (engine/venues/touch.py)",
+    )
     stream_stale_after_s: PositiveFloat = Field(
         default=1.0, description="an open stream silent this long is resynced (reconnected)"
     )

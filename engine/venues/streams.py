@@ -24,6 +24,12 @@ book still in sync (ccxt holds it with its update id) had no change in the
 buckets that closed before, so its book is current as of `E` less one
 `DIFF_BUCKET_NS`. A stalled connection vouches for nothing newer; a book
 dropped on a gap is not in sync until its snapshot is re-read.
+
+With `touch` on, a second connection follows the venue's real-time best bid and
+ask (`watch_bids_asks`, Binance `@bookTicker`) and lays each touch newer than a
+book's last diff over it (`engine.venues.touch`): the diffs come every 100 ms,
+the touch at once. It is an addition only: while its connection is down the
+books are the diffs' alone, and the next diff always replaces a touch.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from engine.pulse import Pulse
 from engine.types import BookSnapshot
 from engine.venues.ccxt_client import backoff_s, point_api_urls
 from engine.venues.ccxt_weights import capabilities_of
+from engine.venues.touch import Touch, touch_from_ccxt, touch_is_newer, with_touch
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +76,8 @@ class StreamStats:
     resyncs: int = 0  # gaps in update ids: the book re-read from a snapshot
     stale: int = 0  # open but silent past stale_after_s: dropped and reopened
     updates: int = 0
+    touches: int = 0  # books whose top a real-time touch moved between diffs
+    touch_reconnects: int = 0
     last_error: str = ""
     down_since_ns: int | None = field(default=None)
 
@@ -121,8 +130,10 @@ class BookStream:
         stale_after_s: float = DEFAULT_STALE_AFTER_S,
         clock_ns: Callable[[], int] = time.time_ns,
         rng: random.Random | None = None,
+        touch: bool = False,
     ) -> None:
-        """`make_client` builds a fresh ccxt.pro client (one per connection)."""
+        """`make_client` builds a fresh ccxt.pro client (one per connection); `touch`:
+        also follow the real-time touch where the client can (module doc)."""
         self.venue_id = venue_id
         self._make_client = make_client
         self.symbols = list(symbols)
@@ -130,7 +141,10 @@ class BookStream:
         self.stale_after_s = stale_after_s
         self._clock_ns = clock_ns
         self._rng = rng or random.Random()
-        self.books: dict[str, BookSnapshot] = {}
+        self.books: dict[str, BookSnapshot] = {}  # what readers get: diffs, touch laid over
+        self._depth: dict[str, BookSnapshot] = {}  # the diffs' books alone
+        self.touch = touch
+        self._touches: dict[str, Touch] = {}
         # the update count at each symbol's last change, and this stream's id: a reader
         # asks what changed since a count it saw (`changed_since`) instead of every book
         self.epoch = clock_ns()
@@ -168,6 +182,8 @@ class BookStream:
             "resyncs": s.resyncs,
             "stale": s.stale,
             "updates": s.updates,
+            "touches": s.touches,
+            "touch_reconnects": s.touch_reconnects,
         }
 
     def use_markets(self, markets: Any, currencies: Any) -> None:
@@ -237,10 +253,22 @@ class BookStream:
         self.symbols = list(symbols)
         for gone in set(self.books) - set(symbols):
             del self.books[gone]
+            self._depth.pop(gone, None)
+            self._touches.pop(gone, None)
         self._restart.set()
 
     async def run(self) -> None:
         """Stream until cancelled: reconnect with backoff, resync on gaps and silence."""
+        touches = asyncio.ensure_future(self._follow_touches()) if self.touch else None
+        try:
+            await self._follow_depth()
+        finally:
+            if touches is not None:
+                touches.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await touches
+
+    async def _follow_depth(self) -> None:
         attempt = 0
         while True:
             self._restart.clear()
@@ -342,19 +370,103 @@ class BookStream:
             ts_ms = ob.get("timestamp")
             ts_ns = min(now_ns, int(ts_ms) * 1_000_000) if ts_ms else now_ns
             self._heard_ns = ts_ns if self._heard_ns is None else max(self._heard_ns, ts_ns)
-            self.books[symbol] = BookSnapshot(
+            depth = self._depth[symbol] = BookSnapshot(
                 venue=self.venue_id,
                 symbol=symbol,
                 ts_ns=ts_ns,
                 bids=tuple((float(p), float(a)) for p, a, *_ in ob["bids"][: self.depth]),
                 asks=tuple((float(p), float(a)) for p, a, *_ in ob["asks"][: self.depth]),
             )
+            self.books[symbol] = self._with_touch(symbol, depth)
             self.stats.updates += 1
             self.versions[symbol] = self.stats.updates
         if self.state is not StreamState.UP:
             log.info("%s: book stream up", self.venue_id)
             self.state = StreamState.UP
             self.stats.down_since_ns = None
+        self._taken.fire()
+
+    def _with_touch(self, symbol: str, depth: BookSnapshot) -> BookSnapshot:
+        """The diffs' book of `symbol`, with the held touch over it when that is newer."""
+        touch = self._touches.get(symbol)
+        nonce = self._nonces.get(symbol)  # ccxt's book: the last diff's update id
+        book_id = nonce if isinstance(nonce, int) else None
+        if touch is None or not touch_is_newer(touch, depth, book_id):
+            return depth
+        return with_touch(depth, touch)
+
+    # --- the touch connection ----------------------------------------------------------
+
+    async def _follow_touches(self) -> None:
+        """Follow the real-time touch on a connection of its own until cancelled; after an
+        error the touches held are dropped (the books are the diffs' alone) and it
+        reconnects after a backoff. A client without `watchBidsAsks` ends it."""
+        attempt = 0
+        while not self._closed:
+            client = self._make_client()
+            try:
+                if not client.has.get("watchBidsAsks"):
+                    log.info("%s: no real-time touch in ccxt.pro", self.venue_id)
+                    return
+                if self._markets is not None:
+                    client.set_markets(*self._markets)
+                else:
+                    await client.load_markets()
+                symbols = list(self.symbols)
+                watch = functools.partial(client.watch_bids_asks, symbols)
+                pending = await watch_registered(watch)
+                while symbols == self.symbols:
+                    await pending
+                    pending = await watch_registered(watch)
+                    self._take_touches(client.bidsasks)
+                    attempt = 0
+                pending.cancel()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.info("%s: touch stream: %s: %s", self.venue_id, type(exc).__name__, exc)
+                self._drop_touches()
+                self.stats.touch_reconnects += 1
+                await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
+                attempt += 1
+            finally:
+                with contextlib.suppress(Exception):
+                    await client.close()
+
+    def _take_touches(self, tickers: dict[str, Any]) -> None:
+        """Lay every new touch over its book; readers hear of each book that moved."""
+        now_ns = self._clock_ns()
+        moved = False
+        for symbol in self.symbols:
+            ticker = tickers.get(symbol)
+            if ticker is None:
+                continue
+            touch = touch_from_ccxt(ticker, now_ns)
+            if touch.same_top(self._touches.get(symbol)):
+                continue
+            self._touches[symbol] = touch
+            depth = self._depth.get(symbol)
+            if depth is None:
+                continue
+            book = self._with_touch(symbol, depth)
+            if book == self.books.get(symbol):
+                continue
+            self.books[symbol] = book
+            self.stats.touches += 1
+            self.stats.updates += 1
+            self.versions[symbol] = self.stats.updates
+            moved = True
+        if moved:
+            self._taken.fire()
+
+    def _drop_touches(self) -> None:
+        """No touch is trusted past its connection: each book back to its diffs."""
+        self._touches.clear()
+        for symbol, depth in self._depth.items():
+            if self.books.get(symbol) != depth:
+                self.books[symbol] = depth
+                self.stats.updates += 1
+                self.versions[symbol] = self.stats.updates
         self._taken.fire()
 
     def _down(self, reason: str) -> None:

@@ -52,7 +52,8 @@ def test_n_markets_validate_through_yaml(tmp_path, n):
 
 
 def test_hedge_venues_are_those_of_the_default_config():
-    """The same venues, fees and book profiles, but refreshed every `SCALE_REFRESH_MS`."""
+    """The same venues, fees and book profiles, but refreshed every `SCALE_REFRESH_MS` and
+    followed by the diffs alone, as every 50-market figure was measured."""
     local = load_config(REPO / "configs" / "local.yaml")
     cfg = parse_config(scale_config(5), "scale")
     ours = {(v.id, v.taker_fee, v.book) for v in cfg.hedge_venues}
@@ -61,6 +62,8 @@ def test_hedge_venues_are_those_of_the_default_config():
         (v.id, v.taker_fee, v.book.model_copy(update=slower)) for v in local.hedge_venues
     }
     assert all(v.book.refresh_ms == SCALE_REFRESH_MS for v in cfg.hedge_venues)
+    assert all(v.touch_stream for v in local.hedge_venues)
+    assert not any(v.touch_stream for v in cfg.hedge_venues)
 
 
 def test_every_symbol_has_a_book_on_its_grid_near_the_reference():

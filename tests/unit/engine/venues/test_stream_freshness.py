@@ -117,3 +117,39 @@ def test_a_book_that_stays_old_is_returned_as_it_is_when_the_wait_runs_out():
     assert book is not None and book.ts_ns == 9_000 * MS  # the caller leaves it out
     young = asyncio.run(stream.fresh_by("A/USDT", 2_000 * MS, 0.0))
     assert young is not None and young.ts_ns == 9_000 * MS  # young enough: no wait
+
+
+def _ticker(bid: float, ask: float, update_id: int) -> dict[str, Any]:
+    return {"bid": bid, "bidVolume": 0.5, "ask": ask, "askVolume": 0.25, "info": {"u": update_id}}
+
+
+def test_a_touch_newer_than_the_last_diff_moves_the_top_until_the_diff_that_carries_it():
+    stream, client = _synced(9_000, 9_000)
+    version = stream.changed_since(stream.epoch, 0).version
+    stream._take_touches({"A/USDT": _ticker(98.0, 100.0, update_id=2)})
+    book = stream.books["A/USDT"]
+    assert (book.bids[0], book.asks[0]) == ((98.0, 0.5), (100.0, 0.25))
+    assert book.ts_ns == 9_000 * MS  # as old as its depth: the age checks keep their meaning
+    changed = stream.changed_since(stream.epoch, version)
+    assert set(changed.books) == {"A/USDT"}  # a reader following the stream hears of it
+    assert stream.status()["touches"] == 1
+
+    client.book("A/USDT", 2, 9_950)  # the diff with id 2 carries the change: it wins
+    stream._take_books(client)
+    assert stream.books["A/USDT"].asks[0] == (101.0, 1.0)
+
+
+def test_a_touch_the_last_diff_already_carried_changes_nothing():
+    stream, _ = _synced(9_000, 9_000)
+    before = stream.books["A/USDT"]
+    stream._take_touches({"A/USDT": _ticker(98.0, 100.0, update_id=1)})
+    assert stream.books["A/USDT"] is before
+    assert stream.status()["touches"] == 0
+
+
+def test_touches_are_dropped_with_their_connection():
+    stream, _ = _synced(9_000, 9_000)
+    stream._take_touches({"B/USDT": _ticker(98.0, 100.0, update_id=5)})
+    assert stream.books["B/USDT"].asks[0] == (100.0, 0.25)
+    stream._drop_touches()
+    assert stream.books["B/USDT"].asks[0] == (101.0, 1.0)  # the diffs' book again

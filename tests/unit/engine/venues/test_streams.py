@@ -64,3 +64,31 @@ def test_disconnects_gaps_and_a_stall_all_end_in_fresh_books_and_are_counted():
                 await stream.close()
 
     asyncio.run(scenario())
+
+
+def test_the_real_time_touch_is_laid_over_the_diffs_through_ccxt_pro():
+    """venue-sim pushes `@bookTicker` at each refresh, the diffs every 100 ms: the stream's
+    books move between diffs, on a connection of their own that adds no reconnects."""
+
+    async def scenario() -> None:
+        async with served() as (_, urls):
+            stream = BookStream(
+                HEDGE, lambda: pro_client("binance", urls[HEDGE]), SYMBOLS, 20, touch=True
+            )
+            task = asyncio.create_task(stream.run())
+            try:
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline and stream.status()["touches"] < 3:
+                    await asyncio.sleep(0.05)
+                stats = stream.status()
+                assert stats["touches"] >= 3
+                assert stats["touch_reconnects"] == 0 and stats["reconnects"] == 0
+                for symbol in SYMBOLS:
+                    book = stream.books[symbol]
+                    assert book.bids[0][0] < book.asks[0][0]
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                await stream.close()
+
+    asyncio.run(scenario())

@@ -19,6 +19,16 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+# the router status's per-venue stream counts exported as marketmesh_stream_events
+STREAM_EVENTS = (
+    "reconnects",
+    "resyncs",
+    "stale",
+    "account_reconnects",
+    "touches",
+    "touch_reconnects",
+)
+
 
 class GraphCollector(Collector):
     def __init__(self) -> None:
@@ -78,12 +88,13 @@ class GraphCollector(Collector):
         stream_events = CounterMetricFamily(
             "marketmesh_stream_events",
             "stream reconnects, resyncs from a snapshot (update-id gaps), stale resyncs, "
-            "reconnects of the account (balance) stream",
+            "reconnects of the account (balance) stream, books the real-time touch moved "
+            "between diffs and reconnects of its stream",
             labels=["venue", "event"],
         )
         for venue, s in self.router.get("streams", {}).items():
             stream_up.add_metric([venue], 1.0 if s["up"] else 0.0)
-            for event in ("reconnects", "resyncs", "stale", "account_reconnects"):
+            for event in STREAM_EVENTS:
                 stream_events.add_metric([venue, event], float(s.get(event) or 0))
         yield stream_up
         yield stream_events

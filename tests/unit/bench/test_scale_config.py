@@ -1,6 +1,5 @@
 """The config bench/scale.py generates: valid for engine.config and servable by venue-sim."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -9,18 +8,14 @@ import yaml
 from engine.config import HedgeMode, load_config, parse_config
 from engine.sim.exchange import SimExchange
 from engine.sim.price import ReferencePrice
+from tests.unit.bench._load import bench_module
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = 1_700_000_000 * 10**9
 
 
 def _generator():
-    path = REPO / "bench" / "_scale_config.py"
-    spec = importlib.util.spec_from_file_location("_scale_config", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_module("_scale_config")
 
 
 scale_config = _generator().scale_config

@@ -25,6 +25,7 @@ def test_stream_events_and_rest_weight_per_venue():
                     "resyncs": 5,
                     "stale": 1,
                     "account_reconnects": 2,
+                    "touches": 40,
                 }
             },
             "rest_weight": {
@@ -37,6 +38,7 @@ def test_stream_events_and_rest_weight_per_venue():
     assert (
         'marketmesh_stream_events_total{event="account_reconnects",venue="binance-sim"} 2.0' in text
     )
+    assert 'marketmesh_stream_events_total{event="touches",venue="binance-sim"} 40.0' in text
     assert 'marketmesh_rest_weight_total{venue="binance-sim"} 1234.0' in text
     assert 'marketmesh_rest_weight_limit_per_minute{venue="binance-sim"} 6000.0' in text
     assert 'marketmesh_rest_weight_venue_used_peak{venue="binance-sim"} 321.0' in text

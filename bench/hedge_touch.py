@@ -1,0 +1,145 @@
+"""The live default desk with and without the real-time touch, side by side.
+
+Runs `marketmesh run` (venue-sim, real Ray, every hedge through ccxt) on
+`configs/local.yaml`, where the hedge venues' books are the 100 ms diffs with the
+real-time touch laid over them (`touch_stream`, the default), and on the same
+config with `touch_stream: false` on every hedge venue: the diffs alone. The two
+arms alternate which goes first, `--pairs` times, `--duration` s each; each run's
+Parquet is read with DuckDB. Per market and arm it prints the median over the
+pairs of:
+
+* `hedges`: hedges with an execution-quality row (`hedge_quality`);
+* `save med`, `save wavg`: `saving_bps` against the best single venue at decision
+  (`engine.routing.quality`: > 0 is cheaper), median and weighted by amount;
+* `worse %`: hedges that paid more than their decision benchmark (saving < 0),
+  the move between decision and execution;
+* `slip bps`, `PnL bps`: hedge slippage and desk PnL in bps of home notional
+  (the `pnl` view);
+* `age p99`: the book age at decision, ms.
+
+    python bench/hedge_touch.py                      # 2 pairs x 180 s (~13 min)
+    python bench/hedge_touch.py --pairs 1 --duration 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analytics.views import connect
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = REPO / "configs" / "local.yaml"
+ARMS = ("touch", "diffs only")
+COLUMNS = ("hedges", "save med", "save wavg", "worse %", "slip bps", "PnL bps", "age p99")
+
+_QUALITY = """
+select market, count(*) as hedges, median(saving_bps) as save_med,
+       sum(saving_bps * filled) / nullif(sum(filled), 0) as save_wavg,
+       100.0 * avg((saving_bps < 0)::int) as worse_pct
+from hedge_quality where saving_bps is not null group by market
+"""
+_PNL = """
+select market, hedge_slippage_quote / nullif(notional_quote, 0) * 1e4 as slip_bps,
+       desk_pnl_bps from pnl
+"""
+_AGE = """
+select market, quantile_cont(book_age_ms, 0.99) as age_p99
+from hedge_orders where book_age_ms is not null group by market
+"""
+
+
+def without_touch(config: Path, out_dir: Path) -> Path:
+    """`config` with `touch_stream: false` on every ccxt venue, written to `out_dir`."""
+    data = yaml.safe_load(config.read_text())
+    for venue in data["venues"]:
+        if venue.get("kind") == "ccxt":
+            venue["touch_stream"] = False
+    path = out_dir / f"{config.stem}-diffs-only.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run_desk(config: Path, duration_s: float, data_dir: Path, log: Path) -> None:
+    cmd = [sys.executable, "-m", "marketmesh", "run", str(config)]
+    cmd += ["--duration", str(duration_s), "--data-dir", str(data_dir)]
+    with log.open("w") as out:
+        done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    if done.returncode != 0:
+        raise SystemExit(f"marketmesh run {config} failed ({done.returncode}): see {log}")
+
+
+def figures(data_dir: Path) -> dict[str, dict[str, float]]:
+    """Per market: the `COLUMNS` of one run."""
+    con = connect(str(data_dir))
+    out: dict[str, dict[str, float]] = {}
+    for market, hedges, med, wavg, worse in con.execute(_QUALITY).fetchall():
+        out[market] = {"hedges": hedges, "save med": med, "save wavg": wavg, "worse %": worse}
+    for market, slip, pnl in con.execute(_PNL).fetchall():
+        out.setdefault(market, {}).update({"slip bps": slip, "PnL bps": pnl})
+    for market, age in con.execute(_AGE).fetchall():
+        out.setdefault(market, {})["age p99"] = age
+    con.close()
+    return out
+
+
+def table(runs: dict[str, list[dict[str, dict[str, float]]]]) -> str:
+    markets = sorted({m for arm in runs.values() for run in arm for m in run})
+    lines = [f"{'market':<10} {'arm':<11} " + " ".join(f"{c:>9}" for c in COLUMNS)]
+    for market in markets:
+        for arm in ARMS:
+            cells = []
+            for column in COLUMNS:
+                values = [
+                    r[market][column]
+                    for r in runs[arm]
+                    if r.get(market, {}).get(column) is not None
+                ]
+                cells.append(f"{statistics.median(values):>9.3f}" if values else f"{'-':>9}")
+            lines.append(f"{market:<10} {arm:<11} " + " ".join(cells))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    parser.add_argument("--pairs", type=int, default=2)
+    parser.add_argument("--duration", type=float, default=180.0)
+    parser.add_argument("--keep", type=Path, help="keep each run's Parquet and log here")
+    args = parser.parse_args(argv)
+    if args.pairs < 1 or args.duration < 10:
+        parser.error("--pairs >= 1 and --duration >= 10 s")
+    with tempfile.TemporaryDirectory(prefix="mm-bench-touch-") as tmp:
+        root = args.keep or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
+        configs = {ARMS[0]: args.config, ARMS[1]: without_touch(args.config, root)}
+        runs: dict[str, list[Any]] = {arm: [] for arm in ARMS}
+        started = time.monotonic()
+        for pair in range(args.pairs):
+            order = ARMS if pair % 2 == 0 else ARMS[::-1]
+            for arm in order:
+                name = f"pair{pair + 1}-{arm.replace(' ', '-')}"
+                print(
+                    f"[{time.monotonic() - started:6.0f}s] pair {pair + 1}/{args.pairs}: "
+                    f"{arm}, {args.duration:.0f} s …",
+                    flush=True,
+                )
+                run_desk(configs[arm], args.duration, root / name, root / f"{name}.log")
+                runs[arm].append(figures(root / name))
+        print(
+            f"\nmedians over {args.pairs} pair(s) of {args.duration:.0f} s runs, "
+            f"{args.config.name}:"
+        )
+        print(table(runs))
+
+
+if __name__ == "__main__":
+    main()

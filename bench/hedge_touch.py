@@ -15,7 +15,10 @@ pairs of:
   the move between decision and execution;
 * `PnL bps`: desk PnL in bps of home notional (the `pnl` view: capture, hedge fees,
   slippage and inventory together);
-* `age p99`: the book age at decision, ms.
+* `age p99`: the book age at decision, ms;
+* `cores`: CPU the whole run used (venue-sim, Ray's processes and actors, the
+  driver: every process under `marketmesh run`, from `/proc`) from 35 s in to
+  10 s before the end, in cores (Linux only; `-` elsewhere).
 
 The flow is seeded the same in both arms, but which fills net, which side each
 hedge takes and which venue wins it differ run to run, so a single run's weighted
@@ -33,6 +36,7 @@ sides and venues a run's flow asked for, not with how well each hedge was routed
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -48,7 +52,7 @@ from analytics.views import connect
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO / "configs" / "local.yaml"
 ARMS = ("touch", "diffs only")
-COLUMNS = ("hedges", "save med", "save wavg", "worse %", "PnL bps", "age p99")
+COLUMNS = ("hedges", "save med", "save wavg", "worse %", "PnL bps", "age p99", "cores")
 
 _QUALITY = """
 select market, count(*) as hedges, median(saving_bps) as save_med,
@@ -74,17 +78,52 @@ def without_touch(config: Path, out_dir: Path) -> Path:
     return path
 
 
-def run_desk(config: Path, duration_s: float, data_dir: Path, log: Path) -> None:
+WARM_S = 35.0  # the graph is up and trading by then
+TAIL_S = 10.0  # the run's shutdown and its SLA summary are not the desk's work
+
+
+def run_desk(config: Path, duration_s: float, data_dir: Path, log: Path) -> float | None:
+    """Run the desk; the cores its process tree used while trading (None off Linux)."""
     cmd = [sys.executable, "-m", "marketmesh", "run", str(config)]
     cmd += ["--duration", str(duration_s), "--data-dir", str(data_dir)]
+    cores = None
     with log.open("w") as out:
-        done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-    if done.returncode != 0:
-        raise SystemExit(f"marketmesh run {config} failed ({done.returncode}): see {log}")
+        run = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        window_s = duration_s - WARM_S - TAIL_S
+        if window_s > 5 and Path("/proc").is_dir():
+            time.sleep(WARM_S)
+            cpu0, t0 = tree_cpu_s(run.pid), time.monotonic()
+            time.sleep(window_s)
+            cores = (tree_cpu_s(run.pid) - cpu0) / (time.monotonic() - t0)
+        code = run.wait()
+    if code != 0:
+        raise SystemExit(f"marketmesh run {config} failed ({code}): see {log}")
+    return cores
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) of `root` and every live process under it."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        pid = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(pid)  # ppid
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo += children.get(pid, [])
+    return total
 
 
 def figures(data_dir: Path) -> dict[str, dict[str, float]]:
-    """Per market: the `COLUMNS` of one run."""
+    """Per market: the `COLUMNS` of one run (`cores`: the run's, written beside it)."""
     con = connect(str(data_dir))
     out: dict[str, dict[str, float]] = {}
     for market, hedges, med, wavg, worse in con.execute(_QUALITY).fetchall():
@@ -94,6 +133,11 @@ def figures(data_dir: Path) -> dict[str, dict[str, float]]:
     for market, age in con.execute(_AGE).fetchall():
         out.setdefault(market, {})["age p99"] = age
     con.close()
+    kept = data_dir.with_suffix(".cores")
+    cores = kept.read_text().strip() if kept.exists() else "None"
+    if cores != "None":
+        for row in out.values():
+            row["cores"] = float(cores)
     return out
 
 
@@ -154,7 +198,8 @@ def main(argv: list[str] | None = None) -> None:
                     f"{arm}, {args.duration:.0f} s …",
                     flush=True,
                 )
-                run_desk(configs[arm], args.duration, root / name, root / f"{name}.log")
+                cores = run_desk(configs[arm], args.duration, root / name, root / f"{name}.log")
+                (root / f"{name}.cores").write_text(f"{cores}\n")
                 runs[arm].append(figures(root / name))
         print(
             f"\nmedians over {args.pairs} pair(s) of {args.duration:.0f} s runs, "

@@ -59,16 +59,13 @@ from engine.types import (
     InflightState,
     split_symbol,
 )
-from engine.venues.streams import newer_books
+from engine.venues.streams import STREAM_EVENTS, newer_books
 
 log = logging.getLogger(__name__)
 
 RECOVERY_ATTEMPTS = 5  # look-ups per in-flight hedge after a restart before giving up
 # how long a venue holds the router's ask for changed books before answering with none
 FOLLOW_WAIT_S = 1.0
-# a book stream's counts in status(): touches, books the real-time touch moved between
-# diffs; touch_reconnects, its connection's
-STREAM_COUNTS = ("connects", "reconnects", "resyncs", "stale", "touches", "touch_reconnects")
 # fill -> first child order sent, seconds (Prometheus histogram buckets)
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -226,7 +223,7 @@ class HedgeRouterActor:
                 "up": s.market_data == "stream",
                 "market_data": s.market_data,
                 "reason": s.stream.get("reason", ""),
-                **{k: s.stream.get(k, 0) for k in STREAM_COUNTS},
+                **{k: s.stream.get(k, 0) for k in ("connects", *STREAM_EVENTS)},
                 # balances pushed on the user data stream: its state ("" when it has none)
                 "account": getattr(s, "account", {}).get("state", ""),
                 "account_reconnects": getattr(s, "account", {}).get("reconnects", 0),

@@ -19,15 +19,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-# the router status's per-venue stream counts exported as marketmesh_stream_events
-STREAM_EVENTS = (
-    "reconnects",
-    "resyncs",
-    "stale",
-    "account_reconnects",
-    "touches",
-    "touch_reconnects",
-)
+from engine.venues.streams import STREAM_EVENTS
 
 
 class GraphCollector(Collector):
@@ -94,7 +86,7 @@ class GraphCollector(Collector):
         )
         for venue, s in self.router.get("streams", {}).items():
             stream_up.add_metric([venue], 1.0 if s["up"] else 0.0)
-            for event in STREAM_EVENTS:
+            for event in (*STREAM_EVENTS, "account_reconnects"):
                 stream_events.add_metric([venue, event], float(s.get(event) or 0))
         yield stream_up
         yield stream_events

@@ -122,13 +122,17 @@ class BinanceStreams:
         # @bookTicker is real time: each watched book's refresh wakes the touch loop
         self._touches = TouchSchedule(exchange.next_book_change_ns)
         self._ticker_symbols: set[str] = set()  # watched @bookTicker, as of the last tick
-        self._touch_task: asyncio.Task[None] | None = None
         self.listen_keys = ListenKeys()
         self._conns: set[_Conn] = set()
         self._pushed: dict[str, set[int]] = {}  # account -> trade ids already reported
         self._next_subscription = 0
         self._pushes = PushLoop(
-            exchange.venue_id, push_interval_s, self.tick_steps, clock_ns, self._close_all
+            exchange.venue_id,
+            push_interval_s,
+            self.tick_steps,
+            clock_ns,
+            self._close_all,
+            beside=self._run_touches,
         )
         self.stats = {"connections": 0, "disconnects": 0, "gaps": 0, "repeats": 0, "dropped": 0}
 
@@ -144,8 +148,6 @@ class BinanceStreams:
         for method in ("POST", "PUT", "DELETE"):
             app.router.add_route(method, "/api/v3/userDataStream", self._listen_key)
         self._pushes.install(app)
-        app.on_startup.append(self._start_touches)
-        app.on_shutdown.append(self._stop_touches)
 
     # --- what the REST edge calls --------------------------------------------------------
 
@@ -269,15 +271,6 @@ class BinanceStreams:
                 "A": grid.amount(int(a[1])),
             },
         )
-
-    async def _start_touches(self, app: web.Application) -> None:
-        self._touch_task = asyncio.create_task(self._run_touches())
-
-    async def _stop_touches(self, app: web.Application) -> None:
-        if self._touch_task is not None:
-            self._touch_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._touch_task
 
     def push_touches(self, now_ns: int) -> None:
         """`@bookTicker` of each watched book that refreshed by `now_ns` (the touch loop's

@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from typing import Any
 
 from aiohttp import web
 
@@ -34,13 +35,17 @@ class PushLoop:
         tick: Callable[[int], Iterator[None] | None],
         clock_ns: Callable[[], int],
         close_all: Callable[[], Awaitable[None]],
+        beside: Callable[[], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
+        """`beside`: a loop of the dialect's own (Binance's real-time `@bookTicker`) that
+        starts and stops with this one."""
         self._venue_id = venue_id
         self._interval_s = interval_s
         self._tick = tick
         self._clock_ns = clock_ns
         self._close_all = close_all
-        self._task: asyncio.Task[None] | None = None
+        self._beside = beside
+        self._tasks: list[asyncio.Task[None]] = []
 
     def install(self, app: web.Application) -> None:
         """Start with the app, stop (then close every connection) with it."""
@@ -48,13 +53,15 @@ class PushLoop:
         app.on_shutdown.append(self._stop)
 
     async def _start(self, app: web.Application) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._tasks = [asyncio.create_task(self._run())]
+        if self._beside is not None:
+            self._tasks.append(asyncio.create_task(self._beside()))
 
     async def _stop(self, app: web.Application) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         await self._close_all()
 
     async def _run(self) -> None:

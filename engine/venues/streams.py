@@ -58,6 +58,9 @@ from engine.venues.touch import Touch, touch_from_ccxt, touch_is_newer, with_tou
 log = logging.getLogger(__name__)
 
 DEFAULT_STALE_AFTER_S = 1.0
+# the counts of `BookStream.status()` that are events (the router's status and the
+# marketmesh_stream_events metric both list them from here)
+STREAM_EVENTS = ("reconnects", "resyncs", "stale", "touches", "touch_reconnects")
 DIFF_BUCKET_NS = 100_000_000  # `<symbol>@depth@100ms`: one symbol's changes, batched
 
 
@@ -145,6 +148,7 @@ class BookStream:
         self._depth: dict[str, BookSnapshot] = {}  # the diffs' books alone
         self.touch = touch
         self._touches: dict[str, Touch] = {}
+        self._tickers_seen: dict[str, Any] = {}  # ccxt's last ticker dict taken, per symbol
         # the update count at each symbol's last change, and this stream's id: a reader
         # asks what changed since a count it saw (`changed_since`) instead of every book
         self.epoch = clock_ns()
@@ -297,13 +301,17 @@ class BookStream:
 
     # --- one connection ----------------------------------------------------------------
 
-    async def _connection(self) -> None:
-        client = self._make_client()
+    async def _with_markets(self, client: Any) -> Any:
+        """`client` with the venue's markets: the ones loaded once, else loaded now."""
         if self._markets is not None:
             client.set_markets(*self._markets)
         else:
             await client.load_markets()
             self._markets = (client.markets, client.currencies)
+        return client
+
+    async def _connection(self) -> None:
+        client = await self._with_markets(self._make_client())
         self._client = client
         self.stats.connects += 1
         self._updates_at_connect = self.stats.updates
@@ -377,9 +385,7 @@ class BookStream:
                 bids=tuple((float(p), float(a)) for p, a, *_ in ob["bids"][: self.depth]),
                 asks=tuple((float(p), float(a)) for p, a, *_ in ob["asks"][: self.depth]),
             )
-            self.books[symbol] = self._with_touch(symbol, depth)
-            self.stats.updates += 1
-            self.versions[symbol] = self.stats.updates
+            self._publish(symbol, self._with_touch(symbol, depth))
         if self.state is not StreamState.UP:
             log.info("%s: book stream up", self.venue_id)
             self.state = StreamState.UP
@@ -408,10 +414,7 @@ class BookStream:
                 if not client.has.get("watchBidsAsks"):
                     log.info("%s: no real-time touch in ccxt.pro", self.venue_id)
                     return
-                if self._markets is not None:
-                    client.set_markets(*self._markets)
-                else:
-                    await client.load_markets()
+                await self._with_markets(client)
                 symbols = list(self.symbols)
                 watch = functools.partial(client.watch_bids_asks, symbols)
                 pending = await watch_registered(watch)
@@ -433,14 +436,21 @@ class BookStream:
                 with contextlib.suppress(Exception):
                     await client.close()
 
+    def _publish(self, symbol: str, book: BookSnapshot) -> None:
+        """`book` is what readers get of `symbol` now (`changed_since` counts it)."""
+        self.books[symbol] = book
+        self.stats.updates += 1
+        self.versions[symbol] = self.stats.updates
+
     def _take_touches(self, tickers: dict[str, Any]) -> None:
         """Lay every new touch over its book; readers hear of each book that moved."""
         now_ns = self._clock_ns()
         moved = False
         for symbol in self.symbols:
             ticker = tickers.get(symbol)
-            if ticker is None:
-                continue
+            if ticker is None or ticker is self._tickers_seen.get(symbol):
+                continue  # ccxt parses each message into a new dict: the same one is old
+            self._tickers_seen[symbol] = ticker
             touch = touch_from_ccxt(ticker, now_ns)
             if touch.same_top(self._touches.get(symbol)):
                 continue
@@ -451,10 +461,8 @@ class BookStream:
             book = self._with_touch(symbol, depth)
             if book == self.books.get(symbol):
                 continue
-            self.books[symbol] = book
+            self._publish(symbol, book)
             self.stats.touches += 1
-            self.stats.updates += 1
-            self.versions[symbol] = self.stats.updates
             moved = True
         if moved:
             self._taken.fire()
@@ -462,11 +470,10 @@ class BookStream:
     def _drop_touches(self) -> None:
         """No touch is trusted past its connection: each book back to its diffs."""
         self._touches.clear()
+        self._tickers_seen.clear()
         for symbol, depth in self._depth.items():
             if self.books.get(symbol) != depth:
-                self.books[symbol] = depth
-                self.stats.updates += 1
-                self.versions[symbol] = self.stats.updates
+                self._publish(symbol, depth)
         self._taken.fire()
 
     def _down(self, reason: str) -> None:

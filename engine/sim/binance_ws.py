@@ -133,6 +133,7 @@ class BinanceStreams:
             clock_ns,
             self._close_all,
             beside=self._run_touches,
+            on_schedule=True,
         )
         self.stats = {"connections": 0, "disconnects": 0, "gaps": 0, "repeats": 0, "dropped": 0}
 

@@ -1,14 +1,35 @@
 """The push loop's cadence and its yielding between a tick's steps."""
 
 import asyncio
+import itertools
+import time
 
-from engine.sim.push_loop import drive, next_due
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.sim.push_loop import PushLoop, drive, next_due
 
 
-def test_ticks_keep_a_fixed_cadence_and_a_late_loop_does_not_burst():
-    assert next_due(10.0, 10.03, 0.1) == 10.1  # an interval after the last was due
-    assert next_due(10.0, 10.1, 0.1) == 10.1
-    assert next_due(10.0, 10.35, 0.1) == 10.35  # overran: at once, not three ticks in a row
+def test_ticks_keep_a_fixed_grid_and_a_late_loop_does_not_burst():
+    assert next_due(10.0, 10.03, 0.1) == pytest.approx(10.1)  # an interval after the last
+    assert next_due(10.0, 10.1, 0.1) == pytest.approx(10.1)
+    assert next_due(10.0, 10.14, 0.1) == pytest.approx(10.1)  # late: at once, on the grid
+    # overran three points: the latest one, at once, not three ticks in a row
+    assert next_due(10.0, 10.35, 0.1) == pytest.approx(10.3)
+
+
+@given(
+    last=st.floats(0, 1e6),
+    late=st.floats(0, 10),
+    interval=st.sampled_from([0.05, 0.1, 0.25]),
+)
+def test_the_next_tick_stays_on_the_grid_and_is_never_behind_by_an_interval(last, late, interval):
+    now = last + late
+    due = next_due(last, now, interval)
+    steps = (due - last) / interval
+    assert steps >= 1 - 1e-6 and abs(steps - round(steps)) < 1e-6  # a grid point
+    assert due > now - interval  # no older point is left to burst through
 
 
 def test_a_generator_tick_lets_other_work_run_between_its_steps():
@@ -29,3 +50,45 @@ def test_a_generator_tick_lets_other_work_run_between_its_steps():
 
     asyncio.run(run())
     assert order == ["step 0", "other", "step 1", "other", "step 2", "other"]
+
+
+def _stamps(on_schedule: bool) -> tuple[list[int], list[int]]:
+    """(the time each tick was handed, the time it ran) over five 100 ms ticks, the
+    second of which overruns by 140 ms, so the third runs ~40 ms late."""
+    handed: list[int] = []
+    ran: list[int] = []
+
+    def tick(now_ns: int) -> None:
+        handed.append(now_ns)
+        ran.append(time.time_ns())
+        if len(handed) == 2:
+            time.sleep(0.14)  # a busy venue: the event loop is held past the next tick
+
+    async def close_all() -> None:
+        return None
+
+    async def run() -> None:
+        pushes = PushLoop("v", 0.1, tick, time.time_ns, close_all, on_schedule=on_schedule)
+        task = asyncio.create_task(pushes._run())
+        while len(handed) < 5:
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(run())
+    return handed, ran
+
+
+def test_a_late_tick_on_schedule_is_stamped_when_it_was_due():
+    """Binance's @depth@100ms buckets are the venue's clock: a tick that ran ~40 ms late
+    still cuts its bucket 100 ms after the last, so no book refresh slips into the next
+    bucket and leaves a symbol's diffs 100 ms short."""
+    handed, ran = _stamps(on_schedule=True)
+    assert (ran[2] - ran[1]) / 1e6 > 130  # it did run late
+    gaps_ms = [(b - a) / 1e6 for a, b in itertools.pairwise(handed)]
+    assert all(abs(g - 100) < 3 for g in gaps_ms), gaps_ms
+
+
+def test_a_late_tick_off_schedule_is_stamped_when_it_ran():
+    handed, ran = _stamps(on_schedule=False)
+    assert (handed[2] - handed[1]) / 1e6 > 130
+    assert all(abs(h - r) < 3e6 for h, r in zip(handed, ran, strict=True))

@@ -251,7 +251,7 @@ def _run(
         home_access=access,
         actors=actors,
     )
-    progress(f"router, {len(config.markets)} markets, rebalancer")
+    progress(f"router, rebalancer, {len(config.markets)} markets")
     start_trading(graph)
     ray.get(control.register.remote(graph.handles, config.redacted()))
     monitor = GraphMonitor(config, ctx, LiveHandles(graph))

@@ -1,5 +1,5 @@
 """Builds the actor graph from a config: each actor from the options table, started in
-dependency order (venues, ledger, router, markets, rebalancer, brokers)."""
+dependency order (venues, ledger, router, rebalancer, brokers), quoting markets last."""
 
 from __future__ import annotations
 
@@ -140,7 +140,7 @@ def create_ledger(config: AppConfig, ctx: RunContext, actors: list[Any]) -> Any:
 
 
 def start_trading(graph: Graph) -> None:
-    """Router, market actors, rebalancer and brokers, once the ledger has opened."""
+    """Router, rebalancer, brokers, then the market actors, once the ledger has opened."""
     config, ctx = graph.config, graph.ctx
     peers = Peers(ctx.run_id, list(graph.venues))
     graph.router = spawn(HedgeRouterActor, ActorKind.ROUTER, config, name=peers.router.name).remote(
@@ -148,12 +148,6 @@ def start_trading(graph: Graph) -> None:
     )
     graph.actors.append(graph.router)
     ray.get(graph.router.on_start.remote())
-    symbols = [m.symbol for m in config.markets]
-    graph.venue_symbols = list(symbols)
-    hosts, markets = start_markets(graph, symbols)
-    graph.hosts.extend(hosts)
-    graph.actors.extend(hosts)
-    graph.markets.update(markets)
     graph.rebalancer = spawn(RebalancerActor, ActorKind.REBALANCER, config).remote(
         config.redacted(), ctx, peers.ledger, peers.router, peers.venues
     )
@@ -173,6 +167,15 @@ def start_trading(graph: Graph) -> None:
         start_all({b.id: ref.on_start.remote()}, "broker")
         url = ray.get(ref.url.remote())
         print(f"broker {b.id}: RFQ on {url}/rfq", file=sys.stderr, flush=True)
+    # quoting starts last: a worker process starting (~1-2 s of a core) beside the first
+    # fills had taken their fill -> hedge latency to 33-54 ms, and the desk must not take
+    # fills before the actors that net and hedge them are up
+    symbols = [m.symbol for m in config.markets]
+    graph.venue_symbols = list(symbols)
+    hosts, markets = start_markets(graph, symbols)
+    graph.hosts.extend(hosts)
+    graph.actors.extend(hosts)
+    graph.markets.update(markets)
 
 
 def start_markets(graph: Graph, symbols: list[str]) -> tuple[list[Any], dict[str, Any]]:

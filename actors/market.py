@@ -128,8 +128,12 @@ class MarketActor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         now = time.time_ns()
-        await asyncio.gather(*(q.close(now) for q in self._quoters.values()))
-        self._send_fills()
+
+        async def close(quoter: Any) -> None:  # its last fills leave as it closes, not
+            await quoter.close(now)  # after the slowest market's cancel
+            self._send_fills()
+
+        await asyncio.gather(*(close(q) for q in self._quoters.values()))
         if self._deliveries:
             await asyncio.gather(*self._deliveries, return_exceptions=True)
         for q in self._quoters.values():

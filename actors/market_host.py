@@ -158,8 +158,8 @@ class HostedMarket:
         await self._venue.cancel_all(now)
         self._record_cancel_all(now)
         fills = await self._venue.poll_fills(now)  # a venue behind ccxt fills until the cancel
-        if fills:
-            self.on_fills(fills, now)
+        if fills:  # seen now, after the cancel's round trips, not when the close began
+            self.on_fills(fills, time.time_ns())
         if isinstance(self._venue, CcxtHomeVenue):
             await self._venue.close()
 

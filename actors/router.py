@@ -35,6 +35,7 @@ from engine.hedging.desk import MidOf
 from engine.hedging.execution import (
     SlicePlan,
     asked_max_age_ns,
+    books_not_young,
     fresh_books,
     old_streamed_books,
     plan_slice,
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 RECOVERY_ATTEMPTS = 5  # look-ups per in-flight hedge after a restart before giving up
 # how long a venue holds the router's ask for changed books before answering with none
 FOLLOW_WAIT_S = 1.0
+BOOKS_READY_POLL_S = 0.05  # `books_ready` also looks after snapshot refreshes (no pulse)
 # fill -> first child order sent, seconds (Prometheus histogram buckets)
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -254,6 +256,23 @@ class HedgeRouterActor:
         }
 
     # inputs ------------------------------------------------------------------
+
+    async def books_ready(self, symbols: list[str], timeout_s: float) -> dict[str, list[str]]:
+        """Hold until every streamed book of `symbols` here is young enough to plan a hedge
+        on (`books_not_young`), or `timeout_s`; returns what is still not (venue ->
+        symbols). Quoting starts after it, so no fill is taken while a venue's stream is
+        still syncing: its hedge would wait for that book (up to `risk.stale_book_hold_ms`)
+        or be planned without the venue."""
+        await self._ensure_started()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        max_age_ms = self._config.risk.max_book_age_ms
+        while True:
+            waiting = books_not_young(self._snapshots, symbols, time.time_ns(), max_age_ms)
+            left = deadline - loop.time()
+            if not waiting or left <= 0:
+                return waiting
+            await self._books_moved.wait(min(left, BOOKS_READY_POLL_S))
 
     async def reference(self, symbols: list[str]) -> dict[str, tuple[float, int]]:
         """Consolidated mid per symbol (best bid and best ask across healthy fresh books),

@@ -96,6 +96,30 @@ def old_streamed_books(
     return out
 
 
+def books_not_young(
+    views: Mapping[str, VenueView], symbols: Iterable[str], now_ns: int, max_age_ms: float
+) -> dict[str, list[str]]:
+    """Venue -> the symbols whose copy a hedge could not be planned on at once: on a venue
+    that streams books (its snapshot carries a stream status), the stream not up yet, or
+    a book missing or older than `max_age_ms`. Empty: every hedge can be planned without
+    waiting for a book. Polled venues are not counted (`max_book_age_s` is theirs)."""
+    out: dict[str, list[str]] = {}
+    for venue, view in views.items():
+        if not getattr(view, "stream", None):
+            continue
+        up = getattr(view, "stream_up", False)
+        old = [
+            s
+            for s in symbols
+            if not up
+            or (book := view.books.get(s)) is None
+            or (now_ns - book.ts_ns) / 1e6 > max_age_ms
+        ]
+        if old:
+            out[venue] = old
+    return out
+
+
 # a streamed book asked for again must be this much younger than max_book_age_ms, so it
 # still is by the time the answer (a Ray call, ~1 ms; tens under load) is planned on
 ANSWER_MARGIN_MS = 20.0

@@ -1,5 +1,6 @@
 """Builds the actor graph from a config: each actor from the options table, started in
-dependency order (venues, ledger, router, rebalancer, brokers), quoting markets last."""
+dependency order (venues, ledger, router, rebalancer, brokers), quoting markets last,
+once the router's streamed books are young enough to hedge on."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ from marketmesh.graph.options import ActorKind, spawn
 from marketmesh.simproc import VenueSimProcess
 
 log = logging.getLogger(__name__)
+
+# how long quoting waits at start-up for the streamed books to be young (they are in
+# well under a second on loopback; a venue whose stream does not come up is quoted around)
+BOOKS_READY_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +177,26 @@ def start_trading(graph: Graph) -> None:
     # fills before the actors that net and hedge them are up
     symbols = [m.symbol for m in config.markets]
     graph.venue_symbols = list(symbols)
+    wait_for_young_books(graph.router, symbols)
     hosts, markets = start_markets(graph, symbols)
     graph.hosts.extend(hosts)
     graph.actors.extend(hosts)
     graph.markets.update(markets)
+
+
+def wait_for_young_books(router: Any, symbols: list[str]) -> None:
+    """Quote once the router's copy of every streamed book is young enough to hedge on;
+    after `BOOKS_READY_TIMEOUT_S` quote anyway and say which are not (their hedges wait
+    for a young book or go to other venues, as at any stall)."""
+    waiting = ray.get(router.books_ready.remote(symbols, BOOKS_READY_TIMEOUT_S))
+    if waiting:
+        listed = "; ".join(f"{v}: {', '.join(s)}" for v, s in sorted(waiting.items()))
+        print(
+            f"streamed books not young after {BOOKS_READY_TIMEOUT_S:g} s ({listed}): "
+            "quoting starts; hedges wait for them up to risk.stale_book_wait_ms",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def start_markets(graph: Graph, symbols: list[str]) -> tuple[list[Any], dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""The driver starts quoting last: every actor a fill reaches is up before the first."""
+"""The driver starts quoting last: every actor a fill reaches is up before the first, and
+the router's streamed books are young enough to hedge it on."""
 
 from pathlib import Path
 from typing import Any
@@ -20,15 +21,20 @@ class _Handle:
         self._kind, self._started = kind, started
 
     def __getattr__(self, method: str) -> Any:
-        def remote(*_args: Any, **_kwargs: Any) -> str:
+        def remote(*_args: Any, **_kwargs: Any) -> Any:
             if method == "on_start":
                 self._started.append(self._kind)
+            if method == "books_ready":
+                self._started.append(f"{self._kind}.books_ready")
+                return {}  # every streamed book young
             return f"{self._kind}.{method}"
 
         return type("Method", (), {"remote": staticmethod(remote)})()
 
 
-def test_markets_start_after_the_router_and_the_rebalancer(monkeypatch: pytest.MonkeyPatch):
+def test_markets_start_after_the_router_the_rebalancer_and_young_books(
+    monkeypatch: pytest.MonkeyPatch,
+):
     started: list[str] = []
 
     def spawn(cls: type, kind: Any, config: Any, **_options: Any) -> Any:
@@ -46,4 +52,24 @@ def test_markets_start_after_the_router_and_the_rebalancer(monkeypatch: pytest.M
     config = load_config(CONFIG)
     ctx = RunContext("r1", config.config_hash, "/tmp/unused", 0, 7)
     start_trading(Graph(config, ctx, control=None, ledger=None, venues={}, home_access={}))
-    assert started == ["router", "rebalancer", "market"]
+    assert started == ["router", "rebalancer", "router.books_ready", "market"]
+
+
+def test_quoting_starts_anyway_when_a_stream_stays_behind_and_says_which(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    asked: list[tuple[list[str], float]] = []
+
+    class Router:
+        class books_ready:  # stands in for the actor method
+            @staticmethod
+            def remote(symbols: list[str], timeout_s: float) -> dict[str, list[str]]:
+                asked.append((symbols, timeout_s))
+                return {"okx-sim": ["BTC/USDT", "ETH/USDT"]}
+
+    monkeypatch.setattr(builder.ray, "get", lambda refs: refs)
+    builder.wait_for_young_books(Router(), ["BTC/USDT", "ETH/USDT"])
+    assert asked == [(["BTC/USDT", "ETH/USDT"], builder.BOOKS_READY_TIMEOUT_S)]
+    err = capsys.readouterr().err
+    assert "not young after 5 s (okx-sim: BTC/USDT, ETH/USDT)" in err
+    assert "quoting starts" in err

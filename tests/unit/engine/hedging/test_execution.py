@@ -8,6 +8,7 @@ from engine.hedging.execution import (
     ANSWER_MARGIN_MS,
     VenueState,
     asked_max_age_ns,
+    books_not_young,
     fresh_books,
     old_streamed_books,
     plan_slice,
@@ -102,6 +103,32 @@ def test_only_a_streaming_venues_book_older_than_the_limit_is_called_stale():
         "old": "stale book: old 400 ms > max_book_age_ms 300"
     }
     assert old_streamed_books(views, "ETH/USDT", NOW, 300) == {}
+
+
+def test_quoting_waits_for_every_streamed_book_until_it_is_young_and_the_stream_up():
+    @dataclass(frozen=True)
+    class Snapshot:
+        view: VenueState
+        stream_up: bool
+        stream: dict[str, object]  # the venue's stream status: empty when it polls
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.view, name)
+
+    status = {"state": "up"}
+    views = {
+        "young": Snapshot(_view("young", 99.0, 101.0, age_s=0.1), True, status),
+        "old": Snapshot(_view("old", 99.0, 101.0, age_s=0.4), True, status),
+        "syncing": Snapshot(_view("syncing", 99.0, 101.0, age_s=0.0), False, status),
+        "polled": Snapshot(_view("polled", 99.0, 101.0, age_s=9.0), False, {}),
+    }
+    assert books_not_young(views, [SYMBOL, "ETH/USDT"], NOW, 300) == {
+        "young": ["ETH/USDT"],  # no book of it at all yet
+        "old": [SYMBOL, "ETH/USDT"],
+        "syncing": [SYMBOL, "ETH/USDT"],  # a young copy, but its stream is not up yet
+    }
+    assert books_not_young(views, [SYMBOL], NOW + int(0.3e9), 1_000) == {"syncing": [SYMBOL]}
+    assert books_not_young({"young": views["young"]}, [SYMBOL], NOW, 300) == {}
 
 
 def test_a_book_asked_again_must_be_young_enough_to_still_be_when_the_answer_is_back():

@@ -100,23 +100,17 @@ def books_not_young(
     views: Mapping[str, VenueView], symbols: Iterable[str], now_ns: int, max_age_ms: float
 ) -> dict[str, list[str]]:
     """Venue -> the symbols whose copy a hedge could not be planned on at once: on a venue
-    that streams books (its snapshot carries a stream status), the stream not up yet, or
-    a book missing or older than `max_age_ms`. Empty: every hedge can be planned without
-    waiting for a book. Polled venues are not counted (`max_book_age_s` is theirs)."""
+    that streams books (its snapshot carries a stream status), the stream not up yet, no
+    book, or one `old_streamed_books` leaves out. Empty: every hedge can be planned
+    without waiting for a book. Polled venues are not counted (`max_book_age_s` is theirs)."""
+    streaming = {v: view for v, view in views.items() if getattr(view, "stream", None)}
     out: dict[str, list[str]] = {}
-    for venue, view in views.items():
-        if not getattr(view, "stream", None):
-            continue
-        up = getattr(view, "stream_up", False)
-        old = [
-            s
-            for s in symbols
-            if not up
-            or (book := view.books.get(s)) is None
-            or (now_ns - book.ts_ns) / 1e6 > max_age_ms
-        ]
-        if old:
-            out[venue] = old
+    for symbol in symbols:
+        stale = old_streamed_books(streaming, symbol, now_ns, max_age_ms)
+        for venue, view in streaming.items():
+            up = getattr(view, "stream_up", False)
+            if not up or symbol not in view.books or venue in stale:
+                out.setdefault(venue, []).append(symbol)
     return out
 
 

@@ -193,7 +193,8 @@ def wait_for_young_books(router: Any, symbols: list[str]) -> None:
         listed = "; ".join(f"{v}: {', '.join(s)}" for v, s in sorted(waiting.items()))
         print(
             f"streamed books not young after {BOOKS_READY_TIMEOUT_S:g} s ({listed}): "
-            "quoting starts; hedges wait for them up to risk.stale_book_wait_ms",
+            "quoting starts; a hedge on them asks again (risk.stale_book_wait_ms), is held "
+            "(risk.stale_book_hold_ms) or goes to other venues",
             file=sys.stderr,
             flush=True,
         )

@@ -103,6 +103,7 @@ class BinanceStreams:
         faults: StreamFaults | None = None,
         push_interval_s: float = PUSH_INTERVAL_S,
         max_connection_s: float = MAX_CONNECTION_S,
+        phase_s: float = 0.0,
     ) -> None:
         self._exchange = exchange
         self._secrets = dict(credentials)
@@ -134,6 +135,7 @@ class BinanceStreams:
             self._close_all,
             beside=self._run_touches,
             on_schedule=True,
+            phase_s=phase_s,
         )
         self.stats = {"connections": 0, "disconnects": 0, "gaps": 0, "repeats": 0, "dropped": 0}
 

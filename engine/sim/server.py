@@ -47,13 +47,14 @@ from engine.config import (
     VenueRole,
 )
 from engine.sim.binance_http import DEFAULT_WEIGHT_LIMIT_1M, BinanceSpotApi
-from engine.sim.binance_ws import BinanceStreams
+from engine.sim.binance_ws import PUSH_INTERVAL_S, BinanceStreams
 from engine.sim.exchange import SimExchange
 from engine.sim.faults import FaultModel, StreamFaults
 from engine.sim.hollaex_http import HollaExApi
 from engine.sim.hollaex_ws import HollaExStreams
 from engine.sim.home_exchange import HomeExchange
 from engine.sim.price import ReferencePrice
+from engine.sim.push_loop import grid_phase
 from engine.sim.transfers import TransferDesk, Wallet
 from engine.types import split_symbol
 
@@ -270,6 +271,7 @@ class VenueSimServer:
             credentials=self._credentials[venue.id],
             clock_ns=self._clock_ns,
             faults=stream_faults,
+            phase_s=self._push_phase_s(venue.id),
         )
         self._streams[venue.id] = streams
         app = BinanceSpotApi(
@@ -283,6 +285,11 @@ class VenueSimServer:
         ).app()
         streams.install(app)  # the websocket streams share the REST port, as on Binance
         return app
+
+    def _push_phase_s(self, venue_id: str) -> float:
+        """This hedge venue's place on the push grid, spread among the served hedge venues."""
+        hedges = [v.id for v in self._venues if v.role is not VenueRole.HOME]
+        return grid_phase(hedges.index(venue_id), len(hedges), PUSH_INTERVAL_S)
 
     async def start(self, port: int = 0) -> list[ServedVenue]:
         """Bind one port per venue (`port` 0: any free port each; else port, port+1, ...)."""

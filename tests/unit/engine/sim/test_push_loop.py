@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.sim.push_loop import PushLoop, drive, next_due
+from engine.sim.push_loop import PushLoop, drive, grid_phase, next_due
 
 
 def test_ticks_keep_a_fixed_grid_and_a_late_loop_does_not_burst():
@@ -92,3 +92,50 @@ def test_a_late_tick_off_schedule_is_stamped_when_it_ran():
     handed, ran = _stamps(on_schedule=False)
     assert (handed[2] - handed[1]) / 1e6 > 130
     assert all(abs(h - r) < 3e6 for h, r in zip(handed, ran, strict=True))
+
+
+def test_venues_side_by_side_spread_their_grids_over_one_interval():
+    assert [grid_phase(i, 3, 0.1) for i in range(3)] == pytest.approx([0.0, 0.1 / 3, 0.2 / 3])
+    assert grid_phase(0, 1, 0.1) == 0.0
+    assert grid_phase(0, 0, 0.1) == 0.0  # no hedge venue: nothing to spread
+
+
+@given(count=st.integers(1, 60), interval=st.sampled_from([0.05, 0.1, 0.25]))
+def test_phases_are_distinct_and_inside_one_interval(count, interval):
+    phases = [grid_phase(i, count, interval) for i in range(count)]
+    assert all(0 <= p < interval for p in phases)
+    gaps = [b - a for a, b in itertools.pairwise(phases)]
+    assert all(g == pytest.approx(interval / count) for g in gaps)
+
+
+def test_a_loop_ticks_on_its_phase():
+    """Two loops started together, one on a 50 ms phase, tick 50 ms apart on the
+    same 100 ms cadence (before, all venues' loops ticked at one instant)."""
+    ran: dict[str, list[float]] = {"a": [], "b": []}
+
+    async def close_all() -> None:
+        return None
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        loops = [
+            PushLoop(
+                name,
+                0.1,
+                lambda _ns, n=name: ran[n].append(loop.time()),
+                time.time_ns,
+                close_all,
+                phase_s=phase,
+            )
+            for name, phase in (("a", 0.0), ("b", 0.05))
+        ]
+        tasks = [asyncio.create_task(p._run()) for p in loops]
+        while min(len(v) for v in ran.values()) < 4:
+            await asyncio.sleep(0.005)
+        for task in tasks:
+            task.cancel()
+
+    asyncio.run(run())
+    offsets_ms = [(b - a) * 1e3 for a, b in zip(ran["a"], ran["b"], strict=False)]
+    assert all(35 < o < 65 for o in offsets_ms), offsets_ms
+    assert all(abs((y - x) * 1e3 - 100) < 15 for x, y in itertools.pairwise(ran["b"]))

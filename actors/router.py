@@ -86,8 +86,17 @@ class HedgeRouterActor:
         self._inflight: set[asyncio.Task[HedgeOutcome]] = set()
         self._task: asyncio.Task[None] | None = None
         # books_asked_again: streamed books too old at a hedge, asked for again;
-        # hedges_held: slices held for such a book a plan without it could not do without
-        counts = ("hedges", "hedged", "partial", "skipped", "books_asked_again", "hedges_held")
+        # hedges_held: slices held for such a book a plan without it could not do without;
+        # book_follow_answers: answers of the venues' long polls (`_follow_venue`)
+        counts = (
+            "hedges",
+            "hedged",
+            "partial",
+            "skipped",
+            "books_asked_again",
+            "hedges_held",
+            "book_follow_answers",
+        )
         self._stats = dict.fromkeys(counts, 0)
         self._books_moved = Pulse()  # each change of the book copies here: held hedges wait
         self._latency_counts = [0] * (len(LATENCY_BUCKETS_S) + 1)  # last: +Inf
@@ -582,6 +591,7 @@ class HedgeRouterActor:
                 changes = None
                 await asyncio.sleep(self._config.timing.router_refresh_s)
             if changes is not None:
+                self._stats["book_follow_answers"] += 1
                 epoch, version = changes.epoch, changes.version
                 snap = self._snapshots.get(venue)
                 if snap is not None:

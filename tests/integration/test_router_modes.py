@@ -407,4 +407,7 @@ def test_the_router_follows_streamed_books_so_a_hedge_need_not_ask_again(ray_ses
     assert asked == []  # the follower's copy was young enough: no round trip at the hedge
     waits = ray.get(venues["followed"].waits.remote())
     assert waits and all(w > 0 for w in waits)  # each ask may be held until a book changes
+    # each answer taken is counted (status: the follow's cost, against books asked again)
+    answers = ray.get(router.status.remote())["book_follow_answers"]
+    assert 0 < answers <= len(ray.get(venues["followed"].waits.remote()))
     ray.kill(router)

@@ -30,7 +30,14 @@ from analytics.recovery import hedge_ids_in_dataset
 from analytics.writer import PartWriters
 from engine.config import AppConfig
 from engine.consolidated import consolidate_books
-from engine.hedging import DeskHedge, HedgingDesk, fold_lookups, hedge_outcome, skipped_outcome
+from engine.hedging import (
+    DeskHedge,
+    HedgingDesk,
+    failed,
+    fold_lookups,
+    hedge_outcome,
+    skipped_outcome,
+)
 from engine.hedging.desk import MidOf
 from engine.hedging.execution import (
     SlicePlan,
@@ -87,12 +94,14 @@ class HedgeRouterActor:
         self._task: asyncio.Task[None] | None = None
         # books_asked_again: streamed books too old at a hedge, asked for again;
         # hedges_held: slices held for such a book a plan without it could not do without;
-        # book_follow_answers: answers of the venues' long polls (`_follow_venue`)
+        # book_follow_answers: answers of the venues' long polls (`_follow_venue`);
+        # skipped: hedges that executed nothing, failed: those of them for a fault
         counts = (
             "hedges",
             "hedged",
             "partial",
             "skipped",
+            "failed",
             "books_asked_again",
             "hedges_held",
             "book_follow_answers",
@@ -381,8 +390,7 @@ class HedgeRouterActor:
             self._writers["hedge_orders"].append(
                 [skip_row(hedge.intent, hedge.intent.amount, why, time.time_ns())]
             )
-            self._stats["hedges"] += 1
-            self._stats["skipped"] += 1
+            self._count(outcome)
             return outcome
         self._writers["hedge_orders"].append(
             [skip_row(hedge.intent, hedge.not_needed, why, time.time_ns())]
@@ -422,9 +430,13 @@ class HedgeRouterActor:
             await self._ledger.on_hedge_outcomes.remote([outcome])
         finally:
             self._desk.booked(intent, pended=pended)
+        self._count(outcome)
+        return outcome
+
+    def _count(self, outcome: HedgeOutcome) -> None:
         self._stats["hedges"] += 1
         self._stats[outcome.status.value] += 1
-        return outcome
+        self._stats["failed"] += failed(outcome)
 
     async def _hedge_slice(
         self, parent: HedgeIntent, piece: HedgeSlice, received_ns: int | None = None

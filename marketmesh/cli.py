@@ -142,7 +142,8 @@ def _print_run_outcome(console: Console, result: RunResult) -> None:
         f"hedges {result.router_status.get('hedges', 0)} "
         f"(hedged {result.router_status.get('hedged', 0)}, "
         f"partial {result.router_status.get('partial', 0)}, "
-        f"skipped {result.router_status.get('skipped', 0)})"
+        f"skipped {result.router_status.get('skipped', 0)}, "
+        f"failed {result.router_status.get('failed', 0)})"
     )
     from marketmesh.graph.reconcile import agrees
 

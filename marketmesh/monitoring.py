@@ -86,8 +86,9 @@ class GraphMonitor:
                 for v, s in router.get("streams", {}).items()
             },
             # partial hedges are mostly lot-rounding residuals the rebalancer nets;
-            # a failure is a hedge that executed nothing
-            hedge_failures=int(router.get("skipped", 0)),
+            # a failure executed nothing for a fault (`engine.hedging.failed`), not for
+            # having nothing left a venue could trade
+            hedge_failures=int(router.get("failed", 0)),
             exposure=self._exposure,
             max_reference_age_s=self._config.risk.max_book_age_s,
             pnl_quote=self._pnl,

@@ -100,7 +100,8 @@ def status_table(title: str, markets: list[dict[str, Any]], router: dict[str, An
     )
     t.caption = (
         f"hedges {router.get('hedges', 0)} (hedged {router.get('hedged', 0)}, partial "
-        f"{router.get('partial', 0)}, skipped {router.get('skipped', 0)}) | {health}"
+        f"{router.get('partial', 0)}, skipped {router.get('skipped', 0)}, failed "
+        f"{router.get('failed', 0)}) | {health}"
     )
     return t
 

@@ -15,6 +15,7 @@ from engine.hedging.gaps import InflightHedges, cap_to_open_gap
 from engine.hedging.hybrid import UnhedgedFills, hybrid_intent, hybrid_trigger
 from engine.hedging.inflight import InflightLookup, fold_lookups
 from engine.hedging.intents import (
+    failed,
     hedge_outcome,
     mirror_hedge_id,
     mirror_intent,
@@ -34,6 +35,7 @@ __all__ = [
     "NetModel",
     "UnhedgedFills",
     "cap_to_open_gap",
+    "failed",
     "fold_lookups",
     "hedge_outcome",
     "hybrid_intent",

@@ -61,6 +61,23 @@ def hedge_outcome(
     )
 
 
+# what a hedge that executed nothing says when there was nothing a venue could trade
+NOTHING_TO_TRADE = ("not needed:", "lot rounding:", "below venue minimum:")
+
+
+def failed(outcome: HedgeOutcome) -> bool:
+    """A hedge that executed nothing for a fault (a reject, a timeout, no venue healthy,
+    a limit), not because nothing was left to trade: the ledger's gap or hedges in
+    flight already covered it ("not needed"), or what was left is below every venue's
+    lot or minimum (dust the rebalancer nets). Counting those as failures fired the
+    `hedge_failures` alert on a healthy default run: all 33 hedges of a 180 s run that
+    executed nothing were one or the other."""
+    if outcome.status is not HedgeStatus.SKIPPED:
+        return False
+    parts = [p.strip() for p in outcome.reason.split(";") if p.strip()]
+    return not parts or not all(p.startswith(NOTHING_TO_TRADE) for p in parts)
+
+
 def skipped_outcome(intent: HedgeIntent, reason: str) -> HedgeOutcome:
     """A hedge decided not to be sent at all (nothing executes), and why."""
     return HedgeOutcome(

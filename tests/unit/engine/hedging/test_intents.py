@@ -2,7 +2,13 @@
 
 from decimal import Decimal
 
-from engine.hedging import hedge_outcome, mirror_hedge_id, mirror_intent, skipped_outcome
+from engine.hedging import (
+    failed,
+    hedge_outcome,
+    mirror_hedge_id,
+    mirror_intent,
+    skipped_outcome,
+)
 from engine.types import ChildOrder, ChildOrderResult, Execution, Fill, HedgeStatus, Side
 
 
@@ -61,3 +67,29 @@ def test_a_hedge_not_sent_is_skipped_for_its_whole_amount_with_its_reason():
     assert outcome.status is HedgeStatus.SKIPPED and outcome.filled == 0
     assert (outcome.requested, outcome.side, outcome.source_fill_id) == (0.3, Side.BUY, "f1")
     assert outcome.reason == "not needed: open gap 0"
+
+
+def test_a_hedge_with_nothing_left_to_trade_did_not_fail():
+    intent = mirror_intent(_fill())
+    not_needed = skipped_outcome(intent, "not needed: open gap 0.0003 covers only 0")
+    dust = hedge_outcome(intent, [], ["below venue minimum: 4.469e-05 left unplanned"])
+    rounded = hedge_outcome(
+        intent, [], ["lot rounding: okx-sim 0.00005 -> 0", "below venue minimum: 5e-05 left"]
+    )
+    for outcome in (not_needed, dust, rounded):
+        assert outcome.status is HedgeStatus.SKIPPED
+        assert not failed(outcome), outcome.reason
+
+
+def test_a_hedge_that_executed_nothing_for_a_fault_failed():
+    intent = mirror_intent(_fill())
+    rejected = hedge_outcome(intent, [_result("0", status="rejected")], [])
+    assert "rejected" in rejected.reason and failed(rejected)
+    # dust beside a fault is still a failure: the fault is what left the hedge undone
+    mixed = hedge_outcome(intent, [_result("0", status="expired")], ["lot rounding: v1 1 -> 0"])
+    assert failed(mixed)
+    assert failed(skipped_outcome(intent, "no venue healthy for BTC/USDT"))
+    assert failed(skipped_outcome(intent, ""))  # nothing executed and no reason: a fault
+    # whatever executed is not a failure, however little
+    assert not failed(hedge_outcome(intent, [_result("0.1")], ["lot rounding: v1 1 -> 0"]))
+    assert not failed(hedge_outcome(intent, [_result("0.5")], []))

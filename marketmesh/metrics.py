@@ -64,6 +64,11 @@ class GraphCollector(Collector):
         for status in ("hedged", "partial", "skipped"):
             hedges.add_metric([status], float(self.router.get(status, 0)))
         yield hedges
+        yield CounterMetricFamily(
+            "marketmesh_hedge_failures",
+            "skipped hedges that executed nothing for a fault, not for having nothing to trade",
+            value=float(self.router.get("failed", 0)),
+        )
         health = GaugeMetricFamily(
             "marketmesh_venue_healthy",
             "1 when the router may route to the venue",

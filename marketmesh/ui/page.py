@@ -86,7 +86,8 @@ function render(s) {
   });
   const h = s.hedging;
   rows("hedging", [h], (tr, x) => {
-    for (const k of ["hedges", "hedged", "partial", "skipped", "inflight", "hedges_timed"]) {
+    const counts = ["hedges", "hedged", "partial", "skipped", "failed", "inflight", "hedges_timed"];
+    for (const k of counts) {
       cell(tr, x[k], {field: k, num: true, digits: 0});
     }
     cell(tr, x.mean_ms, {field: "mean_ms", num: true});
@@ -147,8 +148,8 @@ _BODY = """
 <table><thead><tr><th>asset</th><th>position</th><th>limit</th><th>used %</th></tr></thead>
 <tbody id="exposure"></tbody></table>
 <h2>Hedging</h2>
-<table><thead><tr><th>hedges</th><th>hedged</th><th>partial</th><th>skipped</th><th>in flight</th>
-<th>timed</th><th>fill&rarr;hedge mean ms</th><th>95% under ms</th></tr></thead>
+<table><thead><tr><th>hedges</th><th>hedged</th><th>partial</th><th>skipped</th><th>failed</th>
+<th>in flight</th><th>timed</th><th>fill&rarr;hedge mean ms</th><th>95% under ms</th></tr></thead>
 <tbody id="hedging"></tbody></table>
 <h2>Venues</h2>
 <table><thead><tr><th>venue</th><th>health</th><th>reason</th></tr></thead>

@@ -126,7 +126,10 @@ def page_state(payload: dict[str, Any], history: SpreadHistory) -> dict[str, Any
         "markets": [_market_row(m, history) for m in payload.get("markets", [])],
         "exposure": payload.get("exposure", []),
         "hedging": {
-            **{k: router.get(k) for k in ("hedges", "hedged", "partial", "skipped", "inflight")},
+            **{
+                k: router.get(k)
+                for k in ("hedges", "hedged", "partial", "skipped", "failed", "inflight")
+            },
             **hedge_latency(router),
         },
         "venues": [

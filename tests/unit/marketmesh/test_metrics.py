@@ -47,3 +47,9 @@ def test_stream_events_and_rest_weight_per_venue():
 def test_a_venue_without_a_budget_has_no_weight_series():
     text = _scrape({"rest_weight": {}})
     assert "marketmesh_rest_weight_total{" not in text
+
+
+def test_hedge_failures_are_their_own_series_beside_the_outcomes():
+    text = _scrape({"hedges": 60, "hedged": 40, "partial": 5, "skipped": 15, "failed": 2})
+    assert 'marketmesh_hedges_total{status="skipped"} 15.0' in text
+    assert "marketmesh_hedge_failures_total 2.0" in text  # of the 15 skipped, 2 failed

@@ -20,7 +20,7 @@ PAYLOAD: dict[str, Any] = {
          "paused": "", "depth_target_quote": 20_000.0, "bid_depth_band": 25_000.0,
          "ask_depth_band": 26_000.0, "policy": "glft", "vol_regime": "widen"},
     ],
-    "router": {"hedges": 49, "hedged": 45, "partial": 2, "skipped": 2, "inflight": 1,
+    "router": {"hedges": 49, "hedged": 45, "partial": 2, "skipped": 2, "failed": 1, "inflight": 1,
                "venues": {"binance": [True, ""], "kraken": [False, "unreachable: Timeout"]},
                "latency_buckets_s": [0.005, 0.01, 0.05], "latency_counts": [10, 30, 9, 1],
                "latency_sum_s": 0.5},

@@ -66,7 +66,7 @@ def test_the_page_shows_the_status_numbers(served, tmp_path):
                 assert float(row["position"]) == status["position"]
                 assert row["used_pct:shown"] == shown(status["used"] * 100, 1)
             [hedging] = await _rows(b, "hedging")
-            for field in ("hedges", "hedged", "partial", "skipped", "inflight"):
+            for field in ("hedges", "hedged", "partial", "skipped", "failed", "inflight"):
                 assert int(hedging[field]) == PAYLOAD["router"][field]
             venues = [(v["venue"], v["healthy:shown"]) for v in await _rows(b, "venues")]
             assert venues == [("binance", "ok"), ("kraken", "DOWN")]

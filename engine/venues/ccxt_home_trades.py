@@ -13,6 +13,12 @@ second trade of equal content, a copy from a second connection during a re-dial,
 row that does not parse) is read over REST, whose multiset count is the truth. So
 at most one trade of each content is booked from pushes, never more than the venue
 lists, and the fill reaches the MarketActor without waiting for a REST round trip.
+
+The REST read window starts `TRADE_LOOKBACK_MS` before the newest trade a REST read
+listed, never before a pushed one: a push says nothing of the trades before it. Moved
+by pushes, the window skipped a trade whose push was lost (a connection dying) once a
+trade more than the look-back later was pushed and booked before the next read; that
+fill was never booked (a loopback run's ledger differed from the venue by it).
 """
 
 from __future__ import annotations
@@ -124,7 +130,7 @@ class HomeTradeReading:
             if key[1] < horizon:
                 uncertain = True
                 continue
-            if await self._keep_fill(info, key, 1):
+            if await self._keep_fill(info, key, 1, listed=False):
                 self.reads["booked_from_push"] += 1
             else:  # seen: a copy, a second trade of equal content, or booked by REST
                 uncertain = True
@@ -222,9 +228,12 @@ class HomeTradeReading:
         in_batch[key] = occurrence
         await self._keep_fill(info, key, occurrence)
 
-    async def _keep_fill(self, info: dict[str, Any], key: TradeKey, occurrence: int) -> bool:
+    async def _keep_fill(
+        self, info: dict[str, Any], key: TradeKey, occurrence: int, *, listed: bool = True
+    ) -> bool:
         """Keep the `occurrence`-th trade of content `key` unless one was kept already;
-        whether this call kept it."""
+        whether this call kept it. `listed`: REST listed it, so the read window may move
+        up to it; a pushed trade never moves the window (module doc)."""
         if occurrence <= self._seen.get(key, 0):
             return False
         ts_ms = key[1]
@@ -235,7 +244,8 @@ class HomeTradeReading:
                 return False
         # no await below: the fill is marked seen and kept in one step
         self._seen[key] = occurrence
-        self._since_ms = max(self._since_ms, ts_ms)
+        if listed:
+            self._since_ms = max(self._since_ms, ts_ms)
         n = self._fills_per_order.get(order_id, 0) + 1
         self._fills_per_order[order_id] = n
         side = Side(key[2])

@@ -39,13 +39,16 @@ D = Decimal
 
 
 @contextlib.asynccontextmanager
-async def home_served(config: AppConfig = CONFIG) -> AsyncIterator[str]:
-    """venue-sim's HollaEx home venue on a frozen clock, no takers: its URL."""
+async def home_served(
+    config: AppConfig = CONFIG, clock: FrozenClock | None = None
+) -> AsyncIterator[str]:
+    """venue-sim's HollaEx home venue on a frozen clock (`clock`: one the caller moves),
+    no takers: its URL."""
     server = VenueSimServer(
         config,
         start_ns=time.time_ns(),
         credentials=SimCredentials(api_key=KEY, api_secret=SECRET),
-        clock_ns=FrozenClock(),
+        clock_ns=clock or FrozenClock(),
         run_takers=False,
     )
     try:

@@ -17,7 +17,8 @@ import pytest
 
 from engine.types import Fill, Side
 from engine.venues.ccxt_home import CcxtHomeVenue
-from tests.integration.test_hollaex_dialect import KEY2, SECRET2, hollaex
+from engine.venues.ccxt_home_trades import TRADE_LOOKBACK_MS
+from tests.integration.test_hollaex_dialect import KEY2, SECRET2, FrozenClock, hollaex
 from tests.unit.engine.venues.test_ccxt_home import home_at, home_served
 
 pytestmark = pytest.mark.timeout(60)
@@ -175,6 +176,50 @@ def test_a_push_is_booked_while_a_rest_read_is_on_the_way_and_delivered_once():
                 assert await fills_until(venue, 1, timeout_s=0.5) == []
                 assert (pushed.fill_id, pushed.amount) == (f"{ask}-f1", D("0.01"))
                 assert venue.stream_status()["reads"]["booked_from_push"] == 1
+            finally:
+                await venue.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_trade_whose_push_was_lost_is_read_after_a_later_pushed_trade_was_booked():
+    """A trade's push is lost (its connection dying), and a trade more than the REST
+    read's look-back later is pushed and booked before the next read: that read must
+    still list the first. The read window had started at the newest booked trade,
+    pushed or read, so the first trade fell out of it and was never booked: the
+    ledger then differed from the venue by one fill (a loopback run's reconciliation,
+    2026-12-07)."""
+
+    async def scenario() -> None:
+        clock = FrozenClock()
+        async with home_served(clock=clock) as url, hollaex(url, KEY2, SECRET2) as taker:
+            venue = await streaming_home(url)
+            try:
+                (ask,) = await venue.place([(Side.SELL, D("65000.5"), D("0.3"))], 0)
+                take_push, dropped = venue._take_push, []
+
+                def losing() -> list[dict[str, Any]]:  # the first trade's push never comes
+                    rows = take_push()
+                    if rows and not dropped:
+                        dropped.extend(rows)
+                        return []
+                    return rows
+
+                venue._take_push = losing  # type: ignore[method-assign]
+                await taker.create_order("BTC/USDT", "market", "buy", 0.01)
+                deadline = time.monotonic() + 5
+                while not dropped:
+                    assert time.monotonic() < deadline, "the first trade was never pushed"
+                    await asyncio.sleep(0.01)
+                clock.now_ns += (TRADE_LOOKBACK_MS + 1_000) * 1_000_000
+                assert venue.fills_arrived is not None and not venue.fills_arrived.is_set()
+                await taker.create_order("BTC/USDT", "market", "buy", 0.02)
+                await asyncio.wait_for(venue.fills_arrived.wait(), 5)  # booked from its push
+                venue._read_due = True  # what a cancel_all asks for (the close's read)
+                fills = await venue.poll_fills(time.time_ns())
+                assert sorted(f.amount for f in fills) == [D("0.01"), D("0.02")], fills
+                assert sorted(f.fill_id for f in fills) == [f"{ask}-f1", f"{ask}-f2"]
+                assert await venue.poll_fills(time.time_ns()) == []  # once, not twice
             finally:
                 await venue.close()
 

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.venues.ccxt_client import backoff_s
+from engine.venues.errors import describe
 from engine.venues.stream_health import StreamHealth
 from engine.venues.streams import new_connections, watch_registered
 
@@ -78,7 +79,7 @@ class AccountStream(StreamHealth):
             except Exception as exc:  # disconnect, expired key, venue error: reconnect
                 if self.up:  # a connection that worked: the backoff starts over
                     attempt = 0
-                self.mark_down(f"{type(exc).__name__}: {exc}"[:300])
+                self.mark_down(describe(exc))
                 await self.close()
                 await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
                 attempt += 1

@@ -7,6 +7,8 @@ above the edge decides retry vs. give-up vs. look-up from the type alone.
 
 from __future__ import annotations
 
+import re
+
 import ccxt
 
 
@@ -102,7 +104,7 @@ def classify(
     *retryable*, because the order may be live. `retry_after_s` is the
     venue's `Retry-After` header of the failed answer, kept on a rate limit.
     """
-    detail = _short(exc)
+    detail = describe(exc)
     may_have_landed = isinstance(exc, ccxt.RequestTimeout | ccxt.ExchangeNotAvailable) or (
         type(exc) is ccxt.NetworkError
     )
@@ -155,6 +157,20 @@ def header(headers: dict[str, str] | None, name: str) -> str | None:
     return None
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
+# a URL's query string: HollaEx signs its websocket in it (api-key, api-signature),
+# Binance its signed REST requests (signature), and ccxt quotes the URL in its errors
+_QUERY = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s?#]+)\?[^\s#]*", re.IGNORECASE)
+
+
+def redact_urls(text: str) -> str:
+    """`text` with every URL's query string replaced by `?<redacted>`: an error that
+    quotes a signed URL must not carry the key or signature into logs, status and
+    the alerts table."""
+    return _QUERY.sub(r"\1?<redacted>", text)
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as one short line for logs, statuses and rows: its type and text,
+    URLs' query strings redacted, at most 300 characters of text."""
+    text = redact_urls(str(exc).strip()) or type(exc).__name__
     return f"{type(exc).__name__}: {text[:300]}"

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.venues.ccxt_client import backoff_s
+from engine.venues.errors import describe
 from engine.venues.stream_health import StreamHealth
 from engine.venues.streams import new_connections, pro_client, watch_registered
 
@@ -139,7 +140,7 @@ class HomeStream(StreamHealth):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.mark_down(f"{type(exc).__name__}: {exc}"[:300])
+                self.mark_down(describe(exc))
                 await self._fresh_private_client()
                 await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
                 attempt += 1

@@ -53,6 +53,7 @@ from engine.pulse import Pulse
 from engine.types import BookSnapshot
 from engine.venues.ccxt_client import backoff_s, point_api_urls
 from engine.venues.ccxt_weights import capabilities_of
+from engine.venues.errors import describe
 from engine.venues.touch import Touch, touch_from_ccxt, touch_is_newer, with_touch
 
 log = logging.getLogger(__name__)
@@ -285,7 +286,7 @@ class BookStream:
                 await self._close_client()
                 continue
             except Exception as exc:  # disconnect, stale, venue error: all mean reconnect
-                self._down(f"{type(exc).__name__}: {exc}"[:300])
+                self._down(describe(exc))
                 await self._close_client()
                 await asyncio.sleep(backoff_s(attempt, self._rng, base_s=0.05, cap_s=5.0))
                 attempt = attempt + 1 if self.stats.updates == self._updates_at_connect else 0

@@ -43,6 +43,7 @@ from actors.market_host import HostedMarket
 from engine.config import AppConfig
 from engine.market.exposure import DeskExposure
 from engine.types import Fill
+from engine.venues.errors import describe
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +230,7 @@ class MarketActor:
             except Exception as exc:  # keep quoting; surface the error in status
                 log.exception("market actor timer failed")
                 for q in self._quoters.values():
-                    q.errors.append(f"{type(exc).__name__}: {exc}")
+                    q.errors.append(describe(exc))
             tick_s = self._config.timing.market_tick_s
             self._tick_due_ns = time.time_ns() + int(tick_s * 1e9)  # what the sleep aims at
             await self._sleep_until_tick()
@@ -292,7 +293,7 @@ class MarketActor:
         for q, res in zip(quoters, results, strict=True):
             if isinstance(res, Exception):
                 log.error("market %s step failed", q.symbol, exc_info=res)
-                q.errors.append(f"{type(res).__name__}: {res}")
+                q.errors.append(describe(res))
 
     async def _pull_references(self, now: int) -> None:
         """Every hosted market's reference mid and external books, one call each."""

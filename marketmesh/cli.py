@@ -137,13 +137,11 @@ def _status_console() -> Console:
 
 def _print_run_outcome(console: Console, result: RunResult) -> None:
     """The hedge counts and the ledger-vs-venue reconciliation, before the SLA table."""
+    from marketmesh.status import hedge_counts
+
     console.print(
         f"run {result.run_id} done in {(result.end_ns - result.start_ns) / 1e9:.1f}s: "
-        f"hedges {result.router_status.get('hedges', 0)} "
-        f"(hedged {result.router_status.get('hedged', 0)}, "
-        f"partial {result.router_status.get('partial', 0)}, "
-        f"skipped {result.router_status.get('skipped', 0)}, "
-        f"failed {result.router_status.get('failed', 0)})"
+        f"{hedge_counts(result.router_status)}"
     )
     from marketmesh.graph.reconcile import agrees
 

@@ -98,12 +98,17 @@ def status_table(title: str, markets: list[dict[str, Any]], router: dict[str, An
     health = ", ".join(
         f"{v}:{'ok' if ok else 'DOWN'}{market_data(v)}" for v, (ok, _) in venues.items()
     )
-    t.caption = (
-        f"hedges {router.get('hedges', 0)} (hedged {router.get('hedged', 0)}, partial "
-        f"{router.get('partial', 0)}, skipped {router.get('skipped', 0)}, failed "
-        f"{router.get('failed', 0)}) | {health}"
-    )
+    t.caption = f"{hedge_counts(router)} | {health}"
     return t
+
+
+def hedge_counts(router: dict[str, Any]) -> str:
+    """The router's hedge outcomes in one phrase (the status caption, the run's summary)."""
+    n = {k: router.get(k, 0) for k in ("hedges", "hedged", "partial", "skipped", "failed")}
+    return (
+        f"hedges {n['hedges']} (hedged {n['hedged']}, partial {n['partial']}, "
+        f"skipped {n['skipped']}, failed {n['failed']})"
+    )
 
 
 def status_payload(control: Any, info: dict[str, Any], handles: dict[str, Any]) -> dict[str, Any]:

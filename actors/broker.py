@@ -58,6 +58,7 @@ from engine.broker.records import DeskError, fill_json, fill_row, rfq_row
 from engine.broker.requests import QuoteRequest
 from engine.config import AppConfig, BrokerConfig, HedgeMode
 from engine.consolidated import consolidated_mid
+from engine.log_redaction import guard_logs
 from engine.types import BookSnapshot, Fill, split_symbol
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class BrokerActor:
         router: Any,
         ledger: Any,
     ) -> None:
+        guard_logs(config.secret_values())
         self._config = config
         self._broker = next(b for b in config.brokers if b.id == broker_id)
         self._formula = parse_formula(self._broker.price_formula)
@@ -203,6 +205,7 @@ class BrokerActor:
         """New spread, sizes, limits, keys or `paused` apply to the next request. A version
         without the clients' keys (a rollback, from the control actor) keeps the ones held."""
         config = config.with_secrets_from(self._config)
+        guard_logs(config.secret_values())  # a client's new key pair
         self._config = config
         mine = [b for b in config.brokers if b.id == self._broker.id]
         if mine:

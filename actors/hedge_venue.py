@@ -30,6 +30,7 @@ from pydantic import SecretStr
 
 from actors.context import RestartGate, live_config
 from engine.config import VenueConfig, VenueKind
+from engine.log_redaction import guard_logs
 from engine.types import BookSnapshot, ChildOrder, ChildOrderResult, MarketSpec
 from engine.venues import wallet
 from engine.venues.account_stream import AccountStream
@@ -162,6 +163,11 @@ class HedgeVenueActor:
         api_key: SecretStr | None = None,
         api_secret: SecretStr | None = None,
     ) -> None:
+        guard_logs(
+            s.get_secret_value()
+            for s in (api_key, api_secret, venue.api_key, venue.api_secret)
+            if s is not None
+        )
         self._cfg = venue
         self._symbols = symbols
         self._venue = build_hedge_venue(

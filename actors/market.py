@@ -41,6 +41,7 @@ from pydantic import SecretStr
 from actors.context import RestartGate, RunContext, live_config
 from actors.market_host import HostedMarket
 from engine.config import AppConfig
+from engine.log_redaction import guard_logs
 from engine.market.exposure import DeskExposure
 from engine.types import Fill
 from engine.venues.errors import describe
@@ -70,6 +71,12 @@ class MarketActor:
         """`home_*`: where a `kind: ccxt` home venue is reached (venue-sim URL and key pair)."""
         if not symbols:
             raise ValueError("a MarketActor needs at least one market")
+        guard_logs(
+            [
+                *config.secret_values(),
+                *(s.get_secret_value() for s in (home_api_key, home_api_secret) if s),
+            ]
+        )
         self._config = config
         self._router = router
         self._ledger = ledger

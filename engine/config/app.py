@@ -7,7 +7,7 @@ import json
 from collections.abc import Collection
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
 from engine.broker.formula import parse_formula
 from engine.config.alerts import AlertsConfig
@@ -214,6 +214,17 @@ class AppConfig(_Frozen):
         if alerts.webhook_url is None and other.alerts.webhook_url is not None:
             alerts = alerts.model_copy(update={"webhook_url": other.alerts.webhook_url})
         return self.model_copy(update={"venues": venues, "brokers": brokers, "alerts": alerts})
+
+    def secret_values(self) -> list[str]:
+        """Every secret this config holds, in clear: what `guard_logs` hides from the
+        holder's log lines (venue key pairs, RFQ clients' key pairs, the webhook URL)."""
+        held: list[SecretStr | None] = [self.alerts.webhook_url]
+        for v in self.venues:
+            held += [v.api_key, v.api_secret]
+        for b in self.brokers:
+            for c in b.clients.values():
+                held += [c.api_key, c.api_secret]
+        return [s.get_secret_value() for s in held if s is not None]
 
     @property
     def config_hash(self) -> str:

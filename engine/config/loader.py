@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from engine.config.app import AppConfig
 from engine.config.base import ConfigError, _invalid
 from engine.config.validation import run_problems
+from engine.log_redaction import guard_logs
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -61,7 +62,8 @@ def parse_config(data: Any, source: str = "<config>") -> AppConfig:
 
 
 def load_config(path: str | Path) -> AppConfig:
-    """Read and validate a YAML config file."""
+    """Read and validate a YAML config file. The secrets it resolves (`${VAR}`) are
+    registered with `guard_logs`: from here on this process's log lines hide them."""
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"{p}: (file): no such file")
@@ -75,7 +77,9 @@ def load_config(path: str | Path) -> AppConfig:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: {_yaml_problem(exc)}") from None
-    return parse_config(data, str(p))
+    config = parse_config(data, str(p))
+    guard_logs(config.secret_values())
+    return config
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

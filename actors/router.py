@@ -94,6 +94,8 @@ class HedgeRouterActor:
         self._task: asyncio.Task[None] | None = None
         # books_asked_again: streamed books too old at a hedge, asked for again;
         # hedges_held: slices held for such a book a plan without it could not do without;
+        # planned_without_stale: slices the young books placed in full, sent at once
+        # without the venues of stale books (`risk.wait_when_covered` false);
         # book_follow_answers: answers of the venues' long polls (`_follow_venue`);
         # skipped: hedges that executed nothing, failed: those of them for a fault
         counts = (
@@ -104,6 +106,7 @@ class HedgeRouterActor:
             "failed",
             "books_asked_again",
             "hedges_held",
+            "planned_without_stale",
             "book_follow_answers",
         )
         self._stats = dict.fromkeys(counts, 0)
@@ -498,6 +501,12 @@ class HedgeRouterActor:
     ) -> tuple[int, dict[str, Any], SlicePlan]:
         """(now, the views planned on, the plan) of one slice.
 
+        A venue whose streamed book here is older than `risk.max_book_age_ms` is left
+        out at once when the young books place the whole slice: asking it again and
+        waiting up to `risk.stale_book_wait_ms` had been the stream path's tail on a
+        busy host (BENCHMARKS.md, "Planning without a late venue"). It is asked again
+        first (`_views_for`) when they do not, or with `risk.wait_when_covered`.
+
         A plan that leaves part of the slice unplaced while a venue was left out on a
         stale streamed book is not sent as it is: the hedge is held until the copy here
         of that venue's book is young again (the stream follower and the snapshots bring
@@ -509,12 +518,18 @@ class HedgeRouterActor:
         no venue: asking again each time had multiplied the calls of a stalled host."""
         risk = self._config.risk
         symbol = parent.symbol
-        now, views = await self._views_for(symbol)
+        now, views = time.time_ns(), dict(self._snapshots)
         too_old = old_streamed_books(views, symbol, now, risk.max_book_age_ms)
         planned = plan_slice(parent, piece, views.values(), risk, now, too_old)
+        if too_old and (risk.wait_when_covered or wants_stale_venue(planned, too_old, views)):
+            now, views = await self._views_for(symbol)
+            too_old = old_streamed_books(views, symbol, now, risk.max_book_age_ms)
+            planned = plan_slice(parent, piece, views.values(), risk, now, too_old)
+        elif too_old:
+            self._stats["planned_without_stale"] += 1
         hold_until_ns = asked_ns + int(risk.stale_book_hold_ms * 1e6)
         held = False
-        while wants_stale_venue(planned, too_old):
+        while wants_stale_venue(planned, too_old, views):
             left_s = (hold_until_ns - time.time_ns()) / 1e9
             if left_s <= 0:
                 break

@@ -27,6 +27,13 @@ class RiskConfig(_Frozen):
         description="a streamed book older than max_book_age_ms at a hedge is waited for "
         "this long (the next diff usually brings it) before its venue is left out; 0: never",
     )
+    wait_when_covered: bool = Field(
+        default=False,
+        description="false: a hedge the young books place in full goes out at once, "
+        "without the venues whose streamed book is older than max_book_age_ms; true: it "
+        "waits up to stale_book_wait_ms for those books first (a slower hedge that may "
+        "find a better price on the late venue)",
+    )
     stale_book_hold_ms: Annotated[float, Field(ge=0, le=10_000)] = Field(
         default=2_000.0,
         description="a hedge that a plan without such a venue would leave partly unplaced "

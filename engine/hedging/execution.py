@@ -197,11 +197,34 @@ def plan_slice(
     return SlicePlan(plan, children, tuple(quotes))
 
 
-def wants_stale_venue(planned: SlicePlan, left_out_stale: Mapping[str, str]) -> bool:
-    """Whether `planned` leaves part of its slice unplaced while a venue was left out on a
-    stale streamed book (`old_streamed_books`): the hedge is worth holding for that book
-    rather than skipping the rest."""
-    return bool(left_out_stale) and planned.plan.residual > 0
+def wants_stale_venue(
+    planned: SlicePlan,
+    left_out_stale: Mapping[str, str],
+    views: Mapping[str, VenueView] | None = None,
+) -> bool:
+    """Whether `planned` leaves part of its slice unplaced that a venue left out on a
+    stale streamed book (`old_streamed_books`) could take: the hedge is worth holding
+    for that book rather than skipping the rest. A residual below that venue's lot,
+    minimum amount or minimum notional (`views`' specs) is dust no venue can place:
+    holding for it had delayed hedges by up to `stale_book_hold_ms` for nothing."""
+    residual = planned.plan.residual
+    if not left_out_stale or residual <= 0:
+        return False
+    if views is None:
+        return True
+    symbol = planned.plan.intent.symbol
+    return any(_could_place(views.get(v), symbol, residual) for v in left_out_stale)
+
+
+def _could_place(view: VenueView | None, symbol: str, amount: float) -> bool:
+    spec = view.specs.get(symbol) if view is not None else None
+    if spec is None:  # nothing known of its grid: it might
+        return True
+    if amount < float(max(spec.lot_size, spec.min_amount)):
+        return False
+    book = view.books.get(symbol) if view is not None else None
+    mid = book.mid if book is not None else None
+    return mid is None or amount * mid >= float(spec.min_notional)
 
 
 def slice_benchmarks(

@@ -63,6 +63,8 @@ def hedge_outcome(
 
 # what a hedge that executed nothing says when there was nothing a venue could trade
 NOTHING_TO_TRADE = ("not needed:", "lot rounding:", "below venue minimum:")
+_DUST = NOTHING_TO_TRADE[1:]
+_STALE_BOOK = ": stale book: "  # `old_streamed_books`' reason, after the venue's id
 
 
 def failed(outcome: HedgeOutcome) -> bool:
@@ -75,6 +77,11 @@ def failed(outcome: HedgeOutcome) -> bool:
     if outcome.status is not HedgeStatus.SKIPPED:
         return False
     parts = [p.strip() for p in outcome.reason.split(";") if p.strip()]
+    if any(p.startswith(_DUST) for p in parts):
+        # dust left on the young books: a venue left out on a stale one is no fault, as
+        # the router leaves one out of such a plan at once only if it could not take
+        # the dust either (`wants_stale_venue`), and otherwise holds the hedge for it
+        parts = [p for p in parts if _STALE_BOOK not in p]
     return not parts or not all(p.startswith(NOTHING_TO_TRADE) for p in parts)
 
 

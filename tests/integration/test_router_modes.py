@@ -411,3 +411,46 @@ def test_the_router_follows_streamed_books_so_a_hedge_need_not_ask_again(ray_ses
     answers = ray.get(router.status.remote())["book_follow_answers"]
     assert 0 < answers <= len(ray.get(venues["followed"].waits.remote()))
     ray.kill(router)
+
+
+@pytest.mark.parametrize("wait_when_covered", [False, True])
+def test_a_hedge_the_young_books_cover_goes_out_without_waiting_for_a_late_venue(
+    ray_session, tmp_path, wait_when_covered
+):
+    """Waiting for a late venue's book cost the stream path its tail (BENCHMARKS.md,
+    "Planning without a late venue"): by default a hedge the young books place in full
+    goes out at once; `risk.wait_when_covered` asks the late one first, as before."""
+    cfg = load_config(LOCAL_CONFIG)
+    btc = cfg.market(SYMBOL).model_copy(update={"hedge_mode": HedgeMode.MIRROR})
+    risk = cfg.risk.model_copy(update={"wait_when_covered": wait_when_covered})
+    markets = [btc, *[m for m in cfg.markets if m.symbol != SYMBOL]]
+    cfg = cfg.model_copy(update={"markets": markets, "risk": risk})
+    ctx = RunContext(f"run-covered-{wait_when_covered}", cfg.config_hash, str(tmp_path),
+                     time.time_ns(), 7)  # fmt: skip
+    venues = {
+        "young": FollowedVenue.remote("young", 2.0, 2.0),  # its follower brings young books
+        "late": StreamingVenue.remote("late", 2.0, 0.0),  # old copy, young when asked
+    }
+    ledger = GapLedger.remote()
+    router = HedgeRouterActor.remote(cfg, ctx, venues, ledger)
+
+    async def scenario():
+        await router.on_start.remote()
+        await asyncio.sleep(5 * cfg.timing.router_books_s)  # the follower has looked
+        assert await router.on_fills.remote([_fill("c1", Side.BUY, "0.01")]) == 1
+        return await _wait(ledger.booked.remote)
+
+    (outcome,) = asyncio.run(scenario())
+    late_asked, late_orders = ray.get(venues["late"].seen.remote())
+    _, young_orders = ray.get(venues["young"].seen.remote())
+    status = ray.get(router.status.remote())
+    if wait_when_covered:  # asked again, and planned on once young: the cheaper split
+        assert late_asked and late_asked[0][0] == [SYMBOL]
+        assert status["planned_without_stale"] == 0
+        assert late_orders or young_orders, outcome
+    else:  # 0.01 BTC fits the young book's best level: sent there, nobody asked
+        assert late_asked == [] and late_orders == []
+        assert young_orders and all(o.venue == "young" for o in young_orders), outcome
+        assert status["planned_without_stale"] == 1
+        assert status["books_asked_again"] == 0
+    ray.kill(router)

@@ -149,3 +149,25 @@ def test_a_hedge_is_worth_holding_only_for_a_stale_venue_it_cannot_do_without():
         assert (planned.plan.residual > 0) is residual_left
         assert wants_stale_venue(planned, stale) is residual_left
         assert not wants_stale_venue(planned, {})  # no stale venue to wait for
+
+
+def test_a_residual_no_stale_venue_could_place_is_not_worth_holding_for():
+    """Dust left by lot rounding (below a stale venue's lot, minimum amount or minimum
+    notional) is not worth a hold: each had held up to stale_book_hold_ms for nothing."""
+    young = _view("young", 99.9, 100.1, balances={"BTC": Decimal(0), "USDT": Decimal(10**6)})
+    views = {"young": young, "old": _view("old", 99.9, 100.1, age_s=0.4)}
+    stale = {"old": "stale book: old 400 ms > max_book_age_ms 300"}
+    wide = RISK.model_copy(update={"max_notional_per_trade": 10**7})
+    # 1.0004: 0.0004 BTC left under the 0.001 lot; 15: 5 BTC beyond young's 10
+    for amount, holds in ((1.0004, False), (1.002, False), (15.0, True)):
+        intent = HedgeIntent("h", SYMBOL, Side.BUY, amount)
+        (piece,) = slice_schedule(intent, 100.0, wide, NOW)
+        planned = plan_slice(intent, piece, [young], RISK, NOW, stale)
+        assert wants_stale_venue(planned, stale, views) is holds, (amount, planned.plan)
+        # without the venues' specs any residual is worth a hold, as before
+        assert wants_stale_venue(planned, stale) is (planned.plan.residual > 0)
+    cheap = {"old": _view("old", 0.5, 0.6, age_s=0.4)}  # 0.004 BTC at 0.55 < 5 quote
+    (piece,) = slice_schedule(HedgeIntent("h", SYMBOL, Side.BUY, 0.004), 0.55, wide, NOW)
+    planned = plan_slice(HedgeIntent("h", SYMBOL, Side.BUY, 0.004), piece, [], RISK, NOW, stale)
+    assert abs(planned.plan.residual - 0.004) < 1e-12
+    assert not wants_stale_venue(planned, stale, cheap)  # below the minimum notional

@@ -76,7 +76,12 @@ def test_a_hedge_with_nothing_left_to_trade_did_not_fail():
     rounded = hedge_outcome(
         intent, [], ["lot rounding: okx-sim 0.00005 -> 0", "below venue minimum: 5e-05 left"]
     )
-    for outcome in (not_needed, dust, rounded):
+    # dust on the young books, a venue out on a stale one that could not take it either
+    stale = "kraken-sim: stale book: kraken-sim 187 ms > max_book_age_ms 150"
+    dust_beside_stale = hedge_outcome(
+        intent, [], [stale, "below venue minimum: 0.0001998 left unplanned"]
+    )
+    for outcome in (not_needed, dust, rounded, dust_beside_stale):
         assert outcome.status is HedgeStatus.SKIPPED
         assert not failed(outcome), outcome.reason
 
@@ -90,6 +95,8 @@ def test_a_hedge_that_executed_nothing_for_a_fault_failed():
     assert failed(mixed)
     assert failed(skipped_outcome(intent, "no venue healthy for BTC/USDT"))
     assert failed(skipped_outcome(intent, ""))  # nothing executed and no reason: a fault
+    # every venue's book stale and nothing placed: the stream path stalled, a fault
+    assert failed(hedge_outcome(intent, [], ["v1: stale book: v1 400 ms > max_book_age_ms 150"]))
     # whatever executed is not a failure, however little
     assert not failed(hedge_outcome(intent, [_result("0.1")], ["lot rounding: v1 1 -> 0"]))
     assert not failed(hedge_outcome(intent, [_result("0.5")], []))

@@ -7,9 +7,9 @@ above the edge decides retry vs. give-up vs. look-up from the type alone.
 
 from __future__ import annotations
 
-import re
-
 import ccxt
+
+from engine.log_redaction import redact_urls
 
 
 class VenueError(Exception):
@@ -155,18 +155,6 @@ def header(headers: dict[str, str] | None, name: str) -> str | None:
         if key.lower() == wanted:
             return str(value)
     return None
-
-
-# a URL's query string: HollaEx signs its websocket in it (api-key, api-signature),
-# Binance its signed REST requests (signature), and ccxt quotes the URL in its errors
-_QUERY = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s?#]+)\?[^\s#]*", re.IGNORECASE)
-
-
-def redact_urls(text: str) -> str:
-    """`text` with every URL's query string replaced by `?<redacted>`: an error that
-    quotes a signed URL must not carry the key or signature into logs, status and
-    the alerts table."""
-    return _QUERY.sub(r"\1?<redacted>", text)
 
 
 def describe(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -37,6 +38,13 @@ def _cli(address: str, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         env={**os.environ, "RAY_ADDRESS": ""},
     )
+
+
+def _cli_together(address: str, *calls: tuple[str, ...]) -> list[subprocess.CompletedProcess[str]]:
+    """Calls that change nothing the others read (refusals, status) run side by side: each
+    CLI process pays its own interpreter and Ray start-up, seconds on a 2-core host."""
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(lambda args: _cli(address, *args), calls))
 
 
 def _operations_page_resumes(address: str, market: str) -> None:
@@ -142,12 +150,15 @@ def test_status_pause_and_stop_from_another_process(ray_session, tmp_path):
     wider["markets"][0]["target_spread_bps"] = 12
     (tmp_path / "wider.yaml").write_text(yaml.safe_dump(wider))
     wider_hash = parse_config(wider, "w").config_hash
-    applied = _cli(address, "apply", str(tmp_path / "wider.yaml"))
-    assert applied.returncode == 0 and wider_hash in applied.stdout, applied.stderr
     reshaped = yaml.safe_load(LOCAL_CONFIG.read_text())
     reshaped["markets"].pop()
     (tmp_path / "reshaped.yaml").write_text(yaml.safe_dump(reshaped))
-    refused = _cli(address, "apply", str(tmp_path / "reshaped.yaml"))
+    applied, refused = _cli_together(  # a change of shape is refused whatever the version
+        address,
+        ("apply", str(tmp_path / "wider.yaml")),
+        ("apply", str(tmp_path / "reshaped.yaml")),
+    )
+    assert applied.returncode == 0 and wider_hash in applied.stdout, applied.stderr
     assert refused.returncode == 1 and "markets: symbols differ" in refused.stderr
     time.sleep(4)
     rolled = _cli(address, "rollback")
@@ -162,11 +173,14 @@ def test_status_pause_and_stop_from_another_process(ray_session, tmp_path):
     assert added.returncode == 0 and "ETH/BTC: added" in added.stdout, added.stderr
     removed = _cli(address, "scale", "--remove-market", "SOL/USDT")
     assert removed.returncode == 0 and "SOL/USDT: removed" in removed.stdout, removed.stderr
-    undefined = _cli(address, "scale", "--add-market", "ADA/USDT")
+    undefined, gone, across = _cli_together(
+        address,
+        ("scale", "--add-market", "ADA/USDT"),
+        ("scale", "--remove-market", "SOL/USDT"),
+        ("rollback",),
+    )
     assert undefined.returncode == 1 and "ADA/USDT: no definition" in undefined.stderr
-    gone = _cli(address, "scale", "--remove-market", "SOL/USDT")
     assert gone.returncode == 1 and "SOL/USDT: not in the live graph" in gone.stderr
-    across = _cli(address, "rollback")
     assert across.returncode == 1 and "change of shape" in across.stderr, across.stderr
     time.sleep(6)
     state = json.loads(_cli(address, "status", "--json").stdout)
@@ -175,9 +189,10 @@ def test_status_pause_and_stop_from_another_process(ray_session, tmp_path):
     assert live["ETH/BTC"]["quoting"] and 0.03 < live["ETH/BTC"]["mid"] < 0.07
     assert live["BTC/USDT"]["quoting"]
 
-    paused = _cli(address, "stop", "--market", "ETH/USDT")
+    paused, wrong = _cli_together(
+        address, ("stop", "--market", "ETH/USDT"), ("stop", "--market", "XRP/USDT")
+    )
     assert paused.returncode == 0 and "ETH/USDT: paused" in paused.stdout, paused.stderr
-    wrong = _cli(address, "stop", "--market", "XRP/USDT")
     assert wrong.returncode == 1 and "not in this graph" in wrong.stderr
     time.sleep(1.5)
     state = json.loads(_cli(address, "status", "--json").stdout)
@@ -186,11 +201,11 @@ def test_status_pause_and_stop_from_another_process(ray_session, tmp_path):
 
     _operations_page_resumes(address, "ETH/USDT")
     time.sleep(1.5)
-    state = json.loads(_cli(address, "status", "--json").stdout)
-    eth = next(m for m in state["markets"] if m["market"] == "ETH/USDT")
+    status, not_confirmed = _cli_together(  # no terminal to ask on, no --yes: refused
+        address, ("status", "--json"), ("stop", "--all")
+    )
+    eth = next(m for m in json.loads(status.stdout)["markets"] if m["market"] == "ETH/USDT")
     assert not eth["paused"]
-
-    not_confirmed = _cli(address, "stop", "--all")  # no terminal to ask on, no --yes
     assert not_confirmed.returncode == 2 and "--yes" in not_confirmed.stderr
     stopped = _cli(address, "stop", "--all", "--yes")
     assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stderr

@@ -272,9 +272,7 @@ FollowedVenue = ray.remote(_FollowedVenue)
 def test_a_streamed_book_too_old_is_asked_again_alone_and_left_out_if_still_old(
     ray_session, tmp_path
 ):
-    cfg = load_config(LOCAL_CONFIG)
-    btc = cfg.market(SYMBOL).model_copy(update={"hedge_mode": HedgeMode.MIRROR})
-    cfg = cfg.model_copy(update={"markets": [btc, *[m for m in cfg.markets if m.symbol != SYMBOL]]})
+    cfg = _mirror_btc(load_config(LOCAL_CONFIG))
     assert cfg.risk.max_book_age_ms < 2_000
     ctx = RunContext("run2", cfg.config_hash, str(tmp_path), time.time_ns(), 7)
     venues = {
@@ -283,13 +281,7 @@ def test_a_streamed_book_too_old_is_asked_again_alone_and_left_out_if_still_old(
     }
     ledger = GapLedger.remote()
     router = HedgeRouterActor.remote(cfg, ctx, venues, ledger)
-
-    async def scenario():
-        await router.on_start.remote()
-        assert await router.on_fills.remote([_fill("s1", Side.BUY, "0.01")]) == 1
-        return await _wait(ledger.booked.remote)
-
-    (outcome,) = asyncio.run(scenario())
+    outcome = _hedge_one_fill(cfg, router, ledger, "s1", follow=False)
     fresh_asked, fresh_orders = ray.get(venues["fresh"].seen.remote())
     stale_asked, stale_orders = ray.get(venues["stale"].seen.remote())
     for asked in (fresh_asked, stale_asked):  # one book, not a snapshot, and worth a wait
@@ -385,23 +377,36 @@ async def _booked_at_least(ledger, n: int) -> list | None:
     return outcomes if len(outcomes) >= n else None
 
 
-def test_the_router_follows_streamed_books_so_a_hedge_need_not_ask_again(ray_session, tmp_path):
-    cfg = load_config(LOCAL_CONFIG)
+def _mirror_btc(cfg, **risk: object):
+    """`cfg` with BTC/USDT hedged fill by fill (and `risk` changed): one fill, one hedge."""
     btc = cfg.market(SYMBOL).model_copy(update={"hedge_mode": HedgeMode.MIRROR})
-    cfg = cfg.model_copy(update={"markets": [btc, *[m for m in cfg.markets if m.symbol != SYMBOL]]})
+    markets = [btc, *[m for m in cfg.markets if m.symbol != SYMBOL]]
+    return cfg.model_copy(update={"markets": markets, "risk": cfg.risk.model_copy(update=risk)})
+
+
+def _hedge_one_fill(cfg, router, ledger, fill_id: str, *, follow: bool = True):
+    """Start `router`, let its follower look (`follow`), send one 0.01 BTC buy fill and
+    return the ledger's one booked outcome."""
+
+    async def scenario():
+        await router.on_start.remote()
+        if follow:
+            await asyncio.sleep(5 * cfg.timing.router_books_s)  # the follower has looked
+        assert await router.on_fills.remote([_fill(fill_id, Side.BUY, "0.01")]) == 1
+        return await _wait(ledger.booked.remote)
+
+    (outcome,) = asyncio.run(scenario())
+    return outcome
+
+
+def test_the_router_follows_streamed_books_so_a_hedge_need_not_ask_again(ray_session, tmp_path):
+    cfg = _mirror_btc(load_config(LOCAL_CONFIG))
     assert cfg.timing.router_books_s < cfg.timing.router_refresh_s
     ctx = RunContext("run3", cfg.config_hash, str(tmp_path), time.time_ns(), 7)
     venues = {"followed": FollowedVenue.remote("followed", 2.0, 2.0)}  # asked again: still old
     ledger = GapLedger.remote()
     router = HedgeRouterActor.remote(cfg, ctx, venues, ledger)
-
-    async def scenario():
-        await router.on_start.remote()
-        await asyncio.sleep(5 * cfg.timing.router_books_s)  # the follower has looked
-        assert await router.on_fills.remote([_fill("f1", Side.BUY, "0.01")]) == 1
-        return await _wait(ledger.booked.remote)
-
-    (outcome,) = asyncio.run(scenario())
+    outcome = _hedge_one_fill(cfg, router, ledger, "f1")
     asked, orders = ray.get(venues["followed"].seen.remote())
     assert orders and all(o.venue == "followed" for o in orders), outcome
     assert asked == []  # the follower's copy was young enough: no round trip at the hedge
@@ -420,11 +425,7 @@ def test_a_hedge_the_young_books_cover_goes_out_without_waiting_for_a_late_venue
     """Waiting for a late venue's book cost the stream path its tail (BENCHMARKS.md,
     "Planning without a late venue"): by default a hedge the young books place in full
     goes out at once; `risk.wait_when_covered` asks the late one first, as before."""
-    cfg = load_config(LOCAL_CONFIG)
-    btc = cfg.market(SYMBOL).model_copy(update={"hedge_mode": HedgeMode.MIRROR})
-    risk = cfg.risk.model_copy(update={"wait_when_covered": wait_when_covered})
-    markets = [btc, *[m for m in cfg.markets if m.symbol != SYMBOL]]
-    cfg = cfg.model_copy(update={"markets": markets, "risk": risk})
+    cfg = _mirror_btc(load_config(LOCAL_CONFIG), wait_when_covered=wait_when_covered)
     ctx = RunContext(f"run-covered-{wait_when_covered}", cfg.config_hash, str(tmp_path),
                      time.time_ns(), 7)  # fmt: skip
     venues = {
@@ -433,14 +434,7 @@ def test_a_hedge_the_young_books_cover_goes_out_without_waiting_for_a_late_venue
     }
     ledger = GapLedger.remote()
     router = HedgeRouterActor.remote(cfg, ctx, venues, ledger)
-
-    async def scenario():
-        await router.on_start.remote()
-        await asyncio.sleep(5 * cfg.timing.router_books_s)  # the follower has looked
-        assert await router.on_fills.remote([_fill("c1", Side.BUY, "0.01")]) == 1
-        return await _wait(ledger.booked.remote)
-
-    (outcome,) = asyncio.run(scenario())
+    outcome = _hedge_one_fill(cfg, router, ledger, "c1")
     late_asked, late_orders = ray.get(venues["late"].seen.remote())
     _, young_orders = ray.get(venues["young"].seen.remote())
     status = ray.get(router.status.remote())

@@ -25,6 +25,7 @@ from engine.config import AppConfig
 from engine.hedging import mirror_hedge_id
 from engine.journal import Journal, TransferRecord, journal_path
 from engine.ledger import Ledger, Posting, entry_rows
+from engine.log_redaction import guard_logs
 from engine.netting import Exposure, exposures
 from engine.recovery import outcome_summary
 from engine.sent_log import InflightChild, merge_sent, read_sent_log, sent_log_path
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 @ray.remote
 class InventoryLedgerActor:
     def __init__(self, config: AppConfig, ctx: RunContext) -> None:
+        guard_logs(config.secret_values())
         self._config = config
         self._ctx = ctx
         self._writers = PartWriters(

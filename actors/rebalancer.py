@@ -24,6 +24,7 @@ from actors.context import RunContext, live_config
 from actors.lifecycle import Timer
 from engine.config import AppConfig
 from engine.journal import TransferRecord
+from engine.log_redaction import guard_logs
 from engine.netting import residual_intents
 from engine.transfers import TransferPlan, plan_transfers
 from engine.types import HedgeOutcome
@@ -44,6 +45,7 @@ class RebalancerActor:
         router: Any,
         venues: dict[str, Any] | None = None,
     ) -> None:
+        guard_logs(config.secret_values())
         self._config = config
         # every base asset any market of the run had: a market removed by `scale` may
         # leave exposure that must still be valued and closed

@@ -53,6 +53,7 @@ from engine.hedging.execution import (
 from engine.hedging.inflight import InflightLookup
 from engine.hedging.records import decision_fields, execution_rows, skip_row, slice_rows
 from engine.journal import journal_path
+from engine.log_redaction import guard_logs
 from engine.pulse import Pulse
 from engine.quoting.base import ExternalBook
 from engine.recovery import ABANDONED_REASON, abandoned_rows, rebuilt_rows, recovered_hedge
@@ -84,6 +85,7 @@ class HedgeRouterActor:
     def __init__(
         self, config: AppConfig, ctx: RunContext, venues: dict[str, Any], ledger: Any
     ) -> None:
+        guard_logs(config.secret_values())  # a venue's error quoted here may hold a URL
         self._config = config
         self._ctx = ctx
         self._venues = venues

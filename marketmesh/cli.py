@@ -406,6 +406,9 @@ _register_subcommands()
 
 
 def main() -> None:
+    from engine.log_redaction import guard_logs
+
+    guard_logs()  # URLs' query strings in any command's log lines; load_config adds keys
     try:
         app()
     except KeyboardInterrupt:

@@ -96,8 +96,9 @@ class HedgeRouterActor:
         self._task: asyncio.Task[None] | None = None
         # books_asked_again: streamed books too old at a hedge, asked for again;
         # hedges_held: slices held for such a book a plan without it could not do without;
-        # planned_without_stale: slices the young books placed in full, sent at once
-        # without the venues of stale books (`risk.wait_when_covered` false);
+        # planned_without_stale: slices sent at once without the venues of stale books,
+        # the young books placing all of it but dust those venues could not take
+        # either (`risk.wait_when_covered` false);
         # book_follow_answers: answers of the venues' long polls (`_follow_venue`);
         # skipped: hedges that executed nothing, failed: those of them for a fault
         counts = (

@@ -163,11 +163,7 @@ class HedgeVenueActor:
         api_key: SecretStr | None = None,
         api_secret: SecretStr | None = None,
     ) -> None:
-        guard_logs(
-            s.get_secret_value()
-            for s in (api_key, api_secret, venue.api_key, venue.api_secret)
-            if s is not None
-        )
+        guard_logs((api_key, api_secret, venue.api_key, venue.api_secret))
         self._cfg = venue
         self._symbols = symbols
         self._venue = build_hedge_venue(

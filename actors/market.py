@@ -71,12 +71,7 @@ class MarketActor:
         """`home_*`: where a `kind: ccxt` home venue is reached (venue-sim URL and key pair)."""
         if not symbols:
             raise ValueError("a MarketActor needs at least one market")
-        guard_logs(
-            [
-                *config.secret_values(),
-                *(s.get_secret_value() for s in (home_api_key, home_api_secret) if s),
-            ]
-        )
+        guard_logs([*config.secret_values(), home_api_key, home_api_secret])
         self._config = config
         self._router = router
         self._ledger = ledger

@@ -521,13 +521,16 @@ class HedgeRouterActor:
         no venue: asking again each time had multiplied the calls of a stalled host."""
         risk = self._config.risk
         symbol = parent.symbol
+
+        def plan_on(now: int, views: dict[str, Any]) -> tuple[dict[str, str], SlicePlan]:
+            too_old = old_streamed_books(views, symbol, now, risk.max_book_age_ms)
+            return too_old, plan_slice(parent, piece, views.values(), risk, now, too_old)
+
         now, views = time.time_ns(), dict(self._snapshots)
-        too_old = old_streamed_books(views, symbol, now, risk.max_book_age_ms)
-        planned = plan_slice(parent, piece, views.values(), risk, now, too_old)
+        too_old, planned = plan_on(now, views)
         if too_old and (risk.wait_when_covered or wants_stale_venue(planned, too_old, views)):
             now, views = await self._views_for(symbol)
-            too_old = old_streamed_books(views, symbol, now, risk.max_book_age_ms)
-            planned = plan_slice(parent, piece, views.values(), risk, now, too_old)
+            too_old, planned = plan_on(now, views)
         elif too_old:
             self._stats["planned_without_stale"] += 1
         hold_until_ns = asked_ns + int(risk.stale_book_hold_ms * 1e6)
@@ -543,8 +546,8 @@ class HedgeRouterActor:
             t = time.time_ns()
             still = old_streamed_books(self._snapshots, symbol, t, risk.max_book_age_ms)
             if too_old.keys() - still.keys() or t >= hold_until_ns:  # one is young, or time
-                now, views, too_old = t, dict(self._snapshots), still
-                planned = plan_slice(parent, piece, views.values(), risk, now, too_old)
+                now, views = t, dict(self._snapshots)
+                too_old, planned = plan_on(now, views)
         return now, views, planned
 
     async def _views_for(self, symbol: str) -> tuple[int, dict[str, Any]]:

@@ -53,13 +53,15 @@ def redact(text: str) -> str:
     return text
 
 
-def guard_logs(secrets: Iterable[str | None] = ()) -> None:
+def guard_logs(secrets: Iterable[Any] = ()) -> None:
     """Redact every log record this process makes from now on; `secrets` are values
-    (API keys and secrets) to hide besides URL query strings. Idempotent: each actor
-    holding credentials calls it with its own, and they add up."""
+    (API keys and secrets: text, pydantic `SecretStr`s, or None) to hide besides URL
+    query strings. Idempotent: each actor holding credentials calls it with its own,
+    and they add up."""
     global _installed
+    clear = (s.get_secret_value() if hasattr(s, "get_secret_value") else s for s in secrets)
     with _lock:
-        _secrets.update(s for s in secrets if s and len(s) >= _MIN_SECRET_LEN)
+        _secrets.update(s for s in clear if s and len(s) >= _MIN_SECRET_LEN)
         if _installed:
             return
         logging.setLogRecordFactory(_redacting(logging.getLogRecordFactory()))

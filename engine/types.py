@@ -85,6 +85,11 @@ class MarketSpec:
     min_amount: Decimal = Decimal(0)
     min_notional: Decimal = Decimal(0)
 
+    def minimum_at(self, mid: float) -> float:
+        """The smallest amount the venue takes at `mid`: its minimum amount, or what its
+        minimum notional asks at that price, whichever is larger."""
+        return max(float(self.min_amount), float(self.min_notional) / mid)
+
 
 @dataclass(frozen=True, slots=True)
 class BookSnapshot:

@@ -217,14 +217,12 @@ def wants_stale_venue(
 
 
 def _could_place(view: VenueView | None, symbol: str, amount: float) -> bool:
-    spec = view.specs.get(symbol) if view is not None else None
-    if spec is None:  # nothing known of its grid: it might
+    if view is None or (spec := view.specs.get(symbol)) is None:  # grid unknown: it might
         return True
-    if amount < float(max(spec.lot_size, spec.min_amount)):
-        return False
-    book = view.books.get(symbol) if view is not None else None
+    book = view.books.get(symbol)
     mid = book.mid if book is not None else None
-    return mid is None or amount * mid >= float(spec.min_notional)
+    floor = spec.minimum_at(mid) if mid else float(spec.min_amount)
+    return amount >= max(float(spec.lot_size), floor)
 
 
 def slice_benchmarks(

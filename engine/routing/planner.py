@@ -164,10 +164,7 @@ def _split(
     balances = {
         v: max(0.0, u.quote.available) for v, u in usable.items() if u.quote.available is not None
     }
-    minimums = {
-        v: max(float(u.quote.spec.min_amount), float(u.quote.spec.min_notional) / u.mid)
-        for v, u in usable.items()
-    }
+    minimums = {v: u.quote.spec.minimum_at(u.mid) for v, u in usable.items()}
     allocation = best_split(side, amount, books, fees, balances, minimums)
     planned = sum(allocation.values())
     if planned >= amount - TOLERANCE:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from engine import log_redaction
 from engine.config import load_config
@@ -59,6 +60,9 @@ def test_a_registered_secret_is_hidden_wherever_it_appears(emitted) -> None:
     assert "Zq8v-secret-value-41" not in text
     assert f"signing with {REDACTED} failed" in text
     assert "kept: short" in text  # too short to search for: it would hide ordinary words
+    guard_logs([SecretStr("Kp3-a-pydantic-secret")])  # as actors get their key pairs
+    logger.warning("key %s", "Kp3-a-pydantic-secret")
+    assert "Kp3-a-pydantic-secret" not in out.getvalue()
 
 
 def test_the_factory_is_wrapped_once_however_often_actors_call(emitted) -> None:

@@ -28,10 +28,10 @@ from marketmesh.graph.builder import (
     Graph,
     LiveHandles,
     SimAccess,
-    create_ledger,
     home_access,
     home_behind_ccxt,
     market_groups,
+    spawn_actors,
     start_trading,
     start_venues,
 )
@@ -233,13 +233,15 @@ def _run(
     actors.append(control)
     _register(ctx, config_path)
     progress(f"{len(config.hedge_venues)} hedge venues")
-    venues = start_venues(config, sim, actors, ctx.run_id)
     access = home_access(config, sim)
+    spawned = spawn_actors(config, ctx, sim, access, actors)
+    venues = spawned.venues
+    start_venues(venues)
     # before any balance is read: what an earlier run left (quotes resting, exposure open)
     carried, carried_from = carry_from_previous_run(config, ctx, venues, access)
     opening = _opening_balances(config, venues, access)
     progress("ledger")
-    ledger = create_ledger(config, ctx, actors)
+    ledger = spawned.ledger
     outlive = not any(v.simulated for v in config.venues)
     ray.get(ledger.on_start.remote(opening, carried, carried_from, venues_outlive_run=outlive))
     graph = Graph(
@@ -252,7 +254,7 @@ def _run(
         actors=actors,
     )
     progress(f"router, rebalancer, {len(config.markets)} markets")
-    start_trading(graph)
+    start_trading(graph, spawned)
     ray.get(control.register.remote(graph.handles, config.redacted()))
     monitor = GraphMonitor(config, ctx, LiveHandles(graph))
     metrics, metrics_server = serve_metrics(metrics_port) if metrics_port else (None, None)

@@ -1,6 +1,7 @@
-"""Builds the actor graph from a config: each actor from the options table, started in
-dependency order (venues, ledger, router, rebalancer, brokers), quoting markets last,
-once the router's streamed books are young enough to hedge on."""
+"""Builds the actor graph from a config: each actor from the options table, all created
+at once (their worker processes boot side by side, `Spawned`), then started in dependency
+order (venues, ledger, router, rebalancer, brokers), quoting markets last, once the
+router's streamed books are young enough to hedge on."""
 
 from __future__ import annotations
 
@@ -110,10 +111,56 @@ class Peers:
         return {v: Peer(actor_name(self.run_id, f"venue:{v}")) for v in self.venue_ids}
 
 
-def start_venues(
+@dataclass
+class Spawned:
+    """The run's actors, created at once and not yet started.
+
+    Each actor is a worker process that boots Ray and imports its modules before its
+    constructor runs (1-3 s of a core each). Created one after another, as each start
+    awaited the one before, those boots made up most of the start-up: 21 s of a 3-market
+    run's 25 s between "hedge venues" and the first quote on 2 cores (BENCHMARKS.md,
+    "Start-up"). Created together they boot side by side while the venues start; the
+    starts (`on_start`) still run in dependency order, and quoting still starts last.
+    """
+
+    venues: dict[str, Any]
+    ledger: Any
+    router: Any
+    rebalancer: Any
+    hosts: list[Any]  # the market actors, one per group of `market_groups`
+    groups: list[list[str]]
+
+
+def spawn_actors(
+    config: AppConfig,
+    ctx: RunContext,
+    sim: SimAccess,
+    access: dict[str, Any],
+    actors: list[Any],
+) -> Spawned:
+    """Create every actor of the run (`Spawned`); each is appended to `actors` as it is
+    made, so a failed start kills them all."""
+    venues = create_venues(config, sim, actors, ctx.run_id)
+    ledger = create_ledger(config, ctx, actors)
+    peers = Peers(ctx.run_id, list(venues))
+    router = spawn(HedgeRouterActor, ActorKind.ROUTER, config, name=peers.router.name).remote(
+        config.redacted(), ctx, peers.venues, peers.ledger
+    )
+    actors.append(router)
+    rebalancer = spawn(RebalancerActor, ActorKind.REBALANCER, config).remote(
+        config.redacted(), ctx, peers.ledger, peers.router, peers.venues
+    )
+    actors.append(rebalancer)
+    groups = market_groups([m.symbol for m in config.markets], config.ray.markets_per_actor)
+    hosts = create_market_hosts(config, ctx, list(venues), access, groups)
+    actors.extend(hosts)
+    return Spawned(venues, ledger, router, rebalancer, hosts, groups)
+
+
+def create_venues(
     config: AppConfig, sim: SimAccess, actors: list[Any], run_id: str
 ) -> dict[str, Any]:
-    """One HedgeVenueActor per hedge venue, started (markets, balances, first books)."""
+    """One HedgeVenueActor per hedge venue, created (not started)."""
 
     def venue_name(venue_id: str) -> str:
         return actor_name(run_id, f"venue:{venue_id}")
@@ -132,8 +179,12 @@ def start_venues(
             api_secret=SecretStr(sim.api_secret) if served and v.api_secret is None else None,
         )
         actors.append(venues[v.id])
-    start_all({vid: a.on_start.remote() for vid, a in venues.items()}, "hedge venue")
     return venues
+
+
+def start_venues(venues: dict[str, Any]) -> None:
+    """Start every hedge venue (markets, balances, first books), side by side."""
+    start_all({vid: a.on_start.remote() for vid, a in venues.items()}, "hedge venue")
 
 
 def create_ledger(config: AppConfig, ctx: RunContext, actors: list[Any]) -> Any:
@@ -144,19 +195,24 @@ def create_ledger(config: AppConfig, ctx: RunContext, actors: list[Any]) -> Any:
     return ledger
 
 
-def start_trading(graph: Graph) -> None:
-    """Router, rebalancer, brokers, then the market actors, once the ledger has opened."""
+def start_trading(graph: Graph, spawned: Spawned | None = None) -> None:
+    """Router, rebalancer, brokers, then the market actors, once the ledger has opened;
+    `spawned`: the ones created ahead (`spawn_actors`), else each is created here."""
     config, ctx = graph.config, graph.ctx
     peers = Peers(ctx.run_id, list(graph.venues))
-    graph.router = spawn(HedgeRouterActor, ActorKind.ROUTER, config, name=peers.router.name).remote(
-        config.redacted(), ctx, peers.venues, peers.ledger
-    )
-    graph.actors.append(graph.router)
+    if spawned is not None:
+        graph.router, graph.rebalancer = spawned.router, spawned.rebalancer
+    else:
+        graph.router = spawn(
+            HedgeRouterActor, ActorKind.ROUTER, config, name=peers.router.name
+        ).remote(config.redacted(), ctx, peers.venues, peers.ledger)
+        graph.actors.append(graph.router)
     ray.get(graph.router.on_start.remote())
-    graph.rebalancer = spawn(RebalancerActor, ActorKind.REBALANCER, config).remote(
-        config.redacted(), ctx, peers.ledger, peers.router, peers.venues
-    )
-    graph.actors.append(graph.rebalancer)
+    if spawned is None:
+        graph.rebalancer = spawn(RebalancerActor, ActorKind.REBALANCER, config).remote(
+            config.redacted(), ctx, peers.ledger, peers.router, peers.venues
+        )
+        graph.actors.append(graph.rebalancer)
     ray.get(graph.rebalancer.on_start.remote())
     for b in config.brokers:
         ref = spawn(BrokerActor, ActorKind.BROKER, config).remote(
@@ -174,13 +230,22 @@ def start_trading(graph: Graph) -> None:
         print(f"broker {b.id}: RFQ on {url}/rfq", file=sys.stderr, flush=True)
     # quoting starts last: a worker process starting (~1-2 s of a core) beside the first
     # fills had taken their fill -> hedge latency to 33-54 ms, and the desk must not take
-    # fills before the actors that net and hedge them are up
+    # fills before the actors that net and hedge them are up (the market actors made
+    # ahead are booted by now, idle until their start)
     symbols = [m.symbol for m in config.markets]
     graph.venue_symbols = list(symbols)
     wait_for_young_books(graph.router, symbols)
-    hosts, markets = start_markets(graph, symbols)
+    if spawned is not None:
+        hosts, groups = spawned.hosts, spawned.groups
+        start_all(
+            {", ".join(g): a.on_start.remote() for g, a in zip(groups, hosts, strict=True)},
+            "market",
+        )
+        markets = {s: a for group, a in zip(groups, hosts, strict=True) for s in group}
+    else:
+        hosts, markets = start_markets(graph, symbols)
+        graph.actors.extend(hosts)
     graph.hosts.extend(hosts)
-    graph.actors.extend(hosts)
     graph.markets.update(markets)
 
 
@@ -204,24 +269,36 @@ def start_markets(graph: Graph, symbols: list[str]) -> tuple[list[Any], dict[str
     """MarketActors for `symbols`, `ray.markets_per_actor` to an actor, started; returns
     the actors and each market's actor. A crashed market actor restarts (on another node
     if its own is gone), cancels its predecessor's quotes and resumes from the ledger."""
-    config = graph.config
-    groups = market_groups(symbols, config.ray.markets_per_actor)
-    peers = Peers(graph.ctx.run_id, list(graph.venues))
-    hosts = [
-        spawn(MarketActor, ActorKind.MARKET, config).remote(
-            config.redacted(keep_venues={config.home_venue.id}),
-            group,
-            graph.ctx,
-            peers.router,
-            peers.ledger,
-            **graph.home_access,
-        )
-        for group in groups
-    ]
+    groups = market_groups(symbols, graph.config.ray.markets_per_actor)
+    hosts = create_market_hosts(
+        graph.config, graph.ctx, list(graph.venues), graph.home_access, groups
+    )
     start_all(
         {", ".join(g): a.on_start.remote() for g, a in zip(groups, hosts, strict=True)}, "market"
     )
     return hosts, {s: a for group, a in zip(groups, hosts, strict=True) for s in group}
+
+
+def create_market_hosts(
+    config: AppConfig,
+    ctx: RunContext,
+    venue_ids: list[str],
+    access: dict[str, Any],
+    groups: list[list[str]],
+) -> list[Any]:
+    """One MarketActor per group of markets, created (not started)."""
+    peers = Peers(ctx.run_id, venue_ids)
+    return [
+        spawn(MarketActor, ActorKind.MARKET, config).remote(
+            config.redacted(keep_venues={config.home_venue.id}),
+            group,
+            ctx,
+            peers.router,
+            peers.ledger,
+            **access,
+        )
+        for group in groups
+    ]
 
 
 def market_groups(symbols: list[str], per_actor: int) -> list[list[str]]:

@@ -21,7 +21,6 @@ import dataclasses
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +30,7 @@ from pydantic import SecretStr
 from actors.context import RestartGate, live_config
 from engine.config import VenueConfig, VenueKind
 from engine.log_redaction import guard_logs
-from engine.types import BookSnapshot, ChildOrder, ChildOrderResult, MarketSpec
+from engine.types import BookSnapshot, ChildOrder, ChildOrderResult
 from engine.venues import wallet
 from engine.venues.account_stream import AccountStream
 from engine.venues.balance_cache import AccountBook, BalanceReads
@@ -39,7 +38,9 @@ from engine.venues.ccxt_venue import CcxtVenue, Lookup
 from engine.venues.errors import VenueError
 from engine.venues.paper import PaperVenue
 from engine.venues.rate_limit import books_due
-from engine.venues.streams import BookChanges, BookStream, pro_client
+from engine.venues.snapshot import VenueSnapshot
+from engine.venues.stream_view import BookChanges
+from engine.venues.streams import BookStream, pro_client
 
 log = logging.getLogger(__name__)
 
@@ -47,29 +48,6 @@ log = logging.getLogger(__name__)
 # the rest (engine.venues.rate_limit.books_due)
 BOOK_BUDGET_SHARE = 0.7
 STREAM_START_S = 5.0  # a book stream not up this long after start: REST books instead
-
-
-@dataclass(frozen=True, slots=True)
-class VenueSnapshot:
-    venue: str
-    healthy: bool
-    reason: str
-    books: dict[str, BookSnapshot]
-    balances: dict[str, Decimal]
-    taker_fee: float
-    specs: dict[str, MarketSpec] = field(default_factory=dict)
-    market_data: str = "poll"  # "stream", "poll", or "poll (stream down)"
-    stream: dict[str, Any] = field(default_factory=dict)  # BookStream.status()
-    account: dict[str, Any] = field(default_factory=dict)  # AccountStream.status()
-    # REST request weight spent since start, and the key's budget (None: no budget)
-    rest_weight: float = 0.0
-    weight_limit_per_min: float | None = None
-    weight_used_peak: float = 0.0  # the venue's X-MBX-USED-WEIGHT-1M, highest seen
-    weight_by_operation: dict[str, float] = field(default_factory=dict)  # of `rest_weight`
-
-    @property
-    def stream_up(self) -> bool:
-        return self.market_data == "stream"
 
 
 def build_hedge_venue(

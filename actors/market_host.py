@@ -25,7 +25,6 @@ from engine.quote_records import cancel_all_row, decision_inputs, placed_rows
 from engine.quoting import ExternalBook
 from engine.sim.price import ReferencePrice
 from engine.types import Fill
-from engine.venues.ccxt_home import CcxtHomeVenue
 from engine.venues.home import build_home_venue
 
 log = logging.getLogger(__name__)
@@ -160,8 +159,9 @@ class HostedMarket:
         fills = await self._venue.poll_fills(now)  # a venue behind ccxt fills until the cancel
         if fills:  # seen now, after the cancel's round trips, not when the close began
             self.on_fills(fills, time.time_ns())
-        if isinstance(self._venue, CcxtHomeVenue):
-            await self._venue.close()
+        close = getattr(self._venue, "close", None)  # a ccxt client: its connections
+        if close is not None:
+            await close()
 
     async def cancel_stale(self, now: int) -> None:
         """A predecessor's quotes (this actor restarted): cancel before quoting again."""

@@ -68,7 +68,7 @@ from engine.types import (
     InflightState,
     split_symbol,
 )
-from engine.venues.streams import STREAM_EVENTS, newer_books
+from engine.venues.stream_view import STREAM_EVENTS, newer_books
 
 log = logging.getLogger(__name__)
 

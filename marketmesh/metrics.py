@@ -19,7 +19,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from engine.venues.streams import STREAM_EVENTS
+from engine.venues.stream_view import STREAM_EVENTS
 
 
 class GraphCollector(Collector):

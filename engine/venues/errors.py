@@ -7,7 +7,7 @@ above the edge decides retry vs. give-up vs. look-up from the type alone.
 
 from __future__ import annotations
 
-import ccxt
+import functools
 
 from engine.log_redaction import redact_urls
 
@@ -72,21 +72,29 @@ class UnknownOutcome(VenueError):
     """The request was sent and no answer came: look the order up before any resend."""
 
 
-# ccxt exception -> ours; first match wins, so subclasses come before their parents.
-_CCXT_TABLE: tuple[tuple[type[Exception], type[VenueError]], ...] = (
-    (ccxt.OrderNotFound, OrderNotFound),
-    (ccxt.InsufficientFunds, InsufficientFunds),
-    (ccxt.BadSymbol, BadSymbol),
-    (ccxt.AuthenticationError, AuthenticationFailed),
-    (ccxt.InvalidOrder, InvalidOrder),
-    (ccxt.BadRequest, InvalidOrder),
-    (ccxt.RateLimitExceeded, RateLimited),
-    (ccxt.DDoSProtection, RateLimited),
-    # -1021: the request's timestamp is outside recvWindow; rejected before execution
-    (ccxt.InvalidNonce, VenueRetryable),
-    (ccxt.NetworkError, VenueRetryable),
-    (ccxt.ExchangeError, VenueRejected),
-)
+@functools.cache
+def _ccxt_table() -> tuple[tuple[type[Exception], type[VenueError]], ...]:
+    """ccxt exception -> ours; first match wins, so subclasses come before their parents.
+
+    Built on the first classification: importing ccxt loads every exchange (~0.5 s of a
+    core), and the processes that only read this tree (ledger, rebalancer, market
+    actors on a simulated home venue) would pay it at start-up for nothing."""
+    import ccxt
+
+    return (
+        (ccxt.OrderNotFound, OrderNotFound),
+        (ccxt.InsufficientFunds, InsufficientFunds),
+        (ccxt.BadSymbol, BadSymbol),
+        (ccxt.AuthenticationError, AuthenticationFailed),
+        (ccxt.InvalidOrder, InvalidOrder),
+        (ccxt.BadRequest, InvalidOrder),
+        (ccxt.RateLimitExceeded, RateLimited),
+        (ccxt.DDoSProtection, RateLimited),
+        # -1021: the request's timestamp is outside recvWindow; rejected before execution
+        (ccxt.InvalidNonce, VenueRetryable),
+        (ccxt.NetworkError, VenueRetryable),
+        (ccxt.ExchangeError, VenueRejected),
+    )
 
 
 def classify(
@@ -104,6 +112,8 @@ def classify(
     *retryable*, because the order may be live. `retry_after_s` is the
     venue's `Retry-After` header of the failed answer, kept on a rate limit.
     """
+    import ccxt
+
     detail = describe(exc)
     may_have_landed = isinstance(exc, ccxt.RequestTimeout | ccxt.ExchangeNotAvailable) or (
         type(exc) is ccxt.NetworkError
@@ -116,7 +126,7 @@ def classify(
         return RateLimited(venue, operation, detail, retry_after_s=retry_after_s)
     if isinstance(exc, ccxt.BadRequest) and "invalid symbol" in text:
         return BadSymbol(venue, operation, detail)
-    for ccxt_type, ours in _CCXT_TABLE:
+    for ccxt_type, ours in _ccxt_table():
         if isinstance(exc, ccxt_type):
             if ours is RateLimited:
                 banned = " 418 " in f" {exc} " or "banned" in str(exc).lower()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import SecretStr
 
 from engine.config import MarketConfig, VenueConfig, VenueKind
 from engine.sim.price import ReferencePrice
-from engine.venues.ccxt_home import CcxtHomeVenue
 from engine.venues.sim_venue import HomeSimVenue
+
+if TYPE_CHECKING:  # imported where it is built: ccxt is ~1 s of a core a process to load
+    from engine.venues.ccxt_home import CcxtHomeVenue
 
 
 async def build_home_venue(
@@ -37,6 +41,8 @@ async def build_home_venue(
         tag = f"{session}-{incarnation}" if incarnation else session
         return HomeSimVenue(venue, market, reference, seed=seed, session=tag)
     if venue.kind is VenueKind.CCXT:
+        from engine.venues.ccxt_home import CcxtHomeVenue
+
         if venue.url == "sim" and not base_url:
             raise ValueError(f"venue {venue.id}: url: sim, but no venue-sim URL was given")
         key = api_key or venue.api_key

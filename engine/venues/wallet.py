@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-import ccxt
-
 from engine.venues.errors import InvalidOrder, UnknownOutcome, VenueRetryable, classify
 
 TRANSFER_STEP = Decimal("0.00000001")  # what every venue's wallet accepts
@@ -62,6 +60,8 @@ async def withdraw(
 
 
 async def find_withdrawal(client: Any, venue: str, asset: str, transfer_id: str) -> WithdrawalState:
+    import ccxt  # loaded already where a client calls; the rebalancer only reads the types
+
     try:
         rows = await client.fetch_withdrawals(asset, params={"withdrawOrderId": transfer_id})
     except ccxt.BaseError as exc:
@@ -84,6 +84,8 @@ async def find_withdrawal(client: Any, venue: str, asset: str, transfer_id: str)
 
 async def deposit_credited(client: Any, venue: str, asset: str, txid: str) -> bool:
     """True once the deposit with `txid` is credited (ccxt status `ok`)."""
+    import ccxt
+
     try:
         rows = await client.fetch_deposits(asset)
     except ccxt.BaseError as exc:

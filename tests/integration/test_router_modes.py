@@ -12,7 +12,6 @@ import pytest
 import ray
 
 from actors.context import RunContext
-from actors.hedge_venue import VenueSnapshot
 from actors.router import HedgeRouterActor
 from analytics.views import connect
 from engine.config import HedgeMode, load_config
@@ -25,7 +24,8 @@ from engine.types import (
     MarketSpec,
     Side,
 )
-from engine.venues.streams import BookChanges
+from engine.venues.snapshot import VenueSnapshot
+from engine.venues.stream_view import BookChanges
 from tests.conftest import LOCAL_CONFIG
 
 pytestmark = pytest.mark.integration

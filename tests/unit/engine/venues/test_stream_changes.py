@@ -8,7 +8,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from engine.types import BookSnapshot
-from engine.venues.streams import DIFF_BUCKET_NS, BookChanges, BookStream, newer_books
+from engine.venues.stream_view import BookChanges, newer_books
+from engine.venues.streams import DIFF_BUCKET_NS, BookStream
 from tests.unit.engine.venues.test_stream_freshness import MS, _synced
 
 

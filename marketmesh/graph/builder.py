@@ -195,24 +195,12 @@ def create_ledger(config: AppConfig, ctx: RunContext, actors: list[Any]) -> Any:
     return ledger
 
 
-def start_trading(graph: Graph, spawned: Spawned | None = None) -> None:
-    """Router, rebalancer, brokers, then the market actors, once the ledger has opened;
-    `spawned`: the ones created ahead (`spawn_actors`), else each is created here."""
+def start_trading(graph: Graph, spawned: Spawned) -> None:
+    """Router, rebalancer, brokers, then the market actors, once the ledger has opened."""
     config, ctx = graph.config, graph.ctx
     peers = Peers(ctx.run_id, list(graph.venues))
-    if spawned is not None:
-        graph.router, graph.rebalancer = spawned.router, spawned.rebalancer
-    else:
-        graph.router = spawn(
-            HedgeRouterActor, ActorKind.ROUTER, config, name=peers.router.name
-        ).remote(config.redacted(), ctx, peers.venues, peers.ledger)
-        graph.actors.append(graph.router)
+    graph.router, graph.rebalancer = spawned.router, spawned.rebalancer
     ray.get(graph.router.on_start.remote())
-    if spawned is None:
-        graph.rebalancer = spawn(RebalancerActor, ActorKind.REBALANCER, config).remote(
-            config.redacted(), ctx, peers.ledger, peers.router, peers.venues
-        )
-        graph.actors.append(graph.rebalancer)
     ray.get(graph.rebalancer.on_start.remote())
     for b in config.brokers:
         ref = spawn(BrokerActor, ActorKind.BROKER, config).remote(
@@ -235,18 +223,8 @@ def start_trading(graph: Graph, spawned: Spawned | None = None) -> None:
     symbols = [m.symbol for m in config.markets]
     graph.venue_symbols = list(symbols)
     wait_for_young_books(graph.router, symbols)
-    if spawned is not None:
-        hosts, groups = spawned.hosts, spawned.groups
-        start_all(
-            {", ".join(g): a.on_start.remote() for g, a in zip(groups, hosts, strict=True)},
-            "market",
-        )
-        markets = {s: a for group, a in zip(groups, hosts, strict=True) for s in group}
-    else:
-        hosts, markets = start_markets(graph, symbols)
-        graph.actors.extend(hosts)
-    graph.hosts.extend(hosts)
-    graph.markets.update(markets)
+    graph.hosts.extend(spawned.hosts)
+    graph.markets.update(start_market_hosts(spawned.hosts, spawned.groups))
 
 
 def wait_for_young_books(router: Any, symbols: list[str]) -> None:
@@ -273,10 +251,15 @@ def start_markets(graph: Graph, symbols: list[str]) -> tuple[list[Any], dict[str
     hosts = create_market_hosts(
         graph.config, graph.ctx, list(graph.venues), graph.home_access, groups
     )
+    return hosts, start_market_hosts(hosts, groups)
+
+
+def start_market_hosts(hosts: list[Any], groups: list[list[str]]) -> dict[str, Any]:
+    """Start the market actors made for `groups` (quoting begins); each market's actor."""
     start_all(
         {", ".join(g): a.on_start.remote() for g, a in zip(groups, hosts, strict=True)}, "market"
     )
-    return hosts, {s: a for group, a in zip(groups, hosts, strict=True) for s in group}
+    return {s: a for group, a in zip(groups, hosts, strict=True) for s in group}
 
 
 def create_market_hosts(

@@ -33,29 +33,6 @@ class _Handle:
         return type("Method", (), {"remote": staticmethod(remote)})()
 
 
-def test_markets_start_after_the_router_the_rebalancer_and_young_books(
-    monkeypatch: pytest.MonkeyPatch,
-):
-    started: list[str] = []
-
-    def spawn(cls: type, kind: Any, config: Any, **_options: Any) -> Any:
-        return type(
-            "Actor", (), {"remote": staticmethod(lambda *a, **k: _Handle(kind.value, started))}
-        )
-
-    def start_markets(graph: Graph, symbols: list[str]) -> tuple[list[Any], dict[str, Any]]:
-        started.append("market")
-        return [], {}
-
-    monkeypatch.setattr(builder, "spawn", spawn)
-    monkeypatch.setattr(builder, "start_markets", start_markets)
-    monkeypatch.setattr(builder.ray, "get", lambda refs: refs)
-    config = load_config(CONFIG)
-    ctx = RunContext("r1", config.config_hash, "/tmp/unused", 0, 7)
-    start_trading(Graph(config, ctx, control=None, ledger=None, venues={}, home_access={}))
-    assert started == ["router", "rebalancer", "router.books_ready", "market"]
-
-
 def test_quoting_starts_anyway_when_a_stream_stays_behind_and_says_which(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ):

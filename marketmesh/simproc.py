@@ -52,6 +52,41 @@ class VenueSimProcess:
                 self.proc.wait(timeout=5)
 
 
+@dataclass
+class VenueSimLaunch:
+    """A simulator launched and still booting (~1.3 s of a core): the driver starts Ray
+    meanwhile and asks for it `ready()` once it needs the URLs."""
+
+    sim: VenueSimProcess
+    lines: queue.Queue[str | None]
+    log_path: Path
+    launched: float  # time.monotonic() at launch: the ready deadline counts from it
+
+    def ready(self) -> VenueSimProcess:
+        """The simulator once it printed `ready` with one URL per venue; stopped, and an
+        error quoting its log, if it does not within `READY_TIMEOUT_S` of its launch."""
+        sim = self.sim
+        deadline = self.launched + READY_TIMEOUT_S
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            parts = line.split()
+            if parts == ["ready"]:
+                return sim
+            if len(parts) >= 2 and parts[1].startswith("http://"):
+                sim.urls[parts[0]] = parts[1]
+                for extra in parts[2:]:
+                    if extra.startswith("dialect="):
+                        sim.dialects[parts[0]] = extra.removeprefix("dialect=")
+        sim.stop()
+        tail = self.log_path.read_text()[-2000:] if self.log_path.exists() else ""
+        raise VenueSimError(f"venue-sim did not become ready (see {self.log_path}):\n{tail}")
+
+
 def start_venue_sim(
     config_path: Path, *, start_ns: int, api_key: str, api_secret: str, log_path: Path
 ) -> VenueSimProcess:
@@ -59,6 +94,15 @@ def start_venue_sim(
 
     Each venue line reads `<venue id> http://127.0.0.1:PORT dialect=<binance|hollaex>`.
     """
+    return launch_venue_sim(
+        config_path, start_ns=start_ns, api_key=api_key, api_secret=api_secret, log_path=log_path
+    ).ready()
+
+
+def launch_venue_sim(
+    config_path: Path, *, start_ns: int, api_key: str, api_secret: str, log_path: Path
+) -> VenueSimLaunch:
+    """Launch the simulator and return at once (`VenueSimLaunch.ready` waits for it)."""
     env = dict(os.environ)
     env["MARKETMESH_SIM_API_KEY"] = api_key
     env["MARKETMESH_SIM_API_SECRET"] = api_secret
@@ -83,7 +127,6 @@ def start_venue_sim(
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, start_new_session=True
     )
-    sim = VenueSimProcess(proc)
     assert proc.stdout is not None
     lines: queue.Queue[str | None] = queue.Queue()
 
@@ -93,22 +136,4 @@ def start_venue_sim(
         lines.put(None)
 
     threading.Thread(target=pump, args=(proc.stdout,), daemon=True).start()
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            line = lines.get(timeout=left)
-        except queue.Empty:
-            break
-        if line is None:
-            break
-        parts = line.split()
-        if parts == ["ready"]:
-            return sim
-        if len(parts) >= 2 and parts[1].startswith("http://"):
-            sim.urls[parts[0]] = parts[1]
-            for extra in parts[2:]:
-                if extra.startswith("dialect="):
-                    sim.dialects[parts[0]] = extra.removeprefix("dialect=")
-    sim.stop()
-    tail = log_path.read_text()[-2000:] if log_path.exists() else ""
-    raise VenueSimError(f"venue-sim did not become ready (see {log_path}):\n{tail}")
+    return VenueSimLaunch(VenueSimProcess(proc), lines, log_path, time.monotonic())

@@ -8,6 +8,7 @@ above the edge decides retry vs. give-up vs. look-up from the type alone.
 from __future__ import annotations
 
 import functools
+import sys
 
 from engine.log_redaction import redact_urls
 
@@ -76,9 +77,10 @@ class UnknownOutcome(VenueError):
 def _ccxt_table() -> tuple[tuple[type[Exception], type[VenueError]], ...]:
     """ccxt exception -> ours; first match wins, so subclasses come before their parents.
 
-    Built on the first classification: importing ccxt loads every exchange (~0.5 s of a
-    core), and the processes that only read this tree (ledger, rebalancer, market
-    actors on a simulated home venue) would pay it at start-up for nothing."""
+    Built on the first classification of a ccxt exception: importing ccxt loads every
+    exchange (~0.5 s of a core), and the processes that only read this tree (ledger,
+    rebalancer, market actors on a simulated home venue) would pay it at start-up for
+    nothing, or mid-run on an event loop at their first error."""
     import ccxt
 
     return (
@@ -112,9 +114,10 @@ def classify(
     *retryable*, because the order may be live. `retry_after_s` is the
     venue's `Retry-After` header of the failed answer, kept on a rate limit.
     """
-    import ccxt
-
     detail = describe(exc)
+    ccxt = sys.modules.get("ccxt")
+    if ccxt is None:  # never loaded here, so nothing ccxt raised: no table to read
+        return _not_from_ccxt(exc, venue, operation, detail, sent=sent)
     may_have_landed = isinstance(exc, ccxt.RequestTimeout | ccxt.ExchangeNotAvailable) or (
         type(exc) is ccxt.NetworkError
     )
@@ -135,6 +138,12 @@ def classify(
             if ours is InvalidOrder and "duplicate" in str(exc).lower():
                 return DuplicateClientOrderId(venue, operation, detail)
             return ours(venue, operation, detail)
+    return _not_from_ccxt(exc, venue, operation, detail, sent=sent)
+
+
+def _not_from_ccxt(
+    exc: Exception, venue: str, operation: str, detail: str, *, sent: bool
+) -> VenueError:
     if isinstance(exc, TimeoutError):
         return (
             UnknownOutcome(venue, operation, "timed out")

@@ -37,3 +37,19 @@ def test_the_probe_sees_ccxt_where_it_is_imported():
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "True"
+
+
+def test_an_error_in_a_process_without_ccxt_is_classified_without_loading_it():
+    """A market actor's first error must not stall its event loop loading ccxt."""
+    probe = """
+import sys
+from engine.venues.errors import UnknownOutcome, VenueError, VenueRetryable, classify
+assert type(classify(TimeoutError(), "v", "create_order", sent=True)) is UnknownOutcome
+assert type(classify(TimeoutError(), "v", "fetch_balance")) is VenueRetryable
+assert type(classify(ValueError("odd"), "v", "fetch_balance")) is VenueError
+print("ccxt" in sys.modules)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"

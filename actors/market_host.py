@@ -159,9 +159,7 @@ class HostedMarket:
         fills = await self._venue.poll_fills(now)  # a venue behind ccxt fills until the cancel
         if fills:  # seen now, after the cancel's round trips, not when the close began
             self.on_fills(fills, time.time_ns())
-        close = getattr(self._venue, "close", None)  # a ccxt home's connections; sim: none
-        if close is not None:
-            await close()
+        await self._venue.close()
 
     async def cancel_stale(self, now: int) -> None:
         """A predecessor's quotes (this actor restarted): cancel before quoting again."""

@@ -71,6 +71,9 @@ class HomeSimVenue:
     def take_pushed_fills(self) -> list[Fill]:
         return []  # nothing is pushed: takers trade when polled
 
+    async def close(self) -> None:
+        """Nothing to release: the exchange is in this process."""
+
     async def poll_fills(self, now_ns: int) -> list[Fill]:
         """Let the takers that arrived since the last poll trade; return the bot's fills."""
         since = self._last_poll_ns if self._last_poll_ns is not None else now_ns

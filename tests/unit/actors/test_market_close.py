@@ -23,6 +23,9 @@ class _SlowCancelVenue:
     async def poll_fills(self, now: int) -> list[str]:
         return ["the last fill"]
 
+    async def close(self) -> None:
+        pass
+
 
 def test_fills_read_at_close_are_seen_after_the_cancel(tmp_path: Path):
     config = load_config(CONFIG)

@@ -36,6 +36,7 @@ from engine.hedging import (
     failed,
     fold_lookups,
     hedge_outcome,
+    shortfall,
     skipped_outcome,
 )
 from engine.hedging.desk import MidOf
@@ -57,6 +58,7 @@ from engine.log_redaction import guard_logs
 from engine.pulse import Pulse
 from engine.quoting.base import ExternalBook
 from engine.recovery import ABANDONED_REASON, abandoned_rows, rebuilt_rows, recovered_hedge
+from engine.routing.reasons import Reason, ReasonKind
 from engine.routing.slicing import HedgeSlice, residual_after, slice_schedule
 from engine.sent_log import InflightChild, SentLog, sent_log_path
 from engine.types import (
@@ -389,14 +391,14 @@ class HedgeRouterActor:
             hedge = self._desk.cut_to_gap(hedge, gap)  # no await from here to `started`
         if not hedge.is_cut:
             return await self._hedge(hedge.intent, pended=hedge.pended, received_ns=received_ns)
-        why = f"not needed: {hedge.why_not_needed}"
+        why = Reason(f"not needed: {hedge.why_not_needed}", ReasonKind.NOT_NEEDED)
         if hedge.send_amount <= 0:
             outcome = skipped_outcome(hedge.intent, why)
             await self._ledger.on_hedge_outcomes.remote([outcome])
             self._writers["hedge_orders"].append(
                 [skip_row(hedge.intent, hedge.intent.amount, why, time.time_ns())]
             )
-            self._count(outcome)
+            self._count(outcome, [why])
             return outcome
         self._writers["hedge_orders"].append(
             [skip_row(hedge.intent, hedge.not_needed, why, time.time_ns())]
@@ -436,13 +438,14 @@ class HedgeRouterActor:
             await self._ledger.on_hedge_outcomes.remote([outcome])
         finally:
             self._desk.booked(intent, pended=pended)
-        self._count(outcome)
+        self._count(outcome, shortfall(results, reasons))
         return outcome
 
-    def _count(self, outcome: HedgeOutcome) -> None:
+    def _count(self, outcome: HedgeOutcome, reasons: list[str]) -> None:
+        """`reasons`: the outcome's, as made (`shortfall`): their kinds say a failure."""
         self._stats["hedges"] += 1
         self._stats[outcome.status.value] += 1
-        self._stats["failed"] += failed(outcome)
+        self._stats["failed"] += failed(outcome.status, reasons)
 
     async def _hedge_slice(
         self, parent: HedgeIntent, piece: HedgeSlice, received_ns: int | None = None

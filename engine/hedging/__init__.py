@@ -19,6 +19,7 @@ from engine.hedging.intents import (
     hedge_outcome,
     mirror_hedge_id,
     mirror_intent,
+    shortfall,
     skipped_outcome,
     source_fill_of,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "mirror_hedge_id",
     "mirror_intent",
     "model_for",
+    "shortfall",
     "skipped_outcome",
     "source_fill_of",
 ]

@@ -25,6 +25,7 @@ from engine.config import RiskConfig
 from engine.consolidated import consolidated_mid
 from engine.routing.planner import HedgePlan, VenueQuote, plan_hedge
 from engine.routing.quality import DecisionBenchmarks, decision_benchmarks
+from engine.routing.reasons import Reason, ReasonKind
 from engine.routing.slicing import HedgeSlice
 from engine.types import BookSnapshot, ChildOrder, HedgeIntent, MarketSpec, Side, split_symbol
 
@@ -92,7 +93,10 @@ def old_streamed_books(
             continue
         age_ms = (now_ns - book.ts_ns) / 1e6
         if age_ms > max_age_ms:
-            out[venue] = f"stale book: {venue} {age_ms:.0f} ms > max_book_age_ms {max_age_ms:g}"
+            out[venue] = Reason(
+                f"stale book: {venue} {age_ms:.0f} ms > max_book_age_ms {max_age_ms:g}",
+                ReasonKind.STALE_BOOK,
+            )
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from engine.routing.reasons import is_fault
 from engine.types import ChildOrderResult, Fill, HedgeIntent, HedgeOutcome, HedgeStatus
 
 
@@ -34,6 +35,15 @@ def mirror_intent(fill: Fill) -> HedgeIntent:
     )
 
 
+def shortfall(results: Sequence[ChildOrderResult], plan_reasons: Sequence[str]) -> list[str]:
+    """Why a hedge fell short: the plan's reasons (typed where they were made), then
+    each child order that did not fill (a fault: a reject, an expiry, a timeout)."""
+    return [
+        *plan_reasons,
+        *(f"{r.order.venue}: {r.status}: {r.reason}" for r in results if r.status != "filled"),
+    ]
+
+
 def hedge_outcome(
     intent: HedgeIntent, results: Sequence[ChildOrderResult], plan_reasons: Sequence[str]
 ) -> HedgeOutcome:
@@ -41,8 +51,6 @@ def hedge_outcome(
     executions = tuple(e for r in results for e in r.executions)
     filled = sum((e.amount for e in executions), Decimal(0))
     requested = Decimal(str(intent.amount))
-    reasons = list(plan_reasons)
-    reasons += [f"{r.order.venue}: {r.status}: {r.reason}" for r in results if r.status != "filled"]
     if filled >= requested:
         status = HedgeStatus.HEDGED
     elif filled > 0:
@@ -55,34 +63,18 @@ def hedge_outcome(
         side=intent.side,
         requested=intent.amount,
         status=status,
-        reason="; ".join(reasons),
+        reason="; ".join(shortfall(results, plan_reasons)),
         executions=executions,
         source_fill_id=intent.source_fill_id,
     )
 
 
-# what a hedge that executed nothing says when there was nothing a venue could trade
-NOTHING_TO_TRADE = ("not needed:", "lot rounding:", "below venue minimum:")
-_DUST = NOTHING_TO_TRADE[1:]
-_STALE_BOOK = ": stale book: "  # `old_streamed_books`' reason, after the venue's id
-
-
-def failed(outcome: HedgeOutcome) -> bool:
-    """A hedge that executed nothing for a fault (a reject, a timeout, no venue healthy,
-    a limit), not because nothing was left to trade: the ledger's gap or hedges in
-    flight already covered it ("not needed"), or what was left is below every venue's
-    lot or minimum (dust the rebalancer nets). Counting those as failures fired the
-    `hedge_failures` alert on a healthy default run: all 33 hedges of a 180 s run that
-    executed nothing were one or the other."""
-    if outcome.status is not HedgeStatus.SKIPPED:
-        return False
-    parts = [p.strip() for p in outcome.reason.split(";") if p.strip()]
-    if any(p.startswith(_DUST) for p in parts):
-        # dust left on the young books: a venue left out on a stale one is no fault, as
-        # the router leaves one out of such a plan at once only if it could not take
-        # the dust either (`wants_stale_venue`), and otherwise holds the hedge for it
-        parts = [p for p in parts if _STALE_BOOK not in p]
-    return not parts or not all(p.startswith(NOTHING_TO_TRADE) for p in parts)
+def failed(status: HedgeStatus, reasons: Sequence[str]) -> bool:
+    """A hedge that executed nothing for a fault, by the kinds of its `reasons`
+    (`shortfall`; `engine.routing.reasons`). Counting hedges with nothing left to trade
+    as failures had fired the `hedge_failures` alert on a healthy default run: all 33
+    hedges of a 180 s run that executed nothing were "not needed" or dust."""
+    return status is HedgeStatus.SKIPPED and is_fault(reasons)
 
 
 def skipped_outcome(intent: HedgeIntent, reason: str) -> HedgeOutcome:
@@ -93,6 +85,6 @@ def skipped_outcome(intent: HedgeIntent, reason: str) -> HedgeOutcome:
         side=intent.side,
         requested=intent.amount,
         status=HedgeStatus.SKIPPED,
-        reason=reason,
+        reason=str(reason),  # the text: the kind is counted where the reason was made
         source_fill_id=intent.source_fill_id,
     )

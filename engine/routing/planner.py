@@ -18,12 +18,14 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from types import MappingProxyType
 
 from engine.config import RiskConfig
+from engine.routing.reasons import Reason, ReasonKind, about_venue
 from engine.routing.split import TOLERANCE, best_split
 from engine.routing.walk import taking_side, walk_book
 from engine.types import BookSnapshot, ChildOrder, HedgeIntent, MarketSpec, Side
 
 _NO_EXCLUSIONS: Mapping[str, str] = MappingProxyType({})
 _MAX_LEG = 10**9  # keeps client ids within 36 characters
+_DUST = ReasonKind.DUST  # what the grid or a venue's minimum leaves: nothing to trade
 _SNAP = Decimal("1e-9")  # relative: an allocation this close under a lot multiple is that multiple
 
 
@@ -106,7 +108,7 @@ def plan_hedge(
         raise ValueError(f"venues: each venue id may appear once, got {sorted(ids)}")
     side = Side(intent.side)
     legs = {v: i for i, v in enumerate(sorted(set(ids) | set(excluded)))}
-    reasons = [f"{v}: {excluded[v]}" for v in sorted(excluded)]
+    reasons: list[str] = [about_venue(v, excluded[v]) for v in sorted(excluded)]
     usable: dict[str, _Usable] = {}
     for q in sorted(venues, key=lambda q: q.venue):
         if q.venue in excluded:
@@ -179,7 +181,9 @@ def _split(
     if by_balance < by_depth - TOLERANCE:
         reasons.append(f"insufficient balance: {by_balance:.10g} of {by_depth:.10g}")
     if planned < by_balance - TOLERANCE:
-        reasons.append(f"below venue minimum: {by_balance - planned:.10g} left unplanned")
+        reasons.append(
+            Reason(f"below venue minimum: {by_balance - planned:.10g} left unplanned", _DUST)
+        )
     return allocation
 
 
@@ -200,7 +204,9 @@ def _child(
     # the limit must reach what is sent: a snapped-up size may end on the next level
     limit = _marginal_limit(side, usable, float(max(exact, wanted)), risk)
     if limit <= 0:
-        reasons.append(f"below venue minimum: {q.venue} limit price rounds to {limit}")
+        reasons.append(
+            Reason(f"below venue minimum: {q.venue} limit price rounds to {limit}", _DUST)
+        )
         return None
     size = wanted
     cap = _round_down(_dec(risk.max_notional_per_trade) / limit, spec.lot_size)
@@ -228,12 +234,15 @@ def _child(
             limit = tighter
     if size <= 0 or size < spec.min_amount or size * limit < spec.min_notional:
         reasons.append(
-            f"below venue minimum: {q.venue} leg {size} at {limit} "
-            f"(min amount {spec.min_amount}, min notional {spec.min_notional})"
+            Reason(
+                f"below venue minimum: {q.venue} leg {size} at {limit} "
+                f"(min amount {spec.min_amount}, min notional {spec.min_notional})",
+                _DUST,
+            )
         )
         return None
     if exact - wanted > exact * _SNAP and size == wanted:
-        reasons.append(f"lot rounding: {q.venue} {amount:.10g} -> {size}")
+        reasons.append(Reason(f"lot rounding: {q.venue} {amount:.10g} -> {size}", _DUST))
     return ChildOrder(
         hedge_id=intent.hedge_id,
         client_order_id=client_order_id(intent.hedge_id, leg),

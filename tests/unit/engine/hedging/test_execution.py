@@ -17,6 +17,7 @@ from engine.hedging.execution import (
     venue_quotes,
     wants_stale_venue,
 )
+from engine.routing.reasons import ReasonKind, kind_of
 from engine.routing.slicing import slice_schedule
 from engine.types import BookSnapshot, HedgeIntent, MarketSpec, Side
 
@@ -102,6 +103,7 @@ def test_only_a_streaming_venues_book_older_than_the_limit_is_called_stale():
     assert old_streamed_books(views, SYMBOL, NOW, 300) == {
         "old": "stale book: old 400 ms > max_book_age_ms 300"
     }
+    assert kind_of(old_streamed_books(views, SYMBOL, NOW, 300)["old"]) is ReasonKind.STALE_BOOK
     assert old_streamed_books(views, "ETH/USDT", NOW, 300) == {}
 
 

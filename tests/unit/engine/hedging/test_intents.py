@@ -1,5 +1,6 @@
 """Mirror intents and how a hedge ends (engine/hedging/intents.py)."""
 
+import pickle
 from decimal import Decimal
 
 from engine.hedging import (
@@ -7,8 +8,10 @@ from engine.hedging import (
     hedge_outcome,
     mirror_hedge_id,
     mirror_intent,
+    shortfall,
     skipped_outcome,
 )
+from engine.routing.reasons import Reason, ReasonKind, about_venue, kind_of
 from engine.types import ChildOrder, ChildOrderResult, Execution, Fill, HedgeStatus, Side
 
 
@@ -69,34 +72,70 @@ def test_a_hedge_not_sent_is_skipped_for_its_whole_amount_with_its_reason():
     assert outcome.reason == "not needed: open gap 0"
 
 
+def _failed(outcome, results=(), plan_reasons=()):
+    return failed(outcome.status, shortfall(list(results), list(plan_reasons)))
+
+
+NOT_NEEDED = Reason("not needed: open gap 0.0003 covers only 0", ReasonKind.NOT_NEEDED)
+LEFT = Reason("below venue minimum: 4.469e-05 left unplanned", ReasonKind.DUST)
+ROUNDED = Reason("lot rounding: okx-sim 0.00005 -> 0", ReasonKind.DUST)
+STALE = Reason(
+    "kraken-sim: stale book: kraken-sim 187 ms > max_book_age_ms 150", ReasonKind.STALE_BOOK
+)
+
+
 def test_a_hedge_with_nothing_left_to_trade_did_not_fail():
     intent = mirror_intent(_fill())
-    not_needed = skipped_outcome(intent, "not needed: open gap 0.0003 covers only 0")
-    dust = hedge_outcome(intent, [], ["below venue minimum: 4.469e-05 left unplanned"])
-    rounded = hedge_outcome(
-        intent, [], ["lot rounding: okx-sim 0.00005 -> 0", "below venue minimum: 5e-05 left"]
-    )
-    # dust on the young books, a venue out on a stale one that could not take it either
-    stale = "kraken-sim: stale book: kraken-sim 187 ms > max_book_age_ms 150"
-    dust_beside_stale = hedge_outcome(
-        intent, [], [stale, "below venue minimum: 0.0001998 left unplanned"]
-    )
-    for outcome in (not_needed, dust, rounded, dust_beside_stale):
+    cases = [
+        (skipped_outcome(intent, NOT_NEEDED), [], [NOT_NEEDED]),
+        (hedge_outcome(intent, [], [LEFT]), [], [LEFT]),
+        (hedge_outcome(intent, [], [ROUNDED, LEFT]), [], [ROUNDED, LEFT]),
+        # dust on the young books, a venue out on a stale one that could not take it either
+        (hedge_outcome(intent, [], [STALE, LEFT]), [], [STALE, LEFT]),
+    ]
+    for outcome, results, reasons in cases:
         assert outcome.status is HedgeStatus.SKIPPED
-        assert not failed(outcome), outcome.reason
+        assert not _failed(outcome, results, reasons), outcome.reason
+        assert type(outcome.reason) is str  # the outcome carries the text, not the kinds
 
 
 def test_a_hedge_that_executed_nothing_for_a_fault_failed():
     intent = mirror_intent(_fill())
-    rejected = hedge_outcome(intent, [_result("0", status="rejected")], [])
-    assert "rejected" in rejected.reason and failed(rejected)
+    rejected = [_result("0", status="rejected")]
+    outcome = hedge_outcome(intent, rejected, [])
+    assert "rejected" in outcome.reason and _failed(outcome, rejected)
     # dust beside a fault is still a failure: the fault is what left the hedge undone
-    mixed = hedge_outcome(intent, [_result("0", status="expired")], ["lot rounding: v1 1 -> 0"])
-    assert failed(mixed)
-    assert failed(skipped_outcome(intent, "no venue healthy for BTC/USDT"))
-    assert failed(skipped_outcome(intent, ""))  # nothing executed and no reason: a fault
+    expired = [_result("0", status="expired")]
+    assert _failed(hedge_outcome(intent, expired, [ROUNDED]), expired, [ROUNDED])
+    no_venue = "no venue healthy for BTC/USDT"
+    assert _failed(skipped_outcome(intent, no_venue), plan_reasons=[no_venue])
+    assert _failed(skipped_outcome(intent, ""))  # nothing executed and no reason: a fault
     # every venue's book stale and nothing placed: the stream path stalled, a fault
-    assert failed(hedge_outcome(intent, [], ["v1: stale book: v1 400 ms > max_book_age_ms 150"]))
+    assert _failed(hedge_outcome(intent, [], [STALE]), plan_reasons=[STALE])
     # whatever executed is not a failure, however little
-    assert not failed(hedge_outcome(intent, [_result("0.1")], ["lot rounding: v1 1 -> 0"]))
-    assert not failed(hedge_outcome(intent, [_result("0.5")], []))
+    some = [_result("0.1")]
+    assert not _failed(hedge_outcome(intent, some, [ROUNDED]), some, [ROUNDED])
+    assert not _failed(hedge_outcome(intent, [_result("0.5")], []), [_result("0.5")])
+
+
+def test_the_kind_made_with_a_reason_decides_a_failure_not_its_wording():
+    """A fault that happens to read like dust still failed; dust reworded did not."""
+    intent = mirror_intent(_fill())
+    lookalike = "lot rounding: the venue said so"  # a plain str: a fault
+    assert _failed(hedge_outcome(intent, [], [lookalike]), plan_reasons=[lookalike])
+    reworded = Reason("under the lot size of every venue", ReasonKind.DUST)
+    assert not _failed(hedge_outcome(intent, [], [reworded]), plan_reasons=[reworded])
+    # the router's count of a run: only the faults
+    outcomes = [
+        (skipped_outcome(intent, NOT_NEEDED), [NOT_NEEDED]),
+        (hedge_outcome(intent, [], [lookalike]), [lookalike]),
+        (hedge_outcome(intent, [], [reworded]), [reworded]),
+    ]
+    assert sum(failed(o.status, r) for o, r in outcomes) == 1
+
+
+def test_a_reason_keeps_its_kind_through_pickling_and_a_venue_prefix():
+    wrapped = pickle.loads(pickle.dumps(about_venue("okx-sim", STALE)))
+    assert wrapped == f"okx-sim: {STALE}" and wrapped.kind is ReasonKind.STALE_BOOK
+    assert kind_of("any text") is ReasonKind.FAULT
+    assert kind_of(about_venue("v1", "unhealthy: timeout")) is ReasonKind.FAULT

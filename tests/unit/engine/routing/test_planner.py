@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from engine.config import RiskConfig
 from engine.routing.planner import VenueQuote, client_order_id, plan_hedge
+from engine.routing.reasons import ReasonKind, kind_of
 from engine.routing.walk import taking_side, walk_book
 from engine.types import BookSnapshot, HedgeIntent, MarketSpec, Side
 
@@ -65,6 +66,8 @@ def test_stale_venue_is_excluded_with_its_age():
     assert [c.venue for c in plan.children] == ["a"]
     assert "stale book: b 9.0s" in plan.reasons
     assert plan.residual == 0.0
+    # a book past max_book_age_s whatever the market data: a fault if it leaves a shortfall
+    assert {kind_of(r) for r in plan.reasons} == {ReasonKind.FAULT}
 
 
 def test_excluded_wrong_symbol_and_one_sided_venues_are_not_used():
@@ -120,12 +123,14 @@ def test_leg_below_minimum_after_rounding_goes_to_residual():
     plan = plan_hedge(_intent(Side.SELL, 0.05), [_quote("a", DEEP_BIDS, DEEP_ASKS)], RISK, NOW)
     assert plan.children == () and plan.residual == 0.05
     assert any(r.startswith("below venue minimum: a") for r in plan.reasons)
+    assert all(kind_of(r) is ReasonKind.DUST for r in plan.reasons if "minimum" in r)
 
 
 def test_amount_below_every_minimum_is_residual_with_reason():
     plan = plan_hedge(_intent(Side.BUY, 0.01), [_quote("a", DEEP_BIDS, DEEP_ASKS)], RISK, NOW)
     assert plan.children == () and plan.residual == 0.01
     assert any(r.startswith("below venue minimum") for r in plan.reasons)
+    assert {kind_of(r) for r in plan.reasons} == {ReasonKind.DUST}
 
 
 def test_lot_rounding_shortfall_is_residual_with_reason():
@@ -133,7 +138,8 @@ def test_lot_rounding_shortfall_is_residual_with_reason():
     (child,) = plan.children
     assert child.amount == 0.123
     assert plan.residual == pytest.approx(0.00045)
-    assert any(r.startswith("lot rounding: a") for r in plan.reasons)
+    (rounding,) = (r for r in plan.reasons if r.startswith("lot rounding: a"))
+    assert kind_of(rounding) is ReasonKind.DUST
 
 
 def test_available_balance_limits_the_plan():

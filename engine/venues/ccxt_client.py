@@ -35,13 +35,9 @@ def ccxt_client(
     api_key: str | None = None,
     api_secret: str | None = None,
     base_url: str | None = None,
-    rate_limit_ms: float | None = None,
     options: dict[str, Any] | None = None,
 ) -> Any:
-    """An unmodified ccxt async client of `exchange_id`, its API URLs on `base_url`.
-
-    `rate_limit_ms` overrides ccxt's own per-request throttle interval (`rateLimit`).
-    """
+    """An unmodified ccxt async client of `exchange_id`, its API URLs on `base_url`."""
     if not hasattr(ccxt_async, exchange_id):
         raise ValueError(f"venue {venue_id}: ccxt has no exchange {exchange_id!r}")
     params: dict[str, Any] = {
@@ -50,8 +46,6 @@ def ccxt_client(
     }
     if options is not None:
         params["options"] = options
-    if rate_limit_ms is not None:
-        params["rateLimit"] = rate_limit_ms
     if api_key:
         params["apiKey"] = api_key
     if api_secret:

@@ -91,16 +91,20 @@ class CcxtVenue:
         lookup_attempts: int = 8,
         max_wait_s: float = 10.0,
         weight_limit_1m: float | None = None,
-        rate_limit_ms: float | None = None,
         budget: WeightBudget | None = None,
         rng: random.Random | None = None,
         options: dict[str, Any] | None = None,
     ) -> None:
         """`max_wait_s`: the longest a child order waits out a venue pause (429/418)
         before it is reported rejected (nothing sent), so the router can hedge
-        elsewhere. `rate_limit_ms` overrides ccxt's own per-request throttle
-        interval (`rateLimit`; `enableRateLimit` stays on). `budget` (shared,
-        clock-injected) replaces the default `WeightBudget` of `weight_limit_1m`.
+        elsewhere. `budget` (shared, clock-injected) replaces the default
+        `WeightBudget` of `weight_limit_1m`.
+
+        The budget is the client's one rate limiter: ccxt's own throttle
+        (`enableRateLimit`) is off. Its leaky bucket refills only while requests
+        queue, never while idle, so every order after a quiet spell waited its
+        cost in `rateLimit` (10 ms for a Binance order) and the one after a
+        balance read 200 ms (BENCHMARKS.md, "ccxt's throttle on the hedge path").
         """
         self.venue_id = venue_id
         self.exchange_id = exchange_id
@@ -122,7 +126,7 @@ class CcxtVenue:
             api_key=api_key,
             api_secret=api_secret,
             base_url=base_url,
-            rate_limit_ms=rate_limit_ms,
+            enable_rate_limit=False,  # the budget limits (docstring)
             options=opts,
         )
         self.specs: dict[str, MarketSpec] = {}

@@ -14,8 +14,11 @@ Books, balances and orders of one venue therefore draw on ONE budget:
 * paused for `Retry-After` whenever the venue answers 429/418, so every caller
   of the venue stops, not just the one that was refused.
 
-ccxt's own `enableRateLimit` throttle stays on underneath; this budget adds
-what ccxt cannot know (the shared account weight and the venue's pause).
+It is the venue client's only limiter: ccxt's own `enableRateLimit` throttle
+is off on a `CcxtVenue`. That leaky bucket refills only while requests queue,
+never while the client is idle, so it held every isolated hedge order its cost
+in `rateLimit` (10 ms for a Binance order) and the order after a balance read
+200 ms, and it knows neither the shared account weight nor the venue's pause.
 
 The clock and the sleep are injected: engine code never reads the wall clock
 itself, and tests drive the budget with a fake clock.

@@ -120,7 +120,6 @@ async def run_suite() -> dict[str, object]:
         max_attempts=8,
         lookup_attempts=12,
         max_wait_s=30.0,
-        rate_limit_ms=1,
         budget=budget,
         rng=random.Random(1),
     )

@@ -121,7 +121,6 @@ async def harness(
         api_key=KEY,
         api_secret=SECRET,
         base_url=url,
-        rate_limit_ms=1,
     )
     try:
         if dialect is HOLLAEX and seed_book:  # the home book is made by its users: make one

@@ -1,6 +1,8 @@
+import asyncio
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import ccxt
+import ccxt.async_support as ccxt_async
 import pytest
 
 from engine.types import ChildOrder, MarketSpec, Side
@@ -68,3 +70,45 @@ def test_prepare_rounds_to_grid_and_refuses_below_minimum():
 def test_unknown_exchange_id_is_a_clear_error():
     with pytest.raises(ValueError, match="ccxt has no exchange 'nosuchx'"):
         CcxtVenue("v1", "nosuchx", ["BTC/USDT"])
+
+
+def test_the_weight_budget_is_the_clients_only_rate_limiter():
+    """ccxt's leaky bucket refills only while requests queue, never while the client is
+    idle: left on, it held every isolated hedge order 10 ms (a Binance order's cost of
+    0.2 x `rateLimit` 50 ms) and the order after a balance read 200 ms. The budget
+    credits idle time; ccxt's throttle is off, and each request still draws on it."""
+
+    def requests_through_ccxt(client) -> list:
+        throttled: list = []
+
+        async def throttle(cost=None):  # what ccxt awaits before a request when it limits
+            throttled.append(cost)
+
+        async def fetch(url, method="GET", headers=None, body=None):  # no network
+            return {}
+
+        client.throttle, client.fetch = throttle, fetch
+
+        async def three():
+            for _ in range(3):
+                await client.public_get_ping()
+
+        asyncio.run(three())
+        return throttled
+
+    venue = CcxtVenue("v1", "binance", ["BTC/USDT"])
+    assert venue.client.enableRateLimit is False
+    assert requests_through_ccxt(venue.client) == []
+    assert len(requests_through_ccxt(ccxt_async.binance({"enableRateLimit": True}))) == 3
+
+    async def answer():
+        return {}
+
+    async def balance_then_orders():
+        for operation in ("fetch_balance", "create_order", "create_order"):
+            await venue._request(operation, answer)
+
+    asyncio.run(balance_then_orders())
+    stats = venue.budget.stats
+    assert stats.requests == 3 and stats.waits == 0 and stats.waited_s == 0
+    assert stats.by_operation["fetch_balance"] > stats.by_operation["create_order"] / 2 > 0

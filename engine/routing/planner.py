@@ -128,7 +128,14 @@ def plan_hedge(
     if intent.amount == 0:
         return HedgePlan(intent, (), 0.0, tuple(reasons))
     if not usable:
-        reasons.append("no usable venue")
+        if venues and not any(_placeable(q, intent.amount) for q in venues):
+            # dust: no venue could take it even with a young book, so it is not the
+            # venues' state that leaves it (a fault) but the grid (nothing to trade)
+            reasons.append(
+                Reason(f"below venue minimum: {intent.amount:.10g} under every venue's", _DUST)
+            )
+        else:
+            reasons.append("no usable venue")
         return HedgePlan(intent, (), intent.amount, tuple(reasons))
 
     allocation = _split(side, intent.amount, usable, reasons, risk)
@@ -142,6 +149,13 @@ def plan_hedge(
     return HedgePlan(intent, tuple(children), float(residual), tuple(reasons))
 
 
+def _placeable(q: VenueQuote, amount: float) -> bool:
+    """Whether `amount` reaches the venue's lot and minimum (at its mid, if it has one)."""
+    mid = q.book.mid
+    floor = q.spec.minimum_at(mid) if mid else float(q.spec.min_amount)
+    return amount >= max(float(q.spec.lot_size), floor)
+
+
 def _unusable(
     q: VenueQuote, intent: HedgeIntent, side: Side, risk: RiskConfig, now_ns: int
 ) -> str | None:
@@ -149,7 +163,7 @@ def _unusable(
         return f"wrong book: {q.venue} sent {q.book.symbol} for {intent.symbol}"
     age_s = (now_ns - q.book.ts_ns) / 1e9
     if age_s > risk.max_book_age_s:
-        return f"stale book: {q.venue} {age_s:.1f}s"
+        return Reason(f"stale book: {q.venue} {age_s:.1f}s", ReasonKind.STALE_BOOK)
     for name, levels in (("bids", q.book.bids), ("asks", q.book.asks)):
         if not levels:
             return f"empty book: {q.venue} has no {name}"

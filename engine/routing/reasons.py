@@ -4,10 +4,11 @@ A hedge that executed nothing is a *failure* (the run's "failed" count, the
 `hedge_failures` alert) only for a fault: a reject, a timeout, no venue healthy, a
 limit. It is not one when nothing was left to trade: the ledger's gap or the hedges in
 flight already covered it (`NOT_NEEDED`), or what was left is below every venue's lot
-or minimum (`DUST`, which the rebalancer nets). A venue left out on a stale streamed
-book (`STALE_BOOK`) is a fault, unless what the young books could not place was dust
-anyway. The kind is set where each reason is made: the count had read it back from
-the wording of the messages, so rewording one changed what counted as a failure.
+or minimum (`DUST`, which the rebalancer nets). A venue left out on a stale book
+(`STALE_BOOK`: a streamed one past `max_book_age_ms`, any past `max_book_age_s`) is a
+fault, unless what the young books could not place was dust anyway. The kind is set
+where each reason is made: the count had read it back from the wording of the
+messages, so rewording one changed what counted as a failure.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from engine.config import RiskConfig
 from engine.routing.planner import VenueQuote, client_order_id, plan_hedge
-from engine.routing.reasons import ReasonKind, kind_of
+from engine.routing.reasons import Reason, ReasonKind, is_fault, kind_of
 from engine.routing.walk import taking_side, walk_book
 from engine.types import BookSnapshot, HedgeIntent, MarketSpec, Side
 
@@ -66,8 +66,9 @@ def test_stale_venue_is_excluded_with_its_age():
     assert [c.venue for c in plan.children] == ["a"]
     assert "stale book: b 9.0s" in plan.reasons
     assert plan.residual == 0.0
-    # a book past max_book_age_s whatever the market data: a fault if it leaves a shortfall
-    assert {kind_of(r) for r in plan.reasons} == {ReasonKind.FAULT}
+    # a book past max_book_age_s whatever the market data: a stale book, a fault unless
+    # what is left is dust
+    assert {kind_of(r) for r in plan.reasons} == {ReasonKind.STALE_BOOK}
 
 
 def test_excluded_wrong_symbol_and_one_sided_venues_are_not_used():
@@ -96,6 +97,27 @@ def test_no_usable_venue_leaves_everything_residual():
     plan = plan_hedge(_intent(amount=0.7), [_quote("a", DEEP_BIDS, DEEP_ASKS, age_s=60)], RISK, NOW)
     assert plan.children == () and plan.residual == 0.7
     assert plan.reasons == ("stale book: a 60.0s", "no usable venue")
+    assert is_fault(plan.reasons)
+
+
+def test_dust_with_no_usable_venue_is_dust_not_a_fault():
+    """Below every venue's minimum (0.05 at mid 100 here), no young book could have taken
+    it: a failure count that called it a fault had blamed the venues' books for the grid."""
+    stale = _quote("a", DEEP_BIDS, DEEP_ASKS, age_s=60)
+    plan = plan_hedge(_intent(amount=0.01), [stale], RISK, NOW)
+    assert plan.children == () and plan.residual == 0.01
+    assert plan.reasons[0] == "stale book: a 60.0s"
+    assert plan.reasons[1].startswith("below venue minimum: 0.01 under every venue's")
+    assert [kind_of(r) for r in plan.reasons] == [ReasonKind.STALE_BOOK, ReasonKind.DUST]
+    assert not is_fault(plan.reasons)
+    # a streamed book left out by the router, as `old_streamed_books` names it: the same
+    left_out = {"a": Reason("stale book: a 400 ms > max_book_age_ms 150", ReasonKind.STALE_BOOK)}
+    fresh = _quote("a", DEEP_BIDS, DEEP_ASKS)
+    plan = plan_hedge(_intent(amount=0.01), [fresh], RISK, NOW, excluded=left_out)
+    assert "no usable venue" not in plan.reasons and not is_fault(plan.reasons)
+    # one placeable amount: the venues' state is what left it, a fault
+    plan = plan_hedge(_intent(amount=0.7), [fresh], RISK, NOW, excluded=left_out)
+    assert plan.reasons[-1] == "no usable venue" and is_fault(plan.reasons)
 
 
 def test_depth_beyond_the_slippage_bound_is_never_taken():

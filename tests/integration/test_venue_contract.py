@@ -214,8 +214,10 @@ def test_ioc_limit_order_executes_what_crosses_and_never_rests(dialect):
     async def scenario(h: Harness) -> None:
         await h.ex.load_markets()
         asks = (await h.ex.fetch_order_book(SYMBOL, 5))["asks"]
+        # 20 bps of room: the venue's book refreshes every 100 ms, and a refresh between
+        # the read and the order had left an IOC at the touch read nothing to cross
         order = await h.ex.create_order(
-            SYMBOL, "limit", "buy", 0.01, asks[0][0], {"timeInForce": "IOC"}
+            SYMBOL, "limit", "buy", 0.01, asks[0][0] * 1.002, {"timeInForce": "IOC"}
         )
         assert order["status"] in ("closed", "expired") and d(order["filled"]) > 0
         assert await h.ex.fetch_open_orders(SYMBOL) == []

@@ -90,6 +90,12 @@ class MarketSpec:
         minimum notional asks at that price, whichever is larger."""
         return max(float(self.min_amount), float(self.min_notional) / mid)
 
+    def takes(self, amount: float, mid: float | None) -> bool:
+        """Whether `amount` reaches the lot and the minimum at `mid` (without a mid, the
+        minimum amount alone): below it, no book of the venue could take it."""
+        floor = self.minimum_at(mid) if mid else float(self.min_amount)
+        return amount >= max(float(self.lot_size), floor)
+
 
 @dataclass(frozen=True, slots=True)
 class BookSnapshot:

@@ -224,9 +224,7 @@ def _could_place(view: VenueView | None, symbol: str, amount: float) -> bool:
     if view is None or (spec := view.specs.get(symbol)) is None:  # grid unknown: it might
         return True
     book = view.books.get(symbol)
-    mid = book.mid if book is not None else None
-    floor = spec.minimum_at(mid) if mid else float(spec.min_amount)
-    return amount >= max(float(spec.lot_size), floor)
+    return spec.takes(amount, book.mid if book is not None else None)
 
 
 def slice_benchmarks(

@@ -128,7 +128,7 @@ def plan_hedge(
     if intent.amount == 0:
         return HedgePlan(intent, (), 0.0, tuple(reasons))
     if not usable:
-        if venues and not any(_placeable(q, intent.amount) for q in venues):
+        if venues and not any(q.spec.takes(intent.amount, q.book.mid) for q in venues):
             # dust: no venue could take it even with a young book, so it is not the
             # venues' state that leaves it (a fault) but the grid (nothing to trade)
             reasons.append(
@@ -147,13 +147,6 @@ def plan_hedge(
     planned = sum((_dec(c.amount) for c in children), Decimal(0))
     residual = max(Decimal(0), _dec(intent.amount) - planned)
     return HedgePlan(intent, tuple(children), float(residual), tuple(reasons))
-
-
-def _placeable(q: VenueQuote, amount: float) -> bool:
-    """Whether `amount` reaches the venue's lot and minimum (at its mid, if it has one)."""
-    mid = q.book.mid
-    floor = q.spec.minimum_at(mid) if mid else float(q.spec.min_amount)
-    return amount >= max(float(q.spec.lot_size), floor)
 
 
 def _unusable(

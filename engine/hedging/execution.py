@@ -195,8 +195,13 @@ def plan_slice(
     Children carry the parent's hedge id (executions and the ledger book the
     parent); their client ids come from the slice's id, so slices never collide.
     """
+    views = list(views)
     quotes, excluded = venue_quotes(views, piece.intent, left_out)
-    plan = plan_hedge(piece.intent, quotes, risk, now_ns, excluded=excluded)
+    # a venue left out on a stale book still has its grid: the planner tells dust (no
+    # venue could take it) from a shortfall a left-out venue could have taken by it;
+    # it plans on none of these quotes, and the benchmarks never see them
+    set_aside, _ = venue_quotes([v for v in views if v.venue in (left_out or {})], piece.intent)
+    plan = plan_hedge(piece.intent, [*quotes, *set_aside], risk, now_ns, excluded=excluded)
     children = tuple(dataclasses.replace(c, hedge_id=parent.hedge_id) for c in plan.children)
     return SlicePlan(plan, children, tuple(quotes))
 

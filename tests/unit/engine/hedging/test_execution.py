@@ -17,7 +17,7 @@ from engine.hedging.execution import (
     venue_quotes,
     wants_stale_venue,
 )
-from engine.routing.reasons import ReasonKind, kind_of
+from engine.routing.reasons import Reason, ReasonKind, is_fault, kind_of
 from engine.routing.slicing import slice_schedule
 from engine.types import BookSnapshot, HedgeIntent, MarketSpec, Side
 
@@ -173,3 +173,20 @@ def test_a_residual_no_stale_venue_could_place_is_not_worth_holding_for():
     planned = plan_slice(HedgeIntent("h", SYMBOL, Side.BUY, 0.004), piece, [], RISK, NOW, stale)
     assert abs(planned.plan.residual - 0.004) < 1e-12
     assert not wants_stale_venue(planned, stale, cheap)  # below the minimum notional
+
+
+def test_dust_with_every_venue_left_out_on_a_stale_streamed_book_is_dust():
+    """The router leaves such venues out before the planner sees their quotes; their grids
+    must still tell dust (under every minimum: 5 quote at mid 100 is 0.05) from a fault."""
+    views = [_view("a", 99.9, 100.1), _view("b", 99.8, 100.2)]
+    stale = {  # as `old_streamed_books` names them
+        v: Reason(f"stale book: {v} 400 ms > max_book_age_ms 300", ReasonKind.STALE_BOOK)
+        for v in ("a", "b")
+    }
+    for amount, fault in ((0.01, False), (0.7, True)):
+        intent = HedgeIntent("h", SYMBOL, Side.BUY, amount)
+        (piece,) = slice_schedule(intent, 100.0, RISK, NOW)
+        planned = plan_slice(intent, piece, views, RISK, NOW, stale)
+        assert planned.children == () and planned.quotes == ()  # none planned or priced on
+        assert is_fault(planned.plan.reasons) is fault, planned.plan.reasons
+        assert ("no usable venue" in planned.plan.reasons) is fault
